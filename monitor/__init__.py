@@ -1,0 +1,1 @@
+"""policy-monitor: watch privacy policies for material changes."""

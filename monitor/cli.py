@@ -1,0 +1,305 @@
+"""The `policy-monitor` command: thin glue from the command line to config, store and pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Column, Table
+
+from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
+from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError
+from monitor.store import Source, Store
+
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="policy-monitor",
+    help="Watch privacy policies and report changes about sharing, retention and minors.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("monitor")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
+
+
+@dataclass
+class Context:
+    """What the global options chose; the config and database are opened only when a command needs them."""
+
+    config_path: str | None
+    db_url: str | None
+    log_format: str = "text"
+    _config: Config | None = None
+    _store: Store | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(resolve_config_path(self.config_path))
+        return self._config
+
+    def optional_config(self) -> Config | None:
+        """The config when it exists; reading commands work on the database alone."""
+        try:
+            return self.config()
+        except ConfigError:
+            if self.config_path:
+                raise
+            return None
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(resolve_database_url(self.db_url, self.optional_config()))
+        return self._store
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def ctx_obj(ctx: typer.Context) -> Context:
+    return ctx.find_root().obj
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[str | None, typer.Option("--config", "-c", help="Path of sources.yaml "
+                      "(env POLICY_MONITOR_CONFIG; default ./sources.yaml).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL (env POLICY_MONITOR_DB; default: "
+                  "`database:` in the config, else sqlite:///policy-monitor.db).")] = None,
+    log_format: Annotated[str, typer.Option("--log-format", help="text or json (stderr).")] = "text",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+) -> None:
+    if log_format not in ("text", "json"):
+        fail("--log-format must be text or json")
+    from monitor.logs import setup_logging
+
+    setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = Context(config, db, log_format)
+
+
+STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error": "red", "rejected": "red"}
+
+
+def print_check_results(results) -> None:
+    table = Table("source", "status", "version", "alert topics", "details")
+    for r in results:
+        if r.failed:
+            details = r.error or ""
+        elif r.reverts_to:
+            details = f"back to the text of v{r.reverts_to} (no alert)"
+        else:
+            details = "; ".join(c.summary or f"{c.change.kind}: {c.change.section}"
+                                for c in r.changes if c.alert_topics(r.alert_topics))
+        version = f"v{r.previous_version} → v{r.version}" if r.previous_version else (f"v{r.version}" if r.version
+                                                                                     else "-")
+        table.add_row(escape(r.source), f"[{STATUS_STYLE[r.status]}]{r.status}[/]", version,
+                      ", ".join(r.alert_topics) or "-", escape(details))
+    out.print(table)
+
+
+def source_row(store: Store, name: str) -> Source:
+    with store.session() as session:
+        row = Store.source(session, name)
+    if row is None:
+        raise UnknownSourceError(f"unknown source {name!r}: it has never been checked (see `policy-monitor sources`)")
+    return row
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+@app.command()
+def validate(ctx: typer.Context) -> None:
+    """Check sources.yaml and list every problem with its line and field."""
+    config = ctx_obj(ctx).config()
+    n, c = len(config.sources), len(config.channels)
+    out.print(f"{config.path}: OK - {n} source{'s' * (n != 1)}, {c} channel{'s' * (c != 1)}", highlight=False)
+
+
+@app.command()
+def sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the configured sources with their last check and number of versions."""
+    from monitor.queries import source_overview
+
+    obj = ctx_obj(ctx)
+    rows = source_overview(obj.store(), obj.config())
+    if as_json:
+        return print_json(rows)
+    table = Table("name", Column("url", overflow="fold"), "interval", "last check (UTC)", "outcome", "versions")
+    for r in rows:
+        checked = r["last_checked_at"][:16].replace("T", " ") if r["last_checked_at"] else "never"
+        table.add_row(r["name"], r["url"], r["interval"], checked,
+                      r["last_outcome"] or "-", str(r["versions"]))
+    out.print(table)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Sources to check (default: all).")] = None,
+    as_json: JsonOption = False,
+    no_deliver: Annotated[bool, typer.Option("--no-deliver", help="Store alerts but do not send them now.")] = False,
+) -> None:
+    """Check sources once now; store new versions and queue alerts, then make one delivery pass."""
+    from monitor.pipeline import check_all
+    from monitor.progress import check_progress
+
+    obj = ctx_obj(ctx)
+    config = obj.config()
+    chosen = list(config.sources)
+    if names:
+        unknown = [n for n in names if config.source(n) is None]
+        if unknown:
+            fail(f"unknown source(s): {', '.join(unknown)} (configured: "
+                 f"{', '.join(s.name for s in config.sources) or 'none'})")
+        chosen = [config.source(n) for n in dict.fromkeys(names)]
+    store = obj.store()
+    with check_progress(len(chosen), enabled=err.is_terminal) as advance:
+        results = asyncio.run(check_all(chosen, config=config, store=store, on_result=advance))
+    if not no_deliver:
+        from monitor.notify.delivery import deliver_pending
+
+        asyncio.run(deliver_pending(store, config))
+    if as_json:
+        print_json({"results": [r.to_json() for r in results]})
+    else:
+        print_check_results(results)
+    raise typer.Exit(EXIT_SOURCE_FAILED if any(r.failed for r in results) else EXIT_OK)
+
+
+@app.command()
+def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
+    """List the stored versions of a source, with blinks back and alert topics marked."""
+    from monitor.queries import version_history
+
+    store = ctx_obj(ctx).store()
+    rows = version_history(store, source_row(store, name))
+    if as_json:
+        return print_json(rows)
+    table = Table("version", "fetched (UTC)", "size", "changes", "alert topics", "note")
+    for r in rows:
+        note = f"blink back to v{r['reverts_to']}" if r["reverts_to"] else ""
+        table.add_row(str(r["version"]), r["fetched_at"][:16].replace("T", " "), f"{r['chars']:,} chars",
+                      str(r["changes"]),
+                      ", ".join(r["alert_topics"]) or "-", note)
+    out.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    name: str,
+    version: Annotated[int | None, typer.Argument(help="Version number (default: latest).")] = None,
+    sections: Annotated[bool, typer.Option("--sections", help="Print the section tree instead.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the normalized text of a version (or its section tree)."""
+    from monitor.queries import version_detail
+
+    store = ctx_obj(ctx).store()
+    detail = version_detail(store, source_row(store, name), version)
+    if as_json:
+        return print_json(detail)
+    if sections:
+        for s in detail["sections"]:
+            topics = f"  [{', '.join(s['topics'])}]" if s["topics"] else ""
+            out.print(f"{'  ' * max(s['level'] - 1, 0)}{s['path'].split(' › ')[-1] or '(preamble)'}{topics}",
+                      highlight=False, markup=False)
+    else:
+        sys.stdout.write(detail["text"] + "\n")
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    name: str,
+    old: Annotated[int | None, typer.Argument(help="Older version (default: the one before NEW).")] = None,
+    new: Annotated[int | None, typer.Argument(help="Newer version (default: latest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="rich (terminal), text, markdown or json.")] = "rich",
+    show_all: Annotated[bool, typer.Option("--all", help="Include moved sections and date stamps.")] = False,
+) -> None:
+    """Show what changed between two versions, section by section."""
+    from monitor.queries import render_diff
+
+    if fmt not in ("rich", "text", "markdown", "json"):
+        fail("--format must be rich, text, markdown or json")
+    store = ctx_obj(ctx).store()
+    render_diff(out, store, source_row(store, name), old, new, fmt=fmt, show_all=show_all)
+
+
+@app.command()
+def renormalize(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all in the database).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-derive stored texts from stored raw pages with the current normalizer (no fetching)."""
+    from monitor.queries import renormalize_sources
+
+    obj = ctx_obj(ctx)
+    report = renormalize_sources(obj.store(), obj.optional_config(), names or None)
+    if as_json:
+        return print_json(report)
+    for r in report:
+        out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})")
+    out.print(f"{len(report)} version(s) re-derived")
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the daemon: check every source at its interval and deliver alerts, until stopped."""
+    from monitor.scheduler import run_daemon
+
+    obj = ctx_obj(ctx)
+    raise typer.Exit(run_daemon(obj.config(), obj.store(), config_path=str(resolve_config_path(obj.config_path)),
+                                db_url=obj.db_url))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: expected failures become one clear line and exit code 2 (config/usage) or 1."""
+    try:
+        # click returns a command's typer.Exit code instead of raising when not in standalone mode
+        code = app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except ConfigError as exc:
+        err.print(f"[red]invalid config[/red] ({len(exc.problems)} problem(s)):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    except UnknownSourceError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    except PolicyMonitorError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_SOURCE_FAILED)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument…
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+# Command groups owned by other stages register themselves on `app`.
+from monitor import cli_alerts, cli_daemon  # noqa: E402,F401

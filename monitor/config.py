@@ -1,0 +1,394 @@
+"""Load and validate sources.yaml: every problem reported with file, line and field; secrets only from env."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import soupsieve
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError, Problem
+
+DEFAULT_CONFIG_PATH = "sources.yaml"
+DEFAULT_DATABASE = "sqlite:///policy-monitor.db"
+WATCHED_TOPICS = ("sharing", "retention", "minors")
+KNOWN_TOPICS = (
+    "sharing", "retention", "minors", "collection", "security", "rights",
+    "cookies", "transfers", "contact", "changes",
+)
+# Literal secrets are refused: they would end up in version control, backups and logs.
+SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "passwd"}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30, None: 1}
+
+
+def parse_delay(value: Any) -> float:
+    """Like parse_duration, but zero is allowed (e.g. no politeness delay between requests)."""
+    if str(value).strip() in ("0", "0s", "0ms"):
+        return 0.0
+    return parse_duration(value)
+
+
+def parse_duration(value: Any) -> float:
+    """'30m' → 1800.0 seconds. Accepts ms, s, m, h, d, w, or a bare number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 30m, 6h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration; use e.g. 30s, 30m, 6h or 1d")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """'10MB' → 10_000_000 bytes."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as 500KB or 10MB")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a size; use e.g. 500KB or 10MB")
+        unit = match.group(2).lower() if match.group(2) else None
+        size = int(float(match.group(1)) * _SIZE_UNITS[unit])
+    if size <= 0:
+        raise ValueError("a size must be greater than zero")
+    return size
+
+
+def _check_selector(selector: str) -> str:
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # soupsieve raises SelectorSyntaxError and friends
+        raise ValueError(f"invalid CSS selector {selector!r}: {str(exc).splitlines()[0]}") from None
+    return selector
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Delay = Annotated[float, BeforeValidator(parse_delay)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+Selector = Annotated[str, BeforeValidator(_check_selector)]
+Topic = Literal[
+    "sharing", "retention", "minors", "collection", "security", "rights",
+    "cookies", "transfers", "contact", "changes",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """One watched policy. Unset keys come from `defaults:`."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
+    url: str
+    interval: Duration = 6 * 3600
+    topics: tuple[Topic, ...] = WATCHED_TOPICS
+    language: str = "en"
+    timeout: Duration = 30
+    max_bytes: Size = 10_000_000
+    select: Selector | None = None
+    remove: tuple[Selector, ...] = ()
+    channels: tuple[str, ...] | None = None  # None: every channel
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
+class SmtpConfig(_Strict):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    ssl: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    timeout: Duration = 30
+
+    def password(self) -> str | None:
+        """The SMTP password, read from the environment at send time (never stored)."""
+        return os.environ.get(self.password_env) if self.password_env else None
+
+
+class _ChannelBase(_Strict):
+    topics: tuple[Topic, ...] | None = None  # None: the source's topics
+    min_severity: Literal["low", "medium", "high"] = "low"
+
+
+class EmailChannel(_ChannelBase):
+    type: Literal["email"]
+    to: tuple[str, ...] = Field(min_length=1)
+    from_: str | None = Field(None, alias="from")
+    smtp: SmtpConfig
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WebhookChannel(_ChannelBase):
+    type: Literal["webhook"]
+    url: str
+    secret_env: str | None = None
+    insecure: bool = False  # skip TLS verification; logged as a warning at each send
+    timeout: Duration = 10
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+    def secret(self) -> str | None:
+        """The Standard Webhooks secret (whsec_…), read from the environment at send time."""
+        return os.environ.get(self.secret_env) if self.secret_env else None
+
+
+Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+
+
+class DaemonConfig(_Strict):
+    concurrency: int = Field(8, ge=1, le=256)
+    per_host_delay: Delay = 2
+    failure_threshold: int = Field(3, ge=1)
+    heartbeat: Duration = 30
+    delivery_interval: Duration = 30
+    lock_timeout: Duration = 600
+
+
+class FetchConfig(_Strict):
+    retries: int = Field(2, ge=0, le=10)
+    backoff: Duration = 1
+    max_retry_after: Duration = 120
+
+
+class DeliveryConfig(_Strict):
+    max_attempts: int = Field(10, ge=1)
+    max_age: Duration = 3 * 86400
+    backoff: Duration = 30
+    max_backoff: Duration = 6 * 3600
+    max_retry_after: Duration = 3600
+
+
+class Config(_Strict):
+    """The whole validated sources.yaml."""
+
+    path: str = DEFAULT_CONFIG_PATH
+    database: str | None = None
+    daemon: DaemonConfig = DaemonConfig()
+    fetch: FetchConfig = FetchConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    feed: str | None = None
+    channels: dict[str, Channel] = {}
+    sources: tuple[SourceConfig, ...] = ()
+
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def channels_for(self, source: SourceConfig) -> dict[str, EmailChannel | WebhookChannel]:
+        names = source.channels if source.channels is not None else tuple(self.channels)
+        return {n: self.channels[n] for n in names if n in self.channels}
+
+
+def resolve_config_path(cli_value: str | None) -> Path:
+    """--config > POLICY_MONITOR_CONFIG > ./sources.yaml."""
+    return Path(cli_value or os.environ.get("POLICY_MONITOR_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def resolve_database_url(cli_value: str | None, config: Config | None) -> str:
+    """--db > POLICY_MONITOR_DB > `database:` in the config > sqlite:///policy-monitor.db."""
+    return (
+        cli_value
+        or os.environ.get("POLICY_MONITOR_DB")
+        or (config.database if config else None)
+        or DEFAULT_DATABASE
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a sources.yaml; raise ConfigError listing every problem with its line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(path), None, "file", "not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(path), None, "file", f"cannot read: {exc}")]) from None
+    return parse_config(text, str(path))
+
+
+def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
+    """Validate YAML text; `filename` is used in the problems' locations."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(filename, line, "yaml", f"not valid YAML: {reason}")]) from None
+    if data is None:
+        data, root = {}, None
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(filename, 1, "(top level)", "expected a mapping of keys")])
+
+    locator = _Locator(root, filename)
+    problems = _secret_problems(data, locator) + _cross_problems(data, locator)
+    merged = dict(data)
+    defaults = data.get("defaults") or {}
+    merged.pop("defaults", None)
+    if not isinstance(defaults, dict):
+        problems.append(locator.problem(("defaults",), "expected a mapping of source keys"))
+        defaults = {}
+    if isinstance(data.get("sources"), list):
+        merged["sources"] = [
+            {**defaults, **s} if isinstance(s, dict) else s for s in data["sources"]
+        ]
+    try:
+        config = Config.model_validate({**merged, "path": filename})
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if loc and loc[0] == "path":
+                continue
+            problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
+    if problems:
+        raise ConfigError(_dedupe(problems))
+    return config
+
+
+def _pydantic_loc(loc: tuple, data: dict) -> tuple:
+    """Map a pydantic error location to a location in the YAML, pointing at `defaults` when inherited."""
+    # Discriminated unions add the tag as a path element ('email'); drop it.
+    loc = tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "channels" and p in ("email", "webhook")))
+    if len(loc) >= 3 and loc[0] == "sources" and isinstance(loc[1], int):
+        sources = data.get("sources") or []
+        own = sources[loc[1]] if loc[1] < len(sources) and isinstance(sources[loc[1]], dict) else {}
+        if loc[2] not in own and loc[2] in (data.get("defaults") or {}):
+            return ("defaults", *loc[2:])
+    return loc
+
+
+def _message(err: dict) -> str:
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        return "channel `type` must be `email` or `webhook`"
+    return msg.removeprefix("Value error, ")
+
+
+def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def walk(node: Any, loc: tuple) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if str(key).lower() in SECRET_KEYS:
+                    problems.append(locator.problem(
+                        (*loc, key),
+                        f"secrets are never written in the config; put the value in an environment "
+                        f"variable and name it with `{key}_env:` instead",
+                    ))
+                walk(value, (*loc, key))
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, (*loc, i))
+
+    walk(data, ())
+    return problems
+
+
+def _cross_problems(data: dict, locator: _Locator) -> list[Problem]:
+    """Checks that span entries: duplicate source names, channels that do not exist."""
+    problems: list[Problem] = []
+    channels = data.get("channels") or {}
+    known = set(channels) if isinstance(channels, dict) else set()
+    sources = data.get("sources")
+    if sources is None:
+        return problems
+    if not isinstance(sources, list):
+        return [locator.problem(("sources",), "expected a list of sources")]
+    seen: dict[str, int] = {}
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    for i, source in enumerate(sources):
+        if not isinstance(source, dict):
+            problems.append(locator.problem(("sources", i), "expected a mapping with at least name and url"))
+            continue
+        name = source.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                first = locator.line(("sources", seen[name], "name"))
+                problems.append(locator.problem(
+                    ("sources", i, "name"), f"duplicate source name {name!r} (first defined on line {first})"
+                ))
+            else:
+                seen[name] = i
+        wanted = source.get("channels", defaults.get("channels"))
+        if isinstance(wanted, list):
+            loc_base = ("sources", i, "channels") if "channels" in source else ("defaults", "channels")
+            for j, channel in enumerate(wanted):
+                if isinstance(channel, str) and channel not in known:
+                    hint = f"; defined channels: {', '.join(sorted(known))}" if known else "; no channels are defined"
+                    problems.append(locator.problem((*loc_base, j), f"unknown channel {channel!r}{hint}"))
+    return problems
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return sorted(out, key=lambda p: (p.line or 0, p.field))
+
+
+class _Locator:
+    """Finds the YAML line of a location such as ('sources', 2, 'url')."""
+
+    def __init__(self, root: yaml.Node | None, filename: str):
+        self.root = root
+        self.filename = filename
+
+    def line(self, loc: tuple) -> int | None:
+        node, line = self.root, (self.root.start_mark.line + 1 if self.root else None)
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+                if match is None:
+                    break
+                line = match[0].start_mark.line + 1
+                node = match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+            else:
+                break
+        return line
+
+    def problem(self, loc: tuple, message: str) -> Problem:
+        return Problem(self.filename, self.line(loc), _field_name(loc), message)
+
+
+def _field_name(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"

@@ -1,0 +1,65 @@
+"""The exceptions policy-monitor raises: one hierarchy users and our own stages can catch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PolicyMonitorError(Exception):
+    """Base of every error policy-monitor raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a config file, located precisely enough to fix it."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}"
+
+
+class ConfigError(PolicyMonitorError):
+    """sources.yaml is missing or invalid; `problems` lists every problem found, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UnknownSourceError(PolicyMonitorError):
+    """A command named a source that is not in the config (or not in the database)."""
+
+
+class FetchError(PolicyMonitorError):
+    """The page could not be fetched: transport error, timeout, HTTP status >= 400, size cap, redirect loop.
+
+    `transient` says whether trying again later may succeed (timeouts, 5xx, 429), so callers decide
+    whether to retry without parsing messages.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False, status_code: int | None = None):
+        super().__init__(message)
+        self.transient = transient
+        self.status_code = status_code
+
+
+class ContentRejected(PolicyMonitorError):
+    """A 2xx body that is not plausibly the policy (empty, captcha, `select` matched nothing, ...)."""
+
+
+class SelectorMatchedNothing(ContentRejected):
+    """The source's `select` CSS selector matched no element of the page."""
+
+
+class DeliveryError(PolicyMonitorError):
+    """An alert could not be delivered. `permanent` failures are not retried (e.g. HTTP 410)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after

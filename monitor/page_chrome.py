@@ -1,0 +1,220 @@
+"""What on an HTML page is not the policy: page chrome, hidden elements, banners (rules for monitor.normalize).
+
+`is_dropped(tag, facts)` answers for one element below the chosen content root; the rules are listed
+in monitor.normalize's docstring. Every size guard here protects real policy text from a rule that
+guesses from names (a "Cookie notice" section is not a cookie banner).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+_DROP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "frame", "frameset", "object",
+    "embed", "canvas", "video", "audio", "map", "img", "picture", "source", "track", "head", "title",
+    "meta", "link", "nav", "aside", "input", "select", "option", "optgroup", "textarea", "datalist",
+    "output", "progress", "meter", "dialog", "base",
+})
+_DROP_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
+                         "alertdialog", "toolbar", "menubar", "tablist", "tooltip"})
+_NOTICE_ROLES = frozenset({"alert", "status", "marquee", "log", "timer"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)", re.I)
+_SCREEN_READER_ONLY = re.compile(
+    r"(?:^|\s)(?:sr-only|visually-hidden|visuallyhidden|screen-reader-text|screen-reader-only|"
+    r"screenreader|a11y-hidden|element-invisible|assistive-text|offscreen)(?:\s|$)", re.I)
+_REVEALABLE = re.compile(r"accordion|collaps|tab-?pane|tab-?panel|tab-?content|expand|read-?more|more-?content|"
+                         r"disclosure", re.I)
+_NEVER_REVEALED = re.compile(r"cookie|consent|gdpr|modal|popup|dialog|overlay|tooltip", re.I)
+# Consent-management vendors' names, at the start of a name or after `-`/`_` (never inside a word:
+# an anchor id like "3-entrusted-processing" is not TrustArc).
+_CMP_VENDOR = re.compile(
+    r"(?:^|[\s_-])(?:onetrust|optanon|ot-sdk|didomi|cookiebot|cybotcookiebot|truste|trustarc|usercentrics|"
+    r"quantcast|qc-cmp|osano|iubenda|cookieyes|cky-consent|termly|complianz|cmplz|borlabs|sp_message|"
+    r"sp-message|cmpbox|cmpwrapper|cmp-banner|cmp-consent|klaro|tarteaucitron|axeptio|consentmanager|"
+    r"cookie-law-info|cookielawinfo|moove_gdpr|cc-window|cc-banner|cookieconsent|evidon|fides-|"
+    r"truendo|civiccookie|ccc-notify|cookie-script|cookiefirst|cookiehub|cookieinformation|"
+    r"coi-banner|shopify-pc__banner|consent_blackbar|fc-consent-root|sliding-popup)", re.I)
+_CONSENT_WORD = re.compile(r"cookies?|consent|gdpr|ccpa", re.I)
+_BANNER_WORD = re.compile(r"banner|bar|notice|notification|popup|pop-up|modal|dialog|overlay|prompt|alert|"
+                          r"wall|message|msg|layer|window|consent|accept|sdk|widget|disclaimer|compliance",
+                          re.I)
+_NOTICE_TOKEN = re.compile(
+    r"^(?:[a-z0-9]+[-_])*(?:banner|notice|notices|announcement|announcements|announce|alert|alerts|"
+    r"toast|snackbar|notification|notifications|promo|ribbon|infobar|sitewide|interstitial)"
+    r"(?:[-_][a-z0-9]+)*$", re.I)
+_NOT_A_NOTICE = re.compile(r"privacy|legal|policy|collection|hero|page-?title|content", re.I)
+# In-page links that are chrome: skip links, "back to top", heading permalinks (`#`, `¶`, `🔗`).
+_SKIP_LINK_TEXT = re.compile(
+    r"^(?:skip|jump)\b.{0,40}$|^(?:(?:back|return|scroll|go) to (?:the )?)?top\b\W*$|^[^\w]{0,3}$", re.I)
+# Without main/article, page chrome is only recognisable by its class or id (guarded by size).
+_BOILERPLATE_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:[a-z]*nav|navbar|navigation|[a-z]*menu|breadcrumbs?|sidebar|masthead|topbar|social|"
+    r"related|newsletter|subscribe|pagination)(?:$|[\s_-])", re.I)
+_PAGE_FRAME_CLASS = re.compile(
+    r"(?:^|\s)(?:(?:site|page|global|main|top|bottom)[-_]?)?(?:header|footer)(?:[-_][a-z]+)?(?:$|\s)|copyright", re.I)
+_CONTAINER_TAGS = frozenset({"div", "section", "ul", "ol", "table", "td", "header", "footer", "center"})
+_SHARE_WIDGET = re.compile(r"(?:^|[\s_-])(?:share|sharing|social|sharedaddy|addtoany|a2a_kit|sharethis|"
+                           r"share-?buttons|social-?links)(?:$|[\s_-])", re.I)
+HEADING_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def attr_text(tag: Tag, name: str) -> str:
+    value = tag.get(name)
+    if value is None:
+        return ""
+    return " ".join(value) if isinstance(value, list) else str(value)
+
+
+def _id_class(tag: Tag) -> str:
+    return f"{attr_text(tag, 'id')} {attr_text(tag, 'class')}".strip()
+
+
+_INVISIBLE_PARENTS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+
+
+def text_length(tag: Tag) -> int:
+    """Characters of visible text (scripts' JSON and styles do not count), whitespace excluded."""
+    return sum(len("".join(node.split())) for node in tag.descendants
+               if type(node) is NavigableString and node.parent.name not in _INVISIBLE_PARENTS)
+
+
+def heading_count(tag: Tag) -> int:
+    return sum(1 for node in tag.descendants if isinstance(node, Tag) and node.name in HEADING_TAGS)
+
+
+_PAGE_CHROME_TAGS = ("nav", "header", "footer", "aside")
+_CONTENT_TAGS = ("main", "article", "section")
+
+
+class PageFacts:
+    """Per-document facts the drop rules need."""
+
+    def __init__(self, soup: BeautifulSoup | None = None):
+        self.controlled_ids: set[str] = set()
+        self.mains: list[Tag] = []  # candidates for the main content, in document order
+        self.role_mains: list[Tag] = []
+        self.articles: list[Tag] = []  # top-level ones only
+        self.page_chrome: list[Tag] = []  # page-level nav/header/footer/aside (not inside content)
+        for tag in soup.descendants if soup is not None else ():  # one pass: find_all is slow
+            if not isinstance(tag, Tag):
+                continue
+            if tag.has_attr("aria-controls"):
+                self.controlled_ids.update(attr_text(tag, "aria-controls").split())
+            if tag.name == "main":
+                self.mains.append(tag)
+            elif tag.name == "article" and tag.find_parent("article") is None:
+                self.articles.append(tag)
+            if tag.name in _PAGE_CHROME_TAGS and tag.find_parent(_PAGE_CHROME_TAGS + _CONTENT_TAGS) is None:
+                self.page_chrome.append(tag)
+            if attr_text(tag, "role").lower() == "main":
+                self.role_mains.append(tag)
+        self.policy_started = False  # a paragraph/list/table was emitted: notices now are content
+        self.whole_body = False  # no main content element: guess boilerplate from class names too
+
+
+def is_hidden(tag: Tag, ctx: PageFacts) -> bool:
+    hidden = (tag.has_attr("hidden") and attr_text(tag, "hidden").lower() != "until-found") \
+        or attr_text(tag, "aria-hidden").lower() == "true" \
+        or bool(_HIDDEN_STYLE.search(attr_text(tag, "style")))
+    if not hidden:
+        return False
+    # Collapsed accordion/tab panels hold policy text the reader can reveal: keep them.
+    names = _id_class(tag)
+    revealable = (attr_text(tag, "id") in ctx.controlled_ids
+                  or attr_text(tag, "role").lower() in ("tabpanel", "region")
+                  or bool(_REVEALABLE.search(attr_text(tag, "class"))))
+    return not revealable or bool(_NEVER_REVEALED.search(names))
+
+
+def _in_content(tag: Tag) -> bool:
+    """A header/footer inside main/article/section belongs to the content (title, dates)."""
+    return tag.find_parent(_CONTENT_TAGS) is not None
+
+
+def _consent_and_banner_word(token: str) -> bool:
+    """`cookie-banner`, `eu-cookie-compliance`, "Cookie consent": two different words, one of each kind."""
+    consent = [m.span() for m in _CONSENT_WORD.finditer(token)]
+    if not consent:
+        return False
+    banner = [m.span() for m in _BANNER_WORD.finditer(token)]
+    return any(b_end <= c_start or b_start >= c_end for c_start, c_end in consent for b_start, b_end in banner)
+
+
+def _is_consent_banner(tag: Tag, names: str) -> bool:
+    names = f"{names} {attr_text(tag, 'aria-label')}".strip()
+    if not names:
+        return False
+    if _CMP_VENDOR.search(names):
+        return True
+    if not any(_consent_and_banner_word(token) for token in names.split() + [attr_text(tag, "aria-label")]):
+        return False
+    # A policy's own "Cookie notice" section has a heading and real text: keep it.
+    length = text_length(tag)
+    return length < 3000 and (heading_count(tag) == 0 or length < 800)
+
+
+def _is_notice(tag: Tag, names: str, role: str, ctx: PageFacts) -> bool:
+    if role in _NOTICE_ROLES:
+        pass
+    elif ctx.policy_started or not any(_NOTICE_TOKEN.match(t) and not _NOT_A_NOTICE.search(t)
+                                       for t in names.split()):
+        return False
+    return text_length(tag) <= 400 and not tag.find(("h1", "h2", "h3"))
+
+
+def is_dropped(tag: Tag, ctx: PageFacts) -> bool:
+    """Whether `tag` (a descendant of a content root) is page chrome, hidden, or a banner."""
+    name = tag.name
+    if name in _DROP_TAGS:
+        return True
+    role = attr_text(tag, "role").lower()
+    if role in _DROP_ROLES:
+        return True
+    if name in ("header", "footer"):
+        return not _in_content(tag)
+    if name == "form":  # ASP.NET pages wrap everything in one <form>: keep a form holding content
+        return not (heading_count(tag) or tag.find("table") or len(tag.find_all("p", limit=3)) >= 3
+                    or text_length(tag) >= 1500)
+    if name == "button":
+        return not (tag.has_attr("aria-controls") or tag.has_attr("aria-expanded")
+                    or tag.find_parent(HEADING_TAGS) is not None)
+    if name == "a" and attr_text(tag, "href").startswith("#") \
+            and _SKIP_LINK_TEXT.match(" ".join(tag.get_text(" ").split())):
+        return True
+    if tag.has_attr("data-cfemail"):
+        return False  # replaced by its decoded address, see cloudflare_email
+    if is_hidden(tag, ctx):
+        return True
+    names = _id_class(tag)
+    if names and _SCREEN_READER_ONLY.search(attr_text(tag, "class")):
+        return True
+    if name in HEADING_TAGS:
+        return False  # rules guessing from names never drop a heading (its id is the section's anchor)
+    if _is_consent_banner(tag, names) or _is_notice(tag, names, role, ctx):
+        return True
+    # Share widgets are named by class; an id like "sharing" is a policy section's anchor.
+    if _SHARE_WIDGET.search(attr_text(tag, "class")) and text_length(tag) < 300 \
+            and (heading_count(tag) == 0 or text_length(tag) < 100):
+        return True
+    if not (ctx.whole_body and names and name in _CONTAINER_TAGS):
+        return False
+    if _PAGE_FRAME_CLASS.search(names):  # footers have column headings, but never an h1/h2
+        return tag.find(("h1", "h2")) is None and text_length(tag) < 5000
+    return bool(_BOILERPLATE_CLASS.search(names)) and heading_count(tag) == 0 and text_length(tag) < 1000
+
+
+def cloudflare_email(tag: Tag) -> str | None:
+    """Decode Cloudflare's e-mail obfuscation (`data-cfemail` or an email-protection link)."""
+    encoded = attr_text(tag, "data-cfemail")
+    if not encoded and tag.name == "a" and "/cdn-cgi/l/email-protection#" in attr_text(tag, "href"):
+        encoded = attr_text(tag, "href").rsplit("#", 1)[1]
+    if not encoded:
+        return None
+    try:
+        data = bytes.fromhex(encoded)
+        return bytes(b ^ data[0] for b in data[1:]).decode("utf-8")
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return "[email]"

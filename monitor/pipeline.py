@@ -1,0 +1,258 @@
+"""`check_source()`: the whole flow for one source, fetch to stored version and queued alerts, in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from monitor import guard, health
+from monitor.config import Config, SourceConfig
+from monitor.diff import diff_sections
+from monitor.errors import ContentRejected, FetchError
+from monitor.fetch import Fetcher, FetchResult, FetchSettings
+from monitor.normalize import NORMALIZER_VERSION, normalize
+from monitor.notify.outbox import enqueue_change_alerts
+from monitor.sections import Section, parse_sections
+from monitor.significance import SEVERITY_RANK, RatedChange, rate_changes
+from monitor.store import (
+    ChangeRow,
+    Check,
+    SectionRow,
+    Source,
+    Store,
+    Version,
+    compress,
+    text_hash,
+    utcnow,
+)
+from monitor.topics import classify
+
+Status = Literal["new", "changed", "unchanged", "error", "rejected"]
+FAILED: tuple[Status, ...] = ("error", "rejected")
+LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class CheckResult:
+    """What one check of one source found; `to_json()` is the public `check --json` shape."""
+
+    source: str
+    url: str
+    status: Status
+    version: int | None = None
+    previous_version: int | None = None
+    reverts_to: int | None = None
+    error: str | None = None
+    alert_topics: list[str] = field(default_factory=list)
+    changes: list[RatedChange] = field(default_factory=list)
+    http_status: int | None = None
+    duration: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
+
+    @property
+    def severity(self) -> str:
+        """The highest severity among the alert-worthy changes ("low" when none)."""
+        ranks = [SEVERITY_RANK[c.severity] for c in self.changes if c.alert_topics(self.alert_topics)]
+        return next(k for k, v in SEVERITY_RANK.items() if v == max(ranks, default=0))
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source, "url": self.url, "status": self.status, "version": self.version,
+            "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
+            "alert_topics": self.alert_topics, "changes": [c.to_json() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class _Page:
+    fetched: FetchResult
+    text: str
+
+
+async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher) -> CheckResult:
+    """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
+
+    Never raises for expected failures: a dead URL, an HTTP error, a captcha page or an empty body
+    comes back as a result with status `error` or `rejected`, recorded as a Check and never as a Version.
+
+    >>> async with Fetcher() as fetcher:                                      # doctest: +SKIP
+    ...     result = await check_source(config.sources[0], config=config, store=store, fetcher=fetcher)
+    >>> result.status, result.alert_topics                                      # doctest: +SKIP
+    ('changed', ['retention'])
+    """
+    started_at, clock = utcnow(), time.monotonic()
+    with store.session() as session:
+        row = Store.ensure_source(session, source.name, source.url)
+        source_id = row.id
+    assert source_id is not None
+    if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
+        return CheckResult(source.name, source.url, "error",
+                           error="skipped: another process is checking this source right now")
+    try:
+        result = await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
+                                     started_at=started_at)
+    finally:
+        store.unlock(source_id, LOCK_OWNER)
+    result.duration = time.monotonic() - clock
+    return result
+
+
+async def _check_locked(source: SourceConfig, source_id: int, *, config: Config, store: Store,
+                        fetcher: Fetcher, started_at) -> CheckResult:
+    clock = time.monotonic()
+    with store.session() as session:
+        row = session.get(Source, source_id)
+        latest = Store.latest_version(session, source_id)
+        validators = (row.etag, row.last_modified) if latest else (None, None)
+        previous_text = latest.text if latest else None
+    result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
+
+    page: _Page | None = None
+    try:
+        page = await _fetch_page(source, fetcher, etag=validators[0], last_modified=validators[1])
+        result.http_status = page.fetched.status_code
+        if not page.fetched.not_modified:
+            page = await _judge(page, source, fetcher, previous_text)
+    except FetchError as exc:
+        result.status, result.error, result.http_status = "error", str(exc), exc.status_code
+    except ContentRejected as exc:
+        result.status, result.error = "rejected", str(exc)
+
+    with store.session() as session:
+        row = session.get(Source, source_id)
+        if page is not None and result.status == "unchanged":
+            _remember_validators(row, page.fetched)
+            if not page.fetched.not_modified:
+                _store_if_new(session, row, page, latest, source, config, result)
+        check = _record_check(session, row, result, started_at, time.monotonic() - clock)
+        health.after_check(session, config, source, row, check, result)
+    return result
+
+
+async def _fetch_page(source: SourceConfig, fetcher: Fetcher, *, etag: str | None = None,
+                      last_modified: str | None = None) -> _Page:
+    fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
+                                  max_bytes=source.max_bytes, etag=etag, last_modified=last_modified)
+    if fetched.not_modified:
+        return _Page(fetched, "")
+    text = normalize(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
+    return _Page(fetched, text)
+
+
+async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None) -> _Page:
+    """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
+    verdict = guard.judge(page.text, previous=previous_text, language=source.language)
+    if not verdict.accepted:
+        raise ContentRejected(verdict.reason or "not the policy page")
+    if verdict.needs_confirmation:
+        again = await _fetch_page(source, fetcher)
+        if again.text != page.text:
+            raise ContentRejected(f"{verdict.reason}; not confirmed by an immediate re-fetch")
+    return page
+
+
+def _store_if_new(session, row: Source, page: _Page, latest: Version | None, source: SourceConfig,
+                  config: Config, result: CheckResult) -> None:
+    digest = text_hash(page.text)
+    if latest is not None and latest.text_hash == digest:
+        return
+    earlier = Store.earliest_version_with_hash(session, row.id, digest) if latest else None
+    new_sections = parse_sections(page.text)
+    version = Version(
+        source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
+        http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
+        raw_hash=text_hash(page.fetched.text), raw=compress(page.fetched.content), text=page.text,
+        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier.seq if earlier else None,
+    )
+    session.add(version)
+    session.flush()
+    add_sections(session, version, new_sections)
+    result.version = version.seq
+    if latest is None:
+        result.status = "new"  # the baseline: no changes, no alert
+        return
+    result.status, result.previous_version, result.reverts_to = "changed", latest.seq, version.reverts_to
+    result.changes = rate_changes(diff_sections(parse_sections(latest.text), new_sections), watched=source.topics)
+    if version.reverts_to is None:  # a blink back is recorded but never alerted
+        result.alert_topics = sorted({t for c in result.changes for t in c.alert_topics(source.topics)})
+    _add_changes(session, row, latest, version, result.changes, source.topics)
+    if result.alert_topics:
+        enqueue_change_alerts(session, config, source, version, result)
+
+
+def add_sections(session, version: Version, sections: Sequence[Section]) -> None:
+    for position, section in enumerate(sections):
+        topics = sorted({hit.topic for hit in classify(section.text, section.heading)})
+        session.add(SectionRow(
+            version_id=version.id, position=position, key=section.key, number=section.number,
+            title=section.title, level=section.level, path=section.display_path, text=section.text,
+            topics=topics,
+        ))
+
+
+def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequence[RatedChange],
+                 watched: Sequence[str]) -> None:
+    for position, rated in enumerate(changes):
+        c = rated.change
+        session.add(ChangeRow(
+            source_id=row.id, old_version_id=old.id, new_version_id=new.id, position=position,
+            section=c.section, kind=c.kind, topics=list(rated.topics),
+            alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
+            severity=rated.severity, summary=rated.summary, before=c.before, after=c.after,
+        ))
+
+
+def _remember_validators(row: Source, fetched: FetchResult) -> None:
+    if not fetched.not_modified:
+        row.etag, row.last_modified = fetched.etag, fetched.last_modified
+
+
+def _record_check(session, row: Source, result: CheckResult, started_at, seconds: float) -> Check:
+    check = Check(
+        source_id=row.id, started_at=started_at, duration_ms=int(seconds * 1000), outcome=result.status,
+        http_status=result.http_status, error=result.error, version_seq=result.version,
+        reverts_to=result.reverts_to,
+    )
+    session.add(check)
+    row.last_checked_at, row.last_outcome = started_at, result.status
+    row.consecutive_failures = row.consecutive_failures + 1 if result.failed else 0
+    return check
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    return FetchSettings(retries=config.fetch.retries, backoff=config.fetch.backoff,
+                         max_retry_after=config.fetch.max_retry_after,
+                         per_host_delay=config.daemon.per_host_delay)
+
+
+async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store,
+                    fetcher: Fetcher | None = None,
+                    on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Check many sources concurrently (bounded by `daemon.concurrency`); results in input order.
+
+    A source waits for its host's turn before it takes a concurrency slot, so many sources on one
+    host (or a host holding us back with Retry-After) never starve the other hosts of slots.
+    """
+    limit = asyncio.Semaphore(config.daemon.concurrency)
+    host_turns: dict[str, asyncio.Lock] = {}
+
+    async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
+        async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
+            result = await check_source(source, config=config, store=store, fetcher=fetcher)
+        if on_result:
+            on_result(result)
+        return result
+
+    if fetcher is not None:
+        return list(await asyncio.gather(*(one(s, fetcher) for s in sources)))
+    async with Fetcher(fetch_settings(config)) as own:
+        return list(await asyncio.gather(*(one(s, own) for s in sources)))

@@ -1,0 +1,157 @@
+"""Read-side queries behind the listing commands (sources, history, show, diff) and `renormalize`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from sqlmodel import func, select
+
+from monitor.config import Config
+from monitor.diff import diff_sections
+from monitor.errors import PolicyMonitorError
+from monitor.normalize import NORMALIZER_VERSION, normalize
+from monitor.sections import parse_sections
+from monitor.significance import rate_changes
+from monitor.store import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _interval(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def source_overview(store: Store, config: Config) -> list[dict]:
+    """One row per configured source: its URL, interval, last check, last outcome, number of versions."""
+    with store.session() as session:
+        rows = {s.name: s for s in session.exec(select(Source))}
+        counts = dict(session.exec(select(Version.source_id, func.count()).group_by(Version.source_id)).all())
+    out = []
+    for source in config.sources:
+        row = rows.get(source.name)
+        out.append({
+            "name": source.name, "url": source.url, "interval": _interval(source.interval),
+            "topics": list(source.topics),
+            "last_checked_at": _iso(row.last_checked_at) if row else None,
+            "last_outcome": row.last_outcome if row else None,
+            "consecutive_failures": row.consecutive_failures if row else 0,
+            "versions": counts.get(row.id, 0) if row else 0,
+        })
+    return out
+
+
+def version_history(store: Store, source: Source) -> list[dict]:
+    """Every stored version of a source, oldest first, with its change count and alert topics."""
+    with store.session() as session:
+        versions = Store.versions(session, source.id)
+        changes: dict[int, list[ChangeRow]] = {}
+        for change in session.exec(select(ChangeRow).where(ChangeRow.source_id == source.id)):
+            changes.setdefault(change.new_version_id, []).append(change)
+    return [{
+        "version": v.seq, "fetched_at": _iso(v.fetched_at), "url": v.url, "hash": v.text_hash,
+        "chars": len(v.text), "changes": len(changes.get(v.id, [])),
+        "alert_topics": sorted({t for c in changes.get(v.id, []) for t in c.alert_topics}),
+        "reverts_to": v.reverts_to,
+    } for v in versions]
+
+
+def _version(session, source: Source, seq: int | None) -> Version:
+    version = Store.version(session, source.id, seq) if seq else Store.latest_version(session, source.id)
+    if version is None:
+        raise PolicyMonitorError(
+            f"{source.name} has no version {seq}" if seq else f"{source.name} has no stored version yet")
+    return version
+
+
+def version_detail(store: Store, source: Source, seq: int | None) -> dict:
+    """A version's normalized text and section tree."""
+    with store.session() as session:
+        version = _version(session, source, seq)
+        sections = Store.sections(session, version.id)
+    return {
+        "source": source.name, "version": version.seq, "fetched_at": _iso(version.fetched_at),
+        "url": version.url, "hash": version.text_hash, "reverts_to": version.reverts_to, "text": version.text,
+        "sections": [{"key": s.key, "number": s.number, "title": s.title, "level": s.level, "path": s.path,
+                      "topics": s.topics} for s in sections],
+    }
+
+
+HIDDEN_BY_DEFAULT = ("moved", "date")
+
+
+def render_diff(console: Console, store: Store, source: Source, old: int | None, new: int | None, *,
+                fmt: str, show_all: bool) -> None:
+    """Print the section changes between two versions (recomputed from their stored texts)."""
+    import json
+
+    from monitor import render
+
+    with store.session() as session:
+        new_v = _version(session, source, new)
+        old_v = _version(session, source, old if old is not None else new_v.seq - 1) if new_v.seq > 1 or old else None
+    if old_v is None:
+        raise PolicyMonitorError(f"{source.name} has only one version: nothing to compare")
+    rated = rate_changes(diff_sections(parse_sections(old_v.text), parse_sections(new_v.text)))
+    if not show_all:
+        rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
+    if fmt == "json":
+        console.file.write(json.dumps({"source": source.name, "old": old_v.seq, "new": new_v.seq,
+                                       "changes": [r.to_json() for r in rated]}, indent=2, ensure_ascii=False) + "\n")
+        return
+    title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
+    if fmt == "rich" and not console.is_terminal:
+        fmt = "text"  # colours are all that marks deletions in rich output; a pipe would lose them
+    if fmt == "rich":
+        console.rule(title)
+        if not rated:
+            console.print("no changes" + ("" if show_all else " (use --all to include moves and date stamps)"))
+        console.print(render.render_rich(rated))
+    elif fmt == "markdown":
+        console.file.write(f"# {title}\n\n" + render.render_markdown(rated) + "\n")
+    else:
+        console.file.write(f"{title}\n\n" + render.render_text(rated) + "\n")
+
+
+def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> list[dict]:
+    """Re-derive every stored version's text from its raw page; record (never delete) what changed."""
+    report = []
+    with store.session() as session:
+        query = select(Source)
+        if names:
+            query = query.where(Source.name.in_(names))
+        for source in session.exec(query):
+            cfg = config.source(source.name) if config else None
+            for version in Store.versions(session, source.id):
+                raw = decompress(version.raw).decode("utf-8", errors="replace")
+                try:
+                    text = normalize(raw, content_type=version.content_type,
+                                     select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
+                except PolicyMonitorError:
+                    continue  # the page no longer matches today's selector: keep the old text
+                digest = text_hash(text)
+                if digest == version.text_hash:
+                    continue
+                session.add(Renormalization(version_id=version.id, normalizer_version=NORMALIZER_VERSION,
+                                            old_hash=version.text_hash, new_hash=digest, old_text=version.text))
+                report.append({"source": source.name, "version": version.seq,
+                               "old_hash": version.text_hash, "new_hash": digest})
+                version.text, version.text_hash, version.normalizer_version = text, digest, NORMALIZER_VERSION
+                session.add(version)
+                _replace_sections(session, version)
+    return report
+
+
+def _replace_sections(session, version: Version) -> None:
+    """Sections are derived from the text, so they follow it; recorded changes stay as they were alerted."""
+    from monitor.pipeline import add_sections
+
+    for row in Store.sections(session, version.id):
+        session.delete(row)
+    session.flush()
+    add_sections(session, version, parse_sections(version.text))

@@ -1,0 +1,170 @@
+"""`policy-monitor check`: from sources.yaml to stored versions, as a user sees it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.pages import edit, render_policy, seed_text
+
+
+def check(cli, config, db, *names):
+    result = cli("--config", config, "--db", db, "check", "--json", *names)
+    assert result.stdout, result.stderr
+    return result, result.json()["results"]
+
+
+def test_first_check_stores_version_one_as_new(cli, site, make_config, sqlite_url):
+    url = site.set("/privacy", render_policy(seed_text(2)))
+    config = make_config([{"name": "wemet", "url": url}])
+
+    result, [r] = check(cli, config, sqlite_url)
+
+    assert result.exit_code == 0
+    assert r["status"] == "new" and r["version"] == 1 and r["previous_version"] is None
+    assert r["source"] == "wemet" and r["url"] == url
+    assert r["alert_topics"] == [] and r["changes"] == [] and r["error"] is None
+
+
+def test_same_page_again_is_unchanged(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(seed_text(2)))}])
+    check(cli, config, sqlite_url)
+
+    _, [r] = check(cli, config, sqlite_url)
+
+    assert r["status"] == "unchanged" and r["version"] == 1
+
+
+def test_markup_only_changes_are_not_a_new_version(cli, site, make_config, sqlite_url):
+    """Nav items, cookie banner, script tokens, meta tags, footer year and re-wrapped whitespace."""
+    text = seed_text(3)
+    config = make_config([{"name": "zw", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+
+    for noise, wrap in [(1, None), (2, 60), (3, 100), (4, 40)]:
+        site.set("/p", render_policy(text, noise=noise, wrap=wrap))
+        _, [r] = check(cli, config, sqlite_url)
+        assert r["status"] == "unchanged", (noise, wrap)
+
+
+def test_changed_sentence_is_version_two(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(edit(text, "top priority", "main concern")))
+
+    result, [r] = check(cli, config, sqlite_url)
+
+    assert result.exit_code == 0
+    assert r["status"] == "changed" and r["version"] == 2 and r["previous_version"] == 1
+
+
+def test_not_modified_response_is_unchanged(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(seed_text(2)), ETag='"v1"')}])
+    check(cli, config, sqlite_url)
+    site.set("/p", b"", status=304, ETag='"v1"')
+
+    _, [r] = check(cli, config, sqlite_url)
+
+    assert r["status"] == "unchanged" and r["version"] == 1
+    assert site.requests[-1].headers.get("If-None-Match") == '"v1"'
+
+
+def test_http_errors_are_errors_with_a_check_row_and_no_version(cli, site, make_config, sqlite_url):
+    config = make_config([
+        {"name": "gone", "url": site.set("/gone", "nope", status=404)},
+        {"name": "broken", "url": site.set("/broken", "oops", status=500)},
+        {"name": "refused", "url": "http://127.0.0.1:9/privacy", "timeout": "2s"},
+    ])
+
+    result, results = check(cli, config, sqlite_url)
+
+    assert result.exit_code == 1
+    assert [r["status"] for r in results] == ["error", "error", "error"]
+    assert "404" in results[0]["error"] and "500" in results[1]["error"]
+    assert all(r["version"] is None for r in results)
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    assert db.execute("select count(*) from version").fetchone()[0] == 0
+    assert db.execute("select count(*) from \"check\" where outcome = 'error'").fetchone()[0] == 3
+
+
+def test_an_error_then_the_same_page_is_unchanged(cli, site, make_config, sqlite_url):
+    html = render_policy(seed_text(1))
+    config = make_config([{"name": "xx", "url": site.set("/p", html)}])
+    check(cli, config, sqlite_url)
+    site.set("/p", "Service Unavailable", status=503)
+    _, [failed] = check(cli, config, sqlite_url)
+    site.set("/p", html)
+
+    _, [r] = check(cli, config, sqlite_url)
+
+    assert failed["status"] == "error"
+    assert r["status"] == "unchanged" and r["version"] == 1
+
+
+def test_empty_body_and_unmatched_selector_are_rejected(cli, site, make_config, sqlite_url):
+    config = make_config([
+        {"name": "empty", "url": site.set("/empty", "")},
+        {"name": "blank", "url": site.set("/blank", "<html><body><nav>Home</nav></body></html>")},
+        {"name": "select", "url": site.set("/s", render_policy(seed_text(0))), "select": "#no-such-id"},
+    ])
+
+    result, results = check(cli, config, sqlite_url)
+
+    assert result.exit_code == 1
+    assert [r["status"] for r in results] == ["rejected"] * 3
+    assert "#no-such-id" in results[2]["error"]
+    assert all(r["version"] is None for r in results)
+
+
+def test_oversized_body_is_an_error_never_a_truncated_version(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "big", "url": site.set("/big", "<p>" + "x" * 50_000 + "</p>"),
+                           "max_bytes": "10KB"}])
+
+    _, [r] = check(cli, config, sqlite_url)
+
+    assert r["status"] == "error" and "larger than" in r["error"]
+
+
+def test_checking_an_unknown_source_name_is_a_usage_error(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/p", "<p>x</p>")}])
+
+    result = cli("--config", config, "--db", sqlite_url, "check", "nope")
+
+    assert result.exit_code == 2
+    assert "unknown source(s): nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_versions_are_stored_on_postgresql_too(cli, site, make_config, postgres_url):
+    text = seed_text(4)
+    config = make_config([{"name": "md", "url": site.set("/p", render_policy(text))}])
+
+    _, [first] = check(cli, config, postgres_url)
+    _, [same] = check(cli, config, postgres_url)
+    site.set("/p", render_policy(edit(text, "very important", "important")))
+    _, [changed] = check(cli, config, postgres_url)
+
+    assert (first["status"], same["status"], changed["status"]) == ("new", "unchanged", "changed")
+    assert changed["version"] == 2
+
+
+def test_history_and_show_list_what_was_stored(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(edit(text, "top priority", "main concern")))
+    check(cli, config, sqlite_url)
+
+    history = cli("--config", config, "--db", sqlite_url, "history", "wemet", "--json").json()
+    shown = cli("--config", config, "--db", sqlite_url, "show", "wemet", "1", "--json").json()
+    latest = cli("--config", config, "--db", sqlite_url, "show", "wemet")
+
+    assert [h["version"] for h in history] == [1, 2]
+    assert "top priority" in shown["text"] and shown["version"] == 1
+    assert "main concern" in latest.stdout and latest.exit_code == 0
+
+
+def test_history_of_unknown_source_is_one_clear_line(cli, make_config, sqlite_url):
+    config = make_config([])
+    result = cli("--config", config, "--db", sqlite_url, "history", "ghost")
+    assert result.exit_code == 2
+    assert "unknown source 'ghost'" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,87 @@
+"""The `policy-monitor` command's listing and maintenance commands, as a user runs them."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+from tests.pages import edit, render_policy, seed_text
+
+
+def test_sources_lists_configured_sources_with_their_state(cli, site, make_config, sqlite_url):
+    config = make_config([
+        {"name": "wemet", "url": site.set("/a", render_policy(seed_text(2))), "interval": "1d"},
+        {"name": "later", "url": site.set("/b", render_policy(seed_text(0)))},
+    ])
+    cli("--config", config, "--db", sqlite_url, "check", "wemet")
+
+    rows = cli("--config", config, "--db", sqlite_url, "sources", "--json").json()
+    table = cli("--config", config, "--db", sqlite_url, "sources")
+
+    assert [(r["name"], r["interval"], r["last_outcome"], r["versions"]) for r in rows] == [
+        ("wemet", "1d", "new", 1), ("later", "6h", None, 0)]
+    assert "wemet" in table.stdout and "never" in table.stdout
+
+
+def test_renormalize_rederives_text_from_the_stored_page_and_records_it(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    good = db.execute("select text from version").fetchone()[0]
+    with db:  # as if an older normalizer had produced different text
+        db.execute("update version set text = 'old text', text_hash = 'old'")
+
+    report = cli("--config", config, "--db", sqlite_url, "renormalize", "--json").json()
+    again = cli("--config", config, "--db", sqlite_url, "renormalize", "--json").json()
+
+    assert [(r["source"], r["version"], r["old_hash"]) for r in report] == [("wemet", 1, "old")]
+    assert db.execute("select text from version").fetchone()[0] == good
+    assert db.execute("select old_text from renormalization").fetchall() == [("old text",)]
+    assert again == []
+
+
+def test_python_dash_m_monitor_is_the_same_command(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0 and "check" in run.stdout and "history" in run.stdout
+
+
+def test_json_output_is_only_json_even_when_sources_fail(cli, make_config, sqlite_url):
+    config = make_config([{"name": "dead", "url": "http://127.0.0.1:9/", "timeout": "1s"}])
+    result = cli("--config", config, "--db", sqlite_url, "check", "--json")
+    assert result.exit_code == 1
+    assert result.json()["results"][0]["status"] == "error"
+
+
+def test_show_version_that_does_not_exist_is_one_line(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    result = cli("--config", config, "--db", sqlite_url, "show", "wemet", "7")
+    assert result.exit_code == 1 and "wemet has no version 7" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_diff_with_a_single_version_says_there_is_nothing_to_compare(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    result = cli("--config", config, "--db", sqlite_url, "diff", "wemet")
+    assert result.exit_code == 1 and "only one version" in result.stderr
+
+
+def test_diff_json_lists_the_changes_between_two_versions(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "top priority", "main concern")))
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    result = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "json")
+
+    data = result.json()
+    assert (data["old"], data["new"]) == (1, 2)
+    assert any("main concern" in c["after"] for c in data["changes"])
+
+
+def test_bad_database_url_is_one_clear_line(cli, make_config):
+    config = make_config([])
+    result = cli("--config", config, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "history", "x")
+    assert result.exit_code == 1 and "cannot open database" in result.stderr and "Traceback" not in result.stderr

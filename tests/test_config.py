@@ -1,0 +1,192 @@
+"""sources.yaml validation: every problem named with its file, line and field; secrets only from env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load_config, parse_config, parse_duration, parse_size, resolve_database_url
+from monitor.errors import ConfigError
+from tests.conftest import dedent
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(dedent(text), "sources.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_valid_file_gives_typed_sources_with_defaults_applied():
+    config = parse_config(dedent("""
+        defaults:
+          interval: 1d
+          topics: [minors]
+        sources:
+          - name: wemet
+            url: https://example.org/privacy
+          - name: other
+            url: http://example.com/p
+            interval: 30m
+            select: main
+            remove: [.cookie-banner, "#nav"]
+    """))
+    wemet, other = config.sources
+    assert wemet.interval == 86400 and wemet.topics == ("minors",) and wemet.language == "en"
+    assert other.interval == 1800 and other.select == "main" and other.remove == (".cookie-banner", "#nav")
+    assert wemet.max_bytes == 10_000_000 and wemet.timeout == 30
+
+
+def test_every_problem_is_listed_with_line_and_field_not_only_the_first():
+    found = problems("""
+        sources:
+          - name: ok
+            url: https://example.org/a
+          - name: bad-url
+            url: ftp://example.org/b
+          - name: no-url
+          - name: bad-interval
+            url: https://example.org/c
+            interval: sometimes
+          - name: ok
+            url: https://example.org/d
+            colour: blue
+    """)
+    assert "sources.yaml:5: sources[1].url: 'ftp://example.org/b' is not an http(s) URL" in found
+    assert "sources.yaml:6: sources[2].url: required key is missing" in found
+    assert any(p.startswith("sources.yaml:9: sources[3].interval: 'sometimes' is not a duration") for p in found)
+    assert any(p.startswith("sources.yaml:10: sources[4].name: duplicate source name 'ok' (first defined on line 2)")
+               for p in found)
+    assert "sources.yaml:12: sources[4].colour: unknown key" in found
+    assert len(found) == 5
+
+
+def test_unknown_channel_names_are_refused_with_the_known_ones():
+    found = problems("""
+        channels:
+          team: {type: webhook, url: https://hooks.example.org/x}
+        sources:
+          - name: a
+            url: https://example.org/a
+            channels: [team, tema]
+    """)
+    assert found == ["sources.yaml:6: sources[0].channels[1]: unknown channel 'tema'; defined channels: team"]
+
+
+def test_bad_selectors_are_refused():
+    found = problems("""
+        sources:
+          - name: a
+            url: https://example.org/a
+            select: "main >> p"
+            remove: ["div[", ok]
+    """)
+    assert any(p.startswith("sources.yaml:4: sources[0].select: invalid CSS selector 'main >> p'") for p in found)
+    assert any(p.startswith("sources.yaml:5: sources[0].remove[0]: invalid CSS selector 'div['") for p in found)
+
+
+def test_a_literal_password_is_refused_with_an_explanation():
+    found = problems("""
+        channels:
+          mail:
+            type: email
+            to: [a@example.org]
+            smtp: {host: smtp.example.org, password: hunter2}
+        sources: []
+    """)
+    assert any("sources.yaml:5: channels.mail.smtp.password: secrets are never written in the config; "
+               "put the value in an environment variable and name it with `password_env:`" in p for p in found)
+    assert not any("hunter2" in p for p in found)
+
+
+def test_an_inherited_bad_default_points_at_the_defaults_line():
+    found = problems("""
+        defaults:
+          interval: 5 minutes
+        sources:
+          - name: a
+            url: https://example.org/a
+    """)
+    assert found[0].startswith("sources.yaml:2: defaults.interval: '5 minutes' is not a duration")
+
+
+def test_broken_yaml_names_the_line():
+    found = problems("""
+        sources:
+          - name: a
+            url: [unclosed
+    """)
+    assert found[0].startswith("sources.yaml:4: yaml: not valid YAML")
+
+
+def test_channel_of_unknown_type_is_refused():
+    found = problems("""
+        channels:
+          pager: {type: sms, to: "+100"}
+        sources: []
+    """)
+    assert found == ["sources.yaml:2: channels.pager: channel `type` must be `email` or `webhook`"]
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize("text,seconds", [("30m", 1800), ("6h", 21600), ("1d", 86400), ("45s", 45), (90, 90),
+                                          ("500ms", 0.5)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["0s", "-1h", "soon", "1y", True])
+def test_bad_durations(bad):
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+def test_sizes():
+    assert parse_size("10MB") == 10_000_000 and parse_size("512KiB") == 524288 and parse_size(100) == 100
+
+
+def test_database_url_precedence(monkeypatch):
+    config = parse_config("database: sqlite:///from-config.db\nsources: []\n")
+    monkeypatch.delenv("POLICY_MONITOR_DB", raising=False)
+    assert resolve_database_url(None, None) == "sqlite:///policy-monitor.db"
+    assert resolve_database_url(None, config) == "sqlite:///from-config.db"
+    monkeypatch.setenv("POLICY_MONITOR_DB", "sqlite:///from-env.db")
+    assert resolve_database_url(None, config) == "sqlite:///from-env.db"
+    assert resolve_database_url("sqlite:///from-flag.db", config) == "sqlite:///from-flag.db"
+
+
+def test_validate_command_exits_2_and_prints_every_problem(cli, tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(dedent("""
+        sources:
+          - name: a
+            url: notaurl
+          - name: a
+            url: https://example.org
+            interval: 1x
+    """))
+    result = cli("--config", path, "validate")
+    assert result.exit_code == 2
+    assert f"{path}:3: sources[0].url: 'notaurl' is not an http(s) URL" in result.stderr
+    assert f"{path}:4: sources[1].name: duplicate source name 'a'" in result.stderr
+    assert f"{path}:6: sources[1].interval: '1x' is not a duration" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_config_path_comes_from_the_environment_when_no_flag(cli, tmp_path, monkeypatch):
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text("sources:\n  - name: a\n    url: https://example.org/p\n")
+    monkeypatch.setenv("POLICY_MONITOR_CONFIG", str(path))
+    result = cli("validate")
+    assert result.exit_code == 0 and "OK - 1 source, 0 channels" in result.stdout
+
+
+def test_the_shipped_sources_file_is_valid(cli):
+    shipped = Path(__file__).parents[1] / "sources.yaml"
+    result = cli("--config", shipped, "validate")
+    assert result.exit_code == 0, result.stderr
+    assert len(load_config(shipped).sources) >= 10
