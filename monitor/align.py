@@ -1,0 +1,305 @@
+"""Two versions aligned (part of the diff stage): matched sections, moves, clause and word alignment."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from diff_match_patch import diff_match_patch
+
+from monitor.clauses import Clause, canonical, fold_spelling, is_dated_heading
+from monitor.sections import Section, slugify
+
+# ---------------------------------------------------------------------------------------------
+# Preparation
+
+
+@dataclass
+class SideSection:
+    """One section with its comparison forms precomputed."""
+
+    index: int
+    section: Section
+    parent: int | None
+    title_key: str
+    clauses: list[Clause]  # content clauses (dates excluded)
+    keys: list[str]  # canonical form per clause: what aligns clause lists
+    context_keys: list[str]  # the same with the list lead-in: an item under another lead-in means otherwise
+    digest: str  # the whole body, canonical: equal digests mean an unchanged body
+    dates: list[Clause]
+
+
+def prepare_sides(sections: list[Section]) -> list[SideSection]:
+    sides: list[SideSection] = []
+    open_levels: list[tuple[int, int]] = []  # (level, index) of the current ancestors
+    for i, section in enumerate(sections):
+        while open_levels and open_levels[-1][0] >= section.level:
+            open_levels.pop()
+        parent = open_levels[-1][1] if open_levels else None
+        open_levels.append((section.level, i))
+        content = [c for c in section.clauses if not c.is_date]
+        keys = [canonical(c.text) for c in content]
+        title_key = fold_spelling(slugify(section.title)) if section.title else section.key
+        sides.append(SideSection(i, section, parent, title_key, content, keys, [clause_key(c) for c in content],
+                                 "".join(keys), [c for c in section.clauses if c.is_date]))
+        if section.title and is_dated_heading(section.heading):  # "Privacy Policy (updated 5 May 2024)"
+            sides[-1].dates.insert(0, Clause(section.heading, is_date=True))
+    return sides
+
+
+def clause_key(clause: Clause) -> str:
+    if clause.lead_in:
+        return canonical(clause.text) + "\x1f" + canonical(clause.lead_in)
+    return canonical(clause.text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Section alignment
+
+
+def align_sections(old: list[SideSection], new: list[SideSection]) -> dict[int, int]:
+    """Match old sections to new ones: same key, same title, same body, shared clauses, shared children."""
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+
+    def pair(o: int, n: int) -> None:
+        matched[o] = n
+        taken.add(n)
+
+    def unmatched_old() -> list[SideSection]:
+        return [s for s in old if s.index not in matched]
+
+    def unmatched_new() -> list[SideSection]:
+        return [s for s in new if s.index not in taken]
+
+    by_key = {s.section.key: s.index for s in new}
+    for s in old:
+        n = by_key.get(s.section.key)
+        if n is not None and n not in taken:
+            pair(s.index, n)
+    for attribute in ("title_key", "digest"):  # renumbered/re-parented, then renamed with the same body
+        pool: dict[str, list[int]] = defaultdict(list)
+        for s in unmatched_new():
+            value = getattr(s, attribute)
+            if value:
+                pool[value].append(s.index)
+        for s in unmatched_old():
+            candidates = pool.get(getattr(s, attribute))
+            if candidates:
+                pair(s.index, candidates.pop(0))
+    _align_by_clauses(old, new, matched, taken)
+    _align_by_children(old, new, matched, taken)
+    _align_by_position(old, new, matched, taken)
+    return matched
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(fold_spelling(text.lower())))
+
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _align_by_position(old: list[SideSection], new: list[SideSection], matched: dict[int, int],
+                       taken: set[int]) -> None:
+    """Rewritten in place: the one unmatched old and new section between the same matched
+    neighbours, at the same level, with a similar title or body, are one section edited."""
+    new_to_old = {n: o for o, n in matched.items()}
+    gaps_old: dict[int, list[int]] = defaultdict(list)  # gap id (matched old index before it) → old sections
+    last = -1
+    for s in old:
+        if s.index in matched:
+            last = s.index
+        else:
+            gaps_old[last].append(s.index)
+    gaps_new: dict[int, list[int]] = defaultdict(list)  # same gap ids, via the matched predecessor
+    last = -1
+    for s in new:
+        if s.index in taken:
+            last = new_to_old[s.index]
+        else:
+            gaps_new[last].append(s.index)
+    for gap, olds in gaps_old.items():
+        news = gaps_new.get(gap, [])
+        if len(olds) != 1 or len(news) != 1:
+            continue
+        o, n = old[olds[0]], new[news[0]]
+        if o.section.level != n.section.level:
+            continue
+        title = _jaccard(_words(o.section.title), _words(n.section.title))
+        body = _jaccard(_words(o.section.text), _words(n.section.text))
+        if title >= 0.5 or body >= 0.4:
+            matched[o.index] = n.index
+            taken.add(n.index)
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _align_by_clauses(old: list[SideSection], new: list[SideSection], matched: dict[int, int],
+                      taken: set[int]) -> None:
+    """Renamed and edited: most clauses shared. An inverted index keeps this linear, not all-pairs."""
+    index: dict[str, list[int]] = defaultdict(list)
+    for s in new:
+        if s.index not in taken:
+            for key in set(s.keys):
+                index[key].append(s.index)
+    scored: list[tuple[float, int, int]] = []
+    for s in old:
+        if s.index in matched or not s.keys:
+            continue
+        shared: Counter[int] = Counter()
+        for key in set(s.keys):
+            hits = index.get(key, ())
+            if len(hits) <= 3:  # boilerplate repeated everywhere says nothing about identity
+                shared.update(hits)
+        for n, count in shared.items():
+            score = count / max(len(set(s.keys)), len(set(new[n].keys)))
+            if score >= 0.5:
+                scored.append((score, s.index, n))
+    for _score, o, n in sorted(scored, reverse=True):
+        if o not in matched and n not in taken:
+            matched[o] = n
+            taken.add(n)
+
+
+def _align_by_children(old: list[SideSection], new: list[SideSection], matched: dict[int, int],
+                       taken: set[int]) -> None:
+    """A renamed parent heading whose children were matched under one new parent is that parent."""
+    votes: dict[int, Counter[int]] = defaultdict(Counter)
+    children: Counter[int] = Counter()
+    for s in old:
+        if s.parent is not None and s.parent not in matched:
+            children[s.parent] += 1
+            n = matched.get(s.index)
+            if n is not None and new[n].parent is not None and new[n].parent not in taken:
+                votes[s.parent][new[n].parent] += 1
+    for o, ballot in votes.items():
+        n, count = ballot.most_common(1)[0]
+        if count * 2 > children[o] and n not in taken and o not in matched:
+            matched[o] = n
+            taken.add(n)
+
+
+def moved_sections(olds: list[SideSection], news: list[SideSection], matched: dict[int, int]) -> list[int]:
+    """Old indices of matched sections that changed place, each reported once with its subtree.
+
+    Among siblings that kept their parent, the fewest sections out of order moved (a longest
+    increasing run stays). A section under a different parent moved only if its place in the
+    whole document changed too: headings that merely changed level (h3 → bold div) did not move.
+    """
+    def same_parent(o: int) -> bool:
+        op, np_ = olds[o].parent, news[matched[o]].parent
+        return (op is None and np_ is None) or (op is not None and matched.get(op) == np_ and np_ is not None)
+
+    groups: dict[int | None, list[int]] = defaultdict(list)
+    reparented: list[int] = []
+    for o, n in sorted(matched.items(), key=lambda item: item[1]):
+        if same_parent(o):
+            groups[news[n].parent].append(o)
+        else:
+            reparented.append(o)
+    moved: set[int] = set()
+    for siblings in groups.values():
+        keep = _longest_increasing(siblings)
+        moved.update(o for pos, o in enumerate(siblings) if pos not in keep)
+    if reparented:
+        document = [o for o, _n in sorted(matched.items(), key=lambda item: item[1])]
+        keep = _longest_increasing(document)
+        in_place = {document[pos] for pos in keep}
+        moved.update(o for o in reparented if o not in in_place)
+    return sorted(o for o in moved if not (olds[o].parent in moved and same_parent(o)))
+
+
+def _longest_increasing(values: list[int]) -> set[int]:
+    """Positions (into `values`) of one longest strictly increasing subsequence, O(n log n)."""
+    tails: list[int] = []
+    tail_pos: list[int] = []
+    back: list[int] = [-1] * len(values)
+    for pos, value in enumerate(values):
+        k = bisect.bisect_left(tails, value)
+        if k == len(tails):
+            tails.append(value)
+            tail_pos.append(pos)
+        else:
+            tails[k] = value
+            tail_pos[k] = pos
+        back[pos] = tail_pos[k - 1] if k else -1
+    keep: set[int] = set()
+    pos = tail_pos[-1] if tail_pos else -1
+    while pos >= 0:
+        keep.add(pos)
+        pos = back[pos]
+    return keep
+
+
+# ---------------------------------------------------------------------------------------------
+# Clause diff inside matched sections
+
+_DMP = diff_match_patch()
+_DMP.Diff_Timeout = 0.5
+
+
+def sequence_changes(a: list[str], b: list[str]) -> list[tuple[int, int, int, int]]:
+    """Changed stretches between two lists of hashable items: (a_start, a_end, b_start, b_end).
+
+    Each distinct item becomes one character so diff-match-patch's Myers diff aligns the lists.
+    """
+    codes: dict[str, str] = {}
+
+    def encode(items: list[str]) -> str:
+        return "".join(codes.setdefault(item, chr(0x100 + len(codes))) for item in items)
+
+    ea, eb = encode(a), encode(b)
+    hunks: list[tuple[int, int, int, int]] = []
+    i = j = 0
+    start: tuple[int, int] | None = None
+    for op, chunk in _DMP.diff_main(ea, eb, False):
+        if op == 0:
+            if start is not None:
+                hunks.append((start[0], i, start[1], j))
+                start = None
+            i += len(chunk)
+            j += len(chunk)
+            continue
+        if start is None:
+            start = (i, j)
+        if op < 0:
+            i += len(chunk)
+        else:
+            j += len(chunk)
+    if start is not None:
+        hunks.append((start[0], i, start[1], j))
+    return hunks
+
+
+
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def word_diff(before: str, after: str) -> list[tuple[int, str]]:
+    """Word-level diff of two texts: (op, text) pairs, op -1 deleted, 0 kept, 1 inserted.
+
+    Words are mapped to single characters so diff-match-patch compares whole words; its semantic
+    cleanup then merges scattered tiny matches into readable runs.
+    """
+    codes: dict[str, str] = {}
+    tokens: list[str] = []
+
+    def encode(text: str) -> str:
+        out = []
+        for token in _TOKEN.findall(text):
+            code = codes.get(token)
+            if code is None:
+                code = chr(0x100 + len(tokens))
+                codes[token] = code
+                tokens.append(token)
+            out.append(code)
+        return "".join(out)
+
+    diffs = _DMP.diff_main(encode(before), encode(after), False)
+    _DMP.diff_cleanupSemantic(diffs)
+    return [(op, "".join(tokens[ord(ch) - 0x100] for ch in chunk)) for op, chunk in diffs if chunk]

@@ -1,0 +1,452 @@
+"""Normalized text → section tree (headings and numbering) and clauses (sentences, list items)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from monitor import clauses as _clauses
+from monitor.clauses import Clause, is_date_line, split_clauses
+
+__all__ = ["Clause", "Section", "parse_sections", "split_clauses", "is_date_line", "slugify"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a policy version, in document order.
+
+    `key` is a stable identity that does not depend on the number, so renumbering keeps it.
+    `path` holds the display headings from the top, e.g. ("4. Sharing", "4.2 Partners").
+    `text` is the section's own body (children excluded); `clauses` split it.
+    `parent` is the parent section's key (None at the top level).
+    """
+
+    key: str
+    number: str | None
+    title: str
+    level: int
+    path: tuple[str, ...]
+    text: str
+    clauses: tuple[Clause, ...] = field(default=())
+    parent: str | None = None
+
+    @property
+    def heading(self) -> str:
+        return self.path[-1] if self.path else ""
+
+    @property
+    def display_path(self) -> str:
+        return " › ".join(self.path) if self.path else "(preamble)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Heading candidates
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_BOLD_LINE = re.compile(r"^(\*\*|__)(?P<t>[^*_].*?)\1\s*:?$")
+_RULE_LINE = re.compile(r"^[\W_]{3,}$")  # "---", "* * *", "====": separators, not content
+_WORD_NUMBER = re.compile(
+    r"^(?P<word>article|section|chapter|part|clause|schedule|annex|appendix|§)\s*"
+    r"(?P<n>\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6}|[A-Z])\b\.?(?:\s*[:.)\-–—]\s*|\s+|$)(?P<t>.*)$",
+    re.IGNORECASE,
+)
+_DEC_NUMBER = re.compile(
+    r"^(?P<n>\d{1,3}(?:\.\d{1,3})+)\.?(?:\s+|(?=[^\W\d_]))(?P<t>.*)$"  # 2.3 / 2.3.1 / 2.3.Title
+    r"|^(?P<n1>\d{1,3})(?P<c1>[.)])(?:\s+|(?=[^\W\d_]))(?P<t1>.*)$"  # 1. / 1) / 1.Title
+)
+_PAREN_NUMBER = re.compile(r"^\((?P<n>\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,6})\)\s*(?P<t>.*)$")
+_LETTER_NUMBER = re.compile(r"^(?P<n>[a-zA-Z]|[ivxlc]{2,6}|[IVXLC]{2,6})(?P<c>[.)])(?:\s+|(?=[A-Z]))(?P<t>.*)$")
+_KEY_VALUE = re.compile(r"^[^:]{1,40}:\s*\S")
+_TERMINAL = ".;,!"
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def _roman_value(token: str) -> int | None:
+    total, prev = 0, 0
+    for ch in reversed(token.lower()):
+        value = _ROMAN.get(ch)
+        if value is None:
+            return None
+        total = total - value if value < prev else total + value
+        prev = max(prev, value)
+    return total or None
+
+
+@dataclass(frozen=True)
+class _Number:
+    """A parsed heading number: its style family (what siblings share) and its value in that family."""
+
+    style: tuple[str, ...]
+    value: tuple[int, ...]
+    label: str
+    title: str
+
+    @property
+    def is_first(self) -> bool:
+        return self.value[-1] == 1
+
+
+def _letter_style(token: str, closer: str, after_letter: str | None) -> tuple[tuple[str, ...], int]:
+    """Tell letters from roman numerals: `i` is roman unless it follows `h` in the same list."""
+    case = "upper" if token.isupper() else "lower"
+    roman = _roman_value(token)
+    if len(token) == 1 and not (token in "iI" and after_letter not in ("h", "H")):
+        return ("alpha", case, closer), ord(token.lower()) - 96
+    if roman is not None:
+        return ("roman", case, closer), roman
+    return ("alpha", case, closer), ord(token[0].lower()) - 96
+
+
+def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
+    """Recognise a leading section number (`1.`, `2.3`, `(a)`, `iv.`, `Article 5`) and split it off."""
+    match = _WORD_NUMBER.match(line)
+    if match and (not match["t"] or not match["t"][0].islower()):
+        token = match["n"]
+        if token.isdigit() or "." in token:
+            value = tuple(int(p) for p in token.split("."))
+        else:
+            value = (_roman_value(token) or ord(token.lower()) - 96,)
+        label = f'{match["word"]} {token}' if match["word"] != "§" else f"§ {token}"
+        return _Number(("word", match["word"].lower()), value, label, match["t"].strip())
+    match = _DEC_NUMBER.match(line)
+    if match:
+        if match["n"]:
+            value = tuple(int(p) for p in match["n"].split("."))
+            return _Number(("dec", str(len(value))), value, match["n"], match["t"].strip())
+        return _Number(("dec", "1", match["c1"]), (int(match["n1"]),), match["n1"] + match["c1"], match["t1"].strip())
+    match = _PAREN_NUMBER.match(line)
+    if match:
+        token = match["n"]
+        if token.isdigit():
+            return _Number(("paren", "dec"), (int(token),), f"({token})", match["t"].strip())
+        style, value = _letter_style(token, "()", last_letter)
+        return _Number(("paren", *style), (value,), f"({token})", match["t"].strip())
+    match = _LETTER_NUMBER.match(line)
+    if match:
+        style, value = _letter_style(match["n"], match["c"], last_letter)
+        return _Number(style, (value,), match["n"] + match["c"], match["t"].strip())
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines and blocks
+
+
+@dataclass
+class _Line:
+    raw: str  # without trailing whitespace, indentation kept
+    text: str  # stripped, list glyph removed
+    indent: int
+    bullet: bool  # started with a bullet glyph
+
+
+def _make_line(raw: str) -> _Line:
+    stripped = raw.strip()
+    indent = len(raw) - len(raw.lstrip())
+    match = _clauses.BULLET.match(stripped)
+    if match:
+        return _Line(raw, match["rest"].strip(), indent, True)
+    return _Line(raw, stripped, indent, False)
+
+
+def _blocks(text: str) -> list[list[_Line]]:
+    blocks: list[list[_Line]] = []
+    current: list[_Line] = []
+    for raw in _clauses.clean_text(text).split("\n"):
+        raw = raw.rstrip()
+        if not raw.strip() or _RULE_LINE.match(raw.strip()):
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        current.append(_make_line(raw))
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _title_ok(title: str, *, numbered: bool) -> bool:
+    """Heading-like title: short, not a sentence (terminal punctuation), starts like a title."""
+    title = title.strip().strip("*_").strip()
+    if not title or len(title) > 120:
+        return False
+    if not (title[0].isalnum() or title[0] in "\"'“‘(§") or title[0].islower():
+        return False
+    if "@" in title or "http" in title.lower() or is_date_line(title):
+        return False
+    words = _words(title)
+    last = title[-1]
+    if numbered:
+        if words > 15 or last in ";," or (last in ".!" and words > 4):
+            return False
+        return not (last == ":" and words > 15)
+    if words > 10 or last in _TERMINAL + ":" or _KEY_VALUE.match(title):
+        return False
+    return True
+
+
+def _title_case(text: str) -> bool:
+    """Most longer words capitalised ("Device Information and Access Logs"), as titles are written."""
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) >= 4]
+    return not words or sum(w[0].isupper() for w in words) * 10 >= len(words) * 6
+
+
+def _body_like(line: _Line | None) -> bool:
+    """Is this line prose that a heading above would introduce (rather than another short label)?"""
+    if line is None:
+        return False
+    text = line.text
+    if not line.bullet and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
+        return False  # a label right above a real heading introduces nothing
+    return len(text) > 40 or (bool(text) and text[-1] in ".:;!?)")
+
+
+@dataclass
+class _Heading:
+    kind: str  # "md", "bold", "number", "plain", "bullet"
+    title: str
+    label: str | None
+    display: str
+    style: tuple[str, ...]
+    value: tuple[int, ...] | None = None
+    md_level: int = 0
+
+
+def _unit_stream(blocks: list[list[_Line]]) -> list[_Heading | _Line | None]:
+    """Flatten blocks into headings and body lines; None marks a block boundary (blank line)."""
+    flat: list[tuple[_Line, int, int]] = [(line, bi, li) for bi, block in enumerate(blocks)
+                                          for li, line in enumerate(block)]
+    units: list[_Heading | _Line | None] = []
+    last_letter: str | None = None
+    previous_block = -1
+    for pos, (line, bi, li) in enumerate(flat):
+        if bi != previous_block and units:
+            units.append(None)
+        previous_block = bi
+        nxt = flat[pos + 1][0] if pos + 1 < len(flat) else None
+        block = blocks[bi]
+        heading = _classify(line, li, block, nxt, last_letter)
+        if heading is not None:
+            units.append(heading)
+            if heading.kind == "number" and heading.style[-2:-1] in (("lower",), ("upper",)):
+                last_letter = heading.label.strip("()").rstrip(".)")
+            continue
+        number = parse_number(line.text)
+        if number is not None and number.style[0] in ("alpha", "paren"):
+            last_letter = number.label.strip("()").rstrip(".)")
+        units.append(line)
+    return units
+
+
+def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
+              last_letter: str | None) -> _Heading | None:
+    text = line.text
+    md = None if line.bullet else _MD_HEADING.match(text)
+    if md:
+        title = md[2].strip().strip("*_").strip()
+        number = parse_number(title)
+        return _Heading("md", number.title if number else title, number.label if number else None,
+                        title, ("md",), number.value if number else None, len(md[1]))
+    if index != 0 and not line.bullet:
+        return None  # headings open a block; later lines of a block are its body
+    if line.bullet and len(block) > 1:
+        return None  # an item inside a list
+    if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1].text[:1].isupper() \
+            and not block[index + 1].text[:1].isdigit() and not block[index + 1].bullet:
+        return None  # the next line goes on with the same sentence: a wrapped paragraph
+    bold = None if line.bullet else _BOLD_LINE.match(text)
+    if bold:
+        title = bold["t"].strip()
+        number = parse_number(title, last_letter)
+        if number is not None and _title_ok(number.title, numbered=True):
+            return _Heading("bold", number.title, number.label, title, number.style, number.value)
+        if _words(title) <= 15 and not is_date_line(title) and (title[-1] not in ".;," or _words(title) <= 4):
+            return _Heading("bold", title, None, title, ("bold",))
+        return None
+    if nxt is None:
+        return None  # nothing follows: a trailing label is not a heading
+    number = parse_number(text, last_letter)
+    if number is not None:
+        if not _title_ok(number.title, numbered=True):
+            return None
+        following = block[index + 1:] if index + 1 < len(block) else [nxt]
+        if following and following[0] is nxt:
+            nxt_number = parse_number(nxt.text, last_letter)
+            # "1. A" directly followed by "2. B": a list (e.g. a table of contents), not headings
+            if nxt_number is not None and nxt_number.style == number.style and \
+                    nxt_number.value[-1] == number.value[-1] + 1:
+                return None
+        if len(block) > 1 and index == 0 and any(parse_number(other.text) is not None and
+                                                 parse_number(other.text).style == number.style
+                                                 for other in block[1:3]):
+            return None
+        display = text.strip("*_ ")
+        return _Heading("number", number.title, number.label, display, number.style, number.value)
+    if not _title_ok(text, numbered=False) or not _body_like(nxt):
+        return None
+    if index + 1 < len(block) and not (text.endswith("?") or _title_case(text)):
+        return None  # prose hard-wrapped after a few words, not a label over its text
+    if line.bullet:
+        return _Heading("bullet", text, None, text, ("bullet", str(line.indent)))
+    return _Heading("plain", text, None, text, ("plain",))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tree
+
+
+@dataclass
+class _Open:
+    heading: _Heading
+    key_index: int  # index into the builder's section list
+
+
+def _place(stack: list[_Open], heading: _Heading) -> None:
+    """Pop `stack` down to where `heading` belongs (its parent on top); messy numbering tolerated."""
+    if heading.kind == "md":
+        while stack and not (stack[-1].heading.kind == "md" and stack[-1].heading.md_level < heading.md_level):
+            stack.pop()
+        return
+    style, value = heading.style, heading.value
+    same = [i for i, entry in enumerate(stack) if entry.heading.style == style and entry.heading.kind != "md"]
+    if value is None:  # unnumbered: sibling of the nearest same-style heading, else a child
+        if same:
+            del stack[same[-1]:]
+        return
+    if style[0] == "dec" and len(value) > 1:  # 2.3 belongs under 2., next to 2.2
+        for i in range(len(stack) - 1, -1, -1):
+            entry = stack[i].heading
+            if entry.value is not None and entry.style[0] in ("dec", "md") and entry.value == value[:-1]:
+                del stack[i + 1:]
+                return
+    for i in reversed(same):  # the next number of an open list: a sibling there
+        previous = stack[i].heading.value
+        if previous is not None and previous[:-1] == value[:-1] and previous[-1] + 1 == value[-1]:
+            del stack[i:]
+            return
+    if heading.value[-1] == 1:
+        return  # a list restarting at 1: one level deeper
+    if not same and len(value) == 1:  # "4." after "Section 3": the same sequence in another dress
+        for i in range(len(stack) - 1, -1, -1):
+            previous = stack[i].heading.value
+            if previous is not None and len(previous) == 1 and previous[0] + 1 == value[0] and \
+                    stack[i].heading.style[0] in ("dec", "word", "roman") and stack[i].heading.kind != "md":
+                del stack[i:]
+                return
+    if not same:
+        return  # a new style: one level deeper
+    if same and stack[same[-1]].heading.value == value:
+        return  # the same number again right below: nested numbering, not a sibling
+    if same:
+        del stack[same[-1]:]
+
+
+_SLUG_DROP = re.compile(r"[*_`\[\]()]")
+_SLUG_GAP = re.compile(r"[^\w]+")
+
+
+@lru_cache(maxsize=16384)
+def slugify(title: str) -> str:
+    """Number-free identity of a heading: lower-case words joined by hyphens."""
+    title = _clauses.without_dates(_clauses.fold_typography(title)).lower()
+    slug = _SLUG_GAP.sub("-", _SLUG_DROP.sub("", title)).strip("-")
+    return slug[:80] or "untitled"
+
+
+def parse_sections(text: str) -> list[Section]:
+    """Split normalized text into sections in document order; the first is the preamble.
+
+    Headings come from `#` lines, bold-only lines, numbered lines (`1.`, `2.3`, `(a)`, `I.`,
+    `Article 5`) and short title-like lines that introduce prose; nesting follows heading levels
+    and numbering. Text before the first heading (and an unnumbered title) forms the preamble.
+    """
+    units = _unit_stream(_blocks(text))
+    # An unnumbered first heading before any other heading, with little text above it, is the
+    # document's title: it names the preamble instead of becoming a parent of everything.
+    first_heading = next((i for i, u in enumerate(units) if isinstance(u, _Heading)), None)
+    preamble_title = ""
+    if first_heading is not None:
+        head = units[first_heading]
+        above = sum(len(u.text) for u in units[:first_heading] if isinstance(u, _Line))
+        # a Markdown heading is the title only if no later heading is as high (an h2 among h2s is a section)
+        outranked = isinstance(head, _Heading) and head.kind == "md" and any(
+            isinstance(u, _Heading) and u.kind == "md" and u.md_level <= head.md_level
+            for u in units[first_heading + 1:])
+        if isinstance(head, _Heading) and head.label is None and above < 300 and not outranked:
+            preamble_title = head.display
+            units[first_heading] = None
+
+    raw_sections: list[dict] = [{"heading": None, "level": 0, "path": (preamble_title,) if preamble_title else (),
+                                 "lines": [], "parent": None}]
+    stack: list[_Open] = []
+    for unit in units:
+        if isinstance(unit, _Heading):
+            _place(stack, unit)
+            parent = stack[-1].key_index if stack else None
+            path = tuple(raw_sections[e.key_index]["heading"].display for e in stack) + (unit.display,)
+            raw_sections.append({"heading": unit, "level": len(stack) + 1, "path": path, "lines": [],
+                                 "parent": parent})
+            stack.append(_Open(unit, len(raw_sections) - 1))
+        else:
+            raw_sections[-1]["lines"].append(unit)
+
+    keys = _assign_keys(raw_sections)
+    sections: list[Section] = []
+    for i, raw in enumerate(raw_sections):
+        body = _body_text(raw["lines"])
+        heading: _Heading | None = raw["heading"]
+        if i == 0 and not body and len(raw_sections) > 1 and not preamble_title:
+            continue
+        sections.append(Section(
+            key=keys[i], number=heading.label if heading else None,
+            title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
+            text=body, clauses=tuple(split_clauses(body)),
+            parent=keys[raw["parent"]] if raw["parent"] is not None else None))
+    return sections
+
+
+def _body_text(lines: list[_Line | None]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if line is None:
+            if out and out[-1] != "":
+                out.append("")
+        else:
+            out.append(line.raw)
+    while out and out[-1] == "":
+        out.pop()
+    while out and out[0] == "":
+        out.pop(0)
+    return _dedent("\n".join(out))
+
+
+def _dedent(text: str) -> str:
+    lines = text.split("\n")
+    margins = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
+    cut = min(margins) if margins else 0
+    return "\n".join(x[cut:] for x in lines) if cut else text
+
+
+def _assign_keys(raw_sections: list[dict]) -> list[str]:
+    """Slug of the title; duplicates get the parent's slug, then an occurrence counter."""
+    slugs = ["preamble"] + [slugify(r["heading"].title or r["heading"].display) for r in raw_sections[1:]]
+    counts: dict[str, int] = {}
+    for slug in slugs:
+        counts[slug] = counts.get(slug, 0) + 1
+    qualified = []
+    for i, slug in enumerate(slugs):
+        parent = raw_sections[i]["parent"]
+        if counts[slug] > 1 and i > 0:
+            slug = f"{slugs[parent] if parent is not None else 'top'}/{slug}"
+        qualified.append(slug)
+    seen: dict[str, int] = {}
+    keys = []
+    for slug in qualified:
+        seen[slug] = seen.get(slug, 0) + 1
+        keys.append(slug if seen[slug] == 1 else f"{slug}~{seen[slug]}")
+    return keys
