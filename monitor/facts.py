@@ -1,0 +1,237 @@
+"""What clauses state, for significance: ages, periods, verb statements, recipients, purposes, guarantees."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from monitor.sections import Clause
+from monitor.wording import ENUMERATOR, MODALS, NEGATIONS, canon_word, fold, is_number, number_value, stem, words
+
+_NUM = (r"(?:\d{1,4}(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|"
+        r"three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+        r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|a|an)")
+_MINORS_WORDS = re.compile(r"\b(?:child|children|minor|minors|kid|kids|teen|teens|teenagers?|young|youth|"
+                           r"parent|parents|parental|guardian|guardians|age|aged|coppa|students?)\b")
+_AGE_RES = [
+    (re.compile(rf"\b(?:age|aged)\s+(?:of\s+)?(?:at\s+least\s+|over\s+|under\s+)?({_NUM})\b(?!\s*%)"), False),
+    (re.compile(rf"\b({_NUM})\s*(?:\(\d+\)\s*)?(?:years?[- ]old|years?\s+of\s+age|yrs? old)\b"), False),
+    (re.compile(rf"\b({_NUM})\s*(?:\+|or\s+(?:older|over|above|younger|under))"), True),
+    (re.compile(rf"\b(?:under|below|younger than|older than|over|above)\s+({_NUM})\b"
+                r"(?!\s*(?:\(\d+\)\s*)?(?:%|percent|hours?|days?|weeks?|months?|years?(?![- ]old| of age)))"),
+     True),
+]
+_UNIT_DAYS = {"minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
+_PERIOD_RE = re.compile(rf"\b({_NUM})\s+(?:\(\d+\)\s+)?(?:(business|working|calendar)\s+)?"
+                        r"(minute|hour|day|week|month|year)s?\b")
+_OPEN_PERIODS = [
+    (re.compile(r"\bindefinite(?:ly)?\b|\bpermanent(?:ly)?\b|\bforever\b|\bwithout (?:any |a )?time limit|"
+                r"\bno (?:fixed |set )?(?:time limit|retention (?:period|limit))"), "indefinitely", math.inf),
+    (re.compile(r"\buntil (?:you |the user )?(?:close|delete|cancel|terminate)s? (?:your |their |the )?account|"
+                r"\buntil (?:your |the )?account (?:is )?(?:closure|closed|deletion|deleted|cancell?(?:ed|ation)|"
+                r"terminat(?:ed|ion))"), "until account closure", None),
+    (re.compile(r"\b(?:as long as|while) (?:your|the) account (?:is (?:active|open)|exists|remains)|"
+                r"\bwhile (?::\s*)?your account is in existence"), "while the account exists", None),
+    (re.compile(r"\b(?:as long as|for the (?:minimum |shortest )?(?:period|time)(?: of time)?|(?:the )?(?:minimum|"
+                r"shortest) (?:period|time)(?: of time)?) (?:is |as )?(?:strictly |reasonably )?"
+                r"(?:necessary|needed|required)\b|\bno longer than (?:is )?(?:strictly |reasonably )?"
+                r"(?:necessary|needed|required)"), "as long as necessary", None),
+]
+RETENTION_WORDS = re.compile(r"\b(?:retain\w*|retention|keep|keeps|kept|stor(?:e|es|ed|ing|age)|hold|held|"
+                              r"delet\w*|eras\w*|destroy\w*|preserv\w*|archiv\w*|anonymi[sz]\w*|purg\w*)\b")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.;!?])\s+")
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if number == int(number) else str(number)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_SPLIT.split(fold(text)) if s.strip()]
+
+
+def ages(text: str, context: str = "") -> list[int]:
+    """Age thresholds stated in a text ("under the age of thirteen" → [13]), in order, unique.
+
+    Bare comparisons ("under 13") count only next to words about minors, in the sentence or `context`.
+    """
+    found: list[int] = []
+    minors_context = bool(_MINORS_WORDS.search(fold(context)))
+    for sentence in _sentences(text):
+        for pattern, needs_minors_words in _AGE_RES:
+            if needs_minors_words and not (minors_context or _MINORS_WORDS.search(sentence)):
+                continue
+            for m in pattern.finditer(sentence):
+                value = number_value(m.group(1))
+                if m.group(1) not in ("a", "an") and value is not None and 1 < value < 100 \
+                        and int(value) not in found:
+                    found.append(int(value))
+    return found
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stated length of time: `label` as the policy words it, `days` (inf: indefinite, None: event)."""
+
+    label: str
+    days: float | None
+
+
+def periods(text: str) -> list[Period]:
+    """Periods stated in a text ("for six months" → 6 months), in order, unique by label."""
+    found: dict[str, Period] = {}
+    folded = fold(text)
+    for m in _PERIOD_RE.finditer(folded):
+        value = number_value(m.group(1))
+        if value is None or re.search(r"(?:years?[- ]old|years? of age)", folded[m.end() - 6: m.end() + 8]):
+            continue
+        unit = m.group(3) + ("s" if value != 1 else "")
+        label = f"{_fmt(value)} {m.group(2) + ' ' if m.group(2) else ''}{unit}"
+        found.setdefault(label, Period(label, value * _UNIT_DAYS[m.group(3)]))
+    for pattern, label, days in _OPEN_PERIODS:
+        if pattern.search(folded):
+            found.setdefault(label, Period(label, days))
+    return list(found.values())
+
+
+# Verbs whose modality and negation matter: form → lemma; lemma → (participle, topic, risky).
+# A "risky" verb is something done with the data (sell, share, keep); the others are protections.
+VERBS: dict[str, tuple[str, str | None, bool]] = {
+    "sell": ("sold", "sharing", True), "rent": ("rented", "sharing", True), "trade": ("traded", "sharing", True),
+    "lease": ("leased", "sharing", True), "share": ("shared", "sharing", True),
+    "disclose": ("disclosed", "sharing", True), "transfer": ("transferred", "sharing", True),
+    "provide": ("provided", "sharing", True), "retain": ("retained", "retention", True),
+    "keep": ("kept", "retention", True), "store": ("stored", "retention", True),
+    "collect": ("collected", "collection", True), "use": ("used", None, True), "track": ("tracked", None, True),
+    "delete": ("deleted", "retention", False), "erase": ("erased", "retention", False),
+    "destroy": ("destroyed", "retention", False), "anonymize": ("anonymized", "retention", False),
+    "notify": ("notified", None, False), "inform": ("informed", None, False), "ask": ("asked", None, False),
+    "seek": ("sought", None, False),
+}
+VERB_FORMS: dict[str, str] = {}
+for _lemma, (_participle, _topic, _risky) in VERBS.items():
+    _stem_ = _lemma[:-1] if _lemma.endswith("e") else _lemma
+    for _form in (_lemma, _lemma + "s", _participle, _stem_ + "ing", _lemma.replace("y", "ies")):
+        VERB_FORMS[_form] = _lemma
+VERB_FORMS.update({"sells": "sell", "selling": "sell", "keeps": "keep", "notifies": "notify",
+                    "notifying": "notify", "transferring": "transfer"})
+_DATA_WORDS = re.compile(r"\b(?:information|info|data|details|content|records?|messages|it|them|identifiers?|"
+                         r"address(?:es)?|profiles?|location|history|logs?|photos?|images?|files?|"
+                         r"numbers?|contacts?|pii)\b")
+_NEGATIVE_OPENER = re.compile(r"^(?:no|none|nothing|neither)\b|\b(?:under no circumstances?|in no (?:event|case)|"
+                              r"at no time|by no means)\b")
+_SCOPE_SKIP = frozenset({"is", "are", "was", "were", "get", "gets", ",", "and", "or", "to", "be", "been",
+                         "being", "also", "ever", "further", "otherwise",
+                         "do", "does", "did", "only", "then", "therefore", "generally", "either"})
+MODAL_RANK = {"may": 1, "might": 1, "can": 1, "could": 1, "should": 2, "would": 2, "will": 3, "shall": 3,
+               "must": 3, None: 3}
+
+
+def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
+    """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will))."""
+    found: dict[str, set[tuple[bool, str | None]]] = {}
+    for sentence in _sentences(text):
+        tokens = re.findall(r"[a-z]+|,", sentence)
+        about_data = bool(_DATA_WORDS.search(sentence))
+        for i, token in enumerate(tokens):
+            lemma = VERB_FORMS.get(token)
+            if lemma is None or (VERBS[lemma][2] and not about_data):   # "if we are sold or merged"
+                continue
+            negated, modal = False, None
+            for j in range(i - 1, max(i - 10, -1), -1):
+                t = tokens[j]
+                if t in NEGATIONS or t == "never":
+                    negated = True
+                elif t in MODALS:
+                    modal = modal or t
+                elif not (t in _SCOPE_SKIP or t in VERB_FORMS or t.endswith("ly")):
+                    break
+            # "Under no circumstances will we sell", "No personal data is sold"
+            negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
+            found.setdefault(lemma, set()).add((negated, modal))
+    return found
+
+
+_RECIPIENT = re.compile(
+    r"\b((?:[a-z]+ ){0,2}?(?:third part(?:y|ies)|thirdpart(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|"
+    r"advertisers?|marketers?|brokers?|compan(?:y|ies)|vendors?|suppliers?|providers?|processors?|contractors?|"
+    r"agenc(?:y|ies)|authorit(?:y|ies)|governments?|regulators?|courts?|police|law enforcement|insurers?|"
+    r"employers?|researchers?|institutions?|networks?|platforms?|sponsors?|resellers?|purchasers?|buyers?|"
+    r"acquirers?|successors?|investors?|lenders?|banks?|organizations?|entities|firms?|bureaus?|"
+    r"businesses|analytics services|service providers))\b")
+_RECIPIENT_CONTEXT = re.compile(r"\b(?:shar|disclos|sell|sold|rent|transfer|provid|giv|pass|send|sent|"
+                                r"trad|leas|mak\w* (?:it |them )?available|releas|transmit)\w*")
+_NP_STOP = frozenset("with to and or our the your their its his her such as including include includes other "
+                     "certain selected trusted any all these those of for by from we may us it them this that "
+                     "share disclose sell provide transfer some various relevant e g i e like also who which "
+                     "not a an is are be".split())
+
+
+_NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
+
+
+def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
+    """Who clauses say data goes to: canonical key → display phrase ("data brokers").
+
+    A recipient counts in a sentence that shares, sells, discloses… (or under a lead-in that does),
+    unless every sharing verb there is negated ("we never sell to data brokers").
+    """
+    found: dict[str, str] = {}
+    for clause in clauses:
+        lead_in = fold(clause.lead_in or "")
+        for sentence in _sentences(ENUMERATOR.sub("", clause.text.strip())):
+            says = statements(sentence) or statements(lead_in)
+            sharing = [s for lemma, s in says.items() if VERBS[lemma][1] == "sharing"]
+            if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(lead_in)) or \
+                    (sharing and all(neg for s in sharing for neg, _ in s)):
+                continue
+            for m in _RECIPIENT.finditer(sentence):
+                phrase = m.group(1).split()
+                cut = max((i + 1 for i, w in enumerate(phrase)
+                           if w in _NP_STOP or w in _NOT_MODIFIERS or is_number(w)), default=0)
+                phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
+                if phrase:
+                    key = " ".join(stem(canon_word(w)) for w in phrase)
+                    found.setdefault(key, " ".join(phrase))
+    return found
+
+
+_PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
+_PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]{3,80})|"
+                             r"\bfor (?:[a-z]+ ){1,3}purposes\b")
+
+
+def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
+    """Purposes clauses state: list items like "to train our models" and "for the purpose of …"."""
+    found: dict[str, str] = {}
+    for clause in clauses:
+        item = fold(ENUMERATOR.sub("", clause.text.strip())).strip()
+        candidates = [item] if clause.lead_in and _PURPOSE_ITEM.match(item) else []
+        candidates += [m.group(0) for m in _PURPOSE_INLINE.finditer(item)]
+        for phrase in candidates:
+            phrase = re.sub(r"[;,.]?\s*(?:and|or)?\s*$", "", phrase.strip()).strip(" ;,.")
+            found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
+    return found
+
+
+# Promises whose disappearance loosens a policy: pattern, label, topic.
+_GUARANTEES = [
+    (re.compile(r"\bparental consent|consent (?:of|from) (?:a |their |the |his or her )?(?:parents?|guardians?)"
+                r"|verifiable consent"), "parental consent", "minors"),
+    (re.compile(r"\b(?:with|without) (?:your |the user's |users' )?(?:prior |explicit |express |separate )?"
+                r"(?:consent|authori[sz]ation|permission)"), "with your consent", None),
+    (re.compile(r"\b(?:we|will)\s+(?:will\s+|shall\s+|must\s+)?(?:promptly\s+|first\s+|always\s+)?"
+                r"(?:notify|inform|tell|alert)\s+you"), "we will notify you", None),
+    (re.compile(r"\banonymi[sz](?:ed|e|ation)|\bde-?identified|\bpseudonymi[sz]ed|\baggregated (?:form|data)|"
+                r"\bnon-?(?:personally )?identifiable|\bnot personally identifiable"), "anonymised", None),
+    (re.compile(r"\b(?:opt[- ]?out|unsubscribe|withdraw (?:your |their )?consent)"), "you can opt out", None),
+]
+
+
+def guarantees(text: str) -> dict[str, str | None]:
+    """Promises stated in a text: label → topic."""
+    folded = fold(text)
+    return {label: topic for pattern, label, topic in _GUARANTEES if pattern.search(folded)}
+

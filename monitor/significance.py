@@ -1,0 +1,471 @@
+"""Rate each section change: its topics in context, whether it is substance, severity and a summary.
+
+The stage reads the changed clauses of a `SectionChange` (what `diff` found removed and added) and:
+
+1. drops form-only edits: clauses that only moved or were reordered, and edits inside a clause that
+   only touch spelling (British/American), a typo, hyphenation, quotes, case, punctuation or grammar
+   words; a change that touches a number, a negation, a modal verb or a sharing/retention term is
+   always substance, however small (`monitor.wording.form_only`);
+2. classifies each remaining clause in its context (list lead-in, section heading) with
+   `monitor.topics.classify`;
+3. runs the rules in `RULES` (ages, periods, negation and modality flips, recipients, purposes,
+   guarantees, whole sections), each a small function returning an optional `Finding` by comparing
+   what the two sides state (`monitor.facts`);
+4. derives the severity (high when a finding loosens a watched topic) and a one-line summary.
+
+Everything here is pure: no I/O, no state between calls.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Literal
+
+from monitor.diff import SectionChange
+from monitor.facts import (
+    MODAL_RANK,
+    RETENTION_WORDS,
+    VERBS,
+    Period,
+    ages,
+    guarantees,
+    periods,
+    purposes,
+    recipients,
+    statements,
+)
+from monitor.sections import Clause
+from monitor.topics import WATCHED, classify
+from monitor.wording import (
+    ENUMERATOR,
+    NEGATIONS,
+    Rename,
+    fold,
+    pair_up,
+    says_something,
+    substantive_clauses,
+    substitutions,
+    words,
+)
+
+Severity = Literal["low", "medium", "high"]
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+
+FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One significant difference found by a rule, e.g. `age threshold 13 → 16`.
+
+    `topic` is the topic the finding is evidence of (None: the change's own topics); `loosening`
+    means the policy now protects less (longer retention, new recipients, a promise removed).
+    """
+
+    rule: str
+    summary: str
+    topic: str | None = None
+    loosening: bool = False
+
+
+@dataclass(frozen=True)
+class RatedChange:
+    """A section change with what it is about and how much it matters.
+
+    `topics` are the topics of the changed clauses judged in context; `substantive` is False for
+    form-only edits (reordering, spelling, quote style) and for moves, renames and date stamps.
+    `findings` are what the significance rules found, most important first.
+    """
+
+    change: SectionChange
+    topics: tuple[str, ...] = field(default=())
+    substantive: bool = False
+    severity: Severity = "low"
+    summary: str = ""
+    findings: tuple[Finding, ...] = field(default=())
+
+    def alert_topics(self, watched: Iterable[str]) -> list[str]:
+        """The watched topics this change is alert-worthy for."""
+        if not self.substantive:
+            return []
+        watched = set(watched)
+        return [t for t in self.topics if t in watched]
+
+    def to_json(self) -> dict:
+        c = self.change
+        return {"section": c.section, "kind": c.kind, "topics": list(self.topics), "severity": self.severity,
+                "summary": self.summary, "before": c.before, "after": c.after}
+
+
+# ---------------------------------------------------------------------------------------------
+# Clause pairing: which removed clause became which added clause.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Side:
+    """The substantive clauses of one side of a change, with their context."""
+
+    clauses: tuple[Clause, ...]
+    heading: str
+
+    @property
+    def text(self) -> str:
+        """The clauses' own words (lead-ins excluded: an unchanged lead-in is no news)."""
+        return "\n".join(ENUMERATOR.sub("", c.text.strip()) for c in self.clauses)
+
+    @property
+    def context(self) -> str:
+        """The words around the clauses: list lead-ins and the section heading."""
+        return " ".join(dict.fromkeys([*(c.lead_in for c in self.clauses if c.lead_in), self.heading]))
+
+
+RENAME_MIN_CLAUSES = 3  # a swap seen in this many edited clauses of one check is a terminology change
+
+
+def policy_renames(changes: Iterable[SectionChange]) -> tuple[Rename, ...]:
+    """Word swaps made consistently across a check ("Wemet" → "WeMeet"): form, not substance."""
+    seen: Counter[Rename] = Counter()
+    for change in changes:
+        pairs, _, _ = pair_up([c for c in change.removed if says_something(c)],
+                               [c for c in change.added if says_something(c)])
+        for a, b in pairs:
+            seen.update(set(substitutions(a.text, b.text)))
+    return tuple(rename for rename, count in seen.items() if count >= RENAME_MIN_CLAUSES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: each reads the change's two sides and returns an optional Finding.
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Context:
+    change: SectionChange
+    before: _Side
+    after: _Side
+    topics: tuple[str, ...]
+    section_topic: str | None
+    pairs: tuple[tuple[Clause, Clause], ...] = ()
+
+
+def _arrow(old: list[str], new: list[str]) -> str:
+    return f"{', '.join(old)} → {', '.join(new)}"
+
+
+def _age_rule(cx: _Context) -> Finding | None:
+    old, new = ages(cx.before.text, cx.before.context), ages(cx.after.text, cx.after.context)
+    if set(old) == set(new):
+        return None
+    gone, came = [a for a in old if a not in new], [a for a in new if a not in old]
+    if gone and came:
+        return Finding("age", f"age threshold {_arrow([str(a) for a in gone], [str(a) for a in came])}",
+                       "minors", loosening=min(came) < min(gone))
+    if gone:
+        return Finding("age", f"removes age threshold: {', '.join(map(str, gone))}", "minors", loosening=True)
+    return Finding("age", f"adds age threshold: {', '.join(map(str, came))}", "minors")
+
+
+def _same_length(a: Period, b: Period) -> bool:
+    if a.label == b.label:
+        return True
+    if a.days is None or b.days is None or math.inf in (a.days, b.days):
+        return False
+    return abs(a.days - b.days) <= 0.05 * max(a.days, b.days)
+
+
+def _period_rule(cx: _Context) -> Finding | None:
+    old, new = periods(cx.before.text), periods(cx.after.text)
+    old_labels = [p.label for p in old if not any(_same_length(p, q) for q in new)]
+    new_labels = [p.label for p in new if not any(_same_length(p, q) for q in old)]
+    if not old_labels and not new_labels:
+        return None                                    # "12 months" → "one year" says the same
+    # about keeping data? judged on the clauses and their lead-ins, not the heading ("Retention and
+    # Security" must not make "keys rotate every 90 days" a retention period)
+    lead_ins = [c.lead_in or "" for c in (*cx.before.clauses, *cx.after.clauses)]
+    around = " ".join((cx.before.text, cx.after.text, *lead_ins))
+    retention = bool(RETENTION_WORDS.search(fold(around))) or "retention" in cx.topics
+    name, topic = ("retention period", "retention") if retention else ("period", None)
+    gone = [p for p in old if p.label in old_labels]
+    came = [p for p in new if p.label in new_labels]
+
+    def longer(new: list[Period], old: list[Period]) -> bool:
+        """Is the new period longer? A fixed length beats an event ("until closure") only when shorter."""
+        old_days = [p.days for p in old if p.days is not None]
+        if any(p.days == math.inf for p in new) or (any(p.days is None for p in new) and old_days):
+            return True
+        new_days = [p.days for p in new if p.days is not None]
+        return bool(old_days and new_days and max(new_days) > max(old_days))
+
+    if gone and came:
+        loosening = retention and longer(came, gone)
+        return Finding("period", f"{name} {_arrow([p.label for p in gone], [p.label for p in came])}", topic,
+                       loosening)
+    if gone:
+        return Finding("period", f"removes {name}: {', '.join(p.label for p in gone)}", topic, retention)
+    return Finding("period", f"adds {name}: {', '.join(p.label for p in came)}", topic,
+                   retention and any(p.days == math.inf for p in came))
+
+
+def _join_or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+_NEWLY_ALLOWED = ("sell", "rent", "trade", "lease", "share", "disclose", "transfer")  # not "provide", "use"
+
+
+def _negation_rule(cx: _Context) -> Finding | None:
+    """A promise not to do something with data dropped or added, sharing newly allowed, or a modal changed."""
+    old, new = statements(cx.before.text), statements(cx.after.text)
+    shared_before = any(not n for lemma in _NEWLY_ALLOWED for n, _ in old.get(lemma, ()))
+    found: dict[str, list[tuple[str, str | None, str | None]]] = {
+        "dropped": [], "newly": [], "promise": [], "weaker": [], "negated": [], "stronger": []}
+    for lemma in dict.fromkeys([*old, *new]):
+        participle, verb_topic, risky = VERBS[lemma]
+        was, now = old.get(lemma, set()), new.get(lemma, set())
+        was_neg, now_neg = any(n for n, _ in was), any(n for n, _ in now)
+        now_pos = [m for n, m in now if not n]
+        if risky and was_neg and not now_neg:
+            found["dropped"].append((participle, verb_topic, None))
+        elif risky and now_neg and not was_neg and was:
+            found["negated"].append((participle, verb_topic, None))
+        elif now_pos and not was and not shared_before and lemma in _NEWLY_ALLOWED:
+            found["newly"].append((participle, verb_topic, now_pos[0]))
+        elif verb_topic == "retention" and not risky and not now and any(not n and MODAL_RANK[m] == 3
+                                                                          for n, m in was):
+            found["promise"].append((participle, verb_topic, None))   # "we will delete" is gone
+        elif was and now and len(was) == len(now) == 1 and was != now:
+            (n0, m0), (n1, m1) = next(iter(was)), next(iter(now))
+            if n0 == n1 and m0 and m1 and MODAL_RANK[m0] != MODAL_RANK[m1]:
+                protection_drops = (MODAL_RANK[m1] < MODAL_RANK[m0]) == (n0 or not risky)
+                pair = (f"'{' '.join(filter(None, [m0, 'not' if n0 else '', lemma]))}' → "
+                        f"'{' '.join(filter(None, [m1, 'not' if n1 else '', lemma]))}'")
+                found["weaker" if protection_drops else "stronger"].append((pair, verb_topic, None))
+
+    def topic_of(kind: str) -> str | None:
+        return next((t for _, t, _ in found[kind] if t), None)
+
+    def verbs(kind: str) -> str:
+        return _join_or([p for p, _, _ in found[kind]])
+
+    if found["dropped"]:
+        return Finding("negation", f"no longer says data is not {verbs('dropped')}", topic_of("dropped"), True)
+    if found["newly"]:
+        modal = found["newly"][0][2]
+        verb = f"{modal} be" if modal else "is"
+        return Finding("negation", f"now says data {verb} {verbs('newly')}", topic_of("newly"), True)
+    if found["promise"]:
+        return Finding("negation", f"no longer says data will be {verbs('promise')}", topic_of("promise"), True)
+    if found["weaker"]:
+        return Finding("modality", "; ".join(p for p, _, _ in found["weaker"]), topic_of("weaker"), True)
+    if found["negated"]:
+        return Finding("negation", f"now says data is not {verbs('negated')}", topic_of("negated"))
+    if found["stronger"]:
+        return Finding("modality", "; ".join(p for p, _, _ in found["stronger"]), topic_of("stronger"))
+    return None
+
+
+def _polarity_rule(cx: _Context) -> Finding | None:
+    """Fallback for negations the verb rule cannot read ("children may not use" → "may use")."""
+    for before, after in cx.pairs:
+        if statements(before.text) or statements(after.text):
+            continue                                   # the verb rule has read this clause
+        old, new = words(before.text), words(after.text)
+        if sum(w in NEGATIONS for w in old) == sum(w in NEGATIONS for w in new):
+            continue                                   # "not" ↔ "never": reworded, same polarity
+        for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+            if tag in ("delete", "replace") and set(old[i1:i2]) & NEGATIONS:
+                return Finding("polarity", f"no longer says '{' '.join(old[max(i1 - 3, 0):i2 + 3])}'")
+            if tag in ("insert", "replace") and set(new[j1:j2]) & NEGATIONS:
+                return Finding("polarity", f"now says '{' '.join(new[max(j1 - 3, 0):j2 + 3])}'")
+    return None
+
+
+def _list_summary(verb: str, noun: str, items: list[str]) -> str:
+    shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+    return f"{verb} {noun}{'s' if len(items) > 1 else ''}: {shown}"
+
+
+def _recipient_rule(cx: _Context) -> Finding | None:
+    old, new = recipients(cx.before.clauses), recipients(cx.after.clauses)
+    came = [v for k, v in new.items() if k not in old]
+    gone = [v for k, v in old.items() if k not in new]
+    parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
+            ([_list_summary("removes", "recipient", gone)] if gone else [])
+    return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
+
+
+def _purpose_rule(cx: _Context) -> Finding | None:
+    old, new = purposes(cx.before.clauses), purposes(cx.after.clauses)
+    came = [v for k, v in new.items() if k not in old]
+    gone = [v for k, v in old.items() if k not in new]
+    parts = ([_list_summary("adds", "purpose", came)] if came else []) + \
+            ([_list_summary("removes", "purpose", gone)] if gone else [])
+    return Finding("purposes", "; ".join(parts), None, bool(came)) if parts else None
+
+
+def _guarantee_rule(cx: _Context) -> Finding | None:
+    old, new = guarantees(cx.before.text), guarantees(cx.after.text)
+    gone = [label for label in old if label not in new]
+    if "anonymize" in statements(cx.before.text):      # the verb rule already says it
+        gone = [label for label in gone if label != "anonymised"]
+    came = [label for label in new if label not in old]
+    if gone:
+        return Finding("guarantees", _list_summary("removes", "guarantee", gone), old[gone[0]], True)
+    if came:
+        return Finding("guarantees", _list_summary("adds", "guarantee", came), new[came[0]])
+    return None
+
+
+def _section_rule(cx: _Context) -> Finding | None:
+    kind = cx.change.kind
+    if kind not in ("added", "removed") or cx.section_topic is None:
+        return None
+    return Finding("section", f"{cx.section_topic} section {kind}", cx.section_topic, kind == "removed")
+
+
+def _number_rule(cx: _Context) -> Finding | None:
+    old = [w for w in words(cx.before.text) if w[0].isdigit()]
+    new = [w for w in words(cx.after.text) if w[0].isdigit()]
+    if not old or not new or Counter(old) == Counter(new):
+        return None
+    gone = [w for w in old if w not in new]
+    came = [w for w in new if w not in old]
+    return Finding("number", f"number {_arrow(gone, came)}") if gone and came else None
+
+
+Rule = Callable[[_Context], Finding | None]
+# Order matters: the first findings lead the summary, and the number fallback is skipped when an
+# age or period rule already explained the numbers.
+RULES: tuple[Rule, ...] = (_section_rule, _age_rule, _period_rule, _negation_rule, _recipient_rule,
+                           _purpose_rule, _guarantee_rule, _polarity_rule, _number_rule)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rating
+# ---------------------------------------------------------------------------------------------
+
+def clause_topics(clause: Clause, heading: str) -> list[str]:
+    """Topics of one clause judged in context: its list lead-in and its section heading."""
+    context = " ".join(part for part in (clause.lead_in, heading) if part)
+    topics = [hit.topic for hit in classify(clause.text, context=context)]
+    if clause.lead_in:                                 # an item completes its lead-in's sentence
+        topics += [hit.topic for hit in classify(f"{clause.lead_in} {clause.text}")]
+    return list(dict.fromkeys(topics))
+
+
+def _heading_of(change: SectionChange) -> str:
+    return change.heading or change.section.split(" › ")[-1]
+
+
+def _fallback_clauses(text: str) -> tuple[Clause, ...]:
+    return tuple(Clause(p) for p in re.split(r"\n\s*\n|\n(?=\s*[-*•])", text) if p.strip())
+
+
+def _section_topic(change: SectionChange, topics: list[str], watched: Iterable[str]) -> str | None:
+    """What a whole added or removed section is about: its heading's watched topic, else its clauses'."""
+    heading_topics = [h.topic for h in classify(_heading_of(change))]
+    for candidates in (heading_topics, topics):
+        for topic in candidates:
+            if topic in watched:
+                return topic
+    return heading_topics[0] if heading_topics else None
+
+
+def _fallback_summary(change: SectionChange, topics: list[str], watched: set[str], old: list, new: list) -> str:
+    topic = next((t for t in topics if t in watched), topics[0] if topics else "")
+    if change.kind in ("added", "removed"):
+        return f"{topic or 'policy'} section {change.kind}"
+    action = "modified" if old and new else "added" if new else "removed"
+    many = len(old) > 1 or len(new) > 1
+    return f"{topic + ' ' if topic else ''}clause{'s' if many else ''} {action}"
+
+
+SUMMARY_MAX_CHARS = 200
+
+
+def _one_line(parts: list[str]) -> str:
+    """The findings' summaries, most important first, as many as fit in one line."""
+    line = ""
+    for part in dict.fromkeys(parts):
+        candidate = f"{line}; {part}" if line else part
+        if len(candidate) > SUMMARY_MAX_CHARS:
+            return line or part[: SUMMARY_MAX_CHARS - 1] + "…"
+        line = candidate
+    return line
+
+
+# Kinds that are about where text sits, not what it says. Their own clauses (if diff gives any) are
+# still compared, so text edited on the way is not lost; a date stamp never is substance.
+_STRUCTURE_SUMMARY = {"date": "date stamp updated", "moved": "section moved", "renamed": "section renamed",
+                      "split": "section split", "merged": "sections merged"}
+_TEXT_KINDS = ("modified", "added", "removed")   # before/after hold clause text, not headings or paths
+
+
+def _structure_summary(change: SectionChange) -> str:
+    summary = _STRUCTURE_SUMMARY.get(change.kind, FORM_ONLY_SUMMARY)
+    if change.kind == "renamed" and change.before and change.after and len(change.before + change.after) < 200:
+        summary = f"section renamed: {change.before.strip()} → {change.after.strip()}"
+    return summary
+
+
+def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = ()
+                ) -> RatedChange:
+    """Rate one change: topics in context, substance, findings, severity and summary.
+
+    `renames` are word swaps the whole check makes consistently (see `policy_renames`).
+    """
+    watched = set(watched)
+    heading = _heading_of(change)
+    removed, added = change.removed, change.added
+    if not removed and not added and change.kind in _TEXT_KINDS:
+        removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
+    old, new, pairs = substantive_clauses(removed, added, renames)
+    substantive = bool(old or new) and change.kind != "date"
+    shown = (old + new) if substantive else [*removed, *added]
+    topics = list(dict.fromkeys(t for c in shown for t in clause_topics(c, heading)))
+    if not shown and change.kind in _STRUCTURE_SUMMARY:
+        topics = [h.topic for h in classify(heading)]
+    findings: list[Finding] = []
+    if substantive:
+        cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
+                      _section_topic(change, topics, watched), tuple(pairs))
+        findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
+        # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
+        substantive = change.kind in _TEXT_KINDS or bool(findings)
+    if not substantive:
+        return RatedChange(change, tuple(topics), False, "low", _structure_summary(change))
+    if any(f.rule in ("age", "period") for f in findings):
+        findings = [f for f in findings if f.rule != "number"]
+    if any(f.rule in ("negation", "guarantees") for f in findings):
+        findings = [f for f in findings if f.rule != "polarity"]
+    for f in findings:                                 # a rule's evidence adds its topic
+        if f.topic and f.topic not in topics and f.rule not in ("guarantees",):
+            topics.append(f.topic)
+    relevant = [t for t in topics if t in watched]
+    if not relevant:
+        severity: Severity = "low"
+    elif any(f.loosening and (f.topic in relevant if f.topic else True) for f in findings):
+        severity = "high"
+    else:
+        severity = "medium"
+    summary = _one_line([f.summary for f in findings]) or _fallback_summary(change, topics, watched, old, new)
+    return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
+
+
+def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED) -> list[RatedChange]:
+    """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
+
+    >>> from monitor.sections import Clause
+    >>> change = SectionChange("modified", "Children", removed=(Clause("We do not serve children under 13."),),
+    ...                        added=(Clause("We do not serve children under 16."),), heading="Children")
+    >>> rated = rate_changes([change])[0]
+    >>> rated.summary, rated.severity, rated.alert_topics(["minors"])
+    ('age threshold 13 → 16', 'medium', ['minors'])
+    """
+    watched = tuple(watched)
+    renames = policy_renames(changes)
+    return [rate_change(change, watched, renames) for change in changes]

@@ -1,0 +1,384 @@
+"""Vocabulary of the topics stage: word families and trap phrases that monitor/topics.py matches."""
+
+from __future__ import annotations
+
+
+def any_of(*alternatives: str) -> str:
+    return "|".join(alternatives)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary: word families (inflections spelled out, so "shares", "shared", "sharing" all match),
+# matched on the lower-cased text. A rule below fires on one family alone, or on two families
+# within a window of words (a sharing verb near a recipient, a storage verb near a duration).
+# ---------------------------------------------------------------------------------------------
+
+_DATA = any_of(
+    r"information|info|data|details|pii|records?|profiles?|identifiers?|histor(?:y|ies)|statistics",
+    r"e-?mail address(?:es)?", r"personally identifiable",
+    r"(?:credit |debit |payment )?card (?:numbers?|details)", r"content", r"messages", r"communications",
+)
+_RECIPIENT = any_of(
+    r"third[- ]?part(?:y|ies)(?:'s|')?", r"affiliat(?:e|es|ed)(?: (?:companies|entities))?",
+    r"subsidiar(?:y|ies)", r"group (?:companies|entities|members)", r"(?:family|group) of companies",
+    r"partners?", r"advertis(?:ers?|ing (?:networks?|companies|platforms))", r"ad networks?",
+    r"marketers", r"providers?", r"vendors?", r"suppliers?", r"contractors?", r"employers?",
+    r"processors?", r"sub-?processors?", r"data brokers?", r"brokers?", r"resellers?", r"recipients?",
+    r"(?:outside|other|unaffiliated|external|non-?affiliated|trusted|selected|specific) (?:\w+ ){0,2}"
+    r"(?:companies|parties|organi[sz]ations|entities|businesses|firms)",
+    r"law enforcement(?: agencies| authorities| officials)?", r"police",
+    r"government(?:al)?(?: agenc(?:y|ies)| authorit(?:y|ies)| bodies| officials)?",
+    r"(?:public|competent|regulatory|tax|judicial|relevant) (?:authorit(?:y|ies)|organs|bodies)",
+    r"authorit(?:y|ies)", r"regulators?", r"courts?", r"(?:prospective )?(?:buyers?|purchasers?|acquirers?)",
+    r"successors?", r"parent company", r"sponsors?", r"insurers?", r"agents", r"entrusted part(?:y|ies)",
+    r"contractors?", r"sub-?contractors?", r"couriers?",
+    r"outsourc(?:ed|ing) (?:\w+ )?(?:teams?|providers?|companies|partners?|staff|agents?|cent(?:re|er)s?)",
+    r"carriers?", r"agenc(?:y|ies)", r"charit(?:y|ies)",
+    r"(?:hosting|cloud|storage|payment|e-?mail|mailing|shipping|delivery|logistics|marketing|advertising|analytics|"
+    r"call cent(?:re|er)) (?:company|firm|provider|vendor|partner|service provider)",
+    r"(?:professional )?advis[eo]rs?", r"auditors?", r"lawyers", r"accountants", r"consultants?",
+    r"(?:account |workspace |organi[sz]ation(?:'s)? |your |an |the )administrators?",
+    r"(?:app |third[- ]party )?developers",
+    r"(?:coalition|programme|program|network|group|alliance) (?:members|partners)",
+    r"(?:marketing|advertising|analytics|insurance|technology|logistics|delivery|shipping|payment|travel|"
+    r"telecommunications?|research|credit card|financial services) (?:companies|firms|agencies|partners|providers|"
+    r"networks|processors?|services|organi[sz]ations)",
+    r"(?:fraud prevention|credit reference|credit reporting|collection) agenc(?:y|ies)",
+    r"(?:these|such|those) (?:companies|parties|entities|organi[sz]ations|businesses)",
+    r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
+    r"(?:to|with) (?:\w+ ){0,2}(?:companies|firms|organi[sz]ations|institutions|entities)",
+    r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
+    r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
+)
+_BRAND = any_of("facebook", "google", "meta", "amazon", "apple", "microsoft", "twitter", "tiktok", "wechat",
+               "paypal", "stripe", "braintree", "adyen", "klarna", "mailchimp", "sendgrid", "salesforce", "zendesk",
+               "hubspot", "twilio", "intercom", "shopify", "cloudflare", "aws", "amazon web services", "azure",
+               "google cloud", "youtube", "vimeo", "linkedin", "instagram", "pinterest", "snapchat", "spotify",
+               "apple health", "google fit", "line", "kakao", "naver", "baidu", "alibaba", "tencent")
+_TRACKER = any_of(
+    r"google analytics", r"(?:facebook|meta) pixel", r"firebase", r"crashlytics", r"appsflyer", r"mixpanel",
+    r"doubleclick", r"admob", r"hotjar", r"adjust sdk", r"adsense", r"adwords", r"google ads", r"remarketing",
+    r"retargeting", r"social media features?", r"(?:web )?analytics (?:services|tools|vendors)",
+    r"third[- ]party (?:sdks?|cookies|trackers?|tracking|analytics|advertising|plug-?ins|pixels|tags|"
+    r"scripts|code|services)",
+    r"social (?:media )?plug-?ins", r"like buttons?",
+    r"(?:advertising|analytics|tracking|measurement) (?:sdks?|pixels|partners|networks|providers|companies)",
+    r"software development kits?", r"sdks?", r"cross-context behaviou?ral advertising",
+    r"embedded (?:\w+ ){0,2}(?:content|videos?|players?|maps?|widgets?|posts?|tweets?|forms?)",
+    r"(?:facebook|twitter|google|linkedin|pinterest|tiktok|social|sharing) (?:plug-?ins|buttons|widgets|pixels?|sdks?)",
+)
+
+_GIVE = any_of(r"pass(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)", r"hand(?:s|ed|ing)?(?: over)?",
+             r"sen(?:d|ds|t|ding)", r"transfer(?:s|red|ring)?", r"upload(?:s|ed|ing)?", r"forward(?:s|ed|ing)?",
+             r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
+             r"(?:make|made) available")
+_GIVEN = any_of(r"pass(?:es|ed)?", r"provided", r"given", r"handed(?: over)?", r"sent", r"transferred", r"uploaded",
+              r"forwarded", r"transmitted", r"disclosed", r"released", r"made available", r"shared with")
+_NOUN = (r"(?:information|info|data|details|records?|histor(?:y|ies)|pii|statistics|names?|results|scores|grades|"
+         r"(?:e-?mail|postal|delivery|shipping|billing|home|ip) address(?:es)?|(?:phone|telephone|mobile) numbers?)")
+# a determiner and a noun that is not the service itself, the user, a place or an abstract purpose
+_THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|such|relevant|appropriate|selected)"
+         r"(?: new)? (?!(?:extent|purposes?|service|services|app|site|website|servers?|cloud|device|account|"
+         r"page|form|internet|public interest|united|european|eea|eu|uk|us|country|countries|time|date|end|point|"
+         r"best|fullest|degree|same|following|law|client|browser|user|users|customer|data subject|person concerned)"
+         r"\b)\w+")
+
+TERMS: dict[str, str] = {
+    "data": _DATA,
+    "recipient": _RECIPIENT,
+    "brand": any_of(_BRAND, r"(?:to|with) others"),  # named or vague recipients: only with share/sell verbs
+    "tracker": _TRACKER,
+    "sell": any_of(r"sell(?:s|ing)?", r"sold", r"sales? of", r"rent(?:s|ed|ing)?", r"leas(?:e|es|ed|ing)",
+                 r"trad(?:e|es|ed|ing)", r"moneti[sz](?:e|es|ed|ing)", r"barter(?:s|ed)?"),
+    "share": any_of(r"shar(?:e|es|ed|ing)", r"disclos(?:e|es|ed|ing|ures?)", r"reveal(?:s|ed|ing)?",
+                  r"distribut(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)", r"published",
+                  r"(?:make|makes|made|making) (?:\w+ ){0,3}available",
+                  r"hand(?:s|ed|ing)? (?:over|on)", r"pass(?:es|ed|ing)? (?:on|along)", r"giv(?:e|es|en|ing)"),
+    "disclose": r"disclos(?:e|es|ed|ing|ures?)",
+    "flow": any_of(
+        r"shar(?:e|es|ed|ing)", r"disclos(?:e|es|ed|ing|ures?)", r"transfer(?:s|red|ring)?",
+        r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)", r"pass(?:es|ed|ing)?", r"releas(?:e|es|ed|ing)",
+        r"transmit(?:s|ted|ting)?", r"send(?:s|ing)?", r"sent", r"forward(?:s|ed|ing)?", r"report(?:s|ed|ing)?",
+        r"upload(?:s|ed|ing)?", r"hand(?:s|ed|ing)?", r"ask(?:s|ed)? (?:us )?for", r"publish(?:es|ed|ing)?",
+        r"(?:make|made|making) (?:\w+ )?available", r"access(?:es|ed|ing)?", r"receiv(?:e|es|ed|ing)",
+        r"obtain(?:s|ed|ing)?", r"collect(?:s|ed|ing)?", r"gather(?:s|ed|ing)?", r"process(?:es|ed|ing)?",
+        r"us(?:e|es|ed|ing)", r"track(?:s|ed|ing)?", r"combin(?:e|es|ed|ing)", r"exchang(?:e|es|ed|ing)",
+        r"entrust(?:s|ed|ing)?", r"learn(?:s|ed)?", r"see", r"visible", r"accessible",
+        r"sell(?:s|ing)?", r"sold", r"handl(?:e|es|ed|ing)", r"host(?:s|ed|ing)?", r"employ(?:s|ed)?",
+        r"stor(?:e|es|ed|ing)",
+        r"hir(?:e|es|ed)", r"engag(?:e|es|ed)", r"work(?:s|ed)? with", r"partner(?:s|ed)? with", r"rel(?:y|ies) on",
+        r"go(?:es)? to", r"serv(?:e|es|ed|ing) (?:ads|advertisements)",
+    ),
+    # data handed to someone the text names: "sent to PayPal", "hosted by AWS", "accessed by our subcontractors"
+    "handover": any_of(
+        r"(?:sent|passed|provided|disclosed|transferred|transmitted|forwarded|made available|uploaded|"
+        r"synchroni[sz]ed|synced|shared|exchanged|pooled|combined|matched|checked|verified) (?:\w+ ){0,2}(?:to|with)",
+        r"(?:hosted|processed|stored|handled|collected|read|seen|accessed|viewed|used|received|analy[sz]ed) "
+        r"(?:\w+,? ){0,3}by", r"receiv(?:e|es|ed|ing) (?:your|the|this|these|such|any)",
+        r"(?:check|verify|search)(?:es|s|ed|ing)? (?:\w+ ){0,4}(?:with|at)"),
+    # someone other than the service getting the user's data: "the hotel receives your name"
+    "others_receive": any_of(
+        rf"(?:the|your|their|these|such|this|that|each|any) (?!(?:service|services|site|website|app|platform|"
+        rf"company|system|systems|we|us|users?|customers?|members?|subscribers?|applicants?|candidates?|"
+        rf"patients?|account holders?|data subjects?|individuals?|persons?)\b)\w+(?:'s)?(?: \w+){{0,4}} "
+        rf"(?:receives?|will receive|may receive|gets?|"
+        rf"can see|will see|may see|sees|(?:has|have|will have|may have|gets|get) access to|can access|may access|"
+        rf"will access|(?:will|may|can) be (?:informed|notified|told) (?:of|about)) (?:\w+ ){{0,3}}{_NOUN}"),
+    # disclosure to the public
+    "public": any_of(
+        r"(?:make|makes|made|making) (?:\w+ ){0,3}public",
+        r"publicly (?:available|visible|accessible|displayed|posted)",
+        r"(?:seen|viewed|read|accessed|collected|indexed|copied|used) (?:\w+,? ){0,4}by (?:anyone|everyone|"
+        r"the public|other users|search engines|others|the general public)",
+        r"(?:visible|available|accessible|displayed|shown) to (?:anyone|everyone|the public|other users|all users|"
+        r"other members|others|the general public)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
+        r"indexed by search engines",
+        r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory)",
+        r"(?:posts?|postings|content|profiles?|comments?|reviews?|usernames?|photos?) (?:\w+ ){0,2}(?:is|are|will be|"
+        r"may be|become|becomes) (?:made )?public(?:ly (?:available|visible|accessible))?",
+        r"(?:names?|photos?|pictures?|likeness|comments?|reviews?|testimonials?|usernames?|profiles?) (?:\w+ ){0,3}"
+        r"(?:appear|be (?:displayed|listed|published|shown|posted|featured))"),
+    "ownpolicy": any_of(
+        r"(?:their|its|his|her) own (?:\w+ )?(?:privacy )?(?:terms|policies|policy|notices?|statements?|practices)",
+        r"(?:governed by|subject to) (?:the |their |its |\w+'s )?(?:\w+ )?privacy "
+        r"(?:policy|policies|notices?|statements?)",
+        r"(?:their|its) privacy (?:policy|policies|notices?|statements?) (?:applies|apply|governs?)",
+        r"privacy polic(?:y|ies) of (?:those|these|that|the) (?:services|companies|providers|parties|sites)"),
+    "student": r"students?|pupils?",
+    "school": r"schools?|teachers?|classrooms?|educators?|school districts?",
+    "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?", r"(?:companies|individuals|parties|providers|vendors|"
+                       r"contractors|processors) (?:\w+ ){0,6}on (?:our|its) behalf"),
+    "othersite": any_of(r"(?:other|third[- ]party|external|linked|outside) (?:websites?|web sites?|sites|apps|"
+                      r"applications|services|platforms)", r"links? to (?:other|third[- ]party|external)"),
+    "practice": any_of(r"privacy (?:practices|policies|statements|notices)", r"(?:their|its) own (?:terms|policies)",
+                     r"not responsible", r"no control", r"collect\w*", r"us(?:e|es|ed|ing)", r"track\w*"),
+    "bizsale": any_of(r"mergers?", r"acquisitions?", r"bankruptcy", r"insolvency", r"reorgani[sz]ations?",
+                    r"business transfers?",
+                    r"divestitures?", r"asset (?:sales?|transfers?)", r"corporate transactions?",
+                    r"change of (?:control|ownership)", r"sale of (?:all|some|part|a portion|substantially all)"
+                    r"(?: or (?:a portion|part|some))?(?: of)? (?:our|its|the company's) (?:assets|business)"),
+    "legal": any_of(r"subpoenas?", r"court orders?", r"legal process", r"search warrants?", r"legal requests?",
+                  r"(?:government|law enforcement|data) requests", r"transparency report",
+                  r"(?:categories of )?recipients? of (?:the |your )?(?:personal )?(?:data|information)",
+                  r"requests? (?:\w+ ){0,2}from (?:\w+ ){0,2}"
+                  r"(?:law enforcement|police|government|authorities|courts?)"),
+    # data handed to someone named by an open-class noun: "pass your health data to your GP"
+    "giveto": any_of(
+        rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,3}}{_NOUN}(?:,? [\w'-]+){{0,6}} to {_THEM}",
+        rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
+        rf"{_NOUN}(?: \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
+    # retention
+    "keep": any_of(r"retain(?:s|ed|ing)?", r"retention", r"keep(?:s|ing)?", r"kept", r"preserv(?:e|es|ed|ing)",
+                 r"hold(?:s|ing)? onto", r"held onto"),
+    # "hold"/"held" but not "hold a degree", "held in a client account", "held liable"
+    "store": any_of(r"stor(?:e|es|ed|ing|age)",
+                    r"hold(?:s|ing)?(?! (?:a|an|regular|training|the power|harmless|liable|events?|meetings?)\b)",
+                    r"held(?! (?:in|at) (?:a|an)\b| (?:liable|responsible|events?|meetings?)\b)",
+                    r"maintain(?:s|ed|ing)?",
+                  r"remain(?:s|ed)?", r"persist(?:s|ed)?", r"saved?", r"archived"),
+    "duration": any_of(
+        r"as long as", r"so long as", r"until", r"no longer (?:than|necessary|needed|required)",
+        r"longer than", r"longer periods?", r"(?:retention|storage|limited|reasonable|certain|specific|set|"
+        r"fixed|minimum|maximum|statutory) periods?", r"periods? of (?:time|\d+)",
+        r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|thirty|sixty|ninety)"
+        r"[- ](?:days?|weeks?|months?|years?|hours?)", r"indefinite(?:ly)?", r"permanent(?:ly)?", r"how long",
+        r"for the duration", r"for the life", r"lifetime", r"time (?:necessary|needed|required)",
+        r"(?:necessary|needed|required) (?:to|for) (?:fulfil|fulfill|achieve|the purposes?)",
+        r"(?:after|upon|following|once|when|if) (?:\w+ ){0,2}(?:account|subscription|contract|relationship|"
+        r"membership) (?:\w+ )?(?:clos|cancel|delet|terminat|end|expir|deactivat)\w*",
+        r"(?:after|upon|following|once|when|if) (?:\w+ ){0,3}(?:clos|cancel|delet|terminat|deactivat)\w* "
+        r"(?:\w+ ){0,2}(?:account|subscription|membership|contract)",
+        r"(?:account|contract|subscription) (?:closure|cancell?ation|deletion|termination)",
+        r"(?:period|periods) (?:expires?|ends?|lapses?)",
+        r"(?:once|when|after|as soon as) (?:\w+ ){0,4}(?:is|are|has been|have been|was|were) (?:\w+ )?(?:complete|"
+        r"completed|finished|fulfilled|delivered|processed|resolved|closed|verified|sent|settled|over)",
+        r"(?:appropriate|applicable) (?:retention )?periods?",
+        r"no longer (?:have|has) (?:a |any )?(?:\w+ ){0,2}need",
+        r"(?:inactive|dormant|unused) (?:for|accounts?|after)",
+        r"(?:considered|deemed|become|becomes) (?:inactive|dormant)",
+        r"(?:not|never) (?:\w+ ){0,2}(?:logged|signed) (?:in|on|into) (?:\w+ ){0,3}for",
+        r"periods? for which",
+        r"criteria used to determine", r"expir(?:y|ation|es)", r"overwritten",
+    ),
+    "delete": any_of(r"delet(?:e|es|ed|ing|ion)", r"eras(?:e|es|ed|ing|ure)", r"destroy(?:s|ed|ing)?",
+                   r"destruction", r"purg(?:e|es|ed|ing)", r"dispos(?:e|es|ed|al) of", r"cleared",
+                   r"anonymi[sz](?:e|es|ed|ing|ation)", r"de-?identif(?:y|ies|ied|ication)",
+                   r"irreversibly", r"remov(?:e|es|ed|ing|al)", r"overwrit\w+",
+                   r"rolled over", r"roll(?:s|ing)? over"),
+    "backup": any_of(r"back-?ups?", r"backup (?:copies|systems|media|archives)", r"residual copies",
+                   r"archived? cop(?:y|ies)", r"archives"),
+    "nostore": any_of(r"(?:do|does|did|will|shall) not (?:\w+ )?(?:store|retain|keep|save|hold)",
+                    r"never (?:store|retain|keep|save)s?"),
+    "retention_strong": any_of(
+        r"data retention", r"records retention", r"retention (?:periods?|polic(?:y|ies)|schedules?|times?|"
+        r"requirements?|rules?|limits?)", r"storage (?:periods?|duration|limitation|deadlines?)",
+        r"how long (?:\w+ ){0,3}(?:keep|retain|store|hold|kept|retained|stored|held)",
+        r"lifecycle management",
+        r"deleted (?:after|within)", r"automatically deleted", r"retained for", r"kept for", r"stored for",
+        r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten) (?:\w+ ){0,5}(?:once|as soon as|"
+        r"after|within)(?! you\b| your request)",
+        r"(?:determine|decide|set) (?:\w+ ){0,2}(?:appropriate |applicable )?(?:retention )?periods?",
+    ),
+    "keep_noun": r"retention|storage|retained|kept",
+    "storage_heading": any_of(r"(?:information|data) storage", r"how (?:we|do we|long) (?:\w+ )?(?:store|keep|retain)",
+                            r"storage of (?:your )?(?:personal )?(?:information|data)"),
+    # minors
+    "minors": any_of(
+        r"child(?:ren(?:'s|s')?|'s)?", r"kids?", r"minors?(?:'s|')?", r"teen(?:s|agers?)?", r"teen-?age(?:d|rs?)?",
+        r"juveniles?", r"youths?", r"young (?:people|persons|users|children|audiences)", r"under-?age",
+        r"coppa", r"parental", r"parents?(?: or|,| and|/) (?:a )?(?:legal )?guardians?", r"guardians?",
+        r"parents?'?", r"age[- ](?:verification|gate|gating|limits?|thresholds?|requirements?|"
+        r"restrictions?|assurance|appropriate|estimation|checks?)",
+        r"(?:minimum|legal|required|digital|statutory) age", r"age of (?:majority|consent|digital consent|\d\d?)",
+        r"(?:under|over|below|above|younger than|older than)(?: the age of)? \d\d?(?!\d|[.,:]\d)"
+        r"(?! ?(?:%|percent|days?|weeks?|months?|hours?|minutes?|seconds?|miles?|km|kb|mb|gb|dollars?|"
+        r"euros?|usd|eur|items?|employees?|people|users|times|million|billion|countries|years?(?! old| of age)))"
+        r"(?! (?!years\b|unless\b|does\b|has\b|was\b|is\b|always\b|as\b|us\b|this\b|plus\b)[a-z]{2,}s\b)",
+        r"(?:under|over|below|above|younger than|older than)(?: the age of)? (?:thirteen|fourteen|fifteen|"
+        r"sixteen|seventeen|eighteen|nineteen|twenty-one)", r"age of (?:thirteen|fourteen|sixteen|eighteen)",
+        r"(?:\d\d?|thirteen|sixteen|eighteen) (?:years? (?:old|of age)|or (?:older|over|up|above|younger|under)|"
+        r"and (?:older|over|up|above|younger|under))", r"\d\d ?\+", r"aged? \d\d?(?!\d)", r"ferpa", r"k-12", r"pupils?",
+        r"(?:anyone|people|users|individuals|persons) (?:younger|older) than", r"general audiences?",
+        r"(?:intended|designed|directed|meant) (?:\w+ ){0,2}(?:for|to|at) adults", r"adults only",
+    ),
+    # context topics
+    "collection": any_of(
+        r"(?:we|us|our (?:app|apps|site|website|services?|servers|systems)|the system|third[- ]part(?:y|ies))"
+        r"(?: \w+){0,3} (?:collect|gather|obtain|record|receive|log|save|access)\w*",
+        r"(?:is|are|be|been|being|get|gets) (?:\w+ )?(?:collected|gathered|obtained|recorded|logged)",
+        r"collect(?:s|ing|ion)", r"(?:collect|obtain|gather)(?: \w+)?(?: or \w+)? (?:your|personal|user|the following|"
+        r"information|data|certain|some|any|device|location)", r"information (?:we|that we) collect",
+        r"(?:information|data) (?:that |which )?(?:you|users) (?:provide|give|submit|enter)",
+        r"(?:you )?provide (?:us )?(?:with )?(?:your|personal|some)", r"log (?:files|data|information)",
+        r"automatically (?:receive|record|log)", r"we (?:may )?receive", r"ip address(?:es)?",
+        r"device (?:information|identifiers?|ids?|model)", r"(?:types|categories) of (?:personal )?"
+        r"(?:information|data)", r"location (?:data|information)", r"permissions?",
+    ),
+    "security": any_of(
+        r"(?:information|data|network|cyber|it|system|account) security", r"security (?:measures|technolog\w+|"
+        r"team|incidents?|standards|audits?|risks?|procedures|controls|practices|vulnerabilit\w+|protection)",
+        r"secure (?:servers?|sockets?|environment|manner|way|storage|facilit\w+|networks?)", r"securely",
+        r"encrypt(?:s|ed|ion)?", r"safeguards", r"(?:completely|absolutely|100%|fully|perfectly) secure",
+        r"passwords?", r"security of (?:your|the|personal|user)", r"(?:limit|restrict)\w* access",
+        r"protect(?:s|ed|ing|ion)? (?:your|the|personal|user|against|it|this|data|information)",
+        r"unauthori[sz]ed (?:access|use|disclosure|reading)", r"breach(?:es)?", r"ssl", r"tls", r"https",
+        r"firewalls?", r"technical and organi[sz]ational measures", r"access controls?", r"confidentiality",
+        r"passwords?", r"leakage", r"malicious", r"vulnerabilit(?:y|ies)", r"intrusions?",
+    ),
+    "security_word": r"secur(?:e|ity)|protect(?:s|ing)?|safeguard(?:s|ing)?",
+    "collect_word": r"collect(?:s|ed|ing|ion)?|gather(?:s|ed|ing)?",
+    "rights": any_of(
+        r"rights?", r"data subjects?", r"opt[- ]?(?:out|in)", r"unsubscrib(?:e|ing)", r"withdraw(?:al|n)?",
+        r"you (?:can|may|could|have the right to) (?:\w+ ){0,2}(?:request|access|correct|delete|update|review|"
+        r"unsubscribe|object|ask|change|edit|exercise|lodge|download|stop|deny|manage|disable|"
+        r"cancel|choose|control|revise|confirm|view|clear|refuse|restrict|turn off)",
+        r"supervisory authorit(?:y|ies)", r"data portability", r"complaints?", r"verifiable (?:consumer )?request",
+        r"do not sell(?: or share)? my", r"(?:deletion|access|correction) requests?", r"corrections?",
+        r"limit ad tracking", r"settings", r"account cancell?ation", r"cancel your account",
+    ),
+    "cookies": any_of(r"cookies?", r"web beacons?", r"pixel(?:s| tags?)?", r"(?:browser|html5) (?:local )?storage",
+                    r"tracking technolog(?:y|ies)", r"similar technolog(?:y|ies)", r"clear gifs?",
+                    r"do not track", r"web trackers?", r"network trackers?", r"anonymous identifiers?"),
+    "transfers": any_of(
+        r"(?:outside|beyond) (?:of )?(?:the |your )?(?:eea|european economic area|eu|european union|uk|"
+        r"united kingdom|country|jurisdiction|switzerland|people's republic of china|china)",
+        r"international (?:data )?transfers?", r"cross-?border", r"across borders", r"other countries",
+        r"another country",
+        r"countries (?:other than|outside|that)", r"third countr(?:y|ies)", r"standard contractual clauses",
+        r"adequacy decisions?", r"privacy shield", r"data privacy framework", r"binding corporate rules",
+        r"overseas", r"abroad", r"non-eu", r"non-eea", r"storage (?:area|location)", r"jurisdictions",
+        r"(?:transferr?(?:ed|ing)?|stored|processed|located|hosted) (?:to |in |within )(?:\w+ ){0,3}"
+        r"(?:united states|u\.s\.|usa|countries|china|india|philippines)",
+    ),
+    "contact": any_of(
+        r"contact (?:us|me|our (?:privacy|data|legal|support)|the (?:privacy|data protection))",
+        r"email us", r"e-mail us", r"write to us", r"reach (?:us|our)",
+        r"get in touch", r"data protection officer", r"dpo", r"privacy (?:officer|team)",
+        r"[\w.+-]+@[\w-]+\.[\w.]+", r"questions (?:about|regarding|or concerns)", r"(?:postal|mailing) address",
+        r"let us know", r"attn",
+    ),
+    "changes": any_of(
+        r"(?:changes?|updates?|amendments?|modifications?|revisions?) (?:to|of) (?:this|our|the) "
+        r"(?:privacy )?(?:policy|notice|statement)",
+        r"(?:change|update|modify|amend|revise)[ds]? (?:this|our|the)(?: terms of this)?(?: privacy)? "
+        r"(?:policy|notice|statement)", r"last (?:updated|modified|revised)", r"updated (?:on|date)",
+        r"update date", r"effective (?:date|as of)", r"continu(?:e|ed|ing) (?:to )?use", r"revised",
+        r"updated privacy policy", r"from time to time", r"latest version", r"material changes?",
+        r"(?:major|significant|any) changes", r"policy changes", r"released",
+    ),
+}
+
+# Phrases that contain a topic word but are not about it: matches of the listed families that overlap
+# a trap are dropped. Keyed by pattern, valued by the families it silences.
+TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # the user giving data to the service; not a trap for "giveto", whose pattern may run across it
+    # ("the information you provide when you apply will be shared with the hiring manager")
+    (r"(?:you|users?|they)(?:[ ,]+(?!we\b|us\b|be\b|is\b|are\b|been\b|was\b|were\b)\w+){0,5}[ ,]+(?:shar(?:e|ed)|"
+     r"disclos(?:e|ed)|post|upload|provide|give|send|submit)(?: (?:it|them|information|data|content))?"
+     r"(?: (?:with|to) us)?",
+     ("share", "disclose", "flow", "sell", "recipient", "brand", "thirdparty", "handover", "others_receive")),
+    (any_of(r"\d+\+? years? of (?:\w+ )?(?:experience|service|expertise|history|operation|practice)",
+          r"minor (?:changes?|edits?|updates?|modifications?|revisions?|amendments?|adjustments?|bugs?|"
+          r"issues?|errors?|corrections?|details?|incidents?|differences?|role|part|improvements?|fixes?)",
+          r"parent (?:company|companies|corporation|entity|organi[sz]ation|group)",
+          r"child (?:company|companies|entity|process|element|node|window|theme|account)",
+          r"kids'? menus?", r"youth (?:sports|league)", r"minor league", r"parental leave",
+          r"(?:children's|childrens|kids'?|baby|babies'?|toddlers?'?|teen|junior) (?:clothing|clothes|wear|fashion|"
+          r"range|collection|sizes?|menus?|meals?|books?|toys?|shoes|section|department|furniture|products?|"
+          r"haircuts?|tickets?|fares?)", r"kids (?:eat|stay|go|fly|travel|ride) free"), ("minors",)),
+    (r"(?:national|public|social|job|financial) security", ("security", "security_word")),
+    (any_of(r"retain(?:s|ed|ing)? (?:the services of |outside |independent |external |a |an )*"
+          r"(?:lawyers?|attorneys?|counsel|consultants?|advisors?|auditors?|agents?|experts?)",
+          r"retain(?:s|ed|ing)? (?:all |any |the |its |our )*(?:rights?|ownership|title|discretion|control)",
+          r"(?:user|customer|long-term) retention", r"keep (?:you|them) (?:informed|updated|posted|safe)",
+          r"keep in mind", r"keep(?:ing)? (?:track|up|improving)",
+          r"keep(?:s|ing)? (?:\w+ ){0,3}(?:private|confidential|secure|safe|accurate|up to date|current)",
+          r"keep (?:your|the) (?:password|account)", r"held (?:liable|responsible)",
+          r"hold (?:harmless|liable|the power)"),
+     ("keep", "store", "keep_noun")),
+    (any_of(r"(?:app|play|online|retail|physical) stores?", r"in stores?", r"store (?:hours|locations?|credit)",
+          r"(?:security|confidentiality|accuracy) and (?:integrity|accuracy)",
+          r"storage (?:device|media|space|capacity)",
+          r"storage (?:area|location|region|regions|locations|vendors?|providers?|services?)",
+          r"maintain(?:s|ed|ing)? (?:a |an |appropriate |reasonable )?(?:security|safeguards|measures|"
+          r"accuracy|the (?:security|confidentiality)|a healthy)", r"hold (?:regular|training)"),
+     ("store", "storage_heading", "keep_noun")),
+    (any_of(r"(?:deletion|erasure) requests?", r"request(?:s|ed|ing)? (?:to |that )?(?:we |us to )?(?:the )?"
+          r"(?:deletion|erasure|delet|eras)\w*", r"right to (?:deletion|erasure|delete|erase)",
+          r"ask us to (?:delete|erase)", r"you can (?:\w+ )?delete", r"delete the app"), ("delete",)),
+    (any_of(r"shar(?:e|es|ed|ing) (?:your |their |his |her |our |the )?(?:feedback|thoughts|opinions?|"
+          r"experiences?|ideas|views|stories|playlists?|articles?|videos?|links?|screens?|posts?|photos?)",
+          r"shar(?:e|es|ed|ing) (?:\w+ ){0,3}with (?:your |their )?(?:friends|family|followers|contacts|connections)",
+          r"share (?:button|icon|link|feature|widget|sheet|menu|function)s?",
+          r"share (?:this|the) (?:page|post|article|story|link|video|content)",
+          r"(?:market|fair|revenue) share", r"shareholders?", r"shares? (?:of|in) (?:stock|the company)",
+          r"trade ?marks?", r"trade (?:secrets?|shows?|names?)",
+          r"sales? of (?:products|goods|tickets|merchandise|services|alcohol)",
+          r"provid(?:e|es|ed|ing) (?:(?:our|its|the|these|such|their) )?(?:\w+ )?(?:services?|products?|"
+          r"solutions?|platform|"
+          r"software|apps?|tools?) to",
+          r"(?:shared|disclosed|provided|given|sent) (?:\w+ ){0,2}(?:with|to) us",
+          r"(?:publicly |legally )+disclosed information",
+          r"(?:receiv|obtain|collect|get|gather)\w* (?:\w+ ){0,4}from (?:\w+ ){0,3}"
+          r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies)",
+          r"(?:information|data) (?:\w+ ){0,2}from (?:\w+ ){0,3}(?:partners?|affiliates?|third[- ]part(?:y|ies))",
+          r"provided by (?:\w+ ){0,3}(?:partners?|third[- ]part(?:y|ies)|providers?)",
+          r"third[- ]party accounts?", r"information providers?",
+          r"(?:complain|complaints?|concerns?|appeal|escalate)\w* (?:\w+ ){0,4}(?:to|with) (?:the |a |your |our |an )?"
+          r"(?:\w+ ){0,2}(?:supervisory|data protection|regulat|authorit|commissioner|ombudsman)\w*",
+          # notifying a regulator of a security incident is security, not a disclosure of user data
+          r"(?:incidents?|breach(?:es)?)(?:[ ,]+\w+){0,14}?[ ,]+(?:report|notify|inform)\w*(?: \w+){0,3} to (?:the )?"
+          r"(?:\w+ ){0,2}(?:authorit|regulat)\w*",
+          r"(?:report|notify|inform)\w* (?:\w+ ){0,8}(?:incidents?|breach(?:es)?) (?:\w+ ){0,3}to (?:the )?"
+          r"(?:\w+ ){0,2}(?:authorit|regulat)\w*",
+          r"government[- ]issued", r"(?:name|names|details|address|title) of (?:your|the|their) (?:\w+ )?"
+          r"(?:employer|bank|school|company|insurer|doctor)",
+          r"(?:newsletters?|magazines?|polic(?:y|ies)|notices?|articles?|blogs?|books?|editions?|issues?|papers?|"
+          r"results|winners?) (?:is |are |was |were |will be |gets |get )?published",
+          r"third[- ]party (?:trade ?marks?|brands?|logos?|names|marks|intellectual property|products)",
+          r"(?:unauthori[sz]ed|accidental|illegal|improper) (?:\w+,? ){0,4}(?:disclosure|access|use)",
+          r"(?:to|with) another (?:controller|entity|company|organi[sz]ation|service)",
+          r"(?:other|another) (?:\w+ )?users", r"customer service", r"(?:our|the) advertising services"),
+     ("share", "disclose", "flow", "sell", "recipient", "brand", "thirdparty", "giveto", "handover",
+      "others_receive")),
+)

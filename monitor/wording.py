@@ -1,0 +1,336 @@
+"""Clause wording for significance: canonical words, the form-only test, and pairing edited clauses."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from monitor.sections import Clause
+
+NEGATIONS = frozenset({"not", "no", "never", "none", "nor", "neither", "nothing", "without", "nobody",
+                        "unless", "except", "cannot"})
+MODALS = frozenset({"may", "might", "can", "could", "will", "would", "shall", "should", "must"})
+_QUANTIFIERS = frozenset({"all", "any", "some", "only", "every", "each", "always", "solely", "exclusively",
+                          "more", "less", "fewer", "most", "longer", "shorter"})
+_UNITS = frozenset({"hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
+                    "minute", "minutes", "old", "age", "aged"})
+NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+                      "ninety": 90, "hundred": 100, "thousand": 1000, "twice": 2, "half": 0})
+# Terms whose replacement is never a typo, even one letter apart (sell/tell, share/shore).
+_KEY_TERMS = re.compile(
+    r"^(?:sell|sold|sale|share|disclos|rent|lease|trade|transfer|provid|retain|retention|keep|kept|store|"
+    r"storage|hold|held|send|sent|delet|eras|destroy|collect|anonymi|pseudonymi|aggregat|deidentif|consent|notify|notifie|"
+    r"inform(?:s|ed|ing)?$|opt(?:s|ed)?$|optout|optin|"
+    r"partner|affiliat|advertis|broker|third|vendor|provider|compan|agenc|authorit|government|insur|"
+    r"employ|child|minor|parent|guardian|teen|adult|indefinit|permanent|forever|until|law|legal)")
+# Verbs of what is done with data: moving one inside a clause changes who does what to what.
+_ACTION_VERBS = re.compile(r"^(?:sell|sold|shar|disclos|rent|leas|trad|transfer|provid|retain|keep|kept|stor|"
+                           r"delet|eras|destroy|collect|use|used|using|track|notif|inform|anonymi)")
+_GRAMMAR_SWAPS = [frozenset(p) for p in (("is", "are"), ("was", "were"), ("has", "have"), ("does", "do"),
+                                         ("this", "these"), ("that", "those"), ("that", "which"),
+                                         ("who", "that"), ("its", "their"), ("a", "an"), ("a", "the"),
+                                         ("an", "the"), ("whom", "who"),
+                                         # modal verbs of the same strength
+                                         ("may", "might"), ("may", "can"), ("can", "could"), ("might", "could"),
+                                         ("will", "shall"), ("must", "shall"))]
+# Words whose addition or removal changes tone, not what is promised.
+_OPTIONAL_WORDS = frozenset({"a", "an", "the", "also", "please", "further", "additionally", "furthermore",
+                             "moreover", "however", "currently"})
+_REFERENCE_WORDS = frozenset({"section", "sections", "paragraph", "clause", "article", "chapter", "appendix",
+                              "schedule", "annex", "part", "item", "point"})
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_DATE_STAMP = re.compile(r"\b(?:last (?:updated|modified|revised|changed)|updated|effective|revised|"
+                         r"version|as of|dated?)\b", re.I)
+
+_SPELLING = {"licence": "license", "licences": "licenses", "licenced": "licensed", "defence": "defense",
+             "offence": "offense", "programme": "program", "programmes": "programs", "catalogue": "catalog",
+             "dialogue": "dialog", "judgement": "judgment", "enrol": "enroll", "enrolment": "enrollment",
+             "fulfil": "fulfill", "fulfilment": "fulfillment", "whilst": "while", "amongst": "among",
+             "cheque": "check", "grey": "gray", "ageing": "aging", "acknowledgement": "acknowledgment",
+             "paediatric": "pediatric", "practise": "practice", "practised": "practiced"}
+# Policy synonyms that editors swap without changing meaning ("personal information" → "personal data").
+_SYNONYMS = {"information": "data", "info": "data", "utilize": "use", "utilizes": "uses", "utilized": "used",
+             "utilizing": "using", "individuals": "persons", "people": "persons"}
+_NOT_OUR = frozenset({"detour", "devour", "contour", "paramour", "velour", "troubadour"})
+_SPELLING_RULES = [
+    (re.compile(r"(?<=[a-z]{3})is(e|es|ed|ing|ation|ations|er|ers|able)$"), r"iz\1"),  # organise
+    (re.compile(r"(?<=[a-z]{2})ys(e|es|ed|ing)$"), r"yz\1"),                              # analyse
+    (re.compile(r"(?<=[a-z]{3})our(s|ed|ing|ite|ites|able|ably|er|ers|ful)?$"), r"or\1"),  # colour
+    (re.compile(r"^(cent|met|lit|theat|fib|calib|spect|somb|lust|meag)re(s|d)?$"), r"\1er\2"),  # centre
+    (re.compile(r"(?<=[^aeiou]e)ll(ed|ing|er|ers)$"), r"l\1"),                            # cancelled
+]
+
+_TOKEN_RE = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:'[^\W\d_]+)*")  # letters of any script
+ENUMERATOR = re.compile(r"^\s*(?:[-*•·–]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,5}[.)])\s+", re.I)
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.I)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\[email(?:&#160;|\s)protected\]")
+
+
+_SPELLED_AND_DIGITS = re.compile(r"\b([a-z]+(?:-[a-z]+)?) \((\d+)\)")
+
+
+def _drop_repeated_digits(m: re.Match[str]) -> str:
+    return m.group(1) if number_value(m.group(1)) == float(m.group(2)) else m.group(0)
+
+
+def fold(text: str) -> str:
+    """Lowercase, plain quotes and dashes, contractions expanded, hyphens inside words dropped."""
+    t = text.lower()
+    t = _URL.sub(" url ", t)                          # link targets and addresses are not what a policy says
+    t = _EMAIL.sub(" emailaddress ", t)
+    t = re.sub(r"&(?:#\d+|[a-z]+);", " ", t.replace("&amp;", " and ")).replace("&", " and ")
+    t = re.sub(r"[\u2018\u2019\u02bc`´]", "'", t)
+    t = re.sub(r"[\u201c\u201d\u00ab\u00bb\"]", " ", t)
+    t = re.sub(r"[\u2010-\u2015\u2212]", "-", t).replace("\u00ad", "").replace("\u00a0", " ")
+    t = re.sub(r"\bwon't\b", "will not", t)
+    t = re.sub(r"\bcan'?t\b|\bcannot\b", "can not", t)
+    t = re.sub(r"n't\b", " not", t)
+    t = _SPELLED_AND_DIGITS.sub(_drop_repeated_digits, t)   # "two (2) years" → "two years"
+    t = re.sub(r"\be\.\s?g\.,?", " for example ", t)
+    t = re.sub(r"\bi\.\s?e\.,?", " that is ", t)
+    t = re.sub(r"(?<=[a-z])-(?=[a-z])", "", t)        # e-mail → email, third-party → thirdparty
+    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)      # 1,000 → 1000
+
+
+@lru_cache(maxsize=65536)
+def canon_word(word: str) -> str:
+    if word in _SPELLING:
+        return _SPELLING[word]
+    if word in _NOT_OUR or word.startswith(("your", "four", "hour", "pour", "tour", "flour", "sour")):
+        return word
+    for pattern, repl in _SPELLING_RULES:
+        word = pattern.sub(repl, word)
+    return word
+
+
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[str, ...]:
+    """Canonical word tokens of a text: what form-only comparison looks at (cached: texts recur)."""
+    return tuple(canon_word(w) for w in _TOKEN_RE.findall(fold(ENUMERATOR.sub("", text))))
+
+
+def number_value(token: str) -> float | None:
+    """The value of a number token: digits or words ("twenty-four", "a" → 1); None if not a number."""
+    token = token.strip().replace("-", " ")
+    if token in ("a", "an"):
+        return 1
+    if re.fullmatch(r"\d+(?:\.\d+)?", token):
+        return float(token)
+    parts = token.split()
+    if parts and all(p in NUMBER_WORDS for p in parts):
+        return float(sum(NUMBER_WORDS[p] for p in parts))
+    return None
+
+
+def stem(word: str) -> str:
+    word = word.removesuffix("'s")
+    for suffix, repl in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("e", "")):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def is_number(word: str) -> bool:
+    return word[0].isdigit() or word in NUMBER_WORDS
+
+
+def protected(word: str) -> bool:
+    """Words whose change is substance however small: numbers, negations, modals, quantifiers, units."""
+    return (is_number(word) or word in NEGATIONS or word in MODALS or word in _QUANTIFIERS
+            or word in _UNITS)
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance where swapping two neighbouring letters counts as one edit (a typo)."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _form_only_swap(a: str, b: str) -> bool:
+    """Is replacing word `a` by word `b` a spelling, typo or grammar fix?"""
+    if a == b or frozenset((a, b)) in _GRAMMAR_SWAPS or _SYNONYMS.get(a, a) == _SYNONYMS.get(b, b):
+        return True
+    if protected(a) or protected(b):
+        return False
+    if stem(a) == stem(b):
+        return True                                    # sell/sells, retain/retains
+    short, long_ = sorted((a, b), key=len)
+    key_a, key_b = _KEY_TERMS.match(a), _KEY_TERMS.match(b)
+    if (key_a and key_b and key_a.group(0) != key_b.group(0)) or ((key_a or key_b) and len(short) < 5):
+        return False                                   # sell/sold, sell/tell: other words, not typos
+    if long_.endswith(short) and long_[: -len(short)] in {"un", "in", "im", "il", "ir", "non", "dis", "mis"}:
+        return False                                   # authorized → unauthorized
+    if long_.startswith(short) and long_[len(short):] in {"less"}:
+        return False
+    # a typo: one or two letters off ("provie" → "provide", "retian" → "retain"); English words only,
+    # since one character of a Chinese token or a German compound can be a whole word
+    return (a + b).isascii() and len(short) >= 4 and _edit_distance(a, b) <= (1 if len(short) < 7 else 2)
+
+
+def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before: Sequence[str],
+                       i1: int) -> bool:
+    if "".join(old) == "".join(new):
+        return True                                    # "third party" ↔ "thirdparty"
+    if tag == "delete" or tag == "insert":
+        return set(old or new) <= _OPTIONAL_WORDS
+    if len(old) == len(new) and all(_form_only_swap(a, b) for a, b in zip(old, new, strict=True)):
+        return True
+    if len(old) == len(new) == 1 and is_number(old[0]) and is_number(new[0]):
+        if number_value(old[0]) == number_value(new[0]):
+            return True                                # "13" → "thirteen"
+        return i1 > 0 and before[i1 - 1] in _REFERENCE_WORDS   # "see Section 4" → "see Section 5"
+    return False
+
+
+Rename = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def _apply_renames(tokens: tuple[str, ...], renames: Iterable[Rename]) -> tuple[str, ...]:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for old, new in renames:
+            if tokens[i:i + len(old)] == old:
+                out.extend(new)
+                i += len(old)
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return tuple(out)
+
+
+def substitutions(before: str, after: str) -> list[Rename]:
+    """Short word swaps between two versions of a clause that could be a terminology change.
+
+    ("Wemet" → "WeMeet Inc", "personal information" → "personal data"); never numbers, negations,
+    modals, quantifiers or sharing/retention terms, whose change is substance however consistent.
+    """
+    old, new = words(before), words(after)
+    found = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        a, b = old[i1:i2], new[j1:j2]
+        if tag == "replace" and len(a) <= 3 and len(b) <= 3 and not any(
+                protected(w) or _KEY_TERMS.match(w) for w in a + b):
+            found.append((a, b))
+    return found
+
+
+def form_only(before: str, after: str, renames: Iterable[Rename] = ()) -> bool:
+    """True when `before` → `after` changes only the form of a clause, not what it says.
+
+    Form: British/American spelling, typos, hyphenation, quotes, case, whitespace, punctuation,
+    articles and agreement (is/are), list order inside the clause, cross-reference and date-stamp
+    numbers, and `renames` (word swaps made consistently across the policy, see `substitutions`).
+    Never form: a number, a negation, a modal, a quantifier or a sharing/retention term.
+    """
+    old, new = words(before), words(after)
+    if renames:
+        old = _apply_renames(old, tuple(renames))
+    if "".join(old) == "".join(new):
+        return True
+    old_count, new_count = Counter(old), Counter(new)
+    differing = sum(((old_count - new_count) + (new_count - old_count)).values())
+    if differing > 6 + 0.05 * (len(old) + len(new)):
+        return False                                   # too many words differ for typos and grammar
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    if all(_edit_is_form_only(tag, old[i1:i2], new[j1:j2], old, i1) for tag, i1, i2, j1, j2 in edits):
+        return True
+    changed = [w for tag, i1, i2, j1, j2 in edits for w in old[i1:i2] + new[j1:j2]]
+    if old_count == new_count and not set(old) & (NEGATIONS | {"but", "than", "only", "excluding"}):
+        # the same words in another order: a reordered list, unless what moved is a verb or a number
+        return not any(protected(w) or _ACTION_VERBS.match(w) for w in changed)
+    if _DATE_STAMP.search(before) and _DATE_STAMP.search(after):
+        return all(_is_date_word(w) for w in changed)   # "Last updated: 3 May 2024" → "1 June 2025"
+    return False
+
+
+def _is_date_word(word: str) -> bool:
+    if word in _MONTHS or word in {"st", "nd", "rd", "th"}:
+        return True
+    return bool(re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)?|(?:19|20)\d\d|\d{1,4}[./:]\d{1,2}(?:[./:]\d{1,4})?", word))
+
+
+# ---------------------------------------------------------------------------------------------
+# Clauses: which say something, which removed clause became which added clause, which differ in substance.
+# ---------------------------------------------------------------------------------------------
+
+_NAVIGATION = re.compile(r"\b(?:learn|read|find out) more\b|\bclick here\b|\bback to top\b|\bsee (?:our|the) ")
+
+
+def says_something(clause: Clause) -> bool:
+    """False for clauses that are no statement: date lines, help-link questions, "learn more" links."""
+    tokens = words(clause.text)
+    if not tokens or clause.is_date:
+        return False
+    if len(tokens) <= 15 and not clause.lead_in and clause.text.rstrip().endswith("?"):
+        return False                                   # "How is my data shared?": a help link or a title
+    return not (len(tokens) <= 12 and _NAVIGATION.search(fold(clause.text)))
+
+
+def pair_up(old: list[Clause], new: list[Clause]
+             ) -> tuple[list[tuple[Clause, Clause]], list[Clause], list[Clause]]:
+    """Cancel clauses equal after folding (moves, reorders); pair the rest that are edits of one another.
+
+    Returns the pairs (similar enough to be the same clause rewritten) and the unpaired clauses.
+    """
+    keys_new = Counter("".join(words(c.text)) for c in new)
+    kept_old = []
+    for c in old:
+        key = "".join(words(c.text))
+        if keys_new[key]:
+            keys_new[key] -= 1
+        else:
+            kept_old.append(c)
+    kept_new = []
+    for c in new:
+        key = "".join(words(c.text))
+        if keys_new[key] > 0:
+            kept_new.append(c)
+            keys_new[key] -= 1
+    old_sets, new_sets = [set(words(c.text)) for c in kept_old], [set(words(c.text)) for c in kept_new]
+    candidates = [(i, j) for i, a in enumerate(old_sets) for j, b in enumerate(new_sets)
+                  if len(a & b) >= 0.4 * max(len(a), len(b))]   # cheap filter before the real ratio
+    scored = sorted(((SequenceMatcher(None, words(kept_old[i].text), words(kept_new[j].text),
+                                      autojunk=False).ratio(), i, j) for i, j in candidates), reverse=True)
+    pairs, used_old, used_new = [], set(), set()
+    for ratio, i, j in scored:
+        if ratio >= 0.5 and i not in used_old and j not in used_new:
+            used_old.add(i)
+            used_new.add(j)
+            pairs.append((kept_old[i], kept_new[j]))
+    return (pairs, [c for i, c in enumerate(kept_old) if i not in used_old],
+            [c for j, c in enumerate(kept_new) if j not in used_new])
+
+
+def substantive_clauses(removed: tuple[Clause, ...], added: tuple[Clause, ...], renames: tuple[Rename, ...] = ()
+                         ) -> tuple[list[Clause], list[Clause], list[tuple[Clause, Clause]]]:
+    """The removed and added clauses that differ in substance, and the edited pairs among them."""
+    old = [c for c in removed if says_something(c)]
+    new = [c for c in added if says_something(c)]
+    if (old or new) and form_only(" ".join(c.text for c in old), " ".join(c.text for c in new), renames):
+        return [], [], []                              # split, merged or reworded in form only
+    pairs, rest_old, rest_new = pair_up(old, new)
+    pairs = [(a, b) for a, b in pairs if not form_only(a.text, b.text, renames)]
+    if (rest_old or rest_new) and form_only(" ".join(c.text for c in rest_old),
+                                            " ".join(c.text for c in rest_new), renames):
+        rest_old, rest_new = [], []                    # a sentence split or merged, same words
+    return [a for a, _ in pairs] + rest_old, [b for _, b in pairs] + rest_new, pairs

@@ -1,0 +1,543 @@
+"""Significance: which changed clauses are substance, what they are about, how much they matter.
+
+Changes are built by hand (the shape `monitor.diff` produces) from real seed sentences where possible;
+topics come from the real `monitor.topics.classify`.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from monitor.diff import SectionChange, diff_sections
+from monitor.facts import ages, periods
+from monitor.normalize import normalize
+from monitor.sections import Clause, parse_sections
+from monitor.significance import FORM_ONLY_SUMMARY, RatedChange, rate_change, rate_changes
+from monitor.wording import form_only
+from tests.pages import edit, render_policy, seed_numbers, seed_text
+
+WATCHED = ["sharing", "retention", "minors"]
+
+
+def modified(before: str | list[str], after: str | list[str], heading: str = "Privacy", *,
+             lead_in: str | None = None, kind: str = "modified") -> SectionChange:
+    """A change as diff reports it: the removed and the added clauses of one section."""
+    removed = tuple(Clause(t, lead_in) for t in ([before] if isinstance(before, str) else before))
+    added = tuple(Clause(t, lead_in) for t in ([after] if isinstance(after, str) else after))
+    return SectionChange(kind, heading, before=" ".join(c.text for c in removed),
+                         after=" ".join(c.text for c in added), removed=removed, added=added, heading=heading)
+
+
+def rate(before: str | list[str], after: str | list[str], heading: str = "Privacy", **kw) -> RatedChange:
+    return rate_change(modified(before, after, heading, **kw))
+
+
+def seed_sentence(seed: int, start: str) -> str:
+    """The seed's sentence that starts with `start` (so tests edit real policy prose)."""
+    text = seed_text(seed)
+    i = text.index(start)
+    end = text.index(".", i + len(start)) + 1
+    return text[i:end]
+
+
+def seed_paragraph(seed: int, start: str) -> str:
+    """The seed's whole paragraph (line) that starts with `start`."""
+    return next(line.strip() for line in seed_text(seed).splitlines() if line.strip().startswith(start))
+
+
+# ---------------------------------------------------------------------------------------------
+# Form-only edits are never substance, even inside clauses about watched topics
+# ---------------------------------------------------------------------------------------------
+
+SHARING = "We may share your personal information with our business partners, advertisers and affiliates."
+
+FORM_ONLY_EDITS = {
+    "british to american spelling": (
+        "We analyse behaviour to personalise ads, and our organisation shares it with partners under licence.",
+        "We analyze behavior to personalize ads, and our organization shares it with partners under license."),
+    "hyphenation": ("We share your e-mail address with third-party advertisers.",
+                    "We share your email address with third party advertisers."),
+    "quote style": ("We share data with our \u201ctrusted partners\u201d.",
+                    'We share data with our "trusted partners".'),
+    "whitespace and punctuation": (SHARING, SHARING.replace(", ", " ,  ").replace(".", "")),
+    "case": (SHARING, SHARING.upper()),
+    "typo fix": ("We may share your personal informaton with our busines partners.",
+                 "We may share your personal information with our business partners."),
+    "typo fix in a key word": ("We may provie your data to our parnters or retian it.",
+                               "We may provide your data to our partners or retain it."),
+    "grammar fix": ("we retains your personal information while your account is in existence.",
+                    "We retain your personal information while your account is in existence."),
+    "contraction": ("We don't sell your personal information.", "We do not sell your personal information."),
+    "list reordered inside the clause": (SHARING, "We may share your personal information with our "
+                                                  "advertisers, affiliates and business partners."),
+    "list enumerator renumbered": ("(3) When users interact with our advertising services;",
+                                   "(4) When users interact with our advertising services;"),
+    "cross-reference renumbered": ("If you are under 13, please refer to Section 6.b for our mailing address.",
+                                   "If you are under 13, please refer to Section 7.b for our mailing address."),
+    "date stamp": ("Last updated: March 3, 2024", "Last updated: 1 June 2025"),
+    "link address in the text": ("Our partners are listed at https://example.org/partners?utm_source=mail.",
+                                 "Our partners are listed at https://example.org/privacy/partners."),
+    "ampersand": ("We share data with our advertising & analytics partners.",
+                  "We share data with our advertising and analytics partners."),
+    "synonym": ("We share your personal information with partners.", "We share your personal data with partners."),
+    "modal of the same strength": ("You may opt out at any time.", "You can opt out at any time."),
+    "filler word": ("We share data with our partners.", "We also share data with our partners."),
+    "abbreviation spelled out": ("We share data with processors, e.g. hosting providers.",
+                                 "We share data with processors, for example hosting providers."),
+    "number written in words": ("We do not knowingly collect data from children under 13.",
+                                "We do not knowingly collect data from children under thirteen."),
+}
+
+
+@pytest.mark.parametrize("before, after", FORM_ONLY_EDITS.values(), ids=FORM_ONLY_EDITS.keys())
+def test_form_only_edit_in_a_topic_clause_is_not_substance(before: str, after: str) -> None:
+    assert form_only(before, after)
+    rated = rate(before, after, "Sharing and Retention")
+    assert not rated.substantive
+    assert rated.alert_topics(WATCHED) == []
+    assert rated.severity == "low"
+    assert rated.summary == FORM_ONLY_SUMMARY
+
+
+def test_company_renamed_across_the_policy_is_not_substance() -> None:
+    clauses = ["Wemet may share your data with advertisers.", "Wemet keeps your data for 30 days.",
+               "Wemet does not knowingly collect data from children under 13."]
+    changes = [modified(c, c.replace("Wemet", "Nimbus Social"), f"Section {i}") for i, c in enumerate(clauses)]
+    assert [r.substantive for r in rate_changes(changes)] == [False, False, False]
+
+
+def test_a_name_swapped_in_one_clause_only_is_substance() -> None:
+    change = modified("We share your data with Wemet affiliates.", "We share your data with Acme affiliates.",
+                      "Sharing")
+    [rated] = rate_changes([change])
+    assert rated.substantive and rated.alert_topics(WATCHED) == ["sharing"]
+
+
+def test_a_consistent_swap_of_a_key_term_stays_substance() -> None:
+    clauses = ["We share your data with partners.", "Partners receive your e-mail address.",
+               "Our partners may contact you."]
+    changes = [modified(c, c.replace("artners", "dvertisers"), f"Section {i}") for i, c in enumerate(clauses)]
+    assert all(r.substantive for r in rate_changes(changes))
+
+
+def test_reordered_list_items_are_not_substance() -> None:
+    lead_in = "We may retain your personal information even after your account is closed if necessary:"
+    items = ["to comply with applicable laws;", "to resolve disputes;", "to detect fraud."]
+    rated = rate(items, list(reversed(items)), "b. How Long Does we Keep My Information?", lead_in=lead_in)
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+
+
+def test_help_link_and_learn_more_texts_are_not_substance() -> None:
+    rated = rate("How is my data shared?", "How do we share and sell your data?", "Sharing")
+    assert not rated.substantive
+    rated = rate("Learn more about our partners.", "Learn more about how we share data with partners.", "Sharing")
+    assert not rated.substantive
+
+
+def test_same_period_said_differently_has_no_period_finding() -> None:
+    rated = rate("We keep logs for 12 months, then delete them.", "We keep logs for one year, then erase them.",
+                 "Retention")
+    assert rated.substantive
+    assert "period" not in rated.summary
+
+
+def test_sentence_split_with_the_same_words_is_not_substance() -> None:
+    before = "We keep your data for 30 days, and we then delete it."
+    rated = rate(before, ["We keep your data for 30 days.", "And we then delete it."], "Retention")
+    assert not rated.substantive
+
+
+def test_whole_section_respelled_american_to_british_is_not_substance() -> None:
+    american = [seed_paragraph(2, "We highly value"), seed_paragraph(2, "Before sharing"),
+                seed_paragraph(2, "During your use of WeMeet")]
+    british = [p.replace("iz", "is").replace("behavior", "behaviour") for p in american]
+    assert british != american
+    rated = rate(american, british, "3. Sharing and Disclosure of Personal Information")
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+
+
+def _with_typos(text: str, seed: int, count: int = 4) -> str:
+    """`text` with a few typos (a letter dropped, doubled or swapped) in long words, reproducibly."""
+    rnd = random.Random(seed)
+    tokens = text.split(" ")
+    for _ in range(count * 10):
+        i = rnd.randrange(len(tokens))
+        word = tokens[i]
+        if len(word) > 5 and word.isalpha() and count:
+            j = rnd.randrange(1, len(word) - 2)
+            tokens[i] = rnd.choice([word[:j] + word[j + 1:], word[:j] + word[j] + word[j:],
+                                    word[:j] + word[j + 1] + word[j] + word[j + 2:]])
+            count -= 1
+    return " ".join(tokens)
+
+
+@pytest.mark.parametrize("seed", seed_numbers())
+def test_typo_fixes_across_a_real_policy_never_alert(seed: int) -> None:
+    """Through the real normalize → sections → diff stages: typo-ridden version → fixed version."""
+    fixed = seed_text(seed)
+    old = parse_sections(normalize(render_policy(fixed)))
+    for variant in range(3):
+        with_typos = _with_typos(fixed, seed * 10 + variant)
+        assert with_typos != fixed
+        rated = rate_changes(diff_sections(parse_sections(normalize(render_policy(with_typos))), old))
+        assert any(r.change.kind == "modified" for r in rated)              # the typos were seen ...
+        assert [r.summary for r in rated if r.alert_topics(WATCHED)] == []  # ... and judged form only
+
+
+TINY_BUT_SUBSTANTIVE = {
+    "negation removed": ("We do not share your data with advertisers.", "We do share your data with advertisers."),
+    "number changed": ("We keep your data for 30 days.", "We keep your data for 31 days."),
+    "modal changed": ("We will delete your data after 30 days.", "We may delete your data after 30 days."),
+    "recipient added to a list": (SHARING, SHARING.replace("advertisers", "advertisers, insurers")),
+    "one-letter change of a key verb": ("We do not sell your data.", "We do not share your data."),
+    "negative prefix": ("We prevent unauthorized disclosure of your data to third parties.",
+                        "We prevent authorized disclosure of your data to third parties."),
+    "quantifier changed": ("We share some of your data with partners.", "We share all of your data with partners."),
+}
+
+
+@pytest.mark.parametrize("before, after", TINY_BUT_SUBSTANTIVE.values(), ids=TINY_BUT_SUBSTANTIVE.keys())
+def test_tiny_edit_of_a_number_negation_modal_or_recipient_is_substance(before: str, after: str) -> None:
+    assert not form_only(before, after)
+    rated = rate(before, after, "Your data")
+    assert rated.substantive
+    assert rated.alert_topics(WATCHED) != []
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: each with its literal summary
+# ---------------------------------------------------------------------------------------------
+
+def test_age_threshold_raised_is_a_medium_minors_change() -> None:
+    before = seed_sentence(4, "The we App service is intended")        # "... children under the age of 13"
+    rated = rate(before, edit(before, "13", "16"), "A Special Note about Children.")
+    assert rated.summary == "age threshold 13 → 16"
+    assert rated.alert_topics(WATCHED) == ["minors"]
+    assert rated.severity == "medium"
+
+
+def test_age_threshold_lowered_is_high() -> None:
+    before = seed_sentence(2, "We explicitly prohibit minors")         # "under the age of 18"
+    rated = rate(before, edit(before, "18", "13"), "5. Protection of Minors' Information")
+    assert (rated.summary, rated.severity) == ("age threshold 18 → 13", "high")
+
+
+def test_age_threshold_in_words() -> None:
+    before = seed_sentence(0, "Wezonet will not collect information from children")   # "age of thirteen"
+    rated = rate(before, edit(before, "thirteen", "sixteen"), "6. About children")
+    assert rated.summary == "age threshold 13 → 16"
+    assert "minors" in rated.alert_topics(WATCHED)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Children under the age of thirteen may not register.", [13]),
+    ("You must be 16 years old or older to use the app.", [16]),
+    ("Users aged 13 to 17 need parental consent.", [13]),
+    ("If you are a minor under 14 years old, ask your guardian.", [14]),
+    ("Our team has at least 18 years of experience.", []),
+    ("Over 18 partners help us deliver the service.", []),
+    ("We reply within 13 days.", []),
+])
+def test_age_extraction(text: str, expected: list[int]) -> None:
+    assert ages(text) == expected
+
+
+def test_retention_period_lengthened_is_high() -> None:
+    rated = rate("We keep your data for 30 days.", "We keep your data for 2 years.", "Data Retention")
+    assert rated.summary == "retention period 30 days → 2 years"
+    assert (rated.alert_topics(WATCHED), rated.severity) == (["retention"], "high")
+
+
+def test_a_period_in_a_security_clause_under_a_retention_heading_is_not_retention() -> None:
+    rated = rate("We rotate encryption keys every 90 days.", "We rotate encryption keys every 180 days.",
+                 "Data Retention and Security")
+    assert rated.summary == "period 90 days → 180 days"
+    assert rated.alert_topics(WATCHED) == []
+
+
+def test_retention_period_shortened_is_medium() -> None:
+    rated = rate("We keep your data for six months.", "We keep your data for thirty days.", "Data Retention")
+    assert (rated.summary, rated.severity) == ("retention period 6 months → 30 days", "medium")
+
+
+def test_retention_made_indefinite_is_high() -> None:
+    rated = rate("We retain your data until you close your account.", "We retain your data indefinitely.",
+                 "Retention")
+    assert rated.summary == "retention period until account closure → indefinitely"
+    assert rated.severity == "high"
+
+
+def test_retention_period_added_to_a_vague_sentence() -> None:
+    before = seed_sentence(2, "We retain your personal information in accordance")
+    after = edit(before, "only for the minimum period necessary", "for 5 years")
+    rated = rate(before, after, "4.4 Data Storage and Lifecycle Management")
+    assert rated.summary == "retention period as long as necessary → 5 years"
+    assert rated.alert_topics(WATCHED) == ["retention"]
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("We keep data for no longer than is necessary.", ["as long as necessary"]),
+    ("Logs are deleted after thirty (30) days.", ["30 days"]),
+    ("We keep logs for 90 days and backups for one (1) year.", ["90 days", "1 year"]),
+    ("We respond within 3 working days.", ["3 working days"]),
+    ("Data is kept for as long as necessary, or indefinitely in backups.", ["indefinitely", "as long as necessary"]),
+    ("We retain a lawyer to handle disputes.", []),
+    ("You must be 18 years old.", []),
+])
+def test_period_extraction(text: str, labels: list[str]) -> None:
+    assert [p.label for p in periods(text)] == labels
+
+
+def test_promise_not_to_share_becoming_may_share_is_high() -> None:
+    rated = rate("We will not share your personal information with third parties.",
+                 "We may share your personal information with third parties.", "Sharing")
+    assert rated.summary.startswith("no longer says data is not shared")
+    assert (rated.alert_topics(WATCHED), rated.severity) == (["sharing"], "high")
+
+
+def test_promise_not_to_sell_replaced_by_may_sell() -> None:
+    before = seed_sentence(2, "We highly value the protection")
+    after = edit(before, "promise not to sell, rent, or illegally provide", "may sell, rent, or provide")
+    rated = rate(before, after, "3. Sharing and Disclosure of Personal Information")
+    assert rated.summary.startswith("no longer says data is not sold, rented or provided")
+    assert rated.severity == "high" and "sharing" in rated.alert_topics(WATCHED)
+
+
+def test_we_do_not_sell_removed() -> None:
+    rated = rate("We do not sell your personal information.", [], "Sharing")
+    assert (rated.summary, rated.severity) == ("no longer says data is not sold", "high")
+    assert rated.alert_topics(WATCHED) == ["sharing"]
+
+
+@pytest.mark.parametrize("after", ["Under no circumstances will we sell your personal information.",
+                                   "No personal information is ever sold.",
+                                   "We neither sell nor rent your personal information."])
+def test_promise_not_to_sell_said_another_way_is_no_loosening(after: str) -> None:
+    rated = rate("We do not sell your personal information.", after, "Sharing")
+    assert "no longer says" not in rated.summary
+    assert rated.severity != "high"
+
+
+def test_new_promise_not_to_sell_is_medium() -> None:
+    rated = rate("We may sell your personal information to partners.",
+                 "We will never sell your personal information to partners.", "Sharing")
+    assert rated.summary.startswith("now says data is not sold")
+    assert rated.severity == "medium"
+
+
+def test_must_becoming_may_is_a_loosening_modality_flip() -> None:
+    rated = rate("We must delete your data when you close your account.",
+                 "We may delete your data when you close your account.", "Retention")
+    assert (rated.summary, rated.severity) == ("'must delete' → 'may delete'", "high")
+
+
+def test_negation_the_verb_rule_cannot_read_still_is_summarised() -> None:
+    rated = rate("Children under 13 may not use the service.", "Children under 13 may use the service.",
+                 "Children")
+    assert rated.summary == "no longer says 'under 13 may not use the service'"
+    assert rated.alert_topics(WATCHED) == ["minors"]
+
+
+def test_new_recipients_in_a_list() -> None:
+    before = "We share your data with advertisers."
+    rated = rate(before, "We share your data with advertisers, data brokers and insurance companies.", "Sharing")
+    assert rated.summary == "adds recipients: data brokers, insurance companies"
+    assert (rated.alert_topics(WATCHED), rated.severity) == (["sharing"], "high")
+
+
+def test_removed_recipient_is_medium() -> None:
+    rated = rate("We share your data with partners and advertisers.", "We share your data with partners.",
+                 "Sharing")
+    assert (rated.summary, rated.severity) == ("removes recipient: advertisers", "medium")
+
+
+def test_recipients_of_a_negated_sentence_are_not_recipients() -> None:
+    rated = rate("We do not share your data.", "We do not share your data with data brokers.", "Sharing")
+    assert "adds recipient" not in rated.summary
+
+
+def test_purpose_added_to_a_retention_list_is_a_retention_change() -> None:
+    lead_in = seed_sentence(4, "We may retain your personal information even after")
+    change = SectionChange("modified", "4. Use › b.How Long Does we Keep My Information?",
+                           after="- to train our models;", added=(Clause("- to train our models;", lead_in),),
+                           heading="b.How Long Does we Keep My Information?")
+    rated = rate_change(change)
+    assert rated.summary == "adds purpose: to train our models"
+    assert rated.alert_topics(WATCHED) == ["retention"]
+    assert rated.severity == "high"
+
+
+def test_guarantee_removed() -> None:
+    rated = rate("We will not share your data without your consent.", "We will not share your data.", "Sharing")
+    assert (rated.summary, rated.severity) == ("removes guarantee: with your consent", "high")
+
+
+def test_deletion_and_anonymisation_promise_removed() -> None:
+    before = seed_sentence(2, "After the data retention period expires")
+    rated = rate(before, [], "4.4 Data Storage and Lifecycle Management")
+    assert rated.summary == "no longer says data will be deleted or anonymized"
+    assert rated.alert_topics(WATCHED) == ["retention"] and rated.severity == "high"
+
+
+def test_anonymised_form_dropped_from_a_sharing_clause() -> None:
+    rated = rate("We share aggregated, non-personally identifiable information publicly.",
+                 "We share personally identifiable information publicly.", "Sharing")
+    assert (rated.summary, rated.severity) == ("removes guarantee: anonymised", "high")
+
+
+def test_deletion_promise_replaced_by_retention() -> None:
+    rated = rate("Your personal data will be deleted upon account closure.",
+                 "Your personal data may be retained after account closure.", "Retention")
+    assert (rated.summary, rated.severity) == ("no longer says data will be deleted", "high")
+
+
+def test_minors_data_newly_shared_with_advertisers_alerts_both_topics() -> None:
+    rated = rate([], "We may share information about minors with advertisers.",
+                 "5. Protection of Minors' Information")
+    assert set(rated.alert_topics(WATCHED)) == {"minors", "sharing"}
+    assert (rated.summary, rated.severity) == ("now says data may be shared; adds recipient: advertisers", "high")
+
+
+def test_children_section_removed_is_high() -> None:
+    sentences = [seed_sentence(0, "Wezonet will not collect"), seed_sentence(0, "If we become aware")]
+    change = SectionChange("removed", "6. About children", before=" ".join(sentences),
+                           removed=tuple(Clause(s) for s in sentences), heading="6. About children")
+    rated = rate_change(change)
+    assert rated.summary.startswith("minors section removed")
+    assert rated.severity == "high" and "minors" in rated.alert_topics(WATCHED)
+
+
+def test_fallback_summary_names_the_topic() -> None:
+    rated = rate([], "We retain account data in accordance with our internal retention schedule.", "Retention")
+    assert (rated.summary, rated.severity) == ("retention clause added", "medium")
+    rated = rate("Our partners are bound by confidentiality agreements when they receive personal data.",
+                 "Our partners are bound by strict confidentiality agreements when they receive personal data.",
+                 "Sharing")
+    assert (rated.summary, rated.severity) == ("sharing clause modified", "medium")
+
+
+def test_sharing_newly_allowed_is_high() -> None:
+    rated = rate([], "We may disclose your personal information when required to protect our rights.", "Sharing")
+    assert (rated.summary, rated.severity) == ("now says data may be disclosed", "high")
+    rated = rate("We collect your device identifiers.", "We collect and share your device identifiers.", "Data")
+    assert (rated.summary, rated.severity) == ("now says data is shared", "high")
+
+
+# ---------------------------------------------------------------------------------------------
+# What never alerts a watched topic
+# ---------------------------------------------------------------------------------------------
+
+def test_security_only_change_has_no_watched_alert_topics() -> None:
+    before = seed_paragraph(2, "We utilize advanced encryption")
+    rated = rate(before, edit(before, "firewalls, ", "firewalls, hardware security modules, "),
+                 "4.1 Technical Protection Measures")
+    assert rated.substantive and "security" in rated.topics
+    assert rated.alert_topics(WATCHED) == []
+    assert rated.severity == "low"
+    assert rated.summary == "security clause modified"
+
+
+def test_a_non_watched_topic_is_medium_when_the_source_watches_it() -> None:
+    before = seed_paragraph(2, "We utilize advanced encryption")
+    change = modified(before, edit(before, "firewalls", "firewalls and audits"), "4.1 Technical Protection")
+    [rated] = rate_changes([change], watched=["security"])
+    assert rated.alert_topics(["security"]) == ["security"] and rated.severity == "medium"
+
+
+@pytest.mark.parametrize("kind, summary", [("moved", "section moved"), ("renamed", "section renamed"),
+                                           ("date", "date stamp updated"), ("split", "section split"),
+                                           ("merged", "sections merged")])
+def test_move_rename_and_date_stamp_are_never_substance(kind: str, summary: str) -> None:
+    rated = rate_change(SectionChange(kind, "5. Protection of Minors", heading="5. Protection of Minors"))
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+    assert (rated.severity, rated.summary) == ("low", summary)
+
+
+def test_structural_change_with_paths_in_before_and_after_is_not_substance() -> None:
+    change = SectionChange("split", "3. Sharing › 3.2 Partners", before="3. Sharing",
+                           after="3. Sharing › 3.2 Partners", heading="3.2 Partners")
+    rated = rate_change(change)
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+
+
+def test_renamed_heading_with_its_headings_as_clauses_is_not_substance() -> None:
+    change = SectionChange("renamed", "5. Children's Privacy", before="5. Protection of Minors' Information",
+                           after="5. Children's Privacy", removed=(Clause("5. Protection of Minors' Information"),),
+                           added=(Clause("5. Children's Privacy"),), heading="5. Children's Privacy")
+    rated = rate_change(change)
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+    assert "minors" in rated.topics
+
+
+def test_renamed_heading_that_states_a_changed_age_is_substance() -> None:
+    change = SectionChange("renamed", "Children under 16", before="Children under 13", after="Children under 16",
+                           removed=(Clause("Children under 13"),), added=(Clause("Children under 16"),),
+                           heading="Children under 16")
+    rated = rate_change(change)
+    assert (rated.summary, rated.alert_topics(WATCHED)) == ("age threshold 13 → 16", ["minors"])
+
+
+def test_renamed_heading_summary_shows_both_headings() -> None:
+    change = SectionChange("renamed", "5. Children", before="5. Minors", after="5. Children", heading="5. Children")
+    assert rate_change(change).summary == "section renamed: 5. Minors → 5. Children"
+
+
+def test_moved_section_with_the_same_clauses_is_not_substance() -> None:
+    sentence = seed_sentence(2, "We may disclose your personal information in accordance")
+    rated = rate(sentence, sentence, "3.3 Disclosure", kind="moved")
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+
+
+def test_clauses_marked_as_date_lines_are_not_substance() -> None:
+    change = SectionChange("modified", "Privacy", removed=(Clause("Effective: 1 May 2024; version 3", is_date=True),),
+                           added=(Clause("Effective: 2 June 2025; version 4", is_date=True),), heading="Privacy")
+    assert not rate_change(change).substantive
+
+
+def test_date_kind_with_clauses_is_not_substance() -> None:
+    rated = rate("Effective date: 2024-01-01", "Effective date: 2025-01-01", "Privacy Policy", kind="date")
+    assert not rated.substantive
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad and odd inputs
+# ---------------------------------------------------------------------------------------------
+
+def test_text_in_other_scripts_is_compared_not_ignored() -> None:
+    rated = rate("我们不会出售您的个人信息。", "我们会出售您的个人信息。", "共享")
+    assert rated.substantive
+    assert not rate("Nous ne vendons pas vos données.", "Nous ne vendons pas vos données !", "Partage").substantive
+
+
+def test_no_changes_rate_to_nothing() -> None:
+    assert rate_changes([]) == []
+
+
+def test_modified_change_without_clauses_falls_back_to_before_and_after_text() -> None:
+    change = SectionChange("modified", "Retention", before="We keep data for 30 days.",
+                           after="We keep data for 2 years.", heading="Retention")
+    assert rate_change(change).summary == "retention period 30 days → 2 years"
+
+
+@pytest.mark.parametrize("before, after", [("", ""), ("   ", "\n"), ("—", "–"), ("***", "")])
+def test_empty_or_punctuation_only_clauses_are_not_substance(before: str, after: str) -> None:
+    rated = rate(before, after)
+    assert not rated.substantive and rated.alert_topics(WATCHED) == []
+
+
+def test_very_long_rewrite_is_rated_quickly_and_sanely() -> None:
+    text = seed_text(3)
+    paragraphs = [p for p in text.split("\n") if len(p) > 40][:120]
+    rewritten = [p.replace("user information", "personal data") for p in paragraphs]
+    rated = rate(paragraphs, rewritten, "Everything")
+    assert rated.substantive
+    assert 0 < len(rated.summary) <= 200 and "\n" not in rated.summary
+
+
+def test_to_json_has_the_public_fields() -> None:
+    rated = rate("We keep your data for 30 days.", "We keep your data for 2 years.", "5. Retention")
+    assert rated.to_json() == {"section": "5. Retention", "kind": "modified", "topics": ["retention"],
+                               "severity": "high", "summary": "retention period 30 days → 2 years",
+                               "before": "We keep your data for 30 days.", "after": "We keep your data for 2 years."}
