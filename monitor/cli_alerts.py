@@ -1,0 +1,174 @@
+"""CLI commands for the alerts outbox: `alerts [deliver|retry]` and `test-alert` (registered on monitor.cli.app)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy import update
+from sqlmodel import select
+
+from monitor.cli import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, err, fail, out, print_json
+from monitor.store import Alert, utcnow
+
+STATUSES = ("pending", "failed", "delivered")
+
+alerts_app = typer.Typer(
+    help="List queued, delivered and failed alerts; `deliver` sends due ones, `retry` re-queues failed ones.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _short(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """One alert as `alerts --json` prints it."""
+    from monitor.notify.render import subject_line
+
+    data = alert.payload.get("data", {}) if isinstance(alert.payload, dict) else {}
+    try:
+        subject = subject_line(alert.payload).removeprefix("[policy-monitor] ")
+    except Exception:  # an unreadable old payload must not break the listing
+        subject = alert.event_type
+    return {
+        "id": alert.id, "webhook_id": alert.idempotency_key, "channel": alert.channel,
+        "type": alert.event_type, "source": data.get("source"), "summary": subject, "status": alert.status,
+        "attempts": alert.attempts, "created_at": alert.created_at.isoformat(),
+        "next_attempt_at": alert.next_attempt_at.isoformat() if alert.status == "pending" else None,
+        "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
+        "last_error": alert.last_error,
+    }
+
+
+def _status_cell(row: dict[str, Any]) -> str:
+    """`delivered 11-23 19:08`, `pending, next 19:09:12`, `failed`: the one time that matters per status."""
+    if row["status"] == "delivered":
+        return f"delivered {row['delivered_at'][5:16].replace('T', ' ')}"
+    if row["status"] == "pending":
+        return f"pending, next {row['next_attempt_at'][5:19].replace('T', ' ')}"
+    return row["status"]
+
+
+@alerts_app.callback()
+def alerts(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed "
+                                                "or delivered.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List alerts, newest first: pending (with the next attempt), delivered, failed (with the error)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if status is not None and status not in STATUSES:
+        fail(f"--status must be one of {', '.join(STATUSES)}")
+    if limit < 1:
+        fail("--limit must be at least 1")
+    store = ctx_obj(ctx).store()
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    if status:
+        query = query.where(Alert.status == status)
+    with store.session() as session:
+        rows = [alert_json(a) for a in session.exec(query)]
+    if as_json:
+        return print_json(rows)
+    if not rows:
+        out.print(f"no {status + ' ' if status else ''}alerts")
+        return
+    table = Table("id", "channel", "alert", "status (UTC)", "tries", "last error")
+    for column in (0, 1, 3, 4):
+        table.columns[column].no_wrap = True
+    for r in rows:
+        table.add_row(str(r["id"]), r["channel"], r["summary"], _status_cell(r), str(r["attempts"]),
+                      r["last_error"] or "")
+    out.print(table, markup=False, highlight=False)
+
+
+@alerts_app.command()
+def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Make one delivery pass now over every due pending alert."""
+    from monitor.notify.delivery import deliver_pending
+
+    obj = ctx_obj(ctx)
+    report = asyncio.run(deliver_pending(obj.store(), obj.config()))
+    if as_json:
+        return print_json(report.to_json())
+    for o in report.outcomes:
+        line = f"alert {o.alert} → {o.channel}: {o.status}: {o.detail}"
+        if o.next_attempt_at is not None:
+            line += f" (next attempt {_short(o.next_attempt_at)} UTC)"
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
+              + (f", {report.unconfigured} waiting for a channel missing from the config"
+                 if report.unconfigured else ""), highlight=False)
+
+
+@alerts_app.command()
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Alert ids (see `policy-monitor alerts`).")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Re-queue every failed alert.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-queue failed (or pending) alerts for delivery now, with a fresh count of attempts."""
+    if bool(ids) == failed:
+        fail("name alert ids or use --failed (not both)")
+    store = ctx_obj(ctx).store()
+    with store.session() as session:
+        if failed:
+            chosen = list(session.exec(select(Alert).where(Alert.status == "failed")))
+        else:
+            chosen = list(session.exec(select(Alert).where(Alert.id.in_(ids))))
+            missing = sorted(set(ids) - {a.id for a in chosen})
+            if missing:
+                fail(f"no alert with id {', '.join(map(str, missing))}")
+            delivered = [a.id for a in chosen if a.status == "delivered"]
+            if delivered:
+                fail(f"alert {', '.join(map(str, delivered))} was already delivered")
+        now = utcnow()
+        for alert in chosen:
+            # created_at moves too, so max_age counts from the re-queue rather than giving up at once
+            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status != "delivered")
+                            .values(status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    requeued = sorted(a.id for a in chosen)
+    if as_json:
+        return print_json({"requeued": requeued})
+    out.print(f"{len(requeued)} alert(s) re-queued" + (f": {', '.join(map(str, requeued))}" if requeued else "")
+              + ("; they go out with the next delivery pass (`policy-monitor alerts deliver`)" if requeued else ""),
+              highlight=False)
+
+
+@app.command("test-alert")
+def test_alert(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Argument(help="A channel name from sources.yaml `channels:`.")],
+) -> None:
+    """Send a sample alert to one channel now and print what the server answered."""
+    from monitor.errors import DeliveryError
+    from monitor.notify import Outgoing
+    from monitor.notify.delivery import send_now
+    from monitor.notify.outbox import alert_id, envelope
+
+    config = ctx_obj(ctx).config()
+    if channel not in config.channels:
+        fail(f"unknown channel {channel!r} (configured: {', '.join(config.channels) or 'none'})")
+    now = utcnow()
+    payload = envelope("test", {"channel": channel, "message": f"Sent by `policy-monitor test-alert` from "
+                                f"{socket.gethostname()} at {now:%Y-%m-%d %H:%M:%S} UTC."}, now)
+    outgoing = Outgoing(alert_id("test", channel, now.isoformat()), channel, payload)
+    kind = config.channels[channel].type
+    try:
+        detail = asyncio.run(send_now(config, channel, outgoing))
+    except DeliveryError as exc:
+        err.print(f"{channel} ({kind}): failed: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_SOURCE_FAILED) from None
+    out.print(f"{channel} ({kind}): sent: {detail}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_OK)

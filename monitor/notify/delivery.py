@@ -1,0 +1,229 @@
+"""Outbox delivery: one pass over due alerts, with leases, retries, backoff with jitter, and giving up visibly.
+
+A pass picks the pending alerts whose `next_attempt_at` has come, claims each by moving its
+`next_attempt_at` into the future (a lease: `UPDATE … WHERE id = ? AND next_attempt_at = <old>`,
+so a daemon and a `check` never send the same alert at once), sends it, and records the outcome in
+its own short transaction. A crash between sending and recording leaves the lease to expire and
+the alert is sent again later with the same id: at worst a duplicate receivers can drop, never a loss.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from contextlib import AsyncExitStack
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from monitor.config import Config, DeliveryConfig
+from monitor.errors import DeliveryError
+from monitor.notify import ChannelKind, Outgoing, kind_for
+from monitor.store import Alert, Store, utcnow
+
+log = logging.getLogger("monitor.notify")
+
+CHUNK = 64                 # alerts claimed per transaction; keeps every lease short
+_ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outcome, which matters at 1,000s
+LEASE_MARGIN = 60.0        # seconds added to a channel's own timeout for the lease
+MAX_ERROR_CHARS = 500
+
+
+@dataclass
+class Outcome:
+    """What happened to one alert in a pass."""
+
+    alert: int
+    channel: str
+    status: str          # delivered | retrying | failed | unconfigured
+    detail: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class DeliveryReport:
+    """Counts of one delivery pass; `outcomes` has one entry per alert looked at."""
+
+    delivered: int = 0
+    retrying: int = 0      # failed this time, still pending with a next attempt
+    failed: int = 0        # gave up: permanent failure, too many attempts or too old
+    unconfigured: int = 0  # channel no longer in the config; left pending
+    skipped: int = 0       # claimed by another process first
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+    def add(self, outcome: Outcome) -> None:
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+        self.outcomes.append(outcome)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "outcomes"},
+                "outcomes": [{**asdict(o), "next_attempt_at": o.next_attempt_at.isoformat()
+                              if o.next_attempt_at else None} for o in self.outcomes]}
+
+
+def backoff_delay(attempts: int, settings: DeliveryConfig, retry_after: float | None = None,
+                  rng: random.Random | None = None) -> float:
+    """Seconds until the next attempt after `attempts` failed ones: exponential with full jitter,
+    or the server's Retry-After (capped at `max_retry_after`) when it gave one."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), settings.max_retry_after)
+    ceiling = min(settings.max_backoff, settings.backoff * 2 ** max(attempts - 1, 0))
+    return (rng or random).uniform(0, ceiling)
+
+
+def channel_timeout(channel: Any) -> float:
+    smtp = getattr(channel, "smtp", None)
+    return float(smtp.timeout if smtp is not None else getattr(channel, "timeout", 30))
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    key: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    lease: datetime
+
+
+async def deliver_pending(store: Store, config: Config, *, now: datetime | None = None,
+                          limit: int | None = None) -> DeliveryReport:
+    """Deliver every due pending alert once; never raises for delivery failures.
+
+    `now` (default: the current time) decides which alerts are due and when the next attempt is;
+    tests pass a later time instead of sleeping through backoffs.
+    """
+    now = now or utcnow()
+    report = DeliveryReport()
+    due = _due_alerts(store, now, limit)
+    if not due:
+        return report
+    missing = [a for a in due if a.channel not in config.channels]
+    for alert in missing:
+        report.add(_mark_unconfigured(store, alert))
+    ready = [a for a in due if a.channel in config.channels]
+    semaphore = asyncio.Semaphore(config.daemon.concurrency)
+    async with AsyncExitStack() as stack:
+        kinds: dict[str, ChannelKind] = {}
+        for type_word in sorted({config.channels[a.channel].type for a in ready}):
+            kinds[type_word] = await stack.enter_async_context(kind_for(type_word)())
+
+        async def one(claim: _Claimed) -> None:
+            async with semaphore:
+                outcome = await _attempt(store, config, kinds, claim, now)
+            report.add(outcome)
+
+        for start in range(0, len(ready), CHUNK):
+            claimed = _claim(store, config, ready[start:start + CHUNK], now)
+            report.skipped += len(ready[start:start + CHUNK]) - len(claimed)
+            await asyncio.gather(*(one(c) for c in claimed))
+    if report.attempted or report.unconfigured:
+        log.info(f"delivery pass: {report.delivered} delivered, {report.retrying} to retry, "
+                 f"{report.failed} failed, {report.unconfigured} for unknown channels",
+                 extra={"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed})
+    return report
+
+
+def _due_alerts(store: Store, now: datetime, limit: int | None) -> list[Alert]:
+    query = (select(Alert).where(Alert.status == "pending", Alert.next_attempt_at <= now)
+             .order_by(Alert.next_attempt_at, Alert.id))
+    if limit:
+        query = query.limit(limit)
+    with store.session() as session:
+        return list(session.exec(query))
+
+
+def _mark_unconfigured(store: Store, alert: Alert) -> Outcome:
+    """Leave the alert pending (it goes out once the channel is back) and say why it waits."""
+    message = f"channel {alert.channel!r} is not in the config; the alert waits until it is"
+    if alert.last_error != message:
+        with store.engine.begin() as conn:
+            conn.execute(_ALERTS.update().where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending")
+                         .values(last_error=message))
+        log.warning(f"alert {alert.id}: {message}", extra={"alert": alert.id, "channel": alert.channel})
+    return Outcome(alert.id, alert.channel, "unconfigured", message, alert.attempts, alert.next_attempt_at)
+
+
+def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime) -> list[_Claimed]:
+    """Lease each alert by moving its next attempt into the future; an alert another process leased
+    (or delivered) since we read it is left alone."""
+    claimed = []
+    with store.engine.begin() as conn:
+        for alert in alerts:
+            lease = now + timedelta(seconds=channel_timeout(config.channels[alert.channel]) + LEASE_MARGIN)
+            taken = conn.execute(
+                _ALERTS.update()
+                .where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending",
+                       _ALERTS.c.next_attempt_at == alert.next_attempt_at)
+                .values(next_attempt_at=lease)
+            ).rowcount
+            if taken == 1:
+                claimed.append(_Claimed(alert.id, alert.idempotency_key, alert.channel, alert.payload,
+                                        alert.attempts, alert.created_at, lease))
+    return claimed
+
+
+async def _attempt(store: Store, config: Config, kinds: dict[str, ChannelKind], claim: _Claimed,
+                   now: datetime) -> Outcome:
+    channel = config.channels[claim.channel]
+    outgoing = Outgoing(claim.key, claim.channel, claim.payload)
+    try:
+        result = await kinds[channel.type].send(channel, outgoing)
+    except DeliveryError as exc:
+        return _record_failure(store, config.delivery, claim, str(exc), exc.permanent, exc.retry_after, now)
+    except Exception as exc:  # a bug must not stop the pass nor lose the alert: it is retried
+        log.exception(f"alert {claim.id}: unexpected error while sending", extra={"alert": claim.id})
+        return _record_failure(store, config.delivery, claim, f"internal error: {type(exc).__name__}: {exc}",
+                               False, None, now)
+    attempts = claim.attempts + 1
+    with store.engine.begin() as conn:
+        conn.execute(_ALERTS.update().where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending")
+                     .values(status="delivered", delivered_at=utcnow(), attempts=attempts, last_error=None))
+    log.info(f"alert {claim.id} delivered to {claim.channel}: {result.detail}",
+             extra={"alert": claim.id, "channel": claim.channel, "attempts": attempts})
+    return Outcome(claim.id, claim.channel, "delivered", result.detail, attempts)
+
+
+def _record_failure(store: Store, settings: DeliveryConfig, claim: _Claimed, error: str, permanent: bool,
+                    retry_after: float | None, now: datetime) -> Outcome:
+    attempts = claim.attempts + 1
+    error = error[:MAX_ERROR_CHARS]
+    age = (now - claim.created_at).total_seconds()
+    if permanent:
+        status, message = "failed", f"permanent failure: {error}"
+    elif attempts >= settings.max_attempts:
+        status, message = "failed", f"gave up after {attempts} attempts: {error}"
+    elif age >= settings.max_age:
+        status, message = "failed", f"gave up after {age / 3600:.1f}h of attempts: {error}"
+    else:
+        status, message = "retrying", error
+    next_at = now + timedelta(seconds=backoff_delay(attempts, settings, retry_after)) if status == "retrying" else None
+    values: dict[str, Any] = {"attempts": attempts, "last_error": message}
+    if status == "failed":
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = next_at
+    with store.engine.begin() as conn:
+        conn.execute(_ALERTS.update().where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending")
+                     .values(**values))
+    level = logging.ERROR if status == "failed" else logging.WARNING
+    log.log(level, f"alert {claim.id} to {claim.channel}: {message}"
+            + (f"; next attempt at {next_at:%Y-%m-%d %H:%M:%S}Z" if next_at else ""),
+            extra={"alert": claim.id, "channel": claim.channel, "attempts": attempts})
+    return Outcome(claim.id, claim.channel, status, message, attempts, next_at)
+
+
+async def send_now(config: Config, channel_name: str, outgoing: Outgoing) -> str:
+    """Send one alert to one channel right now, outside the outbox (for `test-alert`); raise DeliveryError."""
+    channel = config.channels[channel_name]
+    async with kind_for(channel.type)() as kind:
+        return (await kind.send(channel, outgoing)).detail

@@ -1,0 +1,159 @@
+"""The `webhook` channel: POST the alert envelope as JSON, signed per the Standard Webhooks spec."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import ssl
+import time
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from typing import Any
+
+import certifi
+import httpx
+
+from monitor.config import WebhookChannel
+from monitor.errors import DeliveryError
+from monitor.notify import ChannelKind, Outgoing, SendResult
+from monitor.store import utcnow
+
+log = logging.getLogger("monitor.notify.webhook")
+
+MAX_RESPONSE_BYTES = 4096
+RETRYABLE_4XX = (408, 429)
+RETRY_AFTER_STATUSES = (429, 503)
+_warned_unsigned: set[str] = set()
+
+
+@lru_cache(maxsize=1)
+def _verified_tls() -> ssl.SSLContext:
+    """One certificate-checking TLS context per process: loading the CA bundle costs ~100 ms a pass."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def body_bytes(payload: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed and signed (compact JSON, UTF-8)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header value: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`.
+
+    `secret` is a Standard Webhooks secret, `whsec_` followed by base64 key bytes.
+    """
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        raise DeliveryError("the webhook secret is not `whsec_` followed by base64", permanent=True) from None
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class Webhook(ChannelKind):
+    """POST each alert as JSON to `url` (http or https only).
+
+    Keys: `url`, `secret_env` (name of the environment variable holding a Standard Webhooks secret
+    `whsec_<base64>`; without it alerts are sent unsigned and a warning is logged), `timeout`
+    (default 10s), `insecure: true` (skip TLS certificate checks; logged as a warning), and the
+    filters `topics` and `min_severity`.
+
+    Headers: `webhook-id` (stable per alert: drop duplicates), `webhook-timestamp` (Unix seconds)
+    and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`). Any 2xx answer
+    is success; 408, 429 and 5xx are retried (Retry-After honoured); any other 4xx (e.g. 410 Gone)
+    marks the alert failed at once.
+    """
+
+    type = "webhook"
+
+    def __init__(self) -> None:
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._warned_insecure: set[str] = set()
+
+    def _client(self, insecure: bool) -> httpx.AsyncClient:
+        if insecure not in self._clients:
+            self._clients[insecure] = httpx.AsyncClient(
+                verify=False if insecure else _verified_tls(), follow_redirects=False, trust_env=False,
+                headers={"User-Agent": "policy-monitor (webhook)"},
+                limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            )
+        return self._clients[insecure]
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    async def send(self, channel: WebhookChannel, outgoing: Outgoing) -> SendResult:
+        body = body_bytes(outgoing.payload)
+        timestamp = int(time.time())
+        headers = {"Content-Type": "application/json", "webhook-id": outgoing.alert_id,
+                   "webhook-timestamp": str(timestamp)}
+        secret = channel.secret()
+        if secret:
+            headers["webhook-signature"] = sign(secret, outgoing.alert_id, timestamp, body)
+        elif outgoing.channel not in _warned_unsigned:
+            _warned_unsigned.add(outgoing.channel)
+            why = f"environment variable {channel.secret_env} is not set" if channel.secret_env else "no secret_env"
+            log.warning(f"webhook channel {outgoing.channel}: sending unsigned alerts ({why})",
+                        extra={"channel": outgoing.channel})
+        if channel.insecure and outgoing.channel not in self._warned_insecure:
+            self._warned_insecure.add(outgoing.channel)
+            log.warning(f"webhook channel {outgoing.channel}: TLS certificate checks are off (insecure: true)",
+                        extra={"channel": outgoing.channel})
+        try:
+            async with self._client(channel.insecure).stream(
+                "POST", channel.url, content=body, headers=headers, timeout=channel.timeout,
+            ) as response:
+                snippet = await _read_capped(response)
+        except httpx.TimeoutException:
+            raise DeliveryError(f"timed out after {channel.timeout:g}s") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+        return _outcome(response, snippet)
+
+
+async def _read_capped(response: httpx.Response) -> str:
+    """Read at most MAX_RESPONSE_BYTES of the answer: enough for an error message, never a flood."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE_BYTES:
+            break
+    text = b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
+    return " ".join(text.split())[:200]
+
+
+def _outcome(response: httpx.Response, snippet: str) -> SendResult:
+    status = response.status_code
+    detail = f"HTTP {status}" + (f" {response.reason_phrase}" if response.reason_phrase else "")
+    if 200 <= status < 300:
+        return SendResult(detail)
+    message = detail + (f": {snippet}" if snippet else "")
+    if 400 <= status < 500 and status not in RETRYABLE_4XX:
+        raise DeliveryError(message, permanent=True)
+    retry_after = retry_after_seconds(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
+    if 300 <= status < 400:
+        message += f" (redirect to {response.headers.get('Location', '?')} not followed; fix the channel url)"
+    raise DeliveryError(message, retry_after=retry_after)
