@@ -1,0 +1,136 @@
+"""CLI commands about the daemon: `status` (registered on monitor.cli.app)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import typer
+from rich.table import Table
+from sqlmodel import select
+
+from monitor.cli import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, out, print_json
+from monitor.config import Config, DaemonConfig
+from monitor.store import Check, DaemonState, Source, Store, utcnow
+
+STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as not running
+
+
+@app.command()
+def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the daemon's last heartbeat, the checks due now and the failing sources (exit 1 if any)."""
+    obj = ctx_obj(ctx)
+    report = daemon_status(obj.store(), obj.optional_config())
+    if as_json:
+        print_json(report)
+    else:
+        _print_status(report)
+    raise typer.Exit(EXIT_SOURCE_FAILED if report["failing"] else EXIT_OK)
+
+
+def daemon_status(store: Store, config: Config | None, now: datetime | None = None) -> dict:
+    """The `status --json` document: daemon liveness, per-source schedule, due and failing sources."""
+    now = now or utcnow()
+    daemon_cfg = config.daemon if config else DaemonConfig()
+    with store.session() as session:
+        state = {row.key: row for row in session.exec(select(DaemonState))}
+        rows = {row.name: row for row in session.exec(select(Source))}
+        last_errors = _last_errors(session, [r.id for r in rows.values() if r.consecutive_failures])
+    names = [s.name for s in config.sources] if config else sorted(rows)
+    intervals = {s.name: s.interval for s in config.sources} if config else {}
+
+    sources, due, failing = [], [], []
+    for name in names:
+        row = rows.get(name)
+        interval = intervals.get(name)
+        last = row.last_checked_at if row else None
+        next_due = (last + timedelta(seconds=interval)) if (last and interval) else None
+        is_due = interval is not None and (last is None or next_due <= now)
+        failures = row.consecutive_failures if row else 0
+        is_failing = bool(row) and (failures >= daemon_cfg.failure_threshold or row.failing_reported)
+        entry = {"source": name, "last_checked_at": _iso(last), "last_outcome": row.last_outcome if row else None,
+                 "next_due": _iso(next_due) if next_due else (_iso(now) if is_due else None), "due": is_due,
+                 "consecutive_failures": failures, "failing": is_failing,
+                 "unstable": bool(row and row.unstable_reported)}
+        sources.append(entry)
+        if is_due:
+            due.append({"source": name, "overdue_seconds": int((now - next_due).total_seconds()) if next_due else None,
+                        "never_checked": last is None})
+        if is_failing:
+            failing.append({"source": name, "consecutive_failures": failures,
+                            "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
+                            "reported": row.failing_reported})
+    return {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing}
+
+
+def _daemon_part(state: dict[str, DaemonState], now: datetime, daemon_cfg: DaemonConfig) -> dict:
+    def value(key: str) -> str | None:
+        row = state.get(key)
+        return row.value if row and row.value else None
+
+    heartbeat = _parse(value("heartbeat"))
+    if heartbeat is None:
+        return {"state": "never-run", "pid": None, "host": None, "heartbeat": None, "heartbeat_age_seconds": None,
+                "started_at": None, "stopped_at": None}
+    interval = float(value("heartbeat_interval") or daemon_cfg.heartbeat)
+    age = (now - heartbeat).total_seconds()
+    stopped = _parse(value("stopped_at"))
+    if stopped is not None and stopped >= heartbeat:
+        running = "stopped"
+    else:
+        running = "running" if age <= STALE_HEARTBEATS * interval + 5 else "not-responding"
+    return {"state": running, "pid": int(value("pid")) if (value("pid") or "").isdigit() else None,
+            "host": value("host"), "heartbeat": _iso(heartbeat), "heartbeat_age_seconds": round(age, 1),
+            "started_at": _iso(_parse(value("started_at"))), "stopped_at": _iso(stopped)}
+
+
+def _last_errors(session, source_ids: list[int]) -> dict[int, str | None]:
+    errors: dict[int, str | None] = {}
+    for source_id in source_ids:
+        check = session.exec(select(Check).where(Check.source_id == source_id)
+                             .order_by(Check.id.desc()).limit(1)).first()
+        errors[source_id] = check.error if check else None
+    return errors
+
+
+def _print_status(report: dict) -> None:
+    d = report["daemon"]
+    if d["state"] == "never-run":
+        out.print("daemon: has never run on this database", soft_wrap=True)
+    else:
+        where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
+        out.print(f"daemon: {d['state']} ({where}), last heartbeat {d['heartbeat']} "
+                  f"({_ago(d['heartbeat_age_seconds'])}), started {d['started_at']}", highlight=False, soft_wrap=True)
+    out.print(f"sources: {len(report['sources'])} · due now: {len(report['due'])} · "
+              f"failing: {len(report['failing'])}", highlight=False, soft_wrap=True)
+    if report["due"]:
+        table = Table("due source", "overdue by", title=None)
+        for item in report["due"]:
+            table.add_row(item["source"], "never checked" if item["never_checked"] else _ago(item["overdue_seconds"]))
+        out.print(table)
+    if report["failing"]:
+        table = Table("failing source", "failed checks in a row", "last error")
+        for item in report["failing"]:
+            error = item["error"] or item["last_outcome"] or ""
+            table.add_row(item["source"], str(item["consecutive_failures"]), error)
+        out.print(table)
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    for limit, size, unit in ((120, 1, "s"), (7200, 60, "m"), (172800, 3600, "h")):
+        if seconds < limit:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds // 86400}d ago"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None

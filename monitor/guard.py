@@ -1,0 +1,347 @@
+"""Decide whether a fetched, normalized page is plausibly the policy (not an error, captcha or stub page).
+
+`judge()` is pure: it sees the normalized text of the new page, the previous version's text (when
+there is one) and the language the source expects, and returns a `Verdict`:
+
+- **rejected** (never a version, never an alert): empty or near-empty bodies; captcha / bot walls,
+  login walls and maintenance or error pages served with 200, recognised by their phrases *on a
+  short page* (a long policy that mentions "access denied" once is still a policy); a page in
+  another language than the previous version (or, before the first version, than the source's
+  `language`), because a re-fetch of a geo/CDN variant often agrees with itself and storing it would
+  make the next right-language fetch look like a full rewrite; a page that lost nearly everything.
+- **needs confirmation** (stored only if an immediate re-fetch gives the same text, see
+  `pipeline._judge`): a drastic change against the previous version: more than 60% shorter, most of
+  the previous headings gone, or the end of the policy missing. Real rewrites pass the re-fetch;
+  half-loaded pages and one-off truncated captures do not.
+- **accepted** otherwise.
+
+The language detector is a small stopword count per language plus the writing system for CJK,
+Cyrillic, Greek, Arabic, Hebrew, Thai and Korean text: no model, no download.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+MIN_WORDS = 25              # below this no page is a policy
+SHORT_PAGE_WORDS = 120      # below this a page must read like a policy to pass on its own
+WALL_STRONG_MAX_WORDS = 400  # a captcha-specific phrase rejects a page up to this length
+WALL_WEAK_MAX_WORDS = 200    # a generic phrase ("access denied", "sign in") only on shorter pages
+SHRINK_CONFIRM = 0.60       # losing more than this fraction of the previous words needs a re-fetch
+SHRINK_REJECT = 0.85        # ...and losing this much while ending up short is rejected outright
+HEADINGS_MIN = 4            # the heading rule needs this many headings in the previous version
+HEADINGS_KEPT_MIN = 0.40    # fewer previous headings than this fraction still present: drastic
+TAIL_LOST_MIN = 0.10        # a prefix of the previous text missing at least this much of its end
+LANGUAGE_MIN_HITS = 12      # stopword hits needed before a language is trusted
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """`accepted` False means rejected with `reason`; `needs_confirmation` means accept only if a re-fetch agrees.
+
+    `rule` names the rule that decided (`empty`, `near-empty`, `captcha`, `login`, `maintenance`,
+    `language`, `shrink`, `headings`, `truncated`), None when the page was accepted as is.
+    """
+
+    accepted: bool
+    reason: str | None = None
+    needs_confirmation: bool = False
+    rule: str | None = None
+
+
+# -- walls: phrases that pages which are not the policy say -----------------------------------------
+
+# Strong phrases are specific to walls: a policy has no reason to say them.
+_STRONG = {
+    "captcha": (
+        "verify you are a human", "verify you are human", "verifying you are human",
+        "confirm you are a human", "are you a robot", "i'm not a robot", "i am not a robot",
+        "not a robot", "captcha", "checking your browser", "checking if the site connection is secure",
+        "just a moment", "enable javascript and cookies to continue", "ddos protection by",
+        "performance & security by cloudflare", "performance and security by cloudflare",
+        "cloudflare ray id", "ray id:", "unusual traffic", "automated queries", "you have been blocked",
+        "why have i been blocked", "attention required", "press & hold", "press and hold",
+        "pardon our interruption", "request blocked", "bot detection", "human verification",
+        "please complete the security check", "incapsula incident id", "request unsuccessful",
+        "zugriff verweigert", "accès refusé", "acceso denegado", "accesso negato",
+    ),
+    "login": (
+        "sign in to continue", "log in to continue", "login to continue", "sign in to view",
+        "log in to view", "you must be logged in", "you need to log in", "you need to sign in",
+        "please sign in", "please log in", "session has expired", "session expired",
+    ),
+    "maintenance": (
+        "under maintenance", "down for maintenance", "scheduled maintenance", "we'll be back soon",
+        "we will be back soon", "be right back", "service unavailable", "503 service",
+        "internal server error", "502 bad gateway", "bad gateway", "gateway timeout",
+        "wartungsarbeiten", "en maintenance", "en mantenimiento", "in manutenzione",
+        "you need to enable javascript to run this app", "please enable javascript to view",
+        "this site requires javascript",
+    ),
+}
+# Weak phrases also occur in real policies ("access denied", "sign in to your account"): they count
+# only on short pages that do not read like a policy.
+_WEAK = {
+    "captcha": ("access denied", "forbidden", "blocked", "security check", "too many requests"),
+    "login": ("sign in", "log in", "login", "forgot your password", "forgot password", "create account",
+              "create an account", "password", "remember me", "keep me signed in"),
+    "maintenance": (
+        "page not found", "not found", "404", "500", "503", "something went wrong", "an error occurred",
+        "an error has occurred", "try again later", "temporarily unavailable", "error", "oops",
+        "no longer available", "does not exist", "seite nicht gefunden", "page introuvable",
+        "página no encontrada", "pagina non trovata",
+    ),
+}
+_WALL_LABEL = {"captcha": "a captcha or bot wall", "login": "a login wall",
+               "maintenance": "an error or maintenance page"}
+
+# Words that policies use in any language we know: a short page full of them is a short policy.
+_POLICY_TERMS = frozenset("""
+privacy personal data information collect collected collection use share shared sharing third parties
+party cookies cookie retain retention store stored rights consent process processing policy protection
+contact children security disclose disclosure purposes purpose delete deletion access controller law
+datenschutz daten personenbezogene verarbeitung einwilligung rechte speicherung weitergabe
+données personnelles confidentialité traitement consentement droits conservation
+datos personales privacidad tratamiento consentimiento derechos
+dati personali riservatezza trattamento consenso diritti
+dados pessoais privacidade tratamento consentimento direitos
+gegevens persoonsgegevens verwerking toestemming rechten bewaren
+""".split())
+_POLICY_TERMS_CJK = ("个人信息", "隐私", "数据", "個人情報", "プライバシー", "개인정보",
+                     "конфиденциальност", "персональн")
+
+# -- language ----------------------------------------------------------------------------------------
+
+_STOPWORDS = {
+    "en": "the and of to in is that for are with as be by this or we you your our not on it from "
+          "may will have which can any us if when who about".split(),
+    "de": "der die das und ist nicht mit sich auf für den dem des ein eine einer wir sie ihre "
+          "unsere oder auch werden wird wenn bei nach von zu im zur zum".split(),
+    "fr": "le la les et des est que qui dans pour pas sur une un du au aux nous vous votre vos "
+          "nos ou avec par sont être ces cette".split(),
+    "es": "el la los las y de que en es por para con una un del al nos sus su como pero o "
+          "este esta se lo sus usted".split(),
+    "it": "il lo la gli le e di che è per con una un del della dei delle nel nella non sono "
+          "come questo questa noi ci".split(),
+    "pt": "o a os as e de que em é para com uma um do da dos das no na não por se nós "
+          "seu sua você ao".split(),
+    "nl": "de het een en van is dat die niet in op te met voor zijn wij we u uw ons onze "
+          "of als bij door naar worden".split(),
+}
+# Words several of these languages share (de, la, a, e, o, in...) count for each; the ratio between
+# the best and the runner-up keeps such overlaps from deciding.
+_SCRIPTS = (  # (language, its characters); japanese before chinese, which shares the han characters
+    ("ja", re.compile(r"[\u3040-\u30ff]")),            # hiragana, katakana
+    ("ko", re.compile(r"[\uac00-\ud7af]")),            # hangul
+    ("zh", re.compile(r"[\u4e00-\u9fff]")),            # han
+    ("ru", re.compile(r"[\u0400-\u04ff]")),            # cyrillic (ru, uk, bg... one family here)
+    ("el", re.compile(r"[\u0370-\u03ff]")),
+    ("ar", re.compile(r"[\u0600-\u06ff]")),
+    ("he", re.compile(r"[\u0590-\u05ff]")),
+    ("th", re.compile(r"[\u0e00-\u0e7f]")),
+)
+_LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+                   "pt": "Portuguese", "nl": "Dutch", "ja": "Japanese", "ko": "Korean", "zh": "Chinese",
+                   "ru": "Cyrillic-script", "el": "Greek", "ar": "Arabic", "he": "Hebrew", "th": "Thai"}
+_CYRILLIC_FAMILY = {"ru", "uk", "bg", "sr", "mk", "be", "kk"}
+
+_CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+", re.UNICODE)
+_TAG = re.compile(r"<[^>]{0,200}>")
+_HEADING = re.compile(r"^(?:#{1,6}\s+(.+)|\*\*([^*]{2,120})\*\*)\s*$", re.MULTILINE)
+_NUMBERING = re.compile(r"^\s*(?:\(?[0-9]+(?:\.[0-9]+)*\.?\)?|\(?[a-z]\)|[a-z]\.|[ivxlc]+\.)\s+", re.IGNORECASE)
+
+
+def judge(text: str, *, previous: str | None = None, language: str | None = None) -> Verdict:
+    """Judge a normalized page (and the previous version's text) before it may become a version.
+
+    >>> judge("Just a moment... Checking your browser before accessing example.org.").rule
+    'captcha'
+    >>> judge(policy_text).accepted                                           # doctest: +SKIP
+    True
+    """
+    page = _Profile.of(text)
+    if page.words == 0:
+        return Verdict(False, "empty page: no text after normalization", rule="empty")
+    old = _Profile.of(previous) if previous and previous.strip() else None
+
+    wall = _wall(page)
+    if wall:
+        return wall
+    if page.words < MIN_WORDS:
+        return Verdict(False, f"near-empty page: {page.words} words, too few to be a policy", rule="near-empty")
+    if page.words < SHORT_PAGE_WORDS and not page.reads_like_policy and (old is None or old.words > 2 * page.words):
+        return Verdict(False, f"near-empty page: {page.words} words that do not read like a privacy policy",
+                       rule="near-empty")
+
+    switched = _language_switch(page, old, language)
+    if switched:
+        return switched
+    if old is not None:
+        return _drastic(page, old)
+    return Verdict(True)
+
+
+def _wall(page: _Profile) -> Verdict | None:
+    """A captcha, login or error page: decided on the page as a whole, never on one phrase in a long text."""
+    for kind, phrases in _STRONG.items():
+        hits = [p for p in phrases if p in page.folded]
+        if hits and page.words <= WALL_STRONG_MAX_WORDS and not (page.policy_dense and len(hits) == 1):
+            return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {page.words} words)",
+                           rule=kind)
+    if page.words > WALL_WEAK_MAX_WORDS or page.reads_like_policy:
+        return None
+    scores = {kind: [p for p in phrases if _has_phrase(page.folded, p)] for kind, phrases in _WEAK.items()}
+    kind, hits = max(scores.items(), key=lambda item: len(item[1]))
+    if hits:
+        return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {page.words} words)",
+                       rule=kind)
+    return None
+
+
+def _language_switch(page: _Profile, old: _Profile | None, expected: str | None) -> Verdict | None:
+    """A page suddenly in another language is a CDN or geo variant, not a rewrite: refuse it."""
+    current = page.language
+    if current is None:
+        return None
+    wanted = _base_language(expected) if expected else None
+    before = old.language if old is not None else None
+    if before is not None:
+        if current == before or current == wanted:
+            return None  # same language, or back to the language asked for
+        return Verdict(False, f"page is in {_name(current)} ({current}) but the previous version is in "
+                              f"{_name(before)} ({before}): another language variant, not a new version",
+                       rule="language")
+    if old is None and wanted in _DETECTABLE and current != wanted:
+        return Verdict(False, f"page is in {_name(current)} ({current}), the source expects {wanted}: "
+                              f"set `language: {current}` for this source if that is right", rule="language")
+    return None
+
+
+def _drastic(page: _Profile, old: _Profile) -> Verdict:
+    lost = 1 - page.words / old.words if old.words else 0.0
+    if lost > SHRINK_REJECT and page.words < SHORT_PAGE_WORDS:
+        return Verdict(False, f"page lost {lost:.0%} of the previous version's text ({page.words} words left)",
+                       rule="shrink")
+    if lost > SHRINK_CONFIRM:
+        return Verdict(True, f"page is {lost:.0%} shorter than the previous version", needs_confirmation=True,
+                       rule="shrink")
+    if len(old.headings) >= HEADINGS_MIN:
+        kept = len(old.headings & page.headings) / len(old.headings)
+        if kept < HEADINGS_KEPT_MIN:
+            return Verdict(True, f"only {kept:.0%} of the previous version's headings are left",
+                           needs_confirmation=True, rule="headings")
+    if _lost_tail(page, old):
+        return Verdict(True, "the end of the previous version is missing (truncated page?)",
+                       needs_confirmation=True, rule="truncated")
+    return Verdict(True)
+
+
+def _lost_tail(page: _Profile, old: _Profile) -> bool:
+    """True when the page is the previous text's beginning without its end, like a capture cut short."""
+    if page.words > old.words * (1 - TAIL_LOST_MIN) or len(old.lines) < 5:
+        return False
+    present = [line in page.line_set for line in old.lines]
+    cut = len(present) - max(1, len(present) // 5)
+    head, tail = present[:cut], present[cut:]
+    return sum(head) >= 0.8 * len(head) and not any(tail)
+
+
+# -- page profile ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Profile:
+    folded: str                 # lower-cased, whitespace-collapsed text for phrase search
+    words: int                  # words, a CJK character pair counting as one
+    policy_terms: int           # distinct policy words present
+    headings: frozenset[str]    # heading titles without numbering, folded
+    lines: tuple[str, ...]      # non-empty folded lines (for the truncation test)
+    line_set: frozenset[str]
+    language: str | None        # detected language, None when unsure
+
+    @property
+    def reads_like_policy(self) -> bool:
+        return self.policy_terms >= 4
+
+    @property
+    def policy_dense(self) -> bool:
+        return self.policy_terms >= 8 and self.words >= 80
+
+    @staticmethod
+    def of(text: str) -> _Profile:
+        return _profile(text)
+
+
+@lru_cache(maxsize=64)  # the previous version is profiled on every check of a source
+def _profile(text: str) -> _Profile:
+    # The guard runs on normalized text; stray markup (a page the normalizer could not parse) is not words.
+    plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
+    folded = " ".join(plain.lower().replace("’", "'").split())
+    tokens = _WORD.findall(folded)
+    cjk = len(_CJK.findall(folded))
+    words = sum(1 for t in tokens if not _is_cjk(t[0])) + cjk // 2
+    vocabulary = {t for t in tokens if t in _POLICY_TERMS}
+    cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
+    headings = frozenset(
+        _heading_key(m.group(1) or m.group(2)) for m in _HEADING.finditer(plain)
+    ) - {""}
+    lines = tuple(" ".join(line.lower().split()) for line in plain.splitlines() if line.strip())
+    return _Profile(folded, words, len(vocabulary) + 2 * cjk_terms, headings, lines, frozenset(lines),
+                    _detect_language(tokens, folded))
+
+
+def _heading_key(title: str) -> str:
+    return " ".join(_WORD.findall(_NUMBERING.sub("", title.strip()).lower()))
+
+
+def _has_phrase(folded: str, phrase: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded) is not None
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3040" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
+
+
+def detect_language(text: str) -> str | None:
+    """The main language of a text ('en', 'de', 'zh', ...), or None when there is too little evidence.
+
+    >>> detect_language("Wir verarbeiten Ihre Daten nur, wenn Sie uns Ihre Einwilligung geben und die ...")
+    'de'
+    """
+    return _profile(text).language
+
+
+def _detect_language(tokens: list[str], folded: str) -> str | None:
+    if not folded.isascii():  # only then can another writing system be the main one
+        letters = len(_LETTER.findall(folded))
+        scripts = {language: len(chars.findall(folded)) for language, chars in _SCRIPTS}
+        language = max(scripts, key=scripts.__getitem__)
+        count = scripts[language] + (scripts["zh"] if language == "ja" else 0)
+        if count >= 0.3 * letters and count >= 20:
+            return "ja" if scripts["ja"] >= 0.05 * letters else language
+    counts = Counter(t for t in tokens if t in _STOPWORD_INDEX)
+    hits = {language: sum(counts[w] for w in words) for language, words in _STOPWORDS.items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    (best, best_hits), (_, second_hits) = ranked[0], ranked[1]
+    if best_hits < LANGUAGE_MIN_HITS or best_hits < 1.5 * second_hits:
+        return None
+    return best
+
+
+_STOPWORD_INDEX = frozenset(w for words in _STOPWORDS.values() for w in words)
+_DETECTABLE = frozenset(_STOPWORDS) | {language for language, _ in _SCRIPTS}
+
+
+def _base_language(code: str) -> str:
+    """'en-US' → 'en', 'zh-Hans' → 'zh', 'uk' → 'ru' (one Cyrillic family for the detector)."""
+    base = code.replace("_", "-").split("-")[0].strip().lower()
+    return "ru" if base in _CYRILLIC_FAMILY else base
+
+
+def _name(code: str) -> str:
+    return _LANGUAGE_NAMES.get(code, code)

@@ -1,0 +1,223 @@
+"""The guard: pages that are not the policy never become versions; real policies, even short ones, do."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.guard import detect_language, judge
+from tests.pages import edit, seed_text
+
+SHORT_POLICY = """# Privacy Policy
+
+Small Bakery Ltd. runs this website. This notice explains what personal data we collect and why.
+
+## What we collect
+
+When you order a cake we collect your name, email address, phone number and delivery address.
+We do not use cookies for advertising.
+
+## How we use it
+
+We use your information only to bake and deliver your order and to contact you about it.
+We do not sell or share your personal data with third parties, except the courier who delivers.
+
+## How long we keep it
+
+We retain order details for two years for our tax records, then delete them.
+
+## Your rights
+
+You may ask for a copy of your data, or ask us to correct or delete it, at any time.
+Contact us at hello@bakery.example. Children under 13 should not place orders.
+"""
+
+CLOUDFLARE = """Just a moment...
+
+Checking if the site connection is secure
+
+example.org needs to review the security of your connection before proceeding.
+
+Ray ID: 7f1a2b3c4d5e6f70
+
+Performance & security by Cloudflare"""
+
+
+def headed(n_sections: int, words_per_section: int = 60, title: str = "Section") -> str:
+    """A policy-like text with Markdown headings, as the normalizer writes them."""
+    body = ("We collect and use your personal information to provide the service and we share it "
+            "with service providers only as this policy describes. ")
+    words = body.split()
+    parts = ["# Privacy Policy"]
+    for i in range(1, n_sections + 1):
+        parts.append(f"## {i}. {title} {chr(64 + i)} about data")
+        parts.append(" ".join((words * 20)[:words_per_section]))
+    return "\n\n".join(parts)
+
+
+def test_a_real_policy_is_accepted_first_time_and_again():
+    for n in range(5):
+        text = seed_text(n)
+        assert judge(text, language="en").accepted
+        assert judge(text, previous=text, language="en") == judge(text, language="en")
+
+
+def test_a_short_real_policy_of_about_150_words_is_accepted():
+    assert 120 < len(SHORT_POLICY.split()) < 200
+    verdict = judge(SHORT_POLICY, language="en")
+    assert verdict.accepted and not verdict.needs_confirmation
+
+
+def test_a_small_edit_to_a_policy_is_accepted_without_confirmation():
+    text = seed_text(2)
+    verdict = judge(edit(text, "top priority", "main concern"), previous=text, language="en")
+    assert verdict.accepted and not verdict.needs_confirmation
+
+
+@pytest.mark.parametrize("page, rule", [
+    (CLOUDFLARE, "captcha"),
+    ("Access denied\n\nYou don't have permission to access this resource on this server.\n\nRef #18.2f",
+     "captcha"),
+    ("Please verify you are a human\n\nPress & Hold to confirm you are a human (and not a bot).", "captcha"),
+    ("Our systems have detected unusual traffic from your computer network. This page checks to see if "
+     "it's really you sending the requests, and not a robot.", "captcha"),
+    ("Sign in to continue\n\nEmail or phone\n\nPassword\n\nForgot password?\n\nCreate account", "login"),
+    ("Log in\n\nUsername\n\nPassword\n\nRemember me\n\nForgot your password?", "login"),
+    ("We're currently under maintenance\n\nWe'll be back soon. Thank you for your patience.", "maintenance"),
+    ("Oops! Something went wrong.\n\nPage not found. The page you are looking for does not exist.", "maintenance"),
+    ("503 Service Unavailable\n\nThe server is temporarily unable to service your request.", "maintenance"),
+    ("Error\n\nAn error occurred while processing your request. Please try again later.", "maintenance"),
+])
+def test_walls_and_error_pages_served_with_200_are_rejected(page, rule):
+    verdict = judge(page, language="en")
+    assert not verdict.accepted and verdict.rule == rule
+    assert verdict.reason and "not the policy" in verdict.reason
+
+
+def test_a_wall_replacing_a_known_policy_is_rejected_not_confirmed():
+    verdict = judge(CLOUDFLARE, previous=seed_text(1), language="en")
+    assert not verdict.accepted and verdict.rule == "captcha"
+
+
+def test_a_long_policy_that_mentions_wall_phrases_is_still_a_policy():
+    text = seed_text(2) + ("\n\nIf access is attempted without permission, access denied messages may be shown. "
+                           "Sign in to continue using your account settings. Our service may be under "
+                           "maintenance at times; we use a CAPTCHA to block unusual traffic.")
+    assert judge(text, language="en").accepted
+    assert judge(text, previous=seed_text(2), language="en").accepted
+
+
+def test_a_short_policy_that_mentions_sign_in_and_captcha_once_is_accepted():
+    text = SHORT_POLICY + "\nSign in to your account to see your orders. Our order form uses a captcha.\n"
+    assert judge(text, language="en").accepted
+
+
+@pytest.mark.parametrize("page", ["", "   \n\n  ", "<div></div>", "Privacy Policy", "Loading…",
+                                  "Home | About | Contact | Privacy Policy | Terms of Service"])
+def test_empty_and_near_empty_pages_are_rejected(page):
+    verdict = judge(page, language="en")
+    assert not verdict.accepted and verdict.rule in ("empty", "near-empty")
+
+
+def test_a_page_of_navigation_words_is_not_a_policy():
+    page = " ".join(["Products Pricing Blog Careers Press Investors Support Community"] * 8)
+    verdict = judge(page, language="en")
+    assert not verdict.accepted and verdict.rule == "near-empty"
+
+
+def test_a_page_far_shorter_than_the_previous_version_needs_a_confirming_refetch():
+    text = seed_text(2)
+    verdict = judge(text[: len(text) // 3], previous=text, language="en")
+    assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "shrink"
+
+
+def test_a_page_that_lost_nearly_everything_is_rejected_outright():
+    text = seed_text(3)
+    verdict = judge(" ".join(text.split()[:90]), previous=text, language="en")
+    assert not verdict.accepted and verdict.rule == "shrink"
+
+
+def test_a_page_cut_off_before_its_end_needs_confirmation():
+    text = seed_text(1)
+    lines = text.splitlines()
+    verdict = judge("\n".join(lines[: int(len(lines) * 0.75)]), previous=text, language="en")
+    assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "truncated"
+
+
+def test_most_headings_gone_needs_confirmation_even_at_the_same_length():
+    old = headed(8, title="Section")
+    new = headed(8, title="Chapter")
+    verdict = judge(new, previous=old, language="en")
+    assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "headings"
+
+
+def test_renumbered_headings_are_not_a_drastic_change():
+    old = headed(8)
+    new = old.replace("## 1. ", "## 0. ").replace("## 2. ", "## 1. ")
+    verdict = judge(new, previous=old, language="en")
+    assert verdict.accepted and not verdict.needs_confirmation
+
+
+def test_growth_is_never_drastic():
+    text = seed_text(4)
+    verdict = judge(text + "\n\n" + seed_text(2), previous=text, language="en")
+    assert verdict.accepted and not verdict.needs_confirmation
+
+
+GERMAN = ("# Datenschutzerklärung\n\nWir verarbeiten Ihre personenbezogenen Daten nur, wenn Sie uns Ihre "
+          "Einwilligung geben oder wenn das Gesetz es erlaubt. Die Daten werden nicht an Dritte weitergegeben, "
+          "es sei denn, wir sind dazu verpflichtet. Sie haben das Recht auf Auskunft, Berichtigung und "
+          "Löschung der Daten, die wir über Sie speichern. Wenn Sie Fragen haben, schreiben Sie uns. ") * 3
+FRENCH = ("# Politique de confidentialité\n\nNous traitons vos données personnelles pour vous fournir le "
+          "service et pour respecter nos obligations. Vous pouvez exercer vos droits d'accès et de "
+          "suppression en nous écrivant. Les données sont conservées pendant la durée de votre compte et "
+          "ne sont pas vendues à des tiers. ") * 3
+CHINESE = "隐私政策\n\n" + ("我们非常重视您的个人信息和隐私保护。"
+                         "我们会按照法律法规的要求收集、使用和保护您的个人信息，不会向第三方出售您的数据。") * 6
+JAPANESE = "プライバシーポリシー\n\n" + ("当社は、お客様の個人情報を適切に取り扱い、法令に従って保護します。"
+                                 "個人情報を第三者に提供することはありません。") * 6
+
+
+@pytest.mark.parametrize("text, language", [
+    (seed_text(2), "en"), (GERMAN, "de"), (FRENCH, "fr"), (CHINESE, "zh"), (JAPANESE, "ja"),
+])
+def test_language_detector_names_the_main_language(text, language):
+    assert detect_language(text) == language
+
+
+def test_too_little_text_has_no_language():
+    assert detect_language("Privacy Policy") is None
+
+
+def test_a_sudden_switch_to_another_language_is_rejected():
+    verdict = judge(GERMAN, previous=seed_text(2), language="en")
+    assert not verdict.accepted and verdict.rule == "language"
+    assert "German" in verdict.reason and "English" in verdict.reason
+
+
+def test_returning_to_the_expected_language_is_accepted():
+    verdict = judge(seed_text(2), previous=GERMAN, language="en-US")
+    assert verdict.accepted and verdict.rule != "language"
+
+
+def test_a_first_page_in_another_language_than_configured_is_rejected_with_the_fix():
+    verdict = judge(FRENCH, language="en")
+    assert not verdict.accepted and verdict.rule == "language"
+    assert "language: fr" in verdict.reason
+
+
+def test_the_configured_language_with_a_region_matches():
+    assert judge(GERMAN, language="de-DE").accepted
+    assert judge(GERMAN, previous=GERMAN, language="de-AT").accepted
+    assert judge(CHINESE, language="zh-Hans").accepted
+
+
+def test_an_unknown_configured_language_is_not_second_guessed():
+    swedish = ("# Integritetspolicy\n\nVi behandlar dina personuppgifter för att kunna leverera tjänsten. "
+               "Du har rätt att begära utdrag, rättelse och radering av dina uppgifter. ") * 6
+    assert judge(swedish, language="sv").accepted
+
+
+def test_leftover_markup_is_not_counted_as_words():
+    page = "<div><span></span><script></script></div>" * 50 + "<p>Loading</p>"
+    verdict = judge(page, language="en")
+    assert not verdict.accepted
