@@ -131,7 +131,8 @@ def validate(ctx: typer.Context) -> None:
     """Check sources.yaml and list every problem with its line and field."""
     config = ctx_obj(ctx).config()
     n, c = len(config.sources), len(config.channels)
-    out.print(f"{config.path}: OK - {n} source{'s' * (n != 1)}, {c} channel{'s' * (c != 1)}", highlight=False)
+    out.print(f"{config.path}: OK - {n} source{'s' * (n != 1)}, {c} channel{'s' * (c != 1)}", highlight=False,
+              soft_wrap=True)
 
 
 @app.command()
@@ -222,7 +223,7 @@ def show(
         for s in detail["sections"]:
             topics = f"  [{', '.join(s['topics'])}]" if s["topics"] else ""
             out.print(f"{'  ' * max(s['level'] - 1, 0)}{s['path'].split(' › ')[-1] or '(preamble)'}{topics}",
-                      highlight=False, markup=False)
+                      highlight=False, markup=False, soft_wrap=True)
     else:
         sys.stdout.write(detail["text"] + "\n")
 
@@ -259,8 +260,8 @@ def renormalize(
     if as_json:
         return print_json(report)
     for r in report:
-        out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})")
-    out.print(f"{len(report)} version(s) re-derived")
+        out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})", soft_wrap=True)
+    out.print(f"{len(report)} version(s) re-derived", soft_wrap=True)
 
 
 @app.command()

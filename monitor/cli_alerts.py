@@ -108,7 +108,7 @@ def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
               + (f", {report.unconfigured} waiting for a channel missing from the config"
-                 if report.unconfigured else ""), highlight=False)
+                 if report.unconfigured else ""), highlight=False, soft_wrap=True)
 
 
 @alerts_app.command()
@@ -143,7 +143,7 @@ def retry(
         return print_json({"requeued": requeued})
     out.print(f"{len(requeued)} alert(s) re-queued" + (f": {', '.join(map(str, requeued))}" if requeued else "")
               + ("; they go out with the next delivery pass (`policy-monitor alerts deliver`)" if requeued else ""),
-              highlight=False)
+              highlight=False, soft_wrap=True)
 
 
 @app.command("test-alert")
