@@ -147,7 +147,7 @@ def sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("name", Column("url", overflow="fold"), "interval", "last check (UTC)", "outcome", "versions")
     for r in rows:
         checked = r["last_checked_at"][:16].replace("T", " ") if r["last_checked_at"] else "never"
-        table.add_row(r["name"], r["url"], r["interval"], checked,
+        table.add_row(r["name"], escape(r["url"]), r["interval"], checked,
                       r["last_outcome"] or "-", str(r["versions"]))
     out.print(table)
 
@@ -260,7 +260,8 @@ def renormalize(
     if as_json:
         return print_json(report)
     for r in report:
-        out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})", soft_wrap=True)
+        out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})",
+                  soft_wrap=True)
     out.print(f"{len(report)} version(s) re-derived", soft_wrap=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlmodel import select
 
@@ -105,24 +106,26 @@ def _print_status(report: dict) -> None:
     if report["due"]:
         table = Table("due source", "overdue by", title=None)
         for item in report["due"]:
-            table.add_row(item["source"], "never checked" if item["never_checked"] else _ago(item["overdue_seconds"]))
+            table.add_row(item["source"], "never checked" if item["never_checked"] else _span(item["overdue_seconds"]))
         out.print(table)
     if report["failing"]:
         table = Table("failing source", "failed checks in a row", "last error")
         for item in report["failing"]:
             error = item["error"] or item["last_outcome"] or ""
-            table.add_row(item["source"], str(item["consecutive_failures"]), error)
+            table.add_row(item["source"], str(item["consecutive_failures"]), escape(error))
         out.print(table)
 
 
 def _ago(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
+    return "-" if seconds is None else f"{_span(seconds)} ago"
+
+
+def _span(seconds: float) -> str:
     seconds = int(seconds)
     for limit, size, unit in ((120, 1, "s"), (7200, 60, "m"), (172800, 3600, "h")):
         if seconds < limit:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds // 86400}d ago"
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 86400}d"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -21,10 +21,17 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """For people: the message, then only the fields it does not already say (JSON keeps them all)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        extra = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _RESERVED)
+        message = record.getMessage()
+        extra = " ".join(f"{k}={v}" for k, v in vars(record).items()
+                         if k not in _RESERVED and v is not None and not (isinstance(v, str) and v in message))
         ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"{ts} {record.levelname.lower():7} {record.getMessage()}" + (f" {extra}" if extra else "")
+        text = f"{ts} {record.levelname.lower():7} {message}" + (f" {extra}" if extra else "")
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:

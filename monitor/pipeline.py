@@ -36,6 +36,8 @@ from monitor.topics import classify
 Status = Literal["new", "changed", "unchanged", "error", "rejected"]
 FAILED: tuple[Status, ...] = ("error", "rejected")
 LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
+LOCK_POLL = 0.25
 
 
 @dataclass
@@ -78,8 +80,12 @@ class _Page:
     text: str
 
 
-async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher) -> CheckResult:
+async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
+                       lock_wait: float = 0.0) -> CheckResult:
     """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
+
+    When another process (the daemon, another `check`) is checking the same source, wait up to
+    `lock_wait` seconds for it to finish, then give up with an `error` starting "skipped:".
 
     Never raises for expected failures: a dead URL, an HTTP error, a captcha page or an empty body
     comes back as a result with status `error` or `rejected`, recorded as a Check and never as a Version.
@@ -94,9 +100,12 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
         row = Store.ensure_source(session, source.name, source.url)
         source_id = row.id
     assert source_id is not None
-    if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
-        return CheckResult(source.name, source.url, "error",
-                           error="skipped: another process is checking this source right now")
+    give_up_at = time.monotonic() + lock_wait
+    while not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
+        if time.monotonic() >= give_up_at:
+            return CheckResult(source.name, source.url, "error",
+                               error="skipped: another process is checking this source right now")
+        await asyncio.sleep(LOCK_POLL)
     try:
         result = await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
                                      started_at=started_at)
@@ -236,8 +245,12 @@ def fetch_settings(config: Config) -> FetchSettings:
 
 async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store,
                     fetcher: Fetcher | None = None,
-                    on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+                    on_result: Callable[[CheckResult], None] | None = None,
+                    lock_wait: float = LOCK_WAIT) -> list[CheckResult]:
     """Check many sources concurrently (bounded by `daemon.concurrency`); results in input order.
+
+    A source the daemon is checking right now is waited for (up to `lock_wait` seconds) rather than
+    skipped: whoever asks for a check expects an answer about the page, not about our locks.
 
     A source waits for its host's turn before it takes a concurrency slot, so many sources on one
     host (or a host holding us back with Retry-After) never starve the other hosts of slots.
@@ -247,7 +260,7 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
     async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
-            result = await check_source(source, config=config, store=store, fetcher=fetcher)
+            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
         if on_result:
             on_result(result)
         return result

@@ -248,12 +248,14 @@ def test_two_processes_delivering_at_once_send_each_alert_once(setup, receiver, 
 
 def test_an_interrupted_send_is_resent_with_the_same_id_after_its_lease(setup, receiver):
     """A process that claimed an alert and died before recording: the lease runs out, the alert goes out."""
-    from monitor.notify.delivery import _claim
+    from monitor.notify.delivery import _claim, channel_timeout
 
     config, store = setup(receiver.url)
     [alert] = queue_change(store, config, "wemet", [MINORS])
     now = utcnow()
-    [claimed] = _claim(store, config, alert_rows(store), now)  # ...and the claiming process dies here
+    [claimed] = _claim(store, config, alert_rows(store), now, rounds=1)  # ...and the claiming process dies here
+    timeout = channel_timeout(config.channels[alert.channel])
+    assert claimed.lease - now == timedelta(seconds=3 * timeout + 5), "a send's three timeouts, and a margin"
 
     assert deliver(store, config).attempted == 0  # leased: nobody else sends it meanwhile
     report = asyncio.run(deliver_pending(store, config, now=claimed.lease + timedelta(seconds=1)))

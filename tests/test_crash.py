@@ -36,7 +36,7 @@ from tests.pages import edit, render_policy, seed_text
 KILLS = 20
 STEPS = 12              # contents per changing source; the test moves to the next one every other run
 FLAKY_DOWN = range(3, 9)  # runs during which the flaky source answers 503
-FINAL_WAIT = 80.0       # catching up; an alert leased by a killed process waits out its lease (timeout + 60s)
+FINAL_WAIT = 45.0       # catching up; an alert leased by a killed process waits out its lease (3 × timeout + 5s)
 STARTED = "daemon started"
 
 # (path, seed, text to change, how step k rewrites it)

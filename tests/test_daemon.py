@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -310,7 +311,28 @@ def test_a_check_command_never_overlaps_the_daemons_check_of_the_same_source(sta
     requests = sorted(server.requests_to("/p"), key=lambda r: r.started)
     for earlier, later in zip(requests, requests[1:], strict=False):
         assert later.started >= earlier.finished, "two checks of one source overlapped"
-    assert all(r["status"] in ("new", "unchanged") or r["error"].startswith("skipped") for r in results)
+    assert [r["status"] for r in results] == ["unchanged"] * 4, "check waits for the daemon's check, then answers"
+
+
+def test_a_lock_that_is_never_released_makes_check_give_up_with_a_clear_skip(server, make_config, sqlite_url):
+    from monitor.config import load_config
+    from monitor.pipeline import check_all
+    from monitor.store import Source, Store
+
+    server.page("/p", POLICY)
+    config = load_config(make_config([{"name": "p", "url": server.url("/p")}]))
+    store = Store(sqlite_url)
+    with store.session() as session:
+        source_id = Store.ensure_source(session, "p", server.url("/p")).id
+        session.commit()
+    assert store.try_lock(source_id, "elsewhere:1", ttl=600)
+
+    [result] = asyncio.run(check_all(config.sources, config=config, store=store, lock_wait=0.5))
+
+    assert result.status == "error" and result.error.startswith("skipped: another process")
+    assert server.requests_to("/p") == [], "nothing was fetched while another process held the source"
+    with store.session() as session:
+        assert session.get(Source, source_id).lock_owner == "elsewhere:1", "someone else's lock is left alone"
 
 
 def test_run_without_network_logs_clean_error_lines(start, make_config):

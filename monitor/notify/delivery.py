@@ -28,7 +28,8 @@ log = logging.getLogger("monitor.notify")
 
 CHUNK = 64                 # alerts claimed per transaction; keeps every lease short
 _ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outcome, which matters at 1,000s
-LEASE_MARGIN = 60.0        # seconds added to a channel's own timeout for the lease
+SEND_BOUND = 3             # a send can take this many channel timeouts (connect, write, read each get one)
+LEASE_MARGIN = 5.0         # seconds added to the lease for recording the outcome
 MAX_ERROR_CHARS = 500
 
 
@@ -123,8 +124,9 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
             report.add(outcome)
 
         for start in range(0, len(ready), CHUNK):
-            claimed = _claim(store, config, ready[start:start + CHUNK], now)
-            report.skipped += len(ready[start:start + CHUNK]) - len(claimed)
+            chunk = ready[start:start + CHUNK]
+            claimed = _claim(store, config, chunk, now, rounds=-(-len(chunk) // config.daemon.concurrency))
+            report.skipped += len(chunk) - len(claimed)
             await asyncio.gather(*(one(c) for c in claimed))
     if report.attempted or report.unconfigured:
         log.info(f"delivery pass: {report.delivered} delivered, {report.retrying} to retry, "
@@ -153,13 +155,19 @@ def _mark_unconfigured(store: Store, alert: Alert) -> Outcome:
     return Outcome(alert.id, alert.channel, "unconfigured", message, alert.attempts, alert.next_attempt_at)
 
 
-def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime) -> list[_Claimed]:
+def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime, rounds: int) -> list[_Claimed]:
     """Lease each alert by moving its next attempt into the future; an alert another process leased
-    (or delivered) since we read it is left alone."""
+    (or delivered) since we read it is left alone.
+
+    The lease outlasts the slowest way the chunk can go (`rounds` sends in a row on one concurrency
+    slot, each bounded by its channel's timeouts), so a live sender is never overtaken; a sender
+    that died is overtaken soon after, by a resend with the same id.
+    """
     claimed = []
     with store.engine.begin() as conn:
         for alert in alerts:
-            lease = now + timedelta(seconds=channel_timeout(config.channels[alert.channel]) + LEASE_MARGIN)
+            send_bound = SEND_BOUND * channel_timeout(config.channels[alert.channel])
+            lease = now + timedelta(seconds=rounds * send_bound + LEASE_MARGIN)
             taken = conn.execute(
                 _ALERTS.update()
                 .where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending",

@@ -1,13 +1,12 @@
 """initial schema: sources, versions, sections, checks, changes, alerts
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 18:41:23.164273
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
