@@ -166,6 +166,9 @@ class DaemonConfig(_Strict):
     concurrency: int = Field(8, ge=1, le=256)
     per_host_delay: Delay = 2
     failure_threshold: int = Field(3, ge=1)
+    # a failed check is retried this long after, doubling per failure in a row, until the regular
+    # run comes first: a 503 on a daily source costs minutes, not a day. 0 turns retries off.
+    failure_retry: Delay = 60
     heartbeat: Duration = 30
     delivery_interval: Duration = 30
     lock_timeout: Duration = 600

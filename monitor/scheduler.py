@@ -15,6 +15,8 @@ host and whose connection pool is reused) without threads. Each source is one jo
   missed runs collapse into one. A `check` command in another process is kept apart by the
   per-source lock in the database (`Store.try_lock`, taken by `check_source`);
 - a global `asyncio.Semaphore(daemon.concurrency)` bounds checks in flight.
+- a failed check brings the source's next run forward (`retry_delay`: `daemon.failure_retry`,
+  doubling per failure in a row, until the regular run comes first).
 
 Two more jobs write the heartbeat (`DaemonState`, every `daemon.heartbeat`) that `status` reads,
 and deliver pending alerts (every `daemon.delivery_interval`) in the same process.
@@ -89,6 +91,15 @@ class Plan:
     overdue: bool
 
 
+def retry_delay(interval: float, failures: int, base: float) -> float | None:
+    """Seconds until a failing source is tried again (pure): `base` doubled per failure in a row,
+    or None when its regular run comes first (or retries are off)."""
+    if base <= 0 or failures < 1:
+        return None
+    delay = base * 2 ** min(failures - 1, 30)
+    return delay if delay < interval else None
+
+
 def plan_first_run(interval: float, last_checked_at: datetime | None, now: datetime, *,
                    overdue_spread: float = STARTUP_SPREAD, rng: random.Random | None = None) -> Plan:
     """First run of a source's job from its last check in the database (pure, for restarts).
@@ -121,6 +132,7 @@ class Daemon:
         self._stop: asyncio.Event | None = None
         self._stopping = False
         self._signals = 0
+        self._failures: dict[str, int] = {}   # failed checks in a row, per source, for retries
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -245,7 +257,23 @@ class Daemon:
                 return
             finally:
                 self._inflight.discard(task)
-        log_check(result)
+        log_check(result, retry_in=self._retry_if_failed(source, result))
+
+    def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
+        """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""
+        if not result.failed or (result.error or "").startswith(SKIPPED_PREFIX):
+            self._failures.pop(source.name, None)
+            return None
+        failures = self._failures[source.name] = self._failures.get(source.name, 0) + 1
+        delay = retry_delay(source.interval, failures, self.config.daemon.failure_retry)
+        job = self.scheduler.get_job(_job_id(source.name)) if self.scheduler and not self._stopping else None
+        if delay is None or job is None:
+            return None
+        retry_at = utcnow() + timedelta(seconds=delay)
+        if job.next_run_time is not None and job.next_run_time <= retry_at:
+            return None
+        job.modify(next_run_time=retry_at)
+        return delay
 
     async def _deliver_job(self) -> None:
         if self._stopping:
@@ -328,10 +356,12 @@ class Daemon:
         return added, removed, changed
 
 
-def log_check(result: CheckResult) -> None:
+def log_check(result: CheckResult, retry_in: float | None = None) -> None:
     """The one structured log line per check."""
     extra = {"source": result.source, "outcome": result.status, "duration_ms": int(result.duration * 1000),
              "version": result.version, "error": result.error}
+    if retry_in is not None:
+        extra["retry_in_s"] = round(retry_in, 1)
     if result.reverts_to is not None:
         extra["reverts_to"] = result.reverts_to
     if result.alert_topics:

@@ -132,6 +132,28 @@ def test_daemon_checks_every_source_with_one_json_log_line_per_check_and_stops_c
     assert outcomes >= 4
 
 
+def test_a_failed_check_is_retried_soon_with_backoff_not_at_the_next_interval(start, server, make_config):
+    server.fail_then("/p", 2, POLICY, status=503)
+    config = make_config([{"name": "p", "url": server.url("/p"), "interval": "1h"}],
+                         daemon=fast_daemon(failure_retry="0.3s"), fetch={"retries": 0, "backoff": "0.01s"})
+    daemon = start(config)
+
+    wait_for(lambda: len(daemon.checks("p")) >= 3, what="two failed checks and a retry")
+    daemon.stop()
+
+    checks = daemon.checks("p")
+    assert [c["outcome"] for c in checks] == ["error", "error", "new"], "retried until it worked, then no more"
+    assert [c.get("retry_in_s") for c in checks] == [0.3, 0.6, None], "the delay doubles per failure in a row"
+
+
+def test_retry_delay_doubles_and_gives_way_to_the_regular_run():
+    from monitor.scheduler import retry_delay
+
+    assert [retry_delay(3600, n, 60) for n in (1, 2, 3, 6, 7)] == [60, 120, 240, 1920, None]
+    assert retry_delay(3600, 1, 0) is None, "0 turns retries off"
+    assert retry_delay(30, 1, 60) is None, "a source checked every 30 s needs no earlier retry"
+
+
 def test_status_shows_the_heartbeat_the_due_checks_and_failing_sources(start, server, make_config, cli, sqlite_url):
     server.page("/ok", POLICY)
     server.status("/down", 503, "down")
