@@ -15,8 +15,9 @@ there is one) and the language the source expects, and returns a `Verdict`:
   half-loaded pages and one-off truncated captures do not.
 - **accepted** otherwise.
 
-The language detector is a small stopword count per language plus the writing system for CJK,
-Cyrillic, Greek, Arabic, Hebrew, Thai and Korean text: no model, no download.
+The language detector is a small stopword count per language (18 Latin-script languages of the EU,
+Turkey, Indonesia and Vietnam) plus the writing system for CJK, Cyrillic, Greek, Arabic, Hebrew, Thai
+and Korean text: no model, no download.
 """
 
 from __future__ import annotations
@@ -110,6 +111,10 @@ datos personales privacidad tratamiento consentimiento derechos
 dati personali riservatezza trattamento consenso diritti
 dados pessoais privacidade tratamento consentimento direitos
 gegevens persoonsgegevens verwerking toestemming rechten bewaren
+personuppgifter uppgifter integritet samtycke personoplysninger oplysninger personopplysninger personvern
+dane osobowe danych prywatności zgoda údaje osobní souhlas kişisel verilerinizi veriler gizlilik
+datele personal datelor confidențialitate adatait személyes adatok adatvédelmi
+henkilötietojasi henkilötiedot tietosuoja pribadi privasi persetujuan dữ liệu cá nhân quyền riêng tư
 """.split())
 _POLICY_TERMS_CJK = ("个人信息", "隐私", "数据", "個人情報", "プライバシー", "개인정보",
                      "конфиденциальност", "персональн")
@@ -131,6 +136,19 @@ _STOPWORDS = {
           "seu sua você ao".split(),
     "nl": "de het een en van is dat die niet in op te met voor zijn wij we u uw ons onze "
           "of als bij door naar worden".split(),
+    "sv": "och att är inte av till för som på med det den vi du dina ditt dig oss våra vår eller "
+          "kan från har om när".split(),
+    "da": "og at er ikke af til for som på med det den vi du din dine dig os vores eller kan fra "
+          "har om når".split(),   # Norwegian shares most of these: one family for the detector
+    "pl": "i w z na się nie do że jest to jak od po przez dla lub oraz są być może twoje twoich "
+          "nasze nas".split(),
+    "cs": "a v se na je že s z do k to jako pro nebo jsou být může vaše vašich naše nás jsme".split(),
+    "tr": "ve bir bu için ile olarak olan veya gibi daha sizin bizim ya her değil tarafından".split(),
+    "ro": "și de la în cu că pe nu este pentru sau ale al dumneavoastră noastre prin care sunt fi".split(),
+    "hu": "az és hogy nem is egy meg van ha vagy ön által szerint azok amely illetve".split(),
+    "fi": "ja on ei että se tai kun ovat voi myös sekä jos mukaan meidän sinun".split(),
+    "id": "dan yang di untuk dengan dari ini itu atau kami anda tidak akan dapat pada oleh ke".split(),
+    "vi": "và của các là cho có được không với này những trong để khi chúng tôi bạn".split(),
 }
 # Words several of these languages share (de, la, a, e, o, in...) count for each; the ratio between
 # the best and the runner-up keeps such overlaps from deciding.
@@ -145,9 +163,12 @@ _SCRIPTS = (  # (language, its characters); japanese before chinese, which share
     ("th", re.compile(r"[\u0e00-\u0e7f]")),
 )
 _LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
-                   "pt": "Portuguese", "nl": "Dutch", "ja": "Japanese", "ko": "Korean", "zh": "Chinese",
+                   "pt": "Portuguese", "nl": "Dutch", "sv": "Swedish", "da": "Danish or Norwegian",
+                   "pl": "Polish", "cs": "Czech", "tr": "Turkish", "ro": "Romanian", "hu": "Hungarian",
+                   "fi": "Finnish", "id": "Indonesian", "vi": "Vietnamese", "ja": "Japanese", "ko": "Korean", "zh": "Chinese",
                    "ru": "Cyrillic-script", "el": "Greek", "ar": "Arabic", "he": "Hebrew", "th": "Thai"}
 _CYRILLIC_FAMILY = {"ru", "uk", "bg", "sr", "mk", "be", "kk"}
+_NORWEGIAN = {"no", "nb", "nn"}
 
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -340,7 +361,9 @@ _DETECTABLE = frozenset(_STOPWORDS) | {language for language, _ in _SCRIPTS}
 def _base_language(code: str) -> str:
     """'en-US' → 'en', 'zh-Hans' → 'zh', 'uk' → 'ru' (one Cyrillic family for the detector)."""
     base = code.replace("_", "-").split("-")[0].strip().lower()
-    return "ru" if base in _CYRILLIC_FAMILY else base
+    if base in _CYRILLIC_FAMILY:
+        return "ru"
+    return "da" if base in _NORWEGIAN else base
 
 
 def _name(code: str) -> str:

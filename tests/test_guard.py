@@ -211,10 +211,66 @@ def test_the_configured_language_with_a_region_matches():
     assert judge(CHINESE, language="zh-Hans").accepted
 
 
+# One paragraph each, as the privacy pages of those countries word it (repeated to a policy's length).
+OTHER_LATIN = {
+    "sv": "Vi behandlar dina personuppgifter för att kunna leverera tjänsten och för att uppfylla våra "
+          "skyldigheter enligt lag. Du har rätt att begära utdrag, rättelse och radering av dina uppgifter. "
+          "Vi säljer inte dina uppgifter och lämnar dem inte till andra än våra leverantörer.",
+    "da": "Vi behandler dine personoplysninger for at kunne levere tjenesten og for at overholde vores "
+          "forpligtelser efter loven. Du har ret til at få indsigt i, berigtige og slette dine oplysninger. "
+          "Vi sælger ikke dine oplysninger og videregiver dem ikke til andre end vores leverandører.",
+    "pl": "Przetwarzamy Twoje dane osobowe w celu świadczenia usługi oraz wypełnienia obowiązków prawnych. "
+          "Masz prawo do dostępu do swoich danych, ich sprostowania i usunięcia. Nie sprzedajemy Twoich "
+          "danych i przekazujemy je tylko naszym dostawcom, którzy działają w naszym imieniu.",
+    "cs": "Vaše osobní údaje zpracováváme, abychom vám mohli poskytovat službu a plnit naše zákonné "
+          "povinnosti. Máte právo na přístup k údajům, jejich opravu a výmaz. Vaše údaje neprodáváme a "
+          "předáváme je pouze našim dodavatelům, kteří pro nás pracují jako zpracovatelé.",
+    "tr": "Kişisel verilerinizi hizmeti sunmak ve yasal yükümlülüklerimizi yerine getirmek için işliyoruz. "
+          "Verilerinize erişme, bunları düzeltme ve silme hakkına sahipsiniz. Verilerinizi satmıyoruz ve "
+          "yalnızca bizim adımıza çalışan hizmet sağlayıcılarla paylaşıyoruz, bu da sizin güvenliğiniz için.",
+    "ro": "Prelucrăm datele dumneavoastră cu caracter personal pentru a furniza serviciul și pentru a ne "
+          "îndeplini obligațiile legale. Aveți dreptul de acces, de rectificare și de ștergere a datelor. "
+          "Nu vindem datele dumneavoastră și le transmitem doar furnizorilor care lucrează pentru noi.",
+    "hu": "Személyes adatait a szolgáltatás nyújtása és a jogszabályi kötelezettségeink teljesítése "
+          "érdekében kezeljük. Önnek joga van az adataihoz való hozzáféréshez, azok helyesbítéséhez és "
+          "törléséhez. Az adatait nem adjuk el, és csak az általunk megbízott szolgáltatóknak adjuk át.",
+    "fi": "Käsittelemme henkilötietojasi, jotta voimme tarjota palvelun ja täyttää lakisääteiset "
+          "velvoitteemme. Sinulla on oikeus saada pääsy tietoihisi sekä oikaista ja poistaa ne. Emme myy "
+          "tietojasi, ja luovutamme niitä vain palveluntarjoajille, jotka toimivat meidän lukuumme.",
+    "id": "Kami memproses data pribadi Anda untuk menyediakan layanan dan untuk memenuhi kewajiban hukum "
+          "kami. Anda berhak untuk mengakses, memperbaiki, dan menghapus data Anda. Kami tidak menjual data "
+          "Anda dan hanya membagikannya dengan penyedia layanan yang bekerja atas nama kami.",
+    "vi": "Chúng tôi xử lý dữ liệu cá nhân của bạn để cung cấp dịch vụ và để thực hiện các nghĩa vụ pháp "
+          "lý. Bạn có quyền truy cập, chỉnh sửa và xóa dữ liệu của mình. Chúng tôi không bán dữ liệu của bạn "
+          "và chỉ chia sẻ với các nhà cung cấp dịch vụ làm việc cho chúng tôi.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(OTHER_LATIN))
+def test_a_switch_from_english_to_any_common_latin_script_language_is_rejected(language):
+    text = "# Privacy\n\n" + (OTHER_LATIN[language] + " ") * 5
+
+    assert detect_language(text) == language
+    verdict = judge(text, previous=seed_text(2), language="en")
+    assert not verdict.accepted and verdict.rule == "language", verdict
+    assert judge(text, previous=text, language=language).accepted
+
+
+def test_norwegian_configured_is_the_danish_norwegian_family():
+    text = "# Personvern\n\n" + ("Vi behandler dine personopplysninger for å kunne levere tjenesten. Du har rett "
+                               "til innsyn, retting og sletting av dine opplysninger, og vi selger dem ikke til "
+                               "andre enn våre leverandører som er underlagt avtale med oss. ") * 5
+    assert judge(text, language="nb-NO").accepted
+
+
+def test_every_seed_policy_reads_as_english():
+    assert [detect_language(seed_text(n)) for n in range(5)] == ["en"] * 5
+
+
 def test_an_unknown_configured_language_is_not_second_guessed():
-    swedish = ("# Integritetspolicy\n\nVi behandlar dina personuppgifter för att kunna leverera tjänsten. "
-               "Du har rätt att begära utdrag, rättelse och radering av dina uppgifter. ") * 6
-    assert judge(swedish, language="sv").accepted
+    welsh = ("# Polisi preifatrwydd\n\nRydym yn prosesu eich data personol er mwyn darparu'r gwasanaeth. "
+             "Mae gennych hawl i gael mynediad at eich data a gofyn i ni ei ddileu. ") * 6
+    assert judge(welsh, language="cy").accepted
 
 
 def test_leftover_markup_is_not_counted_as_words():
