@@ -165,7 +165,8 @@ _SCRIPTS = (  # (language, its characters); japanese before chinese, which share
 _LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
                    "pt": "Portuguese", "nl": "Dutch", "sv": "Swedish", "da": "Danish or Norwegian",
                    "pl": "Polish", "cs": "Czech", "tr": "Turkish", "ro": "Romanian", "hu": "Hungarian",
-                   "fi": "Finnish", "id": "Indonesian", "vi": "Vietnamese", "ja": "Japanese", "ko": "Korean", "zh": "Chinese",
+                   "fi": "Finnish", "id": "Indonesian", "vi": "Vietnamese", "ja": "Japanese", "ko": "Korean",
+                   "zh": "Chinese",
                    "ru": "Cyrillic-script", "el": "Greek", "ar": "Arabic", "he": "Hebrew", "th": "Thai"}
 _CYRILLIC_FAMILY = {"ru", "uk", "bg", "sr", "mk", "be", "kk"}
 _NORWEGIAN = {"no", "nb", "nn"}

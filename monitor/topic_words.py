@@ -16,6 +16,7 @@ def any_of(*alternatives: str) -> str:
 _DATA = any_of(
     r"information|info|data|details|pii|records?|profiles?|identifiers?|histor(?:y|ies)|statistics",
     r"e-?mail address(?:es)?", r"personally identifiable",
+    r"(?:customer|mailing|subscriber|member|donor|contact|marketing) lists?",
     r"(?:credit |debit |payment )?card (?:numbers?|details)", r"content", r"messages", r"communications",
 )
 _RECIPIENT = any_of(
@@ -75,6 +76,7 @@ _GIVE = any_of(r"pass(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|
 _GIVEN = any_of(r"pass(?:es|ed)?", r"provided", r"given", r"handed(?: over)?", r"sent", r"transferred", r"uploaded",
               r"forwarded", r"transmitted", r"disclosed", r"released", r"made available", r"shared with")
 _NOUN = (r"(?:information|info|data|details|records?|histor(?:y|ies)|pii|statistics|names?|results|scores|grades|"
+         r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|"
          r"(?:e-?mail|postal|delivery|shipping|billing|home|ip) address(?:es)?|(?:phone|telephone|mobile) numbers?)")
 # a determiner and a noun that is not the service itself, the user, a place or an abstract purpose
 _THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|such|relevant|appropriate|selected)"
@@ -92,7 +94,7 @@ TERMS: dict[str, str] = {
                  r"trad(?:e|es|ed|ing)", r"moneti[sz](?:e|es|ed|ing)", r"barter(?:s|ed)?"),
     "share": any_of(r"shar(?:e|es|ed|ing)", r"disclos(?:e|es|ed|ing|ures?)", r"reveal(?:s|ed|ing)?",
                   r"distribut(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)", r"published",
-                  r"(?:make|makes|made|making) (?:\w+ ){0,3}available",
+                  r"(?:make|makes|made|making) (?:[\w'()-]+,? ){0,8}available",
                   r"hand(?:s|ed|ing)? (?:over|on)", r"pass(?:es|ed|ing)? (?:on|along)", r"giv(?:e|es|en|ing)"),
     "disclose": r"disclos(?:e|es|ed|ing|ures?)",
     "flow": any_of(
@@ -108,6 +110,7 @@ TERMS: dict[str, str] = {
         r"stor(?:e|es|ed|ing)",
         r"hir(?:e|es|ed)", r"engag(?:e|es|ed)", r"work(?:s|ed)? with", r"partner(?:s|ed)? with", r"rel(?:y|ies) on",
         r"go(?:es)? to", r"serv(?:e|es|ed|ing) (?:ads|advertisements)",
+        r"log(?:s|ged|ging)?(?! (?:in|on|into|out|off)\b)",
     ),
     # data handed to someone the text names: "sent to PayPal", "hosted by AWS", "accessed by our subcontractors"
     "handover": any_of(
@@ -116,6 +119,10 @@ TERMS: dict[str, str] = {
         r"(?:hosted|processed|stored|handled|collected|read|seen|accessed|viewed|used|received|analy[sz]ed) "
         r"(?:\w+,? ){0,3}by", r"receiv(?:e|es|ed|ing) (?:your|the|this|these|such|any)",
         r"(?:check|verify|search)(?:es|s|ed|ing)? (?:\w+ ){0,4}(?:with|at)"),
+    # data kept on someone else's machines: "held on Mailchimp's servers"
+    "hosted_elsewhere": r"(?:hosted|stored|held|kept|processed|saved) (?:\w+ ){0,2}on (?!(?:company|organi[sz]ation|"
+                        r"website|site|service|app|platform|firm|business|group)(?:'s|')\s)\w+(?:'s|') "
+                        r"(?:servers|systems|platforms?|infrastructure|cloud)",
     # someone other than the service getting the user's data: "the hotel receives your name"
     "others_receive": any_of(
         rf"(?:the|your|their|these|such|this|that|each|any) (?!(?:service|services|site|website|app|platform|"
@@ -129,11 +136,16 @@ TERMS: dict[str, str] = {
         r"(?:make|makes|made|making) (?:\w+ ){0,3}public",
         r"publicly (?:available|visible|accessible|displayed|posted)",
         r"(?:seen|viewed|read|accessed|collected|indexed|copied|used) (?:\w+,? ){0,4}by (?:anyone|everyone|"
-        r"the public|other users|search engines|others|the general public)",
+        r"the public|other users|search engines|others|the general public|(?:any|all|every)(?: other)? (?:users?|"
+        r"players?|members?|visitors?|participants?|people|person|customers?)|other (?:players|members|visitors|"
+        r"participants|people|customers))",
+        r"(?:published|displayed|shown|posted|listed) (?:[\w'-]+,? ){0,5}(?:along )?with your (?:first |full |last |"
+        r"user ?)?(?:names?|usernames?|photos?|pictures?|city|town|location|initials)",
         r"(?:visible|available|accessible|displayed|shown) to (?:anyone|everyone|the public|other users|all users|"
         r"other members|others|the general public)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
         r"indexed by search engines",
-        r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory)",
+        r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory|"
+        r"leaderboards?|galleries|feeds?|timelines?)",
         r"(?:posts?|postings|content|profiles?|comments?|reviews?|usernames?|photos?) (?:\w+ ){0,2}(?:is|are|will be|"
         r"may be|become|becomes) (?:made )?public(?:ly (?:available|visible|accessible))?",
         r"(?:names?|photos?|pictures?|likeness|comments?|reviews?|testimonials?|usernames?|profiles?) (?:\w+ ){0,3}"
@@ -166,6 +178,7 @@ TERMS: dict[str, str] = {
     "giveto": any_of(
         rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,3}}{_NOUN}(?:,? [\w'-]+){{0,6}} to {_THEM}",
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
+        rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{1,16}}with {_THEM}",
         rf"{_NOUN}(?: \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
     # retention
     "keep": any_of(r"retain(?:s|ed|ing)?", r"retention", r"keep(?:s|ing)?", r"kept", r"preserv(?:e|es|ed|ing)",
@@ -175,7 +188,8 @@ TERMS: dict[str, str] = {
                     r"hold(?:s|ing)?(?! (?:a|an|regular|training|the power|harmless|liable|events?|meetings?)\b)",
                     r"held(?! (?:in|at) (?:a|an)\b| (?:liable|responsible|events?|meetings?)\b)",
                     r"maintain(?:s|ed|ing)?",
-                  r"remain(?:s|ed)?", r"persist(?:s|ed)?", r"saved?", r"archived"),
+                  r"remain(?:s|ed)?", r"persist(?:s|ed)?", r"saved?", r"archived",
+                  r"(?:stay|stays|stayed|kept|held|remains?) on (?:file|record)"),
     "duration": any_of(
         r"as long as", r"so long as", r"until", r"no longer (?:than|necessary|needed|required)",
         r"longer than", r"longer periods?", r"(?:retention|storage|limited|reasonable|certain|specific|set|"
@@ -199,11 +213,13 @@ TERMS: dict[str, str] = {
         r"(?:not|never) (?:\w+ ){0,2}(?:logged|signed) (?:in|on|into) (?:\w+ ){0,3}for",
         r"periods? for which",
         r"criteria used to determine", r"expir(?:y|ation|es)", r"overwritten",
+        r"(?:after|once|when) you (?:leave|stop using|cancel|close|unsubscribe|end|terminate)",
     ),
     "delete": any_of(r"delet(?:e|es|ed|ing|ion)", r"eras(?:e|es|ed|ing|ure)", r"destroy(?:s|ed|ing)?",
                    r"destruction", r"purg(?:e|es|ed|ing)", r"dispos(?:e|es|ed|al) of", r"cleared",
                    r"anonymi[sz](?:e|es|ed|ing|ation)", r"de-?identif(?:y|ies|ied|ication)",
-                   r"irreversibly", r"remov(?:e|es|ed|ing|al)", r"overwrit\w+",
+                   r"irreversibly", r"remov(?:e|es|ed|ing|al)", r"overwrit\w+", r"shred(?:s|ded|ding)?",
+                   r"wip(?:e|es|ed|ing)(?! (?:down|clean)\b)",
                    r"rolled over", r"roll(?:s|ing)? over"),
     "backup": any_of(r"back-?ups?", r"backup (?:copies|systems|media|archives)", r"residual copies",
                    r"archived? cop(?:y|ies)", r"archives"),
@@ -215,8 +231,8 @@ TERMS: dict[str, str] = {
         r"how long (?:\w+ ){0,3}(?:keep|retain|store|hold|kept|retained|stored|held)",
         r"lifecycle management",
         r"deleted (?:after|within)", r"automatically deleted", r"retained for", r"kept for", r"stored for",
-        r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten) (?:\w+ ){0,5}(?:once|as soon as|"
-        r"after|within)(?! you\b| your request)",
+        r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten|shredded|wiped) (?:\w+ ){0,5}"
+        r"(?:once|as soon as|after|within)(?! you\b| your request)",
         r"(?:determine|decide|set) (?:\w+ ){0,2}(?:appropriate |applicable )?(?:retention )?periods?",
     ),
     "keep_noun": r"retention|storage|retained|kept",
@@ -358,9 +374,13 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"solutions?|platform|"
           r"software|apps?|tools?) to",
           r"(?:shared|disclosed|provided|given|sent) (?:\w+ ){0,2}(?:with|to) us",
+          r"(?:shared|disclosed|provided|given|sent|submitted|gave|give|gives|giving|send|sends|submit) us\b",
+          r"(?:request|ask|know)\w* (?:\w+ ){0,3}(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b",
+          r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",
           r"(?:publicly |legally )+disclosed information",
-          r"(?:receiv|obtain|collect|get|gather)\w* (?:\w+ ){0,4}from (?:\w+ ){0,3}"
-          r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies)",
+          r"(?:receiv|obtain|collect|get|gather)\w* (?:\w+ ){0,6}from (?:\w+ ){0,3}"
+          r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies|"
+          r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?)",
           r"(?:information|data) (?:\w+ ){0,2}from (?:\w+ ){0,3}(?:partners?|affiliates?|third[- ]part(?:y|ies))",
           r"provided by (?:\w+ ){0,3}(?:partners?|third[- ]part(?:y|ies)|providers?)",
           r"third[- ]party accounts?", r"information providers?",

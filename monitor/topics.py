@@ -106,9 +106,11 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("sharing", "handover", "recipient", 6, 0.8),
     _Rule("sharing", "handover", "brand", 4, 0.8),
     _Rule("sharing", "others_receive", confidence=0.7),
+    _Rule("sharing", "hosted_elsewhere", confidence=0.7),
     _Rule("sharing", "public", confidence=0.7),
     _Rule("sharing", "ownpolicy", "recipient", 14, 0.7),
     _Rule("sharing", "ownpolicy", "brand", 14, 0.7),
+    _Rule("sharing", "ownpolicy", "handover", 14, 0.7),  # "collected by Ticketmaster under its own policy"
     _Rule("sharing", "share", confidence=0.6, max_words=8),
     _Rule("sharing", "disclose", confidence=0.6),
     _Rule("sharing", "recipient", confidence=0.55, max_words=8),

@@ -271,6 +271,18 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("We hold CCTV footage for 31 days unless it is needed for an investigation.", "retention"),
     ("When we no longer have a legitimate business need to process your information, we delete it.", "retention"),
     ("If you are a student at a participating school, your teacher may create an account for you.", "minors"),
+    ("Your chess rating and game history can be viewed by all other members of the club site.", "sharing"),
+    ("Photos you submit to the contest may be displayed in our gallery together with your first name.", "sharing"),
+    ("Subscriber records are kept on Salesforce's cloud for as long as you subscribe.", "sharing"),
+    ("Occasionally we make our mailing list (postal addresses only) available to carefully chosen charities.",
+     "sharing"),
+    ("Your résumé will be forwarded to the recruiting agency handling the vacancy.", "sharing"),
+    ("Embedded map widgets let the map provider log your IP address.", "sharing"),
+    ("Booking details are processed by the airline under its own privacy notice.", "sharing"),
+    ("We share the make, model and mileage of your car with the garage you choose.", "sharing"),
+    ("Signed consent forms are shredded six months after the study ends.", "retention"),
+    ("Call recordings are wiped after 90 days.", "retention"),
+    ("Some of your details stay on file after you close your account, to meet our legal obligations.", "retention"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -289,6 +301,12 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("The user will be notified of the results of the review.", "sharing"),
     ("If a security incident occurs, we will take remedial measures and report it to the competent authorities.",
      "sharing"),
+    ("If you think your child has sent us personal data without your permission, please get in touch.", "sharing"),
+    ("You may ask us to disclose what personal information we hold about you.", "sharing"),
+    ("Members of our affiliate programme earn a commission on each sale they refer.", "sharing"),
+    ("We receive your name and profile picture from the social network you sign in with.", "sharing"),
+    ("We check your identity with data from fraud prevention databases.", "sharing"),
+    ("Please wipe down the screen before handing the device back.", "retention"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
