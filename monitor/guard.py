@@ -15,6 +15,11 @@ there is one) and the language the source expects, and returns a `Verdict`:
   half-loaded pages and one-off truncated captures do not.
 - **accepted** otherwise.
 
+Where the page came from counts too: a policy URL that now redirects to the site's home page (the
+usual way a removed page "answers") is rejected whatever the text, and a drastic change that arrives
+from another address than the previous version's is rejected instead of confirmed, since a re-fetch
+of a redirect always agrees with itself.
+
 The language detector is a small stopword count per language (18 Latin-script languages of the EU,
 Turkey, Indonesia and Vietnam) plus the writing system for CJK, Cyrillic, Greek, Arabic, Hebrew, Thai
 and Korean text: no model, no download.
@@ -27,6 +32,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 MIN_WORDS = 25              # below this no page is a policy
 SHORT_PAGE_WORDS = 120      # below this a page must read like a policy to pass on its own
@@ -45,7 +51,7 @@ class Verdict:
     """`accepted` False means rejected with `reason`; `needs_confirmation` means accept only if a re-fetch agrees.
 
     `rule` names the rule that decided (`empty`, `near-empty`, `captcha`, `login`, `maintenance`,
-    `language`, `shrink`, `headings`, `truncated`), None when the page was accepted as is.
+    `redirect`, `language`, `shrink`, `headings`, `truncated`), None when the page was accepted as is.
     """
 
     accepted: bool
@@ -179,8 +185,12 @@ _HEADING = re.compile(r"^(?:#{1,6}\s+(.+)|\*\*([^*]{2,120})\*\*)\s*$", re.MULTIL
 _NUMBERING = re.compile(r"^\s*(?:\(?[0-9]+(?:\.[0-9]+)*\.?\)?|\(?[a-z]\)|[a-z]\.|[ivxlc]+\.)\s+", re.IGNORECASE)
 
 
-def judge(text: str, *, previous: str | None = None, language: str | None = None) -> Verdict:
+def judge(text: str, *, previous: str | None = None, language: str | None = None, requested_url: str | None = None,
+          final_url: str | None = None, previous_url: str | None = None) -> Verdict:
     """Judge a normalized page (and the previous version's text) before it may become a version.
+
+    `requested_url` is the source's URL, `final_url` where redirects ended, `previous_url` where the
+    previous version was fetched from; without them only the text is judged.
 
     >>> judge("Just a moment... Checking your browser before accessing example.org.").rule
     'captcha'
@@ -192,7 +202,7 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
         return Verdict(False, "empty page: no text after normalization", rule="empty")
     old = _Profile.of(previous) if previous and previous.strip() else None
 
-    wall = _wall(page)
+    wall = _wall(page) or _home_page(requested_url, final_url)
     if wall:
         return wall
     if page.words < MIN_WORDS:
@@ -204,9 +214,33 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
     switched = _language_switch(page, old, language)
     if switched:
         return switched
-    if old is not None:
-        return _drastic(page, old)
-    return Verdict(True)
+    if old is None:
+        return Verdict(True)
+    verdict = _drastic(page, old)
+    if verdict.needs_confirmation and final_url and previous_url and _address(final_url) != _address(previous_url):
+        return Verdict(False, f"redirected to {final_url} (the previous version came from {previous_url}) and "
+                              f"{verdict.reason}: the policy may have moved or been removed; if it moved, "
+                              f"update `url`", rule="redirect")
+    return verdict
+
+
+_LOCALE_ROOT = re.compile(r"/(?:[a-z]{2}(?:[-_][a-z]{2,4})?/?)?(?:index\.\w{2,5}|home/?)?", re.IGNORECASE)
+
+
+def _home_page(requested_url: str | None, final_url: str | None) -> Verdict | None:
+    """A policy URL redirected to the root of a site (or of a locale: /en/, /de-de/) is a removed page."""
+    if not requested_url or not final_url:
+        return None
+    requested, final = urlsplit(requested_url), urlsplit(final_url)
+    if _LOCALE_ROOT.fullmatch(final.path or "/") and not _LOCALE_ROOT.fullmatch(requested.path or "/"):
+        return Verdict(False, f"redirected to the site's home page ({final_url}): the policy may have been "
+                              f"removed or moved; if it moved, update `url`", rule="redirect")
+    return None
+
+
+def _address(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc.lower().removeprefix("www."), parts.path.rstrip("/") or "/"
 
 
 def _wall(page: _Profile) -> Verdict | None:

@@ -123,6 +123,7 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
         latest = Store.latest_version(session, source_id)
         validators = (row.etag, row.last_modified) if latest else (None, None)
         previous_text = latest.text if latest else None
+        previous_url = latest.url if latest else None
     result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
 
     page: _Page | None = None
@@ -130,7 +131,7 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
         page = await _fetch_page(source, fetcher, etag=validators[0], last_modified=validators[1])
         result.http_status = page.fetched.status_code
         if not page.fetched.not_modified:
-            page = await _judge(page, source, fetcher, previous_text)
+            page = await _judge(page, source, fetcher, previous_text, previous_url)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
@@ -157,9 +158,11 @@ async def _fetch_page(source: SourceConfig, fetcher: Fetcher, *, etag: str | Non
     return _Page(fetched, text)
 
 
-async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None) -> _Page:
+async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None,
+                 previous_url: str | None) -> _Page:
     """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
-    verdict = guard.judge(page.text, previous=previous_text, language=source.language)
+    verdict = guard.judge(page.text, previous=previous_text, language=source.language, requested_url=source.url,
+                          final_url=page.fetched.final_url, previous_url=previous_url)
     if not verdict.accepted:
         raise ContentRejected(verdict.reason or "not the policy page")
     if verdict.needs_confirmation:

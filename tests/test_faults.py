@@ -83,6 +83,21 @@ class Monitor:
         return self.rows(f'select count(*) from "{table}" where {where}')[0][0]
 
 
+# A shop's home page: long enough, with a footer that names the privacy policy, to pass as text alone.
+HOME_PAGE = "<!DOCTYPE html><html><body><main><h1>Fresh flowers, delivered</h1>" + "".join(
+    f"<h2>{name}</h2><p>Hand-tied {name.lower()} bouquets from local growers, delivered the same day across the "
+    f"city. Order before two o'clock and choose a card message; every bouquet comes with care instructions and "
+    f"a seven-day freshness promise.</p>"
+    for name in ("Roses", "Tulips", "Peonies", "Lilies", "Orchids", "Sunflowers")
+) + "</main><footer><a href='/p'>Privacy policy</a> · <a href='/c'>Cookies</a> · Terms of use · Contact us" \
+    "</footer></body></html>"
+
+
+def _moved_to_the_home_page(server: FaultyServer) -> None:
+    server.redirect("/p", "/", status=301)
+    server.page("/", HOME_PAGE)
+
+
 FAULTS: dict[str, Callable[[FaultyServer], None]] = {
     "http 500": lambda s: s.status("/p", 500, "Internal Server Error"),
     "http 502": lambda s: s.status("/p", 502, "<h1>502 Bad Gateway</h1>"),
@@ -99,6 +114,7 @@ FAULTS: dict[str, Callable[[FaultyServer], None]] = {
     "error page with 200": lambda s: s.page("/p", NOT_FOUND_200),
     "login page": lambda s: s.page("/p", LOGIN),
     "half the policy": lambda s: s.handler("/p", _half_then_whole()),
+    "redirect to the home page": _moved_to_the_home_page,
 }
 
 
@@ -144,6 +160,29 @@ def test_a_wall_as_the_very_first_fetch_is_rejected_and_the_real_page_then_becom
 
     assert first["status"] == "rejected" and first["version"] is None
     assert real["status"] == "new" and real["version"] == 1
+
+
+def test_a_policy_moved_to_a_new_address_with_its_text_is_unchanged(monitor):
+    monitor.server.page("/p", POLICY)
+    monitor.check()
+    monitor.server.redirect("/p", "/legal/privacy-policy", status=301)
+    monitor.server.page("/legal/privacy-policy", POLICY)
+
+    moved = monitor.check()
+
+    assert moved["status"] == "unchanged" and moved["version"] == 1
+
+
+def test_a_redirect_to_another_page_that_replaces_the_policy_is_rejected_not_confirmed(monitor):
+    monitor.server.page("/p", POLICY)
+    monitor.check()
+    monitor.server.redirect("/p", "/shop/flowers", status=302)
+    monitor.server.page("/shop/flowers", HOME_PAGE)
+
+    moved = monitor.check()
+
+    assert moved["status"] == "rejected" and "/shop/flowers" in moved["error"] and "update `url`" in moved["error"]
+    assert monitor.count("version") == 1 and monitor.count("alert") == 0
 
 
 def test_rejections_say_why(monitor):

@@ -277,3 +277,25 @@ def test_leftover_markup_is_not_counted_as_words():
     page = "<div><span></span><script></script></div>" * 50 + "<p>Loading</p>"
     verdict = judge(page, language="en")
     assert not verdict.accepted
+
+
+@pytest.mark.parametrize("final", ["https://example.org/", "https://example.org", "https://example.org/en/",
+                                   "https://example.org/de-de", "https://example.org/index.html",
+                                   "https://www.example.org/home"])
+def test_a_policy_url_redirected_to_a_home_page_is_rejected(final):
+    verdict = judge(seed_text(2), language="en", requested_url="https://example.org/legal/privacy", final_url=final)
+    assert not verdict.accepted and verdict.rule == "redirect" and final in verdict.reason
+
+
+def test_a_policy_that_lives_at_the_root_of_its_own_site_is_fine():
+    assert judge(seed_text(2), language="en", requested_url="https://privacy.example.org/",
+                 final_url="https://privacy.example.org/").accepted
+
+
+def test_a_drastic_change_from_a_new_address_is_rejected_but_the_same_text_from_it_is_accepted():
+    old, new = seed_text(3), seed_text(3)[:3000]
+    urls = dict(requested_url="https://example.org/privacy", previous_url="https://example.org/privacy")
+    moved = judge(new, previous=old, language="en", final_url="https://example.org/blog/post", **urls)
+    assert not moved.accepted and moved.rule == "redirect"
+    assert judge(new, previous=old, language="en", final_url="https://example.org/privacy/", **urls).needs_confirmation
+    assert judge(old, previous=old, language="en", final_url="https://www.example.org/legal/privacy", **urls).accepted
