@@ -248,9 +248,9 @@ class Daemon:
             self._inflight.add(task)
             try:
                 result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher)
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # only our shutdown cancels checks: said here, not as a job error
                 log.warning(f"check {name}: abandoned at shutdown", extra={"source": name, "outcome": "abandoned"})
-                raise
+                return
             except Exception as exc:  # a database outage or a bug: log it, keep the daemon running
                 log.error(f"check {name}: failed: {type(exc).__name__}: {exc}",
                           extra={"source": name, "outcome": "crashed"}, exc_info=log.isEnabledFor(logging.DEBUG))

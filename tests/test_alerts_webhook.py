@@ -152,7 +152,21 @@ def test_retry_after_is_honoured_up_to_the_cap(setup, retry_after, expected):
         receiver.stop()
     [row] = alert_rows(store)
     assert row.status == "pending"
-    assert (row.next_attempt_at - now).total_seconds() == pytest.approx(expected, abs=0.01)
+    assert (row.next_attempt_at - now).total_seconds() == pytest.approx(expected, abs=0.5)
+
+
+def test_a_short_retry_after_does_not_shorten_the_backoff(setup):
+    """A receiver saying "Retry-After: 1" on every answer must not use up all attempts within a minute."""
+    receiver = Receiver(statuses=[503], headers={"Retry-After": "1"}).start()
+    try:
+        config, store = setup(receiver.url, delivery={"backoff": "60s", "max_backoff": "6h"})
+        queue_change(store, config, "wemet", [MINORS])
+        now = utcnow()
+        asyncio.run(deliver_pending(store, config, now=now))
+    finally:
+        receiver.stop()
+    [row] = alert_rows(store)
+    assert 30 <= (row.next_attempt_at - now).total_seconds() <= 61
 
 
 def test_gives_up_after_max_attempts_and_marks_failed(setup):

@@ -219,6 +219,7 @@ def test_a_check_longer_than_the_grace_period_is_abandoned_and_leaves_nothing_ha
     assert daemon.rows("select count(*) from \"check\"") == [(0,)]
     assert daemon.rows("select lock_owner from source") == [(None,)]
     assert any(line.get("outcome") == "abandoned" for line in daemon.lines())
+    assert "Traceback" not in daemon.log_path.read_text() and not any(line.get("exc") for line in daemon.lines())
 
 
 def test_a_restart_does_not_recheck_a_source_checked_recently(start, server, make_config, cli, sqlite_url):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -72,12 +73,15 @@ class DeliveryReport:
 
 def backoff_delay(attempts: int, settings: DeliveryConfig, retry_after: float | None = None,
                   rng: random.Random | None = None) -> float:
-    """Seconds until the next attempt after `attempts` failed ones: exponential with full jitter,
-    or the server's Retry-After (capped at `max_retry_after`) when it gave one."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), settings.max_retry_after)
+    """Seconds until the next attempt after `attempts` failed ones: exponential with equal jitter (half
+    fixed, half random, so retries spread out but never come right away), and never sooner than the
+    server's Retry-After (capped at `max_retry_after`): a short Retry-After must not burn all attempts
+    in a minute."""
     ceiling = min(settings.max_backoff, settings.backoff * 2 ** max(attempts - 1, 0))
-    return (rng or random).uniform(0, ceiling)
+    delay = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, min(max(retry_after, 0.0), settings.max_retry_after))
+    return delay
 
 
 def channel_timeout(channel: Any) -> float:
@@ -101,9 +105,15 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     """Deliver every due pending alert once; never raises for delivery failures.
 
     `now` (default: the current time) decides which alerts are due and when the next attempt is;
-    tests pass a later time instead of sleeping through backoffs.
+    tests pass a later time instead of sleeping through backoffs. Leases, backoffs and ages are taken
+    from a clock that starts at `now` and runs on with real time, so the tenth chunk of a long pass
+    is leased from when it is claimed, not from when the pass began.
     """
-    now = now or utcnow()
+    offset = (now - utcnow()) if now else timedelta(0)
+    now = utcnow() + offset
+
+    def clock() -> datetime:
+        return utcnow() + offset
     report = DeliveryReport()
     due = _due_alerts(store, now, limit)
     if not due:
@@ -120,12 +130,12 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
 
         async def one(claim: _Claimed) -> None:
             async with semaphore:
-                outcome = await _attempt(store, config, kinds, claim, now)
+                outcome = await _attempt(store, config, kinds, claim, clock)
             report.add(outcome)
 
         for start in range(0, len(ready), CHUNK):
             chunk = ready[start:start + CHUNK]
-            claimed = _claim(store, config, chunk, now, rounds=-(-len(chunk) // config.daemon.concurrency))
+            claimed = _claim(store, config, chunk, clock(), rounds=-(-len(chunk) // config.daemon.concurrency))
             report.skipped += len(chunk) - len(claimed)
             await asyncio.gather(*(one(c) for c in claimed))
     if report.attempted or report.unconfigured:
@@ -181,17 +191,17 @@ def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime, rou
 
 
 async def _attempt(store: Store, config: Config, kinds: dict[str, ChannelKind], claim: _Claimed,
-                   now: datetime) -> Outcome:
+                   clock: Callable[[], datetime]) -> Outcome:
     channel = config.channels[claim.channel]
     outgoing = Outgoing(claim.key, claim.channel, claim.payload)
     try:
         result = await kinds[channel.type].send(channel, outgoing)
     except DeliveryError as exc:
-        return _record_failure(store, config.delivery, claim, str(exc), exc.permanent, exc.retry_after, now)
+        return _record_failure(store, config.delivery, claim, str(exc), exc.permanent, exc.retry_after, clock())
     except Exception as exc:  # a bug must not stop the pass nor lose the alert: it is retried
         log.exception(f"alert {claim.id}: unexpected error while sending", extra={"alert": claim.id})
         return _record_failure(store, config.delivery, claim, f"internal error: {type(exc).__name__}: {exc}",
-                               False, None, now)
+                               False, None, clock())
     attempts = claim.attempts + 1
     with store.engine.begin() as conn:
         conn.execute(_ALERTS.update().where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending")
