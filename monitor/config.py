@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import soupsieve
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from monitor.errors import ConfigError, Problem
 
@@ -22,6 +22,11 @@ KNOWN_TOPICS = (
 )
 # Literal secrets are refused: they would end up in version control, backups and logs.
 SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "passwd"}
+_SECRET_HINT = {"password": "`password_env:` (under smtp)", "passwd": "`password_env:` (under smtp)",
+                "secret": "`secret_env:` (webhook channels)"}
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
+_URL_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:\s]*:[^/@\s]+@")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
@@ -122,6 +127,16 @@ class SmtpConfig(_Strict):
     password_env: str | None = None
     timeout: Duration = 30
 
+    @model_validator(mode="after")
+    def _tls_choice(self) -> SmtpConfig:
+        if self.ssl and self.starttls:
+            raise ValueError("choose one: `ssl: true` (implicit TLS, usually port 465) or `starttls: true` "
+                             "(usually port 587); set the other to false")
+        if self.username and not (self.ssl or self.starttls) and self.host.lower() not in _LOOPBACK:
+            raise ValueError(f"refusing to send a password in clear text to {self.host}: turn on `starttls` or "
+                             f"`ssl`, or drop `username` for a trusted relay")
+        return self
+
     def password(self) -> str | None:
         """The SMTP password, read from the environment at send time (never stored)."""
         return os.environ.get(self.password_env) if self.password_env else None
@@ -138,6 +153,14 @@ class EmailChannel(_ChannelBase):
     from_: str | None = Field(None, alias="from")
     smtp: SmtpConfig
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("to", "from_")
+    @classmethod
+    def _addresses(cls, value: Any) -> Any:
+        for address in (value,) if isinstance(value, str) else value or ():
+            if not _EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
 
 
 class WebhookChannel(_ChannelBase):
@@ -199,6 +222,14 @@ class Config(_Strict):
     feed: str | None = None
     channels: dict[str, Channel] = {}
     sources: tuple[SourceConfig, ...] = ()
+
+    @field_validator("database")
+    @classmethod
+    def _no_password_in_url(cls, url: str | None) -> str | None:
+        if url and _URL_PASSWORD.match(url):
+            raise ValueError("the URL holds a password, which must not be written in the config: give the whole "
+                             "URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass")
+        return url
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -269,6 +300,8 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
             loc = tuple(err["loc"])
             if loc and loc[0] == "path":
                 continue
+            if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
+                continue  # already explained by _secret_problems
             problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
     if problems:
         raise ConfigError(_dedupe(problems))
@@ -308,7 +341,8 @@ def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
                     problems.append(locator.problem(
                         (*loc, key),
                         f"secrets are never written in the config; put the value in an environment "
-                        f"variable and name it with `{key}_env:` instead",
+                        f"variable and name it with "
+                        f"{_SECRET_HINT.get(str(key).lower(), '`password_env:` or `secret_env:`')} instead",
                     ))
                 walk(value, (*loc, key))
         elif isinstance(node, list):

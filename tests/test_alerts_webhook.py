@@ -278,6 +278,19 @@ def test_an_interrupted_send_is_resent_with_the_same_id_after_its_lease(setup, r
     assert [r.headers["Webhook-Id"] for r in receiver.received] == [alert.idempotency_key]
 
 
+def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_unsigned(setup, receiver,
+                                                                                    monkeypatch):
+    monkeypatch.delenv("TEST_WEBHOOK_UNSET", raising=False)
+    config, store = setup(receiver.url, secret_env="TEST_WEBHOOK_UNSET")
+    queue_change(store, config, "wemet", [MINORS])
+
+    report = deliver(store, config)
+
+    [row] = alert_rows(store)
+    assert report.retrying == 1 and row.status == "pending" and receiver.received == []
+    assert row.last_error == "environment variable TEST_WEBHOOK_UNSET (secret_env) is not set: not sending unsigned"
+
+
 def test_unsigned_webhooks_are_sent_with_one_warning(make_config, sqlite_url, receiver, caplog):
     import logging
 

@@ -99,6 +99,43 @@ def test_a_literal_password_is_refused_with_an_explanation():
     assert not any("hunter2" in p for p in found)
 
 
+def test_a_literal_secret_is_one_problem_whose_fix_names_a_real_key():
+    found = problems("""
+        channels:
+          hook: {type: webhook, url: "https://hooks.example.org/x", secret: abc, token: def}
+        sources: []
+    """)
+    assert len(found) == 2, found
+    assert "name it with `secret_env:` (webhook channels) instead" in found[0] + found[1]
+    assert not any("unknown key" in p or "token_env" in p for p in found)
+
+
+def test_a_database_url_with_a_password_is_refused_without_echoing_it():
+    found = problems("""
+        database: postgresql://monitor:hunter2@db.example.org/pm
+        sources: []
+    """)
+    assert found == ["sources.yaml:1: database: the URL holds a password, which must not be written in the config: "
+                     "give the whole URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass"]
+
+
+def test_smtp_settings_that_cannot_work_or_would_leak_the_password_are_refused():
+    found = problems("""
+        channels:
+          both: {type: email, to: [a@example.org], smtp: {host: smtp.example.org, ssl: true, starttls: true}}
+          clear: {type: email, to: [a@example.org],
+                  smtp: {host: smtp.example.org, starttls: false, username: bot, password_env: SMTP_PASSWORD}}
+          relay: {type: email, to: [a@example.org], smtp: {host: 127.0.0.1, port: 25, starttls: false}}
+          typo: {type: email, to: [notanemail], smtp: {host: smtp.example.org}}
+        sources: []
+    """)
+    assert any(p.startswith("sources.yaml:2: channels.both.smtp: choose one: `ssl: true`") for p in found), found
+    assert any(p.startswith("sources.yaml:4: channels.clear.smtp: refusing to send a password in clear text")
+               for p in found), found
+    assert any(p.startswith("sources.yaml:6: channels.typo.to: 'notanemail' is not an e-mail address") for p in found)
+    assert len(found) == 3, "a plain relay on loopback without a password is fine"
+
+
 def test_an_inherited_bad_default_points_at_the_defaults_line():
     found = problems("""
         defaults:

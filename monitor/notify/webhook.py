@@ -74,7 +74,8 @@ class Webhook(ChannelKind):
     """POST each alert as JSON to `url` (http or https only).
 
     Keys: `url`, `secret_env` (name of the environment variable holding a Standard Webhooks secret
-    `whsec_<base64>`; without it alerts are sent unsigned and a warning is logged), `timeout`
+    `whsec_<base64>`; without the key alerts are sent unsigned and a warning is logged; with the key
+    but the variable unset they wait, pending), `timeout`
     (default 10s), `insecure: true` (skip TLS certificate checks; logged as a warning), and the
     filters `topics` and `min_severity`.
 
@@ -110,12 +111,16 @@ class Webhook(ChannelKind):
         headers = {"Content-Type": "application/json", "webhook-id": outgoing.alert_id,
                    "webhook-timestamp": str(timestamp)}
         secret = channel.secret()
+        if channel.secret_env and not secret:
+            # fail closed: a receiver that checks signatures would refuse an unsigned alert, and a 4xx
+            # is permanent; kept pending instead, the alert goes out once the variable is set
+            raise DeliveryError(f"environment variable {channel.secret_env} (secret_env) is not set: "
+                                f"not sending unsigned")
         if secret:
             headers["webhook-signature"] = sign(secret, outgoing.alert_id, timestamp, body)
         elif outgoing.channel not in _warned_unsigned:
             _warned_unsigned.add(outgoing.channel)
-            why = f"environment variable {channel.secret_env} is not set" if channel.secret_env else "no secret_env"
-            log.warning(f"webhook channel {outgoing.channel}: sending unsigned alerts ({why})",
+            log.warning(f"webhook channel {outgoing.channel}: sending unsigned alerts (no secret_env)",
                         extra={"channel": outgoing.channel})
         if channel.insecure and outgoing.channel not in self._warned_insecure:
             self._warned_insecure.add(outgoing.channel)
