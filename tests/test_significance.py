@@ -122,6 +122,15 @@ def test_a_consistent_swap_of_a_key_term_stays_substance() -> None:
     assert all(r.substantive for r in rate_changes(changes))
 
 
+def test_nouns_swapped_in_a_clause_that_says_but_elsewhere_are_not_substance() -> None:
+    before = ("These partners include, but are not limited to, companies providing technical services (such as "
+              "cloud service providers and data storage vendors), payment processors, SMS providers, etc.")
+    after = before.replace("cloud service providers and data storage vendors",
+                           "data storage vendors and cloud service providers")
+    assert form_only(before, after)
+    assert form_only(before, before.replace("payment processors, SMS providers", "SMS providers, payment processors"))
+
+
 def test_reordered_list_items_are_not_substance() -> None:
     lead_in = "We may retain your personal information even after your account is closed if necessary:"
     items = ["to comply with applicable laws;", "to resolve disputes;", "to detect fraud."]
@@ -195,6 +204,10 @@ TINY_BUT_SUBSTANTIVE = {
     "negative prefix": ("We prevent unauthorized disclosure of your data to third parties.",
                         "We prevent authorized disclosure of your data to third parties."),
     "quantifier changed": ("We share some of your data with partners.", "We share all of your data with partners."),
+    "the two sides of a 'but not' swapped": ("We share data with advertisers but not with data brokers.",
+                                            "We share data with data brokers but not with advertisers."),
+    "the two sides of a 'rather than' swapped": ("We keep logs rather than profiles.",
+                                                "We keep profiles rather than logs."),
 }
 
 
