@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -35,6 +36,8 @@ from monitor.topics import classify
 
 Status = Literal["new", "changed", "unchanged", "error", "rejected"]
 FAILED: tuple[Status, ...] = ("error", "rejected")
+log = logging.getLogger("monitor.check")
+
 LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
 LOCK_POLL = 0.25
@@ -137,6 +140,9 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
     except ContentRejected as exc:
         result.status, result.error = "rejected", str(exc)
 
+    if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
+        return CheckResult(source.name, source.url, "error", error="skipped: the fetch outlasted daemon.lock_timeout "
+                                                                   "and another process took this source over")
     with store.session() as session:
         row = session.get(Source, source_id)
         if page is not None and result.status == "unchanged":
@@ -263,7 +269,12 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
     async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
-            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
+            try:
+                result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
+            except Exception as exc:  # e.g. the database went away: this source failed, the others still count
+                log.error(f"check {source.name}: {type(exc).__name__}: {exc}", exc_info=log.isEnabledFor(logging.DEBUG))
+                result = CheckResult(source.name, source.url, "error", error=f"internal error: {type(exc).__name__}: "
+                                                                             f"{exc}"[:500])
         if on_result:
             on_result(result)
         return result

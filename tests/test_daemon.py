@@ -358,6 +358,53 @@ def test_a_lock_that_is_never_released_makes_check_give_up_with_a_clear_skip(ser
         assert session.get(Source, source_id).lock_owner == "elsewhere:1", "someone else's lock is left alone"
 
 
+def test_a_check_that_outlasts_its_lock_stores_nothing_once_another_process_took_over(server, make_config,
+                                                                                     sqlite_url):
+    from monitor.config import load_config
+    from monitor.pipeline import check_all
+    from monitor.store import Store
+
+    server.slow("/p", POLICY, 1.5)
+    config = load_config(make_config([{"name": "p", "url": server.url("/p"), "timeout": "5s"}],
+                                     daemon=fast_daemon(lock_timeout="0.5s")))
+    store = Store(sqlite_url)
+
+    async def check_while_another_process_takes_over():
+        checking = asyncio.ensure_future(check_all(config.sources, config=config, store=store))
+        await asyncio.sleep(1.0)  # our lock has expired; the other process takes the source
+        with store.session() as session:
+            source_id = Store.source(session, "p").id
+        assert store.try_lock(source_id, "elsewhere:1", ttl=600)
+        return await checking
+
+    [result] = asyncio.run(check_while_another_process_takes_over())
+
+    assert result.status == "error" and result.error.startswith("skipped: the fetch outlasted")
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
+        assert db.execute("select count(*) from version").fetchone() == (0,)
+
+
+def test_a_database_that_disappears_fails_each_check_without_losing_the_others_results(server, make_config,
+                                                                                     sqlite_url):
+    from monitor.config import load_config
+    from monitor.pipeline import check_all
+    from monitor.store import Store
+
+    server.page("/p", POLICY)
+    config = load_config(make_config([{"name": "a", "url": server.url("/p")}, {"name": "b", "url": server.url("/p")}]))
+    store = Store(sqlite_url)
+    store.engine.dispose()
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    path.mkdir()  # a directory where the database file was: every connection now fails
+
+    results = asyncio.run(check_all(config.sources, config=config, store=store))
+
+    assert [r.status for r in results] == ["error", "error"]
+    assert all(r.error.startswith("internal error: OperationalError") for r in results)
+
+
 def test_run_without_network_logs_clean_error_lines(start, make_config):
     config = make_config([{"name": "nowhere", "url": "http://no-such-host.invalid/privacy", "interval": "1h"}],
                          daemon=fast_daemon(), fetch={"retries": 0, "backoff": "0.01s"})
