@@ -10,6 +10,11 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent first starts there may race (rare, and retried)
+    fcntl = None  # type: ignore[assignment]
+
 from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, event, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -184,7 +189,7 @@ class Store:
 
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
-        with self.engine.begin() as conn:
+        with _sqlite_file_lock(self.engine), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # one migrator at a time
             cfg.attributes["connection"] = conn
@@ -270,6 +275,23 @@ class Store:
                 .values(lock_owner=None, lock_expires_at=None))
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time on a SQLite file: a daemon and a `check` started together on a new
+    database would otherwise both create the tables. flock on the database file itself is separate
+    from SQLite's own (fcntl byte-range) locks, so it leaves them alone and leaves no file behind."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _make_engine(url: str) -> Engine:

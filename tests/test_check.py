@@ -168,3 +168,19 @@ def test_history_of_unknown_source_is_one_clear_line(cli, make_config, sqlite_ur
     result = cli("--config", config, "--db", sqlite_url, "history", "ghost")
     assert result.exit_code == 2
     assert "unknown source 'ghost'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_processes_opening_a_new_sqlite_database_together_all_succeed(tmp_path):
+    """A daemon and a `check` started at once on a new database must not both create the tables."""
+    import subprocess
+    import sys
+
+    opener = "import sys; from monitor.store import Store; Store(sys.argv[1])"
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
+        procs = [subprocess.Popen([sys.executable, "-c", opener, url], stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, errors
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            assert db.execute("select version_num from alembic_version").fetchall() == [("0001",)]
