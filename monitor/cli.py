@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
-from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError
+from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, UsageError
 from monitor.store import Source, Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
@@ -208,7 +208,7 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
 def show(
     ctx: typer.Context,
     name: str,
-    version: Annotated[int | None, typer.Argument(help="Version number (default: latest).")] = None,
+    version: Annotated[int | None, typer.Argument(min=1, help="Version number (default: latest).")] = None,
     sections: Annotated[bool, typer.Option("--sections", help="Print the section tree instead.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -232,8 +232,8 @@ def show(
 def diff(
     ctx: typer.Context,
     name: str,
-    old: Annotated[int | None, typer.Argument(help="Older version (default: the one before NEW).")] = None,
-    new: Annotated[int | None, typer.Argument(help="Newer version (default: latest).")] = None,
+    old: Annotated[int | None, typer.Argument(min=1, help="Older version (default: the one before NEW).")] = None,
+    new: Annotated[int | None, typer.Argument(min=1, help="Newer version (default: latest).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="rich (terminal), text, markdown or json.")] = "rich",
     show_all: Annotated[bool, typer.Option("--all", help="Include moved sections and date stamps.")] = False,
 ) -> None:
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
-    except UnknownSourceError as exc:
+    except UsageError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
     except PolicyMonitorError as exc:

@@ -31,8 +31,16 @@ class ConfigError(PolicyMonitorError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class UnknownSourceError(PolicyMonitorError):
+class UsageError(PolicyMonitorError):
+    """A command asked for something that does not exist; the CLI exits 2, as for a bad option."""
+
+
+class UnknownSourceError(UsageError):
     """A command named a source that is not in the config (or not in the database)."""
+
+
+class NoSuchVersionError(UsageError):
+    """A command named a version a source does not have (or there are too few versions to compare)."""
 
 
 class FetchError(PolicyMonitorError):

@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from monitor.config import Config
 from monitor.diff import diff_sections
-from monitor.errors import PolicyMonitorError
+from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.normalize import NORMALIZER_VERSION, normalize
 from monitor.sections import parse_sections
 from monitor.significance import rate_changes
@@ -62,10 +62,10 @@ def version_history(store: Store, source: Source) -> list[dict]:
 
 
 def _version(session, source: Source, seq: int | None) -> Version:
-    version = Store.version(session, source.id, seq) if seq else Store.latest_version(session, source.id)
+    version = Store.version(session, source.id, seq) if seq is not None else Store.latest_version(session, source.id)
     if version is None:
-        raise PolicyMonitorError(
-            f"{source.name} has no version {seq}" if seq else f"{source.name} has no stored version yet")
+        raise NoSuchVersionError(f"{source.name} has no version {seq} (see `policy-monitor history {source.name}`)"
+                                 if seq is not None else f"{source.name} has no stored version yet")
     return version
 
 
@@ -94,9 +94,12 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
 
     with store.session() as session:
         new_v = _version(session, source, new)
-        old_v = _version(session, source, old if old is not None else new_v.seq - 1) if new_v.seq > 1 or old else None
+        if old is not None:
+            old_v = _version(session, source, old)
+        else:
+            old_v = _version(session, source, new_v.seq - 1) if new_v.seq > 1 else None
     if old_v is None:
-        raise PolicyMonitorError(f"{source.name} has only one version: nothing to compare")
+        raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
     rated = rate_changes(diff_sections(parse_sections(old_v.text), parse_sections(new_v.text)))
     if not show_all:
         rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
@@ -124,6 +127,10 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
     with store.session() as session:
         query = select(Source)
         if names:
+            known = set(session.exec(select(Source.name).where(Source.name.in_(names))))
+            if unknown := [n for n in names if n not in known]:
+                raise UnknownSourceError(f"unknown source {unknown[0]!r}: it has never been checked "
+                                         f"(see `policy-monitor sources`)")
             query = query.where(Source.name.in_(names))
         for source in session.exec(query):
             cfg = config.source(source.name) if config else None

@@ -57,14 +57,22 @@ def test_show_version_that_does_not_exist_is_one_line(cli, site, make_config, sq
     config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
     cli("--config", config, "--db", sqlite_url, "check")
     result = cli("--config", config, "--db", sqlite_url, "show", "wemet", "7")
-    assert result.exit_code == 1 and "wemet has no version 7" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 2 and "wemet has no version 7" in result.stderr and "Traceback" not in result.stderr
+    zero = cli("--config", config, "--db", sqlite_url, "show", "wemet", "0")
+    assert zero.exit_code == 2 and "Traceback" not in zero.stderr, "version 0 is not a way to say 'latest'"
+
+
+def test_renormalize_of_an_unknown_source_is_a_usage_error(cli, make_config, sqlite_url):
+    config = make_config([{"name": "wemet", "url": "https://example.org/p"}])
+    result = cli("--config", config, "--db", sqlite_url, "renormalize", "nope")
+    assert result.exit_code == 2 and "unknown source 'nope'" in result.stderr
 
 
 def test_diff_with_a_single_version_says_there_is_nothing_to_compare(cli, site, make_config, sqlite_url):
     config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
     cli("--config", config, "--db", sqlite_url, "check")
     result = cli("--config", config, "--db", sqlite_url, "diff", "wemet")
-    assert result.exit_code == 1 and "only one version" in result.stderr
+    assert result.exit_code == 2 and "only one version" in result.stderr
 
 
 def test_diff_json_lists_the_changes_between_two_versions(cli, site, make_config, sqlite_url):
