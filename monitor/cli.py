@@ -99,6 +99,23 @@ def main_options(
 STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error": "red", "rejected": "red"}
 
 
+DETAILS_SHOWN = 4  # summaries per source in the table; `diff` shows them all
+
+
+def _change_details(result) -> str:
+    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts."""
+    summaries = [c.summary or f"{c.change.kind}: {c.change.section}"
+                 for c in result.changes if c.alert_topics(result.alert_topics)]
+    if len(summaries) > DETAILS_SHOWN:
+        more = len(summaries) - DETAILS_SHOWN
+        summaries = [*summaries[:DETAILS_SHOWN], f"… and {more} more (policy-monitor diff {result.source})"]
+    if summaries or result.status != "changed":
+        return "; ".join(summaries)
+    if not result.changes:
+        return "layout only: no clause changed"
+    return f"{len(result.changes)} change(s), none to watched topics in substance"
+
+
 def print_check_results(results) -> None:
     table = Table("source", "status", "version", "alert topics", "details")
     for r in results:
@@ -107,8 +124,7 @@ def print_check_results(results) -> None:
         elif r.reverts_to:
             details = f"back to the text of v{r.reverts_to} (no alert)"
         else:
-            details = "; ".join(c.summary or f"{c.change.kind}: {c.change.section}"
-                                for c in r.changes if c.alert_topics(r.alert_topics))
+            details = _change_details(r)
         version = f"v{r.previous_version} → v{r.version}" if r.previous_version else (f"v{r.version}" if r.version
                                                                                      else "-")
         table.add_row(escape(r.source), f"[{STATUS_STYLE[r.status]}]{r.status}[/]", version,

@@ -108,17 +108,16 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
                                        "changes": [r.to_json() for r in rated]}, indent=2, ensure_ascii=False) + "\n")
         return
     title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
+    nothing = "no changes" + ("" if show_all else " (use --all to include moves and date stamps)")
     if fmt == "rich" and not console.is_terminal:
         fmt = "text"  # colours are all that marks deletions in rich output; a pipe would lose them
     if fmt == "rich":
         console.rule(title)
-        if not rated:
-            console.print("no changes" + ("" if show_all else " (use --all to include moves and date stamps)"))
-        console.print(render.render_rich(rated))
+        console.print(render.render_rich(rated) if rated else nothing)
     elif fmt == "markdown":
-        console.file.write(f"# {title}\n\n" + render.render_markdown(rated) + "\n")
+        console.file.write(f"# {title}\n\n" + (render.render_markdown(rated) if rated else f"*{nothing}*\n") + "\n")
     else:
-        console.file.write(f"{title}\n\n" + render.render_text(rated) + "\n")
+        console.file.write(f"{title}\n\n" + (render.render_text(rated) if rated else nothing + "\n") + "\n")
 
 
 def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> list[dict]:

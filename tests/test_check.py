@@ -184,3 +184,31 @@ def test_processes_opening_a_new_sqlite_database_together_all_succeed(tmp_path):
         assert [p.returncode for p in procs] == [0] * 4, errors
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
             assert db.execute("select version_num from alembic_version").fetchall() == [("0001",)]
+
+
+def test_a_version_that_changes_only_layout_says_so_in_the_table(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(text, style="bold"))  # headings become bold divs: new text, same clauses
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+
+    assert "changed" in result.stdout and "layout only: no clause changed" in result.stdout
+
+
+def test_many_alert_worthy_changes_are_capped_in_the_table_and_point_to_diff(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    partners = ["Insurers", "Data Brokers", "Advertisers", "Employers", "Lenders", "Landlords"]
+    added = "".join(f"\n\n{9 + i}. Sharing With {who}\n\nWe may sell your personal information to {who.lower()} "
+                    f"so that they can contact you." for i, who in enumerate(partners))
+    site.set("/p", render_policy(text + added))
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+    _, [stored] = check(cli, config, sqlite_url)
+
+    details = "".join(result.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert "…and2more(policy-monitordiffwemet)" in details, result.stdout
+    assert stored["status"] == "unchanged"

@@ -93,3 +93,17 @@ def test_bad_database_url_is_one_clear_line(cli, make_config):
     config = make_config([])
     result = cli("--config", config, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "history", "x")
     assert result.exit_code == 1 and "cannot open database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_config, sqlite_url):
+    text = seed_text(3)
+    config = make_config([{"name": "zw", "url": site.set("/a", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "June 30, 2025", "July 1, 2026")))
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    hidden = cli("--config", config, "--db", sqlite_url, "diff", "zw", "--format", "text")
+    shown = cli("--config", config, "--db", sqlite_url, "diff", "zw", "--format", "text", "--all")
+
+    assert hidden.exit_code == 0 and "no changes (use --all to include moves and date stamps)" in hidden.stdout
+    assert "[date changed]" in shown.stdout and "[-June 30-]{+July 1+}" in shown.stdout
