@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/policy-monitor --config sources.yaml --db sqlite:///policy-monitor.db run
+	$(BIN)/policy-monitor --config sources.yaml run   # SQLite at ./policy-monitor.db unless `database:` or POLICY_MONITOR_DB says otherwise
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -146,6 +146,42 @@ def retry(
               highlight=False, soft_wrap=True)
 
 
+@alerts_app.command()
+def discard(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Alert ids (see `policy-monitor alerts`).")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Every pending alert of this channel "
+                                                "(e.g. one removed from the config).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stop trying to deliver pending alerts: they become `failed` ("discarded"), stay listed, and
+    `alerts retry` can bring them back."""
+    if bool(ids) == bool(channel):
+        fail("name alert ids or use --channel (not both)")
+    store = ctx_obj(ctx).store()
+    with store.session() as session:
+        query = select(Alert).where(Alert.status == "pending")
+        chosen = list(session.exec(query.where(Alert.channel == channel) if channel else
+                                   select(Alert).where(Alert.id.in_(ids))))
+        if ids:
+            missing = sorted(set(ids) - {a.id for a in chosen})
+            if missing:
+                fail(f"no alert with id {', '.join(map(str, missing))}")
+            settled = [a.id for a in chosen if a.status != "pending"]
+            if settled:
+                fail(f"alert {', '.join(map(str, settled))} is not pending")
+        message = f"discarded by a user on {utcnow():%Y-%m-%d %H:%M} UTC"
+        for alert in chosen:
+            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
+                            .values(status="failed", last_error=message))
+    discarded = sorted(a.id for a in chosen)
+    if as_json:
+        return print_json({"discarded": discarded})
+    out.print(f"{len(discarded)} alert(s) discarded" + (f": {', '.join(map(str, discarded))}" if discarded else "")
+              + ("; `policy-monitor alerts retry ID` re-queues one" if discarded else ""),
+              highlight=False, soft_wrap=True)
+
+
 @app.command("test-alert")
 def test_alert(
     ctx: typer.Context,

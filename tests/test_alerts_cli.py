@@ -116,6 +116,23 @@ def test_alerts_retry_by_id_and_its_bad_inputs(three_outcomes, cli, sqlite_url):
     assert run("--failed", str(rows["gone"])).exit_code == 2
 
 
+def test_alerts_discard_stops_a_pending_alert_which_stays_listed_and_can_come_back(three_outcomes, cli,
+                                                                                   sqlite_url):
+    config_path, *_ = three_outcomes
+    run = lambda *args: cli("--config", config_path, "--db", sqlite_url, "alerts", *args)  # noqa: E731
+    rows = {a["channel"]: a for a in run("--json").json()}
+
+    discarded = run("discard", "--channel", "down")
+    assert discarded.exit_code == 0 and f"1 alert(s) discarded: {rows['down']['id']}" in discarded.stdout
+    [down] = [a for a in run("--json", "--status", "failed").json() if a["channel"] == "down"]
+    assert down["last_error"].startswith("discarded by a user on ")
+    assert run("deliver").stdout == "0 delivered, 0 to retry, 0 failed\n", "nothing left to deliver"
+    assert run("retry", str(down["id"]), "--json").json() == {"requeued": [down["id"]]}
+
+    assert run("discard", str(rows["ok"]["id"])).exit_code == 2, "a delivered alert cannot be discarded"
+    assert run("discard", "999").exit_code == 2 and run("discard").exit_code == 2
+
+
 def test_receiver_down_then_alerts_deliver_sends_it_once_it_is_back(make_config, sqlite_url, cli):
     port = free_port()
     config_path = make_config([SOURCE], {"siem": {"type": "webhook", "url": f"http://127.0.0.1:{port}/hook"}})

@@ -138,7 +138,7 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
             claimed = _claim(store, config, chunk, clock(), rounds=-(-len(chunk) // config.daemon.concurrency))
             report.skipped += len(chunk) - len(claimed)
             await asyncio.gather(*(one(c) for c in claimed))
-    if report.attempted or report.unconfigured:
+    if report.attempted:  # alerts waiting for a missing channel were each logged once, not every pass
         log.info(f"delivery pass: {report.delivered} delivered, {report.retrying} to retry, "
                  f"{report.failed} failed, {report.unconfigured} for unknown channels",
                  extra={"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed})
