@@ -221,7 +221,13 @@ _GUARANTEES = [
     (re.compile(r"\bparental consent|consent (?:of|from) (?:a |their |the |his or her )?(?:parents?|guardians?)"
                 r"|verifiable consent"), "parental consent", "minors"),
     (re.compile(r"\b(?:with|without) (?:your |the user's |users' )?(?:prior |explicit |express |separate )?"
+                r"(?:consent|authori[sz]ation|permission)|\b(?:obtain|ask for|seek|request|get)(?:s|ed|ing)? "
+                r"(?:your |the user's |users' )?(?:prior |explicit |express |separate |specific )*"
                 r"(?:consent|authori[sz]ation|permission)"), "with your consent", None),
+    (re.compile(r"\bconfidentiality (?:agreements?|obligations?|undertakings?|clauses?|commitments?)"
+                r"|\bnon-?disclosure agreements?|\b(?:bound|obliged|obligated|required|contractually required) "
+                r"(?:by contract )?to (?:keep|treat|hold) (?:\w+ ){0,4}(?:confidential|secure)"),
+     "confidentiality obligations on recipients", "sharing"),
     (re.compile(r"\b(?:we|will)\s+(?:will\s+|shall\s+|must\s+)?(?:promptly\s+|first\s+|always\s+)?"
                 r"(?:notify|inform|tell|alert)\s+you"), "we will notify you", None),
     (re.compile(r"\banonymi[sz](?:ed|e|ation)|\bde-?identified|\bpseudonymi[sz]ed|\baggregated (?:form|data)|"

@@ -442,6 +442,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         findings = [f for f in findings if f.rule != "number"]
     if any(f.rule in ("negation", "guarantees") for f in findings):
         findings = [f for f in findings if f.rule != "polarity"]
+    if change.kind in ("added", "removed"):  # a whole section: say so first, then what it held
+        findings.sort(key=lambda f: f.rule != "section")
     for f in findings:                                 # a rule's evidence adds its topic
         if f.topic and f.topic not in topics and f.rule not in ("guarantees",):
             topics.append(f.topic)

@@ -387,6 +387,33 @@ def test_guarantee_removed() -> None:
     assert (rated.summary, rated.severity) == ("removes guarantee: with your consent", "high")
 
 
+def test_dropping_the_confidentiality_obligations_of_recipients_is_a_removed_guarantee() -> None:
+    before = ["We share your details with our service providers.",
+              "Every provider is bound by contract to keep your information confidential."]
+    rated = rate(before, before[:1], "Sharing")
+    assert (rated.summary, rated.severity) == ("removes guarantee: confidentiality obligations on recipients", "high")
+    assert rated.alert_topics(WATCHED) == ["sharing"]
+
+
+def test_asking_for_consent_replaced_by_may_is_a_removed_guarantee() -> None:
+    rated = rate("Before sharing it with advertisers, we will obtain your explicit consent.",
+                 "We may share it with advertisers.", "Sharing")
+    assert rated.severity == "high" and "removes guarantee: with your consent" in rated.summary
+
+
+def test_a_removed_section_says_so_before_the_details() -> None:
+    from monitor.diff import diff_sections
+    from monitor.sections import parse_sections
+    from monitor.significance import rate_changes
+
+    text = seed_text(2)
+    start = text.index("5. Protection of Minors")
+    without = text[:start] + text[text.index("\n6.", start):]
+    [rated] = rate_changes(diff_sections(parse_sections(text), parse_sections(without)))
+    assert rated.change.kind == "removed" and rated.severity == "high"
+    assert rated.summary.startswith("minors section removed; removes age threshold: 18")
+
+
 def test_deletion_and_anonymisation_promise_removed() -> None:
     before = seed_sentence(2, "After the data retention period expires")
     rated = rate(before, [], "4.4 Data Storage and Lifecycle Management")
