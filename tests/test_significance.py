@@ -391,8 +391,8 @@ def test_dropping_the_confidentiality_obligations_of_recipients_is_a_removed_gua
     before = ["We share your details with our service providers.",
               "Every provider is bound by contract to keep your information confidential."]
     rated = rate(before, before[:1], "Sharing")
-    assert (rated.summary, rated.severity) == ("removes guarantee: confidentiality obligations on recipients", "high")
-    assert rated.alert_topics(WATCHED) == ["sharing"]
+    assert rated.severity == "high" and rated.alert_topics(WATCHED) == ["sharing"]
+    assert "removes guarantee: confidentiality obligations on recipients" in rated.summary
 
 
 def test_asking_for_consent_replaced_by_may_is_a_removed_guarantee() -> None:
