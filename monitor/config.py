@@ -302,6 +302,8 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
                 continue
             if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
                 continue  # already explained by _secret_problems
+            if loc == ("sources",) and err["type"] == "tuple_type":
+                continue  # already explained by _cross_problems
             problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
     if problems:
         raise ConfigError(_dedupe(problems))
@@ -328,6 +330,12 @@ def _message(err: dict) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "channel `type` must be `email` or `webhook`"
+    if kind in ("tuple_type", "list_type"):
+        return "expected a list (items starting with `- `, or `[a, b]`)"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "expected a mapping of keys"
+    if kind == "string_pattern_mismatch":
+        return "use letters, digits, `.`, `_` and `-` only, starting with a letter or digit"
     return msg.removeprefix("Value error, ")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
@@ -188,7 +189,7 @@ def _store_if_new(session, row: Source, page: _Page, latest: Version | None, sou
     version = Version(
         source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
-        raw_hash=text_hash(page.fetched.text), raw=compress(page.fetched.content), text=page.text,
+        raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
         normalizer_version=NORMALIZER_VERSION, reverts_to=earlier.seq if earlier else None,
     )
     session.add(version)

@@ -69,7 +69,7 @@ class Version(SQLModel, table=True):
     http_status: int | None = None
     content_type: str = ""
     text_hash: str = Field(index=True)
-    raw_hash: str
+    raw_hash: str  # sha256 of the response body as received, to tell "same page" from "same text"
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # zlib-compressed response body
     text: str = Field(sa_column=Column(Text, nullable=False))
     normalizer_version: int = 1

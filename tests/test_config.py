@@ -227,3 +227,16 @@ def test_the_shipped_sources_file_is_valid(cli):
     result = cli("--config", shipped, "validate")
     assert result.exit_code == 0, result.stderr
     assert len(load_config(shipped).sources) >= 10
+
+
+def test_wrong_shapes_and_bad_names_are_explained_in_words_not_pydantic_types():
+    assert problems("sources: foo") == ["sources.yaml:1: sources: expected a list of sources"]
+    found = problems("""
+        channels: []
+        sources:
+          - name: "bad name!"
+            url: https://example.org/p
+    """)
+    assert found == ["sources.yaml:1: channels: expected a mapping of keys",
+                     "sources.yaml:3: sources[0].name: use letters, digits, `.`, `_` and `-` only, starting with a "
+                     "letter or digit"]
