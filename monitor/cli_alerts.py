@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -126,13 +127,7 @@ def retry(
         if failed:
             chosen = list(session.exec(select(Alert).where(Alert.status == "failed")))
         else:
-            chosen = list(session.exec(select(Alert).where(Alert.id.in_(ids))))
-            missing = sorted(set(ids) - {a.id for a in chosen})
-            if missing:
-                fail(f"no alert with id {', '.join(map(str, missing))}")
-            delivered = [a.id for a in chosen if a.status == "delivered"]
-            if delivered:
-                fail(f"alert {', '.join(map(str, delivered))} was already delivered")
+            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status == "delivered", why="was already delivered")
         now = utcnow()
         for alert in chosen:
             # created_at moves too, so max_age counts from the re-queue rather than giving up at once
@@ -144,6 +139,18 @@ def retry(
     out.print(f"{len(requeued)} alert(s) re-queued" + (f": {', '.join(map(str, requeued))}" if requeued else "")
               + ("; they go out with the next delivery pass (`policy-monitor alerts deliver`)" if requeued else ""),
               highlight=False, soft_wrap=True)
+
+
+def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:
+    """The alerts named, or a usage error naming the ids that do not exist or cannot be acted on."""
+    chosen = list(session.exec(select(Alert).where(Alert.id.in_(ids))))
+    missing = sorted(set(ids) - {a.id for a in chosen})
+    if missing:
+        fail(f"no alert with id {', '.join(map(str, missing))}")
+    refused = [a.id for a in chosen if refuse(a)]
+    if refused:
+        fail(f"alert {', '.join(map(str, refused))} {why}")
+    return chosen
 
 
 @alerts_app.command()
@@ -160,16 +167,10 @@ def discard(
         fail("name alert ids or use --channel (not both)")
     store = ctx_obj(ctx).store()
     with store.session() as session:
-        query = select(Alert).where(Alert.status == "pending")
-        chosen = list(session.exec(query.where(Alert.channel == channel) if channel else
-                                   select(Alert).where(Alert.id.in_(ids))))
-        if ids:
-            missing = sorted(set(ids) - {a.id for a in chosen})
-            if missing:
-                fail(f"no alert with id {', '.join(map(str, missing))}")
-            settled = [a.id for a in chosen if a.status != "pending"]
-            if settled:
-                fail(f"alert {', '.join(map(str, settled))} is not pending")
+        if channel:
+            chosen = list(session.exec(select(Alert).where(Alert.status == "pending", Alert.channel == channel)))
+        else:
+            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status != "pending", why="is not pending")
         message = f"discarded by a user on {utcnow():%Y-%m-%d %H:%M} UTC"
         for alert in chosen:
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")

@@ -9,7 +9,16 @@ from typing import Annotated, Any, Literal
 
 import soupsieve
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError, Problem
 
@@ -86,6 +95,15 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 Delay = Annotated[float, BeforeValidator(parse_delay)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Selector = Annotated[str, BeforeValidator(_check_selector)]
+
+
+def _check_http_url(url: Any) -> Any:
+    if isinstance(url, str) and not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 Topic = Literal[
     "sharing", "retention", "minors", "collection", "security", "rights",
     "cookies", "transfers", "contact", "changes",
@@ -100,7 +118,7 @@ class SourceConfig(_Strict):
     """One watched policy. Unset keys come from `defaults:`."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
-    url: str
+    url: HttpUrl
     interval: Duration = 6 * 3600
     topics: tuple[Topic, ...] = WATCHED_TOPICS
     language: str = "en"
@@ -109,13 +127,6 @@ class SourceConfig(_Strict):
     select: Selector | None = None
     remove: tuple[Selector, ...] = ()
     channels: tuple[str, ...] | None = None  # None: every channel
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url
 
 
 class SmtpConfig(_Strict):
@@ -165,17 +176,10 @@ class EmailChannel(_ChannelBase):
 
 class WebhookChannel(_ChannelBase):
     type: Literal["webhook"]
-    url: str
+    url: HttpUrl
     secret_env: str | None = None
     insecure: bool = False  # skip TLS verification; logged as a warning at each send
     timeout: Duration = 10
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
-            raise ValueError(f"{url!r} is not an http(s) URL")
-        return url
 
     def secret(self) -> str | None:
         """The Standard Webhooks secret (whsec_…), read from the environment at send time."""
