@@ -66,7 +66,9 @@ _TRACKER = any_of(
     r"(?:advertising|analytics|tracking|measurement) (?:sdks?|pixels|partners|networks|providers|companies)",
     r"software development kits?", r"sdks?", r"cross-context behaviou?ral advertising",
     r"embedded (?:\w+ ){0,2}(?:content|videos?|players?|maps?|widgets?|posts?|tweets?|forms?)",
-    r"(?:facebook|twitter|google|linkedin|pinterest|tiktok|social|sharing) (?:plug-?ins|buttons|widgets|pixels?|sdks?)",
+    r"(?:facebook|twitter|google|linkedin|pinterest|tiktok|instagram|youtube|social|sharing)(?: (?:and|or) "
+    r"(?:facebook|twitter|google|linkedin|pinterest|tiktok|instagram|youtube))? (?:plug-?ins|buttons|widgets|"
+    r"pixels?|sdks?)",
 )
 
 _GIVE = any_of(r"pass(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)", r"hand(?:s|ed|ing)?(?: over)?",
@@ -74,15 +76,17 @@ _GIVE = any_of(r"pass(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|
              r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
              r"(?:make|made) available")
 _GIVEN = any_of(r"pass(?:es|ed)?", r"provided", r"given", r"handed(?: over)?", r"sent", r"transferred", r"uploaded",
+              r"reported", r"released",
               r"forwarded", r"transmitted", r"disclosed", r"released", r"made available", r"shared with")
 _NOUN = (r"(?:information|info|data|details|records?|histor(?:y|ies)|pii|statistics|names?|results|scores|grades|"
-         r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|"
+         r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|answers|responses|applications|"
          r"(?:e-?mail|postal|delivery|shipping|billing|home|ip) address(?:es)?|(?:phone|telephone|mobile) numbers?)")
 # a determiner and a noun that is not the service itself, the user, a place or an abstract purpose
 _THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|such|relevant|appropriate|selected)"
          r"(?: new)? (?!(?:extent|purposes?|service|services|app|site|website|servers?|cloud|device|account|"
          r"page|form|internet|public interest|united|european|eea|eu|uk|us|country|countries|time|date|end|point|"
-         r"best|fullest|degree|same|following|law|client|browser|user|users|customer|data subject|person concerned)"
+         r"best|fullest|degree|same|following|law|client|browser|user|users|customer|data subject|person concerned|"
+         r"in|of|on|at|for|who|which|that|we|you)"
          r"\b)\w+")
 
 TERMS: dict[str, str] = {
@@ -95,6 +99,7 @@ TERMS: dict[str, str] = {
     "share": any_of(r"shar(?:e|es|ed|ing)", r"disclos(?:e|es|ed|ing|ures?)", r"reveal(?:s|ed|ing)?",
                   r"distribut(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)", r"published",
                   r"(?:make|makes|made|making) (?:[\w'()-]+,? ){0,8}available",
+                  r"communicat(?:e|es|ed|ing) (?:your |the |such )?(?:personal )?(?:data|information)",
                   r"hand(?:s|ed|ing)? (?:over|on)", r"pass(?:es|ed|ing)? (?:on|along)", r"giv(?:e|es|en|ing)"),
     "disclose": r"disclos(?:e|es|ed|ing|ures?)",
     "flow": any_of(
@@ -133,6 +138,11 @@ TERMS: dict[str, str] = {
         rf"will access|(?:will|may|can) be (?:informed|notified|told) (?:of|about)) (?:\w+ ){{0,3}}{_NOUN}"),
     # disclosure to the public
     "public": any_of(
+        r"(?:instructors?|teachers?|tutors?|coaches?|drivers?|hosts?|landlords?|employers?|recruiters?|moderators?|"
+        r"organi[sz]ers?|other (?:users|members|players|participants|customers|riders|guests|students)) "
+        r"(?:\w+ ){0,2}(?:can|may|will|are able to) (?:see|view|access|receive)",
+        r"(?:appear|appears|listed|published|included) in (?:the |a |our )?(?:phone ?book|telephone directory|"
+        r"(?:(?:members'?|staff|online|public|alumni|business) ){0,2}director(?:y|ies))",
         r"(?:make|makes|made|making) (?:\w+ ){0,3}public",
         r"publicly (?:available|visible|accessible|displayed|posted)",
         r"(?:seen|viewed|read|accessed|collected|indexed|copied|used) (?:\w+,? ){0,4}by (?:anyone|everyone|"
@@ -157,9 +167,12 @@ TERMS: dict[str, str] = {
         r"(?:their|its) privacy (?:policy|policies|notices?|statements?) (?:applies|apply|governs?)",
         r"privacy polic(?:y|ies) of (?:those|these|that|the) (?:services|companies|providers|parties|sites)"),
     "student": r"students?|pupils?",
-    "school": r"schools?|teachers?|classrooms?|educators?|school districts?",
-    "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?", r"(?:companies|individuals|parties|providers|vendors|"
-                       r"contractors|processors) (?:\w+ ){0,6}on (?:our|its) behalf"),
+    "school": r"schools?|teachers?|classrooms?|educators?|(?:school )?districts?",
+    "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?",
+                       r"(?:processed|handled|hosted|stored|managed|administered|carried out|performed) "
+                       r"(?:by \w+(?: \w+)? )?on (?:our|its) behalf",
+                       r"(?:companies|individuals|parties|providers|vendors|contractors|processors) (?:\w+ ){0,6}"
+                       r"on (?:our|its) behalf"),
     "othersite": any_of(r"(?:other|third[- ]party|external|linked|outside) (?:websites?|web sites?|sites|apps|"
                       r"applications|services|platforms)", r"links? to (?:other|third[- ]party|external)"),
     "practice": any_of(r"privacy (?:practices|policies|statements|notices)", r"(?:their|its) own (?:terms|policies)",
@@ -176,7 +189,9 @@ TERMS: dict[str, str] = {
                   r"(?:law enforcement|police|government|authorities|courts?)"),
     # data handed to someone named by an open-class noun: "pass your health data to your GP"
     "giveto": any_of(
-        rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,3}}{_NOUN}(?:,? [\w'-]+){{0,6}} to {_THEM}",
+        rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,6}}{_NOUN}(?:,? [\w'-]+){{0,6}} to {_THEM}",
+        rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,6}}{_NOUN}(?:,? [\w'-]+){{0,6}} to (?:that|those|the (?:other|linked|"
+        rf"connected|third-party|partner)) (?:services?|apps?|platforms?|assistants?|devices?|accounts?)",
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
         rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{1,16}}with {_THEM}",
         rf"{_NOUN}(?: \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
@@ -219,6 +234,7 @@ TERMS: dict[str, str] = {
                    r"destruction", r"purg(?:e|es|ed|ing)", r"dispos(?:e|es|ed|al) of", r"cleared",
                    r"anonymi[sz](?:e|es|ed|ing|ation)", r"de-?identif(?:y|ies|ied|ication)",
                    r"irreversibly", r"remov(?:e|es|ed|ing|al)", r"overwrit\w+", r"shred(?:s|ded|ding)?",
+                   r"discard(?:s|ed|ing)?",
                    r"wip(?:e|es|ed|ing)(?! (?:down|clean)\b)",
                    r"rolled over", r"roll(?:s|ing)? over"),
     "backup": any_of(r"back-?ups?", r"backup (?:copies|systems|media|archives)", r"residual copies",
@@ -234,6 +250,12 @@ TERMS: dict[str, str] = {
         r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten|shredded|wiped) (?:\w+ ){0,5}"
         r"(?:once|as soon as|after|within)(?! you\b| your request)",
         r"(?:determine|decide|set) (?:\w+ ){0,2}(?:appropriate |applicable )?(?:retention )?periods?",
+        r"(?:we|will|shall) (?:\w+ ){0,2}(?:delete|erase|destroy|purge|discard|anonymi[sz]e) (?:\w+ ){0,6}"
+        r"(?:within (?:\d|one|two|three|seven|ten|thirty|sixty|ninety|a )|once (?:the|its|their|that|this) |"
+        r"as soon as (?:the|its|their|that|this) (?:\w+ ){0,2}"
+        r"(?:purpose|period|retention|relationship|contract|account))",
+        r"(?:deletes|erases|destroys|purges|discards) (?:\w+ ){0,4}"
+        r"(?:immediately|promptly|as soon as|within|after|once)",
     ),
     "keep_noun": r"retention|storage|retained|kept",
     "storage_heading": any_of(r"(?:information|data) storage", r"how (?:we|do we|long) (?:\w+ )?(?:store|keep|retain)",
@@ -337,7 +359,10 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"minor (?:changes?|edits?|updates?|modifications?|revisions?|amendments?|adjustments?|bugs?|"
           r"issues?|errors?|corrections?|details?|incidents?|differences?|role|part|improvements?|fixes?)",
           r"parent (?:company|companies|corporation|entity|organi[sz]ation|group)",
-          r"child (?:company|companies|entity|process|element|node|window|theme|account)",
+          r"child (?:company|companies|entity|entities|process|processes|element|elements|node|nodes|window|"
+          r"windows|theme|themes|threads?|account)", r"children's (?:hospital|museum)",
+          r"minor (?:amounts?|injur(?:y|ies)|repairs?|damage|faults?|offen[cs]es?|defects?|variations?|tweaks?|"
+          r"delays?|inconvenience)",
           r"kids'? menus?", r"youth (?:sports|league)", r"minor league", r"parental leave",
           r"(?:children's|childrens|kids'?|baby|babies'?|toddlers?'?|teen|junior) (?:clothing|clothes|wear|fashion|"
           r"range|collection|sizes?|menus?|meals?|books?|toys?|shoes|section|department|furniture|products?|"
@@ -352,6 +377,9 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"keep (?:your|the) (?:password|account)", r"held (?:liable|responsible)",
           r"hold (?:harmless|liable|the power)"),
      ("keep", "store", "keep_noun")),
+    # a product feature named after retention, not how long the service keeps personal data
+    (r"(?:data )?retention (?:dashboard|feature|module|add-?on|tool|console|wizard)s?", ("keep", "keep_noun",
+                                                                                       "retention_strong")),
     (any_of(r"(?:app|play|online|retail|physical) stores?", r"in stores?", r"store (?:hours|locations?|credit)",
           r"(?:security|confidentiality|accuracy) and (?:integrity|accuracy)",
           r"storage (?:device|media|space|capacity)",
@@ -377,10 +405,12 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"(?:shared|disclosed|provided|given|sent|submitted|gave|give|gives|giving|send|sends|submit) us\b",
           r"(?:request|ask|know)\w* (?:\w+ ){0,3}(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b",
           r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",
+          r"(?:do not|don't|never|not to) (?:disclose|share|give|reveal|tell) (?:your |any )?(?:passwords?|pins?|"
+          r"credentials|login details|one-time codes?|security codes?|verification codes?|account details)",
           r"(?:publicly |legally )+disclosed information",
           r"(?:receiv|obtain|collect|get|gather)\w* (?:\w+ ){0,6}from (?:\w+ ){0,3}"
           r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies|"
-          r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?)",
+          r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?|employers?)",
           r"(?:information|data) (?:\w+ ){0,2}from (?:\w+ ){0,3}(?:partners?|affiliates?|third[- ]part(?:y|ies))",
           r"provided by (?:\w+ ){0,3}(?:partners?|third[- ]part(?:y|ies)|providers?)",
           r"third[- ]party accounts?", r"information providers?",

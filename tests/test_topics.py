@@ -283,6 +283,15 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("Signed consent forms are shredded six months after the study ends.", "retention"),
     ("Call recordings are wiped after 90 days.", "retention"),
     ("Some of your details stay on file after you close your account, to meet our legal obligations.", "retention"),
+    ("Tutors can view your homework uploads and the marks you received.", "sharing"),
+    ("Members who opt in are listed in the online members' directory with their town and profession.", "sharing"),
+    ("Appointment records are processed by our booking provider on our behalf.", "sharing"),
+    ("The site includes YouTube and Instagram widgets, which may tell those companies which page you viewed.",
+     "sharing"),
+    ("We send your prescription and latest lab results to the pharmacy you choose.", "sharing"),
+    ("Session tokens live in memory for the duration of your visit and are discarded when you log out.", "retention"),
+    ("The verification partner checks the document and deletes the scan immediately after.", "retention"),
+    ("We will erase your details within 30 days of the end of your contract.", "retention"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -307,6 +316,12 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("We receive your name and profile picture from the social network you sign in with.", "sharing"),
     ("We check your identity with data from fraud prevention databases.", "sharing"),
     ("Please wipe down the screen before handing the device back.", "retention"),
+    ("Never share your password or verification codes with anyone, even if they claim to work for us.", "sharing"),
+    ("Worker threads and child processes are restarted after each update.", "minors"),
+    ("A minor delay in processing may occur during public holidays.", "minors"),
+    ("We receive your staff number and department from your employer when they enrol you.", "sharing"),
+    ("Some of the countries we send data to may not have laws as strict as those in your country.", "sharing"),
+    ("The retention dashboard lets administrators see how many mailboxes are archived.", "retention"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
