@@ -141,6 +141,9 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
     except ContentRejected as exc:
         result.status, result.error = "rejected", str(exc)
 
+    # the CPU-heavy comparison runs before the write transaction, so the database is held only to write
+    fresh = page is not None and result.status == "unchanged" and not page.fetched.not_modified
+    derived = _derive(page.text, latest, source.topics) if fresh else None
     if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
         return CheckResult(source.name, source.url, "error", error="skipped: the fetch outlasted daemon.lock_timeout "
                                                                    "and another process took this source over")
@@ -148,8 +151,8 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
         row = session.get(Source, source_id)
         if page is not None and result.status == "unchanged":
             _remember_validators(row, page.fetched)
-            if not page.fetched.not_modified:
-                _store_if_new(session, row, page, latest, source, config, result)
+            if derived is not None:
+                _store_version(session, row, page, latest, derived, source, config, result)
         check = _record_check(session, row, result, started_at, time.monotonic() - clock)
         health.after_check(session, config, source, row, check, result)
     return result
@@ -179,13 +182,30 @@ async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_t
     return page
 
 
-def _store_if_new(session, row: Source, page: _Page, latest: Version | None, source: SourceConfig,
-                  config: Config, result: CheckResult) -> None:
-    digest = text_hash(page.text)
+@dataclass(frozen=True)
+class _Derived:
+    """What a new text says against the latest version (pure: sections, and the rated changes)."""
+
+    digest: str
+    sections: list[Section]
+    changes: list[RatedChange]
+
+
+def _derive(text: str, latest: Version | None, watched: Sequence[str]) -> _Derived | None:
+    """None when the text is the latest version's; otherwise its sections and rated changes."""
+    digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
-        return
+        return None
+    sections = parse_sections(text)
+    changes = rate_changes(diff_sections(parse_sections(latest.text), sections), watched=watched) if latest else []
+    return _Derived(digest, sections, changes)
+
+
+def _store_version(session, row: Source, page: _Page, latest: Version | None, derived: _Derived,
+                   source: SourceConfig, config: Config, result: CheckResult) -> None:
+    """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    digest = derived.digest
     earlier = Store.earliest_version_with_hash(session, row.id, digest) if latest else None
-    new_sections = parse_sections(page.text)
     version = Version(
         source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
@@ -194,13 +214,13 @@ def _store_if_new(session, row: Source, page: _Page, latest: Version | None, sou
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, new_sections)
+    add_sections(session, version, derived.sections)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
         return
     result.status, result.previous_version, result.reverts_to = "changed", latest.seq, version.reverts_to
-    result.changes = rate_changes(diff_sections(parse_sections(latest.text), new_sections), watched=source.topics)
+    result.changes = derived.changes
     if version.reverts_to is None:  # a blink back is recorded but never alerted
         result.alert_topics = sorted({t for c in result.changes for t in c.alert_topics(source.topics)})
     _add_changes(session, row, latest, version, result.changes, source.topics)
