@@ -111,12 +111,13 @@ def render_rich(changes: Sequence[object], labels: Sequence[str | None] | None =
     struck through, insertions green."""
     panels = []
     for change, label in _prepare(changes, labels):
-        body = Text()
+        # path and summary go in the body, where they wrap: a panel title is cut at the panel's width
+        body = Text(change.section, style="bold")
+        body.append("\n" + _VERBS.get(change.kind, change.kind) + (f" — {label}" if label else ""), style="italic")
+        body.append("\n\n")
         for op, text in _pieces(change):
             body.append(text, style=_DELETED_STYLE if op < 0 else _INSERTED_STYLE if op > 0 else "")
-        subtitle = _VERBS.get(change.kind, change.kind) + (f" — {label}" if label else "")
-        panels.append(Panel(body, title=Text(change.section, style="bold"), title_align="left",
-                            subtitle=subtitle, subtitle_align="right"))
+        panels.append(Panel(body))
     if not panels:
         return Text("No changes.")
     return Group(*panels)
