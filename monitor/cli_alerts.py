@@ -85,8 +85,10 @@ def alerts(
         out.print(f"no {status + ' ' if status else ''}alerts")
         return
     table = Table("id", "channel", "alert", "status (UTC)", "tries", "last error")
-    for column in (0, 1, 3, 4):
+    for column in (0, 4):
         table.columns[column].no_wrap = True
+    for column in table.columns[1:]:
+        column.overflow = "fold"  # a narrow terminal wraps a long channel name or word, never hides its end
     for r in rows:
         table.add_row(str(r["id"]), r["channel"], r["summary"], _status_cell(r), str(r["attempts"]),
                       r["last_error"] or "")
