@@ -110,7 +110,7 @@ def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
             line += f" (next attempt {_short(o.next_attempt_at)} UTC)"
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
-              + (f", {report.unconfigured} waiting for a channel missing from the config"
+              + (f", {report.unconfigured} waiting for a channel missing from the config or its secret"
                  if report.unconfigured else ""), highlight=False, soft_wrap=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -169,7 +170,7 @@ class EmailChannel(_ChannelBase):
     @classmethod
     def _addresses(cls, value: Any) -> Any:
         for address in (value,) if isinstance(value, str) else value or ():
-            if not _EMAIL.match(address):
+            if not _EMAIL.match(parseaddr(address)[1]):  # "Privacy Team <privacy@example.org>" is fine
                 raise ValueError(f"{address!r} is not an e-mail address")
         return value
 

@@ -217,22 +217,32 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
     if old is None:
         return Verdict(True)
     verdict = _drastic(page, old)
-    if verdict.needs_confirmation and final_url and previous_url and _address(final_url) != _address(previous_url):
+    redirected = final_url and requested_url and _address(final_url) != _address(requested_url)
+    if verdict.needs_confirmation and redirected and previous_url and _address(final_url) != _address(previous_url):
         return Verdict(False, f"redirected to {final_url} (the previous version came from {previous_url}) and "
                               f"{verdict.reason}: the policy may have moved or been removed; if it moved, "
                               f"update `url`", rule="redirect")
     return verdict
 
 
-_LOCALE_ROOT = re.compile(r"/(?:[a-z]{2}(?:[-_][a-z]{2,4})?/?)?(?:index\.\w{2,5}|home/?)?", re.IGNORECASE)
+_ROOT = re.compile(r"/(?:([a-z]{2})(?:[-_][a-z]{2,4})?/?)?(?:index\.\w{2,5}|home/?)?", re.IGNORECASE)
+_LOCALES = frozenset("ar bg bn cs cy da de el en es et fa fi fr ga he hi hr hu id is it ja ko lt lv ms mt nb nl no pl "
+                     "pt ro ru sk sl sr sv sw th tl tr uk ur vi zh".split())
+
+
+def _is_root(url: str) -> bool:
+    """The root of a site or of one of its languages (/, /en/, /de-de/, /index.html), without a query."""
+    parts = urlsplit(url)
+    match = _ROOT.fullmatch(parts.path or "/")
+    return bool(match) and not parts.query and (match.group(1) is None or match.group(1).lower() in _LOCALES)
 
 
 def _home_page(requested_url: str | None, final_url: str | None) -> Verdict | None:
-    """A policy URL redirected to the root of a site (or of a locale: /en/, /de-de/) is a removed page."""
+    """A policy URL redirected to the home page of its own site is a removed page."""
     if not requested_url or not final_url:
         return None
-    requested, final = urlsplit(requested_url), urlsplit(final_url)
-    if _LOCALE_ROOT.fullmatch(final.path or "/") and not _LOCALE_ROOT.fullmatch(requested.path or "/"):
+    same_site = _address(requested_url)[0] == _address(final_url)[0]
+    if same_site and _is_root(final_url) and not _is_root(requested_url):
         return Verdict(False, f"redirected to the site's home page ({final_url}): the policy may have been "
                               f"removed or moved; if it moved, update `url`", rule="redirect")
     return None

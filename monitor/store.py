@@ -280,13 +280,14 @@ class Store:
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """One migrator at a time on a SQLite file: a daemon and a `check` started together on a new
-    database would otherwise both create the tables. flock on the database file itself is separate
-    from SQLite's own (fcntl byte-range) locks, so it leaves them alone and leaves no file behind."""
+    database would otherwise both create the tables. The lock is a file of its own beside the
+    database: closing a descriptor of the database file itself would drop every POSIX lock SQLite
+    holds on it in this process."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
         yield
         return
-    with open(path, "ab") as handle:
+    with open(f"{path}-migrate.lock", "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -149,8 +149,10 @@ TERMS: dict[str, str] = {
         r"the public|other users|search engines|others|the general public|(?:any|all|every)(?: other)? (?:users?|"
         r"players?|members?|visitors?|participants?|people|person|customers?)|other (?:players|members|visitors|"
         r"participants|people|customers))",
-        r"(?:published|displayed|shown|posted|listed) (?:[\w'-]+,? ){0,5}(?:along )?with your (?:first |full |last |"
-        r"user ?)?(?:names?|usernames?|photos?|pictures?|city|town|location|initials)",
+        r"(?:published|posted|(?:displayed|shown|listed) (?:[\w'-]+ ){0,2}(?:on|in) (?:the |our |a )?"
+        r"(?:public |product |profile )?(?:leaderboards?|galler(?:y|ies)|forums?|director(?:y|ies)|feeds?|websites?|"
+        r"site|profile pages?|product pages?)) (?:[\w'-]+,? ){0,5}(?:along )?with your (?:first |full |last |user ?)?"
+        r"(?:names?|usernames?|photos?|pictures?|city|town|location|initials)",
         r"(?:visible|available|accessible|displayed|shown) to (?:anyone|everyone|the public|other users|all users|"
         r"other members|others|the general public)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
         r"indexed by search engines",
@@ -167,7 +169,7 @@ TERMS: dict[str, str] = {
         r"(?:their|its) privacy (?:policy|policies|notices?|statements?) (?:applies|apply|governs?)",
         r"privacy polic(?:y|ies) of (?:those|these|that|the) (?:services|companies|providers|parties|sites)"),
     "student": r"students?|pupils?",
-    "school": r"schools?|teachers?|classrooms?|educators?|(?:school )?districts?",
+    "school": r"schools?|teachers?|classrooms?|educators?|(?:school|your) districts?",
     "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?",
                        r"(?:processed|handled|hosted|stored|managed|administered|carried out|performed) "
                        r"(?:by \w+(?: \w+)? )?on (?:our|its) behalf",
@@ -193,7 +195,8 @@ TERMS: dict[str, str] = {
         rf"(?:{_GIVE})(?! by\b) (?:[\w'-]+,? ){{0,6}}{_NOUN}(?:,? [\w'-]+){{0,6}} to (?:that|those|the (?:other|linked|"
         rf"connected|third-party|partner)) (?:services?|apps?|platforms?|assistants?|devices?|accounts?)",
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
-        rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{1,16}}with {_THEM}",
+        rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{0,8}}(?:{_NOUN}|vins?|codes|ids|identifiers|"
+        rf"numbers|mileage|activity|usage|profiles?)(?:,? [\w'-]+){{0,10}} with {_THEM}",
         rf"{_NOUN}(?: \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
     # retention
     "keep": any_of(r"retain(?:s|ed|ing)?", r"retention", r"keep(?:s|ing)?", r"kept", r"preserv(?:e|es|ed|ing)",
@@ -403,8 +406,12 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"software|apps?|tools?) to",
           r"(?:shared|disclosed|provided|given|sent) (?:\w+ ){0,2}(?:with|to) us",
           r"(?:shared|disclosed|provided|given|sent|submitted|gave|give|gives|giving|send|sends|submit) us\b",
-          r"(?:request|ask|know)\w* (?:\w+ ){0,3}(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b",
+          r"(?:you|consumers?|residents?|individuals?|users?)(?: \w+){0,4} (?:request|ask|know)\w* (?:\w+ ){0,3}"
+          r"(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b(?! (?:and|or)\b)",
           r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",
+          r"(?:we|our (?:\w+ )?servers?|our systems?) (?:\w+ )?log(?:s|ged)?\b",
+          r"(?:your |the )?(?:internet|mobile|wireless|broadband) (?:service )?(?:providers?|carriers?|operators?)"
+          r"(?= (?:and|or)\b|[,.;)])",
           r"(?:do not|don't|never|not to) (?:disclose|share|give|reveal|tell) (?:your |any )?(?:passwords?|pins?|"
           r"credentials|login details|one-time codes?|security codes?|verification codes?|account details)",
           r"(?:publicly |legally )+disclosed information",

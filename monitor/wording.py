@@ -34,6 +34,10 @@ _ACTION_VERBS = re.compile(r"^(?:sell|sold|shar|disclos|rent|leas|trad|transfer|
                            r"delet|eras|destroy|collect|use|used|using|track|notif|inform|anonymi)")
 # ...but "storage", "providers", "disclosure", "retention" are the nouns of those verbs: list items, not actions
 _ACTION_NOUN = re.compile(r"(?:age|ers?|ors?|ions?|ments?|ures?|ances?|ences?|ity|ies|ables?)$")
+
+
+def _is_action_noun(word: str) -> bool:
+    return bool(_ACTION_NOUN.search(word)) and not word.startswith("transfer")  # "transfers" is a verb too
 _GRAMMAR_SWAPS = [frozenset(p) for p in (("is", "are"), ("was", "were"), ("has", "have"), ("does", "do"),
                                          ("this", "these"), ("that", "those"), ("that", "which"),
                                          ("who", "that"), ("its", "their"), ("a", "an"), ("a", "the"),
@@ -257,14 +261,32 @@ def form_only(before: str, after: str, renames: Iterable[Rename] = ()) -> bool:
     if all(_edit_is_form_only(tag, old[i1:i2], new[j1:j2], old, i1) for tag, i1, i2, j1, j2 in edits):
         return True
     changed = [w for tag, i1, i2, j1, j2 in edits for w in old[i1:i2] + new[j1:j2]]
-    # the reordered stretch must not span a word that makes order meaningful ("A but not B", "A rather than B")
+    # Order matters next to a negation anywhere in the clause ("we do not share A; we share B") and
+    # to a contrast inside the reordered stretch ("A but not B", "A rather than B"); "including but
+    # not limited to" is an idiom that negates nothing.
     span = old[min(op[1] for op in edits):max(op[2] for op in edits)]
-    if old_count == new_count and not set(span) & (NEGATIONS | {"but", "than", "only", "excluding", "except"}):
+    negated = set(_without_idioms(old)) & NEGATIONS
+    if old_count == new_count and not negated and not set(span) & {"but", "than", "only", "excluding", "except"}:
         # the same words in another order: a reordered list, unless what moved is a verb or a number
-        return not any(protected(w) or (_ACTION_VERBS.match(w) and not _ACTION_NOUN.search(w)) for w in changed)
+        return not any(protected(w) or (_ACTION_VERBS.match(w) and not _is_action_noun(w)) for w in changed)
     if _DATE_STAMP.search(before) and _DATE_STAMP.search(after):
         return all(_is_date_word(w) for w in changed)   # "Last updated: 3 May 2024" → "1 June 2025"
     return False
+
+
+_IDIOMS = (("not", "limited", "to"), ("without", "limitation"), ("not", "limited"))
+
+
+def _without_idioms(tokens: tuple[str, ...]) -> list[str]:
+    kept, i = [], 0
+    while i < len(tokens):
+        idiom = next((m for m in _IDIOMS if tuple(tokens[i:i + len(m)]) == m), None)
+        if idiom:
+            i += len(idiom)
+        else:
+            kept.append(tokens[i])
+            i += 1
+    return kept
 
 
 def _is_date_word(word: str) -> bool:

@@ -284,11 +284,15 @@ def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_u
     config, store = setup(receiver.url, secret_env="TEST_WEBHOOK_UNSET")
     queue_change(store, config, "wemet", [MINORS])
 
-    report = deliver(store, config)
+    reports = [deliver(store, config, after=3600 * i) for i in range(15)]  # more passes than max_attempts
 
     [row] = alert_rows(store)
-    assert report.retrying == 1 and row.status == "pending" and receiver.received == []
-    assert row.last_error == "environment variable TEST_WEBHOOK_UNSET (secret_env) is not set: not sending unsigned"
+    assert all(r.unconfigured == 1 and r.attempted == 0 for r in reports) and receiver.received == []
+    assert row.status == "pending" and row.attempts == 0, "waiting for the secret is not a failed attempt"
+    assert row.last_error == ("environment variable TEST_WEBHOOK_UNSET (secret_env) is not set; the alert waits, "
+                              "unsigned alerts are not sent")
+    monkeypatch.setenv("TEST_WEBHOOK_UNSET", SECRET)
+    assert deliver(store, config).delivered == 1 and len(receiver.received) == 1
 
 
 def test_unsigned_webhooks_are_sent_with_one_warning(make_config, sqlite_url, receiver, caplog):

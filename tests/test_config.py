@@ -127,13 +127,15 @@ def test_smtp_settings_that_cannot_work_or_would_leak_the_password_are_refused()
                   smtp: {host: smtp.example.org, starttls: false, username: bot, password_env: SMTP_PASSWORD}}
           relay: {type: email, to: [a@example.org], smtp: {host: 127.0.0.1, port: 25, starttls: false}}
           typo: {type: email, to: [notanemail], smtp: {host: smtp.example.org}}
+          named: {type: email, to: ["Privacy Team <privacy@example.org>"], from: "Monitor <pm@example.org>",
+                  smtp: {host: smtp.example.org}}
         sources: []
     """)
     assert any(p.startswith("sources.yaml:2: channels.both.smtp: choose one: `ssl: true`") for p in found), found
     assert any(p.startswith("sources.yaml:4: channels.clear.smtp: refusing to send a password in clear text")
                for p in found), found
     assert any(p.startswith("sources.yaml:6: channels.typo.to: 'notanemail' is not an e-mail address") for p in found)
-    assert len(found) == 3, "a plain relay on loopback without a password is fine"
+    assert len(found) == 3, "a plain relay on loopback without a password, and display names, are fine"
 
 
 def test_an_inherited_bad_default_points_at_the_defaults_line():

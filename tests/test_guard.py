@@ -299,3 +299,18 @@ def test_a_drastic_change_from_a_new_address_is_rejected_but_the_same_text_from_
     assert not moved.accepted and moved.rule == "redirect"
     assert judge(new, previous=old, language="en", final_url="https://example.org/privacy/", **urls).needs_confirmation
     assert judge(old, previous=old, language="en", final_url="https://www.example.org/legal/privacy", **urls).accepted
+
+
+@pytest.mark.parametrize("final", ["https://example.org/index.php?page=privacy", "https://example.org/?p=123",
+                                   "https://privacy.example.org/", "https://example.org/pp",
+                                   "https://example.org/en/privacy"])
+def test_redirects_that_are_not_to_the_home_page_are_judged_on_their_text(final):
+    assert judge(seed_text(2), language="en", requested_url="https://example.org/legal/privacy",
+                 final_url=final).accepted
+
+
+def test_once_the_url_is_updated_to_the_new_address_the_new_text_is_accepted():
+    old, new = seed_text(3), seed_text(3)[:3000]
+    verdict = judge(new, previous=old, language="en", requested_url="https://example.org/new/privacy",
+                    final_url="https://example.org/new/privacy", previous_url="https://example.org/privacy")
+    assert verdict.rule != "redirect" and verdict.needs_confirmation

@@ -208,6 +208,9 @@ TINY_BUT_SUBSTANTIVE = {
                                             "We share data with data brokers but not with advertisers."),
     "the two sides of a 'rather than' swapped": ("We keep logs rather than profiles.",
                                                 "We keep profiles rather than logs."),
+    "what is and is not shared swapped": (
+        "We do not share your email address with advertisers; we share your postal address with partners.",
+        "We do not share your postal address with advertisers; we share your email address with partners."),
 }
 
 

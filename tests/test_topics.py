@@ -322,9 +322,22 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("We receive your staff number and department from your employer when they enrol you.", "sharing"),
     ("Some of the countries we send data to may not have laws as strict as those in your country.", "sharing"),
     ("The retention dashboard lets administrators see how many mailboxes are archived.", "retention"),
+    ("Our web servers automatically log your IP address, browser type and internet service provider.", "sharing"),
+    ("Your orders are listed in your account dashboard with your name and shipping address.", "sharing"),
+    ("We share your enthusiasm for good design with a growing team of volunteers.", "sharing"),
+    ("The regional district office handles our billing enquiries for students.", "minors"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
+
+
+@pytest.mark.parametrize("paragraph", [
+    "Government agencies may request that we disclose your personal information, and we will comply.",
+    "Advertisers may ask us to disclose your browsing history.",
+    "We may disclose your name and email to you and to the event organiser.",
+])
+def test_disclosure_to_others_is_sharing_even_near_words_of_the_right_to_know(paragraph: str) -> None:
+    assert "sharing" in topics_of(paragraph)
 
 
 def test_a_long_section_finds_what_its_paragraphs_find() -> None:

@@ -29,7 +29,9 @@ log = logging.getLogger("monitor.notify")
 
 CHUNK = 64                 # alerts claimed per transaction; keeps every lease short
 _ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outcome, which matters at 1,000s
-SEND_BOUND = 3             # a send can take this many channel timeouts (connect, write, read each get one)
+# a send can take this many channel timeouts: each network step gets one (webhook: connect, write,
+# read; SMTP: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)
+SEND_BOUND = {"webhook": 3, "email": 7}
 LEASE_MARGIN = 5.0         # seconds added to the lease for recording the outcome
 MAX_ERROR_CHARS = 500
 
@@ -40,7 +42,7 @@ class Outcome:
 
     alert: int
     channel: str
-    status: str          # delivered | retrying | failed | unconfigured
+    status: str          # delivered | retrying | failed | unconfigured (channel missing, or its secret unset)
     detail: str
     attempts: int
     next_attempt_at: datetime | None = None
@@ -53,7 +55,7 @@ class DeliveryReport:
     delivered: int = 0
     retrying: int = 0      # failed this time, still pending with a next attempt
     failed: int = 0        # gave up: permanent failure, too many attempts or too old
-    unconfigured: int = 0  # channel no longer in the config; left pending
+    unconfigured: int = 0  # channel no longer in the config, or its secret unset: left pending, no attempt
     skipped: int = 0       # claimed by another process first
     outcomes: list[Outcome] = field(default_factory=list)
 
@@ -82,6 +84,11 @@ def backoff_delay(attempts: int, settings: DeliveryConfig, retry_after: float | 
     if retry_after is not None:
         delay = max(delay, min(max(retry_after, 0.0), settings.max_retry_after))
     return delay
+
+
+def send_bound(channel: Any) -> float:
+    """Seconds one send to `channel` can take at most if every step keeps to the channel's timeout."""
+    return SEND_BOUND.get(channel.type, 3) * channel_timeout(channel)
 
 
 def channel_timeout(channel: Any) -> float:
@@ -118,10 +125,11 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     due = _due_alerts(store, now, limit)
     if not due:
         return report
-    missing = [a for a in due if a.channel not in config.channels]
-    for alert in missing:
-        report.add(_mark_unconfigured(store, alert))
-    ready = [a for a in due if a.channel in config.channels]
+    waiting = {a.id: why for a in due if (why := _why_waiting(config, a.channel))}
+    for alert in due:
+        if alert.id in waiting:
+            report.add(_mark_waiting(store, alert, waiting[alert.id]))
+    ready = [a for a in due if a.id not in waiting]
     semaphore = asyncio.Semaphore(config.daemon.concurrency)
     async with AsyncExitStack() as stack:
         kinds: dict[str, ChannelKind] = {}
@@ -140,7 +148,7 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
             await asyncio.gather(*(one(c) for c in claimed))
     if report.attempted:  # alerts waiting for a missing channel were each logged once, not every pass
         log.info(f"delivery pass: {report.delivered} delivered, {report.retrying} to retry, "
-                 f"{report.failed} failed, {report.unconfigured} for unknown channels",
+                 f"{report.failed} failed, {report.unconfigured} waiting for their channel's configuration",
                  extra={"delivered": report.delivered, "retrying": report.retrying, "failed": report.failed})
     return report
 
@@ -154,9 +162,20 @@ def _due_alerts(store: Store, now: datetime, limit: int | None) -> list[Alert]:
         return list(session.exec(query))
 
 
-def _mark_unconfigured(store: Store, alert: Alert) -> Outcome:
-    """Leave the alert pending (it goes out once the channel is back) and say why it waits."""
-    message = f"channel {alert.channel!r} is not in the config; the alert waits until it is"
+def _why_waiting(config: Config, channel_name: str) -> str | None:
+    """Why alerts to a channel cannot be attempted at all now (no attempt is counted), or None."""
+    channel = config.channels.get(channel_name)
+    if channel is None:
+        return f"channel {channel_name!r} is not in the config; the alert waits until it is"
+    secret_env = getattr(channel, "secret_env", None)
+    if secret_env and not channel.secret():
+        return (f"environment variable {secret_env} (secret_env) is not set; the alert waits, unsigned alerts "
+                f"are not sent")
+    return None
+
+
+def _mark_waiting(store: Store, alert: Alert, message: str) -> Outcome:
+    """Leave the alert pending, attempts untouched (it goes out once the cause is fixed) and say why."""
     if alert.last_error != message:
         with store.engine.begin() as conn:
             conn.execute(_ALERTS.update().where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending")
@@ -170,14 +189,14 @@ def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime, rou
     (or delivered) since we read it is left alone.
 
     The lease outlasts the slowest way the chunk can go (`rounds` sends in a row on one concurrency
-    slot, each bounded by its channel's timeouts), so a live sender is never overtaken; a sender
-    that died is overtaken soon after, by a resend with the same id.
+    slot, each as slow as the chunk's slowest channel allows), so a sender that keeps to its
+    timeouts is not overtaken; one that died is overtaken soon after, by a resend with the same id.
     """
     claimed = []
+    slowest = max(send_bound(config.channels[a.channel]) for a in alerts)
+    lease = now + timedelta(seconds=rounds * slowest + LEASE_MARGIN)
     with store.engine.begin() as conn:
         for alert in alerts:
-            send_bound = SEND_BOUND * channel_timeout(config.channels[alert.channel])
-            lease = now + timedelta(seconds=rounds * send_bound + LEASE_MARGIN)
             taken = conn.execute(
                 _ALERTS.update()
                 .where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending",
