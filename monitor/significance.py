@@ -284,6 +284,24 @@ def _polarity_rule(cx: _Context) -> Finding | None:
     return None
 
 
+_EXCEPTION = re.compile(r"\b(?:except(?: for| to| with| in| where| when| as)?|unless|other than|apart from|save for|"
+                        r"with the exception of|excluding|but (?:may|we may|will|can))\b[^.;:]{0,80}")
+
+
+def _exception_rule(cx: _Context) -> Finding | None:
+    """A carve-out added to a promise: "we do not sell your data" → "…, except to our affiliates"."""
+    for before, after in cx.pairs:
+        old_text, new_text = fold(before.text), fold(after.text)
+        old_starts = {words(m.group(0))[:3] for m in _EXCEPTION.finditer(old_text)}
+        added = [m.group(0).strip(" ,") for m in _EXCEPTION.finditer(new_text)
+                 if words(m.group(0))[:3] not in old_starts          # not an old exception reworded or extended
+                 and set(words(new_text[:m.start()])) & NEGATIONS]  # a promise ("we do not …") before it
+        if added:
+            return Finding("exception", f"adds an exception to a promise: {' '.join(added[0].split()[:12])}",
+                           None, True)
+    return None
+
+
 def _list_summary(verb: str, noun: str, items: list[str]) -> str:
     shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
     return f"{verb} {noun}{'s' if len(items) > 1 else ''}: {shown}"
@@ -340,8 +358,8 @@ def _number_rule(cx: _Context) -> Finding | None:
 Rule = Callable[[_Context], Finding | None]
 # Order matters: the first findings lead the summary, and the number fallback is skipped when an
 # age or period rule already explained the numbers.
-RULES: tuple[Rule, ...] = (_section_rule, _age_rule, _period_rule, _negation_rule, _recipient_rule,
-                           _purpose_rule, _guarantee_rule, _polarity_rule, _number_rule)
+RULES: tuple[Rule, ...] = (_section_rule, _age_rule, _period_rule, _negation_rule, _exception_rule,
+                           _recipient_rule, _purpose_rule, _guarantee_rule, _polarity_rule, _number_rule)
 
 
 # ---------------------------------------------------------------------------------------------

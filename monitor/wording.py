@@ -190,10 +190,26 @@ def _form_only_swap(a: str, b: str) -> bool:
     return (a + b).isascii() and len(short) >= 4 and _edit_distance(a, b) <= (1 if len(short) < 7 else 2)
 
 
+# A sentence split or joined: "…partners and require them…" ↔ "…partners. We require them…"
+_JOINERS = frozenset({"and", "which", "so", "while", "whereby"})
+_SUBJECTS = frozenset({"we", "they", "it", "this", "these", "you", "he", "she", "such"})
+
+
+def _split_or_join(old: Sequence[str], new: Sequence[str], before: Sequence[str], i1: int) -> bool:
+    """A joining word traded for a subject pronoun, with no negation earlier in the clause whose reach
+    a split could change ("we do not share X and sell Y" ≠ "…X. We sell Y")."""
+    if set(before[:i1]) & NEGATIONS or len(old) > 2 or len(new) > 2:
+        return False
+    pieces = set(old) | set(new)
+    return bool(pieces & _SUBJECTS) and pieces <= _JOINERS | _SUBJECTS
+
+
 def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before: Sequence[str],
                        i1: int) -> bool:
     if "".join(old) == "".join(new):
         return True                                    # "third party" ↔ "thirdparty"
+    if _split_or_join(old, new, before, i1):
+        return True
     if tag == "delete" or tag == "insert":
         return set(old or new) <= _OPTIONAL_WORDS
     if len(old) == len(new) and all(_form_only_swap(a, b) for a, b in zip(old, new, strict=True)):

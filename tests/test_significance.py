@@ -390,6 +390,37 @@ def test_guarantee_removed() -> None:
     assert (rated.summary, rated.severity) == ("removes guarantee: with your consent", "high")
 
 
+@pytest.mark.parametrize("after, exception", [
+    ("We do not sell personal data, except to our affiliates.", "except to our affiliates"),
+    ("We do not sell personal data other than in connection with a merger.", "other than in connection with a merger"),
+    ("We do not sell personal data unless you opt in.", "unless you opt in"),
+])
+def test_a_carve_out_added_to_a_promise_is_a_high_loosening(after: str, exception: str) -> None:
+    rated = rate("We do not sell personal data.", after, "Sharing")
+    assert rated.severity == "high" and rated.alert_topics(WATCHED) == ["sharing"]
+    assert rated.summary == f"adds an exception to a promise: {exception}"
+
+
+def test_an_exception_to_sharing_itself_is_not_read_as_a_carve_out() -> None:
+    rated = rate("We share data with partners except where you object.",
+                 "We share data with partners except where you object or ask us not to.", "Sharing")
+    assert "exception" not in rated.summary and rated.severity != "high"
+
+
+@pytest.mark.parametrize("before, after", [
+    ("We sign confidentiality agreements with all partners and require them to protect your data.",
+     "We sign confidentiality agreements with all partners. We require them to protect your data."),
+    ("We keep logs for 30 days. This lets us investigate abuse.",
+     "We keep logs for 30 days, which lets us investigate abuse."),
+])
+def test_a_sentence_split_or_joined_is_form_only(before: str, after: str) -> None:
+    assert form_only(before, after)
+
+
+def test_a_split_that_could_change_what_a_negation_covers_is_substance() -> None:
+    assert not form_only("We do not share your data and sell it.", "We do not share your data. We sell it.")
+
+
 def test_dropping_the_confidentiality_obligations_of_recipients_is_a_removed_guarantee() -> None:
     before = ["We share your details with our service providers.",
               "Every provider is bound by contract to keep your information confidential."]
