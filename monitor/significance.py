@@ -430,15 +430,20 @@ def _structure_summary(change: SectionChange) -> str:
     return summary
 
 
-def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = ()
-                ) -> RatedChange:
+def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
+                retitled: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
-    `renames` are word swaps the whole check makes consistently (see `policy_renames`).
+    `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
+    are the words of lines that became headings or stopped being headings in the same check (see
+    `retitled_lines`): such a line leaving or joining a section's clauses is structure, not substance.
     """
     watched = set(watched)
     heading = _heading_of(change)
-    removed, added = change.removed, change.added
+    removed = tuple(c for c in change.removed if words(c.text) not in retitled)
+    added = tuple(c for c in change.added if words(c.text) not in retitled)
+    if (change.removed or change.added) and not (removed or added):
+        return RatedChange(change, (), False, "low", "a line became a heading, or a heading a line")
     if not removed and not added and change.kind in _TEXT_KINDS:
         removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
     old, new, pairs = substantive_clauses(removed, added, renames)
@@ -488,4 +493,12 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED)
     """
     watched = tuple(watched)
     renames = policy_renames(changes)
-    return [rate_change(change, watched, renames) for change in changes]
+    retitled = retitled_lines(changes)
+    return [rate_change(change, watched, renames, retitled) for change in changes]
+
+
+def retitled_lines(changes: Iterable[SectionChange]) -> frozenset[tuple[str, ...]]:
+    """Titles of sections that appeared or disappeared in a check: a line promoted to a heading ("- A
+    Special Note about Children." → a heading of its own) or a heading demoted to a line."""
+    return frozenset(words(c.section.split(" › ")[-1]) for c in changes
+                     if c.kind in ("added", "removed", "split", "merged") and c.section)

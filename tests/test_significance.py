@@ -615,3 +615,19 @@ def test_to_json_has_the_public_fields() -> None:
     assert rated.to_json() == {"section": "5. Retention", "kind": "modified", "topics": ["retention"],
                                "severity": "high", "summary": "retention period 30 days → 2 years",
                                "before": "We keep your data for 30 days.", "after": "We keep your data for 2 years."}
+
+
+def test_a_list_line_promoted_to_a_heading_is_structure_not_a_removed_clause() -> None:
+    from monitor.diff import diff_sections
+    from monitor.normalize import normalize
+    from monitor.sections import parse_sections
+    from monitor.significance import rate_changes
+
+    text = seed_text(4)  # served as Markdown; "- A Special Note about Children." is a list line
+    retitled = text.replace("- A Special Note about Children.", "- A Special Note About Children", 1)
+    assert retitled != text
+    old, new = (parse_sections(normalize(t, content_type="text/markdown")) for t in (text, retitled))
+
+    rated = rate_changes(diff_sections(old, new))
+
+    assert rated and all(r.alert_topics(WATCHED) == [] for r in rated), [(r.change.kind, r.summary) for r in rated]
