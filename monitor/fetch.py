@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import email.utils
+import logging
 import random
 import re
 import socket
@@ -23,6 +24,8 @@ import charset_normalizer
 import httpx
 
 from monitor.errors import FetchError
+
+log = logging.getLogger("monitor.fetch")
 
 USER_AGENT = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-monitor)"
 ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9,*/*;q=0.5"
@@ -170,7 +173,7 @@ class Fetcher:
             except FetchError as exc:
                 if not exc.transient or attempt > settings.retries:
                     raise _after_attempts(exc, attempt) from None
-                await asyncio.sleep(self._backoff(attempt))
+                await self._wait_to_retry(target, str(exc), attempt, self._backoff(attempt))
                 continue
             if raw.status < 300 or raw.status in _REDIRECT_STATUSES or raw.status == 304:
                 return raw, attempt
@@ -191,7 +194,12 @@ class Fetcher:
                 self._hold_host(target, retry_after)
             if attempt > settings.retries:
                 raise _after_attempts(FetchError(status_text, transient=True, status_code=raw.status), attempt)
-            await asyncio.sleep(max(retry_after or 0.0, self._backoff(attempt)))
+            await self._wait_to_retry(target, status_text, attempt, max(retry_after or 0.0, self._backoff(attempt)))
+
+    async def _wait_to_retry(self, target: httpx.URL, why: str, attempt: int, delay: float) -> None:
+        log.info(f"fetch {target}: {why}; retry {attempt} of {self.settings.retries} in {delay:.1f}s",
+                 extra={"url": str(target), "attempt": attempt, "retry_in_s": round(delay, 1)})
+        await asyncio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
         # exponential with jitter, so sources failing together do not retry in lockstep

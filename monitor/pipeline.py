@@ -150,6 +150,8 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
     with store.session() as session:
         row = session.get(Source, source_id)
         if page is not None and result.status == "unchanged":
+            _note_new_address(source, page.fetched.final_url, row.final_url)
+            row.final_url = page.fetched.final_url
             _remember_validators(row, page.fetched)
             if derived is not None:
                 _store_version(session, row, page, latest, derived, source, config, result)
@@ -180,6 +182,13 @@ async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_t
         if again.text != page.text:
             raise ContentRejected(f"{verdict.reason}; not confirmed by an immediate re-fetch")
     return page
+
+
+def _note_new_address(source: SourceConfig, final_url: str, last_final_url: str | None) -> None:
+    """Say once, when it starts, that the policy is now served from another address than configured."""
+    if final_url != source.url and last_final_url is not None and final_url != last_final_url:
+        log.warning(f"{source.name}: {source.url} now redirects to {final_url}; if the policy moved for good, "
+                    f"set `url` to the new address", extra={"source": source.name, "final_url": final_url})
 
 
 @dataclass(frozen=True)

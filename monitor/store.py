@@ -45,6 +45,7 @@ class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
     url: str
+    final_url: str | None = None  # where the last good fetch ended after redirects
     etag: str | None = None
     last_modified: str | None = None
     last_checked_at: datetime | None = None

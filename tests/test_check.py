@@ -183,7 +183,7 @@ def test_processes_opening_a_new_sqlite_database_together_all_succeed(tmp_path):
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert [p.returncode for p in procs] == [0] * 4, errors
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            assert db.execute("select version_num from alembic_version").fetchall() == [("0001",)]
+            assert db.execute("select version_num from alembic_version").fetchall() == [("0002",)]
 
 
 def test_a_version_that_changes_only_layout_says_so_in_the_table(cli, site, make_config, sqlite_url):
@@ -212,3 +212,47 @@ def test_many_alert_worthy_changes_are_capped_in_the_table_and_point_to_diff(cli
     details = "".join(result.stdout.replace("│", "").split())  # the details column, unwrapped
     assert "…and2more(policy-monitordiffwemet)" in details, result.stdout
     assert stored["status"] == "unchanged"
+
+
+def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path):
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from importlib import resources
+    from sqlalchemy import create_engine
+
+    from monitor.store import Source, Store
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("insert into source (name, url, consecutive_failures, failing_reported, "
+                             "unstable_reported, created_at) values ('old', 'https://example.org/p', 0, 0, 0, "
+                             "'2026-01-01 00:00:00')")
+    engine.dispose()
+
+    store = Store(url)
+
+    with store.session() as session:
+        row = Store.source(session, "old")
+        assert isinstance(row, Source) and row.url == "https://example.org/p" and row.final_url is None
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        assert db.execute("select version_num from alembic_version").fetchall() == [("0002",)]
+
+
+def test_a_policy_that_starts_redirecting_elsewhere_is_said_once(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/legal/privacy", render_policy(text))
+    site.set("/p", "", status=301, Location=site.url("/legal/privacy"))
+
+    first = cli("--config", config, "--db", sqlite_url, "check", "--json")
+    second = cli("--config", config, "--db", sqlite_url, "check", "--json")
+
+    assert first.json()["results"][0]["status"] == "unchanged"
+    assert "now redirects to " in first.stderr and "/legal/privacy" in first.stderr
+    assert "now redirects" not in second.stderr
