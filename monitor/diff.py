@@ -40,9 +40,16 @@ class SectionChange:
 
 
 def _shorten(text: str, limit: int, *, keep_end: bool) -> str:
+    """At most about `limit` characters of `text`, cut at a word boundary, with "…" where it was cut."""
     if len(text) <= limit:
         return text
-    return "…" + text[-limit:].lstrip() if keep_end else text[:limit].rstrip() + "…"
+    if keep_end:
+        tail = text[-limit:]
+        cut = tail.find(" ") if text[-limit - 1] != " " else 0  # drop a word cut in two
+        return "…" + (tail[cut:] if 0 <= cut < limit // 2 else tail).lstrip()
+    head = text[:limit]
+    cut = head.rfind(" ") if text[limit] != " " else limit
+    return (head[:cut] if cut > limit // 2 else head).rstrip() + "…"
 
 
 def _hunk_text(clauses: list[Clause], start: int, end: int) -> str:

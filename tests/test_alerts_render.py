@@ -93,6 +93,7 @@ def test_health_events_are_queued_once_per_channel_and_cause(store):
 
 @pytest.mark.parametrize(("event", "subject", "phrase"), [
     ("source.failing", "[policy-monitor] wemet: failing (3 checks in a row)", "Last error: HTTP 503"),
+    ("source.failing", "[policy-monitor] wemet: failing (3 checks in a row)", "in a row since 2026-01-01 00:00 UTC."),
     ("source.recovered", "[policy-monitor] wemet: recovered", "can be checked again after 4 failed checks"),
     ("source.unstable", "[policy-monitor] wemet: unstable (returned to earlier content 3 times in the last 10 "
                         "checks)", "Versions involved: 4, 5"),

@@ -215,9 +215,10 @@ def test_many_alert_worthy_changes_are_capped_in_the_table_and_point_to_diff(cli
 
 
 def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path):
+    from importlib import resources
+
     from alembic import command
     from alembic.config import Config as AlembicConfig
-    from importlib import resources
     from sqlalchemy import create_engine
 
     from monitor.store import Source, Store

@@ -498,3 +498,16 @@ def test_section_rewritten_in_place_is_renamed_and_modified_not_removed_and_adde
                  "their job. Every access is logged and reviewed by our security team each month.\n\n")
     changes = changes_between(text, text[:start] + rewritten + text[end:])
     assert sorted(kinds(changes)) == ["modified", "renamed"]
+
+
+def test_context_around_a_change_is_cut_between_words() -> None:
+    text = seed_text(2)
+    old = parse_sections(text)
+    new = parse_sections(edit(text, "under the age of 18", "under the age of 13"))
+    [change] = [c for c in diff_sections(old, new) if c.kind == "modified"]
+    assert change.before.startswith("…") and change.before.endswith("…"), "the clause is framed by cut context"
+    for side in (change.before, change.after):
+        if side.startswith("…"):
+            assert side[1] != " " and side[1:].split(" ", 1)[0] in text.split(), side[:40]
+        if side.endswith("…"):
+            assert side[:-1].rsplit(" ", 1)[-1] in text.split(), side[-40:]

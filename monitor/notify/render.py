@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,17 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["when"] = readable_time
     return env
+
+
+def readable_time(iso: str) -> str:
+    """'2026-12-01T22:39:29.105960+00:00' → '2026-12-01 22:39 UTC' for people; webhooks keep the ISO form."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def webhook_schema() -> dict[str, Any]:
