@@ -49,6 +49,7 @@ from sqlmodel import select
 
 from monitor.config import Config, SourceConfig, load_config
 from monitor.errors import ConfigError
+from monitor.feed import refresh_feed
 from monitor.fetch import Fetcher
 from monitor.notify.delivery import deliver_pending
 from monitor.pipeline import LOCK_OWNER, CheckResult, check_source, fetch_settings
@@ -158,6 +159,7 @@ class Daemon:
                      extra={"sources": len(self.config.sources), "due": overdue, "pid": os.getpid(),
                             "released_locks": released})
             self.heartbeat()
+            refresh_feed(self.store, self.config.feed)  # readers find the file from the start
             await self._stop.wait()
             await self._shutdown()
         self._write_state(stopped_at=utcnow().isoformat())
@@ -258,6 +260,8 @@ class Daemon:
             finally:
                 self._inflight.discard(task)
         log_check(result, retry_in=self._retry_if_failed(source, result))
+        if result.alert_topics:
+            refresh_feed(self.store, self.config.feed)
 
     def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""

@@ -405,6 +405,26 @@ def test_a_database_that_disappears_fails_each_check_without_losing_the_others_r
     assert all(r.error.startswith("internal error: OperationalError") for r in results)
 
 
+def test_the_daemon_writes_the_feed_from_the_start_and_after_each_alert_worthy_change(start, server, make_config,
+                                                                                       tmp_path):
+    from xml.etree import ElementTree as ET
+
+    feed = tmp_path / "changes.xml"
+    server.page("/p", POLICY)
+    config = make_config([{"name": "p", "url": server.url("/p"), "interval": "0.3s"}], daemon=fast_daemon(),
+                         feed=str(feed))
+    daemon = start(config)
+    wait_for(lambda: daemon.checks("p"), what="the first check")
+    assert ET.parse(feed).getroot().findall("{http://www.w3.org/2005/Atom}entry") == []
+
+    server.page("/p", POLICY.replace("under the age of 13", "under the age of 16"))
+    wait_for(lambda: any(c["outcome"] == "changed" for c in daemon.checks("p")), what="the change")
+    daemon.stop()
+
+    [entry] = ET.parse(feed).getroot().findall("{http://www.w3.org/2005/Atom}entry")
+    assert entry.findtext("{http://www.w3.org/2005/Atom}title") == "p: minors changed (medium)"
+
+
 def test_run_without_network_logs_clean_error_lines(start, make_config):
     config = make_config([{"name": "nowhere", "url": "http://no-such-host.invalid/privacy", "interval": "1h"}],
                          daemon=fast_daemon(), fetch={"retries": 0, "backoff": "0.01s"})

@@ -1,0 +1,116 @@
+"""The Atom feed (`feed:` in sources.yaml): the latest alert-worthy policy changes, for feed readers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from sqlmodel import select
+
+from monitor.significance import SEVERITY_RANK
+from monitor.store import ChangeRow, Source, Store, Version, utcnow
+
+log = logging.getLogger("monitor.feed")
+
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_ENTRIES = 50
+SUMMARIES_PER_ENTRY = 10
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One stored version whose changes were alert-worthy."""
+
+    source: str
+    url: str
+    version: int
+    previous_version: int
+    fetched_at: datetime
+    topics: list[str]
+    severity: str
+    summaries: list[tuple[str, str]]  # (section path, summary) of each alert-worthy change
+
+
+def feed_entries(store: Store, limit: int = FEED_ENTRIES) -> list[FeedEntry]:
+    """The latest versions with alert-worthy changes, newest first (blinks back never have any)."""
+    entries: list[FeedEntry] = []
+    with store.session() as session:
+        recent = select(Version).where(Version.seq > 1, Version.reverts_to.is_(None)).order_by(Version.id.desc())
+        for version in session.exec(recent.limit(limit * 20)):  # most changed versions alert; bounded anyway
+            changes = [c for c in session.exec(select(ChangeRow).where(ChangeRow.new_version_id == version.id)
+                                               .order_by(ChangeRow.position)) if c.alert_topics]
+            if not changes:
+                continue
+            source = session.get(Source, version.source_id)
+            previous = session.get(Version, changes[0].old_version_id)
+            entries.append(FeedEntry(
+                source.name, source.url, version.seq, previous.seq, version.fetched_at,
+                sorted({t for c in changes for t in c.alert_topics}),
+                max((c.severity for c in changes), key=SEVERITY_RANK.__getitem__),
+                [(c.section, c.summary) for c in changes],
+            ))
+            if len(entries) == limit:
+                break
+    return entries
+
+
+def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: privacy policy changes",
+                now: datetime | None = None) -> bytes:
+    """Atom 1.0 XML; every text is escaped by the XML writer, never pasted into markup."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", title)
+    _text(feed, "id", "urn:policy-monitor:feed")
+    _text(feed, "updated", _iso(entries[0].fetched_at if entries else (now or utcnow())))
+    _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", "policy-monitor")
+    for entry in entries:
+        item = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(item, "id", f"urn:policy-monitor:{entry.source}:v{entry.version}")
+        _text(item, "title", f"{entry.source}: {', '.join(entry.topics)} changed ({entry.severity})")
+        _text(item, "updated", _iso(entry.fetched_at))
+        ET.SubElement(item, f"{{{ATOM}}}link", href=entry.url)
+        for topic in entry.topics:
+            ET.SubElement(item, f"{{{ATOM}}}category", term=topic)
+        lines = [f"{section}: {summary}" for section, summary in entry.summaries[:SUMMARIES_PER_ENTRY]]
+        if len(entry.summaries) > SUMMARIES_PER_ENTRY:
+            lines.append(f"… and {len(entry.summaries) - SUMMARIES_PER_ENTRY} more")
+        lines.append(f"See: policy-monitor diff {entry.source} {entry.previous_version} {entry.version}")
+        _text(item, "summary", "\n".join(lines))
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def write_feed(store: Store, path: str | Path) -> None:
+    """Rewrite the feed file atomically, so a reader never sees half a file."""
+    target = Path(path)
+    data = render_feed(feed_entries(store))
+    handle, temp = tempfile.mkstemp(prefix=".feed-", dir=target.parent or Path("."))
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def refresh_feed(store: Store, path: str | Path | None) -> None:
+    """Rewrite the feed if one is configured; a feed that cannot be written is logged, never fatal."""
+    if not path:
+        return
+    try:
+        write_feed(store, path)
+    except OSError as exc:
+        log.error(f"cannot write the feed {path}: {exc}", extra={"feed": str(path)})
+
+
+def _text(parent: ET.Element, tag: str, value: str) -> None:
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = value
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

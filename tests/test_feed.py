@@ -1,0 +1,79 @@
+"""The Atom feed: the latest alert-worthy changes, for a feed reader, written by `check` and the daemon."""
+
+from __future__ import annotations
+
+from xml.etree import ElementTree as ET
+
+from monitor.feed import render_feed
+from tests.pages import edit, render_policy, seed_text
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def entries_of(path) -> list[ET.Element]:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{ATOM}feed" and root.find(f"{ATOM}updated") is not None
+    return root.findall(f"{ATOM}entry")
+
+
+def test_check_writes_one_entry_per_alert_worthy_version_newest_first(cli, site, make_config, sqlite_url, tmp_path):
+    feed = tmp_path / "changes.xml"
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}], feed=str(feed))
+    cli("--config", config, "--db", sqlite_url, "check")
+    assert not feed.exists(), "a baseline is not news"
+
+    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13").replace(
+        "payment processors, SMS providers", "payment processors, data brokers, SMS providers")))
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    newest, older = entries_of(feed)
+    assert newest.findtext(f"{ATOM}title") == "wemet: sharing changed (high)"
+    assert newest.findtext(f"{ATOM}id") == "urn:policy-monitor:wemet:v3"
+    assert "adds recipient: data brokers" in newest.findtext(f"{ATOM}summary")
+    assert "policy-monitor diff wemet 2 3" in newest.findtext(f"{ATOM}summary")
+    assert older.findtext(f"{ATOM}title") == "wemet: minors changed (high)"
+    assert [c.get("term") for c in older.findall(f"{ATOM}category")] == ["minors"]
+    assert older.find(f"{ATOM}link").get("href") == site.url("/p")
+
+
+def test_cosmetic_versions_and_blinks_back_never_enter_the_feed(cli, site, make_config, sqlite_url, tmp_path):
+    feed = tmp_path / "changes.xml"
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}], feed=str(feed))
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+    cli("--config", config, "--db", sqlite_url, "check")
+    for page in (render_policy(text), render_policy(text, style="bold")):  # a blink back, then layout only
+        site.set("/p", page)
+        cli("--config", config, "--db", sqlite_url, "check")
+
+    assert [e.findtext(f"{ATOM}id") for e in entries_of(feed)] == ["urn:policy-monitor:wemet:v2"]
+
+
+def test_policy_text_is_escaped_by_the_xml_writer():
+    from datetime import UTC, datetime
+
+    from monitor.feed import FeedEntry
+
+    hostile = FeedEntry("x", "https://example.org/?a=1&b=<2>", 2, 1, datetime(2026, 1, 1, tzinfo=UTC), ["sharing"],
+                        "high", [("<script>alert(1)</script>", "adds recipient: \"A&B\" <brokers>")])
+    root = ET.fromstring(render_feed([hostile]))  # parses: nothing broke out of its element
+    [entry] = root.findall(f"{ATOM}entry")
+    assert "<script>alert(1)</script>: adds recipient" in entry.findtext(f"{ATOM}summary")
+    assert entry.find(f"{ATOM}link").get("href") == "https://example.org/?a=1&b=<2>"
+
+
+def test_a_feed_that_cannot_be_written_is_logged_and_check_still_succeeds(cli, site, make_config, sqlite_url,
+                                                                          tmp_path):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}],
+                         feed=str(tmp_path / "no-such-dir" / "changes.xml"))
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+
+    assert result.exit_code == 0 and "cannot write the feed" in result.stderr
