@@ -197,7 +197,7 @@ class Fetcher:
             await self._wait_to_retry(target, status_text, attempt, max(retry_after or 0.0, self._backoff(attempt)))
 
     async def _wait_to_retry(self, target: httpx.URL, why: str, attempt: int, delay: float) -> None:
-        log.info(f"fetch {target}: {why}; retry {attempt} of {self.settings.retries} in {delay:.1f}s",
+        log.debug(f"fetch {target}: {why}; retry {attempt} of {self.settings.retries} in {delay:.1f}s",
                  extra={"url": str(target), "attempt": attempt, "retry_in_s": round(delay, 1)})
         await asyncio.sleep(delay)
 
