@@ -25,7 +25,7 @@ _RECIPIENT = any_of(
     r"partners?", r"advertis(?:ers?|ing (?:networks?|companies|platforms))", r"ad networks?",
     r"marketers", r"providers?", r"vendors?", r"suppliers?", r"contractors?", r"employers?",
     r"processors?", r"sub-?processors?", r"data brokers?", r"brokers?", r"resellers?", r"recipients?",
-    r"(?:outside|other|unaffiliated|external|non-?affiliated|trusted|selected|specific) (?:\w+ ){0,2}"
+    r"(?:outside|other|unaffiliated|external|non-?affiliated|trusted|selected|specific) (?:[\w-]+ ){0,2}"
     r"(?:companies|parties|organi[sz]ations|entities|businesses|firms)",
     r"law enforcement(?: agencies| authorities| officials)?", r"police",
     r"government(?:al)?(?: agenc(?:y|ies)| authorit(?:y|ies)| bodies| officials)?",
@@ -45,6 +45,7 @@ _RECIPIENT = any_of(
     r"telecommunications?|research|credit card|financial services) (?:companies|firms|agencies|partners|providers|"
     r"networks|processors?|services|organi[sz]ations)",
     r"(?:fraud prevention|credit reference|credit reporting|collection) agenc(?:y|ies)",
+    r"(?:credit|consumer reporting) bureaus?",
     r"(?:these|such|those) (?:companies|parties|entities|organi[sz]ations|businesses)",
     r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
     r"(?:to|with) (?:\w+ ){0,2}(?:companies|firms|organi[sz]ations|institutions|entities)",
@@ -197,7 +198,7 @@ TERMS: dict[str, str] = {
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
         rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{0,8}}(?:{_NOUN}|vins?|codes|ids|identifiers|"
         rf"numbers|mileage|activity|usage|profiles?)(?:,? [\w'-]+){{0,10}} with {_THEM}",
-        rf"{_NOUN}(?: \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
+        rf"{_NOUN}(?:,? \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
     # retention
     "keep": any_of(r"retain(?:s|ed|ing)?", r"retention", r"keep(?:s|ing)?", r"kept", r"preserv(?:e|es|ed|ing)",
                  r"hold(?:s|ing)? onto", r"held onto"),
@@ -257,6 +258,8 @@ TERMS: dict[str, str] = {
         r"(?:within (?:\d|one|two|three|seven|ten|thirty|sixty|ninety|a )|once (?:the|its|their|that|this) |"
         r"as soon as (?:the|its|their|that|this) (?:\w+ ){0,2}"
         r"(?:purpose|period|retention|relationship|contract|account))",
+        r"within (?:\w+ ){0,2}(?:\(\d+\) )?(?:days?|weeks?|months?|hours?|years?),? we (?:will|shall) (?:\w+ )?"
+        r"(?:delete|erase|destroy|purge|anonymi[sz]e)", r"automatically (?:delete|erase|purge|destroy|anonymi[sz]e)",
         r"(?:deletes|erases|destroys|purges|discards) (?:\w+ ){0,4}"
         r"(?:immediately|promptly|as soon as|within|after|once)",
     ),
@@ -278,7 +281,8 @@ TERMS: dict[str, str] = {
         r"(?:under|over|below|above|younger than|older than)(?: the age of)? (?:thirteen|fourteen|fifteen|"
         r"sixteen|seventeen|eighteen|nineteen|twenty-one)", r"age of (?:thirteen|fourteen|sixteen|eighteen)",
         r"(?:\d\d?|thirteen|sixteen|eighteen) (?:years? (?:old|of age)|or (?:older|over|up|above|younger|under)|"
-        r"and (?:older|over|up|above|younger|under))", r"\d\d ?\+", r"aged? \d\d?(?!\d)", r"ferpa", r"k-12", r"pupils?",
+        r"and (?:older|over|up|above|younger|under))", r"\d\d ?\+", r"aged? \d\d?(?!\d)", r"k-12", r"pupils?",
+        r"(?:between )?the ages? of \d{1,2} (?:and|to|through|-) 1[0-9](?!\d)",
         r"(?:anyone|people|users|individuals|persons) (?:younger|older) than", r"general audiences?",
         r"(?:intended|designed|directed|meant) (?:\w+ ){0,2}(?:for|to|at) adults", r"adults only",
     ),
@@ -369,7 +373,8 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"kids'? menus?", r"youth (?:sports|league)", r"minor league", r"parental leave",
           r"(?:children's|childrens|kids'?|baby|babies'?|toddlers?'?|teen|junior) (?:clothing|clothes|wear|fashion|"
           r"range|collection|sizes?|menus?|meals?|books?|toys?|shoes|section|department|furniture|products?|"
-          r"haircuts?|tickets?|fares?)", r"kids (?:eat|stay|go|fly|travel|ride) free"), ("minors",)),
+          r"haircuts?|tickets?|fares?)", r"kids (?:eat|stay|go|fly|travel|ride) free",
+          r"(?:kid|child|family)-friendly"), ("minors",)),
     (r"(?:national|public|social|job|financial) security", ("security", "security_word")),
     (any_of(r"retain(?:s|ed|ing)? (?:the services of |outside |independent |external |a |an )*"
           r"(?:lawyers?|attorneys?|counsel|consultants?|advisors?|auditors?|agents?|experts?)",
@@ -378,8 +383,11 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"keep in mind", r"keep(?:ing)? (?:track|up|improving)",
           r"keep(?:s|ing)? (?:\w+ ){0,3}(?:private|confidential|secure|safe|accurate|up to date|current)",
           r"keep (?:your|the) (?:password|account)", r"held (?:liable|responsible)",
-          r"hold (?:harmless|liable|the power)"),
+          r"hold (?:harmless|liable|the power)", r"(?:as|so) long as (?:you|they|he|she) (?:remain|stay)"),
      ("keep", "store", "keep_noun")),
+    # the service itself made accessible, not the user's data
+    (r"(?:websites?|site|apps?|services?|content|pages?|materials?) (?:\w+ ){0,2}(?:accessible|available) to",
+     ("public",)),
     # a product feature named after retention, not how long the service keeps personal data
     (r"(?:data )?retention (?:dashboard|feature|module|add-?on|tool|console|wizard)s?", ("keep", "keep_noun",
                                                                                        "retention_strong")),
@@ -410,6 +418,8 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b(?! (?:and|or)\b)",
           r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",
           r"(?:we|our (?:\w+ )?servers?|our systems?) (?:\w+ )?log(?:s|ged)?\b",
+          r"(?:file|make|submit|lodge) a (?:police )?(?:report|complaint) with",
+          r"(?:products?|items?|goods|merchandise|tickets?) (?:\w+ ){0,2}sold by",
           r"(?:your |the )?(?:internet|mobile|wireless|broadband) (?:service )?(?:providers?|carriers?|operators?)"
           r"(?= (?:and|or)\b|[,.;)])",
           r"(?:do not|don't|never|not to) (?:disclose|share|give|reveal|tell) (?:your |any )?(?:passwords?|pins?|"

@@ -292,6 +292,11 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("Session tokens live in memory for the duration of your visit and are discarded when you log out.", "retention"),
     ("The verification partner checks the document and deletes the scan immediately after.", "retention"),
     ("We will erase your details within 30 days of the end of your contract.", "retention"),
+    ("Members aged between the ages of 13 and 17 get a restricted profile.", "minors"),
+    ("We may exchange our mailing list with other like-minded organisations.", "sharing"),
+    ("We report late payments to the credit bureaus.", "sharing"),
+    ("Your name, date of birth and allergies, are given to the camp nurse.", "sharing"),
+    ("If the parent does not confirm within seven (7) days, we will delete the child's e-mail address.", "retention"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -326,6 +331,11 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("Your orders are listed in your account dashboard with your name and shipping address.", "sharing"),
     ("We share your enthusiasm for good design with a growing team of volunteers.", "sharing"),
     ("The regional district office handles our billing enquiries for students.", "minors"),
+    ("We send this notice every year for as long as you remain a customer.", "retention"),
+    ("We want our website to be accessible to all users, including people with disabilities.", "sharing"),
+    ("Browse our kid-friendly recipes for school lunches.", "minors"),
+    ("The shop also lists goods sold by independent sellers.", "sharing"),
+    ("If you are a victim of identity theft, file a report with your local police and the FTC.", "sharing"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
