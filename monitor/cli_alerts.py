@@ -135,12 +135,15 @@ def retry(
             # created_at moves too, so max_age counts from the re-queue rather than giving up at once
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status != "delivered")
                             .values(status="pending", attempts=0, next_attempt_at=now, created_at=now))
-    requeued = sorted(a.id for a in chosen)
+    _report_ids("requeued", "re-queued", sorted(a.id for a in chosen), as_json,
+                "they go out with the next delivery pass (`policy-monitor alerts deliver`)")
+
+
+def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -> None:
     if as_json:
-        return print_json({"requeued": requeued})
-    out.print(f"{len(requeued)} alert(s) re-queued" + (f": {', '.join(map(str, requeued))}" if requeued else "")
-              + ("; they go out with the next delivery pass (`policy-monitor alerts deliver`)" if requeued else ""),
-              highlight=False, soft_wrap=True)
+        return print_json({key: ids})
+    listed = f": {', '.join(map(str, ids))}; {hint}" if ids else ""
+    out.print(f"{len(ids)} alert(s) {verb}{listed}", highlight=False, soft_wrap=True)
 
 
 def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:
@@ -177,12 +180,8 @@ def discard(
         for alert in chosen:
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
                             .values(status="failed", last_error=message))
-    discarded = sorted(a.id for a in chosen)
-    if as_json:
-        return print_json({"discarded": discarded})
-    out.print(f"{len(discarded)} alert(s) discarded" + (f": {', '.join(map(str, discarded))}" if discarded else "")
-              + ("; `policy-monitor alerts retry ID` re-queues one" if discarded else ""),
-              highlight=False, soft_wrap=True)
+    _report_ids("discarded", "discarded", sorted(a.id for a in chosen), as_json,
+                "`policy-monitor alerts retry ID` re-queues one")
 
 
 @app.command("test-alert")
