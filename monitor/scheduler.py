@@ -133,7 +133,6 @@ class Daemon:
         self._stop: asyncio.Event | None = None
         self._stopping = False
         self._signals = 0
-        self._failures: dict[str, int] = {}   # failed checks in a row, per source, for retries
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -266,10 +265,10 @@ class Daemon:
     def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""
         if not result.failed or (result.error or "").startswith(SKIPPED_PREFIX):
-            self._failures.pop(source.name, None)
             return None
-        failures = self._failures[source.name] = self._failures.get(source.name, 0) + 1
-        delay = retry_delay(source.interval, failures, self.config.daemon.failure_retry)
+        with self.store.session() as session:  # the check just recorded its failure streak there
+            failures = session.exec(select(Source.consecutive_failures).where(Source.name == source.name)).first()
+        delay = retry_delay(source.interval, failures or 1, self.config.daemon.failure_retry)
         job = self.scheduler.get_job(_job_id(source.name)) if self.scheduler and not self._stopping else None
         if delay is None or job is None:
             return None
