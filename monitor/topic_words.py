@@ -48,7 +48,8 @@ _RECIPIENT = any_of(
     r"(?:credit|consumer reporting) bureaus?",
     r"(?:these|such|those) (?:companies|parties|entities|organi[sz]ations|businesses)",
     r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
-    r"(?:to|with) (?:\w+ ){0,2}(?:companies|firms|organi[sz]ations|institutions|entities)",
+    r"(?:to|with) (?:[\w-]+ ){0,3}(?:companies|firms|organi[sz]ations|institutions|entities)",
+    r"(?:credit reporting|credit reference|financial|lending|banking) institutions?", r"joint controllers?",
     r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
     r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
 )
@@ -83,7 +84,7 @@ _NOUN = (r"(?:information|info|data|details|records?|histor(?:y|ies)|pii|statist
          r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|answers|responses|applications|"
          r"(?:e-?mail|postal|delivery|shipping|billing|home|ip) address(?:es)?|(?:phone|telephone|mobile) numbers?)")
 # a determiner and a noun that is not the service itself, the user, a place or an abstract purpose
-_THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|such|relevant|appropriate|selected)"
+_THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|that|this|each|such|relevant|appropriate|selected)"
          r"(?: new)? (?!(?:extent|purposes?|service|services|app|site|website|servers?|cloud|device|account|"
          r"page|form|internet|public interest|united|european|eea|eu|uk|us|country|countries|time|date|end|point|"
          r"best|fullest|degree|same|following|law|client|browser|user|users|customer|data subject|person concerned|"
@@ -155,7 +156,8 @@ TERMS: dict[str, str] = {
         r"site|profile pages?|product pages?)) (?:[\w'-]+,? ){0,5}(?:along )?with your (?:first |full |last |user ?)?"
         r"(?:names?|usernames?|photos?|pictures?|city|town|location|initials)",
         r"(?:visible|available|accessible|displayed|shown) to (?:anyone|everyone|the public|other users|all users|"
-        r"other members|others|the general public)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
+        r"other members|others|the general public|your (?:game |in-game )?(?:friends|followers|contacts|connections)|"
+        r"other players)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
         r"indexed by search engines",
         r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory|"
         r"leaderboards?|galleries|feeds?|timelines?)",
@@ -172,6 +174,8 @@ TERMS: dict[str, str] = {
     "student": r"students?|pupils?",
     "school": r"schools?|teachers?|classrooms?|educators?|(?:school|your) districts?",
     "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?",
+                       r"(?:our|its) (?:\w+ )?(?:sub-?)?processors\b", r"entrust(?:s|ed|ing)? (?:the )?processing",
+                       r"(?:process|handl)\w* (?:\w+ ){0,3}on behalf of (?:the )?(?:company|operator|controller)",
                        r"(?:processed|handled|hosted|stored|managed|administered|carried out|performed) "
                        r"(?:by \w+(?: \w+)? )?on (?:our|its) behalf",
                        r"(?:companies|individuals|parties|providers|vendors|contractors|processors) (?:\w+ ){0,6}"
@@ -210,7 +214,7 @@ TERMS: dict[str, str] = {
                   r"remain(?:s|ed)?", r"persist(?:s|ed)?", r"saved?", r"archived",
                   r"(?:stay|stays|stayed|kept|held|remains?) on (?:file|record)"),
     "duration": any_of(
-        r"as long as", r"so long as", r"until", r"no longer (?:than|necessary|needed|required)",
+        r"as long as", r"so long as", r"until", r"no longer (?:than|necessary|needed|required|need)",
         r"longer than", r"longer periods?", r"(?:retention|storage|limited|reasonable|certain|specific|set|"
         r"fixed|minimum|maximum|statutory) periods?", r"periods? of (?:time|\d+)",
         r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|thirty|sixty|ninety)"
@@ -258,6 +262,7 @@ TERMS: dict[str, str] = {
         r"(?:within (?:\d|one|two|three|seven|ten|thirty|sixty|ninety|a )|once (?:the|its|their|that|this) |"
         r"as soon as (?:the|its|their|that|this) (?:\w+ ){0,2}"
         r"(?:purpose|period|retention|relationship|contract|account))",
+        r"(?:delete|destroy|erase|purge)\w* (?:\w+ ){0,4}without (?:undue )?delay (?:when|once|after|as soon as)",
         r"within (?:\w+ ){0,2}(?:\(\d+\) )?(?:days?|weeks?|months?|hours?|years?),? we (?:will|shall) (?:\w+ )?"
         r"(?:delete|erase|destroy|purge|anonymi[sz]e)", r"automatically (?:delete|erase|purge|destroy|anonymi[sz]e)",
         r"(?:deletes|erases|destroys|purges|discards) (?:\w+ ){0,4}"
@@ -374,7 +379,9 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"(?:children's|childrens|kids'?|baby|babies'?|toddlers?'?|teen|junior) (?:clothing|clothes|wear|fashion|"
           r"range|collection|sizes?|menus?|meals?|books?|toys?|shoes|section|department|furniture|products?|"
           r"haircuts?|tickets?|fares?)", r"kids (?:eat|stay|go|fly|travel|ride) free",
-          r"(?:kid|child|family)-friendly"), ("minors",)),
+          r"(?:kid|child|family)-friendly",
+          r"(?:children's|childrens|kids'?|baby) (?:car seats?|prams?|strollers?|pushchairs?|cots?|nappies|diapers|"
+          r"bikes?|bicycles?)"), ("minors",)),
     (r"(?:national|public|social|job|financial) security", ("security", "security_word")),
     (any_of(r"retain(?:s|ed|ing)? (?:the services of |outside |independent |external |a |an )*"
           r"(?:lawyers?|attorneys?|counsel|consultants?|advisors?|auditors?|agents?|experts?)",
@@ -419,13 +426,19 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",
           r"(?:we|our (?:\w+ )?servers?|our systems?) (?:\w+ )?log(?:s|ged)?\b",
           r"(?:file|make|submit|lodge) a (?:police )?(?:report|complaint) with",
+          r"requests? (?:for )?(?:the )?disclosure", r"parental authority",
+          r"consent (?:[\w,]+ ){0,12}(?:is|was|be|being|has been) given",
+          r"(?:right|request) to (?:\w+ ){0,3}(?:learn|know|be informed of|obtain information about) (?:\w+ ){0,2}"
+          r"(?:third parties|recipients)",
+          r"information on (?:the )?(?:purposes|categories)(?:[\w,]+ ){0,12}recipients",
+          r"right to (?:receive|obtain|transmit)\w*", r"right to (?:data )?portability",
           r"(?:products?|items?|goods|merchandise|tickets?) (?:\w+ ){0,2}sold by",
           r"(?:your |the )?(?:internet|mobile|wireless|broadband) (?:service )?(?:providers?|carriers?|operators?)"
           r"(?= (?:and|or)\b|[,.;)])",
           r"(?:do not|don't|never|not to) (?:disclose|share|give|reveal|tell) (?:your |any )?(?:passwords?|pins?|"
           r"credentials|login details|one-time codes?|security codes?|verification codes?|account details)",
           r"(?:publicly |legally )+disclosed information",
-          r"(?:receiv|obtain|collect|get|gather)\w* (?:\w+ ){0,6}from (?:\w+ ){0,3}"
+          r"(?:receiv|obtain|collect|get|gather)\w* (?:[\w,]+ ){0,10}from (?:\w+ ){0,3}"
           r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies|"
           r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?|employers?)",
           r"(?:information|data) (?:\w+ ){0,2}from (?:\w+ ){0,3}(?:partners?|affiliates?|third[- ]part(?:y|ies))",

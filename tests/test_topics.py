@@ -297,6 +297,11 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("We report late payments to the credit bureaus.", "sharing"),
     ("Your name, date of birth and allergies, are given to the camp nurse.", "sharing"),
     ("If the parent does not confirm within seven (7) days, we will delete the child's e-mail address.", "retention"),
+    ("The Company may entrust the processing of your personal information to specialised contractors.", "sharing"),
+    ("Your score and online status are visible to your followers.", "sharing"),
+    ("Delivery details will be provided to that courier so it can reach you.", "sharing"),
+    ("We may provide your ID number and card details to licensed credit reporting institutions.", "sharing"),
+    ("Records are destroyed without delay once the purpose of processing has been achieved.", "retention"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -336,6 +341,11 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("Browse our kid-friendly recipes for school lunches.", "minors"),
     ("The shop also lists goods sold by independent sellers.", "sharing"),
     ("If you are a victim of identity theft, file a report with your local police and the FTC.", "sharing"),
+    ("You have the right to learn the third parties to whom your data are transferred.", "sharing"),
+    ("You may ask for information on the purposes, the categories of data and the recipients.", "sharing"),
+    ("Consent to the processing of your data is given by ticking the box.", "sharing"),
+    ("Minors need the consent of a person with parental authority before using the Service.", "sharing"),
+    ("Our range includes children's car seats and prams.", "minors"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
