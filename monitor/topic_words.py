@@ -16,7 +16,7 @@ def any_of(*alternatives: str) -> str:
 _DATA = any_of(
     r"information|info|data|details|pii|records?|profiles?|identifiers?|histor(?:y|ies)|statistics",
     r"e-?mail address(?:es)?", r"personally identifiable",
-    r"(?:customer|mailing|subscriber|member|donor|contact|marketing) lists?",
+    r"(?:customer|mailing|subscriber|member|donor|contact|marketing) lists?", r"contacts",
     r"(?:credit |debit |payment )?card (?:numbers?|details)", r"content", r"messages", r"communications",
 )
 _RECIPIENT = any_of(
@@ -50,6 +50,7 @@ _RECIPIENT = any_of(
     r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
     r"(?:to|with) (?:[\w-]+ ){0,3}(?:companies|firms|organi[sz]ations|institutions|entities)",
     r"(?:credit reporting|credit reference|financial|lending|banking) institutions?", r"joint controllers?",
+    r"non-?affiliates",
     r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
     r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
 )
@@ -119,6 +120,11 @@ TERMS: dict[str, str] = {
         r"go(?:es)? to", r"serv(?:e|es|ed|ing) (?:ads|advertisements)",
         r"log(?:s|ged|ging)?(?! (?:in|on|into|out|off)\b)",
     ),
+    # disclosure tables and labels: "Does First Bank share? No", "Shared: no", "Sold or shared: no"
+    "share_table": any_of(r"does (?:[\w&'.-]+ ){1,4}share\b", r"can you limit this sharing",
+                          r"shared(?: or sold)?:? (?:yes|no)\b", r"sold(?: or shared)?:? (?:yes|no)\b",
+                          r"data shared with third parties",
+                          r"(?:is|are) (?:not|never) shared with anyone", r"no data shared"),
     # data handed to someone the text names: "sent to PayPal", "hosted by AWS", "accessed by our subcontractors"
     "handover": any_of(
         r"(?:sent|passed|provided|disclosed|transferred|transmitted|forwarded|made available|uploaded|"
@@ -174,7 +180,8 @@ TERMS: dict[str, str] = {
     "student": r"students?|pupils?",
     "school": r"schools?|teachers?|classrooms?|educators?|(?:school|your) districts?",
     "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?",
-                       r"(?:our|its) (?:\w+ )?(?:sub-?)?processors\b", r"entrust(?:s|ed|ing)? (?:the )?processing",
+                       r"(?:our|its) (?:\w+ )?(?:sub-?)?processors\b", r"sub-?processors?\b",
+                       r"entrust(?:s|ed|ing)? (?:the )?processing",
                        r"(?:process|handl)\w* (?:\w+ ){0,3}on behalf of (?:the )?(?:company|operator|controller)",
                        r"(?:processed|handled|hosted|stored|managed|administered|carried out|performed) "
                        r"(?:by \w+(?: \w+)? )?on (?:our|its) behalf",
@@ -228,7 +235,9 @@ TERMS: dict[str, str] = {
         r"(?:account|contract|subscription) (?:closure|cancell?ation|deletion|termination)",
         r"(?:period|periods) (?:expires?|ends?|lapses?)",
         r"(?:once|when|after|as soon as) (?:\w+ ){0,4}(?:is|are|has been|have been|was|were) (?:\w+ )?(?:complete|"
-        r"completed|finished|fulfilled|delivered|processed|resolved|closed|verified|sent|settled|over)",
+        r"completed|finished|fulfilled|delivered|processed|resolved|closed|verified|sent|settled|over|returned)",
+        r"(?:upon|after|following|on) (?:the )?(?:expiration|expiry|termination|end)(?: or (?:expiration|expiry|"
+        r"termination))? of (?:the|this|your|our) (?:\w+ )?(?:agreement|contract|subscription|account|services?)",
         r"(?:appropriate|applicable) (?:retention )?periods?",
         r"no longer (?:have|has) (?:a |any )?(?:\w+ ){0,2}need",
         r"(?:inactive|dormant|unused) (?:for|accounts?|after)",
@@ -275,7 +284,8 @@ TERMS: dict[str, str] = {
     "minors": any_of(
         r"child(?:ren(?:'s|s')?|'s)?", r"kids?", r"minors?(?:'s|')?", r"teen(?:s|agers?)?", r"teen-?age(?:d|rs?)?",
         r"juveniles?", r"youths?", r"young (?:people|persons|users|children|audiences)", r"under-?age",
-        r"coppa", r"parental", r"parents?(?: or|,| and|/) (?:a )?(?:legal )?guardians?", r"guardians?",
+        r"coppa", r"parental", r"families policy", r"designed for families", r"kids category",
+        r"parents?(?: or|,| and|/) (?:a )?(?:legal )?guardians?", r"guardians?",
         r"parents?'?", r"age[- ](?:verification|gate|gating|limits?|thresholds?|requirements?|"
         r"restrictions?|assurance|appropriate|estimation|checks?)",
         r"(?:minimum|legal|required|digital|statutory) age", r"age of (?:majority|consent|digital consent|\d\d?)",
@@ -432,6 +442,11 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"(?:third parties|recipients)",
           r"information on (?:the )?(?:purposes|categories)(?:[\w,]+ ){0,12}recipients",
           r"right to (?:receive|obtain|transmit)\w*", r"right to (?:data )?portability",
+          r"(?:by|for) processor\b", r"processor (?:will|shall|must|ensures?|remains?|agrees?|may instead)",
+          r"(?:and|or) from (?:\w+ ){0,2}third[- ]part(?:y|ies)", r"categories of sources",
+          r"(?:disclose|describe|set out|explain)d? in this (?:notice|policy|statement)",
+          r"non-?disclosure agreements?",
+          r"transferred (?:\w+ ){0,2}over (?:a |an )?(?:secure|encrypted)", r"encrypted in transit",
           r"(?:products?|items?|goods|merchandise|tickets?) (?:\w+ ){0,2}sold by",
           r"(?:your |the )?(?:internet|mobile|wireless|broadband) (?:service )?(?:providers?|carriers?|operators?)"
           r"(?= (?:and|or)\b|[,.;)])",
@@ -440,7 +455,7 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"(?:publicly |legally )+disclosed information",
           r"(?:receiv|obtain|collect|get|gather)\w* (?:[\w,]+ ){0,10}from (?:\w+ ){0,3}"
           r"(?:partners?|affiliates?|third[- ]part(?:y|ies)|advertisers|providers?|sources|companies|"
-          r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?|employers?)",
+          r"agenc(?:y|ies)|bureaus?|brokers?|registers|registries|databases|networks?|platforms?|employers?|others)",
           r"(?:information|data) (?:\w+ ){0,2}from (?:\w+ ){0,3}(?:partners?|affiliates?|third[- ]part(?:y|ies))",
           r"provided by (?:\w+ ){0,3}(?:partners?|third[- ]part(?:y|ies)|providers?)",
           r"third[- ]party accounts?", r"information providers?",

@@ -107,6 +107,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("sharing", "handover", "brand", 4, 0.8),
     _Rule("sharing", "others_receive", confidence=0.7),
     _Rule("sharing", "hosted_elsewhere", confidence=0.7),
+    _Rule("sharing", "share_table", confidence=0.75),
     _Rule("sharing", "public", confidence=0.7),
     _Rule("sharing", "ownpolicy", "recipient", 14, 0.7),
     _Rule("sharing", "ownpolicy", "brand", 14, 0.7),

@@ -302,6 +302,12 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("Delivery details will be provided to that courier so it can reach you.", "sharing"),
     ("We may provide your ID number and card details to licensed credit reporting institutions.", "sharing"),
     ("Records are destroyed without delay once the purpose of processing has been achieved.", "retention"),
+    ("For joint marketing with other financial companies. Does Harbour Credit Union share? Yes", "sharing"),
+    ("Precise location. Collected: yes. Shared: no. Optional: yes.", "sharing"),
+    ("Our sub-processors and where they process data are listed below.", "sharing"),
+    ("We do not share with nonaffiliates so they can market to you.", "sharing"),
+    ("On termination of the agreement, we delete the customer's files within 30 days.", "retention"),
+    ("This app follows the Google Play Families Policy.", "minors"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -346,6 +352,10 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("Consent to the processing of your data is given by ticking the box.", "sharing"),
     ("Minors need the consent of a person with parental authority before using the Service.", "sharing"),
     ("Our range includes children's car seats and prams.", "minors"),
+    ("Processor shall assist Customer in responding to requests from individuals.", "sharing"),
+    ("We obtain data from you directly, from your devices and from third parties such as data brokers.", "sharing"),
+    ("We limit collection to what is necessary for the purposes we disclose in this notice.", "sharing"),
+    ("Your data is transferred over an encrypted connection.", "sharing"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
