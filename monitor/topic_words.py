@@ -48,9 +48,10 @@ _RECIPIENT = any_of(
     r"(?:credit|consumer reporting) bureaus?",
     r"(?:these|such|those) (?:companies|parties|entities|organi[sz]ations|businesses)",
     r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
-    r"(?:to|with) (?:[\w-]+ ){0,3}(?:companies|firms|organi[sz]ations|institutions|entities)",
+    r"(?:to|with) (?:\w+ ){0,2}(?:companies|firms|organi[sz]ations|institutions|entities)",
     r"(?:credit reporting|credit reference|financial|lending|banking) institutions?", r"joint controllers?",
     r"non-?affiliates",
+    r"(?:human |outside |external )reviewers", r"emergency services", r"search partners?",
     r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
     r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
 )
@@ -60,7 +61,8 @@ _BRAND = any_of("facebook", "google", "meta", "amazon", "apple", "microsoft", "t
                "google cloud", "youtube", "vimeo", "linkedin", "instagram", "pinterest", "snapchat", "spotify",
                "apple health", "google fit", "line", "kakao", "naver", "baidu", "alibaba", "tencent")
 _TRACKER = any_of(
-    r"google analytics", r"(?:facebook|meta) pixel", r"firebase", r"crashlytics", r"appsflyer", r"mixpanel",
+    r"google analytics", r"(?:facebook|meta) pixel", r"unity ads", r"applovin", r"ironsource", r"firebase",
+    r"crashlytics", r"appsflyer", r"mixpanel",
     r"doubleclick", r"admob", r"hotjar", r"adjust sdk", r"adsense", r"adwords", r"google ads", r"remarketing",
     r"retargeting", r"social media features?", r"(?:web )?analytics (?:services|tools|vendors)",
     r"third[- ]party (?:sdks?|cookies|trackers?|tracking|analytics|advertising|plug-?ins|pixels|tags|"
@@ -74,15 +76,15 @@ _TRACKER = any_of(
     r"pixels?|sdks?)",
 )
 
-_GIVE = any_of(r"pass(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)", r"hand(?:s|ed|ing)?(?: over)?",
-             r"sen(?:d|ds|t|ding)", r"transfer(?:s|red|ring)?", r"upload(?:s|ed|ing)?", r"forward(?:s|ed|ing)?",
-             r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
+_GIVE = any_of(r"pass(?:es|ed|ing)?", r"suppl(?:y|ies|ied|ying)", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)",
+             r"hand(?:s|ed|ing)?(?: over)?", r"sen(?:d|ds|t|ding)", r"transfer(?:s|red|ring)?", r"upload(?:s|ed|ing)?",
+             r"forward(?:s|ed|ing)?", r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
              r"(?:make|made) available")
 _GIVEN = any_of(r"pass(?:es|ed)?", r"provided", r"given", r"handed(?: over)?", r"sent", r"transferred", r"uploaded",
-              r"reported", r"released",
+              r"reported", r"released", r"supplied",
               r"forwarded", r"transmitted", r"disclosed", r"released", r"made available", r"shared with")
 _NOUN = (r"(?:information|info|data|details|records?|histor(?:y|ies)|pii|statistics|names?|results|scores|grades|"
-         r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|answers|responses|applications|"
+         r"cvs?|r[ée]sum[ée]s?|photos?|photographs|recordings?|readings|locations?|answers|responses|applications|lists|"
          r"(?:e-?mail|postal|delivery|shipping|billing|home|ip) address(?:es)?|(?:phone|telephone|mobile) numbers?)")
 # a determiner and a noun that is not the service itself, the user, a place or an abstract purpose
 _THEM = (r"(?:the|a|an|your|their|another|other|any|these|those|that|this|each|such|relevant|appropriate|selected)"
@@ -111,7 +113,8 @@ TERMS: dict[str, str] = {
         r"transmit(?:s|ted|ting)?", r"send(?:s|ing)?", r"sent", r"forward(?:s|ed|ing)?", r"report(?:s|ed|ing)?",
         r"upload(?:s|ed|ing)?", r"hand(?:s|ed|ing)?", r"ask(?:s|ed)? (?:us )?for", r"publish(?:es|ed|ing)?",
         r"(?:make|made|making) (?:\w+ )?available", r"access(?:es|ed|ing)?", r"receiv(?:e|es|ed|ing)",
-        r"obtain(?:s|ed|ing)?", r"collect(?:s|ed|ing)?", r"gather(?:s|ed|ing)?", r"process(?:es|ed|ing)?",
+        r"obtain(?:s|ed|ing)?", r"collect(?:s|ed|ing)?", r"suppl(?:y|ies|ied|ying)", r"gather(?:s|ed|ing)?",
+        r"process(?:es|ed|ing)?",
         r"us(?:e|es|ed|ing)", r"track(?:s|ed|ing)?", r"combin(?:e|es|ed|ing)", r"exchang(?:e|es|ed|ing)",
         r"entrust(?:s|ed|ing)?", r"learn(?:s|ed)?", r"see", r"visible", r"accessible",
         r"sell(?:s|ing)?", r"sold", r"handl(?:e|es|ed|ing)", r"host(?:s|ed|ing)?", r"employ(?:s|ed)?",
@@ -147,10 +150,17 @@ TERMS: dict[str, str] = {
     # disclosure to the public
     "public": any_of(
         r"(?:instructors?|teachers?|tutors?|coaches?|drivers?|hosts?|landlords?|employers?|recruiters?|moderators?|"
-        r"organi[sz]ers?|other (?:users|members|players|participants|customers|riders|guests|students)) "
+        r"organi[sz]ers?|retailers?|merchants?|dealers?|parents?|other (?:users|members|players|participants|"
+        r"customers|riders|guests|students|lenders|insurers|companies|organi[sz]ations|businesses)) "
         r"(?:\w+ ){0,2}(?:can|may|will|are able to) (?:see|view|access|receive)",
+        r"(?:advertisers?|partners?|sponsors?|third parties|retailers?|merchants?) (?:do not |don't |never |will not |"
+        r"won't )?(?:get|receive|see) (?:your|their|any) ",
+        r"(?:shows?|displays?) (?:your )?(?:[\w'-]+ ){0,5}to (?:everyone|anyone|other players|all players|the public|"
+        r"all users)",
+        r"(?:sold|sell|rented|disclosed?|transferred|given|provided|supplied) to any (?:other )?(?:person|individual|"
+        r"organi[sz]ation|company|third party)",
         r"(?:appear|appears|listed|published|included) in (?:the |a |our )?(?:phone ?book|telephone directory|"
-        r"(?:(?:members'?|staff|online|public|alumni|business) ){0,2}director(?:y|ies))",
+        r"(?:(?:members'?|staff|online|public|alumni|business|printed|and|telephone|phone) ){0,3}director(?:y|ies))",
         r"(?:make|makes|made|making) (?:\w+ ){0,3}public",
         r"publicly (?:available|visible|accessible|displayed|posted)",
         r"(?:seen|viewed|read|accessed|collected|indexed|copied|used) (?:\w+,? ){0,4}by (?:anyone|everyone|"
@@ -192,6 +202,8 @@ TERMS: dict[str, str] = {
     "practice": any_of(r"privacy (?:practices|policies|statements|notices)", r"(?:their|its) own (?:terms|policies)",
                      r"not responsible", r"no control", r"collect\w*", r"us(?:e|es|ed|ing)", r"track\w*"),
     "bizsale": any_of(r"mergers?", r"acquisitions?", r"bankruptcy", r"insolvency", r"reorgani[sz]ations?",
+                    r"new owners?", r"sell (?:the|our|my) (?:game|app|business|company|site|website|service)",
+                    r"sold (?:the|our|my) (?:game|app|business|company|site|website|service)",
                     r"business transfers?",
                     r"divestitures?", r"asset (?:sales?|transfers?)", r"corporate transactions?",
                     r"change of (?:control|ownership)", r"sale of (?:all|some|part|a portion|substantially all)"
@@ -209,7 +221,14 @@ TERMS: dict[str, str] = {
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
         rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{0,8}}(?:{_NOUN}|vins?|codes|ids|identifiers|"
         rf"numbers|mileage|activity|usage|profiles?)(?:,? [\w'-]+){{0,10}} with {_THEM}",
-        rf"{_NOUN}(?:,? \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}"),
+        rf"{_NOUN}(?:,? \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}",
+        rf"(?:{_GIVE})(?! by\b) (?:your|their|the user's|the customer's) (?:[\w'&-]+,? ){{0,10}}to "
+        rf"(?!(?:the|a|your) (?:e-?mail|mail|postal|friend|address)\b)(?:{_THEM}|our "
+        rf"(?:[\w-]+ )?(?:partners?|providers?|vendors?|affiliates?|processors?|agents?)|hm revenue|hmrc|the irs|"
+        rf"(?:the )?emergency services|(?:the )?(?:tax|revenue) (?:authorit(?:y|ies)|office|agency))",
+        rf"(?:give|gives|giving|send|sends|sending|pass|passes|show|shows) (?:it|them|(?:the|your|our|each|that|this) "
+        rf"(?!(?:user|users|customer|customers)\b)[\w'-]+(?: [\w'-]+)?) your (?:[\w'-]+ )?{_NOUN}",
+        rf"shar(?:e|es|ed|ing) (?:this|it|them|that|these) (?:information |data |details )?with {_THEM}"),
     # retention
     "keep": any_of(r"retain(?:s|ed|ing)?", r"retention", r"keep(?:s|ing)?", r"kept", r"preserv(?:e|es|ed|ing)",
                  r"hold(?:s|ing)? onto", r"held onto"),
@@ -430,7 +449,13 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"solutions?|platform|"
           r"software|apps?|tools?) to",
           r"(?:shared|disclosed|provided|given|sent) (?:\w+ ){0,2}(?:with|to) us",
-          r"(?:shared|disclosed|provided|given|sent|submitted|gave|give|gives|giving|send|sends|submit) us\b",
+          r"(?:shared|disclosed|provided|given|sent|submitted|gave|give|gives|giving|send|sends|submit|pass|passes|"
+          r"passed) us\b",
+          r"(?:collect|obtain|receive)\w* (?:\w+ ){0,3}from third parties"
+          r"(?:,? (?:such as|including) (?:[\w-]+ ){0,6})?",
+          r"(?:collection|use)(?:,| and| or)+ (?:use(?:,| and| or)+ )?disclosure of (?:your )?personal "
+          r"(?:information|data)",
+          r"(?:signed|tenancy|rental|car|vehicle) leases?", r"lease agreements?", r"(?:the|your|a) lease\b",
           r"(?:you|consumers?|residents?|individuals?|users?)(?: \w+){0,4} (?:request|ask|know)\w* (?:\w+ ){0,3}"
           r"(?:that )?(?:we|us to) disclose", r"disclos\w* (?:\w+ ){0,6}to you\b(?! (?:and|or)\b)",
           r"affiliate (?:programs?|programmes?|links?|agreements?|marketing|commissions?|partners? programs?)",

@@ -308,6 +308,15 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("We do not share with nonaffiliates so they can market to you.", "sharing"),
     ("On termination of the agreement, we delete the customer's files within 30 days.", "retention"),
     ("This app follows the Google Play Families Policy.", "minors"),
+    ("When you book a repair, we send your registration number, postcode and fault description to the garage.",
+     "sharing"),
+    ("For a viewing we give the letting agent your name and phone number.", "sharing"),
+    ("Each participating retailer can see what you bought there and the points you earned.", "sharing"),
+    ("Sponsors never get your e-mail address.", "sharing"),
+    ("The open register can be sold to any organisation that asks for it.", "sharing"),
+    ("The high-score table shows your nickname to everyone who plays.", "sharing"),
+    ("If we ever sell the app, the new owner would get the player accounts.", "sharing"),
+    ("We may share this with your GP, with your consent.", "sharing"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -356,6 +365,10 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("We obtain data from you directly, from your devices and from third parties such as data brokers.", "sharing"),
     ("We limit collection to what is necessary for the purposes we disclose in this notice.", "sharing"),
     ("Your data is transferred over an encrypted connection.", "sharing"),
+    ("We will send a confirmation message to the e-mail address you gave us.", "sharing"),
+    ("Tap Share to send the article to a friend.", "sharing"),
+    ("The signed lease and deposit records are kept for six years.", "sharing"),
+    ("By using the site you consent to the collection, use and disclosure of your personal information.", "sharing"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
