@@ -42,7 +42,8 @@ _RECIPIENT = any_of(
     r"(?:app |third[- ]party )?developers",
     r"(?:coalition|programme|program|network|group|alliance) (?:members|partners)",
     r"(?:marketing|advertising|analytics|insurance|technology|logistics|delivery|shipping|payment|travel|"
-    r"telecommunications?|research|credit card|financial services) (?:companies|firms|agencies|partners|providers|"
+    r"telecommunications?|research|credit card|credit information|financial services) (?:companies|firms|agencies|"
+    r"partners|providers|"
     r"networks|processors?|services|organi[sz]ations)",
     r"(?:fraud prevention|credit reference|credit reporting|collection) agenc(?:y|ies)",
     r"(?:credit|consumer reporting) bureaus?",
@@ -50,7 +51,9 @@ _RECIPIENT = any_of(
     r"(?:to|with) (?:other |certain |selected |trusted |reputable )?(?:companies|organi[sz]ations|businesses)",
     r"(?:to|with) (?:\w+ ){0,2}(?:companies|firms|organi[sz]ations|institutions|entities)",
     r"(?:credit reporting|credit reference|financial|lending|banking) institutions?", r"joint controllers?",
-    r"non-?affiliates",
+    r"non-?affiliates", r"customs(?: and border protection)?", r"border (?:protection|agenc(?:y|ies)|force)",
+    r"immigration (?:authorities|officials|services)", r"municipalit(?:y|ies)", r"local authorit(?:y|ies)",
+    r"(?:to|with) our (?:business )?clients",
     r"(?:human |outside |external )reviewers", r"emergency services", r"search partners?",
     r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
     r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
@@ -62,6 +65,7 @@ _BRAND = any_of("facebook", "google", "meta", "amazon", "apple", "microsoft", "t
                "apple health", "google fit", "line", "kakao", "naver", "baidu", "alibaba", "tencent")
 _TRACKER = any_of(
     r"google analytics", r"(?:facebook|meta) pixel", r"unity ads", r"applovin", r"ironsource", r"firebase",
+    r"sentry", r"bugsnag", r"datadog", r"new relic", r"amplitude",
     r"crashlytics", r"appsflyer", r"mixpanel",
     r"doubleclick", r"admob", r"hotjar", r"adjust sdk", r"adsense", r"adwords", r"google ads", r"remarketing",
     r"retargeting", r"social media features?", r"(?:web )?analytics (?:services|tools|vendors)",
@@ -76,7 +80,8 @@ _TRACKER = any_of(
     r"pixels?|sdks?)",
 )
 
-_GIVE = any_of(r"pass(?:es|ed|ing)?", r"suppl(?:y|ies|ied|ying)", r"provid(?:e|es|ed|ing)", r"giv(?:e|es|en|ing)",
+_GIVE = any_of(r"pass(?:es|ed|ing)?", r"suppl(?:y|ies|ied|ying)", r"furnish(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)",
+             r"giv(?:e|es|en|ing)",
              r"hand(?:s|ed|ing)?(?: over)?", r"sen(?:d|ds|t|ding)", r"transfer(?:s|red|ring)?", r"upload(?:s|ed|ing)?",
              r"forward(?:s|ed|ing)?", r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
              r"(?:make|made) available")
@@ -102,6 +107,7 @@ TERMS: dict[str, str] = {
     "sell": any_of(r"sell(?:s|ing)?", r"sold", r"sales? of", r"rent(?:s|ed|ing)?", r"leas(?:e|es|ed|ing)",
                  r"trad(?:e|es|ed|ing)", r"moneti[sz](?:e|es|ed|ing)", r"barter(?:s|ed)?"),
     "share": any_of(r"shar(?:e|es|ed|ing)", r"disclos(?:e|es|ed|ing|ures?)", r"reveal(?:s|ed|ing)?",
+                  r"redisclos(?:e|es|ed|ing|ures?)", r"furnish(?:es|ed|ing)?",
                   r"distribut(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)", r"published",
                   r"(?:make|makes|made|making) (?:[\w'()-]+,? ){0,8}available",
                   r"communicat(?:e|es|ed|ing) (?:your |the |such )?(?:personal )?(?:data|information)",
@@ -127,6 +133,7 @@ TERMS: dict[str, str] = {
     "share_table": any_of(r"does (?:[\w&'.-]+ ){1,4}share\b", r"can you limit this sharing",
                           r"shared(?: or sold)?:? (?:yes|no)\b", r"sold(?: or shared)?:? (?:yes|no)\b",
                           r"data shared with third parties",
+                          r"we (?:do not |don't )?share,? and you (?:can|cannot|can't)(?: not)? limit",
                           r"(?:is|are) (?:not|never) shared with anyone", r"no data shared"),
     # data handed to someone the text names: "sent to PayPal", "hosted by AWS", "accessed by our subcontractors"
     "handover": any_of(
@@ -152,7 +159,7 @@ TERMS: dict[str, str] = {
         r"(?:instructors?|teachers?|tutors?|coaches?|drivers?|hosts?|landlords?|employers?|recruiters?|moderators?|"
         r"organi[sz]ers?|retailers?|merchants?|dealers?|parents?|other (?:users|members|players|participants|"
         r"customers|riders|guests|students|lenders|insurers|companies|organi[sz]ations|businesses)) "
-        r"(?:\w+ ){0,2}(?:can|may|will|are able to) (?:see|view|access|receive)",
+        r"(?:\w+ ){0,2}(?:can|may|will|are able to|will be able to|may be able to) (?:see|view|access|receive)",
         r"(?:advertisers?|partners?|sponsors?|third parties|retailers?|merchants?) (?:do not |don't |never |will not |"
         r"won't )?(?:get|receive|see) (?:your|their|any) ",
         r"(?:shows?|displays?) (?:your )?(?:[\w'-]+ ){0,5}to (?:everyone|anyone|other players|all players|the public|"
@@ -172,9 +179,12 @@ TERMS: dict[str, str] = {
         r"site|profile pages?|product pages?)) (?:[\w'-]+,? ){0,5}(?:along )?with your (?:first |full |last |user ?)?"
         r"(?:names?|usernames?|photos?|pictures?|city|town|location|initials)",
         r"(?:visible|available|accessible|displayed|shown) to (?:anyone|everyone|the public|other users|all users|"
-        r"other members|others|the general public|your (?:game |in-game )?(?:friends|followers|contacts|connections)|"
+        r"other members|(?:only )?(?:to )?(?:registered |all )?members|others|the general public|"
+        r"your (?:game |in-game )?(?:friends|followers|contacts|connections)|"
         r"other players)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
-        r"indexed by search engines",
+        r"indexed by search engines", r"(?:public )?whois",
+        r"post (?:your |the )?(?:pictures|photos|images|videos|names?|stories|testimonials?) (?:\w+ ){0,4}(?:on|to) "
+        r"(?:my|our|the) (?:blog|website|site|instagram|facebook|social media|page)",
         r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory|"
         r"leaderboards?|galleries|feeds?|timelines?)",
         r"(?:posts?|postings|content|profiles?|comments?|reviews?|usernames?|photos?) (?:\w+ ){0,2}(?:is|are|will be|"
@@ -221,8 +231,9 @@ TERMS: dict[str, str] = {
         rf"shar(?:e|es|ed|ing) (?:\w+ ){{0,3}}{_NOUN}(?: \w+){{0,3}} with {_THEM}",
         rf"(?:we|us) (?:\w+ )?shar(?:e|es|ed|ing) (?:[\w'-]+,? ){{0,8}}(?:{_NOUN}|vins?|codes|ids|identifiers|"
         rf"numbers|mileage|activity|usage|profiles?)(?:,? [\w'-]+){{0,10}} with {_THEM}",
-        rf"{_NOUN}(?:,? \w+){{0,8}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}",
-        rf"(?:{_GIVE})(?! by\b) (?:your|their|the user's|the customer's) (?:[\w'&-]+,? ){{0,10}}to "
+        rf"{_NOUN}(?:,? \w+){{0,10}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}",
+        rf"(?:{_GIVE})(?! by\b) (?:your|their|the user's|the customer's|the (?:relevant |necessary |required |"
+        rf"following )?(?:details|information|data|records)) (?:[\w'&-]+,? ){{0,10}}to "
         rf"(?!(?:the|a|your) (?:e-?mail|mail|postal|friend|address)\b)(?:{_THEM}|our "
         rf"(?:[\w-]+ )?(?:partners?|providers?|vendors?|affiliates?|processors?|agents?)|hm revenue|hmrc|the irs|"
         rf"(?:the )?emergency services|(?:the )?(?:tax|revenue) (?:authorit(?:y|ies)|office|agency))",
@@ -238,7 +249,8 @@ TERMS: dict[str, str] = {
                     r"held(?! (?:in|at) (?:a|an)\b| (?:liable|responsible|events?|meetings?)\b)",
                     r"maintain(?:s|ed|ing)?",
                   r"remain(?:s|ed)?", r"persist(?:s|ed)?", r"saved?", r"archived",
-                  r"(?:stay|stays|stayed|kept|held|remains?) on (?:file|record)"),
+                  r"(?:stay|stays|stayed|kept|held|remains?) on (?:file|record)",
+                  r"(?:stay|stays|remain|remains) in our (?:\w+ )?(?:systems?|databases?|records|files)"),
     "duration": any_of(
         r"as long as", r"so long as", r"until", r"no longer (?:than|necessary|needed|required|need)",
         r"longer than", r"longer periods?", r"(?:retention|storage|limited|reasonable|certain|specific|set|"
@@ -247,7 +259,7 @@ TERMS: dict[str, str] = {
         r"[- ](?:days?|weeks?|months?|years?|hours?)", r"indefinite(?:ly)?", r"permanent(?:ly)?", r"how long",
         r"for the duration", r"for the life", r"lifetime", r"time (?:necessary|needed|required)",
         r"(?:necessary|needed|required) (?:to|for) (?:fulfil|fulfill|achieve|the purposes?)",
-        r"(?:after|upon|following|once|when|if) (?:\w+ ){0,2}(?:account|subscription|contract|relationship|"
+        r"(?:after|upon|following|once|when|if) (?:[\w']+ ){0,2}(?:account|subscription|contract|relationship|"
         r"membership) (?:\w+ )?(?:clos|cancel|delet|terminat|end|expir|deactivat)\w*",
         r"(?:after|upon|following|once|when|if) (?:\w+ ){0,3}(?:clos|cancel|delet|terminat|deactivat)\w* "
         r"(?:\w+ ){0,2}(?:account|subscription|membership|contract)",
@@ -264,6 +276,7 @@ TERMS: dict[str, str] = {
         r"(?:not|never) (?:\w+ ){0,2}(?:logged|signed) (?:in|on|into) (?:\w+ ){0,3}for",
         r"periods? for which",
         r"criteria used to determine", r"expir(?:y|ation|es)", r"overwritten",
+        r"while (?:your |the )?(?:account|subscription|contract|membership) (?:is|remains) (?:active|open|in force)",
         r"(?:after|once|when) you (?:leave|stop using|cancel|close|unsubscribe|end|terminate)",
     ),
     "delete": any_of(r"delet(?:e|es|ed|ing|ion)", r"eras(?:e|es|ed|ing|ure)", r"destroy(?:s|ed|ing)?",
@@ -276,6 +289,7 @@ TERMS: dict[str, str] = {
     "backup": any_of(r"back-?ups?", r"backup (?:copies|systems|media|archives)", r"residual copies",
                    r"archived? cop(?:y|ies)", r"archives"),
     "nostore": any_of(r"(?:do|does|did|will|shall) not (?:\w+ )?(?:store|retain|keep|save|hold)",
+                    r"(?:is|are|will be|won't be) (?:not|never) (?:stored|retained|kept|saved)",
                     r"never (?:store|retain|keep|save)s?"),
     "retention_strong": any_of(
         r"data retention", r"records retention", r"retention (?:periods?|polic(?:y|ies)|schedules?|times?|"
@@ -283,7 +297,8 @@ TERMS: dict[str, str] = {
         r"how long (?:\w+ ){0,3}(?:keep|retain|store|hold|kept|retained|stored|held)",
         r"lifecycle management",
         r"deleted (?:after|within)", r"automatically deleted", r"retained for", r"kept for", r"stored for",
-        r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten|shredded|wiped) (?:\w+ ){0,5}"
+        r"(?:deleted|erased|removed|purged|destroyed|anonymi[sz]ed|overwritten|shredded|wiped|discarded) "
+        r"(?:\w+ ){0,5}"
         r"(?:once|as soon as|after|within)(?! you\b| your request)",
         r"(?:determine|decide|set) (?:\w+ ){0,2}(?:appropriate |applicable )?(?:retention )?periods?",
         r"(?:we|will|shall) (?:\w+ ){0,2}(?:delete|erase|destroy|purge|discard|anonymi[sz]e) (?:\w+ ){0,6}"
@@ -468,6 +483,7 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"information on (?:the )?(?:purposes|categories)(?:[\w,]+ ){0,12}recipients",
           r"right to (?:receive|obtain|transmit)\w*", r"right to (?:data )?portability",
           r"(?:by|for) processor\b", r"processor (?:will|shall|must|ensures?|remains?|agrees?|may instead)",
+          r"as an? (?:data )?processor,? we", r"giv(?:e|es|ing) you\b",
           r"(?:and|or) from (?:\w+ ){0,2}third[- ]part(?:y|ies)", r"categories of sources",
           r"(?:disclose|describe|set out|explain)d? in this (?:notice|policy|statement)",
           r"non-?disclosure agreements?",

@@ -317,6 +317,13 @@ def test_long_paragraph_is_classified_as_a_whole() -> None:
     ("The high-score table shows your nickname to everyone who plays.", "sharing"),
     ("If we ever sell the app, the new owner would get the player accounts.", "sharing"),
     ("We may share this with your GP, with your consent.", "sharing"),
+    ("We pass the relevant details - your name and dates - to the hotel you booked.", "sharing"),
+    ("Passenger data is transferred to the border agency before departure.", "sharing"),
+    ("We use Sentry to collect crash reports.", "sharing"),
+    ("Registered employers will be able to view your CV.", "sharing"),
+    ("The recording is discarded immediately after processing.", "retention"),
+    ("Invoices stay in our accounting system for seven years.", "retention"),
+    ("Billing details are retained while your subscription is active.", "retention"),
 ])
 def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) -> None:
     assert topic in topics_of(paragraph)
@@ -369,6 +376,9 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("Tap Share to send the article to a friend.", "sharing"),
     ("The signed lease and deposit records are kept for six years.", "sharing"),
     ("By using the site you consent to the collection, use and disclosure of your personal information.", "sharing"),
+    ("Your order history helps us give you better offers.", "sharing"),
+    ("As a processor, we process subscriber data only on the account holder's instructions.", "sharing"),
+    ("Children may not post comments on the site.", "sharing"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
