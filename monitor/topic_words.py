@@ -54,7 +54,7 @@ _RECIPIENT = any_of(
     r"non-?affiliates", r"customs(?: and border protection)?", r"border (?:protection|agenc(?:y|ies)|force)",
     r"immigration (?:authorities|officials|services)", r"municipalit(?:y|ies)", r"local authorit(?:y|ies)",
     r"(?:to|with) our (?:business )?clients",
-    r"(?:human |outside |external )reviewers", r"emergency services", r"search partners?",
+    r"(?:human |outside |external )reviewers", r"search partners?",
     r"measurement companies", r"research(?:ers| partners| institutions)", r"sellers", r"merchants",
     r"social (?:media )?(?:networks?|platforms?)", r"search engines", r"(?:to|with) the public",
 )
@@ -157,14 +157,17 @@ TERMS: dict[str, str] = {
     # disclosure to the public
     "public": any_of(
         r"(?:instructors?|teachers?|tutors?|coaches?|drivers?|hosts?|landlords?|employers?|recruiters?|moderators?|"
-        r"organi[sz]ers?|retailers?|merchants?|dealers?|parents?|other (?:users|members|players|participants|"
+        r"organi[sz]ers?|other (?:users|members|players|participants|"
         r"customers|riders|guests|students|lenders|insurers|companies|organi[sz]ations|businesses)) "
         r"(?:\w+ ){0,2}(?:can|may|will|are able to|will be able to|may be able to) (?:see|view|access|receive)",
+        r"(?:retailers?|merchants?|dealers?|parents?) (?:\w+ ){0,2}(?:can|may|will|will be able to) (?:see|view|"
+        r"access|receive) (?:your|their|what (?:you|they)|who|the (?:\w+ )?(?:purchases|activity|messages|history|"
+        r"information|data|details|location|points))",
         r"(?:advertisers?|partners?|sponsors?|third parties|retailers?|merchants?) (?:do not |don't |never |will not |"
         r"won't )?(?:get|receive|see) (?:your|their|any) ",
-        r"(?:shows?|displays?) (?:your )?(?:[\w'-]+ ){0,5}to (?:everyone|anyone|other players|all players|the public|"
+        r"(?:shows?|displays?) your (?:[\w'-]+ ){0,5}to (?:everyone|anyone|other players|all players|the public|"
         r"all users)",
-        r"(?:sold|sell|rented|disclosed?|transferred|given|provided|supplied) to any (?:other )?(?:person|individual|"
+        r"(?:sold|sell|rented|disclosed?|transferred) to any (?:other )?(?:person|individual|"
         r"organi[sz]ation|company|third party)",
         r"(?:appear|appears|listed|published|included) in (?:the |a |our )?(?:phone ?book|telephone directory|"
         r"(?:(?:members'?|staff|online|public|alumni|business|printed|and|telephone|phone) ){0,3}director(?:y|ies))",
@@ -233,7 +236,8 @@ TERMS: dict[str, str] = {
         rf"numbers|mileage|activity|usage|profiles?)(?:,? [\w'-]+){{0,10}} with {_THEM}",
         rf"{_NOUN}(?:,? \w+){{0,10}} (?:{_GIVEN}) (?:on |over )?(?:to )?{_THEM}",
         rf"(?:{_GIVE})(?! by\b) (?:your|their|the user's|the customer's|the (?:relevant |necessary |required |"
-        rf"following )?(?:details|information|data|records)) (?:[\w'&-]+,? ){{0,10}}to "
+        rf"following )?(?:details|information|data|records)) (?:[\w'&-]+,? ){{0,6}}?(?:{_NOUN}|particulars|numbers?|"
+        rf"codes|mileage|history|position|times|balance)(?:,? [\w'&-]+){{0,8}} to "
         rf"(?!(?:the|a|your) (?:e-?mail|mail|postal|friend|address)\b)(?:{_THEM}|our "
         rf"(?:[\w-]+ )?(?:partners?|providers?|vendors?|affiliates?|processors?|agents?)|hm revenue|hmrc|the irs|"
         rf"(?:the )?emergency services|(?:the )?(?:tax|revenue) (?:authorit(?:y|ies)|office|agency))",
@@ -276,7 +280,6 @@ TERMS: dict[str, str] = {
         r"(?:not|never) (?:\w+ ){0,2}(?:logged|signed) (?:in|on|into) (?:\w+ ){0,3}for",
         r"periods? for which",
         r"criteria used to determine", r"expir(?:y|ation|es)", r"overwritten",
-        r"while (?:your |the )?(?:account|subscription|contract|membership) (?:is|remains) (?:active|open|in force)",
         r"(?:after|once|when) you (?:leave|stop using|cancel|close|unsubscribe|end|terminate)",
     ),
     "delete": any_of(r"delet(?:e|es|ed|ing|ion)", r"eras(?:e|es|ed|ing|ure)", r"destroy(?:s|ed|ing)?",
@@ -308,6 +311,8 @@ TERMS: dict[str, str] = {
         r"(?:delete|destroy|erase|purge)\w* (?:\w+ ){0,4}without (?:undue )?delay (?:when|once|after|as soon as)",
         r"within (?:\w+ ){0,2}(?:\(\d+\) )?(?:days?|weeks?|months?|hours?|years?),? we (?:will|shall) (?:\w+ )?"
         r"(?:delete|erase|destroy|purge|anonymi[sz]e)", r"automatically (?:delete|erase|purge|destroy|anonymi[sz]e)",
+        r"(?:retained|kept|stored|held) (?:\w+ ){0,3}while (?:your |the )?(?:account|subscription|contract|membership) "
+        r"(?:is|remains) (?:active|open|in force)",
         r"(?:deletes|erases|destroys|purges|discards) (?:\w+ ){0,4}"
         r"(?:immediately|promptly|as soon as|within|after|once)",
     ),
@@ -437,8 +442,9 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"hold (?:harmless|liable|the power)", r"(?:as|so) long as (?:you|they|he|she) (?:remain|stay)"),
      ("keep", "store", "keep_noun")),
     # the service itself made accessible, not the user's data
-    (r"(?:websites?|site|apps?|services?|content|pages?|materials?) (?:\w+ ){0,2}(?:accessible|available) to",
-     ("public",)),
+    (any_of(r"(?:websites?|site|apps?|services?|content|pages?|materials?) (?:\w+ ){0,2}(?:accessible|available) to",
+            r"(?:gift cards?|vouchers?|points|tickets?|products?|items?|goods|accounts?) (?:\w+ ){0,3}"
+            r"(?:sold|transferred|resold)"), ("public",)),
     # a product feature named after retention, not how long the service keeps personal data
     (r"(?:data )?retention (?:dashboard|feature|module|add-?on|tool|console|wizard)s?", ("keep", "keep_noun",
                                                                                        "retention_strong")),

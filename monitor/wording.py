@@ -200,8 +200,11 @@ def _split_or_join(old: Sequence[str], new: Sequence[str], before: Sequence[str]
     a split could change ("we do not share X and sell Y" ≠ "…X. We sell Y")."""
     if set(before[:i1]) & NEGATIONS or len(old) > 2 or len(new) > 2:
         return False
-    pieces = set(old) | set(new)
-    return bool(pieces & _SUBJECTS) and pieces <= _JOINERS | _SUBJECTS
+
+    def trade(gone: set[str], came: set[str]) -> bool:  # "and" → "we" (a split), never "they" → "we"
+        return bool(gone) and gone <= _JOINERS and bool(came & _SUBJECTS) and came <= _JOINERS | _SUBJECTS
+
+    return trade(set(old), set(new)) or trade(set(new), set(old))
 
 
 def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before: Sequence[str],

@@ -417,6 +417,11 @@ def test_a_sentence_split_or_joined_is_form_only(before: str, after: str) -> Non
     assert form_only(before, after)
 
 
+def test_who_does_something_is_substance_not_a_split() -> None:
+    assert not form_only("They share your location with insurers.", "We share your location with insurers.")
+    assert not form_only("You can see your purchase history.", "They can see your purchase history.")
+
+
 def test_a_split_that_could_change_what_a_negation_covers_is_substance() -> None:
     assert not form_only("We do not share your data and sell it.", "We do not share your data. We sell it.")
 

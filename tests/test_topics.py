@@ -379,6 +379,14 @@ def test_paraphrases_without_the_usual_topic_word(paragraph: str, topic: str) ->
     ("Your order history helps us give you better offers.", "sharing"),
     ("As a processor, we process subscriber data only on the account holder's instructions.", "sharing"),
     ("Children may not post comments on the site.", "sharing"),
+    ("Please send your request to the Data Protection Officer.", "sharing"),
+    ("Give your consent to the processing of your data by ticking the box.", "sharing"),
+    ("We may transfer your call to the appropriate department.", "sharing"),
+    ("We display maintenance notices to all users.", "sharing"),
+    ("Gift cards may not be sold to any other person.", "sharing"),
+    ("Retailers can see stock levels.", "sharing"),
+    ("In an emergency, call the emergency services.", "sharing"),
+    ("You can store files in your drive while your account is active.", "retention"),
 ])
 def test_topic_words_in_other_senses_do_not_fire(paragraph: str, topic: str) -> None:
     assert topic not in topics_of(paragraph)
