@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,7 +74,7 @@ def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: priva
         _text(item, "id", f"urn:policy-monitor:{entry.source}:v{entry.version}")
         _text(item, "title", f"{entry.source}: {', '.join(entry.topics)} changed ({entry.severity})")
         _text(item, "updated", _iso(entry.fetched_at))
-        ET.SubElement(item, f"{{{ATOM}}}link", href=entry.url)
+        ET.SubElement(item, f"{{{ATOM}}}link", href=_NOT_XML.sub("", entry.url))
         for topic in entry.topics:
             ET.SubElement(item, f"{{{ATOM}}}category", term=topic)
         lines = [f"{section}: {summary}" for section, summary in entry.summaries[:SUMMARIES_PER_ENTRY]]
@@ -90,6 +91,7 @@ def write_feed(store: Store, path: str | Path) -> None:
     data = render_feed(feed_entries(store))
     handle, temp = tempfile.mkstemp(prefix=".feed-", dir=target.parent or Path("."))
     try:
+        os.fchmod(handle, _FEED_MODE & ~_umask())  # mkstemp makes it private; a feed is for readers
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temp, target)
@@ -104,12 +106,25 @@ def refresh_feed(store: Store, path: str | Path | None) -> None:
         return
     try:
         write_feed(store, path)
-    except OSError as exc:
-        log.error(f"cannot write the feed {path}: {exc}", extra={"feed": str(path)})
+    except Exception as exc:  # a full disk or a database hiccup must not stop checks or the daemon
+        log.error(f"cannot write the feed {path}: {type(exc).__name__}: {exc}", extra={"feed": str(path)})
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(parent: ET.Element, tag: str, value: str) -> None:
-    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = value
+    # XML 1.0 cannot carry control characters at all, and a page can contain them: drop them
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = _NOT_XML.sub("", value)
+
+
+_FEED_MODE = 0o644
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _iso(moment: datetime) -> str:

@@ -266,8 +266,11 @@ class Daemon:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""
         if not result.failed or (result.error or "").startswith(SKIPPED_PREFIX):
             return None
-        with self.store.session() as session:  # the check just recorded its failure streak there
-            failures = session.exec(select(Source.consecutive_failures).where(Source.name == source.name)).first()
+        try:
+            with self.store.session() as session:  # the check just recorded its failure streak there
+                failures = session.exec(select(Source.consecutive_failures).where(Source.name == source.name)).first()
+        except Exception:  # the database is away: the regular schedule still runs
+            return None
         delay = retry_delay(source.interval, failures or 1, self.config.daemon.failure_retry)
         job = self.scheduler.get_job(_job_id(source.name)) if self.scheduler and not self._stopping else None
         if delay is None or job is None:

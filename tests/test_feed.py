@@ -77,3 +77,32 @@ def test_a_feed_that_cannot_be_written_is_logged_and_check_still_succeeds(cli, s
     result = cli("--config", config, "--db", sqlite_url, "check")
 
     assert result.exit_code == 0 and "cannot write the feed" in result.stderr
+
+
+def test_control_characters_from_a_page_never_make_the_feed_invalid_xml():
+    from datetime import UTC, datetime
+
+    from monitor.feed import FeedEntry
+
+    entry = FeedEntry("x", "https://example.org/p", 2, 1, datetime(2026, 1, 1, tzinfo=UTC), ["sharing"], "high",
+                      [("Sharing\x01 with\x0c Partners", "adds recipient: brokers\x00")])
+    [parsed] = ET.fromstring(render_feed([entry])).findall(f"{ATOM}entry")
+    assert "Sharing with Partners: adds recipient: brokers" in parsed.findtext(f"{ATOM}summary")
+
+
+def test_the_feed_file_is_readable_by_others_like_any_published_file(cli, site, make_config, sqlite_url, tmp_path):
+    import os
+    import stat
+
+    feed = tmp_path / "changes.xml"
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}], feed=str(feed))
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+    old_mask = os.umask(0o022)
+    try:
+        cli("--config", config, "--db", sqlite_url, "check")
+    finally:
+        os.umask(old_mask)
+
+    assert stat.S_IMODE(feed.stat().st_mode) == 0o644
