@@ -10,6 +10,21 @@ from tests.pages import edit, render_policy, seed_text
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+TEXT = seed_text(2)
+AGE_LOWERED = edit(TEXT, "under the age of 18", "under the age of 13")
+
+
+def watch(cli, site, make_config, sqlite_url, feed):
+    """A source checked once (its baseline) with a feed configured; returns check(), which checks again."""
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(TEXT))}], feed=str(feed))
+
+    def check():
+        return cli("--config", config, "--db", sqlite_url, "check")
+
+    check()
+    return check
+
+
 def entries_of(path) -> list[ET.Element]:
     root = ET.parse(path).getroot()
     assert root.tag == f"{ATOM}feed" and root.find(f"{ATOM}updated") is not None
@@ -41,14 +56,12 @@ def test_check_writes_one_entry_per_alert_worthy_version_newest_first(cli, site,
 
 def test_cosmetic_versions_and_blinks_back_never_enter_the_feed(cli, site, make_config, sqlite_url, tmp_path):
     feed = tmp_path / "changes.xml"
-    text = seed_text(2)
-    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}], feed=str(feed))
-    cli("--config", config, "--db", sqlite_url, "check")
-    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
-    cli("--config", config, "--db", sqlite_url, "check")
-    for page in (render_policy(text), render_policy(text, style="bold")):  # a blink back, then layout only
+    check = watch(cli, site, make_config, sqlite_url, feed)
+    site.set("/p", render_policy(AGE_LOWERED))
+    check()
+    for page in (render_policy(TEXT), render_policy(TEXT, style="bold")):  # a blink back, then layout only
         site.set("/p", page)
-        cli("--config", config, "--db", sqlite_url, "check")
+        check()
 
     assert [e.findtext(f"{ATOM}id") for e in entries_of(feed)] == ["urn:policy-monitor:wemet:v2"]
 
@@ -95,13 +108,11 @@ def test_the_feed_file_is_readable_by_others_like_any_published_file(cli, site, 
     import stat
 
     feed = tmp_path / "changes.xml"
-    text = seed_text(2)
-    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}], feed=str(feed))
-    cli("--config", config, "--db", sqlite_url, "check")
-    site.set("/p", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+    check = watch(cli, site, make_config, sqlite_url, feed)
+    site.set("/p", render_policy(AGE_LOWERED))
     old_mask = os.umask(0o022)
     try:
-        cli("--config", config, "--db", sqlite_url, "check")
+        check()
     finally:
         os.umask(old_mask)
 
