@@ -81,6 +81,7 @@ _TRACKER = any_of(
 )
 
 _GIVE = any_of(r"pass(?:es|ed|ing)?", r"suppl(?:y|ies|ied|ying)", r"furnish(?:es|ed|ing)?", r"provid(?:e|es|ed|ing)",
+             r"submit(?:s|ted|ting)?",
              r"giv(?:e|es|en|ing)",
              r"hand(?:s|ed|ing)?(?: over)?", r"sen(?:d|ds|t|ding)", r"transfer(?:s|red|ring)?", r"upload(?:s|ed|ing)?",
              r"forward(?:s|ed|ing)?", r"transmit(?:s|ted|ting)?", r"disclos(?:e|es|ed|ing)", r"releas(?:e|es|ed|ing)",
@@ -139,7 +140,8 @@ TERMS: dict[str, str] = {
     "handover": any_of(
         r"(?:sent|passed|provided|disclosed|transferred|transmitted|forwarded|made available|uploaded|"
         r"synchroni[sz]ed|synced|shared|exchanged|pooled|combined|matched|checked|verified) (?:\w+ ){0,2}(?:to|with)",
-        r"(?:hosted|processed|stored|handled|collected|read|seen|accessed|viewed|used|received|analy[sz]ed) "
+        r"(?:hosted|processed|stored|handled|collected|read|seen|accessed|viewed|used|received|analy[sz]ed|searched|"
+        r"downloaded) "
         r"(?:\w+,? ){0,3}by", r"receiv(?:e|es|ed|ing) (?:your|the|this|these|such|any)",
         r"(?:check|verify|search)(?:es|s|ed|ing)? (?:\w+ ){0,4}(?:with|at)"),
     # data kept on someone else's machines: "held on Mailchimp's servers"
@@ -160,7 +162,8 @@ TERMS: dict[str, str] = {
         r"organi[sz]ers?|other (?:users|members|players|participants|"
         r"customers|riders|guests|students|lenders|insurers|companies|organi[sz]ations|businesses)) "
         r"(?:\w+ ){0,2}(?:can|may|will|are able to|will be able to|may be able to) (?:see|view|access|receive)",
-        r"(?:retailers?|merchants?|dealers?|parents?) (?:\w+ ){0,2}(?:can|may|will|will be able to) (?:see|view|"
+        r"(?:retailers?|merchants?|dealers?|parents?) (?:\w+ ){0,2}(?:can|may|will|will be able to) "
+        r"(?:log in (?:and|to) )?(?:see|view|"
         r"access|receive) (?:your|their|what (?:you|they)|who|the (?:\w+ )?(?:purchases|activity|messages|history|"
         r"information|data|details|location|points))",
         r"(?:advertisers?|partners?|sponsors?|third parties|retailers?|merchants?) (?:do not |don't |never |will not |"
@@ -186,6 +189,11 @@ TERMS: dict[str, str] = {
         r"your (?:game |in-game )?(?:friends|followers|contacts|connections)|"
         r"other players)(?! (?:below|under|younger|older|who|in|outside|aged?)\b)",
         r"indexed by search engines", r"(?:public )?whois",
+        r"(?:feature|use|post|publish|display)\w* (?:\w+ ){0,6}(?:pictures|photos|photographs|images|videos)"
+        r"(?: \w+){0,6} (?:on|in) (?:our|my|the) (?:website|site|instagram|facebook|social media|annual report|"
+        r"newsletter|blog)",
+        r"(?:photographs?|photos?|pictures|images) (?:\w+ ){0,8}(?:posted|published|shared) (?:online|on (?:our|the) "
+        r"(?:website|site|social media))",
         r"post (?:your |the )?(?:pictures|photos|images|videos|names?|stories|testimonials?) (?:\w+ ){0,4}(?:on|to) "
         r"(?:my|our|the) (?:blog|website|site|instagram|facebook|social media|page)",
         r"public (?:forums?|profiles?|areas|spaces|chat rooms?|message boards|bulletin boards|directory|"
@@ -205,6 +213,8 @@ TERMS: dict[str, str] = {
     "thirdparty": any_of(r"third[- ]?part(?:y|ies)(?:'s|')?",
                        r"(?:our|its) (?:\w+ )?(?:sub-?)?processors\b", r"sub-?processors?\b",
                        r"entrust(?:s|ed|ing)? (?:the )?processing",
+                       r"(?:stores?|process(?:es)?|handles|hosts|holds) (?:your |the |them |it |this )?(?:\w+ ){0,6}"
+                       r"(?:for|on behalf of) us\b",
                        r"(?:process|handl)\w* (?:\w+ ){0,3}on behalf of (?:the )?(?:company|operator|controller)",
                        r"(?:processed|handled|hosted|stored|managed|administered|carried out|performed) "
                        r"(?:by \w+(?: \w+)? )?on (?:our|its) behalf",
@@ -311,6 +321,8 @@ TERMS: dict[str, str] = {
         r"(?:delete|destroy|erase|purge)\w* (?:\w+ ){0,4}without (?:undue )?delay (?:when|once|after|as soon as)",
         r"within (?:\w+ ){0,2}(?:\(\d+\) )?(?:days?|weeks?|months?|hours?|years?),? we (?:will|shall) (?:\w+ )?"
         r"(?:delete|erase|destroy|purge|anonymi[sz]e)", r"automatically (?:delete|erase|purge|destroy|anonymi[sz]e)",
+        r"(?:retain|keep|store|hold)\w* (?:[\w(),]+ ){0,14}for (?:at least|a minimum of|up to|no more than|"
+        r"no longer than|as long as|so long as) (?:\w+ ){0,2}(?:days?|weeks?|months?|years?|your|the|we|it|you)\b",
         r"(?:retained|kept|stored|held) (?:\w+ ){0,3}while (?:your |the )?(?:account|subscription|contract|membership) "
         r"(?:is|remains) (?:active|open|in force)",
         r"(?:deletes|erases|destroys|purges|discards) (?:\w+ ){0,4}"
@@ -490,6 +502,7 @@ TRAPS: tuple[tuple[str, tuple[str, ...]], ...] = (
           r"right to (?:receive|obtain|transmit)\w*", r"right to (?:data )?portability",
           r"(?:by|for) processor\b", r"processor (?:will|shall|must|ensures?|remains?|agrees?|may instead)",
           r"as an? (?:data )?processor,? we", r"giv(?:e|es|ing) you\b",
+          r"(?:may|might|could) reveal (?:information|something|details) about (?:your|you)",
           r"(?:and|or) from (?:\w+ ){0,2}third[- ]part(?:y|ies)", r"categories of sources",
           r"(?:disclose|describe|set out|explain)d? in this (?:notice|policy|statement)",
           r"non-?disclosure agreements?",
