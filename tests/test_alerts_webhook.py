@@ -126,9 +126,9 @@ def test_gone_410_fails_at_once_and_stays_visible(setup):
     assert row.last_error.startswith("permanent failure: HTTP 410")
 
 
-@pytest.mark.parametrize("status", [408, 429, 503])
-def test_timeouts_and_overload_answers_are_retried(setup, status):
-    receiver = Receiver(statuses=[status]).start()
+def one_pass(setup, receiver: Receiver):
+    """Queue one alert for `receiver`, make one delivery pass; (report, the alert's row)."""
+    receiver.start()
     try:
         config, store = setup(receiver.url)
         queue_change(store, config, "wemet", [MINORS])
@@ -136,6 +136,12 @@ def test_timeouts_and_overload_answers_are_retried(setup, status):
     finally:
         receiver.stop()
     [row] = alert_rows(store)
+    return report, row
+
+
+@pytest.mark.parametrize("status", [408, 429, 503])
+def test_timeouts_and_overload_answers_are_retried(setup, status):
+    report, row = one_pass(setup, Receiver(statuses=[status]))
     assert report.retrying == 1 and row.status == "pending" and f"HTTP {status}" in row.last_error
 
 
@@ -391,14 +397,7 @@ def test_tls_certificates_are_checked_unless_the_channel_says_insecure(setup, ht
 
 
 def test_a_huge_error_body_is_read_only_up_to_a_small_cap(setup):
-    receiver = Receiver(statuses=[500], body=b"<html>" + b"x" * 5_000_000).start()
-    try:
-        config, store = setup(receiver.url)
-        queue_change(store, config, "wemet", [MINORS])
-        report = deliver(store, config)
-    finally:
-        receiver.stop()
-    [row] = alert_rows(store)
+    report, row = one_pass(setup, Receiver(statuses=[500], body=b"<html>" + b"x" * 5_000_000))
     assert report.retrying == 1 and row.last_error.startswith("HTTP 500")
     assert len(row.last_error) < 300
 
