@@ -15,13 +15,12 @@ from urllib.parse import urlsplit
 
 from monitor import guard, health
 from monitor.config import Config, SourceConfig
-from monitor.diff import diff_sections
 from monitor.errors import ContentRejected, FetchError
 from monitor.fetch import Fetcher, FetchResult, FetchSettings
 from monitor.normalize import NORMALIZER_VERSION, normalize
 from monitor.notify.outbox import enqueue_change_alerts
 from monitor.sections import Section, parse_sections
-from monitor.significance import SEVERITY_RANK, RatedChange, rate_changes
+from monitor.significance import SEVERITY_RANK, RatedChange, changes_between
 from monitor.store import (
     ChangeRow,
     Check,
@@ -205,9 +204,26 @@ def _derive(text: str, latest: Version | None, watched: Sequence[str]) -> _Deriv
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
         return None
-    sections = parse_sections(text)
-    changes = rate_changes(diff_sections(parse_sections(latest.text), sections), watched=watched) if latest else []
-    return _Derived(digest, sections, changes)
+    changes = changes_between(latest.text, text, watched) if latest else []
+    return _Derived(digest, sections_of(text), changes)
+
+
+def sections_of(text: str) -> list[Section]:
+    """The text's sections; should sectioning fail on some text, the whole text is one section."""
+    try:
+        return parse_sections(text)
+    except Exception as exc:  # noqa: BLE001 — a version is stored whatever its structure
+        log.error(f"sectioning failed: {type(exc).__name__}: {exc}", exc_info=True)
+        return [Section(key="whole-policy", number=None, title="", level=0, path=(), text=text)]
+
+
+def section_topics(section: Section) -> list[str]:
+    """The topics of a stored section ([] when classification fails: they are shown, not alerted)."""
+    try:
+        return sorted({hit.topic for hit in classify(section.text, section.heading)})
+    except Exception as exc:  # noqa: BLE001
+        log.error(f"classifying section {section.display_path!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
+        return []
 
 
 def _store_version(session, row: Source, page: _Page, latest: Version | None, derived: _Derived,
@@ -239,7 +255,7 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
 
 def add_sections(session, version: Version, sections: Sequence[Section]) -> None:
     for position, section in enumerate(sections):
-        topics = sorted({hit.topic for hit in classify(section.text, section.heading)})
+        topics = section_topics(section)
         session.add(SectionRow(
             version_id=version.id, position=position, key=section.key, number=section.number,
             title=section.title, level=section.level, path=section.display_path, text=section.text,
@@ -256,6 +272,7 @@ def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequ
             section=c.section, kind=c.kind, topics=list(rated.topics),
             alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
             severity=rated.severity, summary=rated.summary, before=c.before, after=c.after,
+            not_rated=rated.not_rated,
         ))
 
 

@@ -8,11 +8,9 @@ from rich.console import Console
 from sqlmodel import func, select
 
 from monitor.config import Config
-from monitor.diff import diff_sections
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.normalize import NORMALIZER_VERSION, normalize
-from monitor.sections import parse_sections
-from monitor.significance import rate_changes
+from monitor.significance import changes_between
 from monitor.store import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
 
 
@@ -100,7 +98,7 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
             old_v = _version(session, source, new_v.seq - 1) if new_v.seq > 1 else None
     if old_v is None:
         raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
-    rated = rate_changes(diff_sections(parse_sections(old_v.text), parse_sections(new_v.text)))
+    rated = changes_between(old_v.text, new_v.text)
     if not show_all:
         rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
     if fmt == "json":
@@ -160,4 +158,4 @@ def _replace_sections(session, version: Version) -> None:
     for row in Store.sections(session, version.id):
         session.delete(row)
     session.flush()
-    add_sections(session, version, parse_sections(version.text))
+    add_sections(session, version, sections_of(version.text))

@@ -18,6 +18,7 @@ Everything here is pure: no I/O, no state between calls.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Literal
 
-from monitor.diff import SectionChange
+from monitor.diff import SectionChange, diff_sections
 from monitor.facts import (
     MODAL_RANK,
     RETENTION_WORDS,
@@ -39,7 +40,7 @@ from monitor.facts import (
     recipients,
     statements,
 )
-from monitor.sections import Clause
+from monitor.sections import Clause, parse_sections
 from monitor.topics import WATCHED, classify
 from monitor.wording import (
     ENUMERATOR,
@@ -57,6 +58,8 @@ Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
+_WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
+log = logging.getLogger("monitor.significance")
 
 
 @dataclass(frozen=True)
@@ -85,21 +88,30 @@ class RatedChange:
     change: SectionChange
     topics: tuple[str, ...] = field(default=())
     substantive: bool = False
-    severity: Severity = "low"
+    severity: Severity | None = "low"
     summary: str = ""
     findings: tuple[Finding, ...] = field(default=())
+    not_rated: str | None = None  # why the change has no rating ("error: KeyError", "language de")
+
+    @classmethod
+    def unrated(cls, change: SectionChange, why: str) -> RatedChange:
+        """A change stored and shown, but never alerted: no topics, no severity."""
+        return cls(change, (), False, None, "not rated: " + why, (), why)
 
     def alert_topics(self, watched: Iterable[str]) -> list[str]:
         """The watched topics this change is alert-worthy for."""
-        if not self.substantive:
+        if not self.substantive or self.not_rated:
             return []
         watched = set(watched)
         return [t for t in self.topics if t in watched]
 
     def to_json(self) -> dict:
         c = self.change
-        return {"section": c.section, "kind": c.kind, "topics": list(self.topics), "severity": self.severity,
-                "summary": self.summary, "before": c.before, "after": c.after}
+        out = {"section": c.section, "kind": c.kind, "topics": list(self.topics), "severity": self.severity,
+               "summary": self.summary, "before": c.before, "after": c.after}
+        if self.not_rated:
+            out["not_rated"] = self.not_rated
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,9 +504,35 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED)
     ('age threshold 13 → 16', 'medium', ['minors'])
     """
     watched = tuple(watched)
-    renames = policy_renames(changes)
-    retitled = retitled_lines(changes)
-    return [rate_change(change, watched, renames, retitled) for change in changes]
+    try:
+        renames, retitled = policy_renames(changes), retitled_lines(changes)
+    except Exception as exc:  # noqa: BLE001 — a rating failure must never stop a source (see changes_between)
+        log.error(f"rating failed: {type(exc).__name__}: {exc}", exc_info=True)
+        return [RatedChange.unrated(change, f"error: {type(exc).__name__}") for change in changes]
+    rated = []
+    for change in changes:
+        try:
+            rated.append(rate_change(change, watched, renames, retitled))
+        except Exception as exc:  # noqa: BLE001 — the change is kept, unrated, and the error logged
+            log.error(f"rating {change.section!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
+            rated.append(RatedChange.unrated(change, f"error: {type(exc).__name__}"))
+    return rated
+
+
+def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCHED) -> list[RatedChange]:
+    """The rated section changes from one normalized text to the next; never raises.
+
+    Should sectioning or the diff itself fail on some text, the whole text is one unrated change,
+    so the new version is still stored and shown, and the error is logged.
+    """
+    try:
+        found = diff_sections(parse_sections(old_text), parse_sections(new_text))
+    except Exception as exc:  # noqa: BLE001
+        log.error(f"comparing versions failed: {type(exc).__name__}: {exc}", exc_info=True)
+        whole = SectionChange("modified", "(whole policy)", before=old_text[:_WHOLE_EXCERPT],
+                              after=new_text[:_WHOLE_EXCERPT])
+        return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
+    return rate_changes(found, watched)
 
 
 def retitled_lines(changes: Iterable[SectionChange]) -> frozenset[tuple[str, ...]]:

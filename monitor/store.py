@@ -120,8 +120,9 @@ class ChangeRow(SQLModel, table=True):
     kind: str
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     alert_topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    severity: str = "low"
+    severity: str | None = "low"   # None: not rated (see not_rated)
     summary: str = ""
+    not_rated: str | None = None   # why a change has no topics or severity: "error: KeyError", "language de"
     before: str = Field(default="", sa_column=Column(Text, nullable=False))
     after: str = Field(default="", sa_column=Column(Text, nullable=False))
 

@@ -390,7 +390,9 @@ def _split_context(context: str) -> tuple[str, str]:
     if not ends:
         return "", context
     end = ends[-1].start() + 1
-    start = _SENTENCE_START.search(context[:end]).end()
+    # the lead-in starts after the last sentence end before its colon; "(e.g.:" has none: whole text
+    sentence = _SENTENCE_START.search(context[:end])
+    start = sentence.end() if sentence else 0
     return context[start:end].strip(), (context[:start] + " " + context[end:]).strip()
 
 

@@ -42,7 +42,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
         wanted = set(channel.topics or source.topics)
         floor = SEVERITY_RANK[channel.min_severity]
         changes = [c for c in result.changes
-                   if SEVERITY_RANK[c.severity] >= floor and set(c.alert_topics(source.topics)) & wanted]
+                   if set(c.alert_topics(source.topics)) & wanted and SEVERITY_RANK[c.severity] >= floor]
         if not changes:
             continue
         key = alert_id("policy.changed", source.name, version.seq, name)
