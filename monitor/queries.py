@@ -153,7 +153,7 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
 
 def _replace_sections(session, version: Version) -> None:
     """Sections are derived from the text, so they follow it; recorded changes stay as they were alerted."""
-    from monitor.pipeline import add_sections
+    from monitor.pipeline import add_sections, sections_of
 
     for row in Store.sections(session, version.id):
         session.delete(row)
