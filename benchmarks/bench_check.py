@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from monitor.config import parse_config  # noqa: E402
 from monitor.pipeline import check_all  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.store.database import Store  # noqa: E402
 from tests.pages import render_policy, seed_text  # noqa: E402
 
 HOSTS, PER_HOST = 20, 10

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import clauses  # noqa: E402
-from monitor.diff import diff_sections  # noqa: E402
-from monitor.sections import parse_sections, slugify  # noqa: E402
+from monitor.compare.diff import diff_sections  # noqa: E402
+from monitor.text import clauses  # noqa: E402
+from monitor.text.sections import parse_sections, slugify  # noqa: E402
 
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings  # noqa: E402
 from monitor.errors import FetchError  # noqa: E402
-from monitor.fetch import Fetcher, FetchResult, FetchSettings  # noqa: E402
 from tests.faulty_server import FaultyServer  # noqa: E402
 
 

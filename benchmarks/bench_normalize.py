@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.normalize import normalize  # noqa: E402
+from monitor.capture.normalize import normalize  # noqa: E402
 from tests.pages import render_policy, seed_numbers, seed_text  # noqa: E402
 
 ROUNDS = 30

@@ -33,12 +33,12 @@ from pytest_httpserver import HTTPServer  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 from werkzeug import Response  # noqa: E402
 
+from monitor.capture.fetch import Fetcher  # noqa: E402
 from monitor.config import parse_config  # noqa: E402
-from monitor.fetch import Fetcher  # noqa: E402
 from monitor.notify.delivery import deliver_pending  # noqa: E402
 from monitor.notify.outbox import alert_id, envelope  # noqa: E402
 from monitor.pipeline import check_source, fetch_settings  # noqa: E402
-from monitor.store import Alert, Store  # noqa: E402
+from monitor.store.database import Alert, Store  # noqa: E402
 from tests.pages import edit, render_policy, seed_text  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(os.urandom(24)).decode()

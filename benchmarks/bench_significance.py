@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from monitor.diff import diff_sections  # noqa: E402
-from monitor.normalize import normalize  # noqa: E402
-from monitor.sections import parse_sections  # noqa: E402
-from monitor.significance import rate_changes  # noqa: E402
+from monitor.capture.normalize import normalize  # noqa: E402
+from monitor.compare.diff import diff_sections  # noqa: E402
+from monitor.meaning.significance import rate_changes  # noqa: E402
+from monitor.text.sections import parse_sections  # noqa: E402
 from tests.pages import edit, render_policy, seed_numbers, seed_text  # noqa: E402
 
 WATCHED = ["sharing", "retention", "minors"]

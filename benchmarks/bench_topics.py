@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from monitor.topics import TOPICS, WATCHED, classify
+from monitor.meaning.topics import TOPICS, WATCHED, classify
 
 DEVSET = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "devset"
 SEEDS = DEVSET.parent / "seeds"

@@ -22,14 +22,10 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError, Problem
+from monitor.meaning.names import TOPICS, WATCHED
 
 DEFAULT_CONFIG_PATH = "sources.yaml"
 DEFAULT_DATABASE = "sqlite:///policy-monitor.db"
-WATCHED_TOPICS = ("sharing", "retention", "minors")
-KNOWN_TOPICS = (
-    "sharing", "retention", "minors", "collection", "security", "rights",
-    "cookies", "transfers", "contact", "changes",
-)
 # Literal secrets are refused: they would end up in version control, backups and logs.
 SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "passwd"}
 _SECRET_HINT = {"password": "`password_env:` (under smtp)", "passwd": "`password_env:` (under smtp)",
@@ -105,10 +101,7 @@ def _check_http_url(url: Any) -> Any:
 
 
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
-Topic = Literal[
-    "sharing", "retention", "minors", "collection", "security", "rights",
-    "cookies", "transfers", "contact", "changes",
-]
+Topic = Literal[TOPICS]  # type: ignore[valid-type]  # one list of names: monitor.meaning.names
 
 
 class _Strict(BaseModel):
@@ -121,7 +114,7 @@ class SourceConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     url: HttpUrl
     interval: Duration = 6 * 3600
-    topics: tuple[Topic, ...] = WATCHED_TOPICS
+    topics: tuple[Topic, ...] = WATCHED
     language: str = "en"
     timeout: Duration = 30
     max_bytes: Size = 10_000_000

@@ -9,19 +9,20 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from monitor import guard, health
+from monitor.capture import guard
+from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
+from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
-from monitor.fetch import Fetcher, FetchResult, FetchSettings
-from monitor.normalize import NORMALIZER_VERSION, normalize
+from monitor.meaning.significance import RatedChange, changes_between
+from monitor.meaning.topics import classify
+from monitor.notify import health
 from monitor.notify.outbox import enqueue_change_alerts
-from monitor.sections import Section, parse_sections
-from monitor.significance import SEVERITY_RANK, RatedChange, changes_between
-from monitor.store import (
+from monitor.outcome import CheckResult
+from monitor.store.database import (
     ChangeRow,
     Check,
     SectionRow,
@@ -32,49 +33,13 @@ from monitor.store import (
     text_hash,
     utcnow,
 )
-from monitor.topics import classify
+from monitor.text.sections import Section, parse_sections
 
-Status = Literal["new", "changed", "unchanged", "error", "rejected"]
-FAILED: tuple[Status, ...] = ("error", "rejected")
 log = logging.getLogger("monitor.check")
 
 LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
 LOCK_POLL = 0.25
-
-
-@dataclass
-class CheckResult:
-    """What one check of one source found; `to_json()` is the public `check --json` shape."""
-
-    source: str
-    url: str
-    status: Status
-    version: int | None = None
-    previous_version: int | None = None
-    reverts_to: int | None = None
-    error: str | None = None
-    alert_topics: list[str] = field(default_factory=list)
-    changes: list[RatedChange] = field(default_factory=list)
-    http_status: int | None = None
-    duration: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        return self.status in FAILED
-
-    @property
-    def severity(self) -> str:
-        """The highest severity among the alert-worthy changes ("low" when none)."""
-        ranks = [SEVERITY_RANK[c.severity] for c in self.changes if c.alert_topics(self.alert_topics)]
-        return next(k for k, v in SEVERITY_RANK.items() if v == max(ranks, default=0))
-
-    def to_json(self) -> dict:
-        return {
-            "source": self.source, "url": self.url, "status": self.status, "version": self.version,
-            "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
-            "alert_topics": self.alert_topics, "changes": [c.to_json() for c in self.changes],
-        }
 
 
 @dataclass(frozen=True)
@@ -88,10 +53,12 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
 
     When another process (the daemon, another `check`) is checking the same source, wait up to
-    `lock_wait` seconds for it to finish, then give up with an `error` starting "skipped:".
+    `lock_wait` seconds for it to finish, then give up with status `skipped` (not a failure).
 
-    Never raises for expected failures: a dead URL, an HTTP error, a captcha page or an empty body
-    comes back as a result with status `error` or `rejected`, recorded as a Check and never as a Version.
+    Never raises: a dead URL, an HTTP error, a captcha page or an empty body comes back as a result
+    with status `error` or `rejected`, recorded as a Check and never as a Version; an unexpected
+    exception (a database outage, a bug) comes back as an `error` starting "internal error:", logged
+    and recorded as a Check when the database allows. `check` and the daemon see the same outcome.
 
     >>> async with Fetcher() as fetcher:                                      # doctest: +SKIP
     ...     result = await check_source(config.sources[0], config=config, store=store, fetcher=fetcher)
@@ -99,6 +66,23 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     ('changed', ['retention'])
     """
     started_at, clock = utcnow(), time.monotonic()
+    try:
+        result = await _check_when_free(source, config=config, store=store, fetcher=fetcher,
+                                        lock_wait=lock_wait, started_at=started_at)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — e.g. the database went away: this source failed, nothing else
+        log.error(f"check {source.name}: {type(exc).__name__}: {exc}", exc_info=log.isEnabledFor(logging.DEBUG),
+                  extra={"source": source.name})
+        result = CheckResult(source.name, source.url, "error",
+                             error=f"internal error: {type(exc).__name__}: {exc}"[:500])
+        _record_crash(store, source, result, started_at, time.monotonic() - clock)
+    result.duration = time.monotonic() - clock
+    return result
+
+
+async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
+                           lock_wait: float, started_at) -> CheckResult:
     with store.session() as session:
         row = Store.ensure_source(session, source.name, source.url)
         source_id = row.id
@@ -106,16 +90,24 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     give_up_at = time.monotonic() + lock_wait
     while not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
         if time.monotonic() >= give_up_at:
-            return CheckResult(source.name, source.url, "error",
-                               error="skipped: another process is checking this source right now")
+            return CheckResult(source.name, source.url, "skipped",
+                               error="another process is checking this source right now")
         await asyncio.sleep(LOCK_POLL)
     try:
-        result = await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
-                                     started_at=started_at)
+        return await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
+                                   started_at=started_at)
     finally:
         store.unlock(source_id, LOCK_OWNER)
-    result.duration = time.monotonic() - clock
-    return result
+
+
+def _record_crash(store: Store, source: SourceConfig, result: CheckResult, started_at, seconds: float) -> None:
+    """Record an unexpected failure as an `error` check, so history and health show it; best effort."""
+    try:
+        with store.session() as session:
+            row = Store.ensure_source(session, source.name, source.url)
+            _record_check(session, row, result, started_at, seconds)
+    except Exception as exc:  # noqa: BLE001 — the database itself is what failed: the log line must do
+        log.debug(f"check {source.name}: could not record the failure: {type(exc).__name__}: {exc}")
 
 
 async def _check_locked(source: SourceConfig, source_id: int, *, config: Config, store: Store,
@@ -144,8 +136,8 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
     fresh = page is not None and result.status == "unchanged" and not page.fetched.not_modified
     derived = _derive(page.text, latest, source.topics) if fresh else None
     if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
-        return CheckResult(source.name, source.url, "error", error="skipped: the fetch outlasted daemon.lock_timeout "
-                                                                   "and another process took this source over")
+        return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
+                                                                     "and another process took this source over")
     with store.session() as session:
         row = session.get(Source, source_id)
         if page is not None and result.status == "unchanged":
@@ -316,12 +308,7 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
     async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
-            try:
-                result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
-            except Exception as exc:  # e.g. the database went away: this source failed, the others still count
-                log.error(f"check {source.name}: {type(exc).__name__}: {exc}", exc_info=log.isEnabledFor(logging.DEBUG))
-                result = CheckResult(source.name, source.url, "error", error=f"internal error: {type(exc).__name__}: "
-                                                                             f"{exc}"[:500])
+            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
         if on_result:
             on_result(result)
         return result

@@ -47,13 +47,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
 
+from monitor.capture.fetch import Fetcher
 from monitor.config import Config, SourceConfig, load_config
 from monitor.errors import ConfigError
-from monitor.feed import refresh_feed
-from monitor.fetch import Fetcher
 from monitor.notify.delivery import deliver_pending
-from monitor.pipeline import LOCK_OWNER, CheckResult, check_source, fetch_settings
-from monitor.store import DaemonState, Source, Store, utcnow
+from monitor.notify.feed import refresh_feed
+from monitor.outcome import CheckResult
+from monitor.pipeline import LOCK_OWNER, check_source, fetch_settings
+from monitor.store.database import DaemonState, Source, Store, utcnow
 
 log = logging.getLogger("monitor.daemon")
 
@@ -61,7 +62,6 @@ SHUTDOWN_GRACE = 10.0      # seconds in-flight checks get to finish after SIGTER
 STARTUP_SPREAD = 30.0      # default spread of overdue sources' first runs (the daemon passes its own)
 MAX_JITTER = 300.0
 JITTER_FRACTION = 0.1
-SKIPPED_PREFIX = "skipped:"  # check_source's answer when another process holds the source's lock
 
 
 def run_daemon(config: Config, store: Store, *, config_path: str, db_url: str | None = None,
@@ -247,14 +247,10 @@ class Daemon:
             task = asyncio.current_task()
             assert task is not None
             self._inflight.add(task)
-            try:
+            try:  # never raises but for cancellation: an unexpected error is an `error` result, as in `check`
                 result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher)
             except asyncio.CancelledError:  # only our shutdown cancels checks: said here, not as a job error
                 log.warning(f"check {name}: abandoned at shutdown", extra={"source": name, "outcome": "abandoned"})
-                return
-            except Exception as exc:  # a database outage or a bug: log it, keep the daemon running
-                log.error(f"check {name}: failed: {type(exc).__name__}: {exc}",
-                          extra={"source": name, "outcome": "crashed"}, exc_info=log.isEnabledFor(logging.DEBUG))
                 return
             finally:
                 self._inflight.discard(task)
@@ -264,7 +260,7 @@ class Daemon:
 
     def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""
-        if not result.failed or (result.error or "").startswith(SKIPPED_PREFIX):
+        if not result.failed:
             return None
         try:
             with self.store.session() as session:  # the check just recorded its failure streak there
@@ -372,9 +368,8 @@ def log_check(result: CheckResult, retry_in: float | None = None) -> None:
         extra["reverts_to"] = result.reverts_to
     if result.alert_topics:
         extra["alert_topics"] = result.alert_topics
-    if result.status == "error" and (result.error or "").startswith(SKIPPED_PREFIX):
-        log.info(f"check {result.source}: skipped, another process is checking it",
-                 extra=extra | {"outcome": "skipped"})
+    if result.status == "skipped":
+        log.info(f"check {result.source}: skipped, another process is checking it", extra=extra)
     elif result.failed:
         log.warning(f"check {result.source}: {result.status}: {result.error}", extra=extra)
     else:

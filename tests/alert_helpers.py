@@ -19,13 +19,13 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from monitor.compare.diff import SectionChange
 from monitor.config import Config
-from monitor.diff import SectionChange
+from monitor.meaning.significance import RatedChange
 from monitor.notify.outbox import enqueue_change_alerts
 from monitor.notify.render import webhook_schema
 from monitor.pipeline import CheckResult
-from monitor.significance import RatedChange
-from monitor.store import Alert, Store, Version, compress, text_hash
+from monitor.store.database import Alert, Store, Version, compress, text_hash
 
 SECRET = "whsec_" + base64.b64encode(b"policy-monitor-test-secret-key!!").decode()
 SMTP_PASSWORD = "s3cret-smtp-pass-Zq9"

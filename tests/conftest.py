@@ -99,8 +99,8 @@ class CliResult:
 
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
-    """Run `policy-monitor ARGS` through its real entry point (`monitor.cli.main`) in this process."""
-    from monitor.cli import main
+    """Run `policy-monitor ARGS` through its real entry point (`monitor.cli.main.main`) in this process."""
+    from monitor.cli.main import main
 
     monkeypatch.delenv("POLICY_MONITOR_DB", raising=False)
     monkeypatch.delenv("POLICY_MONITOR_CONFIG", raising=False)

@@ -123,10 +123,10 @@ def replay_service(service: str, versions: Sequence[RecordedVersion], topics: Se
 
 
 async def _replay(service: str, versions: Sequence[RecordedVersion], topics: Sequence[str]) -> ServiceReplay:
+    from monitor.capture.fetch import Fetcher
     from monitor.config import parse_config
-    from monitor.fetch import Fetcher
     from monitor.pipeline import check_source, fetch_settings
-    from monitor.store import Store
+    from monitor.store.database import Store
 
     replay = ServiceReplay(service, [v.name for v in versions])
     with tempfile.TemporaryDirectory() as tmp, _PolicyServer() as server:

@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from monitor.config import load_config
-from monitor.store import Store
+from monitor.store.database import Store
 from tests.alert_helpers import (
     MINORS,
     SECRET,

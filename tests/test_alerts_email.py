@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.notify.delivery import deliver_pending
-from monitor.store import Store, utcnow
+from monitor.store.database import Store, utcnow
 from tests.alert_helpers import (
     MINORS,
     RETENTION,

@@ -13,10 +13,10 @@ import jsonschema
 import pytest
 
 from monitor.config import parse_config
-from monitor.notify import channel_kinds
+from monitor.notify.channels import channel_kinds
 from monitor.notify.outbox import alert_id, enqueue_event_alert, envelope
 from monitor.notify.render import alerts_dir, render_email, word_diff
-from monitor.store import Store
+from monitor.store.database import Store
 from tests.alert_helpers import MINORS, RETENTION, SHARING, alert_rows, queue_change, rated, validate_envelope
 
 CONFIG = parse_config("""

@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from monitor.config import load_config
 from monitor.notify.delivery import deliver_pending
-from monitor.store import Store, utcnow
+from monitor.store.database import Store, utcnow
 from tests.alert_helpers import (
     MINORS,
     RETENTION,

@@ -175,7 +175,7 @@ def test_processes_opening_a_new_sqlite_database_together_all_succeed(tmp_path):
     import subprocess
     import sys
 
-    opener = "import sys; from monitor.store import Store; Store(sys.argv[1])"
+    opener = "import sys; from monitor.store.database import Store; Store(sys.argv[1])"
     for round_ in range(4):
         url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
         procs = [subprocess.Popen([sys.executable, "-c", opener, url], stderr=subprocess.PIPE, text=True)
@@ -183,7 +183,7 @@ def test_processes_opening_a_new_sqlite_database_together_all_succeed(tmp_path):
         errors = [p.communicate(timeout=60)[1] for p in procs]
         assert [p.returncode for p in procs] == [0] * 4, errors
         with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
-            assert db.execute("select version_num from alembic_version").fetchall() == [("0002",)]
+            assert db.execute("select version_num from alembic_version").fetchall() == [("0003",)]
 
 
 def test_a_version_that_changes_only_layout_says_so_in_the_table(cli, site, make_config, sqlite_url):
@@ -221,11 +221,11 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path):
     from alembic.config import Config as AlembicConfig
     from sqlalchemy import create_engine
 
-    from monitor.store import Source, Store
+    from monitor.store.database import Source, Store
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+    cfg.set_main_option("script_location", str(resources.files("monitor.store") / "migrations"))
     engine = create_engine(url)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -241,7 +241,7 @@ def test_a_database_made_by_the_first_release_is_upgraded_in_place(tmp_path):
         row = Store.source(session, "old")
         assert isinstance(row, Source) and row.url == "https://example.org/p" and row.final_url is None
     with sqlite3.connect(tmp_path / "old.db") as db:
-        assert db.execute("select version_num from alembic_version").fetchall() == [("0002",)]
+        assert db.execute("select version_num from alembic_version").fetchall() == [("0003",)]
 
 
 def test_a_policy_that_starts_redirecting_elsewhere_is_said_once(cli, site, make_config, sqlite_url):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.scheduler import plan_first_run
-from monitor.store import utcnow
+from monitor.store.database import utcnow
 from tests.conftest import write_config
 from tests.faulty_server import FaultyServer
 from tests.pages import render_policy, seed_text
@@ -340,7 +340,7 @@ def test_a_check_command_never_overlaps_the_daemons_check_of_the_same_source(sta
 def test_a_lock_that_is_never_released_makes_check_give_up_with_a_clear_skip(server, make_config, sqlite_url):
     from monitor.config import load_config
     from monitor.pipeline import check_all
-    from monitor.store import Source, Store
+    from monitor.store.database import Source, Store
 
     server.page("/p", POLICY)
     config = load_config(make_config([{"name": "p", "url": server.url("/p")}]))
@@ -352,7 +352,8 @@ def test_a_lock_that_is_never_released_makes_check_give_up_with_a_clear_skip(ser
 
     [result] = asyncio.run(check_all(config.sources, config=config, store=store, lock_wait=0.5))
 
-    assert result.status == "error" and result.error.startswith("skipped: another process")
+    assert result.status == "skipped" and result.error.startswith("another process")
+    assert not result.failed, "a skip is not a failure: it does not make `check` exit 1"
     assert server.requests_to("/p") == [], "nothing was fetched while another process held the source"
     with store.session() as session:
         assert session.get(Source, source_id).lock_owner == "elsewhere:1", "someone else's lock is left alone"
@@ -362,7 +363,7 @@ def test_a_check_that_outlasts_its_lock_stores_nothing_once_another_process_took
                                                                                      sqlite_url):
     from monitor.config import load_config
     from monitor.pipeline import check_all
-    from monitor.store import Store
+    from monitor.store.database import Store
 
     server.slow("/p", POLICY, 1.5)
     config = load_config(make_config([{"name": "p", "url": server.url("/p"), "timeout": "5s"}],
@@ -379,7 +380,7 @@ def test_a_check_that_outlasts_its_lock_stores_nothing_once_another_process_took
 
     [result] = asyncio.run(check_while_another_process_takes_over())
 
-    assert result.status == "error" and result.error.startswith("skipped: the fetch outlasted")
+    assert result.status == "skipped" and result.error.startswith("the fetch outlasted")
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
         assert db.execute("select count(*) from version").fetchone() == (0,)
 
@@ -388,7 +389,7 @@ def test_a_database_that_disappears_fails_each_check_without_losing_the_others_r
                                                                                      sqlite_url):
     from monitor.config import load_config
     from monitor.pipeline import check_all
-    from monitor.store import Store
+    from monitor.store.database import Store
 
     server.page("/p", POLICY)
     config = load_config(make_config([{"name": "a", "url": server.url("/p")}, {"name": "b", "url": server.url("/p")}]))

@@ -8,11 +8,11 @@ import textwrap
 import pytest
 from rich.console import Console
 
-from monitor.diff import SectionChange, diff_sections
-from monitor.normalize import normalize
-from monitor.render import render_markdown, render_rich, render_text
-from monitor.sections import Section, parse_sections
-from monitor.significance import rate_changes
+from monitor.capture.normalize import normalize
+from monitor.compare.diff import SectionChange, diff_sections
+from monitor.compare.display import render_markdown, render_rich, render_text
+from monitor.meaning.significance import rate_changes
+from monitor.text.sections import Section, parse_sections
 from tests.pages import edit, render_policy, seed_numbers, seed_text
 
 SEEDS = seed_numbers()

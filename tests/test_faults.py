@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from monitor.health import failure_event, stability_event
+from monitor.notify.health import failure_event, stability_event
 from tests.faulty_server import FaultyServer
 from tests.pages import edit, render_policy, seed_text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from monitor.feed import render_feed
+from monitor.notify.feed import render_feed
 from tests.pages import edit, render_policy, seed_text
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -69,7 +69,7 @@ def test_cosmetic_versions_and_blinks_back_never_enter_the_feed(cli, site, make_
 def test_policy_text_is_escaped_by_the_xml_writer():
     from datetime import UTC, datetime
 
-    from monitor.feed import FeedEntry
+    from monitor.notify.feed import FeedEntry
 
     hostile = FeedEntry("x", "https://example.org/?a=1&b=<2>", 2, 1, datetime(2026, 1, 1, tzinfo=UTC), ["sharing"],
                         "high", [("<script>alert(1)</script>", "adds recipient: \"A&B\" <brokers>")])
@@ -95,7 +95,7 @@ def test_a_feed_that_cannot_be_written_is_logged_and_check_still_succeeds(cli, s
 def test_control_characters_from_a_page_never_make_the_feed_invalid_xml():
     from datetime import UTC, datetime
 
-    from monitor.feed import FeedEntry
+    from monitor.notify.feed import FeedEntry
 
     entry = FeedEntry("x", "https://example.org/p", 2, 1, datetime(2026, 1, 1, tzinfo=UTC), ["sharing"], "high",
                       [("Sharing\x01 with\x0c Partners", "adds recipient: brokers\x00")])

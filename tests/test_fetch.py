@@ -14,8 +14,8 @@ from email.utils import format_datetime
 import brotli
 import pytest
 
+from monitor.capture.fetch import USER_AGENT, Fetcher, FetchResult, FetchSettings, decode_html, parse_retry_after
 from monitor.errors import FetchError
-from monitor.fetch import USER_AGENT, Fetcher, FetchResult, FetchSettings, decode_html, parse_retry_after
 from tests.faulty_server import FaultyServer, RecordedRequest, Reply
 
 FAST = FetchSettings(retries=2, backoff=0.01, max_retry_after=2.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.guard import detect_language, judge
+from monitor.capture.guard import detect_language, judge
 from tests.pages import edit, seed_text
 
 SHORT_POLICY = """# Privacy Policy

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor import facts
-from monitor.diff import diff_sections
-from monitor.normalize import normalize
-from monitor.sections import parse_sections, split_clauses
-from monitor.significance import changes_between, rate_changes
-from monitor.topics import classify
+from monitor.capture.normalize import normalize
+from monitor.compare.diff import diff_sections
+from monitor.meaning import facts
+from monitor.meaning.significance import changes_between, rate_changes
+from monitor.meaning.topics import classify
+from monitor.text.sections import parse_sections, split_clauses
 from tests.replay import load_histories, replay_all
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_every_history_keeps_being_monitored_after_its_first_change(replayed):
 
 def test_a_failing_rating_step_stores_the_version_and_reports_the_change_unrated(
         cli, site, make_config, sqlite_url, monkeypatch):
-    from monitor import significance
+    from monitor.meaning import significance
     from tests.pages import edit, render_policy, seed_text
 
     text = seed_text(2)

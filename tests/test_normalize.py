@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.errors import SelectorMatchedNothing
-from monitor.normalize import NORMALIZER_VERSION, normalize
 from tests.pages import edit, render_policy, seed_numbers, seed_text
 
 SEEDS = seed_numbers()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.normalize import normalize
-from monitor.sections import Section, is_date_line, parse_sections, split_clauses
+from monitor.capture.normalize import normalize
+from monitor.text.sections import Section, is_date_line, parse_sections, split_clauses
 from tests.pages import render_policy, seed_numbers, seed_text
 
 NESTED = """Acme Privacy Notice

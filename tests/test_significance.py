@@ -1,7 +1,7 @@
 """Significance: which changed clauses are substance, what they are about, how much they matter.
 
-Changes are built by hand (the shape `monitor.diff` produces) from real seed sentences where possible;
-topics come from the real `monitor.topics.classify`.
+Changes are built by hand (the shape `monitor.compare.diff` produces) from real seed sentences where possible;
+topics come from the real `monitor.meaning.topics.classify`.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import random
 
 import pytest
 
-from monitor.diff import SectionChange, diff_sections
-from monitor.facts import ages, periods
-from monitor.normalize import normalize
-from monitor.sections import Clause, parse_sections
-from monitor.significance import FORM_ONLY_SUMMARY, RatedChange, rate_change, rate_changes
-from monitor.wording import form_only
+from monitor.capture.normalize import normalize
+from monitor.compare.diff import SectionChange, diff_sections
+from monitor.meaning.facts import ages, periods
+from monitor.meaning.significance import FORM_ONLY_SUMMARY, RatedChange, rate_change, rate_changes
+from monitor.text.sections import Clause, parse_sections
+from monitor.text.wording import form_only
 from tests.pages import edit, render_policy, seed_numbers, seed_text
 
 WATCHED = ["sharing", "retention", "minors"]
@@ -441,9 +441,9 @@ def test_asking_for_consent_replaced_by_may_is_a_removed_guarantee() -> None:
 
 
 def test_a_removed_section_says_so_before_the_details() -> None:
-    from monitor.diff import diff_sections
-    from monitor.sections import parse_sections
-    from monitor.significance import rate_changes
+    from monitor.compare.diff import diff_sections
+    from monitor.meaning.significance import rate_changes
+    from monitor.text.sections import parse_sections
 
     text = seed_text(2)
     start = text.index("5. Protection of Minors")
@@ -491,8 +491,8 @@ def test_children_section_removed_is_high() -> None:
 def test_fallback_summary_names_the_topic() -> None:
     rated = rate([], "We retain account data in accordance with our internal retention schedule.", "Retention")
     assert (rated.summary, rated.severity) == ("retention clause added", "medium")
-    rated = rate("Our partners are bound by confidentiality agreements when they receive personal data.",
-                 "Our partners are bound by strict confidentiality agreements when they receive personal data.",
+    rated = rate("We share personal data with our partners under confidentiality agreements.",
+                 "We share personal data with our partners under strict confidentiality agreements.",
                  "Sharing")
     assert (rated.summary, rated.severity) == ("sharing clause modified", "medium")
 
@@ -623,10 +623,10 @@ def test_to_json_has_the_public_fields() -> None:
 
 
 def test_a_list_line_promoted_to_a_heading_is_structure_not_a_removed_clause() -> None:
-    from monitor.diff import diff_sections
-    from monitor.normalize import normalize
-    from monitor.sections import parse_sections
-    from monitor.significance import rate_changes
+    from monitor.capture.normalize import normalize
+    from monitor.compare.diff import diff_sections
+    from monitor.meaning.significance import rate_changes
+    from monitor.text.sections import parse_sections
 
     text = seed_text(4)  # served as Markdown; "- A Special Note about Children." is a list line
     retitled = text.replace("- A Special Note about Children.", "- A Special Note About Children", 1)

@@ -22,8 +22,9 @@ from sqlmodel import select
 
 from monitor.config import Config, DeliveryConfig
 from monitor.errors import DeliveryError
-from monitor.notify import ChannelKind, Outgoing, kind_for
-from monitor.store import Alert, Store, utcnow
+from monitor.notify.channel import ChannelKind, Outgoing
+from monitor.notify.channels import kind_for
+from monitor.store.database import Alert, Store, utcnow
 
 log = logging.getLogger("monitor.notify")
 

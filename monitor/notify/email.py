@@ -11,7 +11,7 @@ from email.utils import formatdate, make_msgid
 
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError
-from monitor.notify import ChannelKind, Outgoing, SendResult
+from monitor.notify.channel import ChannelKind, Outgoing, SendResult
 from monitor.notify.render import render_email
 
 

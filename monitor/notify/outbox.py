@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import select
 
-from monitor.significance import SEVERITY_RANK
-from monitor.store import Alert, Source, Version, utcnow
+from monitor.meaning.significance import SEVERITY_RANK
+from monitor.store.database import Alert, Source, Version, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from monitor.config import Config, SourceConfig
-    from monitor.pipeline import CheckResult
+    from monitor.outcome import CheckResult
 
 SCHEMA_VERSION = 1
 MAX_CHANGES_PER_ALERT = 20

@@ -19,8 +19,8 @@ import httpx
 
 from monitor.config import WebhookChannel
 from monitor.errors import DeliveryError
-from monitor.notify import ChannelKind, Outgoing, SendResult
-from monitor.store import utcnow
+from monitor.notify.channel import ChannelKind, Outgoing, SendResult
+from monitor.store.database import utcnow
 
 log = logging.getLogger("monitor.notify.webhook")
 

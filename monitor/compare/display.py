@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from monitor.diff import SectionChange, word_diff
+from monitor.compare.diff import SectionChange, word_diff
 
 _VERBS = {
     "added": "added", "removed": "removed", "modified": "modified", "moved": "moved", "renamed": "renamed",

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from monitor import clauses as _clauses
-from monitor.clauses import Clause, is_date_line, split_clauses
+from monitor.text import clauses as _clauses
+from monitor.text.clauses import Clause, is_date_line, split_clauses
 
 __all__ = ["Clause", "Section", "parse_sections", "split_clauses", "is_date_line", "slugify"]
 

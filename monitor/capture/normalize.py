@@ -1,6 +1,6 @@
 """HTML (or plain text / Markdown) → clean, stable, Markdown-like policy text.
 
-The output ("normalized text", read by `monitor.sections` and shown by `policy-monitor show`):
+The output ("normalized text", read by `monitor.text.sections` and shown by `policy-monitor show`):
 
 - Blocks are separated by exactly one blank line; no leading or trailing blank line, no trailing
   newline; an input without text gives "".
@@ -29,7 +29,7 @@ The output ("normalized text", read by `monitor.sections` and shown by `policy-m
   fragments like `privac[email protected]` → `[email]`; entities leaking as text (`&quot;`,
   `&amp;quot;`) decoded and raw tag fragments (`</p>` shown as text) removed.
 
-Dropped (rules in `monitor.page_chrome`): script, style, noscript, template, svg, iframe and other
+Dropped (rules in `monitor.capture.page_chrome`): script, style, noscript, template, svg, iframe and other
 embeds, images, nav, aside, inputs, forms (unless one wraps the page's content), buttons (except
 accordion triggers and buttons inside headings), dialogs (`<dialog>`, role dialog/alertdialog),
 page-level header/footer (those inside main, an article or a section are kept), roles
@@ -66,8 +66,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 from markdown_it import MarkdownIt
 
-from monitor.errors import SelectorMatchedNothing
-from monitor.page_chrome import (
+from monitor.capture.page_chrome import (
     BOLD_STYLE,
     HEADING_TAGS,
     PageFacts,
@@ -77,6 +76,7 @@ from monitor.page_chrome import (
     is_hidden,
     text_length,
 )
+from monitor.errors import SelectorMatchedNothing
 
 NORMALIZER_VERSION = 1  # bump when output changes, so `renormalize` knows what to re-derive
 

@@ -1,4 +1,4 @@
-"""CLI commands for the alerts outbox: `alerts [deliver|retry]` and `test-alert` (registered on monitor.cli.app)."""
+"""CLI commands for the alerts outbox: `alerts [deliver|retry]` and `test-alert`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from rich.table import Table
 from sqlalchemy import update
 from sqlmodel import select
 
-from monitor.cli import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, err, fail, out, print_json
-from monitor.store import Alert, utcnow
+from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, err, fail, out, print_json
+from monitor.store.database import Alert, utcnow
 
 STATUSES = ("pending", "failed", "delivered")
 
@@ -191,7 +191,7 @@ def test_alert(
 ) -> None:
     """Send a sample alert to one channel now and print what the server answered."""
     from monitor.errors import DeliveryError
-    from monitor.notify import Outgoing
+    from monitor.notify.channel import Outgoing
     from monitor.notify.delivery import send_now
     from monitor.notify.outbox import alert_id, envelope
 

@@ -190,7 +190,7 @@ class Store:
         from alembic.config import Config as AlembicConfig
 
         cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+        cfg.set_main_option("script_location", str(resources.files("monitor.store") / "migrations"))
         with _sqlite_file_lock(self.engine), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # one migrator at a time

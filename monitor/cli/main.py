@@ -3,79 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
-from dataclasses import dataclass, field
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
-from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
-from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, UsageError
-from monitor.store import Source, Store
-
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
-
-app = typer.Typer(
-    name="policy-monitor",
-    help="Watch privacy policies and report changes about sharing, retention and minors.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from monitor.cli.common import (
+    EXIT_OK,
+    EXIT_SOURCE_FAILED,
+    EXIT_USAGE,
+    Context,
+    JsonOption,
+    app,
+    ctx_obj,
+    err,
+    fail,
+    out,
+    print_json,
 )
-out = Console()
-err = Console(stderr=True)
-log = logging.getLogger("monitor")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of a table.")]
-
-
-@dataclass
-class Context:
-    """What the global options chose; the config and database are opened only when a command needs them."""
-
-    config_path: str | None
-    db_url: str | None
-    log_format: str = "text"
-    _config: Config | None = None
-    _store: Store | None = None
-    _cache: dict[str, Any] = field(default_factory=dict)
-
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = load_config(resolve_config_path(self.config_path))
-        return self._config
-
-    def optional_config(self) -> Config | None:
-        """The config when it exists; reading commands work on the database alone."""
-        try:
-            return self.config()
-        except ConfigError:
-            if self.config_path:
-                raise
-            return None
-
-    def store(self) -> Store:
-        if self._store is None:
-            self._store = Store(resolve_database_url(self.db_url, self.optional_config()))
-        return self._store
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def ctx_obj(ctx: typer.Context) -> Context:
-    return ctx.find_root().obj
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+from monitor.config import resolve_config_path
+from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, UsageError
+from monitor.store.database import Source, Store
 
 
 @app.callback()
@@ -96,7 +47,8 @@ def main_options(
     ctx.obj = Context(config, db, log_format)
 
 
-STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error": "red", "rejected": "red"}
+STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error": "red", "rejected": "red",
+                "skipped": "dim"}
 
 
 DETAILS_SHOWN = 4  # summaries per source in the table; `diff` shows them all
@@ -154,7 +106,7 @@ def validate(ctx: typer.Context) -> None:
 @app.command()
 def sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the configured sources with their last check and number of versions."""
-    from monitor.queries import source_overview
+    from monitor.store.queries import source_overview
 
     obj = ctx_obj(ctx)
     rows = source_overview(obj.store(), obj.config())
@@ -176,8 +128,8 @@ def check(
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="Store alerts but do not send them now.")] = False,
 ) -> None:
     """Check sources once now; store new versions and queue alerts, then make one delivery pass."""
+    from monitor.cli.progress import check_progress
     from monitor.pipeline import check_all
-    from monitor.progress import check_progress
 
     obj = ctx_obj(ctx)
     config = obj.config()
@@ -192,7 +144,7 @@ def check(
     with check_progress(len(chosen), enabled=err.is_terminal) as advance:
         results = asyncio.run(check_all(chosen, config=config, store=store, on_result=advance))
     if any(r.alert_topics for r in results):
-        from monitor.feed import refresh_feed
+        from monitor.notify.feed import refresh_feed
 
         refresh_feed(store, config.feed)
     if not no_deliver:
@@ -209,7 +161,7 @@ def check(
 @app.command()
 def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     """List the stored versions of a source, with blinks back and alert topics marked."""
-    from monitor.queries import version_history
+    from monitor.store.queries import version_history
 
     store = ctx_obj(ctx).store()
     rows = version_history(store, source_row(store, name))
@@ -233,7 +185,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Print the normalized text of a version (or its section tree)."""
-    from monitor.queries import version_detail
+    from monitor.store.queries import version_detail
 
     store = ctx_obj(ctx).store()
     detail = version_detail(store, source_row(store, name), version)
@@ -258,7 +210,7 @@ def diff(
     show_all: Annotated[bool, typer.Option("--all", help="Include moved sections and date stamps.")] = False,
 ) -> None:
     """Show what changed between two versions, section by section."""
-    from monitor.queries import render_diff
+    from monitor.store.queries import render_diff
 
     if fmt not in ("rich", "text", "markdown", "json"):
         fail("--format must be rich, text, markdown or json")
@@ -273,7 +225,7 @@ def renormalize(
     as_json: JsonOption = False,
 ) -> None:
     """Re-derive stored texts from stored raw pages with the current normalizer (no fetching)."""
-    from monitor.queries import renormalize_sources
+    from monitor.store.queries import renormalize_sources
 
     obj = ctx_obj(ctx)
     report = renormalize_sources(obj.store(), obj.optional_config(), names or None)
@@ -324,4 +276,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Command groups owned by other stages register themselves on `app`.
-from monitor import cli_alerts, cli_daemon  # noqa: E402,F401
+from monitor.cli import alerts, daemon  # noqa: E402,F401

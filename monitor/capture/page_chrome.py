@@ -1,7 +1,7 @@
-"""What on an HTML page is not the policy: page chrome, hidden elements, banners (rules for monitor.normalize).
+"""What on an HTML page is not the policy: page chrome, hidden elements, banners (rules for monitor.capture.normalize).
 
 `is_dropped(tag, facts)` answers for one element below the chosen content root; the rules are listed
-in monitor.normalize's docstring. Every size guard here protects real policy text from a rule that
+in monitor.capture.normalize's docstring. Every size guard here protects real policy text from a rule that
 guesses from names (a "Cookie notice" section is not a cookie banner).
 """
 

@@ -1,4 +1,4 @@
-"""CLI commands about the daemon: `status` (registered on monitor.cli.app)."""
+"""CLI commands about the daemon: `status` (registered on the app in common.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from rich.markup import escape
 from rich.table import Table
 from sqlmodel import select
 
-from monitor.cli import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, out, print_json
+from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, out, print_json
 from monitor.config import Config, DaemonConfig
-from monitor.store import Check, DaemonState, Source, Store, utcnow
+from monitor.store.database import Check, DaemonState, Source, Store, utcnow
 
 STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as not running
 

@@ -5,12 +5,12 @@ The stage reads the changed clauses of a `SectionChange` (what `diff` found remo
 1. drops form-only edits: clauses that only moved or were reordered, and edits inside a clause that
    only touch spelling (British/American), a typo, hyphenation, quotes, case, punctuation or grammar
    words; a change that touches a number, a negation, a modal verb or a sharing/retention term is
-   always substance, however small (`monitor.wording.form_only`);
+   always substance, however small (`monitor.text.wording.form_only`);
 2. classifies each remaining clause in its context (list lead-in, section heading) with
-   `monitor.topics.classify`;
+   `monitor.meaning.topics.classify`;
 3. runs the rules in `RULES` (ages, periods, negation and modality flips, recipients, purposes,
    guarantees, whole sections), each a small function returning an optional `Finding` by comparing
-   what the two sides state (`monitor.facts`);
+   what the two sides state (`monitor.meaning.facts`);
 4. derives the severity (high when a finding loosens a watched topic) and a one-line summary.
 
 Everything here is pure: no I/O, no state between calls.
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Literal
 
-from monitor.diff import SectionChange, diff_sections
-from monitor.facts import (
+from monitor.compare.diff import SectionChange, diff_sections
+from monitor.meaning.facts import (
     MODAL_RANK,
     RETENTION_WORDS,
     VERBS,
@@ -40,9 +40,9 @@ from monitor.facts import (
     recipients,
     statements,
 )
-from monitor.sections import Clause, parse_sections
-from monitor.topics import WATCHED, classify
-from monitor.wording import (
+from monitor.meaning.topics import WATCHED, classify
+from monitor.text.sections import Clause, parse_sections
+from monitor.text.wording import (
     ENUMERATOR,
     NEGATIONS,
     Rename,
@@ -59,7 +59,7 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
-log = logging.getLogger("monitor.significance")
+log = logging.getLogger("monitor.meaning.significance")
 
 
 @dataclass(frozen=True)
@@ -496,7 +496,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
-    >>> from monitor.sections import Clause
+    >>> from monitor.text.sections import Clause
     >>> change = SectionChange("modified", "Children", removed=(Clause("We do not serve children under 13."),),
     ...                        added=(Clause("We do not serve children under 16."),), heading="Children")
     >>> rated = rate_changes([change])[0]

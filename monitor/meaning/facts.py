@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.sections import Clause
-from monitor.wording import ENUMERATOR, MODALS, NEGATIONS, canon_word, fold, is_number, number_value, stem, words
+from monitor.text.sections import Clause
+from monitor.text.wording import ENUMERATOR, MODALS, NEGATIONS, canon_word, fold, is_number, number_value, stem, words
 
 _NUM = (r"(?:\d{1,4}(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|"
         r"three|four|five|six|seven|eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"

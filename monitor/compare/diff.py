@@ -6,9 +6,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from monitor.align import SideSection, align_sections, moved_sections, prepare_sides, sequence_changes, word_diff
-from monitor.clauses import canonical
-from monitor.sections import Clause, Section
+from monitor.compare.align import (
+    SideSection,
+    align_sections,
+    moved_sections,
+    prepare_sides,
+    sequence_changes,
+    word_diff,
+)
+from monitor.text.clauses import canonical
+from monitor.text.sections import Clause, Section
 
 __all__ = ["ChangeKind", "SectionChange", "diff_sections", "word_diff"]
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 
-from monitor.clauses import Clause, canonical, fold_spelling, is_dated_heading
-from monitor.sections import Section, slugify
+from monitor.text.clauses import Clause, canonical, fold_spelling, is_dated_heading
+from monitor.text.sections import Section, slugify
 
 # ---------------------------------------------------------------------------------------------
 # Preparation

@@ -25,7 +25,7 @@ import httpx
 
 from monitor.errors import FetchError
 
-log = logging.getLogger("monitor.fetch")
+log = logging.getLogger("monitor.capture.fetch")
 
 USER_AGENT = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-monitor)"
 ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9,*/*;q=0.5"

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from rich.console import Console
 from sqlmodel import func, select
 
+from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
-from monitor.normalize import NORMALIZER_VERSION, normalize
-from monitor.significance import changes_between
-from monitor.store import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
+from monitor.meaning.significance import changes_between
+from monitor.store.database import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
 
 
 def _iso(value) -> str | None:
@@ -88,8 +88,7 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
     """Print the section changes between two versions (recomputed from their stored texts)."""
     import json
 
-    from monitor import render
-
+    from monitor.compare import display as render
     with store.session() as session:
         new_v = _version(session, source, new)
         if old is not None:

@@ -22,22 +22,22 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from monitor.store import Check, Source
+from monitor.outcome import FAILED
+from monitor.store.database import Check, Source
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from monitor.config import Config, SourceConfig
-    from monitor.pipeline import CheckResult
+    from monitor.outcome import CheckResult
 
 UNSTABLE_WINDOW = 10   # successful checks looked at
 UNSTABLE_BLINKS = 3    # blinks back among them that make a source unstable
-FAILED_OUTCOMES = ("error", "rejected")
 
 FailureEvent = Literal["source.failing", "source.recovered"]
 StabilityEvent = Literal["unstable", "settled"]
 
-log = logging.getLogger("monitor.health")
+log = logging.getLogger("monitor.notify.health")
 
 
 def failure_event(*, failed: bool, consecutive_failures: int, failing_reported: bool,
@@ -87,7 +87,7 @@ def after_check(session: Session, config: Config, source: SourceConfig, row: Sou
     from monitor.notify.outbox import enqueue_event_alert
 
     session.flush()  # gives `check` its id, part of the alerts' stable keys
-    failed = result.status in FAILED_OUTCOMES
+    failed = result.status in FAILED
     event = failure_event(failed=failed, consecutive_failures=row.consecutive_failures,
                           failing_reported=row.failing_reported, threshold=config.daemon.failure_threshold)
     if event == "source.failing":
@@ -120,7 +120,7 @@ def _stability(session: Session, config: Config, source: SourceConfig, row: Sour
     from monitor.notify.outbox import enqueue_event_alert
 
     recent = list(session.exec(
-        select(Check).where(Check.source_id == row.id, col(Check.outcome).not_in(FAILED_OUTCOMES))
+        select(Check).where(Check.source_id == row.id, col(Check.outcome).not_in(FAILED))
         .order_by(col(Check.id).desc()).limit(UNSTABLE_WINDOW)
     ))[::-1]
     blinks = [c.outcome == "changed" and c.reverts_to is not None for c in recent]
@@ -146,12 +146,12 @@ def _streak_bounds(session: Session, source_id: int, current_id: int) -> tuple[C
     """The first failed check of the failure streak ending before `current_id`, and the last success before it."""
     last_success = session.exec(
         select(Check).where(Check.source_id == source_id, Check.id < current_id,
-                            col(Check.outcome).not_in(FAILED_OUTCOMES))
+                            col(Check.outcome).not_in(FAILED))
         .order_by(col(Check.id).desc()).limit(1)
     ).first()
     first_failed = session.exec(
         select(Check).where(Check.source_id == source_id, Check.id > (last_success.id if last_success else 0),
-                            Check.id <= current_id, col(Check.outcome).in_(FAILED_OUTCOMES))
+                            Check.id <= current_id, col(Check.outcome).in_(FAILED))
         .order_by(col(Check.id)).limit(1)
     ).first()
     return first_failed, last_success
@@ -161,5 +161,5 @@ def _count_failed_between(session: Session, source_id: int, first_id: int, curre
     return session.exec(
         select(func.count()).select_from(Check).where(
             Check.source_id == source_id, Check.id >= first_id, Check.id < current_id,
-            col(Check.outcome).in_(FAILED_OUTCOMES))
+            col(Check.outcome).in_(FAILED))
     ).one()

@@ -13,10 +13,10 @@ from xml.etree import ElementTree as ET
 
 from sqlmodel import select
 
-from monitor.significance import SEVERITY_RANK
-from monitor.store import ChangeRow, Source, Store, Version, utcnow
+from monitor.meaning.significance import SEVERITY_RANK
+from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
 
-log = logging.getLogger("monitor.feed")
+log = logging.getLogger("monitor.notify.feed")
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-from monitor.sections import Clause
+from monitor.text.sections import Clause
 
 NEGATIONS = frozenset({"not", "no", "never", "none", "nor", "neither", "nothing", "without", "nobody",
                         "unless", "except", "cannot"})

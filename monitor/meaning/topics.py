@@ -1,4 +1,4 @@
-"""Clause → topics (sharing, retention, minors, and context topics) with the phrase that triggered each."""
+"""Clause → topics with the phrase that shows each: a trained model decides, rules supply evidence and facts."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.topic_prefixes import start_keys, word_anchors
-from monitor.topic_words import TERMS as _TERMS
-from monitor.topic_words import TRAPS as _TRAPS
+from monitor.meaning.model import TopicModel, available_languages, load_model
+from monitor.meaning.names import CONTEXT, MODELLED, TOPICS, WATCHED
+from monitor.meaning.topic_prefixes import start_keys, word_anchors
+from monitor.meaning.topic_words import TERMS as _TERMS
+from monitor.meaning.topic_words import TRAPS as _TRAPS
 
-WATCHED = ("sharing", "retention", "minors")
-TOPICS = (*WATCHED, "collection", "security", "rights", "cookies", "transfers", "contact", "changes")
+__all__ = ["TOPICS", "WATCHED", "TopicHit", "classify", "knows_language", "rule_hits"]
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("minors", "student", "school", 12, 0.75),  # school pupils, not university students
     # minors, and the context topics: their own word family alone
     *(_Rule(topic, topic, confidence=0.8 if topic in ("minors", "cookies", "transfers") else 0.7)
-      for topic in TOPICS[2:]),
+      for topic in ("minors", *CONTEXT)),
 )
 _RULES = tuple(sorted(_RULES, key=lambda rule: -rule.confidence))  # evidence from the strongest rule
 
@@ -403,38 +404,18 @@ def _lent_hits(context_part: str) -> tuple[TopicHit, ...]:
     return tuple(TopicHit(h.topic, h.evidence, round(h.confidence * _CONTEXT_DISCOUNT, 3)) for h in hits.values())
 
 
-def classify(text: str, context: str = "") -> list[TopicHit]:
-    """Topics of a clause or paragraph of a privacy policy, each with the phrase that triggered it.
-
-    Topics are the watched ones (`WATCHED`: sharing, retention, minors) and context topics
-    (`TOPICS`: collection, security, rights, cookies, transfers, contact, changes). A text may have
-    several topics or none. Negated statements keep their topic ("we do not sell your data" is about
-    sharing): a topic says what a clause is about, not what it promises.
+def rule_hits(text: str, context: str = "") -> dict[str, TopicHit]:
+    """What the rules alone find: every topic with the phrase that triggered it (evidence for `classify`).
 
     `context` is the text around a clause: its section heading and/or the lead-in sentence of its
-    list (any order, joined by a space or newline; the lead-in is the sentence ending in a colon).
-    The lead-in lends its topics to the clause (a list item completes its sentence); the heading
-    lends its topics only to a clause with no firm topic of its own. Lent topics have lower confidence
-    and their evidence comes from `context`.
-
-    `evidence` is always an exact substring of `text` or, for a topic lent by context, of `context`.
-    Confidence grows when several rules agree, except in a long text (a whole section, 2,000
-    characters or more), where it is that of the strongest rule: further rules are not tried there,
-    which keeps a 50 KB page fast.
-    Hits come in `TOPICS` order. Pure, offline and deterministic.
-
-    >>> [h.topic for h in classify("We do not sell your personal information to data brokers.")]
-    ['sharing']
-    >>> hit = classify("to train our models", context="We may retain your data if necessary:")[0]
-    >>> hit.topic, hit.evidence
-    ('retention', 'retain your data')
-    >>> classify("Applicants need at least 18 years of experience.")
-    []
+    list (the lead-in is the sentence ending in a colon). The lead-in lends its topics to the clause
+    (a list item completes its sentence); the heading lends its topics only to a clause with no firm
+    topic of its own. Lent topics have lower confidence and their evidence comes from `context`.
+    Confidence grows when several rules agree, except in a long text (2,000 characters or more),
+    where further rules are not tried, which keeps a 50 KB page fast.
     """
-    if not isinstance(text, str) or not isinstance(context, str):
-        raise TypeError("classify() takes text and context as str")
     if not text.strip():
-        return []  # nothing said: context alone does not make an empty clause about anything
+        return {}  # nothing said: context alone does not make an empty clause about anything
     hits, words = _apply_rules(text)
     lead_in, heading = _split_context(context)
     lenders = [lead_in]  # a list item completes its lead-in's sentence
@@ -444,4 +425,84 @@ def classify(text: str, context: str = "") -> list[TopicHit]:
         for hit in _lent_hits(lender):
             if hit.topic not in hits:
                 hits[hit.topic] = hit
+    return hits
+
+
+_GATE = 0.15  # "gated": a rule's hit stands unless the model finds its topic less likely than this
+# A heading naming an audience scopes everything under it: in "Children's Privacy", "we will delete it"
+# is about children's data. Practice headings ("How we share") lend only to clauses with no topic of
+# their own (see rule_hits), since such sections hold clauses about other things too.
+AUDIENCES = ("minors",)
+
+
+def knows_language(language: str) -> bool:
+    """Whether topics can be judged in a language (its primary subtag: "de-AT" is "de")."""
+    return language.split("-")[0].lower() in available_languages()
+
+
+def classify(text: str, context: str = "", language: str = "en") -> list[TopicHit]:
+    """Topics of a clause or paragraph of a privacy policy, each with the phrase that shows it.
+
+    The watched topics (sharing, retention, minors) and `ads_ai` (advertising, profiling, AI
+    training) are decided by a model trained on real policies labelled by people, combined per
+    topic with the rules as measured best on held-out policies (`models/en.json`: "combination");
+    the rules supply the evidence phrase. Context topics (collection, security, rights, cookies,
+    transfers, contact, changes) come from the rules alone. A topic says what a clause is about,
+    not what it promises: "we do not sell your data" is about sharing.
+
+    `context` is the clause's section heading and/or the lead-in sentence of its list (the sentence
+    ending in a colon): the lead-in is read with the clause, the heading as its heading. A heading
+    about children makes every clause under it about minors.
+    `evidence` is always an exact substring of `text` or `context`. Hits come in `TOPICS` order.
+    Raises LookupError for a language without a model (see `knows_language`). Pure and deterministic.
+
+    >>> [h.topic for h in classify("We do not sell your personal information to data brokers.")]
+    ['sharing']
+    >>> [h.topic for h in classify("to train our models", context="We may retain your data if necessary:")]
+    ['retention']
+    >>> classify("Applicants need at least 18 years of experience.")
+    []
+    """
+    if not isinstance(text, str) or not isinstance(context, str):
+        raise TypeError("classify() takes text and context as str")
+    if not text.strip():
+        return []  # nothing said: context alone does not make an empty clause about anything
+    if not knows_language(language):
+        raise LookupError(f"no topic model for language {language!r}")
+    model = load_model(language.split("-")[0].lower())
+    hits = rule_hits(text, context)
+    lead_in, heading = _split_context(context)
+    probabilities = model.probabilities(f"{lead_in} {text}" if lead_in else text, heading)
+    audience = {hit.topic for hit in _lent_hits(heading)} & set(AUDIENCES)
+    for topic in MODELLED:
+        found = _decide(model, topic, topic in hits, probabilities[topic]) or topic in audience
+        if not found:
+            hits.pop(topic, None)
+        elif topic not in hits:
+            hits[topic] = TopicHit(topic, _model_evidence(model, text, context, topic),
+                                   round(probabilities[topic], 3))
     return [hits[t] for t in TOPICS if t in hits]
+
+
+def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float) -> bool:
+    way = model.combination.get(topic, "model")
+    if way == "rules":
+        return rule_found
+    gate = model.gates.get(topic, _GATE)
+    if way == "gated":
+        return rule_found and probability >= gate
+    if way == "either":
+        return probability >= model.thresholds[topic] or (rule_found and probability >= gate)
+    return probability >= model.thresholds[topic]
+
+
+def _model_evidence(model: TopicModel, text: str, context: str, topic: str) -> str:
+    """The phrase of `text` (else of `context`) that weighs most for the topic, as written there."""
+    for source in (text, context):
+        feature = model.strongest_feature(source, "", topic)
+        if feature:
+            words = [re.escape(w) if w != "0" else r"\d+" for w in feature.split()]
+            found = re.search(r"\b" + r"\W+".join(words) + r"\b", source, re.IGNORECASE)
+            if found:
+                return found.group(0)
+    return text.strip()[:60]

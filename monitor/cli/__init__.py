@@ -1,0 +1,1 @@
+"""The `policy-monitor` command, one module per command group."""

@@ -1,0 +1,1 @@
+"""Compare: two versions' sections → section changes, and their renderings for people."""

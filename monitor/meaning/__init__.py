@@ -1,0 +1,1 @@
+"""Meaning: topics of a clause, the exact facts it states, and the significance of a change."""

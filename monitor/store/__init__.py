@@ -1,0 +1,1 @@
+"""Store: SQLModel tables, migrations and the read-side queries (SQLite or PostgreSQL)."""
