@@ -6,8 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from monitor.normalize import normalize
-from monitor.sections import parse_sections
+from monitor.capture.normalize import normalize
+from monitor.text.sections import parse_sections
 
 _LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 

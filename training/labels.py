@@ -1,0 +1,144 @@
+"""Merge the two independent labels of every item, list the disagreements to settle, and report Cohen's κ.
+
+Usage:
+  python -m training.labels merge      # raw A/B files (+ settled disputes) → data/labels/*.jsonl
+  python -m training.labels agreement  # Cohen's κ per topic (what `make agreement` prints)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LABELLING = ROOT / "data" / "labelling"
+LABELS = ROOT / "data" / "labels"
+TOPICS = ("sharing", "retention", "minors", "ads_ai")
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _raw(kind: str) -> list[tuple[str, list[dict], list[dict]]]:
+    """(batch, labels of A, labels of B) for every batch of a kind ("seg" or "pair") labelled by both."""
+    found = []
+    for a_file in sorted((LABELLING / "raw" / "A").glob(f"{kind}_*.jsonl")):
+        b_file = LABELLING / "raw" / "B" / a_file.name
+        if b_file.exists():
+            a, b = _read(a_file), _read(b_file)
+            if len(a) == len(b) and all(x["id"] == y["id"] for x, y in zip(a, b, strict=True)):
+                found.append((a_file.stem, a, b))
+    return found
+
+
+def _settled(kind: str) -> dict[str, dict]:
+    path = LABELLING / f"settled_{kind}.jsonl"
+    return {row["id"]: row for row in _read(path)} if path.exists() else {}
+
+
+def kappa(first: list[bool], second: list[bool]) -> float:
+    """Cohen's κ of two labellers' yes/no decisions on the same items."""
+    n = len(first)
+    if n == 0:
+        return float("nan")
+    observed = sum(a == b for a, b in zip(first, second, strict=True)) / n
+    p1, p2 = sum(first) / n, sum(second) / n
+    expected = p1 * p2 + (1 - p1) * (1 - p2)
+    return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def merge() -> None:
+    labellers = json.loads((LABELLING / "labellers.json").read_text())
+    drawn = {row["id"]: row for row in _read(LABELLING / "segments_drawn.jsonl")}
+    settled = _settled("segments")
+    rows, disputes, seen = [], [], set()
+    for batch, a_rows, b_rows in _raw("seg"):
+        for a, b in zip(a_rows, b_rows, strict=True):
+            if a["id"] in seen:
+                continue  # the same paragraph drawn twice (two headings): labelled once
+            seen.add(a["id"])
+            item = drawn[a["id"]]
+            la, lb = sorted(set(a["labels"])), sorted(set(b["labels"]))
+            if la == lb:
+                label, how = la, "agreed"
+            elif a["id"] in settled:
+                label, how = sorted(set(settled[a["id"]]["labels"])), "settled"
+            else:
+                label, how = None, "open"
+                disputes.append({"id": a["id"], "heading": item["heading"], "text": item["text"],
+                                 "label_1": la, "label_2": lb})
+            rows.append({"id": a["id"], "service": item["service"], "split": item["split"], "drawn": item["drawn"],
+                         "heading": item["heading"], "text": item["text"],
+                         "labels_a": la, "labeller_a": labellers[batch]["A"],
+                         "labels_b": lb, "labeller_b": labellers[batch]["B"],
+                         "label": label, "resolution": how})
+    pairs_drawn = {row["id"]: row for row in _read(LABELLING / "pairs_drawn.jsonl")}
+    settled_pairs = _settled("pairs")
+    pair_rows, pair_disputes = [], []
+    for batch, a_rows, b_rows in _raw("pair"):
+        for a, b in zip(a_rows, b_rows, strict=True):
+            item = pairs_drawn[a["id"]]
+            va = (bool(a["material"]), sorted(set(a["topics"])) if a["material"] else [])
+            vb = (bool(b["material"]), sorted(set(b["topics"])) if b["material"] else [])
+            if va == vb:
+                final, how = {"material": va[0], "topics": va[1]}, "agreed"
+            elif a["id"] in settled_pairs:
+                s = settled_pairs[a["id"]]
+                final = {"material": bool(s["material"]), "topics": sorted(set(s["topics"])) if s["material"] else []}
+                how = "settled"
+            else:
+                final, how = None, "open"
+                pair_disputes.append({"id": a["id"], "before_path": item["before_path"],
+                                      "after_path": item["after_path"],
+                                      "label_1": {"material": va[0], "topics": va[1], "what": a.get("what", "")},
+                                      "label_2": {"material": vb[0], "topics": vb[1], "what": b.get("what", "")}})
+            pair_rows.append({"id": a["id"], "service": item["service"], "split": item["split"],
+                              "labels_a": {"material": va[0], "topics": va[1], "what": a.get("what", "")},
+                              "labeller_a": labellers[batch]["A"],
+                              "labels_b": {"material": vb[0], "topics": vb[1], "what": b.get("what", "")},
+                              "labeller_b": labellers[batch]["B"],
+                              "label": final, "resolution": how})
+    LABELS.mkdir(parents=True, exist_ok=True)
+    _write(LABELS / "segments.jsonl", rows)
+    _write(LABELS / "pairs.jsonl", pair_rows)
+    _write(LABELLING / "disputes_segments.jsonl", disputes)
+    _write(LABELLING / "disputes_pairs.jsonl", pair_disputes)
+    print(f"segments: {len(rows)} ({len(disputes)} open disputes); pairs: {len(pair_rows)} "
+          f"({len(pair_disputes)} open disputes)")
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def agreement() -> None:
+    rows = _read(LABELS / "segments.jsonl")
+    print(f"Topic segments: {len(rows)} segments from {len({r['service'] for r in rows})} policies, "
+          "each labelled twice independently")
+    print(f"{'topic':<10} {'kappa':>6} {'agree':>6} {'yes (A)':>8} {'yes (B)':>8} {'settled yes':>12}")
+    for topic in TOPICS:
+        a = [topic in r["labels_a"] for r in rows]
+        b = [topic in r["labels_b"] for r in rows]
+        final = sum(topic in (r["label"] or []) for r in rows)
+        print(f"{topic:<10} {kappa(a, b):>6.3f} {sum(x == y for x, y in zip(a, b, strict=True)) / len(rows):>6.3f} "
+              f"{sum(a):>8} {sum(b):>8} {final:>12}")
+    pairs = _read(LABELS / "pairs.jsonl")
+    if pairs:
+        print(f"\nChange pairs: {len(pairs)} pairs from {len({p['service'] for p in pairs})} services")
+        a = [p["labels_a"]["material"] for p in pairs]
+        b = [p["labels_b"]["material"] for p in pairs]
+        print(f"{'material':<10} {kappa(a, b):>6.3f} {sum(x == y for x, y in zip(a, b, strict=True)) / len(pairs):>6.3f} "
+              f"{sum(a):>8} {sum(b):>8} {sum(bool(p['label'] and p['label']['material']) for p in pairs):>12}")
+        for topic in TOPICS:
+            a = [topic in p["labels_a"]["topics"] for p in pairs]
+            b = [topic in p["labels_b"]["topics"] for p in pairs]
+            final = sum(topic in (p["label"] or {}).get("topics", []) for p in pairs)
+            print(f"{topic:<10} {kappa(a, b):>6.3f} "
+                  f"{sum(x == y for x, y in zip(a, b, strict=True)) / len(pairs):>6.3f} {sum(a):>8} {sum(b):>8} "
+                  f"{final:>12}")
+
+
+if __name__ == "__main__":
+    {"merge": merge, "agreement": agreement}[sys.argv[1] if len(sys.argv) > 1 else "agreement"]()
