@@ -1,131 +1,73 @@
-"""Benchmark of the topic classifier: per-topic precision/recall/F1 on the labelled dev set, and speed.
+"""Benchmark of the topic classifier on real policies labelled by people: the test split's per-topic
+precision/recall/F1 for rules alone, the model alone, the model gating the rules and the shipped
+combination; the labellers' agreement (Cohen's κ); clauses per second; the model's load time and size.
 
-Usage:
-    .venv/bin/python benchmarks/bench_topics.py                 # scores per file and overall, clauses/s
-    .venv/bin/python benchmarks/bench_topics.py --errors minors # also list the misses and false alarms
+Usage: .venv/bin/python benchmarks/bench_topics.py [--split test|dev]
 
-The dev set lives in tests/fixtures/devset/*.jsonl, one clause per line:
-{"seed": ..., "text": ..., "context": ..., "topics": [...]}. seeds.jsonl is the tuning set (every
-clause of the five seed policies, labelled by hand); written.jsonl is the held-out check.
+The data: data/labels/segments.jsonl (paragraphs of Open Terms Archive contributors' recordings,
+ODC-BY 1.0), split by policy in data/splits.json. The test split is never used for tuning.
+The older written sets (tests/fixtures/devset/) are regression checks only (tests/test_topics.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import sys
 import time
+from importlib import resources
 from pathlib import Path
 
-from monitor.meaning.topics import TOPICS, WATCHED, classify
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-DEVSET = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "devset"
-SEEDS = DEVSET.parent / "seeds"
+from training import evaluate, labels  # noqa: E402
 
-
-def load(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def predict(rows: list[dict], use_context: bool = True) -> list[set[str]]:
-    return [{hit.topic for hit in classify(r["text"], r.get("context", "") if use_context else "")}
-            for r in rows]
-
-
-def sections(rows: list[dict]) -> list[dict]:
-    """Consecutive clauses under one heading joined into a paragraph-sized text, labelled with the
-    union of their topics: how experts label whole paragraphs, classified without any context."""
-    merged: list[dict] = []
-    for r in rows:
-        heading = r["context"].split("\n")[0] if r["context"] else r["text"]
-        if merged and merged[-1]["heading"] == heading and merged[-1]["seed"] == r["seed"]:
-            merged[-1]["text"] += " " + r["text"]
-            merged[-1]["topics"] = sorted(set(merged[-1]["topics"]) | set(r["topics"]))
-        else:
-            merged.append({"seed": r["seed"], "heading": heading, "text": r["text"], "context": "",
-                           "topics": list(r["topics"])})
-    return merged
-
-
-def labelled(row: dict, topic: str) -> bool:
-    """Whether `row` was labelled for `topic`: the blind sets label only the watched topics."""
-    return topic in row.get("labelled", TOPICS)
-
-
-def scores(rows: list[dict], predicted: list[set[str]]) -> dict[str, tuple[float, float, float, int]]:
-    """Per topic: (precision, recall, F1, number of gold positives), over the rows labelled for it."""
-    result = {}
-    for topic in TOPICS:
-        pairs = [(r, p) for r, p in zip(rows, predicted, strict=True) if labelled(r, topic)]
-        if not pairs:
-            continue
-        tp = sum(1 for r, p in pairs if topic in p and topic in r["topics"])
-        fp = sum(1 for r, p in pairs if topic in p and topic not in r["topics"])
-        fn = sum(1 for r, p in pairs if topic not in p and topic in r["topics"])
-        precision = tp / (tp + fp) if tp + fp else 1.0
-        recall = tp / (tp + fn) if tp + fn else 1.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        result[topic] = (precision, recall, f1, tp + fn)
-    return result
-
-
-def print_table(title: str, table: dict[str, tuple[float, float, float, int]]) -> None:
-    print(f"\n{title}")
-    print(f"  {'topic':<11} {'P':>5} {'R':>5} {'F1':>5} {'n':>5}")
-    for topic, (p, r, f, n) in table.items():
-        mark = "*" if topic in WATCHED else " "
-        print(f"{mark} {topic:<11} {p:5.2f} {r:5.2f} {f:5.2f} {n:5d}")
-
-
-def clauses_per_second(rows: list[dict], use_context: bool = True, min_seconds: float = 1.0) -> float:
-    done, start = 0, time.process_time()
-    while time.process_time() - start < min_seconds:
-        for r in rows:
-            classify(r["text"], r.get("context", "") if use_context else "")
-        done += len(rows)
-    return done / (time.process_time() - start)
-
-
-def long_text_ms(text: str, repeats: int = 5) -> float:
-    """CPU milliseconds to classify `text` whole (best of `repeats`): a page without headings."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        classify(text)
-        best = min(best, time.process_time() - start)
-    return best * 1000
+WAYS = ("rules", "model", "gated", "combined")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--errors", metavar="TOPIC", help="list misses and false alarms for TOPIC "
-                        "(tuning set only, so the held-out file stays unseen)")
-    parser.add_argument("--no-context", action="store_true", help="ablation: ignore headings and lead-ins")
-    args = parser.parse_args()
-    use_context = not args.no_context
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", default="test", choices=("test", "dev"))
+    split = parser.parse_args().split
 
-    everything: list[dict] = []
-    for path in sorted(DEVSET.glob("*.jsonl")):
-        rows = load(path)
-        everything += rows
-        predicted = predict(rows, use_context)
-        print_table(f"{path.name} ({len(rows)} clauses)", scores(rows, predicted))
-        if path.name == "seeds.jsonl":
-            paragraphs = sections(rows)
-            print_table(f"{path.name} as {len(paragraphs)} heading-sized paragraphs, no context",
-                        scores(paragraphs, predict(paragraphs, False)))
-        if args.errors and path.name == "seeds.jsonl":
-            for r, p in zip(rows, predicted, strict=True):
-                gold = args.errors in r["topics"]
-                if gold != (args.errors in p):
-                    kind = "MISS " if gold else "FALSE"
-                    ctx = f"  [context: {r['context'][:80]}]" if r.get("context") else ""
-                    print(f"    {kind} {r['text'][:160]}{ctx}")
-    print_table(f"overall ({len(everything)} clauses)", scores(everything, predict(everything, use_context)))
-    print(f"\nspeed: {clauses_per_second(everything):,.0f} clauses/s with context, "
-          f"{clauses_per_second(everything, use_context=False):,.0f} without (CPU time of one process on one core)")
-    page = max(SEEDS.glob("*.txt"), key=lambda path: path.stat().st_size).read_text(encoding="utf-8")
-    print(f"long text: {len(page) / 1000:.0f} KB page in {long_text_ms(page):.0f} ms, the same page 4 times over "
-          f"in {long_text_ms(page * 4, 3):.0f} ms (CPU, best of several)")
+    started = time.perf_counter()
+    model_module = importlib.import_module("monitor.meaning.model")
+    model = model_module.load_model("en")
+    load_ms = (time.perf_counter() - started) * 1000
+    size = (resources.files("monitor.meaning") / "models" / "en.json").stat().st_size  # type: ignore[attr-defined]
+
+    rows = evaluate.labelled(split)
+    services = {r["service"] for r in rows}
+    print(f"{split} split: {len(rows)} labelled paragraphs from {len(services)} policies never used for tuning\n")
+    figures = evaluate.score(rows)
+    print(f"{'topic':<10} {'support':>7}  " + "  ".join(f"{w + ' P/R/F1':>20}" for w in WAYS))
+    for topic in evaluate.TOPICS:
+        cells = [f"{figures[w][topic]['precision']:.2f}/{figures[w][topic]['recall']:.2f}/{figures[w][topic]['f1']:.3f}"
+                 for w in WAYS]
+        print(f"{topic:<10} {figures['model'][topic]['support']:>7}  " + "  ".join(f"{c:>20}" for c in cells))
+    print(f"\nshipped combination per topic: {model.combination}\n")
+
+    print("Agreement of the two independent labellers (`make agreement`):")
+    labels.agreement()
+
+    from monitor.meaning.topics import classify
+    from monitor.text.sections import parse_sections, split_clauses
+
+    clauses = []
+    for r in rows:
+        for section in parse_sections(r["text"]) or []:
+            clauses += [(c.text, r["heading"]) for c in split_clauses(section.text)]
+    clauses = clauses[:3000]
+    started = time.perf_counter()
+    for text, heading in clauses:
+        classify(text, heading)
+    seconds = time.perf_counter() - started
+    print(f"\nspeed: {len(clauses) / seconds:,.0f} clauses/s on one core ({len(clauses)} real clauses with headings)")
+    print(f"model: {size / 1e6:.2f} MB JSON, {len(model.vocabulary):,} features, loaded in {load_ms:.0f} ms")
+    print(json.dumps({"split": split, "combined": {t: round(figures["combined"][t]["f1"], 3)
+                                                    for t in evaluate.TOPICS}}))
 
 
 if __name__ == "__main__":

@@ -168,3 +168,77 @@ def replay_all(histories: dict[str, list[RecordedVersion]], *, topics: Sequence[
     with ProcessPoolExecutor(max_workers=workers) as pool:
         done = dict(zip(order, pool.map(_replay_job, [jobs[i] for i in order]), strict=True))
     return [done[i] for i in range(len(jobs))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring a replay against the labelled change pairs (data/labels/pairs.jsonl)
+
+PAIRS = Path(__file__).resolve().parent.parent / "data" / "labels" / "pairs.jsonl"
+SCORED_TOPICS = ("sharing", "retention", "minors")
+
+
+@dataclass
+class ReplayScore:
+    """What a monitor's user would see on one split's labelled pairs and recorded histories."""
+
+    pairs: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    cosmetic: int = 0
+    cosmetic_alerted: int = 0
+    blinks: int = 0
+    blinks_alerted: int = 0
+    changed_checks: int = 0
+    alerting_checks: int = 0
+    checks: int = 0
+    seconds: float = 0.0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def labelled_pairs() -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in PAIRS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def score(replays: Sequence[ServiceReplay], pairs: Sequence[dict], services: set[str]) -> ReplayScore:
+    """Topic precision/recall over labelled pairs, false alerts on cosmetic pairs, alerts on blinks,
+    alert rate and time per check, for the replayed services in `services`."""
+    s = ReplayScore()
+    by_service = {r.service: r for r in replays if r.service in services}
+    for replay in by_service.values():
+        for res, seconds in zip(replay.results, replay.seconds, strict=True):
+            s.checks += 1
+            s.seconds += seconds
+            if res.get("status") == "changed":
+                s.changed_checks += 1
+                s.alerting_checks += bool(res.get("alert_topics"))
+                if res.get("reverts_to") is not None:
+                    s.blinks += 1
+                    s.blinks_alerted += bool(res.get("alert_topics"))
+    for pair in pairs:
+        replay = by_service.get(pair["service"])
+        if replay is None or pair["label"] is None:
+            continue
+        res = replay.results[replay.versions.index(pair["id"].split("..")[1])]
+        predicted = set(res.get("alert_topics") or []) & set(SCORED_TOPICS)
+        gold = set(pair["label"]["topics"]) & set(SCORED_TOPICS) if pair["label"]["material"] else set()
+        s.pairs += 1
+        s.tp += len(predicted & gold)
+        s.fp += len(predicted - gold)
+        s.fn += len(gold - predicted)
+        if not pair["label"]["material"]:
+            s.cosmetic += 1
+            s.cosmetic_alerted += bool(predicted)
+        if predicted != gold:
+            s.misses.append(f"{pair['id']}: labelled {sorted(gold)}, alerted {sorted(predicted)}")
+    return s

@@ -22,7 +22,6 @@ from monitor.meaning import facts
 from monitor.meaning.significance import changes_between, rate_changes
 from monitor.meaning.topics import classify
 from monitor.text.sections import parse_sections, split_clauses
-from tests.replay import load_histories, replay_all
 
 # ---------------------------------------------------------------------------------------------
 # Property-based: arbitrary text never makes a pure stage raise
@@ -96,12 +95,7 @@ def test_a_lead_in_without_a_sentence_start_is_read_not_crashed_on():
 # ---------------------------------------------------------------------------------------------
 # Every real recorded version through the real check path
 
-REPLAY_TIMEOUT = pytest.mark.timeout(600)  # the first test pays for the whole replay (about 2-4 min on 2 cores)
-
-
-@pytest.fixture(scope="module")
-def replayed():
-    return replay_all(load_histories())
+REPLAY_TIMEOUT = pytest.mark.timeout(600)  # the first test pays for the whole replay (conftest's `replayed`)
 
 
 @REPLAY_TIMEOUT

@@ -129,8 +129,9 @@ def agreement() -> None:
         print(f"\nChange pairs: {len(pairs)} pairs from {len({p['service'] for p in pairs})} services")
         a = [p["labels_a"]["material"] for p in pairs]
         b = [p["labels_b"]["material"] for p in pairs]
-        print(f"{'material':<10} {kappa(a, b):>6.3f} {sum(x == y for x, y in zip(a, b, strict=True)) / len(pairs):>6.3f} "
-              f"{sum(a):>8} {sum(b):>8} {sum(bool(p['label'] and p['label']['material']) for p in pairs):>12}")
+        agree = sum(x == y for x, y in zip(a, b, strict=True)) / len(pairs)
+        print(f"{'material':<10} {kappa(a, b):>6.3f} {agree:>6.3f} {sum(a):>8} {sum(b):>8} "
+              f"{sum(bool(p['label'] and p['label']['material']) for p in pairs):>12}")
         for topic in TOPICS:
             a = [topic in p["labels_a"]["topics"] for p in pairs]
             b = [topic in p["labels_b"]["topics"] for p in pairs]

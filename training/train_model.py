@@ -112,6 +112,10 @@ def export(chosen: dict, data: list[dict], combination: dict[str, str], gates: d
     }
 
 
+def _prf_text(figures: dict[str, float]) -> str:
+    return f"{figures['precision']:.2f}/{figures['recall']:.2f}/{figures['f1']:.3f}"
+
+
 def main() -> None:
     train, dev = rows("train"), rows("dev")
     chosen = tune(train, dev)
@@ -133,11 +137,11 @@ def main() -> None:
                                                       round(figures[w][topic]["f1"], 6), w == "model"))
         print(f"{topic:<10} C={chosen[topic]['C']:<5} balanced={chosen[topic]['balanced']!s:<5} "
               f"threshold={chosen[topic]['threshold']:.2f} gate={gates[topic]}  dev P/R/F1 " +
-              "  ".join(f"{w} {figures[w][topic]['precision']:.2f}/{figures[w][topic]['recall']:.2f}/{figures[w][topic]['f1']:.3f}" for w in ways) + f"  → {combination[topic]}")
+              "  ".join(f"{w} {_prf_text(figures[w][topic])}" for w in ways) + f"  → {combination[topic]}")
     model = export(chosen, train + dev, combination, gates)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}: {OUT.stat().st_size / 1e6:.2f} MB, {len(model['vocabulary'])} features")
+    print(f"wrote {OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {len(model['vocabulary'])} features")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def features(text: str, heading: str = "") -> list[str]:
     """
     words = [_DIGITS.sub("0", w) for w in _WORD.findall(text.lower())]
     pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    return words + pairs + [f"h:{w}" for w in dict.fromkeys(_DIGITS.sub("0", w) for w in _WORD.findall(heading.lower()))]
+    heading_words = dict.fromkeys(_DIGITS.sub("0", w) for w in _WORD.findall(heading.lower()))
+    return words + pairs + [f"h:{w}" for w in heading_words]
 
 
 @dataclass(frozen=True)

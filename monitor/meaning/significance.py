@@ -40,7 +40,7 @@ from monitor.meaning.facts import (
     recipients,
     statements,
 )
-from monitor.meaning.topics import WATCHED, classify
+from monitor.meaning.topics import WATCHED, classify, knows_language
 from monitor.text.sections import Clause, parse_sections
 from monitor.text.wording import (
     ENUMERATOR,
@@ -519,11 +519,13 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED)
     return rated
 
 
-def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCHED) -> list[RatedChange]:
+def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCHED,
+                    language: str = "en") -> list[RatedChange]:
     """The rated section changes from one normalized text to the next; never raises.
 
-    Should sectioning or the diff itself fail on some text, the whole text is one unrated change,
-    so the new version is still stored and shown, and the error is logged.
+    In a language the classifier does not know, changes are found and shown but not rated
+    (`not_rated: "language de"`). Should sectioning or the diff itself fail on some text, the whole
+    text is one unrated change, so the new version is still stored and shown, and the error is logged.
     """
     try:
         found = diff_sections(parse_sections(old_text), parse_sections(new_text))
@@ -532,6 +534,8 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         whole = SectionChange("modified", "(whole policy)", before=old_text[:_WHOLE_EXCERPT],
                               after=new_text[:_WHOLE_EXCERPT])
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
+    if not knows_language(language):
+        return [RatedChange.unrated(change, f"language {language.split('-')[0].lower()}") for change in found]
     return rate_changes(found, watched)
 
 

