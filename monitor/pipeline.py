@@ -18,7 +18,7 @@ from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
 from monitor.meaning.significance import RatedChange, changes_between
-from monitor.meaning.topics import classify
+from monitor.meaning.topics import classify, knows_language
 from monitor.notify import health
 from monitor.notify.outbox import enqueue_change_alerts
 from monitor.outcome import CheckResult
@@ -36,6 +36,7 @@ from monitor.store.database import (
 from monitor.text.sections import Section, parse_sections
 
 log = logging.getLogger("monitor.check")
+_SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
 
 LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
@@ -134,7 +135,7 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
 
     # the CPU-heavy comparison runs before the write transaction, so the database is held only to write
     fresh = page is not None and result.status == "unchanged" and not page.fetched.not_modified
-    derived = _derive(page.text, latest, source.topics) if fresh else None
+    derived = _derive(page.text, latest, source) if fresh else None
     if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
         return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
                                                                      "and another process took this source over")
@@ -191,12 +192,17 @@ class _Derived:
     changes: list[RatedChange]
 
 
-def _derive(text: str, latest: Version | None, watched: Sequence[str]) -> _Derived | None:
+def _derive(text: str, latest: Version | None, source: SourceConfig) -> _Derived | None:
     """None when the text is the latest version's; otherwise its sections and rated changes."""
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
         return None
-    changes = changes_between(latest.text, text, watched) if latest else []
+    if not knows_language(source.language) and source.name not in _SAID_LANGUAGE:
+        _SAID_LANGUAGE.add(source.name)
+        log.warning(f"{source.name}: topics and significance are not available in language "
+                    f"{source.language!r}; changes are stored and diffed but reported unrated",
+                    extra={"source": source.name})
+    changes = changes_between(latest.text, text, source.topics, source.language) if latest else []
     return _Derived(digest, sections_of(text), changes)
 
 
@@ -209,10 +215,12 @@ def sections_of(text: str) -> list[Section]:
         return [Section(key="whole-policy", number=None, title="", level=0, path=(), text=text)]
 
 
-def section_topics(section: Section) -> list[str]:
-    """The topics of a stored section ([] when classification fails: they are shown, not alerted)."""
+def section_topics(section: Section, language: str = "en") -> list[str]:
+    """The topics of a stored section ([] in an unknown language, or when classification fails)."""
+    if not knows_language(language):
+        return []
     try:
-        return sorted({hit.topic for hit in classify(section.text, section.heading)})
+        return sorted({hit.topic for hit in classify(section.text, section.heading, language)})
     except Exception as exc:  # noqa: BLE001
         log.error(f"classifying section {section.display_path!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
         return []
@@ -231,7 +239,7 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, derived.sections)
+    add_sections(session, version, derived.sections, source.language)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
@@ -245,9 +253,9 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
         enqueue_change_alerts(session, config, source, version, result)
 
 
-def add_sections(session, version: Version, sections: Sequence[Section]) -> None:
+def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en") -> None:
     for position, section in enumerate(sections):
-        topics = section_topics(section)
+        topics = section_topics(section, language)
         session.add(SectionRow(
             version_id=version.id, position=position, key=section.key, number=section.number,
             title=section.title, level=section.level, path=section.display_path, text=section.text,

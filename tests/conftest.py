@@ -140,5 +140,14 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(scope="session")
+def replayed():
+    """Every recorded version of the vendored real histories through the real check path, once per run
+    (tests/replay.py; shared by the no-crash test and the significance floors)."""
+    from tests.replay import load_histories, replay_all
+
+    return replay_all(load_histories())
+
+
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")
