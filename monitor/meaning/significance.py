@@ -41,7 +41,7 @@ from monitor.meaning.facts import (
     statements,
 )
 from monitor.meaning.topics import WATCHED, classify, knows_language
-from monitor.text.sections import Clause, parse_sections
+from monitor.text.sections import Clause, Section, parse_sections
 from monitor.text.wording import (
     ENUMERATOR,
     NEGATIONS,
@@ -443,18 +443,25 @@ def _structure_summary(change: SectionChange) -> str:
 
 
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
-                retitled: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
+                retitled: frozenset[tuple[str, ...]] = frozenset(),
+                titles: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
     `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
     are the words of lines that became headings or stopped being headings in the same check (see
     `retitled_lines`): such a line leaving or joining a section's clauses is structure, not substance.
+    `titles` are the words of every section title of both versions: clauses that only list them
+    are a table of contents or other navigation, not statements.
     """
     watched = set(watched)
     heading = _heading_of(change)
-    removed = tuple(c for c in change.removed if words(c.text) not in retitled)
-    added = tuple(c for c in change.added if words(c.text) not in retitled)
+    if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
+        return RatedChange(change, (), False, "low", "table of contents or navigation changed")
+    removed = _statements(tuple(c for c in change.removed if words(c.text) not in retitled), titles)
+    added = _statements(tuple(c for c in change.added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
+        if titles and _statements(change.removed + change.added, titles) != change.removed + change.added:
+            return RatedChange(change, (), False, "low", "table of contents or navigation changed")
         return RatedChange(change, (), False, "low", "a line became a heading, or a heading a line")
     if not removed and not added and change.kind in _TEXT_KINDS:
         removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
@@ -493,7 +500,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
 
 
-def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED) -> list[RatedChange]:
+def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
+                 titles: frozenset[tuple[str, ...]] = frozenset()) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
     >>> from monitor.text.sections import Clause
@@ -512,7 +520,7 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED)
     rated = []
     for change in changes:
         try:
-            rated.append(rate_change(change, watched, renames, retitled))
+            rated.append(rate_change(change, watched, renames, retitled, titles))
         except Exception as exc:  # noqa: BLE001 — the change is kept, unrated, and the error logged
             log.error(f"rating {change.section!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
             rated.append(RatedChange.unrated(change, f"error: {type(exc).__name__}"))
@@ -528,7 +536,9 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
     text is one unrated change, so the new version is still stored and shown, and the error is logged.
     """
     try:
-        found = diff_sections(parse_sections(old_text), parse_sections(new_text))
+        old_sections, new_sections = parse_sections(old_text), parse_sections(new_text)
+        found = diff_sections(old_sections, new_sections)
+        titles = section_titles(old_sections, new_sections)
     except Exception as exc:  # noqa: BLE001
         log.error(f"comparing versions failed: {type(exc).__name__}: {exc}", exc_info=True)
         whole = SectionChange("modified", "(whole policy)", before=old_text[:_WHOLE_EXCERPT],
@@ -536,7 +546,37 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {language.split('-')[0].lower()}") for change in found]
-    return rate_changes(found, watched)
+    return rate_changes(found, watched, titles)
+
+
+# Headings of blocks that only point into the policy: what changes under them is navigation.
+NAVIGATION_HEADINGS = frozenset(words(h) for h in (
+    "Table of contents", "Contents", "Summary of contents", "On this page", "In this policy", "In this notice",
+    "Jump to", "Jump to section", "Quick links", "Skip to", "Sections", "Navigation"))
+_NAV_SEPARATOR = re.compile(r"\s*(?:[*•|·»]|\n|\s-\s)\s*")
+_NAV_SHARE = 0.8     # of the pieces that must be section titles
+_NAV_MIN_ITEMS = 3   # a list of fewer titles may be a real list of things that happen to be titles
+
+
+def section_titles(*versions: Iterable[Section]) -> frozenset[tuple[str, ...]]:
+    """The words of every section title of the given versions (for recognising navigation)."""
+    return frozenset(w for sections in versions for s in sections if (w := words(s.title)))
+
+
+def _statements(clauses: tuple[Clause, ...], titles: frozenset[tuple[str, ...]]) -> tuple[Clause, ...]:
+    """The clauses that state something: without a table of contents (a run of the policy's own
+    section titles, one per clause or several run together in one broken line)."""
+    if not titles or not clauses:
+        return clauses
+
+    def title_share(pieces: list[str]) -> float:
+        return sum(words(p) in titles for p in pieces) / len(pieces)
+
+    kept = tuple(c for c in clauses if not (len(pieces := [p for p in _NAV_SEPARATOR.split(c.text) if p.strip()])
+                                            >= _NAV_MIN_ITEMS and title_share(pieces) >= _NAV_SHARE))
+    if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
+        return ()  # a table of contents, one title per line
+    return kept
 
 
 def retitled_lines(changes: Iterable[SectionChange]) -> frozenset[tuple[str, ...]]:
