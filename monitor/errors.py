@@ -43,6 +43,37 @@ class NoSuchVersionError(UsageError):
     """A command named a version a source does not have (or there are too few versions to compare)."""
 
 
+class DatabaseNotReadyError(UsageError):
+    """A read-only command found no usable database; it never creates or upgrades one, so the CLI exits 2."""
+
+
+class NoDatabaseError(DatabaseNotReadyError):
+    """A read-only command was pointed at a SQLite file that does not exist."""
+
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(f"no database at {path} (run `check` first, or pass --db)")
+
+
+class SchemaNotCurrentError(DatabaseNotReadyError):
+    """The database's schema is not the one this release reads: behind (or empty), or made by a newer release.
+
+    `current` holds the database's revisions (empty: no policy-monitor schema), `head` this release's.
+    """
+
+    def __init__(self, where: str, current: tuple[str, ...], head: tuple[str, ...], *, newer: bool = False):
+        self.where, self.current, self.head, self.newer = where, current, head, newer
+        at = f"is at schema revision {', '.join(current)}" if current else "has no policy-monitor schema"
+        want = ", ".join(head)
+        if newer:
+            message = (f"database {where} {at}, newer than this policy-monitor knows (latest {want}): "
+                       f"upgrade policy-monitor")
+        else:
+            message = (f"database {where} {at}, this policy-monitor needs {want}: "
+                       f"run `policy-monitor migrate` to upgrade it")
+        super().__init__(message)
+
+
 class FetchError(PolicyMonitorError):
     """The page could not be fetched: transport error, timeout, HTTP status >= 400, size cap, redirect loop.
 
@@ -71,3 +102,7 @@ class DeliveryError(PolicyMonitorError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class StoreError(PolicyMonitorError):
+    """The database could not be opened or migrated."""

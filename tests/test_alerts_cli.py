@@ -94,7 +94,7 @@ def test_alerts_retry_requeues_a_failed_alert_which_then_goes_out(three_outcomes
     gone.statuses[:] = [200]  # the receiver was fixed
 
     retried = cli("--config", config_path, "--db", sqlite_url, "alerts", "retry", "--failed")
-    assert retried.exit_code == 0 and "1 alert(s) re-queued" in retried.stdout
+    assert retried.exit_code == 0 and "1 alert re-queued" in retried.stdout
     delivered = cli("--config", config_path, "--db", sqlite_url, "alerts", "deliver")
 
     assert "→ gone: delivered: HTTP 200 OK" in delivered.stdout
@@ -123,7 +123,7 @@ def test_alerts_discard_stops_a_pending_alert_which_stays_listed_and_can_come_ba
     rows = {a["channel"]: a for a in run("--json").json()}
 
     discarded = run("discard", "--channel", "down")
-    assert discarded.exit_code == 0 and f"1 alert(s) discarded: {rows['down']['id']}" in discarded.stdout
+    assert discarded.exit_code == 0 and f"1 alert discarded: {rows['down']['id']}" in discarded.stdout
     [down] = [a for a in run("--json", "--status", "failed").json() if a["channel"] == "down"]
     assert down["last_error"].startswith("discarded by a user on ")
     assert run("deliver").stdout == "0 delivered, 0 to retry, 0 failed\n", "nothing left to deliver"
@@ -282,8 +282,8 @@ def test_a_change_touching_no_watched_topic_sends_no_alert(make_config, sqlite_u
 
 def test_alerts_deliver_json_and_an_empty_outbox(cli, make_config, sqlite_url):
     config_path = make_config([SOURCE])
+    report = cli("--config", config_path, "--db", sqlite_url, "alerts", "deliver", "--json")  # creates the database
     empty = cli("--config", config_path, "--db", sqlite_url, "alerts")
-    report = cli("--config", config_path, "--db", sqlite_url, "alerts", "deliver", "--json")
 
     assert empty.exit_code == 0 and empty.stdout.strip() == "no alerts"
     assert report.exit_code == 0

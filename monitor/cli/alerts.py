@@ -13,12 +13,24 @@ from rich.table import Table
 from sqlalchemy import update
 from sqlmodel import select
 
-from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, err, fail, out, print_json
+from monitor.cli.common import (
+    EXIT_OK,
+    EXIT_SOURCE_FAILED,
+    CommandGroup,
+    JsonOption,
+    app,
+    ctx_obj,
+    err,
+    fail,
+    out,
+    print_json,
+)
 from monitor.store.database import Alert, utcnow
 
 STATUSES = ("pending", "failed", "delivered")
 
 alerts_app = typer.Typer(
+    cls=CommandGroup,
     help="List queued, delivered and failed alerts; `deliver` sends due ones, `retry` re-queues failed ones.",
     invoke_without_command=True,
     no_args_is_help=False,
@@ -73,7 +85,7 @@ def alerts(
         fail(f"--status must be one of {', '.join(STATUSES)}")
     if limit < 1:
         fail("--limit must be at least 1")
-    store = ctx_obj(ctx).store()
+    store = ctx_obj(ctx).store(read_only=True)
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
     if status:
         query = query.where(Alert.status == status)
@@ -143,7 +155,7 @@ def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -
     if as_json:
         return print_json({key: ids})
     listed = f": {', '.join(map(str, ids))}; {hint}" if ids else ""
-    out.print(f"{len(ids)} alert(s) {verb}{listed}", highlight=False, soft_wrap=True)
+    out.print(f"{len(ids)} alert{'s' * (len(ids) != 1)} {verb}{listed}", highlight=False, soft_wrap=True)
 
 
 def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:

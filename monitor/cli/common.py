@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
 from monitor.errors import ConfigError
@@ -18,8 +19,31 @@ from monitor.store.database import Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 
+
+class CommandGroup(TyperGroup):
+    """typer's help shows every parameter's Python type, `<bool>` on flags too; a flag takes no value,
+    so its type column stays empty: in this group's help and in each of its commands'."""
+
+    def get_params(self, ctx: typer.Context) -> list:
+        return [_untyped_flag(param) for param in super().get_params(ctx)]
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not isinstance(command, CommandGroup):
+            for param in (*command.params, command.get_help_option(ctx)):
+                _untyped_flag(param)
+        return command
+
+
+def _untyped_flag(param):
+    if param is not None and getattr(param, "is_bool_flag", False) and param.metavar is None:
+        param.metavar = ""
+    return param
+
+
 app = typer.Typer(
     name="policy-monitor",
+    cls=CommandGroup,
     help="Watch privacy policies and report changes about sharing, retention and minors.",
     no_args_is_help=True,
     add_completion=False,
@@ -57,9 +81,15 @@ class Context:
                 raise
             return None
 
-    def store(self) -> Store:
+    def store(self, *, read_only: bool = False) -> Store:
+        """The database, migrated to head on first use; `read_only` (the reading commands) never creates,
+        migrates or changes it, and raises a DatabaseNotReadyError (exit 2) if it is missing or behind."""
+        if self._store is not None and self._store.read_only and not read_only:
+            self._store.dispose()
+            self._store = None
         if self._store is None:
-            self._store = Store(resolve_database_url(self.db_url, self.optional_config()))
+            url = resolve_database_url(self.db_url, self.optional_config())
+            self._store = Store(url, migrate=not read_only, read_only=read_only)
         return self._store
 
 

@@ -20,7 +20,7 @@ STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the daemon's last heartbeat, the checks due now and the failing sources (exit 1 if any)."""
     obj = ctx_obj(ctx)
-    report = daemon_status(obj.store(), obj.optional_config())
+    report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
         print_json(report)
     else:
@@ -97,6 +97,10 @@ def _print_status(report: dict) -> None:
     d = report["daemon"]
     if d["state"] == "never-run":
         out.print("daemon: has never run on this database", soft_wrap=True)
+    elif d["state"] == "not-responding":  # killed, crashed or hung: it stopped writing without saying so
+        where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
+        out.print(f"daemon: not running (last heartbeat {_ago(d['heartbeat_age_seconds'])}, at {d['heartbeat']}; "
+                  f"{where}, started {d['started_at']}, never said it stopped)", highlight=False, soft_wrap=True)
     else:
         where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
         out.print(f"daemon: {d['state']} ({where}), last heartbeat {d['heartbeat']} "

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 try:
@@ -19,7 +20,7 @@ from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, event,
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from monitor.errors import PolicyMonitorError
+from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError
 
 
 def utcnow() -> datetime:
@@ -140,6 +141,7 @@ class Alert(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    claimed_by: str | None = None  # host:pid whose lease (next_attempt_at) the alert is under; see delivery
     last_error: str | None = None
     delivered_at: datetime | None = None
     version_id: int | None = Field(default=None, foreign_key="version.id")
@@ -166,36 +168,71 @@ class Renormalization(SQLModel, table=True):
     old_text: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class StoreError(PolicyMonitorError):
-    """The database could not be opened or migrated."""
-
-
 class Store:
-    """The database: opening, migrating, sessions, and the queries the stages share."""
+    """The database: opening, migrating, sessions, and the queries the stages share.
 
-    def __init__(self, url: str, *, migrate: bool = True):
+    `read_only=True` (the reading commands) never creates, migrates or changes a database: a missing
+    SQLite file raises NoDatabaseError and a schema that is not at this release's head raises
+    SchemaNotCurrentError, both before anything is written.
+    """
+
+    def __init__(self, url: str, *, migrate: bool = True, read_only: bool = False):
         self.url = url
+        self.read_only = read_only
+        self.applied: list[tuple[str, str]] = []  # the migrations this opening applied, oldest first
         try:
-            self.engine = _make_engine(url)
-            if migrate:
-                self.migrate()
+            self.engine = _make_engine(url, read_only=read_only)
+            if read_only:
+                self._require_database()
+            elif migrate:
+                self.applied = self.migrate()
         except PolicyMonitorError:
             raise
         except Exception as exc:  # driver errors differ per backend; users get one line
             raise StoreError(f"cannot open database {_redact(url)}: {str(exc).splitlines()[0]}") from None
 
-    def migrate(self) -> None:
-        """Apply Alembic migrations up to head (idempotent; serialized between processes)."""
-        from alembic import command
-        from alembic.config import Config as AlembicConfig
+    def migrate(self) -> list[tuple[str, str]]:
+        """Apply Alembic migrations up to head (idempotent; serialized between processes).
 
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(resources.files("monitor.store") / "migrations"))
+        Returns the migrations applied, oldest first, as (revision, description); empty if none were due."""
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+
+        cfg = _alembic_config()
         with _sqlite_file_lock(self.engine), self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # one migrator at a time
+            before = MigrationContext.configure(conn).get_current_heads()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        return _pending(cfg, before)
+
+    @property
+    def location(self) -> str:
+        """Where the database is, for messages: a SQLite file's path, else the URL without its password."""
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            return self.engine.url.database
+        return _redact(self.url)
+
+    def _require_database(self) -> None:
+        """For a read-only store: the database exists and its schema is at head; nothing is created."""
+        from alembic.runtime.migration import MigrationContext
+
+        path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if path and path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
+            raise NoDatabaseError(path)
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+        cfg = _alembic_config()
+        head = tuple(_script_directory(cfg).get_heads())
+        if set(current) == set(head):
+            return
+        where = self.location
+        try:
+            _pending(cfg, current)
+        except Exception:  # a revision this release does not know: a newer release made the database
+            raise SchemaNotCurrentError(where, tuple(current), head, newer=True) from None
+        raise SchemaNotCurrentError(where, tuple(current), head)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -279,6 +316,29 @@ class Store:
             conn.execute(stmt)
 
 
+def _alembic_config():
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(resources.files("monitor.store") / "migrations"))
+    return cfg
+
+
+def _script_directory(cfg):
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(cfg)
+
+
+def _pending(cfg, current: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The migrations between the revisions `current` and head, oldest first, as (revision, description).
+    Raises if `current` names a revision this release does not know."""
+    script = _script_directory(cfg)
+    lower = current or None
+    revisions = reversed(list(script.iterate_revisions("heads", lower)))
+    return [(rev.revision, (rev.doc or "").strip()) for rev in revisions]
+
+
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """One migrator at a time on a SQLite file: a daemon and a `check` started together on a new
@@ -297,7 +357,7 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -306,7 +366,8 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")   # readers never block the daemon's writer
+            if not read_only:  # switching the journal mode writes to the file
+                cur.execute("PRAGMA journal_mode=WAL")   # readers never block the daemon's writer
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
