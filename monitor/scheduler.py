@@ -19,14 +19,18 @@ host and whose connection pool is reused) without threads. Each source is one jo
   doubling per failure in a row, until the regular run comes first).
 
 Two more jobs write the heartbeat (`DaemonState`, every `daemon.heartbeat`) that `status` reads,
-and deliver pending alerts (every `daemon.delivery_interval`) in the same process.
+and deliver pending alerts (every `daemon.delivery_interval`, for retries) in the same process.
+Alerts do not wait for that tick: a commit that queues alerts (`outbox.on_queued`) asks for a
+delivery pass at once, and so does the start (what a crash left behind). Passes are coalesced and
+never run two at a time: asked for while one runs, one more follows it (`request_delivery`).
 
-Signals. SIGTERM/SIGINT: stop scheduling, let in-flight checks finish for up to `grace` seconds,
-then cancel the rest. A check writes everything it learned in one transaction with no await
-inside it, so a cancelled check leaves nothing half-written (at most a fetch that was thrown
-away). A second SIGTERM/SIGINT cancels at once. SIGHUP re-reads sources.yaml: added, removed and
-changed sources take effect at once; an invalid file is logged with every problem and the running
-config stays. `database:` changes need a restart.
+Signals. SIGTERM/SIGINT: stop scheduling, let in-flight checks finish and make a last delivery pass
+(and one more for alerts those checks queue) for up to `grace` seconds, then cancel the rest. A
+check writes everything it learned in one transaction with no await inside it, so a cancelled
+check leaves nothing half-written (at most a fetch that was thrown away). A second SIGTERM/SIGINT
+cancels at once. SIGHUP re-reads sources.yaml: added, removed and changed sources take effect at
+once; an invalid file is logged with every problem and the running config stays. `database:`
+changes need a restart.
 
 Logs: one line per check on the `monitor.daemon` logger (source, outcome, duration_ms, version,
 error) in the format chosen by `--log-format`.
@@ -52,6 +56,7 @@ from monitor.config import Config, SourceConfig, load_config
 from monitor.errors import ConfigError
 from monitor.notify.delivery import deliver_pending
 from monitor.notify.feed import refresh_feed
+from monitor.notify.outbox import on_queued
 from monitor.outcome import CheckResult
 from monitor.pipeline import LOCK_OWNER, check_source, fetch_settings
 from monitor.store.database import DaemonState, Source, Store, utcnow
@@ -59,6 +64,7 @@ from monitor.store.database import DaemonState, Source, Store, utcnow
 log = logging.getLogger("monitor.daemon")
 
 SHUTDOWN_GRACE = 10.0      # seconds in-flight checks get to finish after SIGTERM/SIGINT
+DELIVERY_SETTLE = 0.1      # seconds a requested delivery pass waits, so a burst of queued alerts is one pass
 STARTUP_SPREAD = 30.0      # default spread of overdue sources' first runs (the daemon passes its own)
 MAX_JITTER = 300.0
 JITTER_FRACTION = 0.1
@@ -133,6 +139,8 @@ class Daemon:
         self._stop: asyncio.Event | None = None
         self._stopping = False
         self._signals = 0
+        self._delivery: asyncio.Task | None = None   # the one delivery task; passes run one at a time in it
+        self._delivery_wanted = False
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -154,13 +162,19 @@ class Daemon:
             self._schedule_housekeeping()
             self.scheduler.start()
             self._install_signal_handlers(loop)
-            log.info(f"daemon started: {len(self.config.sources)} sources, {overdue} due now",
+            n = len(self.config.sources)
+            log.info(f"daemon started: {n} source{'s' * (n != 1)}, {overdue} due now",
                      extra={"sources": len(self.config.sources), "due": overdue, "pid": os.getpid(),
                             "released_locks": released})
             self.heartbeat()
             refresh_feed(self.store, self.config.feed)  # readers find the file from the start
-            await self._stop.wait()
-            await self._shutdown()
+            stop_listening = on_queued(lambda: loop.call_soon_threadsafe(self.request_delivery))
+            try:
+                self.request_delivery()  # what the last run left pending (or claimed, and died) goes out now
+                await self._stop.wait()
+                await self._shutdown()
+            finally:
+                stop_listening()
         self._write_state(stopped_at=utcnow().isoformat())
         log.info("daemon stopped")
         return 0
@@ -179,17 +193,26 @@ class Daemon:
     async def _shutdown(self) -> None:
         assert self.scheduler is not None
         self.scheduler.pause()  # no new runs; running ones keep going
-        pending = {t for t in self._inflight if not t.done()}
-        if pending:
-            log.info(f"stopping: waiting up to {self.grace:g}s for {len(pending)} check(s) or delivery in flight",
-                     extra={"in_flight": len(pending)})
-            _, still = await asyncio.wait(pending, timeout=self.grace)
-            if still:
-                log.warning(f"stopping: abandoning {len(still)} unfinished task(s); a check abandoned stores nothing",
-                            extra={"abandoned": len(still)})
-                for task in still:
-                    task.cancel()
-                await asyncio.gather(*still, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.grace
+        self.request_delivery()  # the last pass; alerts queued by checks still finishing get one more
+        checks = len([t for t in self._inflight if not t.done() and t is not self._delivery])
+        log.info(f"stopping: waiting up to {self.grace:g}s for {checks} check{'s' * (checks != 1)} in flight "
+                 f"and a last delivery pass",
+                 extra={"in_flight": checks})
+        while pending := {t for t in self._inflight if not t.done()}:  # a finishing check may ask for a pass
+            remaining = deadline - loop.time()
+            if remaining > 0:
+                await asyncio.wait(pending, timeout=remaining)
+                continue
+            log.warning(f"stopping: abandoning {len(pending)} unfinished task{'s' * (len(pending) != 1)}; "
+                        f"a check abandoned stores nothing, "
+                        f"an alert whose delivery was cut short goes out again at the next pass",
+                        extra={"abandoned": len(pending)})
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            break
         self.scheduler.shutdown(wait=False)
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -227,9 +250,9 @@ class Daemon:
         daemon = self.config.daemon
         self.scheduler.add_job(self._heartbeat_job, IntervalTrigger(seconds=daemon.heartbeat, timezone="UTC"),
                                id="heartbeat", name="heartbeat", replace_existing=True)
+        # the start and every commit that queues alerts ask for a pass themselves: the tick is for retries
         self.scheduler.add_job(self._deliver_job, IntervalTrigger(seconds=daemon.delivery_interval, timezone="UTC"),
-                               id="deliver", name="deliver alerts", replace_existing=True,
-                               next_run_time=utcnow() + timedelta(seconds=min(daemon.delivery_interval, 1.0)))
+                               id="deliver", name="deliver alerts", replace_existing=True)
 
     def _last_checks(self) -> dict[str, datetime | None]:
         with self.store.session() as session:
@@ -278,17 +301,30 @@ class Daemon:
         return delay
 
     async def _deliver_job(self) -> None:
-        if self._stopping:
+        if not self._stopping:
+            self.request_delivery()
+
+    def request_delivery(self) -> None:
+        """Ask for a delivery pass now (in the event loop's thread). Coalesced: requests that come while
+        a pass waits to start make that one pass; requests while a pass runs make one more pass after it.
+        Never two passes at once. A second stop signal ends delivery: nothing is asked for after it."""
+        if self._signals > 1:
             return
-        task = asyncio.current_task()
-        assert task is not None
-        self._inflight.add(task)  # a stop lets a delivery pass finish too, so no alert waits out a lease
-        try:
-            await deliver_pending(self.store, self.config)  # logs its own summary line
-        except Exception as exc:
-            log.error(f"alert delivery failed: {type(exc).__name__}: {exc}", exc_info=log.isEnabledFor(logging.DEBUG))
-        finally:
-            self._inflight.discard(task)
+        self._delivery_wanted = True
+        if self._delivery is None or self._delivery.done():
+            self._delivery = asyncio.get_running_loop().create_task(self._deliver_while_wanted())
+            self._inflight.add(self._delivery)  # a stop lets a pass finish, so no alert waits out a lease
+            self._delivery.add_done_callback(self._inflight.discard)
+
+    async def _deliver_while_wanted(self) -> None:
+        while self._delivery_wanted:
+            await asyncio.sleep(DELIVERY_SETTLE)  # the rest of a burst commits meanwhile: one pass for all
+            self._delivery_wanted = False
+            try:
+                await deliver_pending(self.store, self.config)  # logs its own summary line
+            except Exception as exc:
+                log.error(f"alert delivery failed: {type(exc).__name__}: {exc}",
+                          exc_info=log.isEnabledFor(logging.DEBUG))
 
     async def _heartbeat_job(self) -> None:
         self.heartbeat()  # a coroutine job runs in the loop; a plain function would run in a thread
@@ -317,14 +353,16 @@ class Daemon:
         try:
             new = load_config(self.config_path)
         except ConfigError as exc:
-            log.error(f"reload: {self.config_path} is invalid ({len(exc.problems)} problem(s)); "
+            n = len(exc.problems)
+            log.error(f"reload: {self.config_path} is invalid ({n} problem{'s' * (n != 1)}); "
                       f"keeping the running config", extra={"problems": [str(p) for p in exc.problems]})
             return
         except Exception as exc:
             log.error(f"reload: cannot read {self.config_path}: {exc}; keeping the running config")
             return
         added, removed, changed = self.apply_config(new)
-        log.info(f"reload: {len(new.sources)} sources ({len(added)} added, {len(removed)} removed, "
+        n = len(new.sources)
+        log.info(f"reload: {n} source{'s' * (n != 1)} ({len(added)} added, {len(removed)} removed, "
                  f"{len(changed)} changed)", extra={"added": added, "removed": removed, "changed": changed})
 
     def apply_config(self, new: Config) -> tuple[list[str], list[str], list[str]]:

@@ -11,6 +11,9 @@ last run is left to catch up and is stopped with SIGTERM. Then:
 - every alert is delivered, at least once, and only one alert id exists per change and channel
   (the receiver may see an id twice after a crash between sending and recording, never two ids);
 - the SQLite file passes `PRAGMA integrity_check`.
+
+The kill moments come from a seeded random generator; the test prints its seed (shown with a failure,
+or with `-rA`). `POLICY_MONITOR_CRASH_SEED=N` replays those moments (the daemon's own timing still varies).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ STEPS = 12              # contents per changing source; the test moves to the ne
 FLAKY_DOWN = range(3, 9)  # runs during which the flaky source answers 503
 FINAL_WAIT = 45.0       # catching up; an alert leased by a killed process waits out its lease (3 × timeout + 5s)
 STARTED = "daemon started"
+SEED_ENV = "POLICY_MONITOR_CRASH_SEED"
 
 # (path, seed, text to change, how step k rewrites it)
 CHANGING = {
@@ -90,7 +94,9 @@ def spawn(config: Path, db: str, log: Path) -> subprocess.Popen:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_daemon_killed_at_random_moments_stores_every_change_once_and_delivers_every_alert(tmp_path):
-    rng = random.Random(int(os.environ.get("CRASH_SEED", time.time_ns() % 10**6)))
+    seed = int(os.environ.get(SEED_ENV) or os.environ.get("CRASH_SEED") or time.time_ns() % 10**6)
+    print(f"crash test seed: {seed} (replay with {SEED_ENV}={seed})")
+    rng = random.Random(seed)
     db_path = tmp_path / "monitor.db"
     db = f"sqlite:///{db_path}"
     log = tmp_path / "daemon.log"

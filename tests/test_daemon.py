@@ -182,6 +182,7 @@ def test_status_shows_the_heartbeat_the_due_checks_and_failing_sources(start, se
 
 def test_status_before_any_daemon_ran_lists_every_source_as_due(cli, make_config, sqlite_url):
     config = make_config([{"name": "a", "url": "http://127.0.0.1:9/a"}])
+    cli("--config", config, "--db", sqlite_url, "migrate")  # `status` reads; it never creates the database
     result = cli("--config", config, "--db", sqlite_url, "status", "--json")
     report = result.json()
     assert result.exit_code == 0

@@ -5,19 +5,27 @@ A pass picks the pending alerts whose `next_attempt_at` has come, claims each by
 so a daemon and a `check` never send the same alert at once), sends it, and records the outcome in
 its own short transaction. A crash between sending and recording leaves the lease to expire and
 the alert is sent again later with the same id: at worst a duplicate receivers can drop, never a loss.
+
+A claim also records its owner (`claimed_by`, host:pid like the source locks), so a lease need not
+be waited out when its owner is known dead: each pass first makes the alerts claimed by a process of
+this host that no longer exists due at once (`release_dead_claims`), and a pass that is cancelled
+(a stop) hands back the claims it has not recorded yet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from monitor.config import Config, DeliveryConfig
@@ -35,6 +43,8 @@ _ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outc
 SEND_BOUND = {"webhook": 3, "email": 7}
 LEASE_MARGIN = 5.0         # seconds added to the lease for recording the outcome
 MAX_ERROR_CHARS = 500
+_claimed_here = False      # has this process claimed an alert yet? (claims under our owner before that are a
+                           # predecessor's with the same host and pid, e.g. a restarted container's pid 1)
 
 
 @dataclass
@@ -87,6 +97,46 @@ def backoff_delay(attempts: int, settings: DeliveryConfig, retry_after: float | 
     return delay
 
 
+def claim_owner() -> str:
+    """Who claims alerts: `host:pid` of this process, as source locks say it (`monitor.pipeline.LOCK_OWNER`)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def release_dead_claims(store: Store, now: datetime | None = None) -> int:
+    """Make the pending alerts claimed by a process of this host that no longer exists (`kill -9`, a
+    crash) due at `now`, instead of leaving them leased until the lease expires; returns how many.
+
+    Claims of other hosts, and of live processes, are left to their leases."""
+    host, me = socket.gethostname(), claim_owner()
+    now = now or utcnow()
+    released = 0
+    with store.engine.begin() as conn:
+        claims = conn.execute(sa.select(_ALERTS.c.id, _ALERTS.c.claimed_by).where(
+            _ALERTS.c.status == "pending", _ALERTS.c.claimed_by.is_not(None))).all()
+        for alert_id, owner in claims:
+            owner_host, _, pid = owner.rpartition(":")
+            if owner_host != host or not pid.isdigit():
+                continue
+            if (owner == me and _claimed_here) or (owner != me and _alive(int(pid))):
+                continue
+            released += conn.execute(
+                _ALERTS.update()
+                .where(_ALERTS.c.id == alert_id, _ALERTS.c.status == "pending", _ALERTS.c.claimed_by == owner)
+                .values(next_attempt_at=now, claimed_by=None)
+            ).rowcount
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def send_bound(channel: Any) -> float:
     """Seconds one send to `channel` can take at most if every step keeps to the channel's timeout."""
     return SEND_BOUND.get(channel.type, 3) * channel_timeout(channel)
@@ -123,6 +173,10 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     def clock() -> datetime:
         return utcnow() + offset
     report = DeliveryReport()
+    released = release_dead_claims(store, now)
+    if released:
+        log.info(f"taking over {released} alert(s) claimed by a process that no longer runs",
+                 extra={"released_claims": released})
     due = _due_alerts(store, now, limit)
     if not due:
         return report
@@ -138,8 +192,12 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
             kinds[type_word] = await stack.enter_async_context(kind_for(type_word)())
 
         async def one(claim: _Claimed) -> None:
-            async with semaphore:
-                outcome = await _attempt(store, config, kinds, claim, clock)
+            try:
+                async with semaphore:
+                    outcome = await _attempt(store, config, kinds, claim, clock)
+            except asyncio.CancelledError:  # the pass is stopped: the claim is handed back, due at once
+                _release(store, claim, clock())
+                raise
             report.add(outcome)
 
         for start in range(0, len(ready), CHUNK):
@@ -193,21 +251,37 @@ def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime, rou
     slot, each as slow as the chunk's slowest channel allows), so a sender that keeps to its
     timeouts is not overtaken; one that died is overtaken soon after, by a resend with the same id.
     """
+    global _claimed_here
+    _claimed_here = True
     claimed = []
     slowest = max(send_bound(config.channels[a.channel]) for a in alerts)
     lease = now + timedelta(seconds=rounds * slowest + LEASE_MARGIN)
+    owner = claim_owner()
     with store.engine.begin() as conn:
         for alert in alerts:
             taken = conn.execute(
                 _ALERTS.update()
                 .where(_ALERTS.c.id == alert.id, _ALERTS.c.status == "pending",
                        _ALERTS.c.next_attempt_at == alert.next_attempt_at)
-                .values(next_attempt_at=lease)
+                .values(next_attempt_at=lease, claimed_by=owner)
             ).rowcount
             if taken == 1:
                 claimed.append(_Claimed(alert.id, alert.idempotency_key, alert.channel, alert.payload,
                                         alert.attempts, alert.created_at, lease))
     return claimed
+
+
+def _release(store: Store, claim: _Claimed, now: datetime) -> None:
+    """Hand back a claim whose outcome was not recorded (the pass was cancelled): due at `now` again.
+    Best effort: if the database is away, the lease expires as after a crash."""
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(_ALERTS.update()
+                         .where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending",
+                                _ALERTS.c.claimed_by == claim_owner())
+                         .values(next_attempt_at=now, claimed_by=None))
+    except Exception as exc:  # noqa: BLE001
+        log.debug(f"alert {claim.id}: claim not handed back: {type(exc).__name__}: {exc}")
 
 
 async def _attempt(store: Store, config: Config, kinds: dict[str, ChannelKind], claim: _Claimed,
@@ -225,7 +299,8 @@ async def _attempt(store: Store, config: Config, kinds: dict[str, ChannelKind], 
     attempts = claim.attempts + 1
     with store.engine.begin() as conn:
         conn.execute(_ALERTS.update().where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending")
-                     .values(status="delivered", delivered_at=utcnow(), attempts=attempts, last_error=None))
+                     .values(status="delivered", delivered_at=utcnow(), attempts=attempts, last_error=None,
+                             claimed_by=None))
     log.info(f"alert {claim.id} delivered to {claim.channel}: {result.detail}",
              extra={"alert": claim.id, "channel": claim.channel, "attempts": attempts})
     return Outcome(claim.id, claim.channel, "delivered", result.detail, attempts)
@@ -239,13 +314,13 @@ def _record_failure(store: Store, settings: DeliveryConfig, claim: _Claimed, err
     if permanent:
         status, message = "failed", f"permanent failure: {error}"
     elif attempts >= settings.max_attempts:
-        status, message = "failed", f"gave up after {attempts} attempts: {error}"
+        status, message = "failed", f"gave up after {attempts} attempt{'s' * (attempts != 1)}: {error}"
     elif age >= settings.max_age:
         status, message = "failed", f"gave up after {age / 3600:.1f}h of attempts: {error}"
     else:
         status, message = "retrying", error
     next_at = now + timedelta(seconds=backoff_delay(attempts, settings, retry_after)) if status == "retrying" else None
-    values: dict[str, Any] = {"attempts": attempts, "last_error": message}
+    values: dict[str, Any] = {"attempts": attempts, "last_error": message, "claimed_by": None}
     if status == "failed":
         values["status"] = "failed"
     else:
