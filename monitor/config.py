@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.errors import ConfigError, Problem
+from monitor.errors import ConfigError, Problem, UsageError
 from monitor.meaning.names import TOPICS, WATCHED
 
 DEFAULT_CONFIG_PATH = "sources.yaml"
@@ -150,6 +150,7 @@ class SmtpConfig(_Strict):
 class _ChannelBase(_Strict):
     topics: tuple[Topic, ...] | None = None  # None: the source's topics
     min_severity: Literal["low", "medium", "high"] = "low"
+    on_revert: bool = True  # send `policy.reverted` when a blink back undoes a change this channel was alerted of
 
 
 class EmailChannel(_ChannelBase):
@@ -227,6 +228,8 @@ class Config(_Strict):
         if url and _URL_PASSWORD.match(url):
             raise ValueError("the URL holds a password, which must not be written in the config: give the whole "
                              "URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass")
+        if url and (problem := database_url_problem(url)):
+            raise ValueError(problem)
         return url
 
     def source(self, name: str) -> SourceConfig | None:
@@ -237,19 +240,60 @@ class Config(_Strict):
         return {n: self.channels[n] for n in names if n in self.channels}
 
 
+def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[str]:
+    """What is valid but will not work as the user may expect: said by `validate` (and `check`)."""
+    found = []
+    for source in config.sources:
+        language = primary_language(source.language)
+        if language not in known_languages:
+            found.append(f"source {source.name}: topics and significance are not available in language "
+                         f"{language!r} (known: {', '.join(known_languages)}); its changes are stored and "
+                         f"diffed but reported unrated, and never alert")
+    for name, channel in config.channels.items():
+        variable = channel.secret_env if isinstance(channel, WebhookChannel) else channel.smtp.password_env
+        if variable and not os.environ.get(variable):
+            found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
+                         f"wait in the outbox until it is set where the daemon or `check` runs")
+    return found
+
+
+def primary_language(tag: str) -> str:
+    """The primary subtag of a language tag: "de-AT" → "de"."""
+    return tag.split("-")[0].split("_")[0].lower()
+
+
 def resolve_config_path(cli_value: str | None) -> Path:
     """--config > POLICY_MONITOR_CONFIG > ./sources.yaml."""
     return Path(cli_value or os.environ.get("POLICY_MONITOR_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
 def resolve_database_url(cli_value: str | None, config: Config | None) -> str:
-    """--db > POLICY_MONITOR_DB > `database:` in the config > sqlite:///policy-monitor.db."""
-    return (
-        cli_value
-        or os.environ.get("POLICY_MONITOR_DB")
-        or (config.database if config else None)
-        or DEFAULT_DATABASE
-    )
+    """--db > POLICY_MONITOR_DB > `database:` in the config > sqlite:///policy-monitor.db.
+
+    A URL of a database policy-monitor does not support raises UsageError (exit 2) naming where it came from."""
+    for where, url in (("--db", cli_value), ("POLICY_MONITOR_DB", os.environ.get("POLICY_MONITOR_DB"))):
+        if url:
+            if problem := database_url_problem(url):
+                raise UsageError(f"{where}: {problem}")
+            return url
+    return (config.database if config else None) or DEFAULT_DATABASE
+
+
+# the databases policy-monitor is built and tested on, by SQLAlchemy URL scheme (dialect[+driver])
+SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+_SUPPORTED_HINT = ("policy-monitor supports SQLite (sqlite:///path/to/monitor.db) and PostgreSQL "
+                   "(postgresql+psycopg://user@host/dbname)")
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL policy-monitor cannot use, or None. The message names the scheme
+    only, never the rest: the URL may hold a password."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
+        return f"not a database URL; {_SUPPORTED_HINT}"
+    if scheme not in SUPPORTED_DATABASES:
+        return f"unsupported database {scheme + '://'!r}; {_SUPPORTED_HINT}"
+    return None
 
 
 def load_config(path: str | Path) -> Config:

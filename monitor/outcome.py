@@ -24,6 +24,7 @@ class CheckResult:
     reverts_to: int | None = None
     error: str | None = None
     alert_topics: list[str] = field(default_factory=list)
+    reverted_alerts: list[str] = field(default_factory=list)  # webhook ids of the alerts a blink back undid
     changes: list[RatedChange] = field(default_factory=list)
     http_status: int | None = None
     duration: float = 0.0
@@ -43,5 +44,6 @@ class CheckResult:
         return {
             "source": self.source, "url": self.url, "status": self.status, "version": self.version,
             "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
-            "alert_topics": self.alert_topics, "changes": [c.to_json() for c in self.changes],
+            "alert_topics": self.alert_topics, "reverted_alerts": self.reverted_alerts,
+            "changes": [c.to_json() for c in self.changes],
         }

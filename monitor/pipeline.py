@@ -20,7 +20,7 @@ from monitor.errors import ContentRejected, FetchError
 from monitor.meaning.significance import RatedChange, changes_between
 from monitor.meaning.topics import classify, knows_language
 from monitor.notify import health
-from monitor.notify.outbox import enqueue_change_alerts
+from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
 from monitor.outcome import CheckResult
 from monitor.store.database import (
     ChangeRow,
@@ -251,6 +251,8 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
     _add_changes(session, row, latest, version, result.changes, source.topics)
     if result.alert_topics:
         enqueue_change_alerts(session, config, source, version, result)
+    elif version.reverts_to is not None:  # never news as a change; news when it undoes an alerted change
+        result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
 def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en") -> None:

@@ -228,7 +228,10 @@ def test_a_page_back_to_earlier_content_is_a_blink_with_no_alert(monitor):
     assert [(h["version"], h["reverts_to"]) for h in history] == [(1, None), (2, None), (3, 1)]
     table = monitor.cli("--config", monitor.config, "--db", monitor.db, "history", "pol").stdout
     assert "blink" in table and "v1" in table
-    assert monitor.count("alert", "version_id = (select id from version where seq = 3)") == 0
+    v3 = "version_id = (select id from version where seq = 3)"
+    assert monitor.count("alert", f"{v3} and event_type = 'policy.changed'") == 0  # a blink is never a change
+    # ... but it undid the alerted change of v2: one policy.reverted per channel (tests/test_reverts.py)
+    assert monitor.count("alert", f"{v3} and event_type = 'policy.reverted'") == 2 == len(back["reverted_alerts"])
 
 
 def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_once(monitor):
@@ -354,4 +357,4 @@ def test_failing_recovered_and_blinks_on_both_databases(cli, make_config, db_url
     assert failures == ["error"] * 3
     assert to_b["alert_topics"] == ["minors"] and back["reverts_to"] == 1 and back["alert_topics"] == []
     events = sorted(alert["type"] for alert in alerts)
-    assert events == ["policy.changed", "source.failing", "source.recovered"]
+    assert events == ["policy.changed", "policy.reverted", "source.failing", "source.recovered"]

@@ -35,6 +35,10 @@ def build_message(channel: EmailChannel, outgoing: Outgoing) -> EmailMessage:
     msg["Message-ID"] = message_id(outgoing.alert_id) if outgoing.alert_id else make_msgid("policy-monitor")
     msg["X-Policy-Monitor-Event"] = outgoing.event_type
     msg["X-Policy-Monitor-Alert-Id"] = outgoing.alert_id
+    if outgoing.event_type == "policy.reverted":  # threads under the alerts it withdraws
+        undone = [message_id(a) for a in outgoing.payload.get("data", {}).get("reverted_alerts") or ()]
+        if undone:
+            msg["In-Reply-To"], msg["References"] = undone[-1], " ".join(undone)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
     # quoted-printable keeps policy text 7-bit clean for servers without 8BITMIME
     msg.set_content(rendered.text, cte="quoted-printable")

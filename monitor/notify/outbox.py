@@ -1,11 +1,18 @@
-"""The alerts outbox: alerts are written with the version that caused them, then delivered and retried."""
+"""The alerts outbox: alerts are written with the version that caused them, then delivered and retried.
+
+`on_queued(callback)` lets a process hear, after the commit, that it queued alerts (the daemon then
+delivers them at once instead of at its next delivery tick)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
@@ -19,8 +26,37 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 MAX_CHANGES_PER_ALERT = 20
-EVENT_TYPES = ("policy.changed", "source.failing", "source.recovered", "source.unstable", "test")
+EVENT_TYPES = ("policy.changed", "policy.reverted", "source.failing", "source.recovered", "source.unstable", "test")
 SOURCE_EVENTS = ("source.failing", "source.recovered", "source.unstable")
+_QUEUED = "policy_monitor_alerts_queued"   # session.info flag: this transaction queued alerts
+_listeners: list[Callable[[], None]] = []
+log = logging.getLogger("monitor.notify")
+
+
+def on_queued(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback()` after every commit in this process that queued alerts (in the committing
+    thread: hand over to your own loop from there); returns a function that stops the calls."""
+    _listeners.append(callback)
+
+    def stop() -> None:
+        if callback in _listeners:
+            _listeners.remove(callback)
+    return stop
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _after_commit(session: OrmSession) -> None:
+    if session.info.pop(_QUEUED, False):
+        for callback in list(_listeners):
+            try:
+                callback()
+            except Exception as exc:  # noqa: BLE001 — the alerts are committed; a listener cannot undo that
+                log.error(f"alerts queued, but a listener failed: {type(exc).__name__}: {exc}")
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _after_rollback(session: OrmSession) -> None:
+    session.info.pop(_QUEUED, None)
 
 
 def alert_id(*parts: object) -> str:
@@ -60,8 +96,71 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
         alert = Alert(source_id=version.source_id, channel=name, event_type="policy.changed",
                       idempotency_key=key, payload=envelope("policy.changed", data), version_id=version.id)
         session.add(alert)
+        session.info[_QUEUED] = True
         alerts.append(alert)
     return alerts
+
+
+def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig, version: Version,
+                          result: CheckResult) -> list[str]:
+    """Queue `policy.reverted` alerts when `version`, a blink back, undoes changes that were alerted.
+
+    `version` restores the text of an earlier version E (`version.reverts_to`); every `policy.changed`
+    alert of a version after E and before `version` no longer stands. Each channel (unless it says
+    `on_revert: false`) gets one `policy.reverted` alert naming *its own* undone alerts by webhook id;
+    a channel with none gets nothing. An alert is named by at most one revert ever, so flapping
+    between the same texts (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named
+    (`reverted_alerts` of `check --json`).
+    """
+    if version.reverts_to is None:
+        return []
+    undone = list(session.exec(
+        select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
+        .where(Alert.source_id == version.source_id, Alert.event_type == "policy.changed",
+               Version.seq > version.reverts_to, Version.seq < version.seq)
+        .order_by(Version.seq, Alert.id)
+    ))
+    if not undone:
+        return []
+    already = {key for payload in session.exec(select(Alert.payload).where(
+                   Alert.source_id == version.source_id, Alert.event_type == "policy.reverted"))
+               for key in ((payload or {}).get("data") or {}).get("reverted_alerts") or ()}
+    named: list[str] = []
+    for name, channel in config.channels_for(source).items():
+        mine = [(alert, seq) for alert, seq in undone if alert.channel == name and alert.idempotency_key not in already]
+        if not channel.on_revert or not mine:
+            continue
+        key = alert_id("policy.reverted", source.name, version.seq, name)
+        ids, seqs = [a.idempotency_key for a, _ in mine], [seq for _, seq in mine]
+        named.extend(ids)
+        if _exists(session, key):
+            continue
+        topics = sorted({t for a, _ in mine for t in ((a.payload or {}).get("data") or {}).get("topics") or ()})
+        data = {
+            "source": source.name, "url": source.url, "version": version.seq,
+            "previous_version": result.previous_version, "reverts_to": version.reverts_to,
+            "reverted_alerts": ids, "reverted_versions": seqs, "topics": topics,
+            "summary": revert_summary(version.reverts_to, seqs),
+            "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {version.seq}",
+        }
+        session.add(Alert(source_id=version.source_id, channel=name, event_type="policy.reverted",
+                          idempotency_key=key, payload=envelope("policy.reverted", data), version_id=version.id))
+        session.info[_QUEUED] = True
+    if named:
+        log.info(f"{source.name}: version {version.seq} returns to the text of version {version.reverts_to}; "
+                 f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
+                 extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
+    return named
+
+
+def revert_summary(reverts_to: int, versions: list[int]) -> str:
+    """'the policy returned to the text of version 1: the change alerted in version 2 no longer stands'."""
+    if len(versions) == 1:
+        undone = f"the change alerted in version {versions[0]} no longer stands"
+    else:
+        listed = ", ".join(map(str, versions[:-1])) + f" and {versions[-1]}"
+        undone = f"the changes alerted in versions {listed} no longer stand"
+    return f"the policy returned to the text of version {reverts_to}: {undone}"
 
 
 def enqueue_event_alert(session: Session, config: Config, source_cfg: SourceConfig, event_type: str,
@@ -97,6 +196,7 @@ def enqueue_event_alert(session: Session, config: Config, source_cfg: SourceConf
         alert = Alert(source_id=row.id if row else None, channel=name, event_type=event_type,
                       idempotency_key=key, payload=payload)
         session.add(alert)
+        session.info[_QUEUED] = True
         alerts.append(alert)
     return alerts
 

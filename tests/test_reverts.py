@@ -1,0 +1,280 @@
+"""Reverts: a blink back that undoes an alerted change sends one `policy.reverted` per undone alert, once.
+
+Real parts only: seed pages served on loopback, `policy-monitor check --json` through the real entry
+point (its own delivery pass sends the alerts), SQLite files (and PostgreSQL once), webhook receivers
+that verify the Standard Webhooks signature, an SMTP server for the e-mail branch.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import jsonschema
+import pytest
+from sqlmodel import select
+from standardwebhooks.webhooks import Webhook
+
+from monitor.config import load_config, parse_config
+from monitor.errors import ConfigError
+from monitor.notify.outbox import enqueue_revert_alerts
+from monitor.outcome import CheckResult
+from monitor.store.database import Alert, Source, Store
+from tests.alert_helpers import SECRET, Receiver, SmtpServer, email_channel, validate_envelope
+from tests.pages import edit, render_policy, seed_text
+
+TEXT = seed_text(2)
+AGE_13 = edit(TEXT, "under the age of 18", "under the age of 13")          # minors, high: alerts
+A = render_policy(TEXT)
+B = render_policy(AGE_13)
+B_REWORDED = render_policy(edit(AGE_13, "is our top priority", "matters a great deal to us"))  # no watched topic
+A_REWORDED = render_policy(edit(TEXT, "is our top priority", "matters a great deal to us"))
+C = render_policy(TEXT.replace("payment processors, SMS providers",             # sharing, high: alerts
+                               "payment processors, data brokers, SMS providers", 1))
+
+
+class Watch:
+    """One source `wemet` on the loopback site, checked with `check --json`; webhook channels by name."""
+
+    def __init__(self, cli, site, make_config, db: str, channels: dict[str, dict], smtp: SmtpServer | None = None):
+        self.cli, self.site, self.db = cli, site, db
+        self.hooks: dict[str, Receiver] = {}
+        config: dict[str, dict] = {}
+        for name, extra in channels.items():
+            if extra.get("type") == "email":
+                assert smtp is not None
+                config[name] = {**email_channel(smtp.port), **{k: v for k, v in extra.items() if k != "type"}}
+                continue
+            self.hooks[name] = Receiver().start()
+            config[name] = {"type": "webhook", "url": self.hooks[name].url, "secret_env": "TEST_WEBHOOK_SECRET",
+                            **extra}
+        self.config = make_config([{"name": "wemet", "url": site.url("/p")}], config)
+
+    def check(self, page: str, *options: str) -> dict:
+        self.site.set("/p", page)
+        run = self.cli("--config", self.config, "--db", self.db, "check", "--json", *options)
+        assert run.exit_code == 0, run.stderr
+        assert "Traceback" not in run.stderr
+        [result] = run.json()["results"]
+        return result
+
+    def events(self, channel: str) -> list[dict]:
+        """What the channel's receiver got, each signature verified, each envelope validated by the schema."""
+        out = []
+        for got in self.hooks[channel].received:
+            payload = Webhook(SECRET).verify(got.body, got.headers)
+            validate_envelope(payload)
+            out.append({**payload, "webhook_id": got.headers["Webhook-Id"]})
+        return out
+
+    def alerts(self) -> list[dict]:
+        return self.cli("--config", self.config, "--db", self.db, "alerts", "--json").json()
+
+    def stop(self) -> None:
+        for hook in self.hooks.values():
+            hook.stop()
+
+
+@pytest.fixture
+def watch(cli, site, make_config, sqlite_url, monkeypatch):
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    made: list[Watch] = []
+
+    def make(channels: dict[str, dict] | None = None, *, db: str = sqlite_url, smtp: SmtpServer | None = None) -> Watch:
+        made.append(Watch(cli, site, make_config, db, channels or {"siem": {}}, smtp))
+        return made[-1]
+
+    yield make
+    for w in made:
+        w.stop()
+
+
+def test_a_blink_back_that_undoes_an_alerted_change_sends_one_policy_reverted(watch):
+    w = watch({"siem": {}, "audit": {}, "sharing-desk": {"topics": ["sharing"]}})
+    assert w.check(A)["status"] == "new"
+    to_b = w.check(B)
+    [changed_siem] = w.events("siem")
+    [changed_audit] = w.events("audit")
+
+    back = w.check(A)
+
+    assert to_b["alert_topics"] == ["minors"] and to_b["reverted_alerts"] == []
+    assert back["status"] == "changed" and back["version"] == 3 and back["previous_version"] == 2
+    assert back["reverts_to"] == 1 and back["alert_topics"] == []      # a blink back is never a change
+    assert back["reverted_alerts"] == [changed_siem["webhook_id"], changed_audit["webhook_id"]]
+    for channel, changed in (("siem", changed_siem), ("audit", changed_audit)):
+        first, revert = w.events(channel)                     # each channel hears of its own alert only
+        assert first == changed and revert["type"] == "policy.reverted"
+        assert revert["webhook_id"] not in (changed_siem["webhook_id"], changed_audit["webhook_id"])
+        assert revert["data"] == {
+            "source": "wemet", "url": w.site.url("/p"), "version": 3, "previous_version": 2, "reverts_to": 1,
+            "reverted_alerts": [changed["webhook_id"]], "reverted_versions": [2], "topics": ["minors"],
+            "summary": "the policy returned to the text of version 1: the change alerted in version 2 no longer stands",
+            "diff_command": "policy-monitor diff wemet 2 3",
+        }
+    assert w.hooks["sharing-desk"].received == []        # never alerted of the minors change: told nothing
+    listed = sorted((a["channel"], a["type"], a["status"]) for a in w.alerts())
+    assert listed == [("audit", "policy.changed", "delivered"), ("audit", "policy.reverted", "delivered"),
+                      ("siem", "policy.changed", "delivered"), ("siem", "policy.reverted", "delivered")]
+    summaries = {a["summary"] for a in w.alerts() if a["type"] == "policy.reverted"}
+    assert summaries == {"wemet: minors change reverted (back to version 1)"}
+
+
+def test_a_cosmetic_version_in_between_still_counts(watch):
+    w = watch()
+    w.check(A)
+    w.check(B)
+    reworded = w.check(B_REWORDED)
+    [changed] = w.events("siem")
+
+    back = w.check(A)
+
+    assert reworded["status"] == "changed" and reworded["alert_topics"] == [] and reworded["reverts_to"] is None
+    assert back["reverts_to"] == 1 and back["previous_version"] == 3 and back["alert_topics"] == []
+    assert back["reverted_alerts"] == [changed["webhook_id"]]
+    _, revert = w.events("siem")
+    assert revert["type"] == "policy.reverted" and revert["data"]["reverted_versions"] == [2]
+    assert revert["data"]["version"] == 4 and revert["data"]["diff_command"] == "policy-monitor diff wemet 3 4"
+
+
+def test_flapping_between_two_texts_reverts_the_alert_once(watch, db_url):
+    w = watch(db=db_url)
+    results = [w.check(page) for page in (A, B, A, B, A)]
+
+    [changed, revert, *rest] = w.events("siem")
+    assert [r["alert_topics"] for r in results] == [[], ["minors"], [], [], []]
+    assert [r["reverts_to"] for r in results] == [None, None, 1, 2, 1]
+    assert [r["reverted_alerts"] for r in results] == [[], [], [changed["webhook_id"]], [], []]
+    assert (changed["type"], revert["type"]) == ("policy.changed", "policy.reverted")
+    assert revert["data"]["reverted_alerts"] == [changed["webhook_id"]]
+    # the third blink back in a row makes the source unstable: that is said once, and nothing else is
+    assert [e["type"] for e in rest] == ["source.unstable"]
+
+
+def test_a_new_alerted_change_after_a_revert_is_reverted_on_its_own(watch):
+    w = watch()
+    w.check(A)
+    w.check(B)
+    first_back = w.check(A)
+    to_c = w.check(C)
+    second_back = w.check(A)
+
+    to_b_alert, first_revert, to_c_alert, second_revert = w.events("siem")
+    assert to_c["alert_topics"] == ["sharing"] and to_c_alert["type"] == "policy.changed"
+    assert first_back["reverted_alerts"] == [to_b_alert["webhook_id"]]
+    assert second_back["reverted_alerts"] == [to_c_alert["webhook_id"]]    # B's alert was already reverted
+    assert second_revert["data"]["reverted_versions"] == [4] and second_revert["data"]["topics"] == ["sharing"]
+    assert second_revert["data"]["summary"] == ("the policy returned to the text of version 1: the change "
+                                                "alerted in version 4 no longer stands")
+
+
+def test_one_revert_names_every_alert_it_undoes(watch):
+    w = watch()
+    w.check(A)
+    w.check(B)
+    both = AGE_13.replace("payment processors, SMS providers", "payment processors, data brokers, SMS providers", 1)
+    w.check(render_policy(both))
+
+    back = w.check(A)
+
+    to_b, to_both, revert = w.events("siem")
+    assert back["reverted_alerts"] == [to_b["webhook_id"], to_both["webhook_id"]]
+    assert revert["data"]["reverted_versions"] == [2, 3] and revert["data"]["topics"] == ["minors", "sharing"]
+    assert revert["data"]["summary"].endswith("the changes alerted in versions 2 and 3 no longer stand")
+
+
+def test_blinks_of_versions_that_never_alerted_stay_silent(watch):
+    w = watch()
+    results = [w.check(page) for page in (A, A_REWORDED, A, A_REWORDED)]
+
+    assert [r["status"] for r in results] == ["new", "changed", "changed", "changed"]
+    assert [r["reverts_to"] for r in results] == [None, None, 1, 2]
+    assert all(r["alert_topics"] == [] and r["reverted_alerts"] == [] for r in results)
+    assert w.hooks["siem"].received == [] and w.alerts() == []
+
+
+def test_on_revert_false_silences_one_channel_while_another_still_hears(watch):
+    with SmtpServer() as smtp:
+        w = watch({"siem": {"on_revert": False}, "team": {"type": "email"}}, smtp=smtp)
+        w.check(A)
+        w.check(B)
+        back = w.check(A)
+
+    [changed] = w.events("siem")                          # the change, and no revert
+    assert changed["type"] == "policy.changed"
+    change_mail, revert_mail = smtp.received
+    team_alert = change_mail.message["X-Policy-Monitor-Alert-Id"]
+    assert back["reverted_alerts"] == [team_alert]        # only what a revert was sent for
+    assert revert_mail.message["Subject"] == "[policy-monitor] wemet: minors change reverted (back to version 1)"
+    assert revert_mail.message["X-Policy-Monitor-Event"] == "policy.reverted"
+    assert revert_mail.message["In-Reply-To"] == change_mail.message["Message-ID"]   # threads under the alert
+    text = revert_mail.message.get_body(("plain",)).get_content()
+    assert ("The policy returned to the text of version 1: the change alerted in version 2 no longer stands."
+            in text)
+    assert team_alert in text and "policy-monitor diff wemet 2 3" in text
+    html = revert_mail.message.get_body(("html",)).get_content()
+    assert f"<code>{team_alert}</code> (version 2)" in html
+
+
+def test_a_retried_check_cannot_queue_the_revert_twice(watch):
+    w = watch()
+    w.check(A)
+    w.check(B)
+    back = w.check(A, "--no-deliver")
+
+    config, store = load_config(w.config), Store(w.db)
+    try:  # the same version's revert queued once more, as a check retried after its commit would
+        with store.session() as session:
+            row = session.exec(select(Source).where(Source.name == "wemet")).one()
+            version = Store.version(session, row.id, 3)
+            replay = CheckResult("wemet", w.site.url("/p"), "changed", version=3, previous_version=2, reverts_to=1)
+            again = enqueue_revert_alerts(session, config, config.sources[0], version, replay)
+            reverts = session.exec(select(Alert).where(Alert.event_type == "policy.reverted")).all()
+    finally:
+        store.dispose()
+
+    assert len(back["reverted_alerts"]) == 1
+    assert again == [] and len(reverts) == 1
+
+
+def test_on_revert_is_validated_like_the_other_channel_keys():
+    good = parse_config("channels:\n  siem: {type: webhook, url: 'https://h.example.org/x', on_revert: false}\n")
+    assert good.channels["siem"].on_revert is False
+    assert parse_config("channels:\n  siem: {type: webhook, url: 'https://h.example.org/x'}\n").channels[
+        "siem"].on_revert is True
+    with pytest.raises(ConfigError) as caught:
+        parse_config("sources: []\nchannels:\n  siem:\n    type: webhook\n    url: https://h.example.org/x\n"
+                     "    on_revert: sometimes\n", "s.yaml")
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (6, "channels.siem.on_revert")
+
+
+def test_the_schema_refuses_a_revert_naming_no_alert():
+    payload = {"type": "policy.reverted", "schema_version": 1, "timestamp": "2026-12-01T22:48:00+00:00",
+               "data": {"source": "wemet", "url": "https://example.org/p", "version": 3, "reverts_to": 1,
+                        "reverted_alerts": ["msg_0123"], "reverted_versions": [2],
+                        "summary": "the policy returned to the text of version 1: the change alerted in "
+                                   "version 2 no longer stands"}}
+    validate_envelope(payload)
+    empty = copy.deepcopy(payload)
+    empty["data"]["reverted_alerts"] = []
+    with pytest.raises(jsonschema.ValidationError):
+        validate_envelope(empty)
+    missing = copy.deepcopy(payload)
+    del missing["data"]["reverted_versions"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_envelope(missing)
+
+
+def test_the_revert_email_escapes_what_comes_from_outside():
+    from monitor.notify.outbox import envelope
+    from monitor.notify.render import render_email
+
+    rendered = render_email(envelope("policy.reverted", {
+        "source": "wemet", "url": "https://example.org/p?a=1&b=<script>x()</script>", "version": 3,
+        "previous_version": 2, "reverts_to": 1, "reverted_alerts": ["msg_<b>"], "reverted_versions": [2],
+        "topics": ["minors"], "summary": "the policy returned to the text of version 1: <i>x</i>",
+        "diff_command": "policy-monitor diff wemet 2 3"}), "msg_1")
+
+    assert "<script>" not in rendered.html and "<i>" not in rendered.html and "<b>" not in rendered.html
+    assert "&lt;script&gt;" in rendered.html and "<code>msg_&lt;b&gt;</code> (version 2)" in rendered.html
+    assert rendered.subject == "[policy-monitor] wemet: minors change reverted (back to version 1)"
