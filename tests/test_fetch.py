@@ -266,7 +266,7 @@ def test_compression_bomb_is_stopped_by_the_size_cap_in_bounded_memory(server: F
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert str(error) == "response larger than 1000000 bytes"
+    assert str(error) == "response larger than 1 MB (max_bytes)"
     assert not error.transient and server.count("/privacy") == 1
     assert peak < 10_000_000, f"decompression used {peak} bytes: the bomb was expanded, not streamed"
 
@@ -274,18 +274,18 @@ def test_compression_bomb_is_stopped_by_the_size_cap_in_bounded_memory(server: F
 def test_oversized_stream_is_an_error_never_a_truncated_page(server: FaultyServer) -> None:
     server.oversized("/privacy", 5_000_000)
     error = fetch_error(server.url("/privacy"), max_bytes=1_000_000)
-    assert str(error) == "response larger than 1000000 bytes" and not error.transient
+    assert str(error) == "response larger than 1 MB (max_bytes)" and not error.transient
 
 
 def test_declared_oversized_length_is_refused_before_download(server: FaultyServer) -> None:
     server.oversized("/privacy", 5_000_000, declare_length=True)
-    assert str(fetch_error(server.url("/privacy"), max_bytes=1_000_000)) == "response larger than 1000000 bytes"
+    assert str(fetch_error(server.url("/privacy"), max_bytes=1_000_000)) == "response larger than 1 MB (max_bytes)"
 
 
 def test_body_exactly_at_the_cap_is_accepted(server: FaultyServer) -> None:
     server.page("/privacy", "x" * 1000, content_type="text/plain")
     assert len(fetch(server.url("/privacy"), max_bytes=1000).content) == 1000
-    assert str(fetch_error(server.url("/privacy"), max_bytes=999)) == "response larger than 999 bytes"
+    assert str(fetch_error(server.url("/privacy"), max_bytes=999)) == "response larger than 999 bytes (max_bytes)"
 
 
 @pytest.mark.parametrize("encoding, compress", [

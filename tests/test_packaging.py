@@ -46,7 +46,8 @@ def test_wheel_ships_templates_schema_and_migrations(installed_cli, tmp_path):
     probe = subprocess.run(
         [str(python), "-c", "import monitor, importlib.resources as r; p = r.files('monitor'); "
          "print(monitor.__file__); print(sorted(x.name for x in (p / '_alerts').iterdir())); "
-         "print(sorted(x.name for x in (p / 'store' / 'migrations' / 'versions').iterdir() if x.name.endswith('.py')))"],
+         "print(sorted(x.name for x in (p / 'store' / 'migrations' / 'versions').iterdir() "
+         "if x.name.endswith('.py')))"],
         check=True, capture_output=True, text=True, cwd=tmp_path, env=CLEAN_ENV).stdout.splitlines()
     assert str(ROOT) not in probe[0], "the wheel's package, not the checkout, must be imported"
     assert "webhook.schema.json" in probe[1]

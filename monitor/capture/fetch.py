@@ -144,7 +144,7 @@ class Fetcher:
                 raise FetchError(f"redirect loop at {following}")
             chain.append(str(target))
             if len(chain) > self.settings.max_redirects:
-                raise FetchError(f"more than {self.settings.max_redirects} redirects from {url}")
+                raise FetchError(f"more than {_count(self.settings.max_redirects, 'redirect')} from {url}")
             target = following
 
         content_type_header = raw.headers.get("content-type", "")
@@ -425,10 +425,23 @@ def _decode_through(chain: list[_Identity | _Zlib | _Brotli], data: bytes) -> It
             yield from _decode_through(chain[1:], piece)
 
 
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def human_size(size: int) -> str:
+    """A byte count as people write it in sources.yaml: 10_000_000 → "10 MB", 2_621_440 → "2.5 MiB",
+    1_234_567 → "1,234,567 bytes" (exact: a cap is not rounded)."""
+    for unit, name in ((10**9, "GB"), (2**30, "GiB"), (10**6, "MB"), (2**20, "MiB"), (10**3, "kB"), (2**10, "KiB")):
+        if size >= unit and size * 100 % unit == 0:  # at most two decimals, all of them exact
+            return f"{size / unit:,.2f}".rstrip("0").rstrip(".") + f" {name}"
+    return f"{size:,} byte{'s' * (size != 1)}"
+
+
 async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     """Decoded body; over `max_bytes` decoded bytes is an error, counted as they stream in."""
     content_encoding = response.headers.get("content-encoding", "")
-    too_large = FetchError(f"response larger than {max_bytes} bytes")
+    too_large = FetchError(f"response larger than {human_size(max_bytes)} (max_bytes)")
     declared = response.headers.get("content-length", "")
     if not content_encoding and declared.isdigit() and int(declared) > max_bytes:
         raise too_large

@@ -206,9 +206,9 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
     if wall:
         return wall
     if page.words < MIN_WORDS:
-        return Verdict(False, f"near-empty page: {page.words} words, too few to be a policy", rule="near-empty")
+        return Verdict(False, f"near-empty page: {_words(page.words)}, too few to be a policy", rule="near-empty")
     if page.words < SHORT_PAGE_WORDS and not page.reads_like_policy and (old is None or old.words > 2 * page.words):
-        return Verdict(False, f"near-empty page: {page.words} words that do not read like a privacy policy",
+        return Verdict(False, f"near-empty page: {_words(page.words)} that do not read like a privacy policy",
                        rule="near-empty")
 
     switched = _language_switch(page, old, language)
@@ -258,14 +258,14 @@ def _wall(page: _Profile) -> Verdict | None:
     for kind, phrases in _STRONG.items():
         hits = [p for p in phrases if p in page.folded]
         if hits and page.words <= WALL_STRONG_MAX_WORDS and not (page.policy_dense and len(hits) == 1):
-            return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {page.words} words)",
+            return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {_words(page.words)})",
                            rule=kind)
     if page.words > WALL_WEAK_MAX_WORDS or page.reads_like_policy:
         return None
     scores = {kind: [p for p in phrases if _has_phrase(page.folded, p)] for kind, phrases in _WEAK.items()}
     kind, hits = max(scores.items(), key=lambda item: len(item[1]))
     if hits:
-        return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {page.words} words)",
+        return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {_words(page.words)})",
                        rule=kind)
     return None
 
@@ -292,7 +292,7 @@ def _language_switch(page: _Profile, old: _Profile | None, expected: str | None)
 def _drastic(page: _Profile, old: _Profile) -> Verdict:
     lost = 1 - page.words / old.words if old.words else 0.0
     if lost > SHRINK_REJECT and page.words < SHORT_PAGE_WORDS:
-        return Verdict(False, f"page lost {lost:.0%} of the previous version's text ({page.words} words left)",
+        return Verdict(False, f"page lost {lost:.0%} of the previous version's text ({_words(page.words)} left)",
                        rule="shrink")
     if lost > SHRINK_CONFIRM:
         return Verdict(True, f"page is {lost:.0%} shorter than the previous version", needs_confirmation=True,
@@ -373,11 +373,19 @@ def _is_cjk(char: str) -> bool:
     return "\u3040" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
 
 
+def _words(count: int) -> str:
+    return f"{count} word{'s' * (count != 1)}"
+
+
 def detect_language(text: str) -> str | None:
     """The main language of a text ('en', 'de', 'zh', ...), or None when there is too little evidence.
 
-    >>> detect_language("Wir verarbeiten Ihre Daten nur, wenn Sie uns Ihre Einwilligung geben und die ...")
+    >>> detect_language("Wir verarbeiten Ihre Daten nur, wenn Sie uns Ihre Einwilligung geben und die Verarbeitung "
+    ...                 "für die Erfüllung eines Vertrags mit Ihnen erforderlich ist oder wir dazu gesetzlich "
+    ...                 "verpflichtet sind.")
     'de'
+    >>> detect_language("Wir verarbeiten Ihre Daten nur, wenn Sie uns Ihre Einwilligung geben.") is None
+    True
     """
     return _profile(text).language
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -29,18 +29,42 @@ from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, 
 from monitor.store.database import Source, Store
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("policy-monitor")
+        except PackageNotFoundError:  # a checkout on sys.path that was never installed
+            number = "unknown (not installed)"
+        sys.stdout.write(f"policy-monitor {number}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+def _version_number(value: str | None) -> int | None:
+    """A version argument, as `history` lists it: 3, or v3 as `check` prints it; anything else is a usage error."""
+    if value is None:
+        return None
+    digits = value.strip().removeprefix("v")
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise UsageError(f"version must be a whole number from 1 up, got {value!r} "
+                         f"(`policy-monitor history SOURCE` lists them)")
+    return int(digits)
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Annotated[str | None, typer.Option("--config", "-c", help="Path of sources.yaml "
+    config: Annotated[str | None, typer.Option("--config", "-c", metavar="PATH", help="Path of sources.yaml "
                       "(env POLICY_MONITOR_CONFIG; default ./sources.yaml).")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL (env POLICY_MONITOR_DB; default: "
-                  "`database:` in the config, else sqlite:///policy-monitor.db).")] = None,
-    log_format: Annotated[str, typer.Option("--log-format", help="text or json (stderr).")] = "text",
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="Database URL (env POLICY_MONITOR_DB; "
+                  "default: `database:` in the config, else sqlite:///policy-monitor.db).")] = None,
+    log_format: Annotated[Literal["text", "json"], typer.Option("--log-format",
+                          help="How to log to stderr: text lines or JSON objects.")] = "text",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                       help="Print the version and exit.")] = False,
 ) -> None:
-    if log_format not in ("text", "json"):
-        fail("--log-format must be text or json")
     from monitor.logs import setup_logging
 
     setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
@@ -65,7 +89,8 @@ def _change_details(result) -> str:
         return "; ".join(summaries)
     if not result.changes:
         return "layout only: no clause changed"
-    return f"{len(result.changes)} change(s), none to watched topics in substance"
+    n = len(result.changes)
+    return f"{n} change{'s' * (n != 1)}, none to watched topics in substance"
 
 
 def print_check_results(results) -> None:
@@ -97,10 +122,15 @@ def source_row(store: Store, name: str) -> Source:
 @app.command()
 def validate(ctx: typer.Context) -> None:
     """Check sources.yaml and list every problem with its line and field."""
+    from monitor.config import config_warnings
+    from monitor.meaning.model import available_languages
+
     config = ctx_obj(ctx).config()
     n, c = len(config.sources), len(config.channels)
     out.print(f"{config.path}: OK - {n} source{'s' * (n != 1)}, {c} channel{'s' * (c != 1)}", highlight=False,
               soft_wrap=True)
+    for warning in config_warnings(config, available_languages()):
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -109,7 +139,7 @@ def sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from monitor.store.queries import source_overview
 
     obj = ctx_obj(ctx)
-    rows = source_overview(obj.store(), obj.config())
+    rows = source_overview(obj.store(read_only=True), obj.config())
     if as_json:
         return print_json(rows)
     table = Table("name", Column("url", overflow="fold"), "interval", "last check (UTC)", "outcome", "versions")
@@ -137,7 +167,7 @@ def check(
     if names:
         unknown = [n for n in names if config.source(n) is None]
         if unknown:
-            fail(f"unknown source(s): {', '.join(unknown)} (configured: "
+            fail(f"unknown source{'s' * (len(unknown) != 1)}: {', '.join(unknown)} (configured: "
                  f"{', '.join(s.name for s in config.sources) or 'none'})")
         chosen = [config.source(n) for n in dict.fromkeys(names)]
     store = obj.store()
@@ -163,7 +193,7 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     """List the stored versions of a source, with blinks back and alert topics marked."""
     from monitor.store.queries import version_history
 
-    store = ctx_obj(ctx).store()
+    store = ctx_obj(ctx).store(read_only=True)
     rows = version_history(store, source_row(store, name))
     if as_json:
         return print_json(rows)
@@ -180,14 +210,15 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
 def show(
     ctx: typer.Context,
     name: str,
-    version: Annotated[int | None, typer.Argument(min=1, help="Version number (default: latest).")] = None,
+    version: Annotated[int | None, typer.Argument(parser=_version_number,
+                       help="Version number (default: latest).")] = None,
     sections: Annotated[bool, typer.Option("--sections", help="Print the section tree instead.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Print the normalized text of a version (or its section tree)."""
     from monitor.store.queries import version_detail
 
-    store = ctx_obj(ctx).store()
+    store = ctx_obj(ctx).store(read_only=True)
     detail = version_detail(store, source_row(store, name), version)
     if as_json:
         return print_json(detail)
@@ -204,17 +235,18 @@ def show(
 def diff(
     ctx: typer.Context,
     name: str,
-    old: Annotated[int | None, typer.Argument(min=1, help="Older version (default: the one before NEW).")] = None,
-    new: Annotated[int | None, typer.Argument(min=1, help="Newer version (default: latest).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="rich (terminal), text, markdown or json.")] = "rich",
+    old: Annotated[int | None, typer.Argument(parser=_version_number,
+                   help="Older version (default: the one before NEW).")] = None,
+    new: Annotated[int | None, typer.Argument(parser=_version_number,
+                   help="Newer version (default: latest).")] = None,
+    fmt: Annotated[Literal["rich", "text", "markdown", "json"], typer.Option(
+        "--format", help="rich (on a terminal; text when piped), text, markdown or json.")] = "rich",
     show_all: Annotated[bool, typer.Option("--all", help="Include moved sections and date stamps.")] = False,
 ) -> None:
     """Show what changed between two versions, section by section."""
     from monitor.store.queries import render_diff
 
-    if fmt not in ("rich", "text", "markdown", "json"):
-        fail("--format must be rich, text, markdown or json")
-    store = ctx_obj(ctx).store()
+    store = ctx_obj(ctx).store(read_only=True)
     render_diff(out, store, source_row(store, name), old, new, fmt=fmt, show_all=show_all)
 
 
@@ -234,7 +266,21 @@ def renormalize(
     for r in report:
         out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})",
                   soft_wrap=True)
-    out.print(f"{len(report)} version(s) re-derived", soft_wrap=True)
+    out.print(f"{len(report)} version{'s' * (len(report) != 1)} re-derived", soft_wrap=True)
+
+
+@app.command()
+def migrate(ctx: typer.Context) -> None:
+    """Create the database or upgrade its schema to this release's (the reading commands never do)."""
+    store = ctx_obj(ctx).store()
+    where = store.location
+    if not store.applied:
+        out.print(f"{where}: schema already up to date", highlight=False, markup=False, soft_wrap=True)
+        return
+    for revision, doc in store.applied:
+        out.print(f"applied {revision}: {doc}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"{where}: schema upgraded to {store.applied[-1][0]} ({len(store.applied)} migration(s))",
+              highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -255,7 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         code = exc.exit_code
     except ConfigError as exc:
-        err.print(f"[red]invalid config[/red] ({len(exc.problems)} problem(s)):", highlight=False)
+        n = len(exc.problems)
+        err.print(f"[red]invalid config[/red] ({n} problem{'s' * (n != 1)}):", highlight=False)
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)

@@ -106,9 +106,11 @@ def _split_space(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core):]
 
 
-def render_rich(changes: Sequence[object], labels: Sequence[str | None] | None = None) -> RenderableType:
+def render_rich(changes: Sequence[object], labels: Sequence[str | None] | None = None, *,
+                markers: bool = False) -> RenderableType:
     """A rich renderable: one panel per change titled by its section path, deletions red and
-    struck through, insertions green."""
+    struck through, insertions green. `markers` adds render_text's `[-…-]` and `{+…+}` around them,
+    for a console without colour, where the styles alone would run "12 months" into "7 years"."""
     panels = []
     for change, label in _prepare(changes, labels):
         # path and summary go in the body, where they wrap: a panel title is cut at the panel's width
@@ -116,6 +118,8 @@ def render_rich(changes: Sequence[object], labels: Sequence[str | None] | None =
         body.append("\n" + _VERBS.get(change.kind, change.kind) + (f" — {label}" if label else ""), style="italic")
         body.append("\n\n")
         for op, text in _pieces(change):
+            if markers and op:
+                text = f"[-{text}-]" if op < 0 else f"{{+{text}+}}"
             body.append(text, style=_DELETED_STYLE if op < 0 else _INSERTED_STYLE if op > 0 else "")
         panels.append(Panel(body))
     if not panels:

@@ -98,7 +98,8 @@ def after_check(session: Session, config: Config, source: SourceConfig, row: Sou
         alerts = enqueue_event_alert(session, config, source, event, data,
                                      key_parts=("failing-since", first.id if first else check.id))
         row.failing_reported = True
-        log.warning(f"source {source.name} is failing: {row.consecutive_failures} failed checks in a row",
+        failures = row.consecutive_failures
+        log.warning(f"source {source.name} is failing: {failures} failed check{'s' * (failures != 1)} in a row",
                     extra={"source": source.name, "event": event, "error": result.error})
         return HealthChange(event, len(alerts))
     if event == "source.recovered":
@@ -108,7 +109,7 @@ def after_check(session: Session, config: Config, source: SourceConfig, row: Sou
         alerts = enqueue_event_alert(session, config, source, event, data,
                                      key_parts=("recovered", first.id if first else check.id))
         row.failing_reported = False
-        log.info(f"source {source.name} recovered after {streak} failed checks",
+        log.info(f"source {source.name} recovered after {streak} failed check{'s' * (streak != 1)}",
                  extra={"source": source.name, "event": event})
         return HealthChange(event, len(alerts))
     if failed:
@@ -133,7 +134,8 @@ def _stability(session: Session, config: Config, source: SourceConfig, row: Sour
     if event != "unstable":
         return HealthChange()
     flips = sorted({c.version_seq for c in recent if c.version_seq is not None and c.outcome == "changed"})
-    data = {"reason": f"returned to earlier content {sum(blinks)} times in the last {len(recent)} checks",
+    times = sum(blinks)
+    data = {"reason": f"returned to earlier content {times} time{'s' * (times != 1)} in the last {len(recent)} checks",
             "versions": flips}
     alerts = enqueue_event_alert(session, config, source, "source.unstable", data, key_parts=("unstable", check.id))
     row.unstable_reported = True

@@ -6,8 +6,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 import json
 import logging
+import re
 import ssl
 import time
 from email.utils import parsedate_to_datetime
@@ -25,6 +27,7 @@ from monitor.store.database import utcnow
 log = logging.getLogger("monitor.notify.webhook")
 
 MAX_RESPONSE_BYTES = 4096
+EXCERPT_CHARS = 200  # of the answer kept in an alert's last_error
 RETRYABLE_4XX = (408, 429)
 RETRY_AFTER_STATUSES = (429, 503)
 _warned_unsigned: set[str] = set()
@@ -147,7 +150,24 @@ async def _read_capped(response: httpx.Response) -> str:
         if size >= MAX_RESPONSE_BYTES:
             break
     text = b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
-    return " ".join(text.split())[:200]
+    return excerpt(text)
+
+
+_HTML_NOISE = re.compile(r"<(script|style)\b.*?(</\1\s*>|$)|<!--.*?(-->|$)|<head\b.*?(</head\s*>|(?=<body\b))",
+                         re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z!][^<>]*>")
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A receiver's answer as one short line for `last_error`: an HTML error page loses its markup
+    (and its <head>, scripts and styles), whitespace is collapsed, and the rest is cut between words."""
+    if _TAG.search(text):
+        text = html.unescape(_TAG.sub(" ", _HTML_NOISE.sub(" ", text)))
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 def _outcome(response: httpx.Response, snippet: str) -> SendResult:
