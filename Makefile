@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint bench clean
+.PHONY: run test venv lint bench clean model agreement
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "policy-monitor needs Python >= 3.11 (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,train]'
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -19,7 +19,13 @@ run: $(STAMP)
 	$(BIN)/policy-monitor --config sources.yaml run   # SQLite at ./policy-monitor.db unless `database:` or POLICY_MONITOR_DB says otherwise
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
+
+model: $(STAMP)   # rebuild monitor/meaning/models/en.json from data/labels/ (same bytes every time)
+	$(BIN)/python -m training.train_model
+
+agreement: $(STAMP)   # Cohen's kappa per topic between the two independent labellers
+	$(BIN)/python -m training.labels agreement
 
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests benchmarks

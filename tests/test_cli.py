@@ -105,5 +105,23 @@ def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_co
     hidden = cli("--config", config, "--db", sqlite_url, "diff", "zw", "--format", "text")
     shown = cli("--config", config, "--db", sqlite_url, "diff", "zw", "--format", "text", "--all")
 
-    assert hidden.exit_code == 0 and "no changes (use --all to include moves and date stamps)" in hidden.stdout
+    assert hidden.exit_code == 0 and "no changes (use --all to include form-only edits, moves and date stamps)" in hidden.stdout
     assert "[date changed]" in shown.stdout and "[-June 30-]{+July 1+}" in shown.stdout
+
+
+def test_diff_counts_form_only_edits_instead_of_listing_them(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    typos = edit(edit(text, "top priority", "top prority"), "explicitly prohibit", "explicitly prohibits")
+    site.set("/p", render_policy(edit(typos, "under the age of 18", "under the age of 13")))
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    hidden = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "text")
+    listed = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "json", "--all").json()
+    counted = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "json").json()
+
+    assert "age threshold 18 → 13" in hidden.stdout
+    assert "form-only edit" in hidden.stdout and "use --all to see them" in hidden.stdout
+    assert counted["form_only_edits"] >= 1
+    assert len(listed["changes"]) == len(counted["changes"]) + counted["form_only_edits"]

@@ -461,7 +461,7 @@ def classify(text: str, context: str = "", language: str = "en") -> list[TopicHi
     >>> [h.topic for h in classify("to train our models", context="We may retain your data if necessary:")]
     ['retention']
     >>> classify("Applicants need at least 18 years of experience.")
-    [TopicHit(topic='minors', evidence='years of', confidence=0.102)]
+    []
     """
     if not isinstance(text, str) or not isinstance(context, str):
         raise TypeError("classify() takes text and context as str")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -12,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from diff_match_patch import diff_match_patch
+
+from monitor.compare.align import word_diff
 
 MAX_EMAIL_CHANGES = 10
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 
 
 def alerts_dir() -> Path:
@@ -61,34 +60,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
-
-
-def word_diff(before: str, after: str) -> list[tuple[int, str]]:
-    """Word-level diff (diff-match-patch on word tokens): [(-1|0|1, text), …] from `before` to `after`."""
-    tokens: dict[str, str] = {}
-    words: list[str] = []
-
-    def encode(text: str) -> str:
-        out = []
-        for token in _TOKEN.findall(text):
-            if token not in tokens:
-                tokens[token] = chr(len(words) + 0x100)  # past ASCII so no token maps to a control char
-                words.append(token)
-            out.append(tokens[token])
-        return "".join(out)
-
-    dmp = diff_match_patch()
-    dmp.Diff_Timeout = 1.0
-    diffs = dmp.diff_main(encode(before), encode(after), False)
-    dmp.diff_cleanupSemantic(diffs)
-    merged: list[tuple[int, str]] = []
-    for op, chars in diffs:
-        text = "".join(words[ord(c) - 0x100] for c in chars)
-        if merged and merged[-1][0] == op:
-            merged[-1] = (op, merged[-1][1] + text)
-        else:
-            merged.append((op, text))
-    return merged
 
 
 def _sides(before: str, after: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

@@ -98,19 +98,30 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
     if old_v is None:
         raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
     rated = changes_between(old_v.text, new_v.text)
+    form_only = 0
     if not show_all:
         rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
+        # form-only edits are counted, not listed: a re-spelt 10 MB policy must not print 6,000 rows
+        form_only = sum(1 for r in rated if not r.substantive and not r.not_rated)
+        rated = [r for r in rated if r.substantive or r.not_rated]
     if fmt == "json":
         console.file.write(json.dumps({"source": source.name, "old": old_v.seq, "new": new_v.seq,
-                                       "changes": [r.to_json() for r in rated]}, indent=2, ensure_ascii=False) + "\n")
+                                       "changes": [r.to_json() for r in rated], "form_only_edits": form_only},
+                                      indent=2, ensure_ascii=False) + "\n")
         return
     title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
-    nothing = "no changes" + ("" if show_all else " (use --all to include moves and date stamps)")
+    counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown (use --all to see them)"
+               if form_only else "")
+    nothing = ("no changes in substance" if form_only else "no changes") + (
+        "" if show_all else " (use --all to include form-only edits, moves and date stamps)")
+    if counted and rated:
+        title += f" ({counted})"
     if fmt == "rich" and not console.is_terminal:
         fmt = "text"  # colours are all that marks deletions in rich output; a pipe would lose them
     if fmt == "rich":
         console.rule(title)
-        console.print(render.render_rich(rated) if rated else nothing)
+        colourless = console.no_color or console.color_system is None  # NO_COLOR, TERM=dumb…: mark by text
+        console.print(render.render_rich(rated, markers=colourless) if rated else nothing)
     elif fmt == "markdown":
         console.file.write(f"# {title}\n\n" + (render.render_markdown(rated) if rated else f"*{nothing}*\n") + "\n")
     else:
@@ -146,15 +157,15 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                                "old_hash": version.text_hash, "new_hash": digest})
                 version.text, version.text_hash, version.normalizer_version = text, digest, NORMALIZER_VERSION
                 session.add(version)
-                _replace_sections(session, version)
+                _replace_sections(session, version, cfg.language if cfg else "en")
     return report
 
 
-def _replace_sections(session, version: Version) -> None:
+def _replace_sections(session, version: Version, language: str) -> None:
     """Sections are derived from the text, so they follow it; recorded changes stay as they were alerted."""
     from monitor.pipeline import add_sections, sections_of
 
     for row in Store.sections(session, version.id):
         session.delete(row)
     session.flush()
-    add_sections(session, version, sections_of(version.text))
+    add_sections(session, version, sections_of(version.text), language)

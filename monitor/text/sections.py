@@ -365,6 +365,13 @@ def parse_sections(text: str) -> list[Section]:
     `Article 5`) and short title-like lines that introduce prose; nesting follows heading levels
     and numbering. Text before the first heading (and an unnumbered title) forms the preamble.
     """
+    return list(_parse_sections(text))
+
+
+@lru_cache(maxsize=8)
+def _parse_sections(text: str) -> tuple[Section, ...]:
+    """Sectioning once per text: a check reads the new text for its sections and for the diff, and
+    the daemon's next check of a source compares against this text again."""
     units = _unit_stream(_blocks(text))
     # An unnumbered first heading before any other heading, with little text above it, is the
     # document's title: it names the preamble instead of becoming a parent of everything.
@@ -407,7 +414,7 @@ def parse_sections(text: str) -> list[Section]:
             title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
             text=body, clauses=tuple(split_clauses(body)),
             parent=keys[raw["parent"]] if raw["parent"] is not None else None))
-    return sections
+    return tuple(sections)
 
 
 def _body_text(lines: list[_Line | None]) -> str:
