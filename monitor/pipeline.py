@@ -20,6 +20,7 @@ from monitor.errors import ContentRejected, FetchError
 from monitor.meaning.significance import RatedChange, changes_between
 from monitor.meaning.topics import classify, knows_language
 from monitor.notify import health
+from monitor.notify.feed import refresh_feed
 from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
 from monitor.outcome import CheckResult
 from monitor.store.database import (
@@ -59,7 +60,8 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     Never raises: a dead URL, an HTTP error, a captcha page or an empty body comes back as a result
     with status `error` or `rejected`, recorded as a Check and never as a Version; an unexpected
     exception (a database outage, a bug) comes back as an `error` starting "internal error:", logged
-    and recorded as a Check when the database allows. `check` and the daemon see the same outcome.
+    and recorded as a Check when the database allows. `check` and the daemon see the same outcome:
+    after the commit, a check that alerted rewrites the Atom feed (`feed:`) here, for both.
 
     >>> async with Fetcher() as fetcher:                                      # doctest: +SKIP
     ...     result = await check_source(config.sources[0], config=config, store=store, fetcher=fetcher)
@@ -79,6 +81,8 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
                              error=f"internal error: {type(exc).__name__}: {exc}"[:500])
         _record_crash(store, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
+    if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
+        refresh_feed(store, config.feed)
     return result
 
 

@@ -278,8 +278,6 @@ class Daemon:
             finally:
                 self._inflight.discard(task)
         log_check(result, retry_in=self._retry_if_failed(source, result))
-        if result.alert_topics:
-            refresh_feed(self.store, self.config.feed)
 
     def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""

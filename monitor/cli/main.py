@@ -173,10 +173,6 @@ def check(
     store = obj.store()
     with check_progress(len(chosen), enabled=err.is_terminal) as advance:
         results = asyncio.run(check_all(chosen, config=config, store=store, on_result=advance))
-    if any(r.alert_topics for r in results):
-        from monitor.notify.feed import refresh_feed
-
-        refresh_feed(store, config.feed)
     if not no_deliver:
         from monitor.notify.delivery import deliver_pending
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from monitor.text.clauses import split_sentences
 from monitor.text.sections import Clause
 from monitor.text.wording import ENUMERATOR, MODALS, NEGATIONS, canon_word, fold, is_number, number_value, stem, words
 
@@ -41,7 +42,7 @@ _OPEN_PERIODS = [
 ]
 RETENTION_WORDS = re.compile(r"\b(?:retain\w*|retention|keep|keeps|kept|stor(?:e|es|ed|ing|age)|hold|held|"
                               r"delet\w*|eras\w*|destroy\w*|preserv\w*|archiv\w*|anonymi[sz]\w*|purg\w*)\b")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.;!?])\s+")
+_STATEMENT_END = re.compile(r"(?<=;)\s+")
 
 
 def _fmt(number: float) -> str:
@@ -49,7 +50,10 @@ def _fmt(number: float) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_SPLIT.split(fold(text)) if s.strip()]
+    """The statements of a text: its sentences (the one splitter, `split_sentences`), each cut again at
+    semicolons, which end a statement as far as facts are concerned ("we keep logs 30 days; we delete…")."""
+    return [part for sentence in split_sentences(fold(text)) for part in _STATEMENT_END.split(sentence)
+            if part.strip()]
 
 
 def ages(text: str, context: str = "") -> list[int]:
