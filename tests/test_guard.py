@@ -124,10 +124,22 @@ def test_a_page_of_navigation_words_is_not_a_policy():
     assert not verdict.accepted and verdict.rule == "near-empty"
 
 
+def _first_lines(text: str, share: float) -> str:
+    """The text cut at a line boundary (a shorter policy, not a capture that breaks off mid-line)."""
+    lines = text.splitlines()
+    return "\n".join(lines[: int(len(lines) * share)])
+
+
 def test_a_page_far_shorter_than_the_previous_version_needs_a_confirming_refetch():
     text = seed_text(2)
+    verdict = judge(_first_lines(text, 1 / 3), previous=text, language="en")
+    assert verdict.accepted and verdict.needs_confirmation and verdict.rule in ("shrink", "truncated")
+
+
+def test_a_page_that_breaks_off_mid_line_is_rejected_outright():
+    text = seed_text(2)
     verdict = judge(text[: len(text) // 3], previous=text, language="en")
-    assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "shrink"
+    assert not verdict.accepted and verdict.rule == "truncated" and "breaks off" in verdict.reason
 
 
 def test_a_page_that_lost_nearly_everything_is_rejected_outright():
@@ -293,7 +305,8 @@ def test_a_policy_that_lives_at_the_root_of_its_own_site_is_fine():
 
 
 def test_a_drastic_change_from_a_new_address_is_rejected_but_the_same_text_from_it_is_accepted():
-    old, new = seed_text(3), seed_text(3)[:3000]
+    old = seed_text(3)
+    new = _first_lines(old, 0.05)
     urls = dict(requested_url="https://example.org/privacy", previous_url="https://example.org/privacy")
     moved = judge(new, previous=old, language="en", final_url="https://example.org/blog/post", **urls)
     assert not moved.accepted and moved.rule == "redirect"
@@ -310,7 +323,24 @@ def test_redirects_that_are_not_to_the_home_page_are_judged_on_their_text(final)
 
 
 def test_once_the_url_is_updated_to_the_new_address_the_new_text_is_accepted():
-    old, new = seed_text(3), seed_text(3)[:3000]
+    old = seed_text(3)
+    new = _first_lines(old, 0.05)
     verdict = judge(new, previous=old, language="en", requested_url="https://example.org/new/privacy",
                     final_url="https://example.org/new/privacy", previous_url="https://example.org/privacy")
     assert verdict.rule != "redirect" and verdict.needs_confirmation
+
+
+def test_a_capture_that_breaks_off_inside_a_line_of_the_previous_version_is_truncated():
+    previous = seed_text(1)
+    lines = [line for line in previous.splitlines() if line.strip()]
+    long_line = next(i for i, line in enumerate(lines) if i > 20 and len(line) > 80)
+    cut = "\n".join(lines[:long_line] + [lines[long_line][:40]])  # as real archives recorded cut pages
+    verdict = judge(cut, previous="\n".join(lines), language="en")
+    assert not verdict.accepted and verdict.rule == "truncated" and "breaks off" in verdict.reason
+
+
+def test_a_policy_that_really_lost_its_last_sections_is_not_truncated():
+    previous = seed_text(1)
+    shorter = _first_lines(previous, 0.9)
+    verdict = judge(shorter, previous=previous, language="en")
+    assert "breaks off" not in (verdict.reason or "")

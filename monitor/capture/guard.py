@@ -216,6 +216,9 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
         return switched
     if old is None:
         return Verdict(True)
+    cut = _cut_short(text, previous or "")
+    if cut:
+        return cut
     verdict = _drastic(page, old)
     redirected = final_url and requested_url and _address(final_url) != _address(requested_url)
     if verdict.needs_confirmation and redirected and previous_url and _address(final_url) != _address(previous_url):
@@ -223,6 +226,28 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
                               f"{verdict.reason}: the policy may have moved or been removed; if it moved, "
                               f"update `url`", rule="redirect")
     return verdict
+
+
+TRUNCATION_MISMATCHES = 2  # lines before the cut that may differ (a date, a banner) and still be a cut copy
+
+
+def _cut_short(text: str, previous: str) -> Verdict | None:
+    """A capture that stops partway: every line is the previous version's, in order, up to a last line
+    that breaks off inside the previous version's line. Real archives record such truncated pages;
+    a policy that really got shorter ends where its text ends, not in the middle of a line.
+    """
+    new = [line.strip() for line in text.splitlines() if line.strip()]
+    old = [line.strip() for line in previous.splitlines() if line.strip()]
+    if not new or len(new) > len(old):
+        return None
+    last, broken = new[-1], old[len(new) - 1]
+    if not (broken.startswith(last) and len(last) < len(broken)):
+        return None
+    differing = sum(a != b for a, b in zip(new[:-1], old, strict=False))
+    if differing > TRUNCATION_MISMATCHES:
+        return None
+    return Verdict(False, f"truncated page: the text breaks off in line {len(new)} of the previous version's "
+                          f"{len(old)}", rule="truncated")
 
 
 _ROOT = re.compile(r"/(?:([a-z]{2})(?:[-_][a-z]{2,4})?/?)?(?:index\.\w{2,5}|home/?)?", re.IGNORECASE)
