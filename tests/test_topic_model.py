@@ -23,8 +23,8 @@ MODEL = ROOT / "monitor" / "meaning" / "models" / "en.json"
 
 # F1 of the shipped combination on the test policies when it shipped (benchmarks/bench_topics.py),
 # less 0.02 for a rebuild on another machine; raise them when the model gets better, never to pass.
-TEST_FLOORS = {"sharing": 0.72, "retention": 0.81, "minors": 0.88, "ads_ai": 0.72}
-PRECISION_FLOORS = {"sharing": 0.85, "retention": 0.88, "minors": 0.80, "ads_ai": 0.85}
+TEST_FLOORS = {"sharing": 0.74, "retention": 0.81, "minors": 0.93, "ads_ai": 0.71}
+PRECISION_FLOORS = {"sharing": 0.82, "retention": 0.85, "minors": 0.90, "ads_ai": 0.84}
 
 
 def _rows(name: str) -> list[dict]:
@@ -33,7 +33,7 @@ def _rows(name: str) -> list[dict]:
 
 def test_the_labelled_segments_are_real_double_labelled_and_settled():
     rows = _rows("segments.jsonl")
-    assert len(rows) >= 4000 and len({r["service"] for r in rows}) >= 150
+    assert len(rows) >= 5000 and len({r["service"] for r in rows}) >= 150
     for r in rows:
         assert r["labeller_a"] != r["labeller_b"]
         assert r["label"] is not None and r["resolution"] in ("agreed", "settled")

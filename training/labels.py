@@ -34,8 +34,8 @@ def _raw(kind: str) -> list[tuple[str, list[dict], list[dict]]]:
 
 
 def _settled(kind: str) -> dict[str, dict]:
-    path = LABELLING / f"settled_{kind}.jsonl"
-    return {row["id"]: row for row in _read(path)} if path.exists() else {}
+    """Settled disputes, from every round of settling (settled_KIND.jsonl, settled_KIND_2.jsonl, …)."""
+    return {row["id"]: row for path in sorted(LABELLING.glob(f"settled_{kind}*.jsonl")) for row in _read(path)}
 
 
 def kappa(first: list[bool], second: list[bool]) -> float:
