@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError, Problem, UsageError
+from monitor.meaning.model import primary_language
 from monitor.meaning.names import TOPICS, WATCHED
 
 DEFAULT_CONFIG_PATH = "sources.yaml"
@@ -255,11 +256,6 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                          f"wait in the outbox until it is set where the daemon or `check` runs")
     return found
-
-
-def primary_language(tag: str) -> str:
-    """The primary subtag of a language tag: "de-AT" → "de"."""
-    return tag.split("-")[0].split("_")[0].lower()
 
 
 def resolve_config_path(cli_value: str | None) -> Path:

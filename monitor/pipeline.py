@@ -75,10 +75,12 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 — e.g. the database went away: this source failed, nothing else
-        log.error(f"check {source.name}: {type(exc).__name__}: {exc}", exc_info=log.isEnabledFor(logging.DEBUG),
-                  extra={"source": source.name})
-        result = CheckResult(source.name, source.url, "error",
-                             error=f"internal error: {type(exc).__name__}: {exc}"[:500])
+        # the first line only: a database error's later lines quote SQL parameters, i.e. policy text
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        log.error(f"check {source.name}: {type(exc).__name__}: {first_line}",
+                  exc_info=log.isEnabledFor(logging.DEBUG), extra={"source": source.name})
+        result = CheckResult(source.name, source.url, "error", error=f"internal error: {type(exc).__name__}: "
+                                                                     f"{first_line}")
         _record_crash(store, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
     if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
@@ -102,7 +104,11 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
         return await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
                                    started_at=started_at)
     finally:
-        store.unlock(source_id, LOCK_OWNER)
+        try:
+            store.unlock(source_id, LOCK_OWNER)
+        except Exception as exc:  # noqa: BLE001 — what was committed stands; the lock expires (lock_timeout)
+            log.warning(f"check {source.name}: could not release its lock: {type(exc).__name__}",
+                        extra={"source": source.name})
 
 
 def _record_crash(store: Store, source: SourceConfig, result: CheckResult, started_at, seconds: float) -> None:

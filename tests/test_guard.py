@@ -344,3 +344,13 @@ def test_a_policy_that_really_lost_its_last_sections_is_not_truncated():
     shorter = _first_lines(previous, 0.9)
     verdict = judge(shorter, previous=previous, language="en")
     assert "breaks off" not in (verdict.reason or "")
+
+
+def test_a_last_sentence_dropped_from_the_last_line_is_an_edit_not_a_truncation():
+    previous = seed_text(1)
+    lines = [line for line in previous.splitlines() if line.strip()]
+    last = len(lines) - 1
+    lines[last] = lines[last].rstrip() + " We will notify you by e-mail of any material change."
+    longer = "\n".join(lines)
+    verdict = judge(previous, previous=longer, language="en")  # the appended sentence is removed again
+    assert "breaks off" not in (verdict.reason or "")

@@ -145,3 +145,13 @@ def test_a_german_source_is_stored_and_diffed_but_reported_unrated(cli, site, ma
     assert r["status"] == "changed" and r["alert_topics"] == []
     assert r["changes"] and all(c["topics"] == [] and c["severity"] is None and c["not_rated"] == "language de"
                                 for c in r["changes"])
+
+
+def test_language_tags_are_read_the_same_way_everywhere():
+    from monitor.config import config_warnings, parse_config
+    from monitor.meaning.model import primary_language
+
+    assert {primary_language(tag) for tag in ("en", "EN", "en-GB", "en_US", " en-us ")} == {"en"}
+    assert knows_language("en_US") and classify("We sell your data to brokers.", language="EN_us")
+    config = parse_config("sources:\n  - name: a\n    url: https://example.org/p\n    language: en_US\n")
+    assert config_warnings(config, available_languages()) == []

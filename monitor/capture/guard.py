@@ -228,13 +228,14 @@ def judge(text: str, *, previous: str | None = None, language: str | None = None
     return verdict
 
 
+_SENTENCE_ENDS = frozenset(".!?:;)]\"'”’»")
 TRUNCATION_MISMATCHES = 2  # lines before the cut that may differ (a date, a banner) and still be a cut copy
 
 
 def _cut_short(text: str, previous: str) -> Verdict | None:
     """A capture that stops partway: every line is the previous version's, in order, up to a last line
-    that breaks off inside the previous version's line. Real archives record such truncated pages;
-    a policy that really got shorter ends where its text ends, not in the middle of a line.
+    that breaks off inside a sentence of the previous version's line. Real archives record such
+    truncated pages; a policy that really got shorter ends where a sentence ends.
     """
     new = [line.strip() for line in text.splitlines() if line.strip()]
     old = [line.strip() for line in previous.splitlines() if line.strip()]
@@ -243,6 +244,11 @@ def _cut_short(text: str, previous: str) -> Verdict | None:
     last, broken = new[-1], old[len(new) - 1]
     if not (broken.startswith(last) and len(last) < len(broken)):
         return None
+    rest = broken[len(last):]
+    inside_a_word = last[-1].isalnum() and rest[0].isalnum()
+    inside_a_sentence = last[-1] not in _SENTENCE_ENDS and rest.lstrip()[:1].islower()
+    if not (inside_a_word or inside_a_sentence):
+        return None  # the line stops where a sentence ends: a last sentence dropped is an edit, not a cut
     differing = sum(a != b for a, b in zip(new[:-1], old, strict=False))
     if differing > TRUNCATION_MISMATCHES:
         return None

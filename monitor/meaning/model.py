@@ -78,6 +78,12 @@ class TopicModel:
         return best
 
 
+def primary_language(tag: str) -> str:
+    """The primary subtag of a language tag, the one way it is read everywhere: "de-AT", "DE_at" → "de"."""
+    return tag.replace("_", "-").split("-")[0].strip().lower()
+
+
+@lru_cache(maxsize=1)
 def available_languages() -> tuple[str, ...]:
     """The languages a model ships for (primary subtags, e.g. "en")."""
     folder = resources.files("monitor.meaning") / "models"

@@ -40,6 +40,7 @@ from monitor.meaning.facts import (
     recipients,
     statements,
 )
+from monitor.meaning.model import primary_language
 from monitor.meaning.topics import WATCHED, classify, knows_language
 from monitor.text.sections import Clause, Section, parse_sections
 from monitor.text.wording import (
@@ -545,7 +546,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
                               after=new_text[:_WHOLE_EXCERPT])
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
-        return [RatedChange.unrated(change, f"language {language.split('-')[0].lower()}") for change in found]
+        return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
     return rate_changes(found, watched, titles)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from monitor.meaning.model import TopicModel, available_languages, load_model
+from monitor.meaning.model import TopicModel, available_languages, load_model, primary_language
 from monitor.meaning.names import CONTEXT, MODELLED, TOPICS, WATCHED
 from monitor.meaning.topic_prefixes import start_keys, word_anchors
 from monitor.meaning.topic_words import TERMS as _TERMS
@@ -437,7 +437,7 @@ AUDIENCES = ("minors",)
 
 def knows_language(language: str) -> bool:
     """Whether topics can be judged in a language (its primary subtag: "de-AT" is "de")."""
-    return language.split("-")[0].lower() in available_languages()
+    return primary_language(language) in available_languages()
 
 
 def classify(text: str, context: str = "", language: str = "en") -> list[TopicHit]:
@@ -469,7 +469,7 @@ def classify(text: str, context: str = "", language: str = "en") -> list[TopicHi
         return []  # nothing said: context alone does not make an empty clause about anything
     if not knows_language(language):
         raise LookupError(f"no topic model for language {language!r}")
-    return list(_classify(text, context, language.split("-")[0].lower()))
+    return list(_classify(text, context, primary_language(language)))
 
 
 @lru_cache(maxsize=16384)
