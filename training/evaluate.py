@@ -10,9 +10,11 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from monitor.meaning.names import MODELLED
+
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "data" / "labels" / "segments.jsonl"
-TOPICS = ("sharing", "retention", "minors", "ads_ai")
+TOPICS = MODELLED  # the topics the model decides (monitor.meaning.names)
 GATE = 0.15  # model gating rules: a rule's hit stands unless the model finds the topic this unlikely
 
 

@@ -11,10 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from monitor.meaning.names import MODELLED
+
 ROOT = Path(__file__).resolve().parent.parent
 LABELLING = ROOT / "data" / "labelling"
 LABELS = ROOT / "data" / "labels"
-TOPICS = ("sharing", "retention", "minors", "ads_ai")
+TOPICS = MODELLED  # the topics the model decides (monitor.meaning.names)
 
 
 def _read(path: Path) -> list[dict]:

@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 from monitor.meaning.model import features
+from monitor.meaning.names import MODELLED
 from training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "data" / "labels" / "segments.jsonl"
 OUT = ROOT / "monitor" / "meaning" / "models" / "en.json"
-TOPICS = ("sharing", "retention", "minors", "ads_ai")
+TOPICS = MODELLED  # the topics the model decides (monitor.meaning.names)
 SEED = 20261203
 C_GRID = (1.0, 2.0, 4.0, 8.0, 16.0)
 MIN_PRECISION = 0.85  # thresholds favour precision: a false topic is a false alert
