@@ -74,6 +74,13 @@ class Daemon:
         finally:
             self._log.close()
 
+    def wait_exit(self, timeout: float = WAIT) -> int:
+        """Wait for the daemon to exit by itself (after one signal), without signalling it again."""
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -198,7 +205,7 @@ def test_sigterm_lets_an_in_flight_check_finish_and_store_its_version(start, ser
     wait_for(lambda: server.count("/slow") >= 1, what="the request")
 
     daemon.signal(signal.SIGTERM)
-    code = daemon.stop()
+    code = daemon.wait_exit()  # not stop(): a second SIGTERM would cancel the in-flight check
 
     assert code == 0
     assert daemon.rows("select outcome from \"check\"") == [("new",)]

@@ -154,7 +154,7 @@ def test_sigterm_during_the_check_that_queues_an_alert_still_delivers_it(start, 
     wait_for(lambda: server.count("/p") > before, what="the slow fetch of the change")
 
     daemon.signal(signal.SIGTERM)
-    code = daemon.stop()
+    code = daemon.wait_exit()  # not stop(): a second SIGTERM would cancel the in-flight check
 
     assert code == 0
     assert [c["outcome"] for c in daemon.checks("p")][-1] == "changed"
