@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from monitor.store.database import (
     Store,
     Version,
     compress,
+    process_owner,
     text_hash,
     utcnow,
 )
@@ -39,7 +38,7 @@ from monitor.text.sections import Section, parse_sections
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
 
-LOCK_OWNER = f"{socket.gethostname()}:{os.getpid()}"
+LOCK_OWNER = process_owner()
 LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
 LOCK_POLL = 0.25
 

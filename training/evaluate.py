@@ -15,7 +15,6 @@ from monitor.meaning.names import MODELLED
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "data" / "labels" / "segments.jsonl"
 TOPICS = MODELLED  # the topics the model decides (monitor.meaning.names)
-GATE = 0.15  # model gating rules: a rule's hit stands unless the model finds the topic this unlikely
 
 
 def labelled(split: str) -> list[dict]:
@@ -37,21 +36,19 @@ def prf(predicted: Iterable[bool], gold: Iterable[bool]) -> dict[str, float]:
 def predictions(rows: list[dict], model=None, gate: float | None = None) -> dict[str, Callable[[int, str], bool]]:
     """For each way of deciding, a function (row index, topic) → the topic was found."""
     from monitor.meaning.model import load_model
-    from monitor.meaning.topics import rule_hits
+    from monitor.meaning.topics import DEFAULT_GATE, decide, rule_hits
 
     model = model or load_model("en")
     rules = [set(rule_hits(r["text"], r["heading"])) for r in rows]
     probs = [model.probabilities(r["text"], r["heading"]) for r in rows]
 
-    def gate_of(topic: str) -> float:
-        return gate if gate is not None else model.gates.get(topic, GATE)
+    def way(name: str) -> Callable[[int, str], bool]:
+        def found(i: int, t: str) -> bool:
+            chosen_gate = gate if gate is not None else model.gates.get(t, DEFAULT_GATE)
+            return decide(name, t in rules[i], probs[i][t], model.thresholds[t], chosen_gate)
+        return found
 
-    ways: dict[str, Callable[[int, str], bool]] = {
-        "rules": lambda i, t: t in rules[i],
-        "model": lambda i, t: probs[i][t] >= model.thresholds[t],
-        "gated": lambda i, t: t in rules[i] and probs[i][t] >= gate_of(t),
-        "either": lambda i, t: probs[i][t] >= model.thresholds[t] or (t in rules[i] and probs[i][t] >= gate_of(t)),
-    }
+    ways = {name: way(name) for name in ("rules", "model", "gated", "either")}
     # "combined" is what `classify` ships: each topic decided the way its model file names
     ways["combined"] = lambda i, t: ways[model.combination.get(t, "model")](i, t)
     return ways

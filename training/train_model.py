@@ -15,6 +15,7 @@ from pathlib import Path
 
 from monitor.meaning.model import features
 from monitor.meaning.names import MODELLED
+from monitor.meaning.topics import decide
 from training import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,17 +108,6 @@ def tune(data: list[dict], oof: dict) -> dict:
     return chosen
 
 
-def _decide(way: str, rule_found: bool, probability: float, threshold: float, gate: float) -> bool:
-    """The same decision as `monitor.meaning.topics._decide`, on out-of-fold probabilities."""
-    if way == "rules":
-        return rule_found
-    if way == "gated":
-        return rule_found and probability >= gate
-    if way == "either":
-        return probability >= threshold or (rule_found and probability >= gate)
-    return probability >= threshold
-
-
 def combine(data: list[dict], oof: dict, chosen: dict) -> tuple[dict[str, str], dict[str, float], dict]:
     """Per topic, how model and rules combine best out of fold, and the gate of the gated ways."""
     from monitor.meaning.topics import rule_hits
@@ -132,7 +122,7 @@ def combine(data: list[dict], oof: dict, chosen: dict) -> tuple[dict[str, str], 
 
         def figures(way: str, gate: float, probs=probs, found=found, gold=gold,
                     threshold=threshold) -> dict[str, float]:
-            return evaluate.prf([_decide(way, found[i], probs[i], threshold, gate) for i in range(len(data))], gold)
+            return evaluate.prf([decide(way, found[i], probs[i], threshold, gate) for i in range(len(data))], gold)
 
         gates[topic] = max(GATES, key=lambda g: (figures("gated", g)["precision"] >= MIN_PRECISION,
                                                   round(figures("gated", g)["f1"], 6), -g))

@@ -237,7 +237,8 @@ def diff(
                    help="Newer version (default: latest).")] = None,
     fmt: Annotated[Literal["rich", "text", "markdown", "json"], typer.Option(
         "--format", help="rich (on a terminal; text when piped), text, markdown or json.")] = "rich",
-    show_all: Annotated[bool, typer.Option("--all", help="Include moved sections and date stamps.")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Include form-only edits, moved sections and date "
+                                                         "stamps.")] = False,
 ) -> None:
     """Show what changed between two versions, section by section."""
     from monitor.store.queries import render_diff

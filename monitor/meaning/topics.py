@@ -14,7 +14,7 @@ from monitor.meaning.topic_prefixes import start_keys, word_anchors
 from monitor.meaning.topic_words import TERMS as _TERMS
 from monitor.meaning.topic_words import TRAPS as _TRAPS
 
-__all__ = ["TOPICS", "WATCHED", "TopicHit", "classify", "knows_language", "rule_hits"]
+__all__ = ["TOPICS", "WATCHED", "TopicHit", "classify", "decide", "knows_language", "rule_hits"]
 
 
 @dataclass(frozen=True)
@@ -428,7 +428,7 @@ def rule_hits(text: str, context: str = "") -> dict[str, TopicHit]:
     return hits
 
 
-_GATE = 0.15  # "gated": a rule's hit stands unless the model finds its topic less likely than this
+DEFAULT_GATE = 0.15  # "gated": a rule's hit stands unless the model finds its topic less likely than this
 # A heading naming an audience scopes everything under it: in "Children's Privacy", "we will delete it"
 # is about children's data. Practice headings ("How we share") lend only to clauses with no topic of
 # their own (see rule_hits), since such sections hold clauses about other things too.
@@ -491,15 +491,20 @@ def _classify(text: str, context: str, language: str) -> tuple[TopicHit, ...]:
 
 
 def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float) -> bool:
-    way = model.combination.get(topic, "model")
+    return decide(model.combination.get(topic, "model"), rule_found, probability, model.thresholds[topic],
+                  model.gates.get(topic, DEFAULT_GATE))
+
+
+def decide(way: str, rule_found: bool, probability: float, threshold: float, gate: float) -> bool:
+    """Whether a topic is found, the `way` model and rules combine: "model" (probability over the
+    threshold), "rules", "gated" (a rule's hit the model finds at least `gate` likely) or "either"."""
     if way == "rules":
         return rule_found
-    gate = model.gates.get(topic, _GATE)
     if way == "gated":
         return rule_found and probability >= gate
     if way == "either":
-        return probability >= model.thresholds[topic] or (rule_found and probability >= gate)
-    return probability >= model.thresholds[topic]
+        return probability >= threshold or (rule_found and probability >= gate)
+    return probability >= threshold
 
 
 def _model_evidence(model: TopicModel, text: str, context: str, topic: str) -> str:

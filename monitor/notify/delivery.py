@@ -32,7 +32,7 @@ from monitor.config import Config, DeliveryConfig
 from monitor.errors import DeliveryError
 from monitor.notify.channel import ChannelKind, Outgoing
 from monitor.notify.channels import kind_for
-from monitor.store.database import Alert, Store, utcnow
+from monitor.store.database import Alert, Store, process_owner, utcnow
 
 log = logging.getLogger("monitor.notify")
 
@@ -97,17 +97,12 @@ def backoff_delay(attempts: int, settings: DeliveryConfig, retry_after: float | 
     return delay
 
 
-def claim_owner() -> str:
-    """Who claims alerts: `host:pid` of this process, as source locks say it (`monitor.pipeline.LOCK_OWNER`)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def release_dead_claims(store: Store, now: datetime | None = None) -> int:
     """Make the pending alerts claimed by a process of this host that no longer exists (`kill -9`, a
     crash) due at `now`, instead of leaving them leased until the lease expires; returns how many.
 
     Claims of other hosts, and of live processes, are left to their leases."""
-    host, me = socket.gethostname(), claim_owner()
+    host, me = socket.gethostname(), process_owner()
     now = now or utcnow()
     released = 0
     with store.engine.begin() as conn:
@@ -256,7 +251,7 @@ def _claim(store: Store, config: Config, alerts: list[Alert], now: datetime, rou
     claimed = []
     slowest = max(send_bound(config.channels[a.channel]) for a in alerts)
     lease = now + timedelta(seconds=rounds * slowest + LEASE_MARGIN)
-    owner = claim_owner()
+    owner = process_owner()
     with store.engine.begin() as conn:
         for alert in alerts:
             taken = conn.execute(
@@ -278,7 +273,7 @@ def _release(store: Store, claim: _Claimed, now: datetime) -> None:
         with store.engine.begin() as conn:
             conn.execute(_ALERTS.update()
                          .where(_ALERTS.c.id == claim.id, _ALERTS.c.status == "pending",
-                                _ALERTS.c.claimed_by == claim_owner())
+                                _ALERTS.c.claimed_by == process_owner())
                          .values(next_attempt_at=now, claimed_by=None))
     except Exception as exc:  # noqa: BLE001
         log.debug(f"alert {claim.id}: claim not handed back: {type(exc).__name__}: {exc}")

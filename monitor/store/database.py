@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError
+
+
+def process_owner() -> str:
+    """`host:pid` of this process: who holds a source's lock or an alert's claim (dead owners are freed)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def utcnow() -> datetime:

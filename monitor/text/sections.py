@@ -370,8 +370,8 @@ def parse_sections(text: str) -> list[Section]:
 
 @lru_cache(maxsize=8)
 def _parse_sections(text: str) -> tuple[Section, ...]:
-    """Sectioning once per text: a check reads the new text for its sections and for the diff, and
-    the daemon's next check of a source compares against this text again."""
+    """Sectioning once per text: a check reads the new text both for its stored sections and for the
+    diff (and a source's next check in the same process may compare against it again, if still cached)."""
     units = _unit_stream(_blocks(text))
     # An unnumbered first heading before any other heading, with little text above it, is the
     # document's title: it names the preamble instead of becoming a parent of everything.
