@@ -92,10 +92,14 @@ def backdate(db: str, source: str, seq: int, when: str) -> None:
     engine.dispose()
 
 
-def build_history(site: Site, folder: Path, db: str, **top: object) -> History:
+SHORT = [("wemet", WEMET, "2026-01-05T09:00"), ("wemet", AGE, "2026-02-10T09:00"),
+         ("wemet", BROKERS, "2026-06-20T09:00")]
+
+
+def build_history(site: Site, folder: Path, db: str, steps=STEPS, **top: object) -> History:
     config = write_config(folder / "sources.yaml", sources=[
         {"name": "wemet", "url": site.url("/wemet")}, {"name": "zw", "url": site.url("/zw")}], **top)
     history = History(site, config, db)
-    for source, text, when in STEPS:
+    for source, text, when in steps:
         history.check(source, text, when)
     return history
