@@ -103,3 +103,48 @@ def build_history(site: Site, folder: Path, db: str, steps=STEPS, **top: object)
     for source, text, when in steps:
         history.check(source, text, when)
     return history
+
+
+def fill_database(store, count: int, *, text_chars: int = 2000, batch: int = 2000) -> None:
+    """`count` versions of one source "big" (each a distinct text of about `text_chars` characters, with one
+    material change), written in bulk: a database of 100k versions for the memory tests and benchmark,
+    built in seconds (real checks make the small histories above)."""
+    import hashlib
+    import zlib
+
+    from sqlalchemy import insert
+
+    from monitor.store.database import ChangeRow, Source, Version
+
+    paragraph = (WEMET * (text_chars // len(WEMET) + 1))[:text_chars]
+    with store.engine.begin() as conn:
+        source_id = conn.execute(insert(Source).values(name="big", url="https://example.org/privacy",
+                                                       consecutive_failures=0, failing_reported=False,
+                                                       unstable_reported=False,
+                                                       created_at=datetime(2020, 1, 1, tzinfo=UTC))
+                                 ).inserted_primary_key[0]
+    start = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
+    for first in range(1, count + 1, batch):
+        seqs = range(first, min(first + batch, count + 1))
+        with store.engine.begin() as conn:
+            rows = []
+            for seq in seqs:
+                text = f"# Big Privacy Policy\n\nVersion {seq}: we keep logs for {seq} days.\n\n{paragraph}"
+                rows.append({"source_id": source_id, "seq": seq, "url": "https://example.org/privacy",
+                             "fetched_at": datetime.fromtimestamp(start + seq * 3600, UTC), "http_status": 200,
+                             "content_type": "text/html", "text_hash": hashlib.sha256(text.encode()).hexdigest(),
+                             "raw_hash": hashlib.sha256(text.encode()).hexdigest(),
+                             "raw": zlib.compress(f"<p>{text}</p>".encode()), "text": text,
+                             "normalizer_version": 1})
+            conn.execute(insert(Version), rows)
+            ids = dict(conn.execute(Version.__table__.select().with_only_columns(Version.seq, Version.id)
+                                    .where(Version.source_id == source_id, Version.seq.between(seqs[0] - 1,
+                                                                                               seqs[-1]))).all())
+            changes = [{"source_id": source_id, "old_version_id": ids[seq - 1], "new_version_id": ids[seq],
+                        "position": 0, "section": "Retention", "kind": "modified", "topics": ["retention"],
+                        "alert_topics": ["retention"], "severity": "medium", "substantive": True,
+                        "summary": f"retention period {seq - 1} days → {seq} days",
+                        "before": f"we keep logs for {seq - 1} days.", "after": f"we keep logs for {seq} days."}
+                       for seq in seqs if seq > 1]
+            if changes:
+                conn.execute(insert(ChangeRow), changes)
