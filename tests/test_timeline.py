@@ -159,3 +159,36 @@ def test_timeline_and_feed_read_postgresql_too(site, tmp_path, postgres_url):
         (3, "high", "adds recipient: data brokers"), (2, "high", "age threshold 18 → 13"),
         (1, None, "first version captured")]
     assert [e.id for e in feed.entries] == ["urn:policy-monitor:wemet:v3"]
+
+
+def test_a_database_from_before_migration_0005_learns_which_changes_are_substantive(sqlite_url):
+    """Rows stored before `change.substantive` existed get it from their summaries: the fixed ones
+    significance gives form-only edits, moves and date stamps are not substance; unrated changes neither."""
+    import sqlite3
+
+    from tests.test_read_only import _at_revision
+
+    _at_revision(sqlite_url, "0004")
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    with db:
+        db.execute("insert into source (id, name, url, consecutive_failures, failing_reported, unstable_reported, "
+                   "created_at) values (1, 'old', 'https://example.org/p', 0, 0, 0, '2026-01-01 00:00:00')")
+        for seq in (1, 2):
+            db.execute("insert into version (id, source_id, seq, fetched_at, url, content_type, text_hash, raw_hash, "
+                       "raw, text, normalizer_version) values (?, 1, ?, '2026-01-01 00:00:00', 'u', '', 'h', 'h', "
+                       "x'00', 't', 1)", (seq, seq))
+        summaries = [("age threshold 18 → 13", None), ("form-only edit, no change in substance", None),
+                     ("date stamp updated", None), ("section renamed: Kids → Children", None),
+                     ("sharing clause modified", None), ("not rated: language de", "language de")]
+        for position, (summary, not_rated) in enumerate(summaries):
+            db.execute("insert into change (source_id, old_version_id, new_version_id, position, section, kind, "
+                       "topics, alert_topics, severity, summary, not_rated, before, after) values "
+                       "(1, 1, 2, ?, 's', 'modified', '[]', '[]', 'low', ?, ?, '', '')", (position, summary, not_rated))
+    db.close()
+
+    _at_revision(sqlite_url, "head")
+
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    flags = [row[0] for row in db.execute("select substantive from change order by position")]
+    db.close()
+    assert flags == [1, 0, 0, 0, 1, 0]
