@@ -232,3 +232,18 @@ class _Counting(io.TextIOBase):
     def write(self, text: str) -> int:
         self.lines += text.count("\n")
         return len(text)
+
+
+def test_export_streams_from_postgresql_too(site, tmp_path, postgres_url):
+    from tests.history_helpers import SHORT, build_history
+
+    history = build_history(site, tmp_path, postgres_url, SHORT)
+
+    lines = [json.loads(line) for line in history.cli("export", "wemet", "--format", "jsonl").stdout.splitlines()]
+    exported = history.cli("export", "--all", "--format", "git", "--out", tmp_path / "repo")
+
+    assert [(v["version"], [c["summary"] for c in v["changes"] if c["substantive"]]) for v in lines] == [
+        (1, []), (2, ["age threshold 18 → 13"]), (3, ["adds recipient: data brokers"])]
+    assert exported.exit_code == 0 and "3 new commits" in exported.stdout
+    assert git(tmp_path / "repo", "log", "--format=%s").splitlines() == [
+        "wemet v3: adds recipient: data brokers", "wemet v2: age threshold 18 → 13", "wemet v1: first version captured"]

@@ -77,6 +77,8 @@ class ExportRepository:
                 count += 1
             importer.stdin.write(b"done\n")
             importer.stdin.close()
+        except BrokenPipeError:
+            pass  # fast-import stopped early: its exit status and message, below, say why
         except BaseException:
             importer.kill()
             importer.wait()
