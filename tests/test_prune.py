@@ -113,3 +113,21 @@ def test_prune_bad_input_is_a_usage_error(history):
     assert negative.exit_code == 2 and "--raw-older-than must be a number of days" in negative.stderr
     assert missing.exit_code == 2 and "--raw-older-than" in missing.stderr
     assert words.exit_code == 2 and "Traceback" not in words.stderr
+
+
+def test_prune_on_postgresql(site, tmp_path, postgres_url):
+    from tests.history_helpers import SHORT, build_history
+
+    history = build_history(site, tmp_path, postgres_url, SHORT)
+    typos = BROKERS.replace("top priority", "top prority")
+    history.check("wemet", typos, "2026-07-01T09:00")     # v4: form-only
+    history.check("wemet", BROKERS, "2026-08-01T09:00")   # v5: a blink back to v3
+
+    planned = history.cli("prune", "--raw-older-than", "30", "--dry-run", "--json").json()
+    done = history.cli("prune", "--raw-older-than", "30", "--json").json()
+    exported = [line for line in history.cli("export", "wemet", "--format", "jsonl").stdout.splitlines()]
+
+    assert planned["raw_pages_emptied"] == 1 and planned["bytes_freed"] > 0
+    assert done["raw_pages_emptied"] == 1 and done["bytes_freed"] == planned["bytes_freed"]
+    assert done["storage_before"]["bytes"]["text"] > 5 * 15_000  # bytes, counted on PostgreSQL too
+    assert ['"raw_pruned": true' in line for line in exported] == [False, False, False, True, False]

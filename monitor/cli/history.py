@@ -124,6 +124,8 @@ def export(
                        "(for git: the repository); default: stdout.")] = None,
 ) -> None:
     """Every version (text, hashes, dates, URL) and every change (topics, severity, summary), streamed."""
+    from monitor.report.export import EXTENSIONS
+    from monitor.report.git_plan import checked_file_stem
     from monitor.store.streams import all_source_names
 
     if bool(names) == all_sources:
@@ -137,27 +139,21 @@ def export(
     with store.session() as session:
         chosen = chosen or all_source_names(session)
         if fmt == "git":
-            return _export_git(store, chosen, out_dir)
-        if out_dir is not None:
-            if out_dir.exists() and not out_dir.is_dir():
-                raise UsageError(f"--out {out_dir} is a file, not a directory")
-            out_dir.mkdir(parents=True, exist_ok=True)
-        total = 0
+            return _export_git(session, chosen, out_dir)
         if out_dir is None:
-            total = _export_stream(store, session, chosen, fmt, sys.stdout)
-        else:
-            from monitor.report.export import EXTENSIONS
-            from monitor.report.git_plan import file_name
+            _export_stream(session, chosen, fmt, sys.stdout)
+            return
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageError(f"--out {out_dir} is a file, not a directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in chosen:
+            target = out_dir / f"{checked_file_stem(name)}.{EXTENSIONS[fmt]}"
+            with _output_file(target) as handle:
+                n = _export_stream(session, [name], fmt, handle)
+            sys.stderr.write(f"{target}: {n} version{'s' * (n != 1)}\n")
 
-            for name in chosen:
-                target = out_dir / f"{file_name(name).removesuffix('.md')}.{EXTENSIONS[fmt]}"
-                with _output_file(target) as handle:
-                    n = _export_stream(store, session, [name], fmt, handle)
-                total += n
-                sys.stderr.write(f"{target}: {n} version{'s' * (n != 1)}\n")
 
-
-def _export_stream(store: Store, session, names: list[str], fmt: str, handle: TextIO) -> int:
+def _export_stream(session, names: list[str], fmt: str, handle: TextIO) -> int:
     from sqlmodel import select
 
     from monitor.report.export import WRITERS
@@ -171,15 +167,14 @@ def _export_stream(store: Store, session, names: list[str], fmt: str, handle: Te
     return total
 
 
-def _export_git(store: Store, names: list[str], out_dir: Path) -> None:
+def _export_git(session, names: list[str], out_dir: Path) -> None:
     from monitor.report.git_repo import ExportRepository
     from monitor.store.streams import stream_versions
 
     repo = ExportRepository(out_dir)
     done = repo.exported()
-    with store.session() as session:
-        after = {name: done.get(name, 0) for name in names}
-        added = repo.append(stream_versions(session, sources=names, order="oldest", after_seq=after))
+    after = {name: done.get(name, 0) for name in names}
+    added = repo.append(stream_versions(session, sources=names, order="oldest", after_seq=after))
     out.print(f"{out_dir}: {added} new commit{'s' * (added != 1)}" + (" (already up to date)" if not added else "")
               + "; `git -C " + str(out_dir) + " log -p` reads the history", highlight=False, markup=False,
               soft_wrap=True)

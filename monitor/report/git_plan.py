@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from monitor.errors import UsageError
 from monitor.report.timeline import entry_of
 from monitor.store.streams import VersionRecord
 
@@ -15,12 +16,17 @@ SUBJECT_MAX = 100
 BODY_LINES = 50  # changes listed per commit; a re-spelt policy can have thousands
 
 
+def checked_file_stem(source: str) -> str:
+    """A source name as a file name (the config allows letters, digits, `.`, `_` and `-`, never a leading
+    dot; a database written by other means is checked all the same, so no name escapes --out)."""
+    if not source or source.startswith(".") or any(c in source for c in "/\\\0"):
+        raise UsageError(f"source name {source!r} cannot be a file name")
+    return source
+
+
 def file_name(source: str) -> str:
-    """Each source is one Markdown file at the repository's root (source names are file-name safe:
-    the config allows letters, digits, `.`, `_` and `-`, never a leading dot)."""
-    if not source or source.startswith(".") or "/" in source or "\\" in source or "\0" in source:
-        raise ValueError(f"source name {source!r} cannot be a file name")
-    return f"{source}.md"
+    """Each source is one Markdown file at the repository's root."""
+    return f"{checked_file_stem(source)}.md"
 
 
 def commit_message(record: VersionRecord) -> str:

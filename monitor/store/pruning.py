@@ -51,9 +51,12 @@ class PrunePlan:
 
 
 def _bytes(session: Session, column) -> int:
-    """Bytes of a text or binary column, summed (SQLite's length() counts characters of text)."""
-    as_bytes = cast(column, LargeBinary) if session.get_bind().dialect.name == "sqlite" else column
-    return int(session.execute(select(func.coalesce(func.sum(func.length(as_bytes)), 0))).scalar_one())
+    """Bytes of a text column, summed (length() counts characters of text, on SQLite and PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        size = func.length(cast(column, LargeBinary))
+    else:
+        size = func.octet_length(column)
+    return int(session.execute(select(func.coalesce(func.sum(size), 0))).scalar_one())
 
 
 def storage_figures(store: Store) -> StorageFigures:
