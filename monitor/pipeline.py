@@ -282,7 +282,8 @@ def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequ
             source_id=row.id, old_version_id=old.id, new_version_id=new.id, position=position,
             section=c.section, kind=c.kind, topics=list(rated.topics),
             alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
-            severity=rated.severity, summary=rated.summary, before=c.before, after=c.after,
+            severity=rated.severity, summary=rated.summary, substantive=rated.substantive,
+            before=c.before, after=c.after,
             not_rated=rated.not_rated,
         ))
 

@@ -151,3 +151,28 @@ def replayed():
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip("\n")
+
+
+@pytest.fixture(scope="session")
+def built_history(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite database built once by real checks of two policies on loopback (tests/history_helpers.py)."""
+    from tests.history_helpers import build_history
+
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    folder = tmp_path_factory.mktemp("history")
+    yield build_history(Site(server), folder, f"sqlite:///{folder / 'monitor.db'}")
+    server.stop()
+
+
+@pytest.fixture
+def history(built_history, tmp_path: Path):
+    """A copy of the built history for one test, which may check, prune or export it further."""
+    import shutil
+
+    from tests.history_helpers import History
+
+    source = Path(built_history.db.removeprefix("sqlite:///"))
+    for path in source.parent.glob(source.name + "*"):
+        shutil.copy(path, tmp_path / path.name)
+    return History(built_history.site, built_history.config, f"sqlite:///{tmp_path / source.name}")

@@ -1,5 +1,6 @@
 """Read-only commands never write: no database, lock file or schema upgrade comes from `history`, `show`,
-`diff`, `sources`, `status` or the `alerts` listing; `migrate` (like `check` and `run`) upgrades."""
+`diff`, `sources`, `status`, the `alerts` listing, `timeline`, `export`, `feed` or `prune --dry-run`;
+`migrate` (like `check` and `run`) upgrades."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ READ_ONLY = [
     ["sources"],
     ["status"],
     ["alerts"],
+    ["timeline"],
+    ["export", "--all", "--format", "jsonl"],
+    ["feed"],
+    ["prune", "--raw-older-than", "30", "--dry-run"],
 ]
 IDS = [" ".join(c) for c in READ_ONLY]
 
@@ -171,3 +176,23 @@ def test_read_only_commands_work_on_an_up_to_date_database(cli, config, db_url):
         else:
             assert result.exit_code == 0, (command, result)
     assert cli("--config", config, "--db", db_url, "history", "acme", "--json").json()[0]["version"] == 1
+
+
+def test_reading_the_history_leaves_the_database_file_byte_for_byte_as_it_was(cli, config, sqlite_url, tmp_path):
+    import hashlib
+
+    assert cli("--config", config, "--db", sqlite_url, "check", "--no-deliver").exit_code == 0
+    folder = Path(sqlite_url.removeprefix("sqlite:///")).parent
+
+    def snapshot() -> dict[str, str]:
+        # -shm is SQLite's shared-memory index of the WAL, which every reader updates (read marks): not data
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("monitor.db*"))
+                if not p.name.endswith("-shm")}
+
+    before = snapshot()
+    for command in (["timeline", "--all"], ["export", "acme", "--format", "csv"], ["feed", "--source", "acme"],
+                    ["export", "--all", "--format", "markdown", "--out", str(tmp_path / "md")],
+                    ["prune", "--raw-older-than", "0", "--dry-run"]):
+        result = cli("--config", config, "--db", sqlite_url, *command)
+        assert result.exit_code == 0, (command, result)
+    assert snapshot() == before

@@ -11,10 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from sqlalchemy import exists
 from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
+from monitor.store.streams import json_list_has, json_list_nonempty
 
 log = logging.getLogger("monitor.notify.feed")
 
@@ -37,36 +39,48 @@ class FeedEntry:
     summaries: list[tuple[str, str]]  # (section path, summary) of each alert-worthy change
 
 
-def feed_entries(store: Store, limit: int = FEED_ENTRIES) -> list[FeedEntry]:
-    """The latest versions with alert-worthy changes, newest first (blinks back never have any)."""
+def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None = None,
+                 source: str | None = None) -> list[FeedEntry]:
+    """The latest versions with alert-worthy changes, newest first (blinks back never have any);
+    only those with an alert about `topic`, or of `source`, when given."""
+    worthy = [ChangeRow.new_version_id == Version.id, json_list_nonempty(ChangeRow.alert_topics)]
+    if topic is not None:
+        worthy.append(json_list_has(ChangeRow.alert_topics, topic))
+    recent = (select(Version, Source).join(Source, Source.id == Version.source_id)
+              .where(Version.seq > 1, Version.reverts_to.is_(None), exists().where(*worthy))
+              .order_by(Version.id.desc()).limit(limit))
+    if source is not None:
+        recent = recent.where(Source.name == source)
     entries: list[FeedEntry] = []
     with store.session() as session:
-        recent = select(Version).where(Version.seq > 1, Version.reverts_to.is_(None)).order_by(Version.id.desc())
-        for version in session.exec(recent.limit(limit * 20)):  # most changed versions alert; bounded anyway
+        for version, row in session.exec(recent):
             changes = [c for c in session.exec(select(ChangeRow).where(ChangeRow.new_version_id == version.id)
                                                .order_by(ChangeRow.position)) if c.alert_topics]
-            if not changes:
-                continue
-            source = session.get(Source, version.source_id)
             previous = session.get(Version, changes[0].old_version_id)
             entries.append(FeedEntry(
-                source.name, source.url, version.seq, previous.seq, version.fetched_at,
+                row.name, row.url, version.seq, previous.seq, version.fetched_at,
                 sorted({t for c in changes for t in c.alert_topics}),
                 max((c.severity for c in changes), key=SEVERITY_RANK.__getitem__),
                 [(c.section, c.summary) for c in changes],
             ))
-            if len(entries) == limit:
-                break
     return entries
 
 
+def feed_document(store: Store, *, topic: str | None = None, source: str | None = None) -> bytes:
+    """The Atom document: what `feed:` writes and `policy-monitor feed` prints (filtered, a feed of its own)."""
+    filters = [f"{key}={value}" for key, value in (("topic", topic), ("source", source)) if value]
+    title = "policy-monitor: privacy policy changes" + (f" ({', '.join(filters)})" if filters else "")
+    feed_id = ":".join(["urn:policy-monitor:feed", *filters])
+    return render_feed(feed_entries(store, topic=topic, source=source), title=title, feed_id=feed_id)
+
+
 def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: privacy policy changes",
-                now: datetime | None = None) -> bytes:
+                feed_id: str = "urn:policy-monitor:feed", now: datetime | None = None) -> bytes:
     """Atom 1.0 XML; every text is escaped by the XML writer, never pasted into markup."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", title)
-    _text(feed, "id", "urn:policy-monitor:feed")
+    _text(feed, "id", feed_id)
     _text(feed, "updated", _iso(entries[0].fetched_at if entries else (now or utcnow())))
     _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", "policy-monitor")
     for entry in entries:
@@ -82,13 +96,13 @@ def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: priva
             lines.append(f"… and {len(entry.summaries) - SUMMARIES_PER_ENTRY} more")
         lines.append(f"See: policy-monitor diff {entry.source} {entry.previous_version} {entry.version}")
         _text(item, "summary", "\n".join(lines))
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
 def write_feed(store: Store, path: str | Path) -> None:
     """Rewrite the feed file atomically, so a reader never sees half a file."""
     target = Path(path)
-    data = render_feed(feed_entries(store))
+    data = feed_document(store)
     handle, temp = tempfile.mkstemp(prefix=".feed-", dir=target.parent or Path("."))
     try:
         os.fchmod(handle, _FEED_MODE & ~_umask())  # mkstemp makes it private; a feed is for readers

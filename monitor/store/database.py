@@ -84,6 +84,11 @@ class Version(SQLModel, table=True):
     normalizer_version: int = 1
     reverts_to: int | None = None  # seq of the earlier version this one equals (a blink back)
 
+    @property
+    def raw_pruned(self) -> bool:
+        """`prune` emptied the raw page (its hash stays); the text and sections are kept."""
+        return not self.raw
+
 
 class SectionRow(SQLModel, table=True):
     """A section of a stored version, as the sections stage found it."""
@@ -130,6 +135,7 @@ class ChangeRow(SQLModel, table=True):
     alert_topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     severity: str | None = "low"   # None: not rated (see not_rated)
     summary: str = ""
+    substantive: bool = False      # False: form-only, a move, a rename, a date stamp (see significance)
     not_rated: str | None = None   # why a change has no topics or severity: "error: KeyError", "language de"
     before: str = Field(default="", sa_column=Column(Text, nullable=False))
     after: str = Field(default="", sa_column=Column(Text, nullable=False))

@@ -142,6 +142,8 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
         for source in session.exec(query):
             cfg = config.source(source.name) if config else None
             for version in Store.versions(session, source.id):
+                if version.raw_pruned:
+                    continue  # `prune` emptied its raw page: nothing to re-derive the text from
                 raw = decompress(version.raw).decode("utf-8", errors="replace")
                 try:
                     text = normalize(raw, content_type=version.content_type,

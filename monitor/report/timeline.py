@@ -1,0 +1,132 @@
+"""`timeline`: one entry per material change of a source (a version that changed what the policy says), as
+lines or JSON, from the stored history; pure functions over `VersionRecord`s."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK
+from monitor.store.streams import ChangeRecord, VersionRecord
+
+SUMMARIES_PER_LINE = 3  # the rest is counted; `diff` and `timeline --json` show them all
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One version of one source as the timeline tells it.
+
+    `kind` is "change" (material changes), or with `--all` also "first" (the first capture), "blink"
+    (back to an earlier text), "form-only" (changes, none of substance) and "layout" (no section changed).
+    """
+
+    fetched_at: datetime
+    source: str
+    previous: int | None
+    version: int
+    kind: str
+    topics: tuple[str, ...]
+    alert_topics: tuple[str, ...]
+    severity: str | None  # the highest of its rated material changes; None when none is rated
+    summary: str
+    changes: tuple[ChangeRecord, ...]  # the material ones
+
+
+def entry_of(record: VersionRecord, *, include_all: bool = False) -> TimelineEntry | None:
+    """The timeline entry of a version; None for one the timeline leaves out (unless `include_all`)."""
+    material = record.material_changes
+    if material:
+        return _entry(record, "change", material, _summary(material))
+    if not include_all:
+        return None
+    if record.previous is None:
+        kind, summary = "first", "first version captured"
+    elif record.reverts_to is not None:
+        kind, summary = "blink", f"back to the text of v{record.reverts_to} (a blink: no alert)"
+    elif record.changes:
+        kind, summary = "form-only", "no change in substance: " + _form_summary(record.changes)
+    else:
+        kind, summary = "layout", "layout only: no section changed"
+    return _entry(record, kind, (), summary)
+
+
+def _entry(record: VersionRecord, kind: str, material: tuple[ChangeRecord, ...], summary: str) -> TimelineEntry:
+    rated = [c.severity for c in material if c.severity is not None]
+    return TimelineEntry(
+        record.fetched_at, record.source, record.previous, record.seq, kind,
+        tuple(sorted({t for c in material for t in c.topics})),
+        tuple(sorted({t for c in material for t in c.alert_topics})),
+        max(rated, key=SEVERITY_RANK.__getitem__) if rated else None, summary, material)
+
+
+def _summary(material: tuple[ChangeRecord, ...]) -> str:
+    """The most severe changes' summaries first, as many as fit one line; the rest counted."""
+    ranked = sorted(material, key=lambda c: -SEVERITY_RANK.get(c.severity or "", -1))
+    summaries = list(dict.fromkeys(c.summary or f"{c.kind}: {c.section}" for c in ranked))
+    shown = "; ".join(summaries[:SUMMARIES_PER_LINE])
+    more = len(summaries) - SUMMARIES_PER_LINE
+    return shown + (f" (+{more} more)" if more > 0 else "")
+
+
+def _form_summary(changes: tuple[ChangeRecord, ...]) -> str:
+    """`2 form-only edits; date stamp updated`: what the changes of a version without substance were."""
+    counts = Counter(c.summary for c in changes)
+    edits = counts.pop(FORM_ONLY_SUMMARY, 0)
+    parts = ([f"{edits} form-only edit{'s' * (edits != 1)}"] if edits else []) + list(counts)
+    return "; ".join(parts[:SUMMARIES_PER_LINE]) + (f" (+{len(parts) - SUMMARIES_PER_LINE} more)"
+                                                    if len(parts) > SUMMARIES_PER_LINE else "")
+
+
+def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_severity: str | None = None,
+             include_all: bool = False) -> Iterator[TimelineEntry]:
+    """The entries of `records` (in their order) that pass the filters.
+
+    `min_severity` keeps entries of that severity or higher (so never an unrated one); `topic` keeps
+    entries with a material change about it.
+    """
+    floor = SEVERITY_RANK[min_severity] if min_severity else None
+    for record in records:
+        entry = entry_of(record, include_all=include_all)
+        if entry is None or (topic is not None and topic not in entry.topics):
+            continue
+        if floor is not None and (entry.severity is None or SEVERITY_RANK[entry.severity] < floor):
+            continue
+        yield entry
+
+
+def entry_json(entry: TimelineEntry) -> dict:
+    """One entry as `timeline --json` prints it."""
+    return {
+        "fetched_at": entry.fetched_at.isoformat(timespec="seconds"), "source": entry.source,
+        "previous_version": entry.previous, "version": entry.version, "kind": entry.kind,
+        "topics": list(entry.topics), "alert_topics": list(entry.alert_topics), "severity": entry.severity,
+        "summary": entry.summary,
+        "changes": [{"section": c.section, "kind": c.kind, "topics": list(c.topics), "severity": c.severity,
+                     "summary": c.summary, **({"not_rated": c.not_rated} if c.not_rated else {})}
+                    for c in entry.changes],
+    }
+
+
+def versions_cell(entry: TimelineEntry) -> str:
+    return f"v{entry.previous} → v{entry.version}" if entry.previous else f"v{entry.version}"
+
+
+def entry_line(entry: TimelineEntry, source_width: int) -> str:
+    """`2026-12-03 13:05  wemet  v2 → v3  high    sharing, minors  adds recipient: data brokers`."""
+    return "  ".join((
+        entry.fetched_at.strftime("%Y-%m-%d %H:%M"), entry.source.ljust(source_width),
+        versions_cell(entry).ljust(11), (entry.severity or "-").ljust(8),
+        (", ".join(entry.topics) or "-").ljust(18), _one_line(entry.summary),
+    )).rstrip()
+
+
+def header_line(source_width: int) -> str:
+    return "  ".join(("date (UTC)".ljust(16), "source".ljust(source_width), "versions".ljust(11), "severity",
+                      "topics".ljust(18), "summary"))
+
+
+def _one_line(text: str) -> str:
+    """Summaries quote policy text: a newline or control character in one must not break the line."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
