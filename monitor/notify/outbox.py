@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
-from monitor.store.database import Alert, Source, Version, utcnow
+from monitor.store.database import Alert, Source, Store, Version, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -92,6 +92,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
             "changes": [c.to_json() for c in changes[:MAX_CHANGES_PER_ALERT]],
             "more_changes": max(0, len(changes) - MAX_CHANGES_PER_ALERT),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {result.version}",
+            **_change_link(config, source.name, result.previous_version, result.version),
         }
         alert = Alert(source_id=version.source_id, channel=name, event_type="policy.changed",
                       idempotency_key=key, payload=envelope("policy.changed", data), version_id=version.id)
@@ -142,6 +143,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
             "reverted_alerts": ids, "reverted_versions": seqs, "topics": topics,
             "summary": revert_summary(version.reverts_to, seqs),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {version.seq}",
+            **_change_link(config, source.name, result.previous_version, version.seq),
         }
         session.add(Alert(source_id=version.source_id, channel=name, event_type="policy.reverted",
                           idempotency_key=key, payload=envelope("policy.reverted", data), version_id=version.id))
@@ -151,6 +153,12 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
                  f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
                  extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
     return named
+
+
+def _change_link(config: Config, source: str, old: int | None, new: int) -> dict[str, str]:
+    """`change_url`, the web page of the change, when `web: {base_url: …}` says where `serve` is reached."""
+    url = config.web.change_url(source, old, new)
+    return {"change_url": url} if url else {}
 
 
 def revert_summary(reverts_to: int, versions: list[int]) -> str:
@@ -199,6 +207,37 @@ def enqueue_event_alert(session: Session, config: Config, source_cfg: SourceConf
         session.info[_QUEUED] = True
         alerts.append(alert)
     return alerts
+
+
+ALERT_STATUSES = ("pending", "failed", "delivered")
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """One alert as `alerts --json` (and the web view's /api/alerts) lists it."""
+    from monitor.notify.render import subject_line
+
+    data = alert.payload.get("data", {}) if isinstance(alert.payload, dict) else {}
+    try:
+        subject = subject_line(alert.payload).removeprefix("[policy-monitor] ")
+    except Exception:  # an unreadable old payload must not break the listing
+        subject = alert.event_type
+    return {
+        "id": alert.id, "webhook_id": alert.idempotency_key, "channel": alert.channel,
+        "type": alert.event_type, "source": data.get("source"), "summary": subject, "status": alert.status,
+        "attempts": alert.attempts, "created_at": alert.created_at.isoformat(),
+        "next_attempt_at": alert.next_attempt_at.isoformat() if alert.status == "pending" else None,
+        "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
+        "last_error": alert.last_error,
+    }
+
+
+def list_alerts(store: Store, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The outbox, newest first, as `alert_json` rows; `status` keeps only pending, failed or delivered."""
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    if status:
+        query = query.where(Alert.status == status)
+    with store.session() as session:
+        return [alert_json(a) for a in session.exec(query)]
 
 
 def _exists(session: Session, key: str) -> bool:

@@ -1,0 +1,293 @@
+"""The web view's read side: source status, failing periods, material changes and the timeline, as plain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, func, select
+
+from monitor.config import Config, SourceConfig
+from monitor.meaning.significance import SEVERITY_RANK, is_form_only_summary
+from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
+
+GOOD_OUTCOMES = ("new", "changed", "unchanged")
+STATUSES = ("ok", "failing", "rejected", "unchecked")
+_BATCH = 100  # versions read at a time while looking for the latest material change
+
+
+@dataclass(frozen=True)
+class ChangeItem:
+    """One stored section change, as `check --json` names its fields."""
+
+    section: str
+    kind: str
+    topics: list[str]
+    alert_topics: list[str]
+    severity: str | None
+    summary: str
+    before: str
+    after: str
+    not_rated: str | None = None
+
+    @property
+    def form_only(self) -> bool:
+        return not self.alert_topics and not self.not_rated and is_form_only_summary(self.summary)
+
+    def to_json(self) -> dict:
+        out = {"section": self.section, "kind": self.kind, "topics": self.topics, "severity": self.severity,
+               "summary": self.summary, "before": self.before, "after": self.after}
+        if self.not_rated:
+            out["not_rated"] = self.not_rated
+        return out
+
+
+@dataclass(frozen=True)
+class MaterialChange:
+    """A version whose changes were alert-worthy: what the timeline and the overview show."""
+
+    source: str
+    url: str
+    version: int
+    previous_version: int
+    fetched_at: datetime
+    changes: list[ChangeItem]  # the alert-worthy ones, in document order
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({t for c in self.changes for t in c.alert_topics})
+
+    @property
+    def severity(self) -> str:
+        return max((c.severity or "low" for c in self.changes), key=SEVERITY_RANK.__getitem__)
+
+    def to_json(self) -> dict:
+        """A timeline entry: the field names of `check --json` (source, url, version, previous_version,
+        alert_topics, changes) plus when the version was fetched and its overall severity."""
+        return {"source": self.source, "url": self.url, "version": self.version,
+                "previous_version": self.previous_version, "fetched_at": self.fetched_at.isoformat(),
+                "alert_topics": self.topics, "severity": self.severity,
+                "changes": [c.to_json() for c in self.changes]}
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One configured source on the overview."""
+
+    name: str
+    url: str
+    final_url: str | None
+    topics: list[str]
+    status: str  # ok | failing | rejected | unchecked
+    since: datetime | None  # first failed check of the current run of failures
+    last_error: str | None
+    consecutive_failures: int
+    last_checked_at: datetime | None
+    versions: int
+    last_change: MaterialChange | None
+
+
+@dataclass(frozen=True)
+class VersionItem:
+    """One stored version on a source page."""
+
+    version: int
+    fetched_at: datetime
+    url: str
+    chars: int
+    reverts_to: int | None
+    changes: int
+    alert_topics: list[str]
+    severity: str | None
+    form_only: bool  # changed, but only in form (spelling, moves, renames, date stamps)
+
+    @property
+    def note(self) -> str:
+        if self.version == 1:
+            return "baseline"
+        if self.reverts_to:
+            return f"blink back to v{self.reverts_to}"
+        if self.alert_topics:
+            return "material"
+        if not self.changes:
+            return "layout only"
+        return "form-only" if self.form_only else "outside watched topics"
+
+
+@dataclass(frozen=True)
+class FailingPeriod:
+    """Failed checks in a row: from the first to the check that ended them (None: still failing)."""
+
+    start: datetime
+    end: datetime | None
+    checks: int
+    outcome: str  # error or rejected, of the last failed check
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    name: str
+    config: SourceConfig | None
+    url: str
+    final_url: str | None
+    status: SourceStatus | None
+    versions: list[VersionItem]  # newest first
+    timeline: list[MaterialChange]  # newest first
+    failing: list[FailingPeriod]  # newest first
+    checks: int = 0
+
+
+def _change(row) -> ChangeItem:
+    return ChangeItem(row.section, row.kind, list(row.topics or ()), list(row.alert_topics or ()), row.severity,
+                      row.summary, row.before, row.after, row.not_rated)
+
+
+def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
+    """The source's versions with alert-worthy changes (about `topic`, if given), newest first; read in
+    batches, so taking the first one never reads the whole history."""
+    query = (select(Version.id, Version.seq, Version.fetched_at)
+             .where(Version.source_id == source.id, Version.seq > 1, Version.reverts_to.is_(None))
+             .order_by(Version.seq.desc()))
+    offset = 0
+    while True:
+        batch = session.exec(query.offset(offset).limit(_BATCH)).all()
+        if not batch:
+            return
+        offset += len(batch)
+        rows: dict[int, list[ChangeRow]] = {}
+        for row in session.exec(select(ChangeRow).where(ChangeRow.new_version_id.in_([b[0] for b in batch]))
+                                .order_by(ChangeRow.position)):
+            if row.alert_topics and (topic is None or topic in row.alert_topics):
+                rows.setdefault(row.new_version_id, []).append(row)
+        for version_id, seq, fetched_at in batch:
+            if version_id in rows:
+                first = rows[version_id][0]
+                previous = session.exec(select(Version.seq).where(Version.id == first.old_version_id)).one()
+                yield MaterialChange(source.name, source.url, seq, previous, fetched_at,
+                                     [_change(r) for r in rows[version_id]])
+
+
+def _failure_run(session: Session, row: Source) -> tuple[datetime | None, str | None]:
+    """When the current run of failed checks began, and its latest error."""
+    if not row.consecutive_failures:
+        return None, None
+    recent = session.exec(select(Check.started_at, Check.error).where(Check.source_id == row.id)
+                          .order_by(Check.started_at.desc(), Check.id.desc())
+                          .limit(row.consecutive_failures)).all()
+    return (recent[-1][0], recent[0][1]) if recent else (None, None)
+
+
+def _status(session: Session, cfg: SourceConfig, row: Source | None, versions: int,
+            topic: str | None) -> SourceStatus:
+    if row is None:
+        return SourceStatus(cfg.name, cfg.url, None, list(cfg.topics), "unchecked", None, None, 0, None, 0, None)
+    since, error = _failure_run(session, row)
+    if row.last_outcome is None:
+        status = "unchecked"
+    elif row.last_outcome in GOOD_OUTCOMES:
+        status = "ok"
+    else:
+        status = "rejected" if row.last_outcome == "rejected" else "failing"
+    last = next(material_changes(session, row, topic), None)
+    return SourceStatus(cfg.name, cfg.url, row.final_url, list(cfg.topics), status, since, error,
+                        row.consecutive_failures, row.last_checked_at, versions, last)
+
+
+def overview(store: Store, config: Config, *, topic: str | None = None,
+             status: str | None = None) -> list[SourceStatus]:
+    """Every configured source with its status and last material change; `topic` keeps the sources with
+    a material change about it (and shows that one), `status` those in that state."""
+    with store.session() as session:
+        rows = {s.name: s for s in session.exec(select(Source))}
+        counts = dict(session.exec(select(Version.source_id, func.count()).group_by(Version.source_id)).all())
+        found = [_status(session, cfg, rows.get(cfg.name), counts.get(getattr(rows.get(cfg.name), "id", None), 0),
+                         topic) for cfg in config.sources]
+    if topic:
+        found = [s for s in found if s.last_change is not None]
+    if status:
+        found = [s for s in found if s.status == status]
+    return found
+
+
+def _failing_periods(session: Session, source: Source) -> tuple[list[FailingPeriod], int]:
+    checks = session.exec(select(Check.started_at, Check.outcome, Check.error).where(Check.source_id == source.id)
+                          .order_by(Check.started_at, Check.id)).all()
+    periods: list[FailingPeriod] = []
+    start, count, outcome, error = None, 0, "", None
+    for started_at, result, message in checks:
+        if result in GOOD_OUTCOMES:
+            if start is not None:
+                periods.append(FailingPeriod(start, started_at, count, outcome, error))
+                start, count = None, 0
+            continue
+        start = start or started_at
+        count, outcome, error = count + 1, result, message
+    if start is not None:
+        periods.append(FailingPeriod(start, None, count, outcome, error))
+    return periods[::-1], len(checks)
+
+
+def source_page(store: Store, config: Config, name: str) -> SourcePage | None:
+    """Everything the source page shows; None for a source neither configured nor ever checked.
+    A source checked once but since removed from sources.yaml keeps its page (its history is still there)."""
+    cfg = config.source(name)
+    with store.session() as session:
+        row = Store.source(session, name)
+        if row is None and cfg is None:
+            return None
+        if row is None:
+            status = _status(session, cfg, None, 0, None)
+            return SourcePage(name, cfg, cfg.url, None, status, [], [], [])
+        versions = session.exec(
+            select(Version.id, Version.seq, Version.fetched_at, Version.url, func.length(Version.text),
+                   Version.reverts_to).where(Version.source_id == row.id).order_by(Version.seq.desc())).all()
+        changes: dict[int, list] = {}
+        for change in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.severity,
+                                          ChangeRow.summary, ChangeRow.not_rated)
+                                   .where(ChangeRow.source_id == row.id)):
+            changes.setdefault(change[0], []).append(change)
+        items = []
+        for version_id, seq, fetched_at, url, chars, reverts_to in versions:
+            mine = changes.get(version_id, [])
+            alerting = [c for c in mine if c[1]]
+            items.append(VersionItem(
+                seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
+                max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
+                bool(mine) and all(not c[4] and is_form_only_summary(c[3]) for c in mine)))
+        timeline = list(material_changes(session, row))
+        failing, checks = _failing_periods(session, row)
+        status = _status(session, cfg, row, len(items), None) if cfg else None
+    return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items, timeline, failing, checks)
+
+
+def timeline(store: Store, *, source: str | None = None, topic: str | None = None,
+             limit: int = 100) -> list[MaterialChange]:
+    """The latest material changes of every source (or one), newest first."""
+    with store.session() as session:
+        query = select(Source).order_by(Source.name)
+        if source:
+            query = query.where(Source.name == source)
+        entries: list[MaterialChange] = []
+        for row in session.exec(query).all():
+            for n, change in enumerate(material_changes(session, row, topic)):
+                if n >= limit:
+                    break
+                entries.append(change)
+    entries.sort(key=lambda c: (c.fetched_at, c.source), reverse=True)
+    return entries[:limit]
+
+
+def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, list[SectionRow]]:
+    """The stored section rows of some versions of a source, by version number."""
+    with store.session() as session:
+        ids = dict(session.exec(select(Version.seq, Version.id)
+                                .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all())
+        rows = session.exec(select(SectionRow).where(SectionRow.version_id.in_(list(ids.values())))
+                            .order_by(SectionRow.version_id, SectionRow.position)).all()
+    by_id = {v: k for k, v in ids.items()}
+    out: dict[int, list] = {seq: [] for seq in ids}
+    for r in rows:
+        out[by_id[r.version_id]].append(r)
+    return out

@@ -1,0 +1,122 @@
+"""The HTML pages: overview, source, version, change (OLD..NEW) and the alerts outbox."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from monitor.meaning.names import TOPICS
+from monitor.notify.outbox import ALERT_STATUSES, list_alerts
+from monitor.store.queries import HIDDEN_BY_DEFAULT, VersionDiff, is_material, version_detail, version_diff
+from monitor.web import data, diffview
+from monitor.web.app import Web, render
+
+_SPAN = re.compile(r"^v?(\d{1,9})\.\.v?(\d{1,9})$")
+_VERSION = re.compile(r"^v?(\d{1,9})$")
+FORM_ONLY_SHOWN = 500  # form-only panels drawn at most (a re-spelt policy can have thousands)
+DIFF_CACHE = 32  # computed diffs kept: versions never change once stored, so neither does their diff
+
+
+def _web(request: Request) -> Web:
+    return request.app.state.web
+
+
+def _choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query_params.get(key) or None
+    if value is not None and value not in allowed:
+        raise HTTPException(400, f"{key} must be one of {', '.join(allowed)}")
+    return value
+
+
+def overview(request: Request) -> HTMLResponse:
+    web = _web(request)
+    topic = _choice(request, "topic", TOPICS)
+    status = _choice(request, "status", data.STATUSES)
+    rows = data.overview(web.store, web.config, topic=topic, status=status)
+    return render(request, "overview.html", rows=rows, topic=topic, status=status, topics=TOPICS,
+                  statuses=data.STATUSES, total=len(web.config.sources))
+
+
+def source(request: Request) -> HTMLResponse:
+    web = _web(request)
+    page = data.source_page(web.store, web.config, request.path_params["name"])
+    if page is None:
+        raise HTTPException(404, f"unknown source {request.path_params['name']!r}")
+    return render(request, "source.html", page=page)
+
+
+def version(request: Request) -> HTMLResponse:
+    web = _web(request)
+    row = web.source(request.path_params["name"])
+    match = _VERSION.match(request.path_params["version"])
+    if not match:
+        raise HTTPException(404, "a version is a whole number, as the source page lists them")
+    detail = version_detail(web.store, row, int(match.group(1)))
+    sections = data.version_sections(web.store, row, [detail["version"]])[detail["version"]]
+    text = diffview.full_text(sections, [], side="v")
+    return render(request, "version.html", name=row.name, detail=detail, sections=text)
+
+
+def _diff(web: Web, name: str, old: int, new: int) -> VersionDiff:
+    """The diff of two versions, computed once per pair of texts (keyed by their hashes)."""
+    row = web.source(name)
+    diff = version_diff(web.store, row, old, new)
+    key = (diff.old.text_hash, diff.new.text_hash)
+    cached = web.diff_cache.get(key)
+    if cached is not None:
+        return VersionDiff(diff.source, diff.old, diff.new, cached)
+    if len(web.diff_cache) >= DIFF_CACHE:
+        web.diff_cache.pop(next(iter(web.diff_cache)))
+    web.diff_cache[key] = diff.rated
+    return diff
+
+
+def change(request: Request) -> HTMLResponse:
+    web = _web(request)
+    name = request.path_params["name"]
+    match = _SPAN.match(request.path_params["span"])
+    if not match:
+        raise HTTPException(404, "a change is addressed as OLD..NEW, e.g. /sources/acme/changes/1..2")
+    old, new = int(match.group(1)), int(match.group(2))
+    if old == new:
+        raise HTTPException(404, f"v{old}..v{new} compares a version with itself")
+    diff = _diff(web, name, old, new)
+    shown = [r for r in diff.rated if r.change.kind not in HIDDEN_BY_DEFAULT]
+    material = {i for i, r in enumerate(diff.rated) if is_material(r)}
+    panels = diffview.panels(diff.rated, material)
+    substance = [p for p in panels if p.material]
+    form_only = [p for p in panels if not p.material]
+    drawn_form_only = form_only[:FORM_ONLY_SHOWN]
+    sections = data.version_sections(web.store, web.source(name), [old, new])
+    visible = substance + drawn_form_only
+    return render(request, "change.html", name=name, diff=diff, substance=substance, form_only=drawn_form_only,
+                  form_only_total=len(form_only), hidden_kinds=len(diff.rated) - len(shown),
+                  old_text=diffview.full_text(sections.get(old, []), visible, side="old"),
+                  new_text=diffview.full_text(sections.get(new, []), visible, side="new"),
+                  previous=_neighbour(web, name, new, -1), following=_neighbour(web, name, new, +1))
+
+
+def _neighbour(web: Web, name: str, seq: int, step: int) -> tuple[int, int] | None:
+    """The change before or after the one ending at `seq`, when those versions exist."""
+    row = web.source(name)
+    target = seq + step
+    if step < 0:
+        return (target - 1, target) if target >= 2 else None
+    with web.store.session() as session:
+        from monitor.store.database import Store
+
+        return (seq, target) if Store.version(session, row.id, target) is not None else None
+
+
+def alerts(request: Request) -> HTMLResponse:
+    web = _web(request)
+    status = _choice(request, "status", ALERT_STATUSES)
+    try:
+        limit = max(1, min(int(request.query_params.get("limit", 100)), 1000))
+    except ValueError:
+        raise HTTPException(400, "limit must be a whole number") from None
+    rows = list_alerts(web.store, status, limit)
+    return render(request, "alerts.html", rows=rows, status=status, statuses=ALERT_STATUSES, limit=limit)
