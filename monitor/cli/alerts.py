@@ -25,8 +25,8 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.notify.outbox import ALERT_STATUSES as STATUSES
-from monitor.notify.outbox import list_alerts
+from monitor.notify.listing import ALERT_STATUSES as STATUSES
+from monitor.notify.listing import list_alerts
 from monitor.store.database import Alert, utcnow
 
 alerts_app = typer.Typer(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
-from monitor.store.database import Alert, Source, Store, Version, utcnow
+from monitor.store.database import Alert, Source, Version, utcnow
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -207,37 +207,6 @@ def enqueue_event_alert(session: Session, config: Config, source_cfg: SourceConf
         session.info[_QUEUED] = True
         alerts.append(alert)
     return alerts
-
-
-ALERT_STATUSES = ("pending", "failed", "delivered")
-
-
-def alert_json(alert: Alert) -> dict[str, Any]:
-    """One alert as `alerts --json` (and the web view's /api/alerts) lists it."""
-    from monitor.notify.render import subject_line
-
-    data = alert.payload.get("data", {}) if isinstance(alert.payload, dict) else {}
-    try:
-        subject = subject_line(alert.payload).removeprefix("[policy-monitor] ")
-    except Exception:  # an unreadable old payload must not break the listing
-        subject = alert.event_type
-    return {
-        "id": alert.id, "webhook_id": alert.idempotency_key, "channel": alert.channel,
-        "type": alert.event_type, "source": data.get("source"), "summary": subject, "status": alert.status,
-        "attempts": alert.attempts, "created_at": alert.created_at.isoformat(),
-        "next_attempt_at": alert.next_attempt_at.isoformat() if alert.status == "pending" else None,
-        "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
-        "last_error": alert.last_error,
-    }
-
-
-def list_alerts(store: Store, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The outbox, newest first, as `alert_json` rows; `status` keeps only pending, failed or delivered."""
-    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
-    if status:
-        query = query.where(Alert.status == status)
-    with store.session() as session:
-        return [alert_json(a) for a in session.exec(query)]
 
 
 def _exists(session: Session, key: str) -> bool:

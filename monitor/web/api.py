@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from monitor.meaning.names import TOPICS
 from monitor.notify.feed import feed_entries, render_feed
-from monitor.notify.outbox import ALERT_STATUSES, list_alerts
+from monitor.notify.listing import ALERT_STATUSES, list_alerts
 from monitor.store.queries import source_overview, version_history
 from monitor.web import data
 from monitor.web.app import Web

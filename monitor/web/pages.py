@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.meaning.names import TOPICS
-from monitor.notify.outbox import ALERT_STATUSES, list_alerts
+from monitor.notify.listing import ALERT_STATUSES, list_alerts
 from monitor.store.queries import HIDDEN_BY_DEFAULT, VersionDiff, is_material, version_detail, version_diff
 from monitor.web import data, diffview
 from monitor.web.app import Web, render
