@@ -30,7 +30,7 @@ DEFAULT_DATABASE = "sqlite:///policy-monitor.db"
 # Literal secrets are refused: they would end up in version control, backups and logs.
 SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "passwd"}
 _SECRET_HINT = {"password": "`password_env:` (under smtp)", "passwd": "`password_env:` (under smtp)",
-                "secret": "`secret_env:` (webhook channels)", "token": "`token_env:` (under web)"}
+                "secret": "`secret_env:` (webhook channels)"}
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _URL_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:\s]*:[^/@\s]+@")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -408,6 +408,12 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _secret_hint(key: str, loc: tuple) -> str:
+    if loc[:1] == ("web",):
+        return "`token_env:`"  # the web view's access token
+    return _SECRET_HINT.get(key, "`password_env:` or `secret_env:`")
+
+
 def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -419,7 +425,7 @@ def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
                         (*loc, key),
                         f"secrets are never written in the config; put the value in an environment "
                         f"variable and name it with "
-                        f"{_SECRET_HINT.get(str(key).lower(), '`password_env:` or `secret_env:`')} instead",
+                        f"{_secret_hint(str(key).lower(), loc)} instead",
                     ))
                 walk(value, (*loc, key))
         elif isinstance(node, list):
