@@ -204,6 +204,8 @@ def test_serve_reads_postgresql_too(tmp_path, postgres_url):
         assert [s["name"] for s in get(url + "/api/sources").json()] == ["wemet", "kids", "gone"]
         page = get(url + "/sources/wemet/changes/1..2")
         assert page.status_code == 200 and "<ins>13</ins>" in page.text
+        assert [e["version"] for e in get(url + "/api/timeline").json()] == [2]
+        assert "adds recipients" in get(url + "/?topic=sharing").text
 
 
 # -- the command itself ------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ def serve(
     """Serve the read-only web view: sources, history, changes, alerts, JSON API and Atom feed."""
     import uvicorn
 
+    from monitor.web.access import is_loopback
     from monitor.web.app import create_app
-    from monitor.web.guard import is_loopback
 
     obj = ctx_obj(ctx)
     config = obj.config()

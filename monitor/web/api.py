@@ -13,7 +13,7 @@ from monitor.notify.feed import feed_entries, render_feed
 from monitor.notify.listing import ALERT_STATUSES, list_alerts
 from monitor.store.queries import source_overview, version_history
 from monitor.web import data
-from monitor.web.app import Web
+from monitor.web.context import Web
 
 _VERSION = re.compile(r"^v?(\d{1,9})$")
 
@@ -62,14 +62,12 @@ def history(request: Request) -> JSONResponse:
 
 def diff(request: Request) -> JSONResponse:
     """`policy-monitor diff NAME OLD NEW --format json` (`?all=1` is `--all`)."""
-    from monitor.web.pages import _diff
-
     web = _web(request)
     old, new = (_VERSION.match(request.path_params[k]) for k in ("old", "new"))
     if not old or not new:
         raise HTTPException(404, "versions are whole numbers, as /api/sources/NAME/history lists them")
     show_all = request.query_params.get("all", "") in ("1", "true", "yes")
-    return PrettyJSON(_diff(web, request.path_params["name"], int(old.group(1)), int(new.group(1))).to_json(show_all))
+    return PrettyJSON(web.diff(request.path_params["name"], int(old.group(1)), int(new.group(1))).to_json(show_all))
 
 
 def timeline(request: Request) -> JSONResponse:

@@ -7,85 +7,30 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
-import jinja2
 from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from monitor.config import Config
 from monitor.errors import NoSuchVersionError, UnknownSourceError
-from monitor.store.database import Source, Store
-from monitor.web.guard import Guard
-
-PACKAGE = resources.files("monitor.web")
-
-
-@dataclass
-class Web:
-    """What every view needs: the config, the store, the templates and the static files' fingerprints."""
-
-    config: Config
-    store: Store
-    templates: jinja2.Environment
-    static_version: str
-    diff_cache: dict = field(default_factory=dict)
-
-    def source(self, name: str) -> Source:
-        with self.store.session() as session:
-            row = Store.source(session, name)
-        if row is None:
-            raise UnknownSourceError(f"unknown source {name!r}: it has never been checked")
-        return row
-
-
-def _moment(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def when(moment: datetime | str | None) -> str:
-    """'2026-12-01 22:48 UTC' for people (the ISO form stays in <time datetime> and the API)."""
-    return _moment(moment).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
-
-
-def iso(moment: datetime | str | None) -> str:
-    return _moment(moment).astimezone(UTC).isoformat(timespec="seconds") if moment else ""
-
-
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PACKAGE / "templates")),
-        autoescape=True,  # every page is HTML; policy text is always escaped
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["when"] = when
-    env.filters["iso"] = iso
-    return env
+from monitor.store.database import Store
+from monitor.web import api, pages
+from monitor.web.access import Guard
+from monitor.web.context import PACKAGE, Web, render, templates
 
 
 def _fingerprint(directory: Path) -> str:
+    """A digest of the static files: their URLs change when they do, so browsers never keep a stale copy."""
     digest = hashlib.sha256()
     for path in sorted(directory.iterdir()):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def render(request: Request, template: str, http_status: int = 200, **context) -> HTMLResponse:
-    web: Web = request.app.state.web
-    root = request.scope.get("root_path", "")
-    html = web.templates.get_template(template).render(
-        root=root, static=lambda name: f"{root}/static/{name}?v={web.static_version}", request=request, **context)
-    return HTMLResponse(html, status_code=http_status, headers={"cache-control": "no-cache"})
 
 
 def read_only_connections(store: Store) -> None:
@@ -116,8 +61,6 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 def create_app(config: Config, store: Store, *, token: str | None = None) -> Guard:
     """The ASGI application over `store` (opened read-only by the caller), guarded (see Guard)."""
-    from monitor.web import api, pages
-
     read_only_connections(store)
     static = Path(str(PACKAGE / "static"))
     routes = [
@@ -137,5 +80,5 @@ def create_app(config: Config, store: Store, *, token: str | None = None) -> Gua
     handlers = {404: _not_found, 400: _not_found, UnknownSourceError: _not_found, NoSuchVersionError: _not_found,
                 HTTPException: _not_found}
     app = Starlette(routes=routes, exception_handlers=handlers)
-    app.state.web = Web(config, store, _templates(), _fingerprint(static))
+    app.state.web = Web(config, store, templates(), _fingerprint(static))
     return Guard(app, token=token)

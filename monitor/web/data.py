@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import String, cast
 from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
@@ -139,9 +140,20 @@ class SourcePage:
     checks: int = 0
 
 
+_CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRow.alert_topics, ChangeRow.severity,
+                   ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated)
+
+
+# alert_topics is a JSON list; an empty one is stored as the text [] on SQLite and PostgreSQL alike, so
+# the database leaves out the (many) changes that alerted nothing
+ALERTED = cast(ChangeRow.alert_topics, String) != "[]"
+
+
 def _change(row) -> ChangeItem:
-    return ChangeItem(row.section, row.kind, list(row.topics or ()), list(row.alert_topics or ()), row.severity,
-                      row.summary, row.before, row.after, row.not_rated)
+    """A ChangeItem from the columns of _CHANGE_COLUMNS (plain tuples: ORM objects cost ten times more)."""
+    section, kind, topics, alert_topics, severity, summary, before, after, not_rated = row
+    return ChangeItem(section, kind, list(topics or ()), list(alert_topics or ()), severity, summary, before, after,
+                      not_rated)
 
 
 def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
@@ -156,17 +168,21 @@ def material_changes(session: Session, source: Source, topic: str | None = None)
         if not batch:
             return
         offset += len(batch)
-        rows: dict[int, list[ChangeRow]] = {}
-        for row in session.exec(select(ChangeRow).where(ChangeRow.new_version_id.in_([b[0] for b in batch]))
-                                .order_by(ChangeRow.position)):
-            if row.alert_topics and (topic is None or topic in row.alert_topics):
-                rows.setdefault(row.new_version_id, []).append(row)
+        found: dict[int, list[ChangeItem]] = {}
+        previous: dict[int, int] = {}
+        for new_id, old_id, *columns in session.exec(
+                select(ChangeRow.new_version_id, ChangeRow.old_version_id, *_CHANGE_COLUMNS)
+                .where(ChangeRow.new_version_id.in_([b[0] for b in batch]), ALERTED)
+                .order_by(ChangeRow.position)):
+            change = _change(columns)
+            if change.alert_topics and (topic is None or topic in change.alert_topics):
+                found.setdefault(new_id, []).append(change)
+                previous[new_id] = old_id
+        seqs = dict(session.exec(select(Version.id, Version.seq).where(Version.id.in_(list(previous.values())))).all())
         for version_id, seq, fetched_at in batch:
-            if version_id in rows:
-                first = rows[version_id][0]
-                previous = session.exec(select(Version.seq).where(Version.id == first.old_version_id)).one()
-                yield MaterialChange(source.name, source.url, seq, previous, fetched_at,
-                                     [_change(r) for r in rows[version_id]])
+            if version_id in found:
+                yield MaterialChange(source.name, source.url, seq, seqs[previous[version_id]], fetched_at,
+                                     found[version_id])
 
 
 def _failure_run(session: Session, row: Source) -> tuple[datetime | None, str | None]:
@@ -277,6 +293,37 @@ def timeline(store: Store, *, source: str | None = None, topic: str | None = Non
                 entries.append(change)
     entries.sort(key=lambda c: (c.fetched_at, c.source), reverse=True)
     return entries[:limit]
+
+
+@dataclass(frozen=True)
+class VersionHead:
+    """A stored version without its text."""
+
+    seq: int
+    fetched_at: datetime
+    url: str
+    reverts_to: int | None
+
+
+def version_heads(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, VersionHead]:
+    with store.session() as session:
+        rows = session.exec(select(Version.seq, Version.fetched_at, Version.url, Version.reverts_to)
+                            .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all()
+    return {r[0]: VersionHead(*r) for r in rows}
+
+
+def recorded_changes(store: Store, source: Source, old: int, new: int) -> list[ChangeItem] | None:
+    """The changes the check that stored version `new` recorded against `old`, rated as they were
+    alerted; None when no check compared these two (versions further apart: compute them with `diff`)."""
+    with store.session() as session:
+        ids = dict(session.exec(select(Version.seq, Version.id)
+                                .where(Version.source_id == source.id, Version.seq.in_([old, new]))).all())
+        if len(ids) != 2 or new != old + 1:
+            return None
+        rows = session.exec(select(*_CHANGE_COLUMNS).where(ChangeRow.new_version_id == ids[new],
+                                                           ChangeRow.old_version_id == ids[old])
+                            .order_by(ChangeRow.position)).all()
+    return [_change(r) for r in rows]
 
 
 def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, list[SectionRow]]:

@@ -134,15 +134,46 @@ def sides(before: str, after: str) -> tuple[list[Piece], list[Piece]]:
     return fold(old), fold(new)
 
 
-def panels(rated: Sequence[RatedChange], material: set[int]) -> list[Panel]:
-    """One panel per change, in document order; `material` holds the indexes of changes in substance."""
+@dataclass(frozen=True)
+class ChangeView:
+    """What a panel needs of a change, whether a check recorded it or it is computed now."""
+
+    section: str
+    kind: str
+    topics: tuple[str, ...]
+    severity: str | None
+    summary: str
+    before: str
+    after: str
+    material: bool
+    not_rated: str | None = None
+    old_key: str | None = None
+    new_key: str | None = None
+
+
+def from_rated(rated: RatedChange, material: bool) -> ChangeView:
+    """A change computed now (`diff`), which knows its sections' keys."""
+    c = rated.change
+    return ChangeView(c.section, c.kind, tuple(rated.topics), rated.severity, rated.summary, c.before, c.after,
+                      material, rated.not_rated, c.old_key, c.new_key)
+
+
+def from_recorded(item, old_keys: dict[str, str], new_keys: dict[str, str]) -> ChangeView:
+    """A change as the check recorded it (`data.ChangeItem`); its sections are found by their path."""
+    return ChangeView(item.section, item.kind, tuple(item.topics), item.severity, item.summary, item.before,
+                      item.after, not item.form_only, item.not_rated,
+                      old_keys.get(item.section) if item.kind != "added" else None,
+                      new_keys.get(item.section) if item.kind != "removed" else None)
+
+
+def panels(changes: Sequence[ChangeView]) -> list[Panel]:
+    """One panel per change, in document order."""
     taken: set[str] = set()
     out = []
-    for i, r in enumerate(rated):
-        c = r.change
+    for c in changes:
         before, after = sides(c.before, c.after)
-        out.append(Panel(anchor_for(c.new_key or c.old_key, taken), c.section, c.kind, r.topics, r.severity,
-                         r.summary, i in material, r.not_rated, before, after, c.old_key, c.new_key))
+        out.append(Panel(anchor_for(c.new_key or c.old_key or c.section, taken), c.section, c.kind, c.topics,
+                         c.severity, c.summary, c.material, c.not_rated, before, after, c.old_key, c.new_key))
     return out
 
 

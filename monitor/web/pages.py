@@ -8,16 +8,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from monitor.errors import NoSuchVersionError
 from monitor.meaning.names import TOPICS
 from monitor.notify.listing import ALERT_STATUSES, list_alerts
-from monitor.store.queries import HIDDEN_BY_DEFAULT, VersionDiff, is_material, version_detail, version_diff
+from monitor.store.database import Store
+from monitor.store.queries import is_material, version_detail
 from monitor.web import data, diffview
-from monitor.web.app import Web, render
+from monitor.web.context import Web, render
 
 _SPAN = re.compile(r"^v?(\d{1,9})\.\.v?(\d{1,9})$")
 _VERSION = re.compile(r"^v?(\d{1,9})$")
 FORM_ONLY_SHOWN = 500  # form-only panels drawn at most (a re-spelt policy can have thousands)
-DIFF_CACHE = 32  # computed diffs kept: versions never change once stored, so neither does their diff
 
 
 def _web(request: Request) -> Web:
@@ -60,21 +61,9 @@ def version(request: Request) -> HTMLResponse:
     return render(request, "version.html", name=row.name, detail=detail, sections=text)
 
 
-def _diff(web: Web, name: str, old: int, new: int) -> VersionDiff:
-    """The diff of two versions, computed once per pair of texts (keyed by their hashes)."""
-    row = web.source(name)
-    diff = version_diff(web.store, row, old, new)
-    key = (diff.old.text_hash, diff.new.text_hash)
-    cached = web.diff_cache.get(key)
-    if cached is not None:
-        return VersionDiff(diff.source, diff.old, diff.new, cached)
-    if len(web.diff_cache) >= DIFF_CACHE:
-        web.diff_cache.pop(next(iter(web.diff_cache)))
-    web.diff_cache[key] = diff.rated
-    return diff
-
-
 def change(request: Request) -> HTMLResponse:
+    """Between consecutive versions, the changes as the check recorded and rated them (what was
+    alerted, and no rating to redo: a 300-section change renders at once); further apart, `diff`'s."""
     web = _web(request)
     name = request.path_params["name"]
     match = _SPAN.match(request.path_params["span"])
@@ -83,31 +72,36 @@ def change(request: Request) -> HTMLResponse:
     old, new = int(match.group(1)), int(match.group(2))
     if old == new:
         raise HTTPException(404, f"v{old}..v{new} compares a version with itself")
-    diff = _diff(web, name, old, new)
-    shown = [r for r in diff.rated if r.change.kind not in HIDDEN_BY_DEFAULT]
-    material = {i for i, r in enumerate(diff.rated) if is_material(r)}
-    panels = diffview.panels(diff.rated, material)
+    row = web.source(name)
+    heads = data.version_heads(web.store, row, [old, new])
+    for seq in (old, new):
+        if seq not in heads:
+            raise NoSuchVersionError(f"{name} has no version {seq}")
+    sections = data.version_sections(web.store, row, [old, new])
+    recorded = data.recorded_changes(web.store, row, old, new)
+    if recorded is not None:
+        old_keys = {s.path: s.key for s in sections[old]}
+        new_keys = {s.path: s.key for s in sections[new]}
+        views = [diffview.from_recorded(c, old_keys, new_keys) for c in recorded]
+    else:
+        views = [diffview.from_rated(r, is_material(r)) for r in web.diff(name, old, new).rated]
+    panels = diffview.panels(views)
     substance = [p for p in panels if p.material]
     form_only = [p for p in panels if not p.material]
-    drawn_form_only = form_only[:FORM_ONLY_SHOWN]
-    sections = data.version_sections(web.store, web.source(name), [old, new])
-    visible = substance + drawn_form_only
-    return render(request, "change.html", name=name, diff=diff, substance=substance, form_only=drawn_form_only,
-                  form_only_total=len(form_only), hidden_kinds=len(diff.rated) - len(shown),
-                  old_text=diffview.full_text(sections.get(old, []), visible, side="old"),
-                  new_text=diffview.full_text(sections.get(new, []), visible, side="new"),
-                  previous=_neighbour(web, name, new, -1), following=_neighbour(web, name, new, +1))
+    drawn = substance + form_only[:FORM_ONLY_SHOWN]
+    return render(request, "change.html", name=name, old=heads[old], new=heads[new], recorded=recorded is not None,
+                  substance=substance, form_only=form_only[:FORM_ONLY_SHOWN], form_only_total=len(form_only),
+                  old_text=diffview.full_text(sections[old], drawn, side="old"),
+                  new_text=diffview.full_text(sections[new], drawn, side="new"),
+                  previous=_neighbour(web, row, new, -1), following=_neighbour(web, row, new, +1))
 
 
-def _neighbour(web: Web, name: str, seq: int, step: int) -> tuple[int, int] | None:
+def _neighbour(web: Web, row, seq: int, step: int) -> tuple[int, int] | None:
     """The change before or after the one ending at `seq`, when those versions exist."""
-    row = web.source(name)
     target = seq + step
     if step < 0:
         return (target - 1, target) if target >= 2 else None
     with web.store.session() as session:
-        from monitor.store.database import Store
-
         return (seq, target) if Store.version(session, row.id, target) is not None else None
 
 
