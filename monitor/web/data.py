@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import String, cast
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
@@ -15,7 +17,9 @@ from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, 
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
 STATUSES = ("ok", "failing", "rejected", "unchecked")
-_BATCH = 100  # versions read at a time while looking for the latest material change
+_BATCH = 200  # rows read at a time while looking for the latest material changes
+VERSIONS_PER_PAGE = 200  # a page of a source's versions (a busy source has thousands)
+TIMELINE_SHOWN = 50  # material changes listed on a source page; /api/timeline?source= has them all
 
 
 @dataclass(frozen=True)
@@ -129,15 +133,24 @@ class FailingPeriod:
 
 @dataclass(frozen=True)
 class SourcePage:
+    """Everything the source page shows: one page of its versions, its material changes, failing periods."""
+
     name: str
     config: SourceConfig | None
     url: str
     final_url: str | None
     status: SourceStatus | None
-    versions: list[VersionItem]  # newest first
-    timeline: list[MaterialChange]  # newest first
+    versions: list[VersionItem]  # newest first, this page's
+    timeline: list[MaterialChange]  # newest first, at most TIMELINE_SHOWN
     failing: list[FailingPeriod]  # newest first
     checks: int = 0
+    total_versions: int = 0
+    page: int = 1
+    more_material: bool = False  # the timeline was cut
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_versions // VERSIONS_PER_PAGE))
 
 
 _CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRow.alert_topics, ChangeRow.severity,
@@ -157,32 +170,28 @@ def _change(row) -> ChangeItem:
 
 
 def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
-    """The source's versions with alert-worthy changes (about `topic`, if given), newest first; read in
-    batches, so taking the first one never reads the whole history."""
-    query = (select(Version.id, Version.seq, Version.fetched_at)
-             .where(Version.source_id == source.id, Version.seq > 1, Version.reverts_to.is_(None))
-             .order_by(Version.seq.desc()))
-    offset = 0
-    while True:
-        batch = session.exec(query.offset(offset).limit(_BATCH)).all()
-        if not batch:
-            return
-        offset += len(batch)
-        found: dict[int, list[ChangeItem]] = {}
-        previous: dict[int, int] = {}
-        for new_id, old_id, *columns in session.exec(
-                select(ChangeRow.new_version_id, ChangeRow.old_version_id, *_CHANGE_COLUMNS)
-                .where(ChangeRow.new_version_id.in_([b[0] for b in batch]), ALERTED)
-                .order_by(ChangeRow.position)):
-            change = _change(columns)
-            if change.alert_topics and (topic is None or topic in change.alert_topics):
-                found.setdefault(new_id, []).append(change)
-                previous[new_id] = old_id
-        seqs = dict(session.exec(select(Version.id, Version.seq).where(Version.id.in_(list(previous.values())))).all())
-        for version_id, seq, fetched_at in batch:
-            if version_id in found:
-                yield MaterialChange(source.name, source.url, seq, seqs[previous[version_id]], fetched_at,
-                                     found[version_id])
+    """The source's versions with alert-worthy changes (about `topic`, if given), newest first. One query,
+    streamed: taking the first few never reads the whole history."""
+    old = aliased(Version)
+    rows = session.exec(
+        select(Version.seq, Version.fetched_at, old.seq, *_CHANGE_COLUMNS)
+        .select_from(ChangeRow).join(Version, ChangeRow.new_version_id == Version.id)
+        .join(old, ChangeRow.old_version_id == old.id)
+        .where(ChangeRow.source_id == source.id, ALERTED, Version.reverts_to.is_(None))
+        .order_by(Version.seq.desc(), ChangeRow.position)
+        .execution_options(yield_per=_BATCH))
+    current: MaterialChange | None = None
+    for seq, fetched_at, previous, *columns in rows:
+        change = _change(columns)
+        if topic is not None and topic not in change.alert_topics:
+            continue
+        if current is None or current.version != seq:
+            if current is not None:
+                yield current
+            current = MaterialChange(source.name, source.url, seq, previous, fetched_at, [])
+        current.changes.append(change)
+    if current is not None:
+        yield current
 
 
 def _failure_run(session: Session, row: Source) -> tuple[datetime | None, str | None]:
@@ -245,24 +254,26 @@ def _failing_periods(session: Session, source: Source) -> tuple[list[FailingPeri
     return periods[::-1], len(checks)
 
 
-def source_page(store: Store, config: Config, name: str) -> SourcePage | None:
-    """Everything the source page shows; None for a source neither configured nor ever checked.
-    A source checked once but since removed from sources.yaml keeps its page (its history is still there)."""
+def source_page(store: Store, config: Config, name: str, page: int = 1) -> SourcePage | None:
+    """Everything the source page shows (its versions VERSIONS_PER_PAGE at a time, newest first); None for
+    a source neither configured nor ever checked. A source checked once but since removed from
+    sources.yaml keeps its page: its history is still there."""
     cfg = config.source(name)
     with store.session() as session:
         row = Store.source(session, name)
         if row is None and cfg is None:
             return None
         if row is None:
-            status = _status(session, cfg, None, 0, None)
-            return SourcePage(name, cfg, cfg.url, None, status, [], [], [])
+            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None), [], [], [])
+        total = session.exec(select(func.count()).select_from(Version).where(Version.source_id == row.id)).one()
         versions = session.exec(
             select(Version.id, Version.seq, Version.fetched_at, Version.url, func.length(Version.text),
-                   Version.reverts_to).where(Version.source_id == row.id).order_by(Version.seq.desc())).all()
+                   Version.reverts_to).where(Version.source_id == row.id).order_by(Version.seq.desc())
+            .offset((page - 1) * VERSIONS_PER_PAGE).limit(VERSIONS_PER_PAGE)).all()
         changes: dict[int, list] = {}
         for change in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.severity,
                                           ChangeRow.summary, ChangeRow.not_rated)
-                                   .where(ChangeRow.source_id == row.id)):
+                                   .where(ChangeRow.new_version_id.in_([v[0] for v in versions]))):
             changes.setdefault(change[0], []).append(change)
         items = []
         for version_id, seq, fetched_at, url, chars, reverts_to in versions:
@@ -272,10 +283,11 @@ def source_page(store: Store, config: Config, name: str) -> SourcePage | None:
                 seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
                 max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
                 bool(mine) and all(not c[4] and is_form_only_summary(c[3]) for c in mine)))
-        timeline = list(material_changes(session, row))
+        timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
-        status = _status(session, cfg, row, len(items), None) if cfg else None
-    return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items, timeline, failing, checks)
+        status = _status(session, cfg, row, total, None) if cfg else None
+    return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items,
+                      timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN)
 
 
 def timeline(store: Store, *, source: str | None = None, topic: str | None = None,

@@ -43,7 +43,11 @@ def overview(request: Request) -> HTMLResponse:
 
 def source(request: Request) -> HTMLResponse:
     web = _web(request)
-    page = data.source_page(web.store, web.config, request.path_params["name"])
+    try:
+        number = int(request.query_params.get("page", 1))
+    except ValueError:
+        raise HTTPException(400, "page must be a whole number") from None
+    page = data.source_page(web.store, web.config, request.path_params["name"], max(number, 1))
     if page is None:
         raise HTTPException(404, f"unknown source {request.path_params['name']!r}")
     return render(request, "source.html", page=page)
