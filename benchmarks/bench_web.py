@@ -136,7 +136,7 @@ def timed(client, path: str, runs: int = RUNS) -> tuple[float, float, float]:
 def main() -> None:
     import warnings
 
-    warnings.simplefilter("ignore", DeprecationWarning)  # starlette's TestClient would rather have httpx2
+    warnings.filterwarnings("ignore", message=".*httpx2")  # starlette's TestClient would rather have httpx2
     from starlette.testclient import TestClient
 
     from monitor.web.app import create_app
