@@ -13,7 +13,7 @@ from monitor.notify.feed import feed_entries, render_feed
 from monitor.notify.listing import ALERT_STATUSES, list_alerts
 from monitor.store.queries import source_overview, version_history
 from monitor.web import data
-from monitor.web.context import Web
+from monitor.web.context import Web, choice
 
 _VERSION = re.compile(r"^v?(\d{1,9})$")
 
@@ -38,13 +38,6 @@ def _limit(request: Request, default: int, most: int) -> int:
         raise HTTPException(400, "limit must be a whole number") from None
     if not 1 <= value <= most:
         raise HTTPException(400, f"limit must be between 1 and {most}")
-    return value
-
-
-def _option(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.query_params.get(key) or None
-    if value is not None and value not in allowed:
-        raise HTTPException(400, f"{key} must be one of {', '.join(allowed)}")
     return value
 
 
@@ -73,7 +66,7 @@ def diff(request: Request) -> JSONResponse:
 def timeline(request: Request) -> JSONResponse:
     """The latest material changes, newest first; `?source=`, `?topic=`, `?limit=` (default 100)."""
     web = _web(request)
-    topic = _option(request, "topic", TOPICS)
+    topic = choice(request, "topic", TOPICS)
     name = request.query_params.get("source") or None
     if name is not None:
         web.source(name)
@@ -84,7 +77,7 @@ def timeline(request: Request) -> JSONResponse:
 def alerts(request: Request) -> JSONResponse:
     """`policy-monitor alerts --json` (`?status=`, `?limit=`, default 50)."""
     web = _web(request)
-    status = _option(request, "status", ALERT_STATUSES)
+    status = choice(request, "status", ALERT_STATUSES)
     return PrettyJSON(list_alerts(web.store, status, _limit(request, 50, 1000)))
 
 

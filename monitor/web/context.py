@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib import resources
 
 import jinja2
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -81,3 +82,11 @@ def render(request: Request, template: str, http_status: int = 200, **context) -
     html = web.templates.get_template(template).render(
         root=root, static=lambda name: f"{root}/static/{name}?v={web.static_version}", request=request, **context)
     return HTMLResponse(html, status_code=http_status, headers={"cache-control": "no-cache"})
+
+
+def choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
+    """A query parameter that must be one of `allowed` (400 otherwise); None when absent or empty."""
+    value = request.query_params.get(key) or None
+    if value is not None and value not in allowed:
+        raise HTTPException(400, f"{key} must be one of {', '.join(allowed)}")
+    return value

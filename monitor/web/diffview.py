@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from monitor.compare.align import word_diff
 from monitor.meaning.significance import RatedChange
+
+if TYPE_CHECKING:
+    from monitor.web.data import ChangeItem
 
 FOLD_AT = 360  # an unchanged run longer than this is folded…
 KEEP = 120  # …keeping about this much of it visible beside each change
@@ -158,7 +162,7 @@ def from_rated(rated: RatedChange, material: bool) -> ChangeView:
                       material, rated.not_rated, c.old_key, c.new_key)
 
 
-def from_recorded(item, old_keys: dict[str, str], new_keys: dict[str, str]) -> ChangeView:
+def from_recorded(item: ChangeItem, old_keys: dict[str, str], new_keys: dict[str, str]) -> ChangeView:
     """A change as the check recorded it (`data.ChangeItem`); its sections are found by their path."""
     return ChangeView(item.section, item.kind, tuple(item.topics), item.severity, item.summary, item.before,
                       item.after, not item.form_only, item.not_rated,

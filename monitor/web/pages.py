@@ -11,10 +11,9 @@ from starlette.responses import HTMLResponse
 from monitor.errors import NoSuchVersionError
 from monitor.meaning.names import TOPICS
 from monitor.notify.listing import ALERT_STATUSES, list_alerts
-from monitor.store.database import Store
 from monitor.store.queries import is_material, version_detail
 from monitor.web import data, diffview
-from monitor.web.context import Web, render
+from monitor.web.context import Web, choice, render
 
 _SPAN = re.compile(r"^v?(\d{1,9})\.\.v?(\d{1,9})$")
 _VERSION = re.compile(r"^v?(\d{1,9})$")
@@ -25,17 +24,10 @@ def _web(request: Request) -> Web:
     return request.app.state.web
 
 
-def _choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
-    value = request.query_params.get(key) or None
-    if value is not None and value not in allowed:
-        raise HTTPException(400, f"{key} must be one of {', '.join(allowed)}")
-    return value
-
-
 def overview(request: Request) -> HTMLResponse:
     web = _web(request)
-    topic = _choice(request, "topic", TOPICS)
-    status = _choice(request, "status", data.STATUSES)
+    topic = choice(request, "topic", TOPICS)
+    status = choice(request, "status", data.STATUSES)
     rows = data.overview(web.store, web.config, topic=topic, status=status)
     return render(request, "overview.html", rows=rows, topic=topic, status=status, topics=TOPICS,
                   statuses=data.STATUSES, total=len(web.config.sources))
@@ -77,7 +69,7 @@ def change(request: Request) -> HTMLResponse:
     if old == new:
         raise HTTPException(404, f"v{old}..v{new} compares a version with itself")
     row = web.source(name)
-    heads = data.version_heads(web.store, row, [old, new])
+    heads = data.version_heads(web.store, row, [old, new, new + 1])
     for seq in (old, new):
         if seq not in heads:
             raise NoSuchVersionError(f"{name} has no version {seq}")
@@ -97,21 +89,13 @@ def change(request: Request) -> HTMLResponse:
                   substance=substance, form_only=form_only[:FORM_ONLY_SHOWN], form_only_total=len(form_only),
                   old_text=diffview.full_text(sections[old], drawn, side="old"),
                   new_text=diffview.full_text(sections[new], drawn, side="new"),
-                  previous=_neighbour(web, row, new, -1), following=_neighbour(web, row, new, +1))
-
-
-def _neighbour(web: Web, row, seq: int, step: int) -> tuple[int, int] | None:
-    """The change before or after the one ending at `seq`, when those versions exist."""
-    target = seq + step
-    if step < 0:
-        return (target - 1, target) if target >= 2 else None
-    with web.store.session() as session:
-        return (seq, target) if Store.version(session, row.id, target) is not None else None
+                  previous=(new - 2, new - 1) if new > 2 else None,
+                  following=(new, new + 1) if new + 1 in heads else None)
 
 
 def alerts(request: Request) -> HTMLResponse:
     web = _web(request)
-    status = _choice(request, "status", ALERT_STATUSES)
+    status = choice(request, "status", ALERT_STATUSES)
     try:
         limit = max(1, min(int(request.query_params.get("limit", 100)), 1000))
     except ValueError:
