@@ -193,6 +193,23 @@ def test_serving_never_writes_the_database(monitored, tmp_path):
     assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before
 
 
+def test_the_web_views_connections_refuse_writes_at_the_database(monitored):
+    """Belt and braces beside the read-only store: even a bug in a view could not write."""
+    import sqlalchemy
+
+    from monitor.config import load_config
+    from monitor.store.database import Store
+    from monitor.web.app import create_app
+
+    store = Store(monitored.url, migrate=False, read_only=True)
+    create_app(load_config(monitored.config), store)
+    try:
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="readonly"), store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE source SET name = 'x'")
+    finally:
+        store.dispose()
+
+
 def test_serve_reads_postgresql_too(tmp_path, postgres_url):
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
