@@ -104,6 +104,8 @@ def test_the_source_page_marks_versions_and_names_its_failing_period(base):
     wemet = get(base + "/sources/wemet").text
     assert "baseline" in wemet and "http://127.0.0.1" in wemet
     assert "/sources/wemet/changes/1..2" in wemet and "age threshold 18 → 13" in wemet
+    kids = get(base + "/sources/kids").text
+    assert "Redirects to" in kids and "/kids/privacy-2026" in kids
     gone = get(base + "/sources/gone").text
     assert "still failing" in gone and "HTTP 404" in gone
 

@@ -58,7 +58,8 @@ def build_monitored_site(folder: Path, db_url: str, server: HTTPServer, **top: o
 
     - wemet: v2 adds recipients (sharing) and lowers the age threshold 18 → 13 (minors); v3 rewords a
       sentence outside the watched topics and reorders a list (a form-only edit);
-    - kids: v2 adds a sentence that *says* `<script>alert('pwned')</script>` (policy text to escape);
+    - kids: redirects to /kids/privacy-2026, whose v2 adds a sentence that *says*
+      `<script>alert('pwned')</script>` (policy text to escape);
     - gone: 404 every time, so failing since the first check.
     """
     site = Site(server)
@@ -77,9 +78,10 @@ def build_monitored_site(folder: Path, db_url: str, server: HTTPServer, **top: o
     v2 = stages[1][0]
     stages.append((edit(edit(v2, "top priority", "main concern"), "SMS providers, content review platforms",
                         "content review platforms, SMS providers"), stages[1][1]))
+    site.set("/kids", "", status=301, Location=site.url("/kids/privacy-2026"))  # the policy moved
     for n, (w, k) in enumerate(stages):
         site.set("/wemet", render_policy(w, noise=n))
-        site.set("/kids", render_policy(k, noise=n))
+        site.set("/kids/privacy-2026", render_policy(k, noise=n))
         code, out, err = run_cli("--config", config, "--db", db_url, "check", "--json", "--no-deliver")
         assert code in (0, 1) and out, err  # 1: `gone` fails, by design
     return MonitoredSite(config, db_url, site)
