@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test venv lint bench clean model agreement
+.PHONY: run test venv lint bench clean model agreement chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "policy-monitor needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -18,8 +20,20 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/policy-monitor --config sources.yaml run   # SQLite at ./policy-monitor.db unless `database:` or POLICY_MONITOR_DB says otherwise
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest --durations=20
+
+# The browser tests of `serve` (tests/test_web_browser.py) drive Debian's chromium through Playwright's
+# Python package; Playwright's own browser download is out of reach, so the distribution's build it is.
+# Idempotent: nothing happens once /usr/bin/chromium exists.
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "install chromium (Debian's package) for the browser tests"; exit 1; }
+	@echo "installing Debian's chromium for the browser tests"
+	@$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium >/dev/null \
+	  || { $(SUDO) apt-get update -qq -o DPkg::Lock::Timeout=600 \
+	       && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium >/dev/null; }
+
+chromium: $(CHROMIUM)
 
 model: $(STAMP)   # rebuild monitor/meaning/models/en.json from data/labels/ (same bytes every time)
 	$(BIN)/python -m training.train_model

@@ -211,6 +211,33 @@ class DeliveryConfig(_Strict):
     max_retry_after: Duration = 3600
 
 
+def _check_base_url(url: str | None) -> str | None:
+    if url is not None and re.search(r"[?#]", url):
+        raise ValueError(f"{url!r} must not hold a query or fragment: give the address `serve` is reached at")
+    return url.rstrip("/") if url else url
+
+
+class WebConfig(_Strict):
+    """`web:`: the read-only web view (`policy-monitor serve`) and the links alerts carry to it."""
+
+    # where people reach `serve` (behind a proxy, say); alerts then link to the change page
+    base_url: Annotated[HttpUrl | None, AfterValidator(_check_base_url)] = None
+    # the environment variable holding the access token; required to serve beyond loopback
+    token_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+    def token(self) -> str | None:
+        """The access token, read from the environment when `serve` starts (never stored)."""
+        return (os.environ.get(self.token_env) or None) if self.token_env else None
+
+    def change_url(self, source: str, old: int | None, new: int) -> str | None:
+        """The change page of `source` from version `old` to `new`, when `base_url` is set."""
+        from urllib.parse import quote
+
+        if not self.base_url or old is None:
+            return None
+        return f"{self.base_url}/sources/{quote(source, safe='')}/changes/{old}..{new}"
+
+
 class Config(_Strict):
     """The whole validated sources.yaml."""
 
@@ -220,6 +247,7 @@ class Config(_Strict):
     fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     feed: str | None = None
+    web: WebConfig = WebConfig()
     channels: dict[str, Channel] = {}
     sources: tuple[SourceConfig, ...] = ()
 
@@ -255,6 +283,9 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
         if variable and not os.environ.get(variable):
             found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                          f"wait in the outbox until it is set where the daemon or `check` runs")
+    if config.web.token_env and not os.environ.get(config.web.token_env):
+        found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
+                     f"non-loopback --host until it is")
     return found
 
 
@@ -377,6 +408,12 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _secret_hint(key: str, loc: tuple) -> str:
+    if loc[:1] == ("web",):
+        return "`token_env:`"  # the web view's access token
+    return _SECRET_HINT.get(key, "`password_env:` or `secret_env:`")
+
+
 def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
     problems: list[Problem] = []
 
@@ -388,7 +425,7 @@ def _secret_problems(data: dict, locator: _Locator) -> list[Problem]:
                         (*loc, key),
                         f"secrets are never written in the config; put the value in an environment "
                         f"variable and name it with "
-                        f"{_SECRET_HINT.get(str(key).lower(), '`password_env:` or `secret_env:`')} instead",
+                        f"{_secret_hint(str(key).lower(), loc)} instead",
                     ))
                 walk(value, (*loc, key))
         elif isinstance(node, list):

@@ -25,9 +25,9 @@ from monitor.cli.common import (
     out,
     print_json,
 )
+from monitor.notify.listing import ALERT_STATUSES as STATUSES
+from monitor.notify.listing import list_alerts
 from monitor.store.database import Alert, utcnow
-
-STATUSES = ("pending", "failed", "delivered")
 
 alerts_app = typer.Typer(
     cls=CommandGroup,
@@ -40,25 +40,6 @@ app.add_typer(alerts_app, name="alerts")
 
 def _short(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
-
-
-def alert_json(alert: Alert) -> dict[str, Any]:
-    """One alert as `alerts --json` prints it."""
-    from monitor.notify.render import subject_line
-
-    data = alert.payload.get("data", {}) if isinstance(alert.payload, dict) else {}
-    try:
-        subject = subject_line(alert.payload).removeprefix("[policy-monitor] ")
-    except Exception:  # an unreadable old payload must not break the listing
-        subject = alert.event_type
-    return {
-        "id": alert.id, "webhook_id": alert.idempotency_key, "channel": alert.channel,
-        "type": alert.event_type, "source": data.get("source"), "summary": subject, "status": alert.status,
-        "attempts": alert.attempts, "created_at": alert.created_at.isoformat(),
-        "next_attempt_at": alert.next_attempt_at.isoformat() if alert.status == "pending" else None,
-        "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
-        "last_error": alert.last_error,
-    }
 
 
 def _status_cell(row: dict[str, Any]) -> str:
@@ -85,12 +66,7 @@ def alerts(
         fail(f"--status must be one of {', '.join(STATUSES)}")
     if limit < 1:
         fail("--limit must be at least 1")
-    store = ctx_obj(ctx).store(read_only=True)
-    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
-    if status:
-        query = query.where(Alert.status == status)
-    with store.session() as session:
-        rows = [alert_json(a) for a in session.exec(query)]
+    rows = list_alerts(ctx_obj(ctx).store(read_only=True), status, limit)
     if as_json:
         return print_json(rows)
     if not rows:

@@ -59,6 +59,8 @@ Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
+NAVIGATION_SUMMARY = "table of contents or navigation changed"
+RETITLED_SUMMARY = "a line became a heading, or a heading a line"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
 log = logging.getLogger("monitor.meaning.significance")
 
@@ -443,6 +445,18 @@ def _structure_summary(change: SectionChange) -> str:
     return summary
 
 
+def is_form_only_summary(summary: str) -> bool:
+    """Whether a stored change's summary is one that only a change without substance gets (a form-only
+    edit, a move, a rename, a date stamp, navigation): how the web view marks form-only versions
+    without re-rating them.
+
+    >>> is_form_only_summary(FORM_ONLY_SUMMARY), is_form_only_summary("age threshold 13 → 16")
+    (True, False)
+    """
+    return (summary in (FORM_ONLY_SUMMARY, NAVIGATION_SUMMARY, RETITLED_SUMMARY, *_STRUCTURE_SUMMARY.values())
+            or summary.startswith("section renamed: "))
+
+
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
                 titles: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
@@ -457,13 +471,13 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     watched = set(watched)
     heading = _heading_of(change)
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
-        return RatedChange(change, (), False, "low", "table of contents or navigation changed")
+        return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
     removed = _statements(tuple(c for c in change.removed if words(c.text) not in retitled), titles)
     added = _statements(tuple(c for c in change.added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
         if titles and _statements(change.removed + change.added, titles) != change.removed + change.added:
-            return RatedChange(change, (), False, "low", "table of contents or navigation changed")
-        return RatedChange(change, (), False, "low", "a line became a heading, or a heading a line")
+            return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
+        return RatedChange(change, (), False, "low", RETITLED_SUMMARY)
     if not removed and not added and change.kind in _TEXT_KINDS:
         removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
     old, new, pairs = substantive_clauses(removed, added, renames)

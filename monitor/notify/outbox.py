@@ -92,6 +92,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
             "changes": [c.to_json() for c in changes[:MAX_CHANGES_PER_ALERT]],
             "more_changes": max(0, len(changes) - MAX_CHANGES_PER_ALERT),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {result.version}",
+            **_change_link(config, source.name, result.previous_version, result.version),
         }
         alert = Alert(source_id=version.source_id, channel=name, event_type="policy.changed",
                       idempotency_key=key, payload=envelope("policy.changed", data), version_id=version.id)
@@ -142,6 +143,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
             "reverted_alerts": ids, "reverted_versions": seqs, "topics": topics,
             "summary": revert_summary(version.reverts_to, seqs),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {version.seq}",
+            **_change_link(config, source.name, result.previous_version, version.seq),
         }
         session.add(Alert(source_id=version.source_id, channel=name, event_type="policy.reverted",
                           idempotency_key=key, payload=envelope("policy.reverted", data), version_id=version.id))
@@ -151,6 +153,12 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
                  f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
                  extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
     return named
+
+
+def _change_link(config: Config, source: str, old: int | None, new: int) -> dict[str, str]:
+    """`change_url`, the web page of the change, when `web: {base_url: …}` says where `serve` is reached."""
+    url = config.web.change_url(source, old, new)
+    return {"change_url": url} if url else {}
 
 
 def revert_summary(reverts_to: int, versions: list[int]) -> str:

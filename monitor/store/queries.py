@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.console import Console
 from sqlmodel import func, select
@@ -10,7 +11,7 @@ from sqlmodel import func, select
 from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
-from monitor.meaning.significance import changes_between
+from monitor.meaning.significance import RatedChange, changes_between
 from monitor.store.database import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
 
 
@@ -45,18 +46,24 @@ def source_overview(store: Store, config: Config) -> list[dict]:
 
 
 def version_history(store: Store, source: Source) -> list[dict]:
-    """Every stored version of a source, oldest first, with its change count and alert topics."""
+    """Every stored version of a source, oldest first, with its change count and alert topics.
+
+    Reads columns, not rows: a source with 1,000 versions must not load 1,000 texts and raw pages."""
     with store.session() as session:
-        versions = Store.versions(session, source.id)
-        changes: dict[int, list[ChangeRow]] = {}
-        for change in session.exec(select(ChangeRow).where(ChangeRow.source_id == source.id)):
-            changes.setdefault(change.new_version_id, []).append(change)
+        versions = session.exec(
+            select(Version.id, Version.seq, Version.fetched_at, Version.url, Version.text_hash,
+                   func.length(Version.text), Version.reverts_to)
+            .where(Version.source_id == source.id).order_by(Version.seq)).all()
+        changes: dict[int, list[list[str]]] = {}
+        for new_id, alert_topics in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics)
+                                                 .where(ChangeRow.source_id == source.id)):
+            changes.setdefault(new_id, []).append(alert_topics)
     return [{
-        "version": v.seq, "fetched_at": _iso(v.fetched_at), "url": v.url, "hash": v.text_hash,
-        "chars": len(v.text), "changes": len(changes.get(v.id, [])),
-        "alert_topics": sorted({t for c in changes.get(v.id, []) for t in c.alert_topics}),
-        "reverts_to": v.reverts_to,
-    } for v in versions]
+        "version": seq, "fetched_at": _iso(fetched_at), "url": url, "hash": digest,
+        "chars": chars, "changes": len(changes.get(id_, [])),
+        "alert_topics": sorted({t for topics in changes.get(id_, []) for t in topics}),
+        "reverts_to": reverts_to,
+    } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
 
 def _version(session, source: Source, seq: int | None) -> Version:
@@ -83,12 +90,40 @@ def version_detail(store: Store, source: Source, seq: int | None) -> dict:
 HIDDEN_BY_DEFAULT = ("moved", "date")
 
 
-def render_diff(console: Console, store: Store, source: Source, old: int | None, new: int | None, *,
-                fmt: str, show_all: bool) -> None:
-    """Print the section changes between two versions (recomputed from their stored texts)."""
-    import json
+@dataclass(frozen=True)
+class VersionDiff:
+    """Every rated section change between two stored versions of a source (what `diff` and the web show)."""
 
-    from monitor.compare import display as render
+    source: str
+    old: Version
+    new: Version
+    rated: list[RatedChange]
+
+    def listed(self, show_all: bool = False) -> tuple[list[RatedChange], int]:
+        """The changes to list and how many form-only edits were left out: without `show_all`, form-only
+        edits are counted, not listed (a re-spelt 10 MB policy must not print 6,000 rows), and moves and
+        date stamps are left out."""
+        if show_all:
+            return list(self.rated), 0
+        rated = [r for r in self.rated if r.change.kind not in HIDDEN_BY_DEFAULT]
+        listed = [r for r in rated if is_material(r)]
+        return listed, len(rated) - len(listed)
+
+    def to_json(self, show_all: bool = False) -> dict:
+        """The `diff --format json` document."""
+        listed, form_only = self.listed(show_all)
+        return {"source": self.source, "old": self.old.seq, "new": self.new.seq,
+                "changes": [r.to_json() for r in listed], "form_only_edits": form_only}
+
+
+def is_material(rated: RatedChange) -> bool:
+    """A change in substance, or one that could not be rated (shown, since nobody judged it form-only)."""
+    return rated.substantive or bool(rated.not_rated)
+
+
+def version_diff(store: Store, source: Source, old: int | None, new: int | None) -> VersionDiff:
+    """The changes from version `old` (default: the one before `new`) to `new` (default: the latest),
+    recomputed from the stored texts."""
     with store.session() as session:
         new_v = _version(session, source, new)
         if old is not None:
@@ -97,18 +132,21 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
             old_v = _version(session, source, new_v.seq - 1) if new_v.seq > 1 else None
     if old_v is None:
         raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
-    rated = changes_between(old_v.text, new_v.text)
-    form_only = 0
-    if not show_all:
-        rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
-        # form-only edits are counted, not listed: a re-spelt 10 MB policy must not print 6,000 rows
-        form_only = sum(1 for r in rated if not r.substantive and not r.not_rated)
-        rated = [r for r in rated if r.substantive or r.not_rated]
+    return VersionDiff(source.name, old_v, new_v, changes_between(old_v.text, new_v.text))
+
+
+def render_diff(console: Console, store: Store, source: Source, old: int | None, new: int | None, *,
+                fmt: str, show_all: bool) -> None:
+    """Print the section changes between two versions (recomputed from their stored texts)."""
+    import json
+
+    from monitor.compare import display as render
+    diff = version_diff(store, source, old, new)
     if fmt == "json":
-        console.file.write(json.dumps({"source": source.name, "old": old_v.seq, "new": new_v.seq,
-                                       "changes": [r.to_json() for r in rated], "form_only_edits": form_only},
-                                      indent=2, ensure_ascii=False) + "\n")
+        console.file.write(json.dumps(diff.to_json(show_all), indent=2, ensure_ascii=False) + "\n")
         return
+    old_v, new_v = diff.old, diff.new
+    rated, form_only = diff.listed(show_all)
     title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
     counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown (use --all to see them)"
                if form_only else "")

@@ -1,0 +1,1 @@
+"""The read-only web view (`policy-monitor serve`): pages, JSON API and feed over the database."""

@@ -1,0 +1,88 @@
+"""The JSON API (the same documents as the CLI's --json) and the Atom feed."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from monitor.meaning.names import TOPICS
+from monitor.notify.feed import feed_entries, render_feed
+from monitor.notify.listing import ALERT_STATUSES, list_alerts
+from monitor.store.queries import source_overview, version_history
+from monitor.web import data
+from monitor.web.context import Web, choice
+
+_VERSION = re.compile(r"^v?(\d{1,9})$")
+
+
+class PrettyJSON(JSONResponse):
+    """Indented like the CLI's --json, non-ASCII kept as written."""
+
+    def render(self, content) -> bytes:
+        import json
+
+        return json.dumps(content, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def _web(request: Request) -> Web:
+    return request.app.state.web
+
+
+def _limit(request: Request, default: int, most: int) -> int:
+    try:
+        value = int(request.query_params.get("limit", default))
+    except ValueError:
+        raise HTTPException(400, "limit must be a whole number") from None
+    if not 1 <= value <= most:
+        raise HTTPException(400, f"limit must be between 1 and {most}")
+    return value
+
+
+def sources(request: Request) -> JSONResponse:
+    """`policy-monitor sources --json`."""
+    web = _web(request)
+    return PrettyJSON(source_overview(web.store, web.config))
+
+
+def history(request: Request) -> JSONResponse:
+    """`policy-monitor history NAME --json`."""
+    web = _web(request)
+    return PrettyJSON(version_history(web.store, web.source(request.path_params["name"])))
+
+
+def diff(request: Request) -> JSONResponse:
+    """`policy-monitor diff NAME OLD NEW --format json` (`?all=1` is `--all`)."""
+    web = _web(request)
+    old, new = (_VERSION.match(request.path_params[k]) for k in ("old", "new"))
+    if not old or not new:
+        raise HTTPException(404, "versions are whole numbers, as /api/sources/NAME/history lists them")
+    show_all = request.query_params.get("all", "") in ("1", "true", "yes")
+    return PrettyJSON(web.diff(request.path_params["name"], int(old.group(1)), int(new.group(1))).to_json(show_all))
+
+
+def timeline(request: Request) -> JSONResponse:
+    """The latest material changes, newest first; `?source=`, `?topic=`, `?limit=` (default 100)."""
+    web = _web(request)
+    topic = choice(request, "topic", TOPICS)
+    name = request.query_params.get("source") or None
+    if name is not None:
+        web.source(name)
+    entries = data.timeline(web.store, source=name, topic=topic, limit=_limit(request, 100, 1000))
+    return PrettyJSON([e.to_json() for e in entries])
+
+
+def alerts(request: Request) -> JSONResponse:
+    """`policy-monitor alerts --json` (`?status=`, `?limit=`, default 50)."""
+    web = _web(request)
+    status = choice(request, "status", ALERT_STATUSES)
+    return PrettyJSON(list_alerts(web.store, status, _limit(request, 50, 1000)))
+
+
+def feed(request: Request) -> Response:
+    """The Atom feed that `feed:` writes to a file, served live."""
+    web = _web(request)
+    return Response(render_feed(feed_entries(web.store)), media_type="application/atom+xml",
+                    headers={"cache-control": "no-cache"})

@@ -1,0 +1,352 @@
+"""The web view's read side: source status, failing periods, material changes and the timeline, as plain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+
+from sqlalchemy import String, cast
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, func, select
+
+from monitor.config import Config, SourceConfig
+from monitor.meaning.significance import SEVERITY_RANK, is_form_only_summary
+from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
+
+GOOD_OUTCOMES = ("new", "changed", "unchanged")
+STATUSES = ("ok", "failing", "rejected", "unchecked")
+_BATCH = 200  # rows read at a time while looking for the latest material changes
+VERSIONS_PER_PAGE = 200  # a page of a source's versions (a busy source has thousands)
+TIMELINE_SHOWN = 50  # material changes listed on a source page; /api/timeline?source= has them all
+
+
+@dataclass(frozen=True)
+class ChangeItem:
+    """One stored section change, as `check --json` names its fields."""
+
+    section: str
+    kind: str
+    topics: list[str]
+    alert_topics: list[str]
+    severity: str | None
+    summary: str
+    before: str
+    after: str
+    not_rated: str | None = None
+
+    @property
+    def form_only(self) -> bool:
+        return not self.alert_topics and not self.not_rated and is_form_only_summary(self.summary)
+
+    def to_json(self) -> dict:
+        out = {"section": self.section, "kind": self.kind, "topics": self.topics, "severity": self.severity,
+               "summary": self.summary, "before": self.before, "after": self.after}
+        if self.not_rated:
+            out["not_rated"] = self.not_rated
+        return out
+
+
+@dataclass(frozen=True)
+class MaterialChange:
+    """A version whose changes were alert-worthy: what the timeline and the overview show."""
+
+    source: str
+    url: str
+    version: int
+    previous_version: int
+    fetched_at: datetime
+    changes: list[ChangeItem]  # the alert-worthy ones, in document order
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({t for c in self.changes for t in c.alert_topics})
+
+    @property
+    def severity(self) -> str:
+        return max((c.severity or "low" for c in self.changes), key=SEVERITY_RANK.__getitem__)
+
+    def to_json(self) -> dict:
+        """A timeline entry: the field names of `check --json` (source, url, version, previous_version,
+        alert_topics, changes) plus when the version was fetched and its overall severity."""
+        return {"source": self.source, "url": self.url, "version": self.version,
+                "previous_version": self.previous_version, "fetched_at": self.fetched_at.isoformat(),
+                "alert_topics": self.topics, "severity": self.severity,
+                "changes": [c.to_json() for c in self.changes]}
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One configured source on the overview."""
+
+    name: str
+    url: str
+    final_url: str | None
+    topics: list[str]
+    status: str  # ok | failing | rejected | unchecked
+    since: datetime | None  # first failed check of the current run of failures
+    last_error: str | None
+    consecutive_failures: int
+    last_checked_at: datetime | None
+    versions: int
+    last_change: MaterialChange | None
+
+
+@dataclass(frozen=True)
+class VersionItem:
+    """One stored version on a source page."""
+
+    version: int
+    fetched_at: datetime
+    url: str
+    chars: int
+    reverts_to: int | None
+    changes: int
+    alert_topics: list[str]
+    severity: str | None
+    form_only: bool  # changed, but only in form (spelling, moves, renames, date stamps)
+
+    @property
+    def note(self) -> str:
+        if self.version == 1:
+            return "baseline"
+        if self.reverts_to:
+            return f"blink back to v{self.reverts_to}"
+        if self.alert_topics:
+            return "material"
+        if not self.changes:
+            return "layout only"
+        return "form-only" if self.form_only else "outside watched topics"
+
+
+@dataclass(frozen=True)
+class FailingPeriod:
+    """Failed checks in a row: from the first to the check that ended them (None: still failing)."""
+
+    start: datetime
+    end: datetime | None
+    checks: int
+    outcome: str  # error or rejected, of the last failed check
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class SourcePage:
+    """Everything the source page shows: one page of its versions, its material changes, failing periods."""
+
+    name: str
+    config: SourceConfig | None
+    url: str
+    final_url: str | None
+    status: SourceStatus | None
+    versions: list[VersionItem]  # newest first, this page's
+    timeline: list[MaterialChange]  # newest first, at most TIMELINE_SHOWN
+    failing: list[FailingPeriod]  # newest first
+    checks: int = 0
+    total_versions: int = 0
+    page: int = 1
+    more_material: bool = False  # the timeline was cut
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_versions // VERSIONS_PER_PAGE))
+
+
+_CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRow.alert_topics, ChangeRow.severity,
+                   ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated)
+
+
+# alert_topics is a JSON list; an empty one is stored as the text [] on SQLite and PostgreSQL alike, so
+# the database leaves out the (many) changes that alerted nothing
+ALERTED = cast(ChangeRow.alert_topics, String) != "[]"
+
+
+def _change(row) -> ChangeItem:
+    """A ChangeItem from the columns of _CHANGE_COLUMNS (plain tuples: ORM objects cost ten times more)."""
+    section, kind, topics, alert_topics, severity, summary, before, after, not_rated = row
+    return ChangeItem(section, kind, list(topics or ()), list(alert_topics or ()), severity, summary, before, after,
+                      not_rated)
+
+
+def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
+    """The source's versions with alert-worthy changes (about `topic`, if given), newest first. One query,
+    streamed: taking the first few never reads the whole history."""
+    old = aliased(Version)
+    rows = session.exec(
+        select(Version.seq, Version.fetched_at, old.seq, *_CHANGE_COLUMNS)
+        .select_from(ChangeRow).join(Version, ChangeRow.new_version_id == Version.id)
+        .join(old, ChangeRow.old_version_id == old.id)
+        .where(ChangeRow.source_id == source.id, ALERTED, Version.reverts_to.is_(None))
+        .order_by(Version.seq.desc(), ChangeRow.position)
+        .execution_options(yield_per=_BATCH))
+    current: MaterialChange | None = None
+    for seq, fetched_at, previous, *columns in rows:
+        change = _change(columns)
+        if topic is not None and topic not in change.alert_topics:
+            continue
+        if current is None or current.version != seq:
+            if current is not None:
+                yield current
+            current = MaterialChange(source.name, source.url, seq, previous, fetched_at, [])
+        current.changes.append(change)
+    if current is not None:
+        yield current
+
+
+def _failure_run(session: Session, row: Source) -> tuple[datetime | None, str | None]:
+    """When the current run of failed checks began, and its latest error."""
+    if not row.consecutive_failures:
+        return None, None
+    recent = session.exec(select(Check.started_at, Check.error).where(Check.source_id == row.id)
+                          .order_by(Check.started_at.desc(), Check.id.desc())
+                          .limit(row.consecutive_failures)).all()
+    return (recent[-1][0], recent[0][1]) if recent else (None, None)
+
+
+def _status(session: Session, cfg: SourceConfig, row: Source | None, versions: int,
+            topic: str | None) -> SourceStatus:
+    if row is None:
+        return SourceStatus(cfg.name, cfg.url, None, list(cfg.topics), "unchecked", None, None, 0, None, 0, None)
+    since, error = _failure_run(session, row)
+    if row.last_outcome is None:
+        status = "unchecked"
+    elif row.last_outcome in GOOD_OUTCOMES:
+        status = "ok"
+    else:
+        status = "rejected" if row.last_outcome == "rejected" else "failing"
+    last = next(material_changes(session, row, topic), None)
+    return SourceStatus(cfg.name, cfg.url, row.final_url, list(cfg.topics), status, since, error,
+                        row.consecutive_failures, row.last_checked_at, versions, last)
+
+
+def overview(store: Store, config: Config, *, topic: str | None = None,
+             status: str | None = None) -> list[SourceStatus]:
+    """Every configured source with its status and last material change; `topic` keeps the sources with
+    a material change about it (and shows that one), `status` those in that state."""
+    with store.session() as session:
+        rows = {s.name: s for s in session.exec(select(Source))}
+        counts = dict(session.exec(select(Version.source_id, func.count()).group_by(Version.source_id)).all())
+        found = [_status(session, cfg, rows.get(cfg.name), counts.get(getattr(rows.get(cfg.name), "id", None), 0),
+                         topic) for cfg in config.sources]
+    if topic:
+        found = [s for s in found if s.last_change is not None]
+    if status:
+        found = [s for s in found if s.status == status]
+    return found
+
+
+def _failing_periods(session: Session, source: Source) -> tuple[list[FailingPeriod], int]:
+    checks = session.exec(select(Check.started_at, Check.outcome, Check.error).where(Check.source_id == source.id)
+                          .order_by(Check.started_at, Check.id)).all()
+    periods: list[FailingPeriod] = []
+    start, count, outcome, error = None, 0, "", None
+    for started_at, result, message in checks:
+        if result in GOOD_OUTCOMES:
+            if start is not None:
+                periods.append(FailingPeriod(start, started_at, count, outcome, error))
+                start, count = None, 0
+            continue
+        start = start or started_at
+        count, outcome, error = count + 1, result, message
+    if start is not None:
+        periods.append(FailingPeriod(start, None, count, outcome, error))
+    return periods[::-1], len(checks)
+
+
+def source_page(store: Store, config: Config, name: str, page: int = 1) -> SourcePage | None:
+    """Everything the source page shows (its versions VERSIONS_PER_PAGE at a time, newest first); None for
+    a source neither configured nor ever checked. A source checked once but since removed from
+    sources.yaml keeps its page: its history is still there."""
+    cfg = config.source(name)
+    with store.session() as session:
+        row = Store.source(session, name)
+        if row is None and cfg is None:
+            return None
+        if row is None:
+            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None), [], [], [])
+        total = session.exec(select(func.count()).select_from(Version).where(Version.source_id == row.id)).one()
+        versions = session.exec(
+            select(Version.id, Version.seq, Version.fetched_at, Version.url, func.length(Version.text),
+                   Version.reverts_to).where(Version.source_id == row.id).order_by(Version.seq.desc())
+            .offset((page - 1) * VERSIONS_PER_PAGE).limit(VERSIONS_PER_PAGE)).all()
+        changes: dict[int, list] = {}
+        for change in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.severity,
+                                          ChangeRow.summary, ChangeRow.not_rated)
+                                   .where(ChangeRow.new_version_id.in_([v[0] for v in versions]))):
+            changes.setdefault(change[0], []).append(change)
+        items = []
+        for version_id, seq, fetched_at, url, chars, reverts_to in versions:
+            mine = changes.get(version_id, [])
+            alerting = [c for c in mine if c[1]]
+            items.append(VersionItem(
+                seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
+                max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
+                bool(mine) and all(not c[4] and is_form_only_summary(c[3]) for c in mine)))
+        timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
+        failing, checks = _failing_periods(session, row)
+        status = _status(session, cfg, row, total, None) if cfg else None
+    return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items,
+                      timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN)
+
+
+def timeline(store: Store, *, source: str | None = None, topic: str | None = None,
+             limit: int = 100) -> list[MaterialChange]:
+    """The latest material changes of every source (or one), newest first."""
+    with store.session() as session:
+        query = select(Source).order_by(Source.name)
+        if source:
+            query = query.where(Source.name == source)
+        entries: list[MaterialChange] = []
+        for row in session.exec(query).all():
+            for n, change in enumerate(material_changes(session, row, topic)):
+                if n >= limit:
+                    break
+                entries.append(change)
+    entries.sort(key=lambda c: (c.fetched_at, c.source), reverse=True)
+    return entries[:limit]
+
+
+@dataclass(frozen=True)
+class VersionHead:
+    """A stored version without its text."""
+
+    seq: int
+    fetched_at: datetime
+    url: str
+    reverts_to: int | None
+
+
+def version_heads(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, VersionHead]:
+    with store.session() as session:
+        rows = session.exec(select(Version.seq, Version.fetched_at, Version.url, Version.reverts_to)
+                            .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all()
+    return {r[0]: VersionHead(*r) for r in rows}
+
+
+def recorded_changes(store: Store, source: Source, old: int, new: int) -> list[ChangeItem] | None:
+    """The changes the check that stored version `new` recorded against `old`, rated as they were
+    alerted; None when no check compared these two (versions further apart: compute them with `diff`)."""
+    with store.session() as session:
+        ids = dict(session.exec(select(Version.seq, Version.id)
+                                .where(Version.source_id == source.id, Version.seq.in_([old, new]))).all())
+        if len(ids) != 2 or new != old + 1:
+            return None
+        rows = session.exec(select(*_CHANGE_COLUMNS).where(ChangeRow.new_version_id == ids[new],
+                                                           ChangeRow.old_version_id == ids[old])
+                            .order_by(ChangeRow.position)).all()
+    return [_change(r) for r in rows]
+
+
+def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, list[SectionRow]]:
+    """The stored section rows of some versions of a source, by version number."""
+    with store.session() as session:
+        ids = dict(session.exec(select(Version.seq, Version.id)
+                                .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all())
+        rows = session.exec(select(SectionRow).where(SectionRow.version_id.in_(list(ids.values())))
+                            .order_by(SectionRow.version_id, SectionRow.position)).all()
+    by_id = {v: k for k, v in ids.items()}
+    out: dict[int, list] = {seq: [] for seq in ids}
+    for r in rows:
+        out[by_id[r.version_id]].append(r)
+    return out

@@ -1,0 +1,263 @@
+"""`policy-monitor serve` over HTTP: the API answers what the CLI's --json prints, pages link to every
+source and change, nothing can be written, the token and the headers guard every answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.web_site import SCRIPT, build_monitored_site, run_cli, serve_thread
+
+TOKEN = "correct-horse-battery-staple-1234"
+
+
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory):
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    folder = tmp_path_factory.mktemp("web")
+    try:
+        yield build_monitored_site(folder, f"sqlite:///{folder / 'monitor.db'}", server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def base(monitored):
+    with serve_thread(monitored.config, monitored.url) as url:
+        yield url
+
+
+def cli_json(monitored, *args: str):
+    code, out, err = run_cli("--config", monitored.config, "--db", monitored.url, *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def get(url: str, **kwargs) -> httpx.Response:
+    return httpx.get(url, timeout=30, **kwargs)
+
+
+@pytest.mark.parametrize(("path", "command"), [
+    ("/api/sources", ["sources", "--json"]),
+    ("/api/sources/wemet/history", ["history", "wemet", "--json"]),
+    ("/api/sources/wemet/diff/1/2", ["diff", "wemet", "1", "2", "--format", "json"]),
+    ("/api/sources/wemet/diff/2/3?all=1", ["diff", "wemet", "2", "3", "--format", "json", "--all"]),
+    ("/api/alerts", ["alerts", "--json"]),
+])
+def test_the_api_answers_exactly_what_the_cli_prints_with_json(monitored, base, path, command):
+    answer = get(base + path)
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json() == cli_json(monitored, *command)
+
+
+def test_the_timeline_lists_material_changes_with_the_field_names_of_check_json(base):
+    entries = get(base + "/api/timeline").json()
+
+    assert [(e["source"], e["previous_version"], e["version"]) for e in entries] == [("wemet", 1, 2)]
+    entry = entries[0]
+    assert entry["alert_topics"] == ["minors", "sharing"] and entry["severity"] == "high"
+    summaries = {c["summary"] for c in entry["changes"]}
+    assert summaries == {"adds recipients: advertising partners, data brokers", "age threshold 18 → 13"}
+    assert set(entry["changes"][0]) == {"section", "kind", "topics", "severity", "summary", "before", "after"}
+    assert get(base + "/api/timeline?topic=retention").json() == []
+    assert get(base + "/api/timeline?source=kids").json() == []
+    assert get(base + "/api/timeline?topic=nonsense").status_code == 400
+
+
+def test_every_source_and_change_page_is_reachable_by_links_from_the_overview(base):
+    seen, queue = set(), ["/"]
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        page = get(base + path)
+        assert page.status_code == 200, path
+        for link in __import__("re").findall(r'href="(/[^"#?]*)"', page.text):
+            if link.startswith("/sources/") and link not in seen:
+                queue.append(link)
+    assert {"/sources/wemet", "/sources/kids", "/sources/gone"} <= seen
+    assert {"/sources/wemet/changes/1..2", "/sources/wemet/changes/2..3", "/sources/kids/changes/1..2"} <= seen
+
+
+def test_the_overview_says_ok_failing_since_and_the_last_material_change(base):
+    page = get(base + "/").text
+
+    assert "failing" in page and "since" in page and "HTTP 404" in page
+    assert 'href="/sources/wemet/changes/1..2"' in page and "adds recipients" in page
+    only_failing = get(base + "/?status=failing").text
+    assert "/sources/gone" in only_failing and "/sources/wemet" not in only_failing
+    about_minors = get(base + "/?topic=minors").text
+    assert "/sources/wemet" in about_minors and "/sources/kids" not in about_minors
+    assert get(base + "/?status=weird").status_code == 400
+
+
+def test_the_source_page_marks_versions_and_names_its_failing_period(base):
+    wemet = get(base + "/sources/wemet").text
+    assert "baseline" in wemet and "http://127.0.0.1" in wemet
+    assert "/sources/wemet/changes/1..2" in wemet and "age threshold 18 → 13" in wemet
+    kids = get(base + "/sources/kids").text
+    assert "Redirects to" in kids and "/kids/privacy-2026" in kids
+    gone = get(base + "/sources/gone").text
+    assert "still failing" in gone and "HTTP 404" in gone
+
+
+def test_the_change_page_highlights_words_inside_the_clause_and_links_each_section(base):
+    page = get(base + "/sources/wemet/changes/1..2").text
+
+    assert "<del>18</del>" in page and "<ins>13</ins>" in page
+    assert "<ins>advertising partners, data brokers, </ins>" in page
+    assert "age threshold 18 → 13" in page
+    assert 'id="old-s-' in page and 'id="new-s-' in page  # both full texts, with section anchors
+    assert 'class="text-section changed"' in page
+
+
+def test_policy_text_is_escaped_everywhere(base):
+    for path in ("/sources/kids/changes/1..2", "/sources/kids/versions/2", "/sources/kids"):
+        page = get(base + path).text
+        assert SCRIPT not in page, path
+    change = get(base + "/sources/kids/changes/1..2").text
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in change
+
+
+def test_unknown_sources_and_versions_are_404_in_html_and_json(base):
+    assert get(base + "/sources/nope").status_code == 404
+    assert get(base + "/sources/wemet/changes/1..9").status_code == 404
+    assert get(base + "/sources/wemet/changes/banana").status_code == 404
+    missing = get(base + "/api/sources/nope/history")
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", ["/", "/api/sources", "/api/alerts", "/sources/wemet", "/static/style.css"])
+def test_nothing_can_be_written(base, method, path):
+    answer = httpx.request(method, base + path, timeout=30, content=b"{}")
+
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+
+
+def test_every_answer_carries_a_strict_content_security_policy(base):
+    for path in ("/", "/sources/wemet/changes/1..2", "/api/sources", "/feed.xml", "/static/style.css", "/nope"):
+        headers = get(base + path).headers
+        csp = headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+    page = get(base + "/").text
+    assert "<script>" not in page and " style=" not in page and "http://" not in page.split("<main")[0]
+
+
+def test_the_feed_is_the_atom_feed_check_writes(base):
+    answer = get(base + "/feed.xml")
+
+    assert answer.headers["content-type"].startswith("application/atom+xml")
+    assert b"<feed" in answer.content and b"wemet: minors, sharing changed (high)" in answer.content
+
+
+def test_a_host_that_is_not_loopback_is_refused_without_a_token(base):
+    """A page on another site cannot reach a loopback server by DNS rebinding: its Host is the attacker's."""
+    answer = get(base + "/api/sources", headers={"Host": "evil.example"})
+    assert answer.status_code == 421
+
+
+def test_the_token_is_required_and_trades_a_query_token_for_a_strict_cookie(monitored):
+    with serve_thread(monitored.config, monitored.url, token=TOKEN) as url:
+        assert get(url + "/").status_code == 401
+        assert get(url + "/api/sources").json()["error"].startswith("this policy-monitor needs its access token")
+        assert get(url + "/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert get(url + "/?token=wrong").status_code == 401
+        assert get(url + "/api/sources", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+        trade = get(url + f"/sources/wemet?token={TOKEN}&x=1")
+        assert trade.status_code == 303 and trade.headers["location"] == "/sources/wemet?x=1"
+        cookie = trade.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and TOKEN not in cookie
+        session = cookie.split(";", 1)[0].split("=", 1)
+        assert get(url + "/sources/wemet", cookies={session[0]: session[1]}).status_code == 200
+        assert get(url + "/", cookies={session[0]: "forged"}).status_code == 401
+
+
+def test_serving_never_writes_the_database(monitored, tmp_path):
+    path = monitored.url.removeprefix("sqlite:///")
+    before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    with serve_thread(monitored.config, monitored.url) as url:
+        for page in ("/", "/sources/wemet", "/sources/wemet/changes/1..3", "/alerts", "/api/timeline", "/feed.xml"):
+            assert get(url + page).status_code == 200
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before
+
+
+def test_the_web_views_connections_refuse_writes_at_the_database(monitored):
+    """Belt and braces beside the read-only store: even a bug in a view could not write."""
+    import sqlalchemy
+
+    from monitor.config import load_config
+    from monitor.store.database import Store
+    from monitor.web.app import create_app
+
+    store = Store(monitored.url, migrate=False, read_only=True)
+    create_app(load_config(monitored.config), store)
+    try:
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="readonly"), store.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE source SET name = 'x'")
+    finally:
+        store.dispose()
+
+
+def test_serve_reads_postgresql_too(tmp_path, postgres_url):
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    try:
+        monitored = build_monitored_site(tmp_path, postgres_url, server)
+    finally:
+        server.stop()
+    with serve_thread(monitored.config, monitored.url) as url:
+        assert [s["name"] for s in get(url + "/api/sources").json()] == ["wemet", "kids", "gone"]
+        page = get(url + "/sources/wemet/changes/1..2")
+        assert page.status_code == 200 and "<ins>13</ins>" in page.text
+        assert [e["version"] for e in get(url + "/api/timeline").json()] == [2]
+        assert "adds recipients" in get(url + "/?topic=sharing").text
+
+
+# -- the command itself ------------------------------------------------------------------------------
+
+def serve(monitored, *args: str) -> tuple[int, str, str]:
+    """`serve` in this process: every test here ends before it would listen."""
+    return run_cli("--config", monitored.config, "--db", monitored.url, "serve", *args)
+
+
+def test_a_public_host_without_a_token_exits_2_before_binding(monitored, tmp_path, monkeypatch):
+    code, _, err = serve(monitored, "--host", "0.0.0.0", "--port", "0")
+
+    assert code == 2 and "refusing to serve on 0.0.0.0 without an access token" in err
+    assert "Traceback" not in err and "serving" not in err
+    config = tmp_path / "sources.yaml"
+    config.write_text(monitored.config.read_text() + "web: {token_env: PM_UNSET_TOKEN}\n")
+    monkeypatch.delenv("PM_UNSET_TOKEN", raising=False)
+    code, _, err = run_cli("--config", config, "--db", monitored.url, "serve", "--host", "0.0.0.0")
+    assert code == 2 and "PM_UNSET_TOKEN is empty or unset" in err
+
+
+def test_a_taken_port_is_one_clear_line(monitored):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, _, err = serve(monitored, "--port", str(taken.getsockname()[1]))
+
+    assert code == 1 and "cannot listen on 127.0.0.1" in err
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_missing_database_creates_nothing(monitored, tmp_path):
+    code, _, err = run_cli("--config", monitored.config, "--db", f"sqlite:///{tmp_path / 'none.db'}", "serve")
+
+    assert code == 2 and "no database at" in err
+    assert list(tmp_path.iterdir()) == []
