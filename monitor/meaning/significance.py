@@ -445,18 +445,6 @@ def _structure_summary(change: SectionChange) -> str:
     return summary
 
 
-def is_form_only_summary(summary: str) -> bool:
-    """Whether a stored change's summary is one that only a change without substance gets (a form-only
-    edit, a move, a rename, a date stamp, navigation): how the web view marks form-only versions
-    without re-rating them.
-
-    >>> is_form_only_summary(FORM_ONLY_SUMMARY), is_form_only_summary("age threshold 13 → 16")
-    (True, False)
-    """
-    return (summary in (FORM_ONLY_SUMMARY, NAVIGATION_SUMMARY, RETITLED_SUMMARY, *_STRUCTURE_SUMMARY.values())
-            or summary.startswith("section renamed: "))
-
-
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
                 titles: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:

@@ -12,7 +12,6 @@ from monitor.meaning.names import TOPICS
 from monitor.notify.feed import feed_entries, render_feed
 from monitor.notify.listing import ALERT_STATUSES, list_alerts
 from monitor.store.queries import source_overview, version_history
-from monitor.web import data
 from monitor.web.context import Web, choice
 
 _VERSION = re.compile(r"^v?(\d{1,9})$")
@@ -64,14 +63,22 @@ def diff(request: Request) -> JSONResponse:
 
 
 def timeline(request: Request) -> JSONResponse:
-    """The latest material changes, newest first; `?source=`, `?topic=`, `?limit=` (default 100)."""
+    """`policy-monitor timeline --json`: material changes, newest first; `?source=`, `?topic=`, `?limit=` (100)."""
+    from itertools import islice
+
+    from monitor.report.timeline import entry_json
+    from monitor.report.timeline import timeline as entries
+    from monitor.store.streams import stream_versions
+
     web = _web(request)
     topic = choice(request, "topic", TOPICS)
     name = request.query_params.get("source") or None
     if name is not None:
         web.source(name)
-    entries = data.timeline(web.store, source=name, topic=topic, limit=_limit(request, 100, 1000))
-    return PrettyJSON([e.to_json() for e in entries])
+    limit = _limit(request, 100, 1000)
+    with web.store.session() as session:
+        records = stream_versions(session, sources=[name] if name else None, order="newest", with_text=False)
+        return PrettyJSON([entry_json(e) for e in islice(entries(records, topic=topic), limit)])
 
 
 def alerts(request: Request) -> JSONResponse:

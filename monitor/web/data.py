@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
-from monitor.meaning.significance import SEVERITY_RANK, is_form_only_summary
+from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
@@ -35,17 +35,11 @@ class ChangeItem:
     before: str
     after: str
     not_rated: str | None = None
+    substantive: bool = True
 
     @property
     def form_only(self) -> bool:
-        return not self.alert_topics and not self.not_rated and is_form_only_summary(self.summary)
-
-    def to_json(self) -> dict:
-        out = {"section": self.section, "kind": self.kind, "topics": self.topics, "severity": self.severity,
-               "summary": self.summary, "before": self.before, "after": self.after}
-        if self.not_rated:
-            out["not_rated"] = self.not_rated
-        return out
+        return not self.substantive and not self.not_rated
 
 
 @dataclass(frozen=True)
@@ -66,14 +60,6 @@ class MaterialChange:
     @property
     def severity(self) -> str:
         return max((c.severity or "low" for c in self.changes), key=SEVERITY_RANK.__getitem__)
-
-    def to_json(self) -> dict:
-        """A timeline entry: the field names of `check --json` (source, url, version, previous_version,
-        alert_topics, changes) plus when the version was fetched and its overall severity."""
-        return {"source": self.source, "url": self.url, "version": self.version,
-                "previous_version": self.previous_version, "fetched_at": self.fetched_at.isoformat(),
-                "alert_topics": self.topics, "severity": self.severity,
-                "changes": [c.to_json() for c in self.changes]}
 
 
 @dataclass(frozen=True)
@@ -154,7 +140,7 @@ class SourcePage:
 
 
 _CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRow.alert_topics, ChangeRow.severity,
-                   ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated)
+                   ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated, ChangeRow.substantive)
 
 
 # alert_topics is a JSON list; an empty one is stored as the text [] on SQLite and PostgreSQL alike, so
@@ -164,9 +150,9 @@ ALERTED = cast(ChangeRow.alert_topics, String) != "[]"
 
 def _change(row) -> ChangeItem:
     """A ChangeItem from the columns of _CHANGE_COLUMNS (plain tuples: ORM objects cost ten times more)."""
-    section, kind, topics, alert_topics, severity, summary, before, after, not_rated = row
+    section, kind, topics, alert_topics, severity, summary, before, after, not_rated, substantive = row
     return ChangeItem(section, kind, list(topics or ()), list(alert_topics or ()), severity, summary, before, after,
-                      not_rated)
+                      not_rated, bool(substantive))
 
 
 def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
@@ -272,7 +258,7 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
             .offset((page - 1) * VERSIONS_PER_PAGE).limit(VERSIONS_PER_PAGE)).all()
         changes: dict[int, list] = {}
         for change in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.severity,
-                                          ChangeRow.summary, ChangeRow.not_rated)
+                                          ChangeRow.substantive, ChangeRow.not_rated)
                                    .where(ChangeRow.new_version_id.in_([v[0] for v in versions]))):
             changes.setdefault(change[0], []).append(change)
         items = []
@@ -282,29 +268,12 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
             items.append(VersionItem(
                 seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
                 max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
-                bool(mine) and all(not c[4] and is_form_only_summary(c[3]) for c in mine)))
+                bool(mine) and all(not c[4] and not c[3] for c in mine)))
         timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
         status = _status(session, cfg, row, total, None) if cfg else None
     return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items,
                       timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN)
-
-
-def timeline(store: Store, *, source: str | None = None, topic: str | None = None,
-             limit: int = 100) -> list[MaterialChange]:
-    """The latest material changes of every source (or one), newest first."""
-    with store.session() as session:
-        query = select(Source).order_by(Source.name)
-        if source:
-            query = query.where(Source.name == source)
-        entries: list[MaterialChange] = []
-        for row in session.exec(query).all():
-            for n, change in enumerate(material_changes(session, row, topic)):
-                if n >= limit:
-                    break
-                entries.append(change)
-    entries.sort(key=lambda c: (c.fetched_at, c.source), reverse=True)
-    return entries[:limit]
 
 
 @dataclass(frozen=True)
