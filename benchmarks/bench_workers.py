@@ -1,0 +1,212 @@
+"""Distributed mode throughput: checks per minute with 1, 2 and 4 worker processes on one PostgreSQL.
+
+Runs the real processes (`python -m monitor worker` ×N and one `dispatcher`) on a fresh PostgreSQL
+database against loopback policy servers (--hosts ports, realistic pages from the seed policies, no
+ETag so every check downloads, normalizes and compares the whole page). Every source's interval is
+1 s, far more than the fleet can do, so it runs flat out and the rate it sustains is its capacity.
+For each fleet size it reports, over a measured window after a warm-up:
+
+- checks per minute (rows of `check` written in the window);
+- CPU seconds per check of the workers, the dispatcher and the PostgreSQL backends serving this
+  database (from /proc), and the database's share of the CPU used;
+- the machine's load average, since the box may be shared.
+
+Then the scale note: storage per check and per version (PostgreSQL's own sizes), and what the
+measured CPU per check means for 100k and 1M policies checked once a day (1.2 and 11.6 checks/s).
+
+    .venv/bin/python benchmarks/bench_workers.py                 # 1, 2, 4 workers, 30 s each
+    .venv/bin/python benchmarks/bench_workers.py --workers 2 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.conftest import write_config  # noqa: E402
+from tests.pages import render_policy, seed_numbers, seed_text  # noqa: E402
+
+ADMIN = os.environ.get("POLICY_MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def serve(pages: dict[str, bytes]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = pages.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def backend_pids(url: str, db: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (db,))]
+
+
+def count(url: str, query: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query).fetchone()[0]
+
+
+def run_fleet(workers: int, args, sources: list[dict], tmp: Path) -> dict:
+    db = f"bench_workers_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    url = ADMIN.rsplit("/", 1)[0] + f"/{db}"
+    sa_url = url.replace("postgresql://", "postgresql+psycopg://")
+    config = write_config(tmp / f"sources-{workers}.yaml", sources=sources, daemon={
+        "concurrency": args.concurrency, "per_host_delay": "0s", "heartbeat": "2s", "delivery_interval": "5s"})
+    env = {**os.environ, "POLICY_MONITOR_SHUTDOWN_GRACE": "5"}
+    base = [sys.executable, "-m", "monitor", "--config", str(config), "--db", sa_url, "--log-format", "json"]
+    procs = []
+    try:
+        # the first worker sets the database up alone; the others and the dispatcher follow
+        procs.append(subprocess.Popen([*base, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+        while count_safe(url, "SELECT count(*) FROM worker") < 1:
+            time.sleep(0.2)
+        for _ in range(workers - 1):
+            procs.append(subprocess.Popen([*base, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          env=env))
+        procs.append(subprocess.Popen([*base, "dispatcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      env=env))
+        # warm-up: every source has its first version (models loaded, pools open)
+        deadline = time.monotonic() + 600
+        while count_safe(url, "SELECT count(*) FROM version") < len(sources) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(args.warmup)
+        pids = [p.pid for p in procs]
+        backends = backend_pids(url, db)
+        checks0 = count(url, 'SELECT count(*) FROM "check"')
+        cpu0 = {pid: cpu_seconds(pid) for pid in pids + backends}
+        clock0 = time.monotonic()
+        time.sleep(args.seconds)
+        checks1 = count(url, 'SELECT count(*) FROM "check"')
+        elapsed = time.monotonic() - clock0
+        backends_after = backend_pids(url, db)
+        cpu1 = {pid: cpu_seconds(pid) for pid in pids + backends_after}
+        load = os.getloadavg()[0]
+        done = checks1 - checks0
+        fleet_cpu = sum(cpu1[p] - cpu0.get(p, 0.0) for p in pids)
+        db_cpu = sum(cpu1[p] - cpu0.get(p, 0.0) for p in backends_after)
+        sizes = {}
+        with psycopg.connect(url, autocommit=True) as conn:
+            for table in ("check", "version", "section", "procrastinate_jobs", "procrastinate_events"):
+                sizes[table] = conn.execute(f"SELECT pg_total_relation_size('\"{table}\"')").fetchone()[0]
+            total_checks = conn.execute('SELECT count(*) FROM "check"').fetchone()[0]
+            versions = conn.execute("SELECT count(*) FROM version").fetchone()[0]
+            events = conn.execute("SELECT count(*) FROM procrastinate_events").fetchone()[0]
+        return {"workers": workers, "checks": done, "seconds": elapsed, "per_minute": done / elapsed * 60,
+                "fleet_cpu": fleet_cpu, "db_cpu": db_cpu, "load": load, "sizes": sizes,
+                "total_checks": total_checks, "versions": versions, "events": events}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def count_safe(url: str, query: str) -> int:
+    try:
+        return count(url, query)
+    except psycopg.Error:
+        return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--sources", type=int, default=200)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=32, help="daemon.concurrency: the fleet's check slots")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured window per fleet size")
+    parser.add_argument("--warmup", type=float, default=5.0)
+    args = parser.parse_args()
+
+    numbers = seed_numbers()
+    sources = []
+    for h in range(args.hosts):
+        pages = {f"/policy-{j}": render_policy(seed_text(numbers[j % len(numbers)]), noise=j).encode()
+                 for j in range(h, args.sources, args.hosts)}
+        port = serve(pages).server_address[1]
+        sources += [{"name": f"s{j}", "url": f"http://127.0.0.1:{port}/policy-{j}", "interval": "1s"}
+                    for j in range(h, args.sources, args.hosts)]
+
+    print(f"{args.sources} sources on {args.hosts} loopback hosts, every interval 1 s (the fleet runs flat out); "
+          f"{os.cpu_count()} CPUs; {args.seconds:g} s measured per fleet size after warm-up", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+        for n in args.workers:
+            r = run_fleet(n, args, sources, Path(tmp))
+            results.append(r)
+            per_check = (r["fleet_cpu"] + r["db_cpu"]) / max(r["checks"], 1)
+            fleet_ms, db_ms = (r[k] / max(r["checks"], 1) * 1000 for k in ("fleet_cpu", "db_cpu"))
+            share = r["db_cpu"] / max(r["fleet_cpu"] + r["db_cpu"], 1e-9)
+            print(f"{n} worker{'s' * (n != 1)}: {r['per_minute']:7.0f} checks/min ({r['checks']} in "
+                  f"{r['seconds']:.0f} s) · CPU per check {per_check * 1000:.1f} ms (workers+dispatcher "
+                  f"{fleet_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms) "
+                  f"· database CPU share {share:.0%} · load average {r['load']:.1f}", flush=True)
+
+    best = max(results, key=lambda r: r["per_minute"])
+    cpu_per_check = (best["fleet_cpu"] + best["db_cpu"]) / max(best["checks"], 1)
+    db_per_check = best["db_cpu"] / max(best["checks"], 1)
+    sizes = best["sizes"]
+    check_bytes = sizes["check"] / max(best["total_checks"], 1)
+    version_bytes = (sizes["version"] + sizes["section"]) / max(best["versions"], 1)
+    queue_bytes = (sizes["procrastinate_jobs"] + sizes["procrastinate_events"]) / max(best["total_checks"], 1)
+    print()
+    print("scale note (from the best run):")
+    print(f"  CPU per check: {cpu_per_check * 1000:.1f} ms in all ({db_per_check * 1000:.1f} ms of it PostgreSQL)")
+    print(f"  storage per check: {check_bytes:.0f} B of `check` history (+{queue_bytes:.0f} B of engine events "
+          f"while they are kept); per version: {version_bytes / 1024:.1f} KiB (text, raw page, sections)")
+    for per_day in (100_000, 1_000_000):
+        rate = per_day / 86400
+        cores = rate * cpu_per_check
+        db_cores = rate * db_per_check
+        print(f"  {per_day:>9,} policies/day = {rate:5.1f} checks/s: {cores:.2f} cores in all "
+              f"({db_cores:.2f} of them PostgreSQL); on N machines of 2 cores: N ≥ {max(1, -(-cores // 2)):.0f} "
+              f"at 100% (plan for 2x); storage {rate * 86400 * check_bytes / 2**20:,.0f} MiB/day of check rows")
+
+
+if __name__ == "__main__":
+    main()
