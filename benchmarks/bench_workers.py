@@ -21,6 +21,7 @@ measured CPU per check means for 100k and 1M policies checked once a day (1.2 an
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import subprocess
@@ -83,33 +84,30 @@ def count(url: str, query: str) -> int:
         return conn.execute(query).fetchone()[0]
 
 
-def run_fleet(workers: int, args, sources: list[dict], tmp: Path) -> dict:
-    db = f"bench_workers_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
-    url = ADMIN.rsplit("/", 1)[0] + f"/{db}"
-    sa_url = url.replace("postgresql://", "postgresql+psycopg://")
-    config = write_config(tmp / f"sources-{workers}.yaml", sources=sources, daemon={
-        "concurrency": args.concurrency, "per_host_delay": "0s", "heartbeat": "2s", "delivery_interval": "5s"})
-    env = {**os.environ, "POLICY_MONITOR_SHUTDOWN_GRACE": "5"}
-    base = [sys.executable, "-m", "monitor", "--config", str(config), "--db", sa_url, "--log-format", "json"]
-    procs = []
+class Fleet:
+    """A dispatcher and N workers (`python -m monitor …` subprocesses) on one config and database."""
+
+    def __init__(self, base: list[str], workers: int):
+        env = {**os.environ, "POLICY_MONITOR_SHUTDOWN_GRACE": "5"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+        self.procs = [subprocess.Popen([*base, "worker"], **quiet) for _ in range(workers)]
+        self.procs.append(subprocess.Popen([*base, "dispatcher"], **quiet))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def measure(workers: int, args, base: list[str], url: str, db: str) -> dict:
+    fleet = Fleet(base, workers)
     try:
-        # the first worker sets the database up alone; the others and the dispatcher follow
-        procs.append(subprocess.Popen([*base, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
-        while count_safe(url, "SELECT count(*) FROM worker") < 1:
-            time.sleep(0.2)
-        for _ in range(workers - 1):
-            procs.append(subprocess.Popen([*base, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          env=env))
-        procs.append(subprocess.Popen([*base, "dispatcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      env=env))
-        # warm-up: every source has its first version (models loaded, pools open)
-        deadline = time.monotonic() + 600
-        while count_safe(url, "SELECT count(*) FROM version") < len(sources) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(args.warmup)
-        pids = [p.pid for p in procs]
+        time.sleep(args.warmup)  # processes start, load the model, open pools; the queue fills
+        pids = [p.pid for p in fleet.procs]
         backends = backend_pids(url, db)
         checks0 = count(url, 'SELECT count(*) FROM "check"')
         cpu0 = {pid: cpu_seconds(pid) for pid in pids + backends}
@@ -120,30 +118,21 @@ def run_fleet(workers: int, args, sources: list[dict], tmp: Path) -> dict:
         backends_after = backend_pids(url, db)
         cpu1 = {pid: cpu_seconds(pid) for pid in pids + backends_after}
         load = os.getloadavg()[0]
-        done = checks1 - checks0
-        fleet_cpu = sum(cpu1[p] - cpu0.get(p, 0.0) for p in pids)
-        db_cpu = sum(cpu1[p] - cpu0.get(p, 0.0) for p in backends_after)
-        sizes = {}
-        with psycopg.connect(url, autocommit=True) as conn:
-            for table in ("check", "version", "section", "procrastinate_jobs", "procrastinate_events"):
-                sizes[table] = conn.execute(f"SELECT pg_total_relation_size('\"{table}\"')").fetchone()[0]
-            total_checks = conn.execute('SELECT count(*) FROM "check"').fetchone()[0]
-            versions = conn.execute("SELECT count(*) FROM version").fetchone()[0]
-            events = conn.execute("SELECT count(*) FROM procrastinate_events").fetchone()[0]
-        return {"workers": workers, "checks": done, "seconds": elapsed, "per_minute": done / elapsed * 60,
-                "fleet_cpu": fleet_cpu, "db_cpu": db_cpu, "load": load, "sizes": sizes,
-                "total_checks": total_checks, "versions": versions, "events": events}
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        fleet.stop()
+    done = checks1 - checks0
+    return {"workers": workers, "checks": done, "seconds": elapsed, "per_minute": done / elapsed * 60,
+            "fleet_cpu": sum(cpu1[p] - cpu0.get(p, 0.0) for p in pids),
+            "db_cpu": sum(cpu1[p] - cpu0.get(p, 0.0) for p in backends_after), "load": load}
+
+
+def sizes(url: str) -> dict:
+    with psycopg.connect(url, autocommit=True) as conn:
+        out = {t: conn.execute(f"SELECT pg_total_relation_size('\"{t}\"')").fetchone()[0]
+               for t in ("check", "version", "section", "procrastinate_jobs", "procrastinate_events")}
+        out["checks"] = conn.execute('SELECT count(*) FROM "check"').fetchone()[0]
+        out["versions"] = conn.execute("SELECT count(*) FROM version").fetchone()[0]
+    return out
 
 
 def count_safe(url: str, query: str) -> int:
@@ -173,39 +162,65 @@ def main() -> None:
                     for j in range(h, args.sources, args.hosts)]
 
     print(f"{args.sources} sources on {args.hosts} loopback hosts, every interval 1 s (the fleet runs flat out); "
-          f"{os.cpu_count()} CPUs; {args.seconds:g} s measured per fleet size after warm-up", flush=True)
+          f"{os.cpu_count()} CPUs; {args.seconds:g} s measured per fleet size after {args.warmup:g} s of warm-up",
+          flush=True)
+    db = f"bench_workers_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    url = ADMIN.rsplit("/", 1)[0] + f"/{db}"
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
-        for n in args.workers:
-            r = run_fleet(n, args, sources, Path(tmp))
-            results.append(r)
-            per_check = (r["fleet_cpu"] + r["db_cpu"]) / max(r["checks"], 1)
-            fleet_ms, db_ms = (r[k] / max(r["checks"], 1) * 1000 for k in ("fleet_cpu", "db_cpu"))
-            share = r["db_cpu"] / max(r["fleet_cpu"] + r["db_cpu"], 1e-9)
-            print(f"{n} worker{'s' * (n != 1)}: {r['per_minute']:7.0f} checks/min ({r['checks']} in "
-                  f"{r['seconds']:.0f} s) · CPU per check {per_check * 1000:.1f} ms (workers+dispatcher "
-                  f"{fleet_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms) "
-                  f"· database CPU share {share:.0%} · load average {r['load']:.1f}", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
+            config = write_config(Path(tmp) / "sources.yaml", sources=sources, daemon={
+                "concurrency": args.concurrency, "per_host_delay": "0s", "heartbeat": "2s",
+                "delivery_interval": "5s"})
+            base = [sys.executable, "-m", "monitor", "--config", str(config), "--db",
+                    url.replace("postgresql://", "postgresql+psycopg://"), "--log-format", "json"]
+            # not measured: every source's first version (the steady state is mostly unchanged pages)
+            clock = time.monotonic()
+            fleet = Fleet(base, max(args.workers))
+            try:
+                while count_safe(url, "SELECT count(*) FROM version") < len(sources):
+                    time.sleep(0.5)
+            finally:
+                fleet.stop()
+            print(f"first versions of all {len(sources)} sources: {time.monotonic() - clock:.0f} s "
+                  f"with {max(args.workers)} workers", flush=True)
+            for n in args.workers:
+                r = measure(n, args, base, url, db)
+                results.append(r)
+                per_check = (r["fleet_cpu"] + r["db_cpu"]) / max(r["checks"], 1)
+                fleet_ms, db_ms = (r[k] / max(r["checks"], 1) * 1000 for k in ("fleet_cpu", "db_cpu"))
+                share = r["db_cpu"] / max(r["fleet_cpu"] + r["db_cpu"], 1e-9)
+                print(f"{n} worker{'s' * (n != 1)}: {r['per_minute']:6.0f} checks/min ({r['checks']} in "
+                      f"{r['seconds']:.0f} s) · CPU per check {per_check * 1000:.1f} ms (workers+dispatcher "
+                      f"{fleet_ms:.1f} ms, PostgreSQL {db_ms:.1f} ms) · database CPU share {share:.0%} "
+                      f"· load average {r['load']:.1f}", flush=True)
+            stored = sizes(url)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
     best = max(results, key=lambda r: r["per_minute"])
     cpu_per_check = (best["fleet_cpu"] + best["db_cpu"]) / max(best["checks"], 1)
     db_per_check = best["db_cpu"] / max(best["checks"], 1)
-    sizes = best["sizes"]
-    check_bytes = sizes["check"] / max(best["total_checks"], 1)
-    version_bytes = (sizes["version"] + sizes["section"]) / max(best["versions"], 1)
-    queue_bytes = (sizes["procrastinate_jobs"] + sizes["procrastinate_events"]) / max(best["total_checks"], 1)
+    check_bytes = stored["check"] / max(stored["checks"], 1)
+    version_bytes = (stored["version"] + stored["section"]) / max(stored["versions"], 1)
+    queue_bytes = (stored["procrastinate_jobs"] + stored["procrastinate_events"]) / max(stored["checks"], 1)
     print()
-    print("scale note (from the best run):")
+    print(f"scale note (CPU from the best run, {best['workers']} workers; storage from all "
+          f"{stored['checks']:,} checks):")
     print(f"  CPU per check: {cpu_per_check * 1000:.1f} ms in all ({db_per_check * 1000:.1f} ms of it PostgreSQL)")
-    print(f"  storage per check: {check_bytes:.0f} B of `check` history (+{queue_bytes:.0f} B of engine events "
-          f"while they are kept); per version: {version_bytes / 1024:.1f} KiB (text, raw page, sections)")
+    print(f"  storage per check: {check_bytes:.0f} B of `check` history (+{queue_bytes:.0f} B of engine job "
+          f"events, kept until deleted); per version: {version_bytes / 1024:.1f} KiB (text, raw page, sections)")
     for per_day in (100_000, 1_000_000):
         rate = per_day / 86400
         cores = rate * cpu_per_check
         db_cores = rate * db_per_check
-        print(f"  {per_day:>9,} policies/day = {rate:5.1f} checks/s: {cores:.2f} cores in all "
-              f"({db_cores:.2f} of them PostgreSQL); on N machines of 2 cores: N ≥ {max(1, -(-cores // 2)):.0f} "
-              f"at 100% (plan for 2x); storage {rate * 86400 * check_bytes / 2**20:,.0f} MiB/day of check rows")
+        print(f"  {per_day:>9,} policies/day = {rate:5.2f} checks/s: {cores:.2f} cores busy "
+              f"({db_cores:.2f} of them PostgreSQL); 2-core machines at half load: "
+              f"{max(1, math.ceil(cores / 1.0))}; check history "
+              f"{rate * 86400 * check_bytes / 2**20:,.0f} MiB/day")
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ class Fleet:
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "--config", str(self.config), "--db", self.db, "--log-format", "json",
              role], stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-            env={**os.environ, "TEST_WEBHOOK_SECRET": SECRET, "POLICY_MONITOR_SHUTDOWN_GRACE": "5"})
+            env={**os.environ, "TEST_WEBHOOK_SECRET": SECRET, "POLICY_MONITOR_SHUTDOWN_GRACE": "1"})
         self.procs.append((role, proc, log))
         return proc
 
@@ -278,10 +278,18 @@ def test_a_worker_killed_mid_check_loses_no_version_and_duplicates_no_alert(
                                      "ORDER BY s.name, v.seq")
         alerts = sql(postgres_url, "SELECT idempotency_key, status, event_type FROM alert ORDER BY id")
         report = status(config, postgres_url)
-        survivors = [proc for _, proc, _ in fleet.procs if proc is not killed]
-        for proc in survivors:
-            proc.send_signal(signal.SIGTERM)
-        codes = [proc.wait(WAIT) for proc in survivors]
+
+        # SIGTERM to the last worker in the middle of a check: past the grace period (1 s here) the check is
+        # cancelled, writes nothing, and its job goes back to the queue for the next worker
+        survivor, dispatcher = [proc for _, proc, _ in fleet.procs if proc is not killed]
+        policy_server.hang_next("/s2")
+        wait_for(lambda: any(h.end is None for h in policy_server.hits_to("/s2")), what="the last worker fetching s2")
+        survivor.send_signal(signal.SIGTERM)
+        codes = [survivor.wait(WAIT)]
+        handed_back = sql(postgres_url, "SELECT status, attempts FROM procrastinate_jobs WHERE lock = 'source:s2'")
+        policy_server.release.set()
+        dispatcher.send_signal(signal.SIGTERM)
+        codes.append(dispatcher.wait(WAIT))
     finally:
         receiver.stop()
         slow_host.close()
@@ -292,6 +300,7 @@ def test_a_worker_killed_mid_check_loses_no_version_and_duplicates_no_alert(
     ids = [r.headers.get("webhook-id") or r.headers.get("Webhook-Id") for r in receiver.received]
     assert sorted(ids) == sorted(a[0] for a in alerts), "each alert sent once, none twice"
     assert codes == [0, 0]
+    assert handed_back == [("todo", 1)], "the interrupted check is queued again"
     # the killed worker's request for s1 was cut; its check was done again, by the other worker
     assert [h.answered for h in slow_host.hits_to("/s1")][:2] == [True, False]
     assert sql(postgres_url, "SELECT lock_owner FROM source WHERE lock_owner IS NOT NULL") == []

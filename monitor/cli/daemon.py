@@ -19,7 +19,7 @@ STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as
 
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show the daemon's last heartbeat, the checks due now and the failing sources (exit 1 if any)."""
+    """Show the daemon's heartbeat (or the workers' and the queue), the checks due and the failing sources (exit 1 if any)."""
     obj = ctx_obj(ctx)
     report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
@@ -99,7 +99,9 @@ def _last_errors(session, source_ids: list[int]) -> dict[int, str | None]:
 
 def _print_status(report: dict) -> None:
     d = report["daemon"]
-    if d["state"] == "never-run":
+    if d["state"] == "never-run" and "workers" in report:
+        pass  # the distributed mode runs here: its workers are listed below
+    elif d["state"] == "never-run":
         out.print("daemon: has never run on this database", soft_wrap=True)
     elif d["state"] == "not-responding":  # killed, crashed or hung: it stopped writing without saying so
         where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"

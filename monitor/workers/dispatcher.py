@@ -225,14 +225,13 @@ class Dispatcher:
         """Hand back the jobs of dead workers (their locks and claims freed first); returns how many."""
         now = utcnow()
         with self.store.session() as session:
-            rows = list(session.exec(select(WorkerRow).where(WorkerRow.stopped_at.is_(None),
-                                                             WorkerRow.role == "worker")))
-        dead = [row for row in rows if fleet.is_dead(row, now)]
+            rows = list(session.exec(select(WorkerRow).where(WorkerRow.stopped_at.is_(None))))
+        dead = [row for row in rows if fleet.is_dead(row, now)]  # a dead dispatcher holds nothing, but is listed
         for row in dead:
             freed = self._free_owner(row.name, now)
             with self.store.engine.begin() as conn:
                 conn.execute(update(WorkerRow).where(WorkerRow.id == row.id).values(stopped_at=now))
-            log.warning(f"worker {row.name} is gone (last heartbeat {row.heartbeat_at:%H:%M:%S}); freed "
+            log.warning(f"{row.role} {row.name} is gone (last heartbeat {row.heartbeat_at:%H:%M:%S}); freed "
                         f"{freed[0]} source lock(s) and {freed[1]} alert claim(s)",
                         extra={"worker": row.name, "locks": freed[0], "claims": freed[1]})
         dead_engine_ids = [row.engine_id for row in dead if row.engine_id is not None]
