@@ -19,7 +19,7 @@ STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as
 
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show the daemon's heartbeat (or the workers' and the queue), the checks due and the failing sources (exit 1 if any)."""
+    """Show the daemon's heartbeat or the workers and queue, the checks due and the failing sources (exit 1 if any)."""
     obj = ctx_obj(ctx)
     report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
