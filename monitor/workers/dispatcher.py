@@ -53,6 +53,7 @@ log = logging.getLogger("monitor.workers")
 LEADER_LOCK = 727_276     # advisory lock held by the dispatcher that leads
 BATCH = 500               # due sources queued per round
 MAX_SLEEP = 1.0           # the longest a dispatcher sleeps between rounds (config reloads, stop, standby)
+MIN_SLEEP = 0.1           # the shortest: due checks are queued in rounds of 0.1 s, not one round per check
 
 
 def jitter_for(interval: float) -> float:
@@ -130,7 +131,7 @@ class Dispatcher:
                             next_delivery = clock + self.config.daemon.delivery_interval
                         wait = await self.queue_due()
                     try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=max(wait, 0.02))
+                        await asyncio.wait_for(self._stop.wait(), timeout=max(wait, MIN_SLEEP))
                     except TimeoutError:
                         pass
             finally:
