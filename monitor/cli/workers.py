@@ -21,8 +21,8 @@ def _database(ctx: typer.Context) -> tuple:
 def worker(ctx: typer.Context) -> None:
     """Run a worker of the distributed mode (PostgreSQL): checks and alert deliveries, until stopped.
 
-    Start any number, on any machine, with the same sources.yaml and database; they share
-    daemon.concurrency and daemon.per_host_delay. An empty database is set up by the first to start."""
+    Any number, on any machine, with the same sources.yaml and database; concurrency and per_host_delay are fleet-wide.
+    """
     from monitor.workers.engine import conninfo
     from monitor.workers.worker import run_worker
 
@@ -35,7 +35,7 @@ def worker(ctx: typer.Context) -> None:
 def dispatcher(ctx: typer.Context) -> None:
     """Queue each source's check at its interval for the workers, and hand back the jobs of dead workers.
 
-    Run one (more stand by and take over if it dies)."""
+    Run one; a second one stands by and takes over if the first dies."""
     from monitor.workers.dispatcher import run_dispatcher
     from monitor.workers.engine import conninfo
 
