@@ -62,7 +62,7 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
                             "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
                             "reported": row.failing_reported})
     report = {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing}
-    if (fleet := fleet_status(store, now)) is not None:  # the distributed mode ran on this database
+    if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
         report.update(fleet)
     return report
 

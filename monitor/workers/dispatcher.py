@@ -224,12 +224,12 @@ class Dispatcher:
 
     async def reap(self) -> int:
         """Hand back the jobs of dead workers (their locks and claims freed first); returns how many."""
-        now = utcnow()
+        now = fleet.db_now(self.store)
         with self.store.session() as session:
             rows = list(session.exec(select(WorkerRow).where(WorkerRow.stopped_at.is_(None))))
         dead = [row for row in rows if fleet.is_dead(row, now)]  # a dead dispatcher holds nothing, but is listed
         for row in dead:
-            freed = self._free_owner(row.name, now)
+            freed = self._free_owner(row.name, utcnow())
             with self.store.engine.begin() as conn:
                 conn.execute(update(WorkerRow).where(WorkerRow.id == row.id).values(stopped_at=now))
             log.warning(f"{row.role} {row.name} is gone (last heartbeat {row.heartbeat_at:%H:%M:%S}); freed "

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, text, update
 from sqlmodel import select
 
-from monitor.store.database import DispatchRow, Source, Store, WorkerRow, process_owner, utcnow
+from monitor.store.database import DispatchRow, Source, Store, WorkerRow, process_owner
 
 STALE_HEARTBEATS = 3   # like the daemon's: a process that missed this many heartbeats is not running
 STALE_MARGIN = 5.0
@@ -20,10 +20,17 @@ def stale_after(heartbeat: float) -> float:
     return STALE_HEARTBEATS * heartbeat + STALE_MARGIN
 
 
+def db_now(store: Store) -> datetime:
+    """PostgreSQL's clock: heartbeats are written and judged by it, so machines' clocks need not agree."""
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT now()")).scalar_one()
+
+
 def register(store: Store, role: str, heartbeat: float) -> int:
     """Add this process to the `worker` table; returns its row id."""
+    now = db_now(store)
     row = WorkerRow(name=process_owner(), role=role, host=socket.gethostname(), pid=os.getpid(),
-                    heartbeat_interval=heartbeat)
+                    heartbeat_interval=heartbeat, started_at=now, heartbeat_at=now)
     with store.session() as session:
         session.add(row)
         session.flush()
@@ -32,7 +39,7 @@ def register(store: Store, role: str, heartbeat: float) -> int:
 
 
 def beat(store: Store, row_id: int, *, running: int, done: int, engine_id: int | None = None) -> None:
-    values: dict = {"heartbeat_at": utcnow(), "running": running, "done": done}
+    values: dict = {"heartbeat_at": func.now(), "running": running, "done": done}
     if engine_id is not None:
         values["engine_id"] = engine_id
     with store.engine.begin() as conn:
@@ -42,11 +49,11 @@ def beat(store: Store, row_id: int, *, running: int, done: int, engine_id: int |
 def stopped(store: Store, row_id: int) -> None:
     with store.engine.begin() as conn:
         conn.execute(update(WorkerRow).where(WorkerRow.id == row_id)
-                     .values(stopped_at=utcnow(), heartbeat_at=utcnow(), running=0))
+                     .values(stopped_at=func.now(), heartbeat_at=func.now(), running=0))
 
 
 def is_dead(row: WorkerRow, now: datetime) -> bool:
-    """Stopped, silent for too long, or (on this host) its pid no longer exists."""
+    """Stopped, silent for too long (`now` from `db_now`), or (on this host) its pid no longer exists."""
     if row.stopped_at is not None:
         return True
     if (now - row.heartbeat_at).total_seconds() > stale_after(row.heartbeat_interval):
@@ -64,7 +71,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def fleet_status(store: Store, now: datetime | None = None) -> dict | None:
+def fleet_status(store: Store) -> dict | None:
     """The `workers` and `queue` parts of `status --json`, or None when the distributed mode never ran here.
 
     Workers listed: the live ones and those that died without saying so (not the cleanly stopped).
@@ -74,7 +81,7 @@ def fleet_status(store: Store, now: datetime | None = None) -> dict | None:
 
     if not engine_ready(store):
         return None
-    now = now or utcnow()
+    now = db_now(store)  # the heartbeats' clock
     with store.session() as session:
         rows = list(session.exec(select(WorkerRow).where(WorkerRow.stopped_at.is_(None))
                                  .order_by(WorkerRow.role, WorkerRow.host, WorkerRow.pid)))
