@@ -7,7 +7,9 @@ daemon). A source never dispatched before starts from its last check in the data
 check job whose engine lock and queueing lock are the source's (`source_lock`): at most one check
 queued or running per source fleet-wide. If the last one still waits or runs, the new run is merged
 into it (the daemon's `max_instances=1` and coalescing), and the beat moves on by whole intervals, so
-a late run never makes the next ones bunch up. A failed check brings `next_run_at` forward (the worker does that).
+a late run never makes the next ones bunch up. A check that started late and ended just before its
+source's next beat moves that beat to an interval after it started (`too_soon`): the site is never
+asked twice within an interval. A failed check brings `next_run_at` forward (the worker does that).
 
 Any number of dispatchers may run: one leads (a session advisory lock, freed when its process dies),
 the others wait to take over. The leader also:
@@ -71,6 +73,17 @@ def advance(due_at: datetime, interval: float, now: datetime) -> datetime:
     """
     beats = max(1, math.floor((now - due_at).total_seconds() / interval) + 1)
     return due_at + timedelta(seconds=beats * interval)
+
+
+def too_soon(last_started: datetime, interval: float, now: datetime) -> bool:
+    """Would a check now come sooner after the last one than the interval less its jitter allows? (pure)
+
+    >>> from datetime import UTC
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> too_soon(t, 60, t + timedelta(seconds=10)), too_soon(t, 60, t + timedelta(seconds=55))
+    (True, False)
+    """
+    return (now - last_started).total_seconds() < interval - jitter_for(interval)
 
 
 def run_dispatcher(config: Config, url: str, *, config_path: str) -> int:
@@ -175,25 +188,45 @@ class Dispatcher:
             due = list(session.exec(select(DispatchRow).where(DispatchRow.next_run_at <= now)
                                     .order_by(DispatchRow.next_run_at).limit(BATCH)))
         busy = self._busy({row.source for row in due})
+        last = self._last_starts({row.source for row in due})
         for row in due:
             source = self.config.source(row.source)
             if source is None:
                 continue
+            started = last.get(row.source)
             if row.source in busy:  # its last check still waits or runs: this run merges into it, as in the daemon
                 log.debug(f"check {source.name}: the last one has not finished; this run is skipped",
                           extra={"source": source.name})
+            elif started is not None and too_soon(started, source.interval, now):
+                # the last check started late (a queue, a slow worker) and ended just now: the next comes an
+                # interval after it, so the site is never asked twice within one interval
+                beat = started + timedelta(seconds=source.interval)
+                self._plan(row.source, beat, source.interval, now)
+                continue
             else:
                 await self._queue_check(source)
             beat = advance(row.due_at, source.interval, now)
-            with self.store.engine.begin() as conn:
-                conn.execute(update(DispatchRow).where(DispatchRow.source == row.source).values(
-                    due_at=beat, next_run_at=beat + timedelta(seconds=random.uniform(0, jitter_for(source.interval))),
-                    queued_at=now))
+            self._plan(row.source, beat, source.interval, now)
         if len(due) == BATCH:
             return 0.0
         with self.store.session() as session:
             soonest = session.exec(select(DispatchRow.next_run_at).order_by(DispatchRow.next_run_at).limit(1)).first()
         return MAX_SLEEP if soonest is None else min(MAX_SLEEP, (soonest - utcnow()).total_seconds())
+
+    def _plan(self, name: str, beat: datetime, interval: float, now: datetime) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(update(DispatchRow).where(DispatchRow.source == name).values(
+                due_at=beat, next_run_at=beat + timedelta(seconds=random.uniform(0, jitter_for(interval))),
+                queued_at=now))
+
+    def _last_starts(self, names: set[str]) -> dict[str, datetime]:
+        """When the last check of each of `names` started, for those whose last check succeeded (a failed one
+        is retried sooner on purpose: `retry_delay`)."""
+        with self.store.session() as session:
+            rows = session.exec(select(Source.name, Source.last_checked_at, Source.last_outcome)
+                                .where(Source.name.in_(names)))
+            return {name: at for name, at, outcome in rows
+                    if at is not None and outcome not in ("error", "rejected")}
 
     def _busy(self, names: set[str]) -> set[str]:
         """The sources among `names` with a check job queued or running."""
