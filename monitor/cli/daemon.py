@@ -12,13 +12,14 @@ from sqlmodel import select
 from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, out, print_json
 from monitor.config import Config, DaemonConfig
 from monitor.store.database import Check, DaemonState, Source, Store, utcnow
+from monitor.workers.fleet import fleet_status
 
 STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as not running
 
 
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show the daemon's last heartbeat, the checks due now and the failing sources (exit 1 if any)."""
+    """Show the daemon's heartbeat or the workers and queue, the checks due and the failing sources (exit 1 if any)."""
     obj = ctx_obj(ctx)
     report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
@@ -60,7 +61,10 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
             failing.append({"source": name, "consecutive_failures": failures,
                             "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
                             "reported": row.failing_reported})
-    return {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing}
+    report = {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing}
+    if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
+        report.update(fleet)
+    return report
 
 
 def _daemon_part(state: dict[str, DaemonState], now: datetime, daemon_cfg: DaemonConfig) -> dict:
@@ -95,7 +99,9 @@ def _last_errors(session, source_ids: list[int]) -> dict[int, str | None]:
 
 def _print_status(report: dict) -> None:
     d = report["daemon"]
-    if d["state"] == "never-run":
+    if d["state"] == "never-run" and "workers" in report:
+        pass  # the distributed mode runs here: its workers are listed below
+    elif d["state"] == "never-run":
         out.print("daemon: has never run on this database", soft_wrap=True)
     elif d["state"] == "not-responding":  # killed, crashed or hung: it stopped writing without saying so
         where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
@@ -105,6 +111,8 @@ def _print_status(report: dict) -> None:
         where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
         out.print(f"daemon: {d['state']} ({where}), last heartbeat {d['heartbeat']} "
                   f"({_ago(d['heartbeat_age_seconds'])}), started {d['started_at']}", highlight=False, soft_wrap=True)
+    if "workers" in report:
+        _print_fleet(report)
     out.print(f"sources: {len(report['sources'])} · due now: {len(report['due'])} · "
               f"failing: {len(report['failing'])}", highlight=False, soft_wrap=True)
     if report["due"]:
@@ -118,6 +126,20 @@ def _print_status(report: dict) -> None:
             error = item["error"] or item["last_outcome"] or ""
             table.add_row(item["source"], str(item["consecutive_failures"]), escape(error))
         out.print(table)
+
+
+def _print_fleet(report: dict) -> None:
+    q = report["queue"]
+    out.print(f"queue: {q['due']} due · {q['running']} running · {q['failed']} failed · {q['later']} to retry later "
+              f"· {q['scheduled_sources']} sources scheduled", highlight=False, soft_wrap=True)
+    if not report["workers"]:
+        out.print("workers: none running", highlight=False, soft_wrap=True)
+        return
+    table = Table("role", "host:pid", "state", "heartbeat", "running", "done")
+    for w in report["workers"]:
+        table.add_row(w["role"], escape(f"{w['host']}:{w['pid']}"), w["state"], _ago(w["heartbeat_age_seconds"]),
+                      str(w["running"]), str(w["done"]))
+    out.print(table)
 
 
 def _ago(seconds: float | None) -> str:

@@ -321,4 +321,4 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command groups owned by other stages register themselves on `app`.
 import monitor.cli.history  # noqa: E402,F401  (timeline, export, feed, prune; `history` is a command here)
-from monitor.cli import alerts, daemon, web  # noqa: E402,F401
+from monitor.cli import alerts, daemon, web, workers  # noqa: E402,F401

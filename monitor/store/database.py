@@ -181,6 +181,42 @@ class Renormalization(SQLModel, table=True):
     old_text: str = Field(sa_column=Column(Text, nullable=False))
 
 
+class WorkerRow(SQLModel, table=True):
+    """A `worker` or `dispatcher` process of the distributed mode, with its heartbeat (for `status`)."""
+
+    __tablename__ = "worker"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)  # host:pid, the owner it writes on source locks and alert claims
+    role: str                      # worker | dispatcher
+    host: str
+    pid: int
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    heartbeat_interval: float = 30.0
+    stopped_at: datetime | None = None
+    running: int = 0               # checks and delivery passes in flight at the last heartbeat
+    done: int = 0                  # jobs finished since it started
+    engine_id: int | None = None   # its id in procrastinate_workers, which the engine's jobs name
+
+
+class DispatchRow(SQLModel, table=True):
+    """When the dispatcher next queues a source's check (distributed mode): the interval's beat and its jitter."""
+
+    __tablename__ = "dispatch"
+    source: str = Field(primary_key=True)
+    due_at: datetime                          # the interval's beat, without jitter
+    next_run_at: datetime = Field(index=True)  # due_at plus this run's jitter: when the job is queued
+    queued_at: datetime | None = None
+
+
+class HostTurn(SQLModel, table=True):
+    """When a host:port may next be asked, shared by every worker (per_host_delay, Retry-After)."""
+
+    __tablename__ = "host_turn"
+    host: str = Field(primary_key=True)
+    next_start_at: datetime
+
+
 class Store:
     """The database: opening, migrating, sessions, and the queries the stages share.
 

@@ -1,0 +1,104 @@
+"""The task engine (procrastinate on the store's PostgreSQL): its app, task names, locks, and schema at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from procrastinate import App, PsycopgConnector
+from procrastinate.retry import BaseRetryStrategy, RetryDecision
+from procrastinate.schema import SchemaManager
+from sqlalchemy.engine import make_url
+
+from monitor.errors import UsageError
+from monitor.store.database import Store
+
+log = logging.getLogger("monitor.workers")
+
+CHECK_TASK = "policy_monitor.check"        # args: source (name); one job per due check
+DELIVER_TASK = "policy_monitor.deliver"    # no args: one delivery pass over the outbox
+DELIVER_LOCK = "deliver"                   # one delivery pass queued and one running, fleet-wide
+SCHEMA_LOCK = 727_275                      # advisory lock: one process sets up a new database at a time
+HAND_BACK_ATTEMPTS = 5                     # a check cut short (SIGTERM past the grace, a lost database) is re-run
+
+
+def source_lock(name: str) -> str:
+    """The engine's lock and queueing lock for one source: one check queued and one running, fleet-wide.
+
+    The store's lock (`Store.try_lock`, taken by `check_source`) guards the same thing for every
+    process, `check` included; a job whose worker died hands both back (see `dispatcher.reap`)."""
+    return f"source:{name}"
+
+
+def conninfo(url: str) -> str:
+    """The libpq connection string for a SQLAlchemy PostgreSQL URL; UsageError for any other database."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        raise UsageError(f"the distributed mode (worker, dispatcher) needs PostgreSQL, not {parsed.drivername}: "
+                         f"use `policy-monitor run` on SQLite, or move up with `policy-monitor migrate-db`")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class HandBack(BaseRetryStrategy):
+    """Re-run a job that did not finish: cancelled at shutdown, or the worker lost its database.
+
+    A check never raises for anything a page does (`check_source` turns it into a result), so an
+    exception here is about the worker, not the source: the job goes back to the queue at once."""
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if job.attempts >= HAND_BACK_ATTEMPTS:
+            return None
+        return RetryDecision(retry_in={"seconds": 1})
+
+
+def build_app(url: str) -> App:
+    """A procrastinate app on the store's database (psycopg 3 pool); tasks are added by whoever runs them."""
+    _route_engine_logs()
+    return App(connector=PsycopgConnector(conninfo=conninfo(url)))
+
+
+def prepare_database(url: str) -> Store:
+    """Open the store, applying our migrations and the engine's schema if missing, one process at a time.
+
+    Every worker and dispatcher calls this at start, so a fleet started on an empty database needs no
+    manual schema step: the first takes the advisory lock and builds everything, the others wait for it
+    and find nothing left to do."""
+    with _advisory_lock(conninfo(url), SCHEMA_LOCK) as conn:
+        store = Store(url)
+        if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+            conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]  (no parameters: % stays as is)
+            log.info("applied the task engine's schema (procrastinate)")
+    for revision, doc in store.applied:
+        log.info(f"applied migration {revision}: {doc}")
+    return store
+
+
+def engine_ready(store: Store) -> bool:
+    """Has the engine's schema been applied to this database (a worker or dispatcher ever started)?"""
+    if store.engine.dialect.name != "postgresql":
+        return False
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None
+
+
+@contextmanager
+def _advisory_lock(info: str, key: int) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(info, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield conn
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _route_engine_logs() -> None:
+    """The engine's warnings and errors in our log format; its per-job info lines stay out (we log each check)."""
+    ours = logging.getLogger("monitor")
+    theirs = logging.getLogger("procrastinate")
+    theirs.handlers[:] = ours.handlers
+    theirs.setLevel(logging.WARNING)
+    theirs.propagate = False
