@@ -320,4 +320,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Command groups owned by other stages register themselves on `app`.
-from monitor.cli import alerts, daemon  # noqa: E402,F401
+from monitor.cli import alerts, daemon, demo  # noqa: E402,F401
