@@ -6,7 +6,8 @@ from monitor.errors import DeliveryError
 from monitor.notify import apprise_channel, email, webhook
 from monitor.notify.channel import ChannelKind
 
-KINDS = (email.Email, webhook.Webhook, apprise_channel.Apprise)  # importing them registered them; named here so none is dropped
+# importing them registered them; named here so none is dropped
+KINDS = (email.Email, webhook.Webhook, apprise_channel.Apprise)
 
 
 def kind_for(type_word: str) -> type[ChannelKind]:
