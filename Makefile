@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv lint bench clean model agreement
+.PHONY: run test venv lint bench clean model agreement system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "policy-monitor needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -18,7 +18,21 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/policy-monitor --config sources.yaml run   # SQLite at ./policy-monitor.db unless `database:` or POLICY_MONITOR_DB says otherwise
 
-test: $(STAMP)
+# what the tests need from the system, as `command:Debian package`: systemd-analyze verifies
+# deploy/policy-monitor.service; sqlite3, pg_dump and pg_restore run the backups docs/operations.md
+# describes. Installed only when missing, and only where apt-get works (root); otherwise those tests skip.
+SYSTEM_DEPS := systemd-analyze:systemd sqlite3:sqlite3 pg_dump:postgresql-client
+
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "installing$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else echo "note: missing$$missing (not root or no apt-get): the tests that need them will skip"; fi; \
+	fi
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest --durations=20
 
 model: $(STAMP)   # rebuild monitor/meaning/models/en.json from data/labels/ (same bytes every time)
