@@ -1,9 +1,9 @@
 """Database growth: bytes stored per version of real policies, and which tables hold them (SQLite).
 
 60 real policies of tests/corpus (Open Terms Archive, ODC-BY 1.0), every 4th by name, are served as
-HTML pages on loopback and checked three times through the real spine: as published (version 1), with one sentence
-added (version 2), and unchanged (no version, one `check` row). Prints the database size per version and the bytes of
-each table (SQLite's dbstat), and of the stored raw pages and texts.
+HTML pages on loopback and checked three times through the real spine: as published (version 1),
+with one sentence added (version 2), and unchanged (no version, one `check` row). Prints the
+database size per version, the bytes of each table (SQLite's dbstat), and of the raw pages and texts.
 Usage: .venv/bin/python benchmarks/bench_storage.py
 """
 
@@ -82,7 +82,8 @@ def main() -> None:
     print(f"{len(texts)} real policies, 3 checks each (statuses {' then '.join(map(str, statuses))}): "
           f"{versions} versions, {checks} checks")
     print(f"database after VACUUM: {size / 1e6:.2f} MB = {size / versions / 1000:.1f} kB per version")
-    print(f"per version: raw page (zlib) {raw / versions / 1000:.1f} kB, normalized text {text / versions / 1000:.1f} kB")
+    print(f"per version: raw page (zlib) {raw / versions / 1000:.1f} kB, "
+          f"normalized text {text / versions / 1000:.1f} kB")
     for name, bytes_ in tables[:6]:
         print(f"  {name:32} {bytes_ / 1e6:6.2f} MB  {100 * bytes_ / size:4.1f}%")
     check_bytes = dict(tables).get("check", 0)
