@@ -101,3 +101,18 @@ def test_every_round_edits_something_real():
     assert served[0]["signal"].body != served[1]["signal"].body
     assert served[2]["signal"] == served[0]["signal"]       # the blink serves round 1's page again
     assert served[2]["frank"].status == 200 and "maintenance" in served[2]["frank"].body
+
+
+def test_a_demo_that_does_not_go_as_it_should_says_so_and_fails(cli, monkeypatch):
+    import monitor.demo.scenario as scenario
+
+    first = scenario.rounds()[0]
+    broken = scenario.Round(first.title, first.story, {**first.pages, "frank": scenario.Serving("down", status=503)},
+                            first.expect)
+    monkeypatch.setattr(scenario, "rounds", lambda: [broken])
+
+    result = cli("demo")
+
+    assert result.exit_code == 1
+    assert "the demo did not go as it should: round 1: frank was error (HTTP 503 Service Unavailable" in result.stderr
+    assert "expected new" in result.stderr

@@ -13,7 +13,7 @@ import typer
 import yaml
 from rich.rule import Rule
 
-from monitor.cli.common import EXIT_OK, app, fail, out
+from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, app, fail, out
 
 DEMO_DB = "demo.db"
 # shown after the checks, each when this build has the command (all read-only, all on the demo database)
@@ -43,6 +43,7 @@ def demo(
         if (keep / DEMO_DB).exists():
             fail(f"{keep / DEMO_DB} exists already: give --keep an empty or new folder")
     folder = keep or Path(tempfile.mkdtemp(prefix="policy-monitor-demo-"))
+    surprises: list[str] = []
     # a proxy set for the outside world must not be asked for 127.0.0.1 (httpx honours NO_PROXY)
     for variable in ("NO_PROXY", "no_proxy"):
         os.environ[variable] = ",".join(filter(None, (os.environ.get(variable), "127.0.0.1")))
@@ -54,20 +55,46 @@ def demo(
                       f"policy-monitor checks them three times while they change.", highlight=False, soft_wrap=True)
             for step in rounds():
                 sites.publish(step.pages)
-                _heading(step.title, step.story[:1].upper() + step.story[1:] + ".")
+                _heading(step.title, step.story)
                 _run(config_path, db_url, "check", "--no-deliver")
-            _heading("afterwards", "What was stored, and what would be sent.")
-            for args in SHOWN_AFTER_CHECKS:
-                if _has_command(args[0]):
-                    _run(config_path, db_url, *args)
-            _show_alerts(db_url)
+                surprises.extend(_surprises(db_url, step))
+            if not surprises:  # what follows reads the versions and the alert the rounds should have made
+                _heading("afterwards", "What was stored, and what would be sent.")
+                for args in SHOWN_AFTER_CHECKS:
+                    if _has_command(args[0]):
+                        _run(config_path, db_url, *args)
+                _show_alerts(db_url)
         if keep is not None:
             out.print(f"\nKept in {keep}/: explore with `policy-monitor --db {db_url} history frank` (or show, diff, "
                       f"alerts); the sample sites are gone, so `check` there fails.", highlight=False, soft_wrap=True)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+    if surprises:  # the demo doubles as a smoke test of an installation: say what went wrong
+        fail("the demo did not go as it should: " + "; ".join(surprises), EXIT_SOURCE_FAILED)
     raise typer.Exit(EXIT_OK)
+
+
+def _surprises(db_url: str, step) -> list[str]:
+    """Each source whose last check in this round did not end as the round expects, with its error."""
+    from sqlmodel import select
+
+    from monitor.store.database import Check, Source, Store
+
+    store = Store(db_url, read_only=True)
+    try:
+        with store.session() as session:
+            last = {name: (outcome, error) for name, outcome, error in session.exec(
+                select(Source.name, Check.outcome, Check.error).join(Check, Check.source_id == Source.id)
+                .order_by(Check.id))}
+    finally:
+        store.dispose()
+    found = []
+    for name, expected in step.expect.items():
+        outcome, error = last.get(name, ("not checked", None))
+        if outcome != expected:
+            found.append(f"{step.title}: {name} was {outcome}{f' ({error})' if error else ''}, expected {expected}")
+    return found
 
 
 def _write_config(folder: Path, sites) -> Path:

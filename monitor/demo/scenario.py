@@ -35,11 +35,12 @@ class Serving:
 
 @dataclass(frozen=True)
 class Round:
-    """One round of the demo: what each site serves, and the one line that says what happened to it."""
+    """One round of the demo: what each site serves, what happened to them, and each check's expected outcome."""
 
     title: str
     story: str
     pages: dict[str, Serving] = field(default_factory=dict)
+    expect: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,16 @@ def rounds() -> list[Round]:
     frank, signal = policy_text("frank"), policy_text("signal")
     restyled = Chrome(year=2026, banner="Your privacy choices: manage cookie settings", build="e02c9d")
     return [
-        Round("round 1", "both sites publish their policies; the first check stores them as baselines",
-              {"frank": page("frank", frank), "signal": page("signal", signal)}),
-        Round("round 2", "frank changes three clauses: the minors age threshold, who it shares data with, how long "
+        Round("round 1", "Both sites publish their policies; the first check stores them as baselines.",
+              {"frank": page("frank", frank), "signal": page("signal", signal)},
+              {"frank": "new", "signal": "new"}),
+        Round("round 2", "Frank changes three clauses: the minors age threshold, who it shares data with, how long "
                          "it keeps logs; signal only re-spells a word, straightens its quotes and gets a new cookie "
-                         "banner and footer",
-              {"frank": page("frank", frank_changed()), "signal": page("signal", signal_restyled(), restyled)}),
-        Round("round 3", "frank is down and answers with a maintenance page (HTTP 200); signal's CDN serves "
-                         "the page of round 1 again (an A/B blink)",
-              {"frank": maintenance_page("frank"), "signal": page("signal", signal)}),
+                         "banner and footer.",
+              {"frank": page("frank", frank_changed()), "signal": page("signal", signal_restyled(), restyled)},
+              {"frank": "changed", "signal": "changed"}),
+        Round("round 3", "Frank is down and answers with a maintenance page (HTTP 200); signal's CDN serves the "
+                         "page of round 1 again (an A/B blink).",
+              {"frank": maintenance_page("frank"), "signal": page("signal", signal)},
+              {"frank": "rejected", "signal": "changed"}),
     ]
