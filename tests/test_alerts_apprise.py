@@ -72,7 +72,7 @@ def test_an_alert_reaches_a_json_receiver_with_the_emails_subject_and_text(setup
     assert row.status == "delivered" and row.attempts == 1 and row.last_error is None
 
 
-def test_a_failing_receiver_is_retried_visibly_then_delivered(setup, receivers, monkeypatch, cli):
+def test_a_failing_receiver_is_retried_visibly_then_delivered(setup, receivers, monkeypatch, cli, caplog):
     receiver = receivers(statuses=[500, 200])
     monkeypatch.setenv("CHAT_URL", f"form://bot:{TOKEN}@127.0.0.1:{receiver.port}/hook")
     path, config, store = setup("CHAT_URL")
@@ -92,6 +92,8 @@ def test_a_failing_receiver_is_retried_visibly_then_delivered(setup, receivers, 
 
     [row] = alert_rows(store)
     assert second.delivered == 1 and row.status == "delivered" and row.attempts == 2
+    logged = [record.getMessage() for record in caplog.records]  # ours and Apprise's own
+    assert any("500" in line for line in logged) and not any(TOKEN in line for line in logged)
     assert len(receiver.received) == 2
     form = parse_qs(receiver.received[1].body.decode())
     assert form["title"] == ["[policy-monitor] wemet: minors changed (high)"] and "age threshold" in form["message"][0]
