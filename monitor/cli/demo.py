@@ -33,8 +33,7 @@ def demo(
 ) -> None:
     """Show what policy-monitor reports, offline: two sample sites on 127.0.0.1 change while it checks them.
 
-    Reads no sources.yaml and ignores --config and --db; without --keep it writes only to a temporary
-    folder it removes at the end."""
+    Reads no sources.yaml, ignores --config and --db, and without --keep leaves nothing behind."""
     from monitor.demo.scenario import ATTRIBUTION, rounds
     from monitor.demo.server import SampleSites
 
