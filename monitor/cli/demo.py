@@ -44,8 +44,9 @@ def demo(
     folder = keep or Path(tempfile.mkdtemp(prefix="policy-monitor-demo-"))
     surprises: list[str] = []
     # a proxy set for the outside world must not be asked for 127.0.0.1 (httpx honours NO_PROXY)
-    for variable in ("NO_PROXY", "no_proxy"):
-        os.environ[variable] = ",".join(filter(None, (os.environ.get(variable), "127.0.0.1")))
+    proxies_were = {variable: os.environ.get(variable) for variable in ("NO_PROXY", "no_proxy")}
+    for variable, value in proxies_were.items():
+        os.environ[variable] = ",".join(filter(None, (value, "127.0.0.1")))
     try:
         with SampleSites() as sites:
             config_path = _write_config(folder, sites)
@@ -69,6 +70,11 @@ def demo(
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+        for variable, value in proxies_were.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
     if surprises:  # the demo doubles as a smoke test of an installation: say what went wrong
         fail("the demo did not go as it should: " + "; ".join(surprises), EXIT_SOURCE_FAILED)
     raise typer.Exit(EXIT_OK)
