@@ -65,12 +65,15 @@ def test_the_demo_runs_with_only_loopback_and_leaves_nothing_behind(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_keep_leaves_a_database_the_reading_commands_explore(tmp_path, cli):
+def test_keep_leaves_a_database_the_reading_commands_explore(tmp_path, cli, monkeypatch):
     kept = tmp_path / "kept"
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("no_proxy", "intranet.example")
 
     result = cli("demo", "--keep", kept)
 
     assert result.exit_code == 0, result.stderr
+    assert "NO_PROXY" not in os.environ and os.environ["no_proxy"] == "intranet.example"  # as it found them
     names = {p.name for p in kept.iterdir()}  # and SQLite's companions: demo.db-wal, demo.db-shm, …
     assert {"demo.db", "sources.yaml"} <= names and all(n.startswith("demo.db") for n in names - {"sources.yaml"})
     assert f"Kept in {kept}/" in result.stdout
