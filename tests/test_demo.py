@@ -34,7 +34,7 @@ EXPECTED = (
 )
 
 
-def _loopback_only_namespace_works() -> str | None:
+def why_no_loopback_only_namespace() -> str | None:
     """Why a new network namespace cannot be made here (None when it can)."""
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         return "needs unshare (util-linux) and ip (iproute2)"
@@ -45,7 +45,7 @@ def _loopback_only_namespace_works() -> str | None:
 
 
 def test_the_demo_runs_with_only_loopback_and_leaves_nothing_behind(tmp_path):
-    why_not = _loopback_only_namespace_works()
+    why_not = why_no_loopback_only_namespace()
     if why_not:
         pytest.skip(why_not)
     here, scratch = tmp_path / "cwd", tmp_path / "tmp"

@@ -14,7 +14,7 @@ import pytest
 from monitor.offline import FirstRound, never_connected
 from monitor.outcome import CheckResult
 from tests.conftest import write_config
-from tests.test_demo import _loopback_only_namespace_works
+from tests.test_demo import why_no_loopback_only_namespace
 
 
 def result(name: str, status: str = "error", error: str | None = None, http_status: int | None = None):
@@ -46,7 +46,7 @@ def test_one_source_that_answered_means_the_network_works(answered):
 
 
 def test_make_run_without_network_says_so_once_and_points_to_the_demo(tmp_path):
-    why_not = _loopback_only_namespace_works()
+    why_not = why_no_loopback_only_namespace()
     if why_not:
         pytest.skip(why_not)
     config = write_config(tmp_path / "sources.yaml", sources=[
