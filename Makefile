@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test venv lint bench clean model agreement chromium
+.PHONY: run test venv lint bench clean model agreement chromium system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "policy-monitor needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -20,7 +20,22 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/policy-monitor --config sources.yaml run   # SQLite at ./policy-monitor.db unless `database:` or POLICY_MONITOR_DB says otherwise
 
-test: $(STAMP) $(CHROMIUM)
+# what the tests need from the system, as `command:Debian package`: systemd-analyze verifies
+# deploy/policy-monitor.service; sqlite3, pg_dump and pg_restore run the backups docs/operations.md
+# describes. Installed only when missing, and only where apt-get works (root); otherwise those tests skip.
+SYSTEM_DEPS := systemd-analyze:systemd sqlite3:sqlite3 pg_dump:postgresql-client
+
+system-deps:
+	@missing=""; for dep in $(SYSTEM_DEPS); do command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "installing$$missing"; { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+			|| echo "note: could not install$$missing: the tests that need them will skip"; \
+		else echo "note: missing$$missing (not root or no apt-get): the tests that need them will skip"; fi; \
+	fi
+
+test: $(STAMP) $(CHROMIUM) system-deps
 	$(BIN)/python -m pytest --durations=20
 
 # The browser tests of `serve` (tests/test_web_browser.py) drive Debian's chromium through Playwright's

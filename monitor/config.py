@@ -182,7 +182,19 @@ class WebhookChannel(_ChannelBase):
         return os.environ.get(self.secret_env) if self.secret_env else None
 
 
-Channel = Annotated[EmailChannel | WebhookChannel, Field(discriminator="type")]
+class AppriseChannel(_ChannelBase):
+    type: Literal["apprise"]
+    # names of environment variables, each holding one Apprise URL (slack://…, ntfy://…): the URLs
+    # carry their service's token, so they are never written in the config
+    urls_env: tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...] = Field(min_length=1)
+    timeout: Duration = 10
+
+    def urls(self) -> dict[str, str | None]:
+        """Each variable of `urls_env` with its URL, read from the environment at send time (None: unset)."""
+        return {name: os.environ.get(name) or None for name in self.urls_env}
+
+
+Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
 
 
 class DaemonConfig(_Strict):
@@ -264,7 +276,7 @@ class Config(_Strict):
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)
 
-    def channels_for(self, source: SourceConfig) -> dict[str, EmailChannel | WebhookChannel]:
+    def channels_for(self, source: SourceConfig) -> dict[str, EmailChannel | WebhookChannel | AppriseChannel]:
         names = source.channels if source.channels is not None else tuple(self.channels)
         return {n: self.channels[n] for n in names if n in self.channels}
 
@@ -279,10 +291,14 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
                          f"{language!r} (known: {', '.join(known_languages)}); its changes are stored and "
                          f"diffed but reported unrated, and never alert")
     for name, channel in config.channels.items():
-        variable = channel.secret_env if isinstance(channel, WebhookChannel) else channel.smtp.password_env
-        if variable and not os.environ.get(variable):
-            found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
-                         f"wait in the outbox until it is set where the daemon or `check` runs")
+        if isinstance(channel, AppriseChannel):
+            variables = [v for v, url in channel.urls().items() if url is None]
+        else:
+            variables = [channel.secret_env if isinstance(channel, WebhookChannel) else channel.smtp.password_env]
+        for variable in variables:
+            if variable and not os.environ.get(variable):
+                found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
+                             f"wait in the outbox until it is set where the daemon or `check` runs")
     if config.web.token_env and not os.environ.get(config.web.token_env):
         found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
                      f"non-loopback --host until it is")
@@ -351,7 +367,7 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
         raise ConfigError([Problem(filename, 1, "(top level)", "expected a mapping of keys")])
 
     locator = _Locator(root, filename)
-    problems = _secret_problems(data, locator) + _cross_problems(data, locator)
+    problems = _secret_problems(data, locator) + _cross_problems(data, locator) + _apprise_url_problems(data, locator)
     merged = dict(data)
     defaults = data.get("defaults") or {}
     merged.pop("defaults", None)
@@ -371,6 +387,9 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
                 continue
             if err["type"] == "extra_forbidden" and str(loc[-1]).lower() in SECRET_KEYS:
                 continue  # already explained by _secret_problems
+            if err["type"] == "extra_forbidden" and loc[:1] == ("channels",) and loc[2:3] == ("apprise",) \
+                    and loc[-1] in ("url", "urls"):
+                continue  # already explained by _apprise_url_problems
             if loc == ("sources",) and err["type"] == "tuple_type":
                 continue  # already explained by _cross_problems
             problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
@@ -382,7 +401,8 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
 def _pydantic_loc(loc: tuple, data: dict) -> tuple:
     """Map a pydantic error location to a location in the YAML, pointing at `defaults` when inherited."""
     # Discriminated unions add the tag as a path element ('email'); drop it.
-    loc = tuple(p for i, p in enumerate(loc) if not (i == 2 and loc[0] == "channels" and p in ("email", "webhook")))
+    loc = tuple(p for i, p in enumerate(loc)
+                if not (i == 2 and loc[0] == "channels" and p in ("email", "webhook", "apprise")))
     if len(loc) >= 3 and loc[0] == "sources" and isinstance(loc[1], int):
         sources = data.get("sources") or []
         own = sources[loc[1]] if loc[1] < len(sources) and isinstance(sources[loc[1]], dict) else {}
@@ -398,7 +418,7 @@ def _message(err: dict) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
-        return "channel `type` must be `email` or `webhook`"
+        return "channel `type` must be `email`, `webhook` or `apprise`"
     if kind in ("tuple_type", "list_type"):
         return "expected a list (items starting with `- `, or `[a, b]`)"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -468,6 +488,21 @@ def _cross_problems(data: dict, locator: _Locator) -> list[Problem]:
                 if isinstance(channel, str) and channel not in known:
                     hint = f"; defined channels: {', '.join(sorted(known))}" if known else "; no channels are defined"
                     problems.append(locator.problem((*loc_base, j), f"unknown channel {channel!r}{hint}"))
+    return problems
+
+
+def _apprise_url_problems(data: dict, locator: _Locator) -> list[Problem]:
+    """An Apprise URL written in the config would put its token in version control: name a variable instead."""
+    channels = data.get("channels")
+    problems = []
+    for name, channel in (channels.items() if isinstance(channels, dict) else ()):
+        if isinstance(channel, dict) and channel.get("type") == "apprise":
+            for key in ("url", "urls"):
+                if key in channel:
+                    problems.append(locator.problem(
+                        ("channels", name, key), "Apprise URLs carry their service's token, so they are never "
+                        "written in the config: put each URL in an environment variable and list the variables' "
+                        "names in `urls_env:`"))
     return problems
 
 

@@ -57,6 +57,7 @@ from monitor.errors import ConfigError
 from monitor.notify.delivery import deliver_pending
 from monitor.notify.feed import refresh_feed
 from monitor.notify.outbox import on_queued
+from monitor.offline import FirstRound
 from monitor.outcome import CheckResult
 from monitor.pipeline import LOCK_OWNER, check_source, fetch_settings
 from monitor.store.database import DaemonState, Source, Store, utcnow
@@ -141,6 +142,7 @@ class Daemon:
         self._signals = 0
         self._delivery: asyncio.Task | None = None   # the one delivery task; passes run one at a time in it
         self._delivery_wanted = False
+        self._first_round = FirstRound(s.name for s in config.sources)  # says once if no source is reachable
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -278,6 +280,8 @@ class Daemon:
             finally:
                 self._inflight.discard(task)
         log_check(result, retry_in=self._retry_if_failed(source, result))
+        if notice := self._first_round.note(result):
+            log.warning(notice, extra={"event": "offline"})
 
     def _retry_if_failed(self, source: SourceConfig, result: CheckResult) -> float | None:
         """Bring a failed source's next run forward (see `retry_delay`); returns the delay, if any."""

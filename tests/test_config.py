@@ -164,7 +164,7 @@ def test_channel_of_unknown_type_is_refused():
           pager: {type: sms, to: "+100"}
         sources: []
     """)
-    assert found == ["sources.yaml:2: channels.pager: channel `type` must be `email` or `webhook`"]
+    assert found == ["sources.yaml:2: channels.pager: channel `type` must be `email`, `webhook` or `apprise`"]
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

@@ -66,3 +66,17 @@ def test_installed_cli_checks_a_loopback_source(installed_cli, site, tmp_path):
     [result] = json.loads(run.stdout)["results"]
     assert result["status"] == "new" and result["version"] == 1
     assert (tmp_path / "policy-monitor.db").exists()
+
+
+@pytest.mark.slow
+def test_the_installed_demo_runs_from_the_wheels_own_sample_policies(installed_cli, tmp_path):
+    command = [str(installed_cli), "demo"]
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:  # no network, if we can
+        command = ["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {installed_cli} demo"]
+
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                         env={**CLEAN_ENV, "COLUMNS": "120"})
+
+    assert run.returncode == 0, run.stderr
+    assert "age threshold 13 → 16" in run.stdout and "back to the text of v1 (no alert)" in run.stdout
+    assert list(tmp_path.iterdir()) == []

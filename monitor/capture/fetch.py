@@ -292,6 +292,11 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+# how the messages of `_describe` begin when no connection to the host could be made at all (keep in step)
+NO_CONNECTION = ("cannot resolve host name", "connection refused", "connect timed out", "cannot connect to",
+                 "network error with")
+
+
 def _describe(exc: httpx.HTTPError, where: str, timeout: float) -> FetchError:
     """Turn an httpx error into one line a user understands, with the transient flag set honestly."""
     causes = list(_causes(exc))

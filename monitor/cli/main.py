@@ -25,7 +25,7 @@ from monitor.cli.common import (
     print_json,
 )
 from monitor.config import resolve_config_path
-from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, UsageError
+from monitor.errors import ConfigError, PolicyMonitorError, SchemaNotCurrentError, UnknownSourceError, UsageError
 from monitor.store.database import Source, Store
 
 
@@ -267,8 +267,14 @@ def renormalize(
 
 
 @app.command()
-def migrate(ctx: typer.Context) -> None:
+def migrate(
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option("--to", metavar="REVISION", help="Undo the migrations above REVISION "
+                  "(e.g. 0003) to go back to an older release; stop the daemon and back up first.")] = None,
+) -> None:
     """Create the database or upgrade its schema to this release's (the reading commands never do)."""
+    if to is not None:
+        return _migrate_down(ctx, to)
     store = ctx_obj(ctx).store()
     where = store.location
     if not store.applied:
@@ -278,6 +284,27 @@ def migrate(ctx: typer.Context) -> None:
         out.print(f"applied {revision}: {doc}", highlight=False, markup=False, soft_wrap=True)
     out.print(f"{where}: schema upgraded to {store.applied[-1][0]} ({len(store.applied)} migration(s))",
               highlight=False, markup=False, soft_wrap=True)
+
+
+def _migrate_down(ctx: typer.Context, revision: str) -> None:
+    from monitor.config import resolve_database_url
+    from monitor.scheduler import running_daemon
+
+    obj = ctx_obj(ctx)
+    url = resolve_database_url(obj.db_url, obj.optional_config())
+    try:  # opened read-only first: a missing SQLite file is an error here, never created
+        Store(url, read_only=True).dispose()
+    except SchemaNotCurrentError as exc:
+        if not exc.current:  # no policy-monitor schema at all: nothing to undo
+            raise
+    store = Store(url, migrate=False)
+    if other := running_daemon(store):
+        fail(f"a daemon is running on this database ({other}); stop it before changing the schema")
+    undone = store.downgrade(revision)
+    for rev, doc in undone:
+        out.print(f"undone {rev}: {doc}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"{store.location}: schema at {revision} ({len(undone)} migration(s) undone)", highlight=False,
+              markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -321,4 +348,4 @@ def main(argv: list[str] | None = None) -> None:
 
 # Command groups owned by other stages register themselves on `app`.
 import monitor.cli.history  # noqa: E402,F401  (timeline, export, feed, prune; `history` is a command here)
-from monitor.cli import alerts, daemon, web, workers  # noqa: E402,F401
+from monitor.cli import alerts, daemon, demo, web, workers  # noqa: E402,F401

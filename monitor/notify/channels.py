@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from monitor.errors import DeliveryError
-from monitor.notify import email, webhook
+from monitor.notify import apprise_channel, email, webhook
 from monitor.notify.channel import ChannelKind
 
-KINDS = (email.Email, webhook.Webhook)  # importing them registered them; named here so none is dropped
+# importing them registered them; named here so none is dropped
+KINDS = (email.Email, webhook.Webhook, apprise_channel.Apprise)
 
 
 def kind_for(type_word: str) -> type[ChannelKind]:

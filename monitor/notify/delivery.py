@@ -39,8 +39,8 @@ log = logging.getLogger("monitor.notify")
 CHUNK = 64                 # alerts claimed per transaction; keeps every lease short
 _ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outcome, which matters at 1,000s
 # a send can take this many channel timeouts: each network step gets one (webhook: connect, write,
-# read; SMTP: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA)
-SEND_BOUND = {"webhook": 3, "email": 7}
+# read; SMTP: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA; Apprise: connect, read, per URL in turn)
+SEND_BOUND = {"webhook": 3, "email": 7, "apprise": 2}
 LEASE_MARGIN = 5.0         # seconds added to the lease for recording the outcome
 MAX_ERROR_CHARS = 500
 _claimed_here = False      # has this process claimed an alert yet? (claims under our owner before that are a
@@ -134,7 +134,8 @@ def _alive(pid: int) -> bool:
 
 def send_bound(channel: Any) -> float:
     """Seconds one send to `channel` can take at most if every step keeps to the channel's timeout."""
-    return SEND_BOUND.get(channel.type, 3) * channel_timeout(channel)
+    steps = SEND_BOUND.get(channel.type, 3) * len(getattr(channel, "urls_env", None) or (1,))
+    return steps * channel_timeout(channel)
 
 
 def channel_timeout(channel: Any) -> float:
@@ -221,6 +222,10 @@ def _why_waiting(config: Config, channel_name: str) -> str | None:
     channel = config.channels.get(channel_name)
     if channel is None:
         return f"channel {channel_name!r} is not in the config; the alert waits until it is"
+    unset = [name for name, url in channel.urls().items() if url is None] if channel.type == "apprise" else []
+    if unset:
+        return (f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} (urls_env) not set; the alert "
+                f"waits until the delivering process has {'them' if len(unset) > 1 else 'it'}")
     secret_env = getattr(channel, "secret_env", None)
     if secret_env and not channel.secret():
         return (f"environment variable {secret_env} (secret_env) is not set; the alert waits, unsigned alerts "

@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, event,
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError
+from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError, UsageError
 
 
 def process_owner() -> str:
@@ -255,6 +255,38 @@ class Store:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         return _pending(cfg, before)
+
+    def downgrade(self, revision: str) -> list[tuple[str, str]]:
+        """Undo the migrations above `revision`, so an older release (whose head it is) can use the database.
+
+        Returns the migrations undone, newest first, as (revision, description); empty if there were none.
+        Raises UsageError for a revision this release does not know, or one above the database's."""
+        from alembic import command
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script.revision import RevisionError
+        from alembic.util import CommandError
+
+        cfg = _alembic_config()
+        script = _script_directory(cfg)
+        known = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+        if revision not in known:
+            raise UsageError(f"unknown schema revision {revision!r}; this release knows {', '.join(known)}")
+        with _sqlite_file_lock(self.engine), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # one migrator at a time
+            before = MigrationContext.configure(conn).get_current_heads()
+            cfg.attributes["connection"] = conn
+            try:
+                if not before:
+                    raise CommandError("no schema")
+                undone = [(rev.revision, (rev.doc or "").strip())
+                          for rev in script.iterate_revisions(before, revision) if rev.revision != revision]
+                command.downgrade(cfg, revision)
+            except (CommandError, RevisionError):
+                at = ", ".join(before) or "no schema"
+                raise UsageError(f"the database is at {at}, not above {revision}: nothing to undo "
+                                 f"(`policy-monitor migrate` without --to upgrades)") from None
+        return undone
 
     @property
     def location(self) -> str:
