@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from rich.console import Console
 from sqlmodel import func, select
 
-from monitor.capture.normalize import NORMALIZER_VERSION, normalize
+from monitor.capture.document import document_text
+from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.significance import changes_between
@@ -142,10 +143,9 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
         for source in session.exec(query):
             cfg = config.source(source.name) if config else None
             for version in Store.versions(session, source.id):
-                raw = decompress(version.raw).decode("utf-8", errors="replace")
                 try:
-                    text = normalize(raw, content_type=version.content_type,
-                                     select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
+                    text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
+                                         select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
                 except PolicyMonitorError:
                     continue  # the page no longer matches today's selector: keep the old text
                 digest = text_hash(text)
