@@ -123,8 +123,7 @@ class SourceConfig(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
     # `url:` in YAML: one URL, or a list of the pages one policy is split over (texts joined in order)
-    urls: Annotated[tuple[HttpUrl, ...], BeforeValidator(_one_or_more)] = Field(alias="url", min_length=1,
-                                                                               max_length=MAX_PARTS)
+    urls: Annotated[tuple[HttpUrl, ...], BeforeValidator(_one_or_more)] = Field(alias="url")
     interval: Duration = 6 * 3600
     topics: tuple[Topic, ...] = WATCHED
     language: str = "en"
@@ -146,6 +145,8 @@ class SourceConfig(_Strict):
     @field_validator("urls")
     @classmethod
     def _distinct_parts(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        if not 1 <= len(urls) <= MAX_PARTS:
+            raise ValueError(f"give one URL, or a list of 1 to {MAX_PARTS} URLs")
         seen = [u for i, u in enumerate(urls) if u in urls[:i]]
         if seen:
             raise ValueError(f"{seen[0]!r} is listed twice; each part of a policy is fetched once")
@@ -421,6 +422,8 @@ def _pydantic_loc(loc: tuple, data: dict) -> tuple:
     if len(loc) >= 3 and loc[0] == "sources" and isinstance(loc[1], int):
         sources = data.get("sources") or []
         own = sources[loc[1]] if loc[1] < len(sources) and isinstance(sources[loc[1]], dict) else {}
+        if loc[2:] == ("url", 0) and isinstance(own.get("url", (data.get("defaults") or {}).get("url")), str):
+            loc = loc[:3]  # `url:` is one URL, not a list: the problem is on its own line
         if loc[2] not in own and loc[2] in (data.get("defaults") or {}):
             return ("defaults", *loc[2:])
     return loc
@@ -434,8 +437,6 @@ def _message(err: dict) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "channel `type` must be `email` or `webhook`"
-    if kind in ("too_short", "too_long") and err["loc"][-1:] == ("url",):
-        return f"give one URL, or a list of 1 to {MAX_PARTS} URLs"
     if kind in ("tuple_type", "list_type") and err["loc"][-1:] == ("url",):
         return "expected a URL, or a list of the URLs one policy is split over"
     if kind in ("tuple_type", "list_type"):

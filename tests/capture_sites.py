@@ -108,10 +108,10 @@ def serve_policy_json(site, sections, title: str = "Privacy Policy") -> None:
 def policy_pdf(sections, *, title: str = "Privacy Policy", running_header: str = "Example Inc. - Privacy Policy",
                repeat: int = 1) -> bytes:
     """A typeset policy: title, section headings in a larger bold face, justified paragraphs, a running
-    header and a "Page N" footer on every page. `repeat` > 1 lengthens it over several pages."""
+    header and a "Page N" footer on every page. `repeat` > 1 repeats the sections, each round on a new page."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     styles = getSampleStyleSheet()
 
@@ -124,6 +124,7 @@ def policy_pdf(sections, *, title: str = "Privacy Policy", running_header: str =
 
     story = [Paragraph(title, styles["Title"])]
     for round_ in range(repeat):
+        story += [PageBreak()] if round_ else []
         for heading, paragraphs in sections:
             story.append(Paragraph(heading if round_ == 0 else f"{heading} ({round_ + 1})", styles["Heading2"]))
             story += [Paragraph(p, styles["BodyText"]) for p in paragraphs]

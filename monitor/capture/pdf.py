@@ -6,13 +6,15 @@ position, font and size) and rebuilds the structure a reader sees:
 - **Headings** from font size: lines set larger than the body text are `#` headings, the largest size
   level 1, the next level 2, and so on (at most 4 levels); a heading wrapped over two lines is one.
   At body size, a short numbered line standing on its own (`3. Sharing`, `4.2 Retention`) is a heading
-  whose level follows the numbering depth, and a short all-bold line is a `**bold**` line, as in HTML.
+  whose level follows the numbering depth, below the larger headings (`3.` is level 2 under a title),
+  and a short all-bold line is a `**bold**` line, as in HTML.
 - **Paragraphs** re-flowed: the lines of one paragraph are joined into one line. A paragraph ends at a
   gap wider than the usual line spacing, at a short line that ends a sentence, at a heading or at a
   list item (a line starting with a bullet or a dash). It continues over a page break when the page
   ended mid-sentence. A word hyphenated at a line end keeps its hyphen (`third-party` must survive).
-- **Running headers and footers** dropped: a line in the top or bottom eighth of the page that repeats
-  (digits aside) on at least half of the pages, and any page number there (`3`, `Page 3 of 12`, `- 3 -`).
+- **Running headers and footers** dropped: a line no larger than the body text in the top or bottom 8%
+  of the page that repeats (digits aside) on at least half of the pages, and any page number there
+  (`3`, `Page 3 of 12`, `- 3 -`). In a one-page PDF only the page number can be told apart.
 
 Refused with a reason (`ContentRejected`): a scanned PDF (pages of images, no text layer), a PDF with
 no text at all, a password-protected or unreadable PDF, more than MAX_PAGES pages. The byte size is
@@ -36,7 +38,8 @@ from monitor.capture.normalize import fold_text
 from monitor.errors import ContentRejected
 
 MAX_PAGES = 300
-MARGIN = 0.125               # top and bottom eighth of a page: where running headers and footers live
+MARGIN = 0.08                # top and bottom 8% of a page: where running headers and footers live (the body
+                             # text of a page with the usual inch of margin starts below it)
 HEADING_RATIO = 1.15         # a line this much larger than the body text is a heading
 PARAGRAPH_GAP = 1.4          # a gap this many usual line spacings wide starts a new paragraph
 SHORT_LINE = 0.8             # a line ending before this fraction of the column width may end a paragraph
@@ -46,6 +49,10 @@ _PAGE_NUMBER = re.compile(r"^(?:(?:page|seite|página|pagina|p\.)\s*)?[-–—(\
                           r"(?:\s*(?:/|of|von|de|di|sur)\s*\d{1,4})?$", re.I)
 _BULLET = re.compile(r"^(?:[•●▪‣◦○■□►▸*·]|[-–—](?=\s))\s*")
 _NUMBERED_HEADING = re.compile(r"^(?:(?:section|article|art\.|§)\s*)?(\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(?=\S)", re.I)
+# pdfminer writes a glyph it cannot map to a character as "(cid:N)"; at a line start it is nearly always a
+# bullet drawn from a symbol font, elsewhere it is dropped (no reader sees those as text either)
+_UNMAPPED_BULLET = re.compile(r"^\(cid:\d+\)\s*")
+_UNMAPPED = re.compile(r"\(cid:\d+\)")
 _SENTENCE_END = re.compile(r"[.!?:;)\]\"'”’]$")
 
 
@@ -85,7 +92,7 @@ def pdf_text(content: bytes) -> str:
             raise ContentRejected(f"scanned PDF: {image_pages} of {pages} page{'s' * (pages != 1)} are images "
                                   f"with no text layer; policy-monitor reads text and does no OCR")
         raise ContentRejected(f"PDF without text ({pages} page{'s' * (pages != 1)})")
-    lines = _without_running_lines(lines, pages)
+    lines = _without_running_lines(lines, pages, _body_size(lines))
     return _render(_blocks(lines))
 
 
@@ -113,7 +120,7 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
                     continue
                 for line in element if not isinstance(element, LTTextLine) else [element]:
                     chars = [c for c in line if isinstance(c, LTChar)] if isinstance(line, LTTextLine) else []
-                    text = line.get_text().strip()
+                    text = _UNMAPPED.sub("", _UNMAPPED_BULLET.sub("• ", line.get_text().strip())).strip()
                     if not chars or not text:
                         continue
                     found_text = True
@@ -145,14 +152,23 @@ def _in_margin(line: _Line) -> bool:
     return line.bottom <= MARGIN or line.top >= 1 - MARGIN
 
 
-def _without_running_lines(lines: list[_Line], pages: int) -> list[_Line]:
-    """Drop page numbers and the headers/footers repeated on at least half of the pages."""
+def _body_size(lines: list[_Line]) -> float:
+    """The size most of the text is set in."""
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[line.size] += len(line.text)
+    return weights.most_common(1)[0][0]
+
+
+def _without_running_lines(lines: list[_Line], pages: int, body: float) -> list[_Line]:
+    """Drop page numbers and the headers/footers repeated on at least half of the pages (never a heading set
+    larger than the body text, such as a section that starts at the top of several pages)."""
     def key(line: _Line) -> str:
         return re.sub(r"\d+", "#", " ".join(line.text.lower().split()))
 
     on_pages: dict[str, set[int]] = {}
     for line in lines:
-        if _in_margin(line):
+        if _in_margin(line) and line.size <= body * 1.05:
             on_pages.setdefault(key(line), set()).add(line.page)
     repeated = {k for k, seen in on_pages.items() if len(seen) >= max(2, pages / 2)}
     return [line for line in lines
@@ -160,10 +176,7 @@ def _without_running_lines(lines: list[_Line], pages: int) -> list[_Line]:
 
 
 def _blocks(lines: list[_Line]) -> list[_Block]:
-    weights: Counter[float] = Counter()
-    for line in lines:
-        weights[line.size] += len(line.text)
-    body = weights.most_common(1)[0][0]
+    body = _body_size(lines)
     heading_sizes = sorted({line.size for line in lines if line.size >= body * HEADING_RATIO}, reverse=True)
     left = min(line.x0 for line in lines)
     right = max(line.x1 for line in lines)
@@ -186,8 +199,10 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
         elif _stands_alone(line, previous, following, spacing) and len(text) <= 120 and not text.endswith(
                 (".", ",", ";")) and ((numbered := _NUMBERED_HEADING.match(text)) or line.bold):
             if numbered:
+                # below the larger headings; a numbered top level is level 2 under the (implied) title
                 depth = numbered.group(1).count(".") + 1
-                blocks.append(_Block("heading", text, min(len(heading_sizes) + depth, 6), line.size, line.page))
+                level = min(max(len(heading_sizes), 1) + depth, 6)
+                blocks.append(_Block("heading", text, level, line.size, line.page))
             else:
                 blocks.append(_Block("bold", text, 0, line.size, line.page))
         elif bullet := _BULLET.match(text):
