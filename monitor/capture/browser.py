@@ -177,7 +177,8 @@ class BrowserPool:
         return self._pid if self._browser is not None and self._browser.is_connected() else None
 
     def memory(self) -> int | None:
-        """Resident memory of the browser and all its processes (renderers, network, GPU) in bytes, or None."""
+        """Memory of the browser and all its processes (renderers, network, GPU) in bytes, or None: their
+        proportional set size, so pages the processes share are counted once, not once per process."""
         pid = self.pid
         return sum(_resident(p) for p in {pid, *_descendants(pid)}) if pid else None
 
@@ -351,9 +352,10 @@ def _browser_processes() -> set[int]:
 
 
 def _resident(pid: int) -> int:
+    """A process's proportional set size (its share of every page it maps) in bytes; 0 once it has gone."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            line = next((line for line in status if line.startswith("VmRSS:")), "VmRSS: 0 kB")
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            line = next((line for line in rollup if line.startswith("Pss:")), "Pss: 0 kB")
     except OSError:
         return 0
     return int(line.split()[1]) * 1024
