@@ -387,7 +387,8 @@ def _record_check(session, row: Source, result: CheckResult, started_at, seconds
 
 def browser_settings(config: Config) -> BrowserSettings:
     return BrowserSettings(executable=config.browser.executable, pool=config.browser.pool,
-                           max_heap=config.browser.max_heap)
+                           max_heap=config.browser.max_heap, retries=config.fetch.retries,
+                           backoff=config.fetch.backoff)
 
 
 def fetch_settings(config: Config) -> FetchSettings:

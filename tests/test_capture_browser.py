@@ -68,26 +68,30 @@ def test_the_script_shell_fetched_without_a_browser_says_it_needs_one(cli, site,
 
 @needs_chromium
 def test_wait_for_a_page_that_never_goes_quiet_and_what_fails_a_render(cli, site, make_config, sqlite_url):
-    """One check, one browser: four sources rendered side by side."""
+    """One check, one browser: five sources rendered side by side."""
     url = serve_app(site, POLICY, late_ms=300, poll=True)
     big = site.set("/big", "<div id=app></div><script>document.getElementById('app').textContent = "
                            "'privacy '.repeat(40000)</script>")
     gone = site.set("/gone", "gone", status=404)
+    down = site.set("/down", "Service Unavailable", status=503)
     config = make_config([
         {"name": "waits", "url": url, "render": "browser", "wait_for": "#policy h2", "timeout": "10s"},
         {"name": "idles", "url": url, "render": "browser", "timeout": "2s"},
         {"name": "big", "url": big, "render": "browser", "max_bytes": "100KB"},
         {"name": "gone", "url": gone, "render": "browser"},
+        {"name": "down", "url": down, "render": "browser"},
     ])
 
-    waits, idles, big_result, gone_result = check(cli, config, sqlite_url)
+    waits, idles, big_result, gone_result, down_result = check(cli, config, sqlite_url)
 
     assert waits["status"] == "new", waits
     assert idles["status"] == "error"
     assert idles["error"] == ("browser: waited 2s for the page to settle (network idle); if the page keeps "
                               "polling, set `wait_for` to a selector of the policy"), idles["error"]
     assert big_result["status"] == "error" and big_result["error"] == "rendered page larger than 100 kB (max_bytes)"
-    assert gone_result["status"] == "error" and gone_result["error"].startswith("HTTP 404")
+    assert gone_result["status"] == "error" and gone_result["error"] == "HTTP 404 NOT FOUND"  # not retried
+    assert down_result["status"] == "error" and down_result["error"] == "HTTP 503 SERVICE UNAVAILABLE after 2 attempts"
+    assert [r.path for r in site.requests].count("/down") == 2 and [r.path for r in site.requests].count("/gone") == 1
 
 
 def test_validate_says_when_no_chromium_can_be_found(cli, make_config):

@@ -23,9 +23,11 @@ after the page's scripts ran, so the guard, `normalize` and `select`/`remove` ru
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 import os
+import random
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -60,6 +62,8 @@ class BrowserSettings:
     executable: str | None = None  # None: the first of CHROMIUM_NAMES on the PATH
     pool: int = 2                  # renders at once
     max_heap: int = 256 * 2**20    # bytes of JavaScript heap per renderer
+    retries: int = 2               # extra attempts after a transient failure (as `fetch.retries`)
+    backoff: float = 1.0           # first retry waits about this long, doubling each time, plus jitter
 
 
 def find_chromium(executable: str | None = None) -> str | None:
@@ -184,14 +188,36 @@ class BrowserPool:
 
     async def render(self, url: str, *, language: str = "en", timeout: float = 30.0, max_bytes: int = 10_000_000,
                      wait_for: str | None = None, allow_hosts: tuple[str, ...] = ()) -> FetchResult:
-        """Load `url` in a fresh context, let its scripts run until it settles, return the DOM as HTML."""
+        """Load `url` in a fresh context, let its scripts run until it settles, return the DOM as HTML.
+
+        A transient failure (a 5xx, a network error, a crashed page) is tried again like the http
+        fetcher's, with backoff; a page that did not settle in time is not (it would cost the whole
+        timeout again)."""
         if self._slots is None:
             raise RuntimeError("use the pool as `async with BrowserPool() as browser:`")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(f"not an http(s) URL: {url}")
         started = time.monotonic()
-        async with self._host_turn(parts.netloc.lower()), self._slots:
+        for attempt in range(1, self.settings.retries + 2):
+            try:
+                page = await self._attempt(url, parts.netloc.lower(), language, timeout, max_bytes, wait_for,
+                                           allow_hosts, started)
+                return dataclasses.replace(page, attempts=attempt)
+            except FetchError as exc:
+                if not exc.transient or isinstance(exc, _SettleTimeout) or attempt > self.settings.retries:
+                    if attempt > 1 and exc.transient:
+                        raise FetchError(f"{exc} after {attempt} attempts", transient=True,
+                                         status_code=exc.status_code) from None
+                    raise
+                delay = self.settings.backoff * 2 ** (attempt - 1) + random.uniform(0, self.settings.backoff)
+                log.debug(f"render {url}: {exc}; retry {attempt} of {self.settings.retries} in {delay:.1f}s")
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, url: str, host: str, language: str, timeout: float, max_bytes: int,
+                       wait_for: str | None, allow_hosts: tuple[str, ...], started: float) -> FetchResult:
+        async with self._host_turn(host), self._slots:
             browser = await self._running_browser()
             try:
                 async with asyncio.timeout(timeout):
@@ -200,7 +226,7 @@ class BrowserPool:
             except TimeoutError:
                 settle = f"`wait_for` {wait_for!r} to match" if wait_for else "the page to settle (network idle)"
                 hint = "" if wait_for else "; if the page keeps polling, set `wait_for` to a selector of the policy"
-                raise FetchError(f"browser: waited {timeout:g}s for {settle}{hint}", transient=True) from None
+                raise _SettleTimeout(f"browser: waited {timeout:g}s for {settle}{hint}", transient=True) from None
             finally:
                 self.renders += 1
 
@@ -311,6 +337,10 @@ class BrowserPool:
         """Never two renders for one host at once: a site sees one browser visitor from us at a time."""
         async with self._host_locks.setdefault(host, asyncio.Lock()):
             yield
+
+
+class _SettleTimeout(FetchError):
+    """The page did not settle within the hard timeout: transient, but not worth an immediate retry."""
 
 
 def _processes() -> dict[int, tuple[int, str]]:

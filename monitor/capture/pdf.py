@@ -84,7 +84,7 @@ def pdf_text(content: bytes) -> str:
     >>> pdf_text(b"%PDF-1.4 not really")
     Traceback (most recent call last):
     ...
-    monitor.errors.ContentRejected: not a readable PDF: no page found
+    monitor.errors.ContentRejected: not a readable PDF: No /Root object! - Is this really a PDF?
     """
     lines, pages, image_pages = _read(content)
     if not lines:
