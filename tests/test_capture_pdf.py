@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import subprocess
 from io import BytesIO
 
 import pytest
 
+from monitor.capture.browser import CHROMIUM_FLAGS, find_chromium
 from monitor.capture.document import document_text, is_pdf
+from monitor.capture.normalize import normalize
 from monitor.capture.pdf import pdf_text
 from monitor.errors import ContentRejected
 from tests.capture_sites import LONGER_RETENTION, POLICY, policy_markdown, policy_pdf, scanned_pdf, with_retention
+from tests.pages import render_policy, seed_text
 
 
 def check(cli, config, db, *names):
@@ -120,3 +125,33 @@ def test_a_pdf_over_max_bytes_is_an_error_never_a_version(cli, site, make_config
     [r] = check(cli, config, sqlite_url)
 
     assert r["status"] == "error" and r["error"] == "response larger than 2 kB (max_bytes)"
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on the PATH: run `make chromium` (apt-get install "
+                                                    "chromium) to print the page")
+def test_a_policy_printed_to_pdf_by_chromium_reads_like_its_html_page(tmp_path):
+    """The commonest real PDF policy: a web page saved as PDF, with the browser's own running header
+    (date, title) and footer (address, page n/m) on every page."""
+    html = render_policy(seed_text(2), banner=False)
+    page = tmp_path / "privacy.html"
+    page.write_text(html, encoding="utf-8")
+    pdf = tmp_path / "privacy.pdf"
+    subprocess.run([find_chromium(), *CHROMIUM_FLAGS, f"--print-to-pdf={pdf}", page.as_uri()], check=True,
+                   capture_output=True, timeout=120)
+
+    from_pdf, from_html = pdf_text(pdf.read_bytes()), normalize(html)
+
+    def blocks(text: str) -> list[str]:  # heading levels are relative in a PDF (font sizes): compare the text
+        return [line.lstrip("# ") for line in text.split("\n") if line]
+
+    def headings(text: str) -> list[str]:
+        return [line.lstrip("# ") for line in text.split("\n") if line.startswith("#")]
+
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes())) >= 3  # pages, each with the browser's furniture
+    assert [b for b in blocks(from_pdf) if b in blocks(from_html)] == blocks(from_html)  # all of it, in order
+    assert [b for b in blocks(from_pdf) if b not in blocks(from_html)] == [
+        "Skip to main content", "Example logo", "- Home", "- Products", "- Pricing", "- Blog", "Related",
+        "Terms of Service", "© 2024 Example Inc. All rights reserved.", "Privacy · Terms"]
+    assert headings(from_pdf) == headings(from_html) + ["Related"]
+    # (a PDF has no <nav> or <footer>: the page's printed chrome is text like any other; the browser's
+    # header and footer, repeated on every page, are gone)

@@ -9,8 +9,10 @@ position, font and size) and rebuilds the structure a reader sees:
   whose level follows the numbering depth, below the larger headings (`3.` is level 2 under a title),
   and a short all-bold line is a `**bold**` line, as in HTML.
 - **Paragraphs** re-flowed: the lines of one paragraph are joined into one line. A paragraph ends at a
-  gap wider than the usual line spacing, at a short line that ends a sentence, at a heading or at a
-  list item (a line starting with a bullet or a dash). It continues over a page break when the page
+  gap wider than the usual line spacing, at a short line that ends a sentence or is followed by a line
+  starting with a capital or digit, at a heading or at a
+  list item (a line starting with a bullet or a dash, or next to a small drawn dot or square, as
+  browsers print list markers). It continues over a page break when the page
   ended mid-sentence. A word hyphenated at a line end keeps its hyphen (`third-party` must survive).
 - **Running headers and footers** dropped: a line no larger than the body text in the top or bottom 8%
   of the page that repeats (digits aside) on at least half of the pages, and any page number there
@@ -99,7 +101,7 @@ def pdf_text(content: bytes) -> str:
 def _read(content: bytes) -> tuple[list[_Line], int, int]:
     """(lines in reading order, page count, pages that hold images but no text)."""
     from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams, LTChar, LTFigure, LTImage, LTTextContainer, LTTextLine
+    from pdfminer.layout import LAParams, LTChar, LTCurve, LTFigure, LTImage, LTTextContainer, LTTextLine
     from pdfminer.pdfdocument import PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
 
@@ -113,6 +115,9 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
                 raise ContentRejected(f"PDF has more than {MAX_PAGES} pages: too long to be one policy")
             height = layout.height or 1.0
             found_text = found_image = False
+            # small round or square shapes: list bullets drawn as graphics (browsers print them so)
+            marks = [e.bbox for e in layout if isinstance(e, LTCurve) and 1 <= e.width <= 10 and 1 <= e.height <= 10
+                     and max(e.width, e.height) <= 2.5 * min(e.width, e.height)]
             for element in layout:
                 if isinstance(element, LTFigure | LTImage):
                     found_image = True
@@ -127,6 +132,9 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
                     size = Counter(round(c.size * 2) / 2 for c in chars).most_common(1)[0][0]
                     bold = all("bold" in c.fontname.lower() or "black" in c.fontname.lower()
                                for c in chars if c.get_text().strip())
+                    if any(x1 <= line.x0 <= x1 + 3 * size and line.y0 <= (y0 + y1) / 2 <= line.y1
+                           for x0, y0, x1, y1 in marks):
+                        text = "• " + text
                     lines.append(_Line(number, (height - line.y1) / height, (height - line.y0) / height,
                                        line.x0, line.x1, size, bold, text))
             if found_image and not found_text:
@@ -242,8 +250,10 @@ def _continues(block: _Block, previous: _Line | None, line: _Line, left: float, 
         return not ended
     if line.top - previous.bottom > spacing * PARAGRAPH_GAP:
         return False
+    # a paragraph's lines run to the right margin except its last: a short line ends it when it ends a
+    # sentence, or when a capital or digit starts the next line (a title line, a line broken with <br>)
     short = previous.x1 - left < width * SHORT_LINE
-    return not (short and ended)
+    return not (short and (ended or line.text[:1].isupper() or line.text[:1].isdigit()))
 
 
 def _render(blocks: list[_Block]) -> str:
