@@ -161,7 +161,7 @@ def test_renders_share_one_browser_never_overlap_on_one_host_and_survive_its_dea
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    urls = [f"http://{host}:{port}/p{i}" for host in ("127.0.0.1", "localhost") for i in range(3)]
+    urls = [f"http://{host}:{port}/p{i}" for host in ("127.0.0.1", "localhost") for i in range(2)]
 
     async def render_all() -> tuple[list[str], int | None, int | None, str]:
         async with BrowserPool(BrowserSettings(pool=4)) as browser:
