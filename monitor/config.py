@@ -176,6 +176,7 @@ class BrowserConfig(_Strict):
     executable: str | None = None  # default: `chromium` (or chromium-browser, google-chrome) on the PATH
     pool: int = Field(2, ge=1, le=8)     # pages rendered at once (never two on one host)
     max_heap: Size = 256 * 2**20         # JavaScript heap limit per page (V8 --max-old-space-size)
+    idle_close: Duration = 300           # close the browser after this long without a render
 
 
 class SmtpConfig(_Strict):

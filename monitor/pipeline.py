@@ -388,7 +388,7 @@ def _record_check(session, row: Source, result: CheckResult, started_at, seconds
 def browser_settings(config: Config) -> BrowserSettings:
     return BrowserSettings(executable=config.browser.executable, pool=config.browser.pool,
                            max_heap=config.browser.max_heap, retries=config.fetch.retries,
-                           backoff=config.fetch.backoff)
+                           backoff=config.fetch.backoff, idle_close=config.browser.idle_close)
 
 
 def fetch_settings(config: Config) -> FetchSettings:

@@ -157,14 +157,14 @@ class _SlowApi(http.server.BaseHTTPRequestHandler):
 
 
 @needs_chromium
-def test_renders_share_one_browser_never_overlap_on_one_host_and_survive_its_death():
+def test_renders_share_one_browser_never_overlap_on_one_host_survive_its_death_and_idle_close_it():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowApi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
     urls = [f"http://{host}:{port}/p{i}" for host in ("127.0.0.1", "localhost") for i in range(2)]
 
-    async def render_all() -> tuple[list[str], int | None, int | None, str]:
-        async with BrowserPool(BrowserSettings(pool=4)) as browser:
+    async def render_all() -> tuple[list[str], int | None, int | None, str, int | None]:
+        async with BrowserPool(BrowserSettings(pool=4, idle_close=1.0)) as browser:
             pages = await asyncio.gather(*(browser.render(u, timeout=20) for u in urls))
             first_pid = browser.pid
             await browser.render(urls[0], timeout=20)
@@ -172,16 +172,18 @@ def test_renders_share_one_browser_never_overlap_on_one_host_and_survive_its_dea
             os.kill(browser.pid, signal.SIGKILL)  # the browser dies (OOM killer, a crash)
             await asyncio.sleep(0.5)
             after_death = await browser.render(urls[0], timeout=20)
-            return [p.text for p in pages], first_pid, later_pid, after_death.text
+            await asyncio.sleep(2.0)  # idle for longer than idle_close
+            return [p.text for p in pages], first_pid, later_pid, after_death.text, browser.pid
 
     try:
-        texts, first_pid, later_pid, after_death = asyncio.run(render_all())
+        texts, first_pid, later_pid, after_death, when_idle = asyncio.run(render_all())
     finally:
         server.shutdown()
     assert all("Privacy policy text." in t for t in texts)
     assert first_pid is not None and first_pid == later_pid  # one browser for every render
     assert _SlowApi.most == {"127.0.0.1": 1, "localhost": 1}  # one render at a time per host
     assert "Privacy policy text." in after_death  # launched again on the next render
+    assert when_idle is None  # and closed when no render came for idle_close seconds
 
 
 def test_a_missing_chromium_is_a_clear_fetch_error():

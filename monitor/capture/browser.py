@@ -5,7 +5,8 @@ after the page's scripts ran, so the guard, `normalize` and `select`/`remove` ru
 
 - One Chromium (Debian's `chromium`, found on the PATH or named by `browser.executable`; never
   downloaded) is launched on the first render and shared by every source; if it dies it is launched
-  again on the next render. Playwright is imported then too: http-only users never load it.
+  again on the next render, and after five minutes without a render it is closed (the daemon checks
+  every few hours: the memory goes back between runs). Playwright is imported then too: http-only users never load it.
 - At most `pool` renders run at once, each in a fresh browser context (its own cookies and storage,
   thrown away afterwards: one source's visit never changes what another sees, as with the http
   fetcher's per-fetch cookies), and never two at once for one host.
@@ -64,6 +65,7 @@ class BrowserSettings:
     max_heap: int = 256 * 2**20    # bytes of JavaScript heap per renderer
     retries: int = 2               # extra attempts after a transient failure (as `fetch.retries`)
     backoff: float = 1.0           # first retry waits about this long, doubling each time, plus jitter
+    idle_close: float = 300.0      # close the browser after this many seconds without a render
 
 
 def find_chromium(executable: str | None = None) -> str | None:
@@ -154,6 +156,9 @@ class BrowserPool:
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._agent: str | None = None  # Chromium's own User-Agent, read once
         self._pid: int | None = None
+        self._active = 0                 # renders in progress
+        self._last_used = 0.0            # monotonic time the last render ended
+        self._reaper: asyncio.Task | None = None
         self.renders = 0  # renders finished (the benchmark reads it)
 
     async def __aenter__(self) -> BrowserPool:
@@ -165,6 +170,9 @@ class BrowserPool:
         await self.close()
 
     async def close(self) -> None:
+        if self._reaper is not None and self._reaper is not asyncio.current_task():
+            self._reaper.cancel()
+        self._reaper = None
         browser, playwright = self._browser, self._playwright
         self._browser = self._playwright = None
         if browser is not None:
@@ -219,6 +227,7 @@ class BrowserPool:
                        wait_for: str | None, allow_hosts: tuple[str, ...], started: float) -> FetchResult:
         async with self._host_turn(host), self._slots:
             browser = await self._running_browser()
+            self._active += 1
             try:
                 async with asyncio.timeout(timeout):
                     return await self._render(browser, url, language, timeout, max_bytes, wait_for, allow_hosts,
@@ -229,6 +238,8 @@ class BrowserPool:
                 raise _SettleTimeout(f"browser: waited {timeout:g}s for {settle}{hint}", transient=True) from None
             finally:
                 self.renders += 1
+                self._active -= 1
+                self._last_used = time.monotonic()
 
     async def _render(self, browser: Browser, url: str, language: str, timeout: float, max_bytes: int,
                       wait_for: str | None, allow_hosts: tuple[str, ...], started: float) -> FetchResult:
@@ -304,7 +315,21 @@ class BrowserPool:
                 log.warning("the browser went away (crashed or killed); launching it again")
                 await self.close()
             self._browser = await self._launch()
+            self._last_used = time.monotonic()
+            self._reaper = asyncio.create_task(self._close_when_idle())
             return self._browser
+
+    async def _close_when_idle(self) -> None:
+        """A daemon checks every few hours: between its renders the browser gives its memory back."""
+        idle = self.settings.idle_close
+        while True:
+            await asyncio.sleep(max(idle / 4, 0.05))
+            assert self._launching is not None
+            async with self._launching:  # not while a render is starting the browser or using it
+                if self._active == 0 and time.monotonic() - self._last_used >= idle:
+                    log.info(f"closing the browser after {idle:g}s without a render")
+                    await self.close()
+                    return
 
     async def _launch(self) -> Browser:
         if problem := playwright_missing():
