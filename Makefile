@@ -59,7 +59,7 @@ agreement: $(STAMP)   # Cohen's kappa per topic between the two independent labe
 lint: $(STAMP)
 	$(BIN)/ruff check monitor tests benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -102,6 +103,14 @@ def _check_http_url(url: Any) -> Any:
 
 
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+
+
+def _one_or_more(value: Any) -> Any:
+    """`url: https://…` and `url: [https://…/part-1, https://…/part-2]` both give a tuple of URLs."""
+    return (value,) if isinstance(value, str) else value
+
+
+MAX_PARTS = 20  # a policy split over more pages than this is more likely a crawl than a policy
 Topic = Literal[TOPICS]  # type: ignore[valid-type]  # one list of names: monitor.meaning.names
 
 
@@ -113,7 +122,8 @@ class SourceConfig(_Strict):
     """One watched policy. Unset keys come from `defaults:`."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100)
-    url: HttpUrl
+    # `url:` in YAML: one URL, or a list of the pages one policy is split over (texts joined in order)
+    urls: Annotated[tuple[HttpUrl, ...], BeforeValidator(_one_or_more)] = Field(alias="url")
     interval: Duration = 6 * 3600
     topics: tuple[Topic, ...] = WATCHED
     language: str = "en"
@@ -122,6 +132,51 @@ class SourceConfig(_Strict):
     select: Selector | None = None
     remove: tuple[Selector, ...] = ()
     channels: tuple[str, ...] | None = None  # None: every channel
+    render: Literal["http", "browser"] = "http"  # browser: run the page's scripts in headless Chromium
+    wait_for: Selector | None = None             # browser: the policy is there once this matches
+    allow_hosts: tuple[str, ...] = ()            # browser: other sites a render may load from (CDNs, embeds)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def url(self) -> str:
+        """The policy's address (its first page): what alerts, the feed and the database name it by."""
+        return self.urls[0]
+
+    @field_validator("urls")
+    @classmethod
+    def _distinct_parts(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        if not 1 <= len(urls) <= MAX_PARTS:
+            raise ValueError(f"give one URL, or a list of 1 to {MAX_PARTS} URLs")
+        seen = [u for i, u in enumerate(urls) if u in urls[:i]]
+        if seen:
+            raise ValueError(f"{seen[0]!r} is listed twice; each part of a policy is fetched once")
+        return urls
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_names(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            if not re.fullmatch(r"(?:\*\.)?[A-Za-z0-9.-]+(?::\d+)?", host):
+                raise ValueError(f"{host!r} is not a host name (e.g. cdn.example.net, or *.example.net for "
+                                 f"every subdomain)")
+        return hosts
+
+    @field_validator("wait_for", "allow_hosts")
+    @classmethod
+    def _browser_keys_need_a_browser(cls, value: Any, info: ValidationInfo) -> Any:
+        if value and info.data.get("render") != "browser":
+            raise ValueError(f"`{info.field_name}` only applies to `render: browser` (this source is fetched "
+                             f"over plain HTTP)")
+        return value
+
+
+class BrowserConfig(_Strict):
+    """The one headless Chromium shared by every `render: browser` source."""
+
+    executable: str | None = None  # default: `chromium` (or chromium-browser, google-chrome) on the PATH
+    pool: int = Field(2, ge=1, le=8)     # pages rendered at once (never two on one host)
+    max_heap: Size = 256 * 2**20         # JavaScript heap limit per page (V8 --max-old-space-size)
+    idle_close: Duration = 300           # close the browser after this long without a render
 
 
 class SmtpConfig(_Strict):
@@ -258,6 +313,7 @@ class Config(_Strict):
     daemon: DaemonConfig = DaemonConfig()
     fetch: FetchConfig = FetchConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    browser: BrowserConfig = BrowserConfig()
     feed: str | None = None
     web: WebConfig = WebConfig()
     channels: dict[str, Channel] = {}
@@ -290,6 +346,18 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             found.append(f"source {source.name}: topics and significance are not available in language "
                          f"{language!r} (known: {', '.join(known_languages)}); its changes are stored and "
                          f"diffed but reported unrated, and never alert")
+    rendered = [s.name for s in config.sources if s.render == "browser"]
+    if rendered:
+        from monitor.capture.browser import CHROMIUM_NAMES, INSTALL_HINT, find_chromium, playwright_missing
+
+        which = f"source{'s' * (len(rendered) != 1)} {', '.join(rendered)}"
+        if find_chromium(config.browser.executable) is None:
+            where = (f"browser.executable {config.browser.executable!r} is not an executable file"
+                     if config.browser.executable else f"none of {', '.join(CHROMIUM_NAMES)} is on the PATH")
+            found.append(f"{which}: `render: browser` is set but no Chromium can be found ({where}); {INSTALL_HINT}. "
+                         f"Until then these checks fail")
+        if problem := playwright_missing():
+            found.append(f"{which}: `render: browser` is set but {problem}. Until then these checks fail")
     for name, channel in config.channels.items():
         if isinstance(channel, AppriseChannel):
             variables = [v for v, url in channel.urls().items() if url is None]
@@ -406,6 +474,8 @@ def _pydantic_loc(loc: tuple, data: dict) -> tuple:
     if len(loc) >= 3 and loc[0] == "sources" and isinstance(loc[1], int):
         sources = data.get("sources") or []
         own = sources[loc[1]] if loc[1] < len(sources) and isinstance(sources[loc[1]], dict) else {}
+        if loc[2:] == ("url", 0) and isinstance(own.get("url", (data.get("defaults") or {}).get("url")), str):
+            loc = loc[:3]  # `url:` is one URL, not a list: the problem is on its own line
         if loc[2] not in own and loc[2] in (data.get("defaults") or {}):
             return ("defaults", *loc[2:])
     return loc
@@ -419,6 +489,8 @@ def _message(err: dict) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "channel `type` must be `email`, `webhook` or `apprise`"
+    if kind in ("tuple_type", "list_type") and err["loc"][-1:] == ("url",):
+        return "expected a URL, or a list of the URLs one policy is split over"
     if kind in ("tuple_type", "list_type"):
         return "expected a list (items starting with `- `, or `[a, b]`)"
     if kind in ("dict_type", "model_type", "model_attributes_type"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -11,8 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from monitor.capture import guard
+from monitor.capture.browser import BrowserPool, BrowserSettings
+from monitor.capture.document import BUNDLE_TYPE, Part, bundle, document_text, is_pdf
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
-from monitor.capture.normalize import NORMALIZER_VERSION, normalize
+from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
 from monitor.meaning.significance import RatedChange, changes_between
@@ -50,7 +53,7 @@ class _Page:
 
 
 async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
-                       lock_wait: float = 0.0) -> CheckResult:
+                       lock_wait: float = 0.0, browser: BrowserPool | None = None) -> CheckResult:
     """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
 
     When another process (the daemon, another `check`) is checking the same source, wait up to
@@ -62,14 +65,21 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     and recorded as a Check when the database allows. `check` and the daemon see the same outcome:
     after the commit, a check that alerted rewrites the Atom feed (`feed:`) here, for both.
 
+    A `render: browser` source is rendered by `browser` (the caller's shared pool); without one, a
+    pool is started for this check alone.
+
     >>> async with Fetcher() as fetcher:                                      # doctest: +SKIP
     ...     result = await check_source(config.sources[0], config=config, store=store, fetcher=fetcher)
     >>> result.status, result.alert_topics                                      # doctest: +SKIP
     ('changed', ['retention'])
     """
+    if browser is None and source.render == "browser":
+        async with BrowserPool(browser_settings(config)) as own:
+            return await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
+                                      browser=own)
     started_at, clock = utcnow(), time.monotonic()
     try:
-        result = await _check_when_free(source, config=config, store=store, fetcher=fetcher,
+        result = await _check_when_free(source, config=config, store=store, capture=Capture(fetcher, browser),
                                         lock_wait=lock_wait, started_at=started_at)
     except asyncio.CancelledError:
         raise
@@ -87,7 +97,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     return result
 
 
-async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
+async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, capture: Capture,
                            lock_wait: float, started_at) -> CheckResult:
     with store.session() as session:
         row = Store.ensure_source(session, source.name, source.url)
@@ -100,7 +110,7 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
                                error="another process is checking this source right now")
         await asyncio.sleep(LOCK_POLL)
     try:
-        return await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
+        return await _check_locked(source, source_id, config=config, store=store, capture=capture,
                                    started_at=started_at)
     finally:
         try:
@@ -121,22 +131,24 @@ def _record_crash(store: Store, source: SourceConfig, result: CheckResult, start
 
 
 async def _check_locked(source: SourceConfig, source_id: int, *, config: Config, store: Store,
-                        fetcher: Fetcher, started_at) -> CheckResult:
+                        capture: Capture, started_at) -> CheckResult:
     clock = time.monotonic()
     with store.session() as session:
         row = session.get(Source, source_id)
         latest = Store.latest_version(session, source_id)
-        validators = (row.etag, row.last_modified) if latest else (None, None)
+        # conditional requests only where one response is the whole policy (see _fetch_page)
+        conditional = latest is not None and len(source.urls) == 1 and source.render == "http"
+        validators = (row.etag, row.last_modified) if conditional else (None, None)
         previous_text = latest.text if latest else None
         previous_url = latest.url if latest else None
     result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
 
     page: _Page | None = None
     try:
-        page = await _fetch_page(source, fetcher, etag=validators[0], last_modified=validators[1])
+        page = await _fetch_page(source, capture, etag=validators[0], last_modified=validators[1])
         result.http_status = page.fetched.status_code
         if not page.fetched.not_modified:
-            page = await _judge(page, source, fetcher, previous_text, previous_url)
+            page = await _judge(page, source, capture, previous_text, previous_url)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
@@ -161,25 +173,94 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
     return result
 
 
-async def _fetch_page(source: SourceConfig, fetcher: Fetcher, *, etag: str | None = None,
+@dataclass(frozen=True)
+class Capture:
+    """How pages are captured in one run: the http fetcher, and the browser pool for `render: browser`."""
+
+    fetcher: Fetcher
+    browser: BrowserPool | None = None
+
+    async def get(self, source: SourceConfig, url: str, *, etag: str | None = None,
+                  last_modified: str | None = None) -> FetchResult:
+        """One page of `source`: rendered when the source says so (a PDF is a file: always fetched)."""
+        if source.render == "browser" and not is_pdf("", url):
+            assert self.browser is not None, "check_source opens a pool for render: browser sources"
+            return await self.browser.render(url, language=source.language, timeout=source.timeout,
+                                             max_bytes=source.max_bytes, wait_for=source.wait_for,
+                                             allow_hosts=source.allow_hosts)
+        return await self.fetcher.fetch(url, language=source.language, timeout=source.timeout,
+                                        max_bytes=source.max_bytes, etag=etag, last_modified=last_modified)
+
+
+async def _fetch_page(source: SourceConfig, capture: Capture, *, etag: str | None = None,
                       last_modified: str | None = None) -> _Page:
-    fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
-                                  max_bytes=source.max_bytes, etag=etag, last_modified=last_modified)
-    if fetched.not_modified:
-        return _Page(fetched, "")
-    text = normalize(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
-    return _Page(fetched, text)
+    """The policy's page, or its parts fetched, read and guarded each on its own and joined in order.
+
+    Validators (ETag, Last-Modified) are sent only for a single http page: for parts one 304 would
+    not vouch for the others, and a rendered page's text comes from scripts the HTML does not show.
+    """
+    if len(source.urls) == 1:
+        fetched = await capture.get(source, source.url, etag=etag, last_modified=last_modified)
+        if fetched.not_modified:
+            return _Page(fetched, "")
+        return _Page(fetched, await _text_of(fetched, source))
+    parts: list[tuple[FetchResult, str]] = []
+    for number, url in enumerate(source.urls, 1):
+        where = f"part {number} of {len(source.urls)} ({url})"
+        try:
+            fetched = await capture.get(source, url)
+            text = await _text_of(fetched, source)
+            verdict = guard.judge(text, language=source.language, requested_url=url, final_url=fetched.final_url)
+            if not verdict.accepted:
+                raise ContentRejected(_rejection(verdict, fetched, source))
+        except FetchError as exc:
+            raise FetchError(f"{where}: {exc}", transient=exc.transient, status_code=exc.status_code) from None
+        except ContentRejected as exc:
+            raise ContentRejected(f"{where}: {exc}") from None
+        parts.append((fetched, text))
+    first = parts[0][0]
+    combined = FetchResult(
+        url=source.url, final_url=first.final_url, status_code=first.status_code,
+        content=bundle([Part(f.final_url, _full_type(f), f.content) for f, _ in parts]), text="",
+        content_type=BUNDLE_TYPE, encoding=None, etag=None, last_modified=None, not_modified=False,
+        elapsed=sum(f.elapsed for f, _ in parts), attempts=sum(f.attempts for f, _ in parts))
+    return _Page(combined, "\n\n".join(text for _, text in parts))
 
 
-async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None,
+def _full_type(fetched: FetchResult) -> str:
+    """The media type with the charset the body was decoded with, so a stored part decodes the same way."""
+    if fetched.encoding and fetched.content_type.startswith("text/"):
+        return f"{fetched.content_type}; charset={fetched.encoding}"
+    return fetched.content_type or "application/octet-stream"
+
+
+async def _text_of(fetched: FetchResult, source: SourceConfig) -> str:
+    if is_pdf(fetched.content_type, fetched.final_url, fetched.content):  # seconds of CPU: off the event loop
+        return await asyncio.to_thread(document_text, fetched.content, content_type=fetched.content_type,
+                                       url=fetched.final_url, select=source.select, remove=source.remove)
+    return document_text(fetched.content, content_type=_full_type(fetched), url=fetched.final_url,
+                         select=source.select, remove=source.remove)
+
+
+def _rejection(verdict: guard.Verdict, fetched: FetchResult, source: SourceConfig) -> str:
+    """The guard's reason, or, for a script shell fetched over plain HTTP, what to do about it."""
+    reason = verdict.reason or "not the policy page"
+    if source.render == "http" and verdict.rule in ("empty", "near-empty", "maintenance") \
+            and "html" in fetched.content_type and (shell := guard.script_shell(fetched.text)):
+        return (f"this page needs `render: browser`: the plain fetch got a script shell ({shell}) whose text "
+                f"is built by its scripts after loading ({reason})")
+    return reason
+
+
+async def _judge(page: _Page, source: SourceConfig, capture: Capture, previous_text: str | None,
                  previous_url: str | None) -> _Page:
     """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
     verdict = guard.judge(page.text, previous=previous_text, language=source.language, requested_url=source.url,
                           final_url=page.fetched.final_url, previous_url=previous_url)
     if not verdict.accepted:
-        raise ContentRejected(verdict.reason or "not the policy page")
+        raise ContentRejected(_rejection(verdict, page.fetched, source))
     if verdict.needs_confirmation:
-        again = await _fetch_page(source, fetcher)
+        again = await _fetch_page(source, capture)
         if again.text != page.text:
             raise ContentRejected(f"{verdict.reason}; not confirmed by an immediate re-fetch")
     return page
@@ -305,6 +386,12 @@ def _record_check(session, row: Source, result: CheckResult, started_at, seconds
     return check
 
 
+def browser_settings(config: Config) -> BrowserSettings:
+    return BrowserSettings(executable=config.browser.executable, pool=config.browser.pool,
+                           max_heap=config.browser.max_heap, retries=config.fetch.retries,
+                           backoff=config.fetch.backoff, idle_close=config.browser.idle_close)
+
+
 def fetch_settings(config: Config) -> FetchSettings:
     return FetchSettings(retries=config.fetch.retries, backoff=config.fetch.backoff,
                          max_retry_after=config.fetch.max_retry_after,
@@ -326,14 +413,17 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
     limit = asyncio.Semaphore(config.daemon.concurrency)
     host_turns: dict[str, asyncio.Lock] = {}
 
-    async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
+    async def one(source: SourceConfig, fetcher: Fetcher, browser: BrowserPool) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
-            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
+            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
+                                        browser=browser)
         if on_result:
             on_result(result)
         return result
 
-    if fetcher is not None:
-        return list(await asyncio.gather(*(one(s, fetcher) for s in sources)))
-    async with Fetcher(fetch_settings(config)) as own:
-        return list(await asyncio.gather(*(one(s, own) for s in sources)))
+    # the browser is launched only if a `render: browser` source is checked, and shared by all of them
+    async with contextlib.AsyncExitStack() as stack:
+        if fetcher is None:
+            fetcher = await stack.enter_async_context(Fetcher(fetch_settings(config)))
+        browser = await stack.enter_async_context(BrowserPool(browser_settings(config)))
+        return list(await asyncio.gather(*(one(s, fetcher, browser) for s in sources)))

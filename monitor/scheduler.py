@@ -51,6 +51,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
 
+from monitor.capture.browser import BrowserPool
 from monitor.capture.fetch import Fetcher
 from monitor.config import Config, SourceConfig, load_config
 from monitor.errors import ConfigError
@@ -59,7 +60,7 @@ from monitor.notify.feed import refresh_feed
 from monitor.notify.outbox import on_queued
 from monitor.offline import FirstRound
 from monitor.outcome import CheckResult
-from monitor.pipeline import LOCK_OWNER, check_source, fetch_settings
+from monitor.pipeline import LOCK_OWNER, browser_settings, check_source, fetch_settings
 from monitor.store.database import DaemonState, Source, Store, utcnow
 
 log = logging.getLogger("monitor.daemon")
@@ -134,6 +135,7 @@ class Daemon:
         self.config_path = config_path
         self.grace = grace
         self.fetcher: Fetcher | None = None
+        self.browser: BrowserPool | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._limit = asyncio.Semaphore(config.daemon.concurrency)
         self._inflight: set[asyncio.Task] = set()
@@ -156,8 +158,10 @@ class Daemon:
         released = release_dead_locks(self.store)
         self._write_state(started_at=utcnow().isoformat(), stopped_at="", pid=str(os.getpid()),
                           host=socket.gethostname(), heartbeat_interval=str(self.config.daemon.heartbeat))
-        async with Fetcher(fetch_settings(self.config)) as fetcher:
-            self.fetcher = fetcher
+        # the browser is launched only when a `render: browser` source is first due, then shared
+        async with Fetcher(fetch_settings(self.config)) as fetcher, \
+                BrowserPool(browser_settings(self.config)) as browser:
+            self.fetcher, self.browser = fetcher, browser
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC", job_defaults={
                 "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
             overdue = self._schedule_sources(self.config.sources)
@@ -273,7 +277,8 @@ class Daemon:
             assert task is not None
             self._inflight.add(task)
             try:  # never raises but for cancellation: an unexpected error is an `error` result, as in `check`
-                result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher)
+                result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher,
+                                            browser=self.browser)
             except asyncio.CancelledError:  # only our shutdown cancels checks: said here, not as a job error
                 log.warning(f"check {name}: abandoned at shutdown", extra={"source": name, "outcome": "abandoned"})
                 return

@@ -232,6 +232,35 @@ _SENTENCE_ENDS = frozenset(".!?:;)]\"'”’»")
 TRUNCATION_MISMATCHES = 2  # lines before the cut that may differ (a date, a banner) and still be a cut copy
 
 
+_APP_ROOT = re.compile(
+    r"<(?:div|main|section|body)\b[^>]*?\bid\s*=\s*[\"']?(root|app|__next|__nuxt|___gatsby|q-app|svelte|react-root|"
+    r"app-root|application|main-app|ember-app)[\"'\s>/]|<(app-root|ion-app|flt-glass-pane)\b|\bng-app\b|"
+    r"\bdata-reactroot\b", re.IGNORECASE)
+_BUNDLE = re.compile(r"<script\b[^>]*?(?:\bsrc\s*=|\btype\s*=\s*[\"']?module\b)", re.IGNORECASE)
+
+
+def script_shell(html: str) -> str | None:
+    """What marks `html` as a single-page app's shell (an app root and script bundles), or None.
+
+    Only meaningful for a page whose text was too short to be a policy: a server-rendered page has an
+    app root too, but also its text.
+
+    >>> script_shell('<body><div id="root"></div><script src="/static/js/main.3f2a.js"></script></body>')
+    'an app root <div id="root"> and 1 script bundle'
+    >>> script_shell("<body><p>Short page.</p><script src='/analytics.js'></script></body>") is None
+    True
+    """
+    root = _APP_ROOT.search(html)
+    bundles = len(_BUNDLE.findall(html))
+    if root is None or bundles == 0:
+        return None
+    if root.group(1):
+        where = f'<div id="{root.group(1)}">'
+    else:
+        where = f"<{root.group(2)}>" if root.group(2) else root.group(0).strip()
+    return f"an app root {where} and {bundles} script bundle{'s' * (bundles != 1)}"
+
+
 def _cut_short(text: str, previous: str) -> Verdict | None:
     """A capture that stops partway: every line is the previous version's, in order, up to a last line
     that breaks off inside a sentence of the previous version's line. Real archives record such

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from sqlmodel import func, select
 
-from monitor.capture.normalize import NORMALIZER_VERSION, normalize
+from monitor.capture.document import document_text
+from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.significance import RatedChange, changes_between
@@ -182,10 +183,9 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
             for version in Store.versions(session, source.id):
                 if version.raw_pruned:
                     continue  # `prune` emptied its raw page: nothing to re-derive the text from
-                raw = decompress(version.raw).decode("utf-8", errors="replace")
                 try:
-                    text = normalize(raw, content_type=version.content_type,
-                                     select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
+                    text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
+                                         select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
                 except PolicyMonitorError:
                     continue  # the page no longer matches today's selector: keep the old text
                 digest = text_hash(text)
