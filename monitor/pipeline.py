@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from monitor.capture import guard
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
+from monitor.capture.fingerprint import fingerprint
 from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
@@ -28,6 +29,7 @@ from monitor.store.database import (
     Source,
     Store,
     Version,
+    VersionHead,
     compress,
     process_owner,
     text_hash,
@@ -89,25 +91,47 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
 
 async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
                            lock_wait: float, started_at) -> CheckResult:
-    with store.session() as session:
-        row = Store.ensure_source(session, source.name, source.url)
-        source_id = row.id
-    assert source_id is not None
     give_up_at = time.monotonic() + lock_wait
-    while not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
+    while (claim := _claim(store, source, config.daemon.lock_timeout)) is None:
         if time.monotonic() >= give_up_at:
             return CheckResult(source.name, source.url, "skipped",
                                error="another process is checking this source right now")
         await asyncio.sleep(LOCK_POLL)
     try:
-        return await _check_locked(source, source_id, config=config, store=store, fetcher=fetcher,
+        return await _check_locked(source, claim, config=config, store=store, fetcher=fetcher,
                                    started_at=started_at)
-    finally:
+    except BaseException:  # the write transaction releases the lock; a check that never got there does here
         try:
-            store.unlock(source_id, LOCK_OWNER)
-        except Exception as exc:  # noqa: BLE001 — what was committed stands; the lock expires (lock_timeout)
+            with store.session() as session:
+                Store.release(session, claim.source_id, LOCK_OWNER)
+        except Exception as exc:  # noqa: BLE001 — the lock expires (lock_timeout)
             log.warning(f"check {source.name}: could not release its lock: {type(exc).__name__}",
                         extra={"source": source.name})
+        raise
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What the first transaction of a check learned: the source's lock is ours, and what it last saw."""
+
+    source_id: int
+    etag: str | None
+    last_modified: str | None
+    fingerprint: str | None   # of the last page whose text was `latest`'s
+    latest: VersionHead | None
+
+
+def _claim(store: Store, source: SourceConfig, ttl: float) -> _Claim | None:
+    """One short transaction: the source's row (created on first sight), its lock taken by one conditional
+    update, and its latest version's head; None when another process holds the lock."""
+    with store.session() as session:
+        row = Store.ensure_source(session, source.name, source.url)
+        if not Store.claim(session, row.id, LOCK_OWNER, ttl):
+            return None
+        latest = Store.latest_head(session, row.id)
+        if latest is None:  # validators and fingerprint only stand for a stored version
+            return _Claim(row.id, None, None, None, None)
+        return _Claim(row.id, row.etag, row.last_modified, row.text_fingerprint, latest)
 
 
 def _record_crash(store: Store, source: SourceConfig, result: CheckResult, started_at, seconds: float) -> None:
@@ -120,55 +144,65 @@ def _record_crash(store: Store, source: SourceConfig, result: CheckResult, start
         log.debug(f"check {source.name}: could not record the failure: {type(exc).__name__}: {exc}")
 
 
-async def _check_locked(source: SourceConfig, source_id: int, *, config: Config, store: Store,
+async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, store: Store,
                         fetcher: Fetcher, started_at) -> CheckResult:
     clock = time.monotonic()
-    with store.session() as session:
-        row = session.get(Source, source_id)
-        latest = Store.latest_version(session, source_id)
-        validators = (row.etag, row.last_modified) if latest else (None, None)
-        previous_text = latest.text if latest else None
-        previous_url = latest.url if latest else None
+    latest = claim.latest
     result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
 
-    page: _Page | None = None
+    fetched: FetchResult | None = None
+    page: _Page | None = None   # a page whose text differs from the latest version's (or may)
+    seen: str | None = None     # the fingerprint of a page whose text is now known
+    previous_text: str | None = None
     try:
-        page = await _fetch_page(source, fetcher, etag=validators[0], last_modified=validators[1])
-        result.http_status = page.fetched.status_code
-        if not page.fetched.not_modified:
-            page = await _judge(page, source, fetcher, previous_text, previous_url)
+        fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
+                                      max_bytes=source.max_bytes, etag=claim.etag, last_modified=claim.last_modified)
+        result.http_status = fetched.status_code
+        if not fetched.not_modified:
+            seen = fingerprint(fetched.text, content_type=fetched.content_type, select=source.select,
+                               remove=source.remove)
+            same_text = (latest is not None and seen == claim.fingerprint and fetched.final_url == latest.url)
+            if not same_text:  # the full path: normalize, judge, and compare with the latest text
+                if latest is not None:
+                    with store.session() as session:
+                        previous_text = Store.version_text(session, latest.id)
+                page = await _judge(_normalized(fetched, source), source, fetcher, previous_text,
+                                    latest.url if latest else None)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
         result.status, result.error = "rejected", str(exc)
 
     # the CPU-heavy comparison runs before the write transaction, so the database is held only to write
-    fresh = page is not None and result.status == "unchanged" and not page.fetched.not_modified
-    derived = _derive(page.text, latest, source) if fresh else None
-    if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
-        return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
-                                                                     "and another process took this source over")
+    ok = result.status == "unchanged"
+    derived = _derive(page.text, latest, previous_text, source) if page is not None and ok else None
     with store.session() as session:
-        row = session.get(Source, source_id)
-        if page is not None and result.status == "unchanged":
-            _note_new_address(source, page.fetched.final_url, row.final_url)
-            row.final_url = page.fetched.final_url
-            _remember_validators(row, page.fetched)
+        if not Store.release(session, claim.source_id, LOCK_OWNER):  # with the writes: one transaction
+            return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
+                                                                         "and another process took this source over")
+        row = session.get(Source, claim.source_id)
+        if fetched is not None and ok:
+            _note_new_address(source, fetched.final_url, row.final_url)
+            row.final_url = fetched.final_url
+            _remember_validators(row, fetched)
             if derived is not None:
                 _store_version(session, row, page, latest, derived, source, config, result)
+            if seen is not None:
+                row.text_fingerprint = seen
         check = _record_check(session, row, result, started_at, time.monotonic() - clock)
         health.after_check(session, config, source, row, check, result)
     return result
 
 
-async def _fetch_page(source: SourceConfig, fetcher: Fetcher, *, etag: str | None = None,
-                      last_modified: str | None = None) -> _Page:
-    fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
-                                  max_bytes=source.max_bytes, etag=etag, last_modified=last_modified)
-    if fetched.not_modified:
-        return _Page(fetched, "")
+def _normalized(fetched: FetchResult, source: SourceConfig) -> _Page:
     text = normalize(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
     return _Page(fetched, text)
+
+
+async def _fetch_page(source: SourceConfig, fetcher: Fetcher) -> _Page:
+    fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
+                                  max_bytes=source.max_bytes)
+    return _normalized(fetched, source)
 
 
 async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None,
@@ -201,7 +235,8 @@ class _Derived:
     changes: list[RatedChange]
 
 
-def _derive(text: str, latest: Version | None, source: SourceConfig) -> _Derived | None:
+def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
+            source: SourceConfig) -> _Derived | None:
     """None when the text is the latest version's; otherwise its sections and rated changes."""
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
@@ -211,7 +246,7 @@ def _derive(text: str, latest: Version | None, source: SourceConfig) -> _Derived
         log.warning(f"{source.name}: topics and significance are not available in language "
                     f"{source.language!r}; changes are stored and diffed but reported unrated",
                     extra={"source": source.name})
-    changes = changes_between(latest.text, text, source.topics, source.language) if latest else []
+    changes = changes_between(previous_text or "", text, source.topics, source.language) if latest else []
     return _Derived(digest, sections_of(text), changes)
 
 
@@ -235,20 +270,20 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def _store_version(session, row: Source, page: _Page, latest: Version | None, derived: _Derived,
+def _store_version(session, row: Source, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
     digest = derived.digest
-    earlier = Store.earliest_version_with_hash(session, row.id, digest) if latest else None
+    earlier = Store.earliest_seq_with_hash(session, row.id, digest) if latest else None
     version = Version(
         source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
         raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
-        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier.seq if earlier else None,
+        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier,
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, derived.sections, source.language)
+    add_sections(session, version, derived.sections, source.language, previous_id=latest.id if latest else None)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
@@ -264,9 +299,21 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
-def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en") -> None:
+def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en", *,
+                 previous_id: int | None = None) -> None:
+    """Store a version's sections. Only sections that changed since version `previous_id` are classified:
+    an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
+    first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
+    nothing is alerted about a first version, and a change classifies what it touches."""
+    known: dict[tuple[str, str, str], list[str] | None] = {}
+    if previous_id is not None:
+        known = {(r.key, r.path, r.text): r.topics for r in Store.sections(session, previous_id)}
     for position, section in enumerate(sections):
-        topics = section_topics(section, language)
+        if previous_id is None:
+            topics = None
+        else:
+            found = known.get((section.key, section.display_path, section.text), False)
+            topics = section_topics(section, language) if found is False else found
         session.add(SectionRow(
             version_id=version.id, position=position, key=section.key, number=section.number,
             title=section.title, level=section.level, path=section.display_path, text=section.text,
@@ -274,7 +321,18 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
         ))
 
 
-def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequence[RatedChange],
+def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
+    """A stored section's topics, classified now when they were left for later (never written back:
+    the reading commands do not write)."""
+    if row.topics is not None:
+        return list(row.topics)
+    heading = "" if row.path == "(preamble)" else row.path.split(" › ")[-1]
+    section = Section(key=row.key, number=row.number, title=row.title, level=row.level,
+                      path=(heading,) if heading else (), text=row.text)
+    return section_topics(section, language)
+
+
+def _add_changes(session, row: Source, old: VersionHead, new: Version, changes: Sequence[RatedChange],
                  watched: Sequence[str]) -> None:
     for position, rated in enumerate(changes):
         c = rated.change

@@ -214,8 +214,12 @@ def show(
     """Print the normalized text of a version (or its section tree)."""
     from monitor.store.queries import version_detail
 
-    store = ctx_obj(ctx).store(read_only=True)
-    detail = version_detail(store, source_row(store, name), version)
+    obj = ctx_obj(ctx)
+    store = obj.store(read_only=True)
+    config = obj.optional_config()
+    configured = config.source(name) if config else None
+    detail = version_detail(store, source_row(store, name), version,
+                            language=configured.language if configured else "en")
     if as_json:
         return print_json(detail)
     if sections:

@@ -8,6 +8,7 @@ import socket
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -63,6 +64,9 @@ class Source(SQLModel, table=True):
     unstable_reported: bool = False
     lock_owner: str | None = None
     lock_expires_at: datetime | None = None
+    # fingerprint of the last page whose text was the latest version's (monitor.capture.fingerprint):
+    # a page with the same one has that text, and is not normalized again
+    text_fingerprint: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -85,6 +89,16 @@ class Version(SQLModel, table=True):
     reverts_to: int | None = None  # seq of the earlier version this one equals (a blink back)
 
 
+@dataclass(frozen=True)
+class VersionHead:
+    """What a check needs of the latest version before it knows whether the text changed."""
+
+    id: int
+    seq: int
+    url: str
+    text_hash: str
+
+
 class SectionRow(SQLModel, table=True):
     """A section of a stored version, as the sections stage found it."""
 
@@ -98,7 +112,8 @@ class SectionRow(SQLModel, table=True):
     level: int = 0
     path: str = ""
     text: str = Field(sa_column=Column(Text, nullable=False))
-    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # None: not classified yet (a first version's sections are classified when shown; see pipeline)
+    topics: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class Check(SQLModel, table=True):
@@ -270,8 +285,28 @@ class Store:
             session.flush()
         elif row.url != url:
             # A new URL is a new resource: its validators say nothing about the old one.
-            row.url, row.etag, row.last_modified = url, None, None
+            row.url, row.etag, row.last_modified, row.text_fingerprint = url, None, None, None
         return row
+
+    @staticmethod
+    def latest_head(session: Session, source_id: int) -> VersionHead | None:
+        """The latest version's number, address and text hash, without its text or raw page."""
+        found = session.exec(
+            select(Version.id, Version.seq, Version.url, Version.text_hash)
+            .where(Version.source_id == source_id).order_by(Version.seq.desc()).limit(1)
+        ).first()
+        return VersionHead(*found) if found else None
+
+    @staticmethod
+    def version_text(session: Session, version_id: int) -> str:
+        return session.exec(select(Version.text).where(Version.id == version_id)).one()
+
+    @staticmethod
+    def earliest_seq_with_hash(session: Session, source_id: int, digest: str) -> int | None:
+        return session.exec(
+            select(Version.seq).where(Version.source_id == source_id, Version.text_hash == digest)
+            .order_by(Version.seq).limit(1)
+        ).first()
 
     @staticmethod
     def latest_version(session: Session, source_id: int) -> Version | None:
@@ -308,10 +343,26 @@ class Store:
 
     # -- per-source lock: a `check` and the daemon never check one source at once ---------------
 
+    @staticmethod
+    def claim(session: Session, source_id: int, owner: str, ttl: float) -> bool:
+        """Take (or renew) the source's lock inside `session`'s transaction: one conditional update."""
+        now = utcnow()
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
+                .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl))
+                .execution_options(synchronize_session=False))
+        return session.execute(stmt).rowcount == 1
+
+    @staticmethod
+    def release(session: Session, source_id: int, owner: str) -> bool:
+        """Release the lock inside `session`'s transaction, so it goes with the check's writes; False when
+        another process took the source over after our lock expired (then nothing may be written)."""
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, utcnow()))
+                .values(lock_owner=None, lock_expires_at=None).execution_options(synchronize_session=False))
+        return session.execute(stmt).rowcount == 1
+
     def try_lock(self, source_id: int, owner: str, ttl: float) -> bool:
         now = utcnow()
-        free = or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
-        stmt = (update(Source).where(Source.id == source_id, free)
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
                 .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl)))
         with self.engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
@@ -321,6 +372,11 @@ class Store:
                 .values(lock_owner=None, lock_expires_at=None))
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+
+def _lock_free(owner: str, now: datetime):
+    """The lock is free for `owner`: nobody holds it, `owner` does, or its holder's lease ran out."""
+    return or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
 
 
 def _alembic_config():
