@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -24,9 +23,10 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.config import resolve_config_path
 from monitor.errors import ConfigError, PolicyMonitorError, UnknownSourceError, UsageError
-from monitor.store.database import Source, Store
+
+if TYPE_CHECKING:
+    from monitor.store.database import Source, Store
 
 
 def _print_version(value: bool) -> None:
@@ -110,6 +110,8 @@ def print_check_results(results) -> None:
 
 
 def source_row(store: Store, name: str) -> Source:
+    from monitor.store.database import Store
+
     with store.session() as session:
         row = Store.source(session, name)
     if row is None:
@@ -158,6 +160,8 @@ def check(
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="Store alerts but do not send them now.")] = False,
 ) -> None:
     """Check sources once now; store new versions and queue alerts, then make one delivery pass."""
+    import asyncio
+
     from monitor.cli.progress import check_progress
     from monitor.pipeline import check_all
 
@@ -287,6 +291,7 @@ def migrate(ctx: typer.Context) -> None:
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Run the daemon: check every source at its interval and deliver alerts, until stopped."""
+    from monitor.config import resolve_config_path
     from monitor.scheduler import run_daemon
 
     obj = ctx_obj(ctx)
