@@ -596,7 +596,7 @@ def print_table(results: list[Pass], storage: dict, daemon: dict, n: int) -> Non
             ratio = f"{ours.rate / uw.rate:.2f}" if uw else "—"
             print(f"| {name} | policy-monitor | {ours.rate:.0f} | {ours.cpu:.1f} | {ours.rss_mib:.0f} MB | "
                   f"{ours.quantile(0.5)} / {ours.quantile(0.95)} | {ratio} | {ours.rate / floor.rate:.2f} |")
-    print(f"\npolicy-monitor outcomes per pass: " + "; ".join(
+    print("\npolicy-monitor outcomes per pass: " + "; ".join(
         f"{r.name}: {r.note}" for r in results if r.tool == "policy-monitor"))
     print(f"\ndaemon (`policy-monitor run`, interval {daemon['interval']}s = {daemon['demand']:.0f} checks/s asked): "
           f"{daemon['rate']:.1f} checks/s sustained over {daemon['seconds']:.0f} s ({daemon['checks']} checks), "
