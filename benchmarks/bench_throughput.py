@@ -209,14 +209,18 @@ def _markdown_html(markdown: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
 
 
-def _fit(blocks: list[str], target: int) -> list[str]:
-    """Leading blocks whose size adds up to about `target` bytes (repeating the text if short)."""
-    out, size, i = [], 0, 0
-    while size < target and blocks:
+def _fit(blocks: list[str], target: int, limit: int) -> list[str]:
+    """Blocks in order (repeating the text if short) adding up to about `target` bytes, never over `limit`."""
+    out, size = [], 0
+    for i in range(10 * len(blocks) + 10):
         block = blocks[i % len(blocks)]
+        length = len(block.encode())
+        if size + length > limit:
+            continue  # e.g. a huge table: leave it out
         out.append(block)
-        size += len(block.encode())
-        i += 1
+        size += length
+        if size >= target:
+            break
     return out
 
 
@@ -269,7 +273,7 @@ def build_corpus(www: Path, n: int, seed: int = 13) -> list[Page]:
             blocks = re.split(r"\n(?=<(?:p|h\d|ul|ol|table|pre|blockquote)>)", _markdown_html(policy.read_text()))
             rendered[policy] = [b for b in blocks if b.strip()]
         target = rng.randint(10_000, 60_000) - 3_000  # the chrome is ~3 KB
-        body = "\n".join(_fit(rendered[policy], target))
+        body = "\n".join(_fit(rendered[policy], target, 57_000))
         nonce = i % 2 == 1
         text = (f"<!-- Policy text: Open Terms Archive contributors, ODC-BY 1.0 ({policy.stem}) -->\n"
                 + _layout(body, i % 3, rng, nonce))

@@ -8,19 +8,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from monitor.capture import guard
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
 from monitor.capture.fingerprint import fingerprint
 from monitor.capture.normalize import NORMALIZER_VERSION, normalize
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
-from monitor.meaning.significance import RatedChange, changes_between
-from monitor.meaning.topics import classify, knows_language
 from monitor.notify import health
-from monitor.notify.feed import refresh_feed
-from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
 from monitor.outcome import CheckResult
 from monitor.store.database import (
     ChangeRow,
@@ -35,7 +31,14 @@ from monitor.store.database import (
     text_hash,
     utcnow,
 )
-from monitor.text.sections import Section, parse_sections
+
+if TYPE_CHECKING:
+    from monitor.meaning.significance import RatedChange
+    from monitor.text.sections import Section
+
+# The comparing and rating stages (guard, sections, significance, topics, outbox, feed) are imported where
+# a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
+# topic vocabularies) would be paid by every `check` process.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
@@ -85,6 +88,8 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
         _record_crash(store, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
     if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
+        from monitor.notify.feed import refresh_feed
+
         refresh_feed(store, config.feed)
     return result
 
@@ -208,6 +213,8 @@ async def _fetch_page(source: SourceConfig, fetcher: Fetcher) -> _Page:
 async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None,
                  previous_url: str | None) -> _Page:
     """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
+    from monitor.capture import guard
+
     verdict = guard.judge(page.text, previous=previous_text, language=source.language, requested_url=source.url,
                           final_url=page.fetched.final_url, previous_url=previous_url)
     if not verdict.accepted:
@@ -241,6 +248,9 @@ def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
         return None
+    from monitor.meaning.significance import changes_between
+    from monitor.meaning.topics import knows_language
+
     if not knows_language(source.language) and source.name not in _SAID_LANGUAGE:
         _SAID_LANGUAGE.add(source.name)
         log.warning(f"{source.name}: topics and significance are not available in language "
@@ -252,6 +262,8 @@ def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
 
 def sections_of(text: str) -> list[Section]:
     """The text's sections; should sectioning fail on some text, the whole text is one section."""
+    from monitor.text.sections import Section, parse_sections
+
     try:
         return parse_sections(text)
     except Exception as exc:  # noqa: BLE001 — a version is stored whatever its structure
@@ -261,6 +273,8 @@ def sections_of(text: str) -> list[Section]:
 
 def section_topics(section: Section, language: str = "en") -> list[str]:
     """The topics of a stored section ([] in an unknown language, or when classification fails)."""
+    from monitor.meaning.topics import classify, knows_language
+
     if not knows_language(language):
         return []
     try:
@@ -273,6 +287,8 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
 def _store_version(session, row: Source, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
+
     digest = derived.digest
     earlier = Store.earliest_seq_with_hash(session, row.id, digest) if latest else None
     version = Version(
@@ -324,6 +340,8 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
 def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
     """A stored section's topics, classified now when they were left for later (never written back:
     the reading commands do not write)."""
+    from monitor.text.sections import Section
+
     if row.topics is not None:
         return list(row.topics)
     heading = "" if row.path == "(preamble)" else row.path.split(" › ")[-1]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -217,6 +219,8 @@ class Store:
         """Apply Alembic migrations up to head (idempotent; serialized between processes).
 
         Returns the migrations applied, oldest first, as (revision, description); empty if none were due."""
+        if self._at_head():
+            return []
         from alembic import command
         from alembic.runtime.migration import MigrationContext
 
@@ -228,6 +232,19 @@ class Store:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         return _pending(cfg, before)
+
+    def _at_head(self) -> bool:
+        """The database's schema is this release's head: a look (one SELECT) that spares every start of
+        `check` importing Alembic and loading its scripts; anything unusual answers False (Alembic decides)."""
+        heads = _head_revisions()
+        if not heads:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        except Exception:  # noqa: BLE001 — no table yet, or anything else: the full path knows what to do
+            return False
+        return current == heads
 
     @property
     def location(self) -> str:
@@ -243,6 +260,8 @@ class Store:
         path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         if path and path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
             raise NoDatabaseError(path)
+        if self._at_head():
+            return
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
         cfg = _alembic_config()
@@ -379,6 +398,27 @@ def _lock_free(owner: str, now: datetime):
     return or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
 
 
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+@lru_cache(maxsize=1)
+def _head_revisions() -> frozenset[str]:
+    """This release's head revision(s), read from the migration scripts' `revision`/`down_revision` lines
+    without importing Alembic; empty when a script does not read plainly (then Alembic is asked)."""
+    revisions, parents = set(), set()
+    for script in (resources.files("monitor.store") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py") or script.name.startswith("__"):
+            continue
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return frozenset()
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
+
+
 def _alembic_config():
     from alembic.config import Config as AlembicConfig
 
@@ -442,6 +482,4 @@ def _make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 def _redact(url: str) -> str:
     """Hide a password in a database URL before it reaches a message or a log."""
-    import re
-
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
