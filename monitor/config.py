@@ -196,6 +196,9 @@ class DaemonConfig(_Strict):
     heartbeat: Duration = 30
     delivery_interval: Duration = 30
     lock_timeout: Duration = 600
+    # processes that normalize and compare pages beside the event loop (monitor.workers); unset: one per
+    # core when there are 20+ sources, 0: none (all in the event loop's thread)
+    workers: int | None = Field(None, ge=0, le=64)
 
 
 class FetchConfig(_Strict):

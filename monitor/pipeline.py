@@ -31,6 +31,7 @@ from monitor.store.database import (
     text_hash,
     utcnow,
 )
+from monitor.workers import CpuPool, pool_size
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
@@ -55,11 +56,13 @@ class _Page:
 
 
 async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
-                       lock_wait: float = 0.0) -> CheckResult:
+                       lock_wait: float = 0.0, cpu: CpuPool | None = None) -> CheckResult:
     """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
 
     When another process (the daemon, another `check`) is checking the same source, wait up to
     `lock_wait` seconds for it to finish, then give up with status `skipped` (not a failure).
+    The CPU work (normalizing, judging and comparing a page whose text may have changed) runs in `cpu`,
+    a process pool beside the event loop, or inline without one.
 
     Never raises: a dead URL, an HTTP error, a captcha page or an empty body comes back as a result
     with status `error` or `rejected`, recorded as a Check and never as a Version; an unexpected
@@ -75,7 +78,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     started_at, clock = utcnow(), time.monotonic()
     try:
         result = await _check_when_free(source, config=config, store=store, fetcher=fetcher,
-                                        lock_wait=lock_wait, started_at=started_at)
+                                        lock_wait=lock_wait, started_at=started_at, cpu=cpu or CpuPool(0))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # noqa: BLE001 — e.g. the database went away: this source failed, nothing else
@@ -95,7 +98,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
 
 
 async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
-                           lock_wait: float, started_at) -> CheckResult:
+                           lock_wait: float, started_at, cpu: CpuPool) -> CheckResult:
     give_up_at = time.monotonic() + lock_wait
     while (claim := _claim(store, source, config.daemon.lock_timeout)) is None:
         if time.monotonic() >= give_up_at:
@@ -104,7 +107,7 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
         await asyncio.sleep(LOCK_POLL)
     try:
         return await _check_locked(source, claim, config=config, store=store, fetcher=fetcher,
-                                   started_at=started_at)
+                                   started_at=started_at, cpu=cpu)
     except BaseException:  # the write transaction releases the lock; a check that never got there does here
         try:
             with store.session() as session:
@@ -150,13 +153,14 @@ def _record_crash(store: Store, source: SourceConfig, result: CheckResult, start
 
 
 async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, store: Store,
-                        fetcher: Fetcher, started_at) -> CheckResult:
+                        fetcher: Fetcher, started_at, cpu: CpuPool) -> CheckResult:
     clock = time.monotonic()
     latest = claim.latest
     result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
 
     fetched: FetchResult | None = None
     page: _Page | None = None   # a page whose text differs from the latest version's (or may)
+    derived: _Derived | None = None
     seen: str | None = None     # the fingerprint of a page whose text is now known
     previous_text: str | None = None
     try:
@@ -171,16 +175,15 @@ async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, 
                 if latest is not None:
                     with store.session() as session:
                         previous_text = Store.version_text(session, latest.id)
-                page = await _judge(_normalized(fetched, source), source, fetcher, previous_text,
-                                    latest.url if latest else None)
+                page, derived = await _analysed(fetched, source, fetcher, cpu, previous_text, latest)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
         result.status, result.error = "rejected", str(exc)
 
-    # the CPU-heavy comparison runs before the write transaction, so the database is held only to write
+    # the CPU-heavy comparison ran before the write transaction, so the database is held only to write
     ok = result.status == "unchanged"
-    derived = _derive(page.text, latest, previous_text, source) if page is not None and ok else None
+    derived = derived if ok else None
     with store.session() as session:
         if not Store.release(session, claim.source_id, LOCK_OWNER):  # with the writes: one transaction
             return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
@@ -199,31 +202,50 @@ async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, 
     return result
 
 
-def _normalized(fetched: FetchResult, source: SourceConfig) -> _Page:
-    text = normalize(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
-    return _Page(fetched, text)
+def _normalized(body: str, content_type: str, source: SourceConfig) -> str:
+    return normalize(body, content_type=content_type, select=source.select, remove=source.remove)
 
 
-async def _fetch_page(source: SourceConfig, fetcher: Fetcher) -> _Page:
-    fetched = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
-                                  max_bytes=source.max_bytes)
-    return _normalized(fetched, source)
+@dataclass(frozen=True)
+class _Analysis:
+    """What the CPU work found about a page (pure, picklable: it may come from a worker process)."""
+
+    text: str
+    accepted: bool
+    reason: str | None
+    needs_confirmation: bool
+    derived: _Derived | None   # None when refused, unconfirmed yet, or the latest version's text
 
 
-async def _judge(page: _Page, source: SourceConfig, fetcher: Fetcher, previous_text: str | None,
-                 previous_url: str | None) -> _Page:
-    """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
+def _analyse(body: str, content_type: str, source: SourceConfig, final_url: str, previous_text: str | None,
+             latest: VersionHead | None) -> _Analysis:
+    """Normalize, judge and (when accepted) compare a page: the CPU work of a check, in one call."""
     from monitor.capture import guard
 
-    verdict = guard.judge(page.text, previous=previous_text, language=source.language, requested_url=source.url,
-                          final_url=page.fetched.final_url, previous_url=previous_url)
-    if not verdict.accepted:
-        raise ContentRejected(verdict.reason or "not the policy page")
-    if verdict.needs_confirmation:
-        again = await _fetch_page(source, fetcher)
-        if again.text != page.text:
-            raise ContentRejected(f"{verdict.reason}; not confirmed by an immediate re-fetch")
-    return page
+    text = _normalized(body, content_type, source)
+    verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
+                          final_url=final_url, previous_url=latest.url if latest else None)
+    sure = verdict.accepted and not verdict.needs_confirmation
+    derived = _derive(text, latest, previous_text, source) if sure else None
+    return _Analysis(text, verdict.accepted, verdict.reason, verdict.needs_confirmation, derived)
+
+
+async def _analysed(fetched: FetchResult, source: SourceConfig, fetcher: Fetcher, cpu: CpuPool,
+                    previous_text: str | None, latest: VersionHead | None) -> tuple[_Page, _Derived | None]:
+    """The page's text and what it changed; refuses pages that are not plausibly the policy, and accepts
+    a drastic change only if an immediate re-fetch agrees."""
+    found = await cpu.run(_analyse, fetched.text, fetched.content_type, source, fetched.final_url,
+                          previous_text, latest)
+    if not found.accepted:
+        raise ContentRejected(found.reason or "not the policy page")
+    derived = found.derived
+    if found.needs_confirmation:
+        again = await fetcher.fetch(source.url, language=source.language, timeout=source.timeout,
+                                    max_bytes=source.max_bytes)
+        if await cpu.run(_normalized, again.text, again.content_type, source) != found.text:
+            raise ContentRejected(f"{found.reason}; not confirmed by an immediate re-fetch")
+        derived = await cpu.run(_derive, found.text, latest, previous_text, source)
+    return _Page(fetched, found.text), derived
 
 
 def _note_new_address(source: SourceConfig, final_url: str, last_final_url: str | None) -> None:
@@ -389,7 +411,7 @@ def fetch_settings(config: Config) -> FetchSettings:
 async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store,
                     fetcher: Fetcher | None = None,
                     on_result: Callable[[CheckResult], None] | None = None,
-                    lock_wait: float = LOCK_WAIT) -> list[CheckResult]:
+                    lock_wait: float = LOCK_WAIT, cpu: CpuPool | None = None) -> list[CheckResult]:
     """Check many sources concurrently (bounded by `daemon.concurrency`); results in input order.
 
     A source the daemon is checking right now is waited for (up to `lock_wait` seconds) rather than
@@ -397,17 +419,24 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
     A source waits for its host's turn before it takes a concurrency slot, so many sources on one
     host (or a host holding us back with Retry-After) never starve the other hosts of slots.
+
+    Without `cpu`, a pool of `pool_size(daemon.workers, len(sources))` workers is started for the call.
     """
     limit = asyncio.Semaphore(config.daemon.concurrency)
     host_turns: dict[str, asyncio.Lock] = {}
 
     async def one(source: SourceConfig, fetcher: Fetcher) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
-            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait)
+            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
+                                        cpu=cpu)
         if on_result:
             on_result(result)
         return result
 
+    if cpu is None:
+        with CpuPool(pool_size(config.daemon.workers, len(sources))) as own_cpu:
+            return await check_all(sources, config=config, store=store, fetcher=fetcher, on_result=on_result,
+                                   lock_wait=lock_wait, cpu=own_cpu)
     if fetcher is not None:
         return list(await asyncio.gather(*(one(s, fetcher) for s in sources)))
     async with Fetcher(fetch_settings(config)) as own:

@@ -60,6 +60,7 @@ from monitor.notify.outbox import on_queued
 from monitor.outcome import CheckResult
 from monitor.pipeline import LOCK_OWNER, check_source, fetch_settings
 from monitor.store.database import DaemonState, Source, Store, utcnow
+from monitor.workers import CpuPool, pool_size
 
 log = logging.getLogger("monitor.daemon")
 
@@ -133,6 +134,7 @@ class Daemon:
         self.config_path = config_path
         self.grace = grace
         self.fetcher: Fetcher | None = None
+        self.cpu: CpuPool | None = None   # the process pool for normalizing and comparing (monitor.workers)
         self.scheduler: AsyncIOScheduler | None = None
         self._limit = asyncio.Semaphore(config.daemon.concurrency)
         self._inflight: set[asyncio.Task] = set()
@@ -154,8 +156,9 @@ class Daemon:
         released = release_dead_locks(self.store)
         self._write_state(started_at=utcnow().isoformat(), stopped_at="", pid=str(os.getpid()),
                           host=socket.gethostname(), heartbeat_interval=str(self.config.daemon.heartbeat))
-        async with Fetcher(fetch_settings(self.config)) as fetcher:
-            self.fetcher = fetcher
+        workers = pool_size(self.config.daemon.workers, len(self.config.sources))
+        async with CpuPool(workers) as cpu, Fetcher(fetch_settings(self.config)) as fetcher:
+            self.fetcher, self.cpu = fetcher, cpu
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC", job_defaults={
                 "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
             overdue = self._schedule_sources(self.config.sources)
@@ -271,7 +274,8 @@ class Daemon:
             assert task is not None
             self._inflight.add(task)
             try:  # never raises but for cancellation: an unexpected error is an `error` result, as in `check`
-                result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher)
+                result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher,
+                                            cpu=self.cpu)
             except asyncio.CancelledError:  # only our shutdown cancels checks: said here, not as a job error
                 log.warning(f"check {name}: abandoned at shutdown", extra={"source": name, "outcome": "abandoned"})
                 return
