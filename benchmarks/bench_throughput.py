@@ -587,24 +587,34 @@ def main() -> None:
 def print_table(results: list[Pass], storage: dict, daemon: dict, n: int) -> None:
     by = {(r.tool, r.name): r for r in results}
     floor = next(r for r in results if r.tool.startswith("bare"))
-    print(f"\n{n} pages, whole-process wall time per pass (CPU s = user+sys of the process and its children)\n")
-    print("| pass | tool | pages/s | CPU s | peak RSS | p50 / p95 per check | ours / urlwatch | ours / floor |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| first | {floor.tool} | {floor.rate:.0f} | {floor.cpu:.1f} | {floor.rss_mib:.0f} MB | "
-          f"{floor.quantile(0.5)} / {floor.quantile(0.95)} | | |")
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{n} pages, whole-process wall time per pass; CPU s = user+sys of the process and its reaped "
+          f"children (workers included); {os.cpu_count()} cores, load average now {load}\n")
+    print("| pass | tool | pages/s | CPU s | CPU ms/page | peak RSS | p50 / p95 per check "
+          "| ours / urlwatch (pages/s) | ours / urlwatch (CPU) | ours / floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+
+    def row(r: Pass, *ratios: str) -> None:
+        latency = f"{r.quantile(0.5)} / {r.quantile(0.95)}" if r.latencies else "—"
+        cells = [r.name, r.tool, f"{r.rate:.1f}", f"{r.cpu:.1f}", f"{r.cpu / r.pages * 1000:.1f}",
+                 f"{r.rss_mib:.0f} MB", latency, *ratios]
+        print("| " + " | ".join(cells) + " |")
+
+    row(floor, "", "", "")
     for name in PASS_ORDER:
         ours, uw = by.get(("policy-monitor", name)), by.get(("urlwatch", name))
         if uw:
-            print(f"| {name} | urlwatch | {uw.rate:.0f} | {uw.cpu:.1f} | {uw.rss_mib:.0f} MB | — | | |")
+            row(uw, "", "", "")
         if ours:
-            ratio = f"{ours.rate / uw.rate:.2f}" if uw else "—"
-            print(f"| {name} | policy-monitor | {ours.rate:.0f} | {ours.cpu:.1f} | {ours.rss_mib:.0f} MB | "
-                  f"{ours.quantile(0.5)} / {ours.quantile(0.95)} | {ratio} | {ours.rate / floor.rate:.2f} |")
+            rate = f"{ours.rate / uw.rate:.2f}" if uw else "—"
+            cpu = f"{uw.cpu / ours.cpu:.2f}" if uw and ours.cpu else "—"
+            row(ours, rate, cpu, f"{ours.rate / floor.rate:.2f}")
+    print("\n(ours / urlwatch (CPU) = urlwatch's CPU s over ours: above 1, we spend less CPU per page)")
     print("\npolicy-monitor outcomes per pass: " + "; ".join(
         f"{r.name}: {r.note}" for r in results if r.tool == "policy-monitor"))
     print(f"\ndaemon (`policy-monitor run`, interval {daemon['interval']}s = {daemon['demand']:.0f} checks/s asked): "
           f"{daemon['rate']:.1f} checks/s sustained over {daemon['seconds']:.0f} s ({daemon['checks']} checks), "
-          f"{daemon['cpu_per_check_ms']:.1f} ms CPU per check, peak RSS {daemon['rss_mib']:.0f} MB")
+          f"{daemon['cpu_per_check_ms']:.1f} ms CPU per check (main process), peak RSS {daemon['rss_mib']:.0f} MB")
     cpu_unchanged = by[("policy-monitor", "unchanged")].cpu / n * 1000
     print(f"\nstorage after the four passes: {storage['versions']} versions, per version "
           f"{storage['raw'] / 1000:.1f} KB raw (zlib), {storage['text'] / 1000:.1f} KB text, "
