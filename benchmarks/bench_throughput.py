@@ -469,6 +469,52 @@ def urlwatch_pass(name: str, binary: Path, files: tuple[Path, Path, Path, Path],
     return Pass("urlwatch", name, pages, wall, cpu, rss, note=f"exit {code}")
 
 
+# -- start-up ----------------------------------------------------------------------------------
+
+def startup_times(tmp: Path, runs: int = 3) -> dict:
+    """`--help` (wall and CPU), and how long `check` of one source takes from exec to its first request
+    (a database already at head, as in daily use): the best of `runs`."""
+    import threading
+
+    helps = [run_measured([str(VENV_BIN / "policy-monitor"), "--help"])[:2] for _ in range(runs)]
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    arrivals: list[float] = []
+    body = (b"<html><body><main><h1>Privacy</h1><p>" + b"We keep your data for 30 days. " * 40
+            + b"</p></main></body></html>")
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            arrivals.append(time.perf_counter())
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    home = tmp / "startup"
+    home.mkdir()
+    config, db = home / "sources.yaml", home / "one.db"
+    our_config([f"http://127.0.0.1:{server.getsockname()[1]}/privacy"], config)
+    argv = [str(VENV_BIN / "policy-monitor"), "--config", str(config), "--db", f"sqlite:///{db}", "check",
+            "--no-deliver"]
+    run_measured(argv)  # creates the database
+    firsts = []
+    for _ in range(runs):
+        arrivals.clear()
+        started = time.perf_counter()
+        run_measured(argv)
+        firsts.append(arrivals[0] - started if arrivals else float("nan"))
+    server.close()
+    return {"help_wall": min(w for w, _ in helps), "help_cpu": min(c for _, c in helps),
+            "first_request": min(firsts)}
+
+
 # ---------------------------------------------------------------------------------------------
 # Storage
 
@@ -573,8 +619,13 @@ def main() -> None:
         our_config(urls, config)
         passes(lambda name: our_pass(name, config, db, len(urls)))
         storage = storage_per_version(db)
+        startup = startup_times(tmp)
         daemon = daemon_rate(config, db, urls, warmup=min(20.0, 5 + len(urls) / 100), window=args.daemon_seconds)
         print_table(results, storage, daemon, len(urls))
+        print(f"\nstart-up: `policy-monitor --help` {startup['help_wall']:.2f} s wall, "
+              f"{startup['help_cpu']:.2f} s CPU; "
+              f"`check` of one source sends its first request {startup['first_request']:.2f} s after exec "
+              f"(best of 3)")
         if args.keep:
             print(f"kept {tmp}")
     finally:
