@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path("/work/shared/corpus/policies")
 VENV_BIN = Path(sys.executable).parent
 NONCE = '<!--# echo var="request_id" -->'
+MIN_PAGE, MAX_PAGE = 10_000, 60_000  # bytes of a corpus page, chrome included
 ADDED_SENTENCE = ("We may share your personal information with our advertising partners, "
                   "who may keep it for up to {n} months.")
 
@@ -272,11 +273,15 @@ def build_corpus(www: Path, n: int, seed: int = 13) -> list[Page]:
         if policy not in rendered:
             blocks = re.split(r"\n(?=<(?:p|h\d|ul|ol|table|pre|blockquote)>)", _markdown_html(policy.read_text()))
             rendered[policy] = [b for b in blocks if b.strip()]
-        target = rng.randint(10_000, 60_000) - 3_000  # the chrome is ~3 KB
-        body = "\n".join(_fit(rendered[policy], target, 57_000))
+        target = rng.randint(MIN_PAGE, MAX_PAGE)
+        blocks = _fit(rendered[policy], target, MAX_PAGE)
         nonce = i % 2 == 1
-        text = (f"<!-- Policy text: Open Terms Archive contributors, ODC-BY 1.0 ({policy.stem}) -->\n"
-                + _layout(body, i % 3, rng, nonce))
+        while True:  # the layouts add 3–15% around the text: trim until the whole page is in range
+            text = (f"<!-- Policy text: Open Terms Archive contributors, ODC-BY 1.0 ({policy.stem}) -->\n"
+                    + _layout("\n".join(blocks), i % 3, random.Random(seed * 100_003 + i), nonce))
+            if len(text.encode()) <= MAX_PAGE or len(blocks) == 1:
+                break
+            blocks.pop()
         path = f"/{'n' if nonce else 's'}/{i}.html"
         file = www / path.lstrip("/")
         file.write_text(text)
