@@ -192,7 +192,11 @@ def _proc_cpu(pid: int) -> float:
 
 
 def _proc_hwm_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:  # it just exited
+        return 0.0
+    for line in lines:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -335,7 +339,10 @@ class Pass:
 
 def run_measured(argv: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL,
                  cwd: Path | None = None) -> tuple[float, float, float, int]:
-    """Run `argv` to completion: (wall s, CPU s of it and its children, peak RSS MiB, exit code)."""
+    """Run `argv` to completion: (wall s, CPU s of it and its children, peak RSS MiB, exit code).
+
+    Peak RSS is the largest VmHWM of the process or any of its descendants, polled while it runs: the
+    ru_maxrss that wait4 reports starts from this (large) process's RSS at fork, whatever the child uses."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd)
     # stderr is drained by a thread so a chatty tool cannot block on a full pipe
@@ -344,13 +351,32 @@ def run_measured(argv: list[str], *, env: dict | None = None, stdout=subprocess.
     errors: list[bytes] = []
     reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
     reader.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0.0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        peak = max([peak, *(_proc_hwm_mib(p) for p in _tree(proc.pid))])
+        time.sleep(0.05)
     wall = time.perf_counter() - started
     reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):  # 1: some source failed (reported in the table), not a crash
         sys.stderr.write(b"".join(errors).decode(errors="replace")[-3000:])
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, peak or usage.ru_maxrss / 1024, proc.returncode
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its live descendants."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{current}/task/{current}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 # -- the floor: bare GETs with httpx, 16 at a time ---------------------------------------------
