@@ -4,14 +4,14 @@ source.text_fingerprint: the fingerprint (monitor.capture.fingerprint) of the la
 latest version's; a page with the same fingerprint has that text, without a full normalization.
 section.topics NULL: not classified yet (the first version's sections are classified on display).
 
-Revision ID: 0005
+Revision ID: 0005_text_fingerprint
 Revises: 0004
 Create Date: 2026-12-05 13:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
+revision = '0005_text_fingerprint'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
