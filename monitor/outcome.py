@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from monitor.meaning.significance import SEVERITY_RANK, RatedChange
+if TYPE_CHECKING:  # the rating stage is imported by a check only when a text changed
+    from monitor.meaning.significance import RatedChange
 
 Status = Literal["new", "changed", "unchanged", "error", "rejected", "skipped"]
 FAILED: tuple[Status, ...] = ("error", "rejected")  # the outcomes that count as a failure, everywhere
@@ -37,6 +38,8 @@ class CheckResult:
     @property
     def severity(self) -> str:
         """The highest severity among the alert-worthy changes ("low" when none)."""
+        from monitor.meaning.significance import SEVERITY_RANK
+
         ranks = [SEVERITY_RANK[c.severity] for c in self.changes if c.alert_topics(self.alert_topics)]
         return next(k for k, v in SEVERITY_RANK.items() if v == max(ranks, default=0))
 

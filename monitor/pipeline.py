@@ -9,20 +9,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from monitor.capture import guard
 from monitor.capture.browser import BrowserPool, BrowserSettings
 from monitor.capture.document import BUNDLE_TYPE, Part, bundle, document_text, is_pdf
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
+from monitor.capture.fingerprint import fingerprint
 from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
-from monitor.meaning.significance import RatedChange, changes_between
-from monitor.meaning.topics import classify, knows_language
 from monitor.notify import health
-from monitor.notify.feed import refresh_feed
-from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
+from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
 from monitor.store.database import (
     ChangeRow,
@@ -31,12 +29,20 @@ from monitor.store.database import (
     Source,
     Store,
     Version,
+    VersionHead,
     compress,
     process_owner,
     text_hash,
     utcnow,
 )
-from monitor.text.sections import Section, parse_sections
+
+if TYPE_CHECKING:
+    from monitor.meaning.significance import RatedChange
+    from monitor.text.sections import Section
+
+# The comparing and rating stages (guard, sections, significance, topics, outbox, feed) are imported where
+# a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
+# topic vocabularies) would be paid by every `check` process.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
@@ -53,11 +59,14 @@ class _Page:
 
 
 async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
-                       lock_wait: float = 0.0, browser: BrowserPool | None = None) -> CheckResult:
+                       lock_wait: float = 0.0, cpu: CpuPool | None = None,
+                       browser: BrowserPool | None = None) -> CheckResult:
     """Fetch, judge, normalize, diff and rate one source; store what was learned in one transaction.
 
     When another process (the daemon, another `check`) is checking the same source, wait up to
     `lock_wait` seconds for it to finish, then give up with status `skipped` (not a failure).
+    The CPU work (normalizing, judging and comparing a page whose text may have changed) runs in `cpu`,
+    a process pool beside the event loop, or inline without one.
 
     Never raises: a dead URL, an HTTP error, a captcha page or an empty body comes back as a result
     with status `error` or `rejected`, recorded as a Check and never as a Version; an unexpected
@@ -76,10 +85,11 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     if browser is None and source.render == "browser":
         async with BrowserPool(browser_settings(config)) as own:
             return await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
-                                      browser=own)
+                                      cpu=cpu, browser=own)
     started_at, clock = utcnow(), time.monotonic()
     try:
-        result = await _check_when_free(source, config=config, store=store, capture=Capture(fetcher, browser),
+        capture = Capture(fetcher, browser, cpu or CpuPool(0))
+        result = await _check_when_free(source, config=config, store=store, capture=capture,
                                         lock_wait=lock_wait, started_at=started_at)
     except asyncio.CancelledError:
         raise
@@ -93,31 +103,57 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
         _record_crash(store, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
     if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
+        from monitor.notify.feed import refresh_feed
+
         refresh_feed(store, config.feed)
     return result
 
 
 async def _check_when_free(source: SourceConfig, *, config: Config, store: Store, capture: Capture,
                            lock_wait: float, started_at) -> CheckResult:
-    with store.session() as session:
-        row = Store.ensure_source(session, source.name, source.url)
-        source_id = row.id
-    assert source_id is not None
     give_up_at = time.monotonic() + lock_wait
-    while not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):
+    while (claim := _claim(store, source, config.daemon.lock_timeout)) is None:
         if time.monotonic() >= give_up_at:
             return CheckResult(source.name, source.url, "skipped",
                                error="another process is checking this source right now")
         await asyncio.sleep(LOCK_POLL)
     try:
-        return await _check_locked(source, source_id, config=config, store=store, capture=capture,
+        return await _check_locked(source, claim, config=config, store=store, capture=capture,
                                    started_at=started_at)
-    finally:
+    except BaseException:  # the write transaction releases the lock; a check that never got there does here
         try:
-            store.unlock(source_id, LOCK_OWNER)
-        except Exception as exc:  # noqa: BLE001 — what was committed stands; the lock expires (lock_timeout)
+            with store.session() as session:
+                Store.release(session, claim.source_id, LOCK_OWNER)
+        except Exception as exc:  # noqa: BLE001 — the lock expires (lock_timeout)
             log.warning(f"check {source.name}: could not release its lock: {type(exc).__name__}",
                         extra={"source": source.name})
+        raise
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What the first transaction of a check learned: the source's lock is ours, and what it last saw."""
+
+    source_id: int
+    etag: str | None
+    last_modified: str | None
+    fingerprint: str | None   # of the last page whose text was `latest`'s
+    latest: VersionHead | None
+
+
+def _claim(store: Store, source: SourceConfig, ttl: float) -> _Claim | None:
+    """One short transaction: the source's row (created on first sight), its lock taken by one conditional
+    update, and its latest version's head; None when another process holds the lock."""
+    with store.session() as session:
+        row = Store.ensure_source(session, source.name, source.url)
+        if not Store.claim(session, row.id, LOCK_OWNER, ttl):
+            return None
+        latest = Store.latest_head(session, row.id)
+        if latest is None:  # validators and fingerprint only stand for a stored version
+            return _Claim(row.id, None, None, None, None)
+        if len(source.urls) > 1 or source.render != "http":  # see _fetch: no validators for these
+            return _Claim(row.id, None, None, row.text_fingerprint, latest)
+        return _Claim(row.id, row.etag, row.last_modified, row.text_fingerprint, latest)
 
 
 def _record_crash(store: Store, source: SourceConfig, result: CheckResult, started_at, seconds: float) -> None:
@@ -130,44 +166,50 @@ def _record_crash(store: Store, source: SourceConfig, result: CheckResult, start
         log.debug(f"check {source.name}: could not record the failure: {type(exc).__name__}: {exc}")
 
 
-async def _check_locked(source: SourceConfig, source_id: int, *, config: Config, store: Store,
+async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, store: Store,
                         capture: Capture, started_at) -> CheckResult:
     clock = time.monotonic()
-    with store.session() as session:
-        row = session.get(Source, source_id)
-        latest = Store.latest_version(session, source_id)
-        # conditional requests only where one response is the whole policy (see _fetch_page)
-        conditional = latest is not None and len(source.urls) == 1 and source.render == "http"
-        validators = (row.etag, row.last_modified) if conditional else (None, None)
-        previous_text = latest.text if latest else None
-        previous_url = latest.url if latest else None
+    latest = claim.latest
     result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
 
-    page: _Page | None = None
+    fetched: FetchResult | None = None
+    page: _Page | None = None   # a page whose text differs from the latest version's (or may)
+    derived: _Derived | None = None
+    seen: str | None = None     # the fingerprint of a page whose text is now known
+    previous_text: str | None = None
     try:
-        page = await _fetch_page(source, capture, etag=validators[0], last_modified=validators[1])
-        result.http_status = page.fetched.status_code
-        if not page.fetched.not_modified:
-            page = await _judge(page, source, capture, previous_text, previous_url)
+        fetched = await _fetch(source, capture, etag=claim.etag, last_modified=claim.last_modified)
+        result.http_status = fetched.status_code
+        if not fetched.not_modified:
+            seen = _fingerprint(fetched, source)
+            same_text = (latest is not None and seen is not None and seen == claim.fingerprint
+                         and fetched.final_url == latest.url)
+            if not same_text:  # the full path: normalize, judge, and compare with the latest text
+                if latest is not None:
+                    with store.session() as session:
+                        previous_text = Store.version_text(session, latest.id)
+                page, derived = await _analysed(fetched, source, capture, previous_text, latest)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
         result.status, result.error = "rejected", str(exc)
 
-    # the CPU-heavy comparison runs before the write transaction, so the database is held only to write
-    fresh = page is not None and result.status == "unchanged" and not page.fetched.not_modified
-    derived = _derive(page.text, latest, source) if fresh else None
-    if not store.try_lock(source_id, LOCK_OWNER, config.daemon.lock_timeout):  # renews our lock, unless lost
-        return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
-                                                                     "and another process took this source over")
+    # the CPU-heavy comparison ran before the write transaction, so the database is held only to write
+    ok = result.status == "unchanged"
+    derived = derived if ok else None
     with store.session() as session:
-        row = session.get(Source, source_id)
-        if page is not None and result.status == "unchanged":
-            _note_new_address(source, page.fetched.final_url, row.final_url)
-            row.final_url = page.fetched.final_url
-            _remember_validators(row, page.fetched)
+        if not Store.release(session, claim.source_id, LOCK_OWNER):  # with the writes: one transaction
+            return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
+                                                                         "and another process took this source over")
+        row = session.get(Source, claim.source_id)
+        if fetched is not None and ok:
+            _note_new_address(source, fetched.final_url, row.final_url)
+            row.final_url = fetched.final_url
+            _remember_validators(row, fetched)
             if derived is not None:
                 _store_version(session, row, page, latest, derived, source, config, result)
+            if seen is not None:
+                row.text_fingerprint = seen
         check = _record_check(session, row, result, started_at, time.monotonic() - clock)
         health.after_check(session, config, source, row, check, result)
     return result
@@ -175,10 +217,12 @@ async def _check_locked(source: SourceConfig, source_id: int, *, config: Config,
 
 @dataclass(frozen=True)
 class Capture:
-    """How pages are captured in one run: the http fetcher, and the browser pool for `render: browser`."""
+    """How pages are captured and read in one run: the http fetcher, the browser pool for `render: browser`,
+    and the process pool that reads and compares pages beside the event loop."""
 
     fetcher: Fetcher
-    browser: BrowserPool | None = None
+    browser: BrowserPool | None
+    cpu: CpuPool
 
     async def get(self, source: SourceConfig, url: str, *, etag: str | None = None,
                   last_modified: str | None = None) -> FetchResult:
@@ -191,40 +235,49 @@ class Capture:
         return await self.fetcher.fetch(url, language=source.language, timeout=source.timeout,
                                         max_bytes=source.max_bytes, etag=etag, last_modified=last_modified)
 
+    async def text_of(self, fetched: FetchResult, source: SourceConfig) -> str:
+        """The response's normalized text, read in the process pool (or a thread, for a PDF without one)."""
+        args = (fetched.content, _full_type(fetched), fetched.final_url, source.select, source.remove)
+        if self.cpu.workers <= 0 and is_pdf(fetched.content_type, fetched.final_url, fetched.content):
+            return await asyncio.to_thread(_read, *args)  # seconds of CPU: never on the event loop
+        return await self.cpu.run(_read, *args)
 
-async def _fetch_page(source: SourceConfig, capture: Capture, *, etag: str | None = None,
-                      last_modified: str | None = None) -> _Page:
-    """The policy's page, or its parts fetched, read and guarded each on its own and joined in order.
+
+def _read(content: bytes, content_type: str, url: str, select: str | None, remove: Sequence[str]) -> str:
+    return document_text(content, content_type=content_type, url=url, select=select, remove=remove)
+
+
+async def _fetch(source: SourceConfig, capture: Capture, *, etag: str | None = None,
+                 last_modified: str | None = None) -> FetchResult:
+    """The policy's page, or its parts fetched, read and guarded each on its own and bundled in order.
 
     Validators (ETag, Last-Modified) are sent only for a single http page: for parts one 304 would
     not vouch for the others, and a rendered page's text comes from scripts the HTML does not show.
     """
     if len(source.urls) == 1:
-        fetched = await capture.get(source, source.url, etag=etag, last_modified=last_modified)
-        if fetched.not_modified:
-            return _Page(fetched, "")
-        return _Page(fetched, await _text_of(fetched, source))
-    parts: list[tuple[FetchResult, str]] = []
+        return await capture.get(source, source.url, etag=etag, last_modified=last_modified)
+    from monitor.capture import guard
+
+    parts: list[FetchResult] = []
     for number, url in enumerate(source.urls, 1):
         where = f"part {number} of {len(source.urls)} ({url})"
         try:
             fetched = await capture.get(source, url)
-            text = await _text_of(fetched, source)
-            verdict = guard.judge(text, language=source.language, requested_url=url, final_url=fetched.final_url)
+            verdict = guard.judge(await capture.text_of(fetched, source), language=source.language,
+                                  requested_url=url, final_url=fetched.final_url)
             if not verdict.accepted:
-                raise ContentRejected(_rejection(verdict, fetched, source))
+                raise ContentRejected(_rejection(verdict.rule, verdict.reason, fetched, source))
         except FetchError as exc:
             raise FetchError(f"{where}: {exc}", transient=exc.transient, status_code=exc.status_code) from None
         except ContentRejected as exc:
             raise ContentRejected(f"{where}: {exc}") from None
-        parts.append((fetched, text))
-    first = parts[0][0]
-    combined = FetchResult(
+        parts.append(fetched)
+    first = parts[0]
+    return FetchResult(
         url=source.url, final_url=first.final_url, status_code=first.status_code,
-        content=bundle([Part(f.final_url, _full_type(f), f.content) for f, _ in parts]), text="",
+        content=bundle([Part(f.final_url, _full_type(f), f.content) for f in parts]), text="",
         content_type=BUNDLE_TYPE, encoding=None, etag=None, last_modified=None, not_modified=False,
-        elapsed=sum(f.elapsed for f, _ in parts), attempts=sum(f.attempts for f, _ in parts))
-    return _Page(combined, "\n\n".join(text for _, text in parts))
+        elapsed=sum(f.elapsed for f in parts), attempts=sum(f.attempts for f in parts))
 
 
 def _full_type(fetched: FetchResult) -> str:
@@ -234,36 +287,65 @@ def _full_type(fetched: FetchResult) -> str:
     return fetched.content_type or "application/octet-stream"
 
 
-async def _text_of(fetched: FetchResult, source: SourceConfig) -> str:
-    if is_pdf(fetched.content_type, fetched.final_url, fetched.content):  # seconds of CPU: off the event loop
-        return await asyncio.to_thread(document_text, fetched.content, content_type=fetched.content_type,
-                                       url=fetched.final_url, select=source.select, remove=source.remove)
-    return document_text(fetched.content, content_type=_full_type(fetched), url=fetched.final_url,
-                         select=source.select, remove=source.remove)
+def _fingerprint(fetched: FetchResult, source: SourceConfig) -> str | None:
+    """The cheap "same text?" fingerprint of a single markup page; None for a PDF or a bundle of parts,
+    whose text is always read."""
+    if fetched.content_type == BUNDLE_TYPE or is_pdf(fetched.content_type, fetched.final_url, fetched.content):
+        return None
+    return fingerprint(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
 
 
-def _rejection(verdict: guard.Verdict, fetched: FetchResult, source: SourceConfig) -> str:
+def _rejection(rule: str | None, reason: str | None, fetched: FetchResult, source: SourceConfig) -> str:
     """The guard's reason, or, for a script shell fetched over plain HTTP, what to do about it."""
-    reason = verdict.reason or "not the policy page"
-    if source.render == "http" and verdict.rule in ("empty", "near-empty", "maintenance") \
+    from monitor.capture import guard
+
+    reason = reason or "not the policy page"
+    if source.render == "http" and rule in ("empty", "near-empty", "maintenance") \
             and "html" in fetched.content_type and (shell := guard.script_shell(fetched.text)):
         return (f"this page needs `render: browser`: the plain fetch got a script shell ({shell}) whose text "
                 f"is built by its scripts after loading ({reason})")
     return reason
 
 
-async def _judge(page: _Page, source: SourceConfig, capture: Capture, previous_text: str | None,
-                 previous_url: str | None) -> _Page:
-    """Refuse pages that are not plausibly the policy; accept a drastic change only if a re-fetch agrees."""
-    verdict = guard.judge(page.text, previous=previous_text, language=source.language, requested_url=source.url,
-                          final_url=page.fetched.final_url, previous_url=previous_url)
-    if not verdict.accepted:
-        raise ContentRejected(_rejection(verdict, page.fetched, source))
-    if verdict.needs_confirmation:
-        again = await _fetch_page(source, capture)
-        if again.text != page.text:
-            raise ContentRejected(f"{verdict.reason}; not confirmed by an immediate re-fetch")
-    return page
+@dataclass(frozen=True)
+class _Analysis:
+    """What the CPU work found about a page (pure, picklable: it may come from a worker process)."""
+
+    text: str
+    accepted: bool
+    rule: str | None
+    reason: str | None
+    needs_confirmation: bool
+    derived: _Derived | None   # None when refused, unconfirmed yet, or the latest version's text
+
+
+def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str | None,
+             latest: VersionHead | None) -> _Analysis:
+    """Judge and (when accepted) compare a page's text: the CPU work of a check after reading, in one call."""
+    from monitor.capture import guard
+
+    verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
+                          final_url=final_url, previous_url=latest.url if latest else None)
+    sure = verdict.accepted and not verdict.needs_confirmation
+    derived = _derive(text, latest, previous_text, source) if sure else None
+    return _Analysis(text, verdict.accepted, verdict.rule, verdict.reason, verdict.needs_confirmation, derived)
+
+
+async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture,
+                    previous_text: str | None, latest: VersionHead | None) -> tuple[_Page, _Derived | None]:
+    """The page's text and what it changed; refuses pages that are not plausibly the policy, and accepts
+    a drastic change only if an immediate re-fetch agrees."""
+    text = await capture.text_of(fetched, source)
+    found = await capture.cpu.run(_analyse, text, source, fetched.final_url, previous_text, latest)
+    if not found.accepted:
+        raise ContentRejected(_rejection(found.rule, found.reason, fetched, source))
+    derived = found.derived
+    if found.needs_confirmation:
+        again = await _fetch(source, capture)
+        if await capture.text_of(again, source) != found.text:
+            raise ContentRejected(f"{found.reason}; not confirmed by an immediate re-fetch")
+        derived = await capture.cpu.run(_derive, found.text, latest, previous_text, source)
+    return _Page(fetched, found.text), derived
 
 
 def _note_new_address(source: SourceConfig, final_url: str, last_final_url: str | None) -> None:
@@ -282,22 +364,28 @@ class _Derived:
     changes: list[RatedChange]
 
 
-def _derive(text: str, latest: Version | None, source: SourceConfig) -> _Derived | None:
+def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
+            source: SourceConfig) -> _Derived | None:
     """None when the text is the latest version's; otherwise its sections and rated changes."""
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
         return None
+    from monitor.meaning.significance import changes_between
+    from monitor.meaning.topics import knows_language
+
     if not knows_language(source.language) and source.name not in _SAID_LANGUAGE:
         _SAID_LANGUAGE.add(source.name)
         log.warning(f"{source.name}: topics and significance are not available in language "
                     f"{source.language!r}; changes are stored and diffed but reported unrated",
                     extra={"source": source.name})
-    changes = changes_between(latest.text, text, source.topics, source.language) if latest else []
+    changes = changes_between(previous_text or "", text, source.topics, source.language) if latest else []
     return _Derived(digest, sections_of(text), changes)
 
 
 def sections_of(text: str) -> list[Section]:
     """The text's sections; should sectioning fail on some text, the whole text is one section."""
+    from monitor.text.sections import Section, parse_sections
+
     try:
         return parse_sections(text)
     except Exception as exc:  # noqa: BLE001 — a version is stored whatever its structure
@@ -307,6 +395,8 @@ def sections_of(text: str) -> list[Section]:
 
 def section_topics(section: Section, language: str = "en") -> list[str]:
     """The topics of a stored section ([] in an unknown language, or when classification fails)."""
+    from monitor.meaning.topics import classify, knows_language
+
     if not knows_language(language):
         return []
     try:
@@ -316,20 +406,22 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def _store_version(session, row: Source, page: _Page, latest: Version | None, derived: _Derived,
+def _store_version(session, row: Source, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
+
     digest = derived.digest
-    earlier = Store.earliest_version_with_hash(session, row.id, digest) if latest else None
+    earlier = Store.earliest_seq_with_hash(session, row.id, digest) if latest else None
     version = Version(
         source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
         raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
-        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier.seq if earlier else None,
+        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier,
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, derived.sections, source.language)
+    add_sections(session, version, derived.sections, source.language, previous_id=latest.id if latest else None)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
@@ -345,9 +437,21 @@ def _store_version(session, row: Source, page: _Page, latest: Version | None, de
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
-def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en") -> None:
+def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en", *,
+                 previous_id: int | None = None) -> None:
+    """Store a version's sections. Only sections that changed since version `previous_id` are classified:
+    an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
+    first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
+    nothing is alerted about a first version, and a change classifies what it touches."""
+    known: dict[tuple[str, str, str], list[str] | None] = {}
+    if previous_id is not None:
+        known = {(r.key, r.path, r.text): r.topics for r in Store.sections(session, previous_id)}
     for position, section in enumerate(sections):
-        topics = section_topics(section, language)
+        if previous_id is None:
+            topics = None
+        else:
+            found = known.get((section.key, section.display_path, section.text), False)
+            topics = section_topics(section, language) if found is False else found
         session.add(SectionRow(
             version_id=version.id, position=position, key=section.key, number=section.number,
             title=section.title, level=section.level, path=section.display_path, text=section.text,
@@ -355,7 +459,20 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
         ))
 
 
-def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequence[RatedChange],
+def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
+    """A stored section's topics, classified now when they were left for later (never written back:
+    the reading commands do not write)."""
+    from monitor.text.sections import Section
+
+    if row.topics is not None:
+        return list(row.topics)
+    heading = "" if row.path == "(preamble)" else row.path.split(" › ")[-1]
+    section = Section(key=row.key, number=row.number, title=row.title, level=row.level,
+                      path=(heading,) if heading else (), text=row.text)
+    return section_topics(section, language)
+
+
+def _add_changes(session, row: Source, old: VersionHead, new: Version, changes: Sequence[RatedChange],
                  watched: Sequence[str]) -> None:
     for position, rated in enumerate(changes):
         c = rated.change
@@ -364,8 +481,7 @@ def _add_changes(session, row: Source, old: Version, new: Version, changes: Sequ
             section=c.section, kind=c.kind, topics=list(rated.topics),
             alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
             severity=rated.severity, summary=rated.summary, substantive=rated.substantive,
-            before=c.before, after=c.after,
-            not_rated=rated.not_rated,
+            before=c.before, after=c.after, not_rated=rated.not_rated,
         ))
 
 
@@ -401,7 +517,7 @@ def fetch_settings(config: Config) -> FetchSettings:
 async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store,
                     fetcher: Fetcher | None = None,
                     on_result: Callable[[CheckResult], None] | None = None,
-                    lock_wait: float = LOCK_WAIT) -> list[CheckResult]:
+                    lock_wait: float = LOCK_WAIT, cpu: CpuPool | None = None) -> list[CheckResult]:
     """Check many sources concurrently (bounded by `daemon.concurrency`); results in input order.
 
     A source the daemon is checking right now is waited for (up to `lock_wait` seconds) rather than
@@ -409,21 +525,25 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
     A source waits for its host's turn before it takes a concurrency slot, so many sources on one
     host (or a host holding us back with Retry-After) never starve the other hosts of slots.
+
+    Without `cpu`, a pool of `pool_size(daemon.cpu_processes, len(sources))` workers is started for the call.
     """
     limit = asyncio.Semaphore(config.daemon.concurrency)
     host_turns: dict[str, asyncio.Lock] = {}
 
-    async def one(source: SourceConfig, fetcher: Fetcher, browser: BrowserPool) -> CheckResult:
+    async def one(source: SourceConfig, fetcher: Fetcher, browser: BrowserPool, cpu: CpuPool) -> CheckResult:
         async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
             result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
-                                        browser=browser)
+                                        cpu=cpu, browser=browser)
         if on_result:
             on_result(result)
         return result
 
     # the browser is launched only if a `render: browser` source is checked, and shared by all of them
     async with contextlib.AsyncExitStack() as stack:
+        if cpu is None:
+            cpu = stack.enter_context(CpuPool(pool_size(config.daemon.cpu_processes, len(sources))))
         if fetcher is None:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(config)))
         browser = await stack.enter_async_context(BrowserPool(browser_settings(config)))
-        return list(await asyncio.gather(*(one(s, fetcher, browser) for s in sources)))
+        return list(await asyncio.gather(*(one(s, fetcher, browser, cpu) for s in sources)))

@@ -59,6 +59,7 @@ from monitor.notify.delivery import deliver_pending
 from monitor.notify.feed import refresh_feed
 from monitor.notify.outbox import on_queued
 from monitor.offline import FirstRound
+from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
 from monitor.pipeline import LOCK_OWNER, browser_settings, check_source, fetch_settings
 from monitor.store.database import DaemonState, Source, Store, utcnow
@@ -136,6 +137,7 @@ class Daemon:
         self.grace = grace
         self.fetcher: Fetcher | None = None
         self.browser: BrowserPool | None = None
+        self.cpu: CpuPool | None = None   # the process pool for normalizing and comparing (monitor.offload)
         self.scheduler: AsyncIOScheduler | None = None
         self._limit = asyncio.Semaphore(config.daemon.concurrency)
         self._inflight: set[asyncio.Task] = set()
@@ -158,10 +160,11 @@ class Daemon:
         released = release_dead_locks(self.store)
         self._write_state(started_at=utcnow().isoformat(), stopped_at="", pid=str(os.getpid()),
                           host=socket.gethostname(), heartbeat_interval=str(self.config.daemon.heartbeat))
+        workers = pool_size(self.config.daemon.cpu_processes, len(self.config.sources))
         # the browser is launched only when a `render: browser` source is first due, then shared
-        async with Fetcher(fetch_settings(self.config)) as fetcher, \
+        async with CpuPool(workers) as cpu, Fetcher(fetch_settings(self.config)) as fetcher, \
                 BrowserPool(browser_settings(self.config)) as browser:
-            self.fetcher, self.browser = fetcher, browser
+            self.fetcher, self.browser, self.cpu = fetcher, browser, cpu
             self.scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC", job_defaults={
                 "max_instances": 1, "coalesce": True, "misfire_grace_time": None})
             overdue = self._schedule_sources(self.config.sources)
@@ -278,7 +281,7 @@ class Daemon:
             self._inflight.add(task)
             try:  # never raises but for cancellation: an unexpected error is an `error` result, as in `check`
                 result = await check_source(source, config=self.config, store=self.store, fetcher=self.fetcher,
-                                            browser=self.browser)
+                                            browser=self.browser, cpu=self.cpu)
             except asyncio.CancelledError:  # only our shutdown cancels checks: said here, not as a job error
                 log.warning(f"check {name}: abandoned at shutdown", extra={"source": name, "outcome": "abandoned"})
                 return

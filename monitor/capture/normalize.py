@@ -410,7 +410,7 @@ def _normalize_plain(body: str) -> str:
     return _render(walker.blocks)
 
 
-def _content_kind(body: str, content_type: str) -> str:
+def content_kind(body: str, content_type: str) -> str:
     mime = (content_type or "").split(";")[0].strip().lower()
     if "markdown" in mime or _FRONT_MATTER.match(body.lstrip("\n")):
         return "markdown"
@@ -432,7 +432,7 @@ def normalize(body: str, *, content_type: str = "text/html", select: str | None 
     """
     if not body or not body.strip():
         return ""  # the guard rejects empty pages with a clearer reason than "select matched nothing"
-    kind = _content_kind(body, content_type)
+    kind = content_kind(body, content_type)
     if kind == "markdown":
         source = _LIQUID_TAG.sub("", _FRONT_MATTER.sub("", body.lstrip("\n"), count=1))
         return _normalize_html(_MARKDOWN.render(source), select, remove)

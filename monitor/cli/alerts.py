@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import update
-from sqlmodel import select
 
 from monitor.cli.common import (
     EXIT_OK,
@@ -25,9 +22,9 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.notify.listing import ALERT_STATUSES as STATUSES
-from monitor.notify.listing import list_alerts
-from monitor.store.database import Alert, utcnow
+
+if TYPE_CHECKING:
+    from monitor.store.database import Alert
 
 alerts_app = typer.Typer(
     cls=CommandGroup,
@@ -60,6 +57,9 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """List alerts, newest first: pending (with the next attempt), delivered, failed (with the error)."""
+    from monitor.notify.listing import ALERT_STATUSES as STATUSES
+    from monitor.notify.listing import list_alerts
+
     if ctx.invoked_subcommand is not None:
         return
     if status is not None and status not in STATUSES:
@@ -86,6 +86,8 @@ def alerts(
 @alerts_app.command()
 def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Make one delivery pass now over every due pending alert."""
+    import asyncio
+
     from monitor.notify.delivery import deliver_pending
 
     obj = ctx_obj(ctx)
@@ -110,6 +112,11 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Re-queue failed (or pending) alerts for delivery now, with a fresh count of attempts."""
+    from sqlalchemy import update
+    from sqlmodel import select
+
+    from monitor.store.database import Alert, utcnow
+
     if bool(ids) == failed:
         fail("name alert ids or use --failed (not both)")
     store = ctx_obj(ctx).store()
@@ -136,6 +143,10 @@ def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -
 
 def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:
     """The alerts named, or a usage error naming the ids that do not exist or cannot be acted on."""
+    from sqlmodel import select
+
+    from monitor.store.database import Alert
+
     chosen = list(session.exec(select(Alert).where(Alert.id.in_(ids))))
     missing = sorted(set(ids) - {a.id for a in chosen})
     if missing:
@@ -156,6 +167,11 @@ def discard(
 ) -> None:
     """Stop trying to deliver pending alerts: they become `failed` ("discarded"), stay listed, and
     `alerts retry` can bring them back."""
+    from sqlalchemy import update
+    from sqlmodel import select
+
+    from monitor.store.database import Alert, utcnow
+
     if bool(ids) == bool(channel):
         fail("name alert ids or use --channel (not both)")
     store = ctx_obj(ctx).store()
@@ -182,6 +198,7 @@ def test_alert(
     from monitor.notify.channel import Outgoing
     from monitor.notify.delivery import send_now
     from monitor.notify.outbox import alert_id, envelope
+    from monitor.store.database import utcnow
 
     config = ctx_obj(ctx).config()
     if channel not in config.channels:
@@ -191,6 +208,8 @@ def test_alert(
                                 f"{socket.gethostname()} at {now:%Y-%m-%d %H:%M:%S} UTC."}, now)
     outgoing = Outgoing(alert_id("test", channel, now.isoformat()), channel, payload)
     kind = config.channels[channel].type
+    import asyncio
+
     try:
         detail = asyncio.run(send_now(config, channel, outgoing))
     except DeliveryError as exc:

@@ -6,16 +6,18 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from monitor.config import Config, load_config, resolve_config_path, resolve_database_url
 from monitor.errors import ConfigError
-from monitor.store.database import Store
+
+if TYPE_CHECKING:  # imported when a command opens them: `--help` must not load pydantic or SQLAlchemy
+    from monitor.config import Config
+    from monitor.store.database import Store
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,6 +71,8 @@ class Context:
 
     def config(self) -> Config:
         if self._config is None:
+            from monitor.config import load_config, resolve_config_path
+
             self._config = load_config(resolve_config_path(self.config_path))
         return self._config
 
@@ -88,6 +92,9 @@ class Context:
             self._store.dispose()
             self._store = None
         if self._store is None:
+            from monitor.config import resolve_database_url
+            from monitor.store.database import Store
+
             url = resolve_database_url(self.db_url, self.optional_config())
             self._store = Store(url, migrate=not read_only, read_only=read_only)
         return self._store

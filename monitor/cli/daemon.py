@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlmodel import select
 
 from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, JsonOption, app, ctx_obj, out, print_json
-from monitor.config import Config, DaemonConfig
-from monitor.store.database import Check, DaemonState, Source, Store, utcnow
-from monitor.workers.fleet import fleet_status
+
+if TYPE_CHECKING:
+    from monitor.config import Config, DaemonConfig
+    from monitor.store.database import DaemonState, Store
 
 STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as not running
 
@@ -31,6 +32,12 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def daemon_status(store: Store, config: Config | None, now: datetime | None = None) -> dict:
     """The `status --json` document: daemon liveness, per-source schedule, due and failing sources."""
+    from sqlmodel import select
+
+    from monitor.config import DaemonConfig
+    from monitor.store.database import DaemonState, Source, utcnow
+    from monitor.workers.fleet import fleet_status
+
     now = now or utcnow()
     daemon_cfg = config.daemon if config else DaemonConfig()
     with store.session() as session:
@@ -89,6 +96,10 @@ def _daemon_part(state: dict[str, DaemonState], now: datetime, daemon_cfg: Daemo
 
 
 def _last_errors(session, source_ids: list[int]) -> dict[int, str | None]:
+    from sqlmodel import select
+
+    from monitor.store.database import Check
+
     errors: dict[int, str | None] = {}
     for source_id in source_ids:
         check = session.exec(select(Check).where(Check.source_id == source_id)

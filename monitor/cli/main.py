@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -24,9 +23,10 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.config import resolve_config_path
 from monitor.errors import ConfigError, PolicyMonitorError, SchemaNotCurrentError, UnknownSourceError, UsageError
-from monitor.store.database import Source, Store
+
+if TYPE_CHECKING:
+    from monitor.store.database import Source, Store
 
 
 def _print_version(value: bool) -> None:
@@ -110,6 +110,8 @@ def print_check_results(results) -> None:
 
 
 def source_row(store: Store, name: str) -> Source:
+    from monitor.store.database import Store
+
     with store.session() as session:
         row = Store.source(session, name)
     if row is None:
@@ -158,6 +160,8 @@ def check(
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="Store alerts but do not send them now.")] = False,
 ) -> None:
     """Check sources once now; store new versions and queue alerts, then make one delivery pass."""
+    import asyncio
+
     from monitor.cli.progress import check_progress
     from monitor.pipeline import check_all
 
@@ -214,8 +218,12 @@ def show(
     """Print the normalized text of a version (or its section tree)."""
     from monitor.store.queries import version_detail
 
-    store = ctx_obj(ctx).store(read_only=True)
-    detail = version_detail(store, source_row(store, name), version)
+    obj = ctx_obj(ctx)
+    store = obj.store(read_only=True)
+    config = obj.optional_config()
+    configured = config.source(name) if config else None
+    detail = version_detail(store, source_row(store, name), version,
+                            language=configured.language if configured else "en")
     if as_json:
         return print_json(detail)
     if sections:
@@ -289,6 +297,7 @@ def migrate(
 def _migrate_down(ctx: typer.Context, revision: str) -> None:
     from monitor.config import resolve_database_url
     from monitor.scheduler import running_daemon
+    from monitor.store.database import Store
 
     obj = ctx_obj(ctx)
     url = resolve_database_url(obj.db_url, obj.optional_config())
@@ -310,6 +319,7 @@ def _migrate_down(ctx: typer.Context, revision: str) -> None:
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Run the daemon: check every source at its interval and deliver alerts, until stopped."""
+    from monitor.config import resolve_config_path
     from monitor.scheduler import run_daemon
 
     obj = ctx_obj(ctx)

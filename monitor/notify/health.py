@@ -84,12 +84,12 @@ class HealthChange:
 def after_check(session: Session, config: Config, source: SourceConfig, row: Source, check: Check,
                 result: CheckResult) -> HealthChange:
     """Update the source's health flags after `check` (already added) and queue health alerts."""
-    from monitor.notify.outbox import enqueue_event_alert
-
     session.flush()  # gives `check` its id, part of the alerts' stable keys
     failed = result.status in FAILED
     event = failure_event(failed=failed, consecutive_failures=row.consecutive_failures,
                           failing_reported=row.failing_reported, threshold=config.daemon.failure_threshold)
+    if event in ("source.failing", "source.recovered"):
+        from monitor.notify.outbox import enqueue_event_alert  # with the rating stage: only when there is news
     if event == "source.failing":
         first, last_success = _streak_bounds(session, row.id, check.id)
         data = {"consecutive_failures": row.consecutive_failures, "error": result.error or result.status,
@@ -118,6 +118,8 @@ def after_check(session: Session, config: Config, source: SourceConfig, row: Sou
 
 
 def _stability(session: Session, config: Config, source: SourceConfig, row: Source, check: Check) -> HealthChange:
+    if not row.unstable_reported and not (check.outcome == "changed" and check.reverts_to is not None):
+        return HealthChange()  # only a blink can make a stable source unstable (stability_event): no query
     from monitor.notify.outbox import enqueue_event_alert
 
     recent = list(session.exec(

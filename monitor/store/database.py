@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,9 @@ class Source(SQLModel, table=True):
     unstable_reported: bool = False
     lock_owner: str | None = None
     lock_expires_at: datetime | None = None
+    # fingerprint of the last page whose text was the latest version's (monitor.capture.fingerprint):
+    # a page with the same one has that text, and is not normalized again
+    text_fingerprint: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -90,6 +96,16 @@ class Version(SQLModel, table=True):
         return not self.raw
 
 
+@dataclass(frozen=True)
+class VersionHead:
+    """What a check needs of the latest version before it knows whether the text changed."""
+
+    id: int
+    seq: int
+    url: str
+    text_hash: str
+
+
 class SectionRow(SQLModel, table=True):
     """A section of a stored version, as the sections stage found it."""
 
@@ -103,7 +119,8 @@ class SectionRow(SQLModel, table=True):
     level: int = 0
     path: str = ""
     text: str = Field(sa_column=Column(Text, nullable=False))
-    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # None: not classified yet (a first version's sections are classified when shown; see pipeline)
+    topics: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class Check(SQLModel, table=True):
@@ -244,6 +261,8 @@ class Store:
         """Apply Alembic migrations up to head (idempotent; serialized between processes).
 
         Returns the migrations applied, oldest first, as (revision, description); empty if none were due."""
+        if self._at_head():
+            return []
         from alembic import command
         from alembic.runtime.migration import MigrationContext
 
@@ -288,6 +307,19 @@ class Store:
                                  f"(`policy-monitor migrate` without --to upgrades)") from None
         return undone
 
+    def _at_head(self) -> bool:
+        """The database's schema is this release's head: a look (one SELECT) that spares every start of
+        `check` importing Alembic and loading its scripts; anything unusual answers False (Alembic decides)."""
+        heads = _head_revisions()
+        if not heads:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                current = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        except Exception:  # noqa: BLE001 — no table yet, or anything else: the full path knows what to do
+            return False
+        return current == heads
+
     @property
     def location(self) -> str:
         """Where the database is, for messages: a SQLite file's path, else the URL without its password."""
@@ -302,6 +334,8 @@ class Store:
         path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         if path and path != ":memory:" and not path.startswith("file:") and not Path(path).exists():
             raise NoDatabaseError(path)
+        if self._at_head():
+            return
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_heads()
         cfg = _alembic_config()
@@ -344,8 +378,28 @@ class Store:
             session.flush()
         elif row.url != url:
             # A new URL is a new resource: its validators say nothing about the old one.
-            row.url, row.etag, row.last_modified = url, None, None
+            row.url, row.etag, row.last_modified, row.text_fingerprint = url, None, None, None
         return row
+
+    @staticmethod
+    def latest_head(session: Session, source_id: int) -> VersionHead | None:
+        """The latest version's number, address and text hash, without its text or raw page."""
+        found = session.exec(
+            select(Version.id, Version.seq, Version.url, Version.text_hash)
+            .where(Version.source_id == source_id).order_by(Version.seq.desc()).limit(1)
+        ).first()
+        return VersionHead(*found) if found else None
+
+    @staticmethod
+    def version_text(session: Session, version_id: int) -> str:
+        return session.exec(select(Version.text).where(Version.id == version_id)).one()
+
+    @staticmethod
+    def earliest_seq_with_hash(session: Session, source_id: int, digest: str) -> int | None:
+        return session.exec(
+            select(Version.seq).where(Version.source_id == source_id, Version.text_hash == digest)
+            .order_by(Version.seq).limit(1)
+        ).first()
 
     @staticmethod
     def latest_version(session: Session, source_id: int) -> Version | None:
@@ -382,10 +436,26 @@ class Store:
 
     # -- per-source lock: a `check` and the daemon never check one source at once ---------------
 
+    @staticmethod
+    def claim(session: Session, source_id: int, owner: str, ttl: float) -> bool:
+        """Take (or renew) the source's lock inside `session`'s transaction: one conditional update."""
+        now = utcnow()
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
+                .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl))
+                .execution_options(synchronize_session=False))
+        return session.execute(stmt).rowcount == 1
+
+    @staticmethod
+    def release(session: Session, source_id: int, owner: str) -> bool:
+        """Release the lock inside `session`'s transaction, so it goes with the check's writes; False when
+        another process took the source over after our lock expired (then nothing may be written)."""
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, utcnow()))
+                .values(lock_owner=None, lock_expires_at=None).execution_options(synchronize_session=False))
+        return session.execute(stmt).rowcount == 1
+
     def try_lock(self, source_id: int, owner: str, ttl: float) -> bool:
         now = utcnow()
-        free = or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
-        stmt = (update(Source).where(Source.id == source_id, free)
+        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
                 .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl)))
         with self.engine.begin() as conn:
             return conn.execute(stmt).rowcount == 1
@@ -395,6 +465,32 @@ class Store:
                 .values(lock_owner=None, lock_expires_at=None))
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+
+def _lock_free(owner: str, now: datetime):
+    """The lock is free for `owner`: nobody holds it, `owner` does, or its holder's lease ran out."""
+    return or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
+
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
+
+
+@lru_cache(maxsize=1)
+def _head_revisions() -> frozenset[str]:
+    """This release's head revision(s), read from the migration scripts' `revision`/`down_revision` lines
+    without importing Alembic; empty when a script does not read plainly (then Alembic is asked)."""
+    revisions, parents = set(), set()
+    for script in (resources.files("monitor.store") / "migrations" / "versions").iterdir():
+        if not script.name.endswith(".py") or script.name.startswith("__"):
+            continue
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return frozenset()
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
 
 
 def _alembic_config():
@@ -460,6 +556,4 @@ def _make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 def _redact(url: str) -> str:
     """Hide a password in a database URL before it reaches a message or a log."""
-    import re
-
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

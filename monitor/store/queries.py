@@ -75,8 +75,11 @@ def _version(session, source: Source, seq: int | None) -> Version:
     return version
 
 
-def version_detail(store: Store, source: Source, seq: int | None) -> dict:
-    """A version's normalized text and section tree."""
+def version_detail(store: Store, source: Source, seq: int | None, language: str = "en") -> dict:
+    """A version's normalized text and section tree (topics not classified yet are classified now, in
+    `language`, and not stored)."""
+    from monitor.pipeline import stored_section_topics
+
     with store.session() as session:
         version = _version(session, source, seq)
         sections = Store.sections(session, version.id)
@@ -84,7 +87,7 @@ def version_detail(store: Store, source: Source, seq: int | None) -> dict:
         "source": source.name, "version": version.seq, "fetched_at": _iso(version.fetched_at),
         "url": version.url, "hash": version.text_hash, "reverts_to": version.reverts_to, "text": version.text,
         "sections": [{"key": s.key, "number": s.number, "title": s.title, "level": s.level, "path": s.path,
-                      "topics": s.topics} for s in sections],
+                      "topics": stored_section_topics(s, language)} for s in sections],
     }
 
 
