@@ -104,14 +104,14 @@ def normalizations(monkeypatch) -> list[str]:
     """Counts the full normalizations `check` makes (the real function runs)."""
     import monitor.pipeline
 
-    calls: list[str] = []
-    real = monitor.pipeline.normalize
+    calls: list[bytes] = []
+    real = monitor.pipeline.document_text
 
     def counted(body, **kwargs):
         calls.append(body[:20])
         return real(body, **kwargs)
 
-    monkeypatch.setattr(monitor.pipeline, "normalize", counted)
+    monkeypatch.setattr(monitor.pipeline, "document_text", counted)
     return calls
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.rule import Rule
 
 from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, app, fail, out
@@ -111,6 +110,8 @@ def _write_config(folder: Path, sites) -> Path:
                                       "smtp": {"host": "127.0.0.1", "port": 25, "starttls": False}}},
         "sources": [{"name": name, "url": sites.url(name)} for name in ("frank", "signal")],
     }
+    import yaml
+
     path = folder / "sources.yaml"
     path.write_text("# written by `policy-monitor demo`\n" + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path

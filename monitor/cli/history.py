@@ -7,15 +7,16 @@ import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
 from monitor.cli.common import JsonOption, app, ctx_obj, out, print_json
 from monitor.errors import UsageError
 from monitor.meaning.names import TOPICS
-from monitor.meaning.significance import SEVERITY_RANK
-from monitor.store.database import Source, Store, utcnow
+
+if TYPE_CHECKING:  # the command line loads no database stack until a command runs (see tests/test_startup.py)
+    from monitor.store.database import Store
 
 Format = Literal["json", "jsonl", "csv", "markdown", "git"]
 
@@ -27,6 +28,8 @@ def _topic(value: str | None) -> str | None:
 
 
 def _severity(value: str | None) -> str | None:
+    from monitor.meaning.significance import SEVERITY_RANK
+
     if value is not None and value not in SEVERITY_RANK:
         raise UsageError(f"unknown severity {value!r} (severities, lowest first: {', '.join(SEVERITY_RANK)})")
     return value
@@ -157,6 +160,7 @@ def _export_stream(session, names: list[str], fmt: str, handle: TextIO) -> int:
     from sqlmodel import select
 
     from monitor.report.export import WRITERS
+    from monitor.store.database import Source, utcnow
     from monitor.store.streams import stream_versions
 
     writer = WRITERS[fmt](handle, utcnow())

@@ -8,10 +8,11 @@ import typer
 from rich.table import Table
 
 from monitor.cli.common import EXIT_OK, EXIT_SOURCE_FAILED, app, ctx_obj, err, out
-from monitor.config import resolve_config_path, resolve_database_url
 
 
 def _database(ctx: typer.Context) -> tuple:
+    from monitor.config import resolve_config_path, resolve_database_url
+
     obj = ctx_obj(ctx)
     config = obj.config()
     return config, resolve_database_url(obj.db_url, config), str(resolve_config_path(obj.config_path))
