@@ -147,7 +147,8 @@ def test_word_diff_marks_whole_words():
 
 def test_channel_kinds_are_documented_by_their_type_word():
     kinds = channel_kinds()
-    assert set(kinds) == {"email", "webhook"}
+    assert set(kinds) == {"email", "webhook", "apprise"}
+    assert "urls_env" in kinds["apprise"]
     assert "STARTTLS" in kinds["email"] or "starttls" in kinds["email"]
     assert "webhook-signature" in kinds["webhook"]
 

@@ -28,5 +28,6 @@ def downgrade() -> None:
     with op.batch_alter_table('section') as batch:
         batch.execute("UPDATE section SET topics = '[]' WHERE topics IS NULL")
         batch.alter_column('topics', existing_type=sa.JSON(), nullable=False)
-    with op.batch_alter_table('source') as batch:
-        batch.drop_column('text_fingerprint')
+    # a plain DROP COLUMN (SQLite >= 3.35): a batch rebuild of `source` would drop a table that other
+    # tables' foreign keys point at, which SQLite refuses
+    op.drop_column('source', 'text_fingerprint')
