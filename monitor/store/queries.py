@@ -8,7 +8,7 @@ from rich.console import Console
 from sqlmodel import func, select
 
 from monitor.capture.normalize import NORMALIZER_VERSION, normalize
-from monitor.config import Config
+from monitor.config import Config, SourceConfig
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.significance import changes_between
 from monitor.store.database import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
@@ -84,8 +84,12 @@ HIDDEN_BY_DEFAULT = ("moved", "date")
 
 
 def render_diff(console: Console, store: Store, source: Source, old: int | None, new: int | None, *,
-                fmt: str, show_all: bool) -> None:
-    """Print the section changes between two versions (recomputed from their stored texts)."""
+                fmt: str, show_all: bool, source_config: SourceConfig | None = None) -> None:
+    """Print the section changes between two versions (recomputed from their stored texts).
+
+    They are rated as the source's checks rate them: with its configured `topics:` (which decide
+    severity) and `language` (unrated in a language the classifier does not know); without a config
+    entry for the source, with the defaults."""
     import json
 
     from monitor.compare import display as render
@@ -97,7 +101,10 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
             old_v = _version(session, source, new_v.seq - 1) if new_v.seq > 1 else None
     if old_v is None:
         raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
-    rated = changes_between(old_v.text, new_v.text)
+    if source_config is not None:
+        rated = changes_between(old_v.text, new_v.text, source_config.topics, source_config.language)
+    else:
+        rated = changes_between(old_v.text, new_v.text)
     form_only = 0
     if not show_all:
         rated = [r for r in rated if r.change.kind not in HIDDEN_BY_DEFAULT]
