@@ -253,6 +253,33 @@ def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_o
     assert '"consecutive_failures": 3' in payload and "503" in payload
 
 
+def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(monitor, monkeypatch):
+    """An unexpected exception (a bug on some page) counts like a dead URL: `source.failing` at the threshold."""
+    import monitor.pipeline as pipeline
+
+    monitor.server.page("/p", POLICY)
+    monitor.check()
+
+    def normalizer_bug(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("a normalizer bug on this page")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "normalize", normalizer_bug)
+        crashed, failing_after = [], []
+        for _ in range(4):  # threshold is 3 in the test config
+            crashed.append(monitor.check()["error"])
+            failing_after.append(monitor.count("alert", "event_type = 'source.failing'"))
+    recovered = monitor.check()
+
+    assert crashed == ["internal error: RuntimeError: a normalizer bug on this page"] * 4
+    assert failing_after == [0, 0, 2, 2]  # two channels, once each, at the third crash
+    [(payload,)] = monitor.rows("select payload from alert where event_type = 'source.failing' and channel = 'team'")
+    assert '"consecutive_failures": 3' in payload and "RuntimeError: a normalizer bug" in payload
+    assert recovered["status"] == "unchanged"
+    assert monitor.count("alert", "event_type = 'source.recovered'") == 2
+    assert monitor.rows("select outcome from \"check\" order by id") == [("new",), *[("error",)] * 4, ("unchanged",)]
+
+
 def test_a_second_failing_episode_is_reported_again(monitor):
     monitor.server.page("/p", POLICY)
     monitor.check()
