@@ -27,7 +27,7 @@ from monitor.cli.common import (
 )
 from monitor.store.database import Alert, utcnow
 
-STATUSES = ("pending", "failed", "delivered")
+STATUSES = ("pending", "failed", "delivered", "superseded")  # superseded: undone by a revert before delivery
 
 alerts_app = typer.Typer(
     cls=CommandGroup,
@@ -73,8 +73,8 @@ def _status_cell(row: dict[str, Any]) -> str:
 @alerts_app.callback()
 def alerts(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed "
-                                                "or delivered.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed, "
+                                                "delivered or superseded (undone by a revert before delivery).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
