@@ -445,7 +445,7 @@ def _structure_summary(change: SectionChange) -> str:
 
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
-                titles: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
+                titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
     `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
@@ -502,7 +502,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
-                 titles: frozenset[tuple[str, ...]] = frozenset()) -> list[RatedChange]:
+                 titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset()) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
     >>> from monitor.text.sections import Clause
@@ -559,12 +559,29 @@ _NAV_SHARE = 0.8     # of the pieces that must be section titles
 _NAV_MIN_ITEMS = 3   # a list of fewer titles may be a real list of things that happen to be titles
 
 
-def section_titles(*versions: Iterable[Section]) -> frozenset[tuple[str, ...]]:
+class SectionTitles:
+    """The words of every section title of some versions, worked out on first use: most checks never
+    ask (no changed clause looks like a list of titles), and a 10 MB policy has 40,000 titles to fold."""
+
+    def __init__(self, *versions: Iterable[Section]) -> None:
+        self._titles = {s.title for sections in versions for s in sections if s.title}
+        self._words: frozenset[tuple[str, ...]] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._titles)
+
+    def __contains__(self, title_words: object) -> bool:
+        if self._words is None:
+            self._words = frozenset(w for title in self._titles if (w := words(title)))
+        return title_words in self._words
+
+
+def section_titles(*versions: Iterable[Section]) -> SectionTitles:
     """The words of every section title of the given versions (for recognising navigation)."""
-    return frozenset(w for sections in versions for s in sections if (w := words(s.title)))
+    return SectionTitles(*versions)
 
 
-def _statements(clauses: tuple[Clause, ...], titles: frozenset[tuple[str, ...]]) -> tuple[Clause, ...]:
+def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | frozenset[tuple[str, ...]]) -> tuple[Clause, ...]:
     """The clauses that state something: without a table of contents (a run of the policy's own
     section titles, one per clause or several run together in one broken line)."""
     if not titles or not clauses:
