@@ -163,6 +163,7 @@ class _Context:
     topics: tuple[str, ...]
     section_topic: str | None
     pairs: tuple[tuple[Clause, Clause], ...] = ()
+    policy: PolicyRecipients | None = None
 
 
 def _arrow(old: list[str], new: list[str]) -> str:
@@ -324,6 +325,9 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     old, new = recipients(cx.before.clauses), recipients(cx.after.clauses)
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
+    if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
+        came = [v for k, v in new.items() if k not in old and k not in cx.policy.before]
+        gone = [v for k, v in old.items() if k not in new and k not in cx.policy.after]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -445,14 +449,16 @@ def _structure_summary(change: SectionChange) -> str:
 
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
-                titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
+                titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
+                policy: PolicyRecipients | None = None) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
     `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
     are the words of lines that became headings or stopped being headings in the same check (see
     `retitled_lines`): such a line leaving or joining a section's clauses is structure, not substance.
     `titles` are the words of every section title of both versions: clauses that only list them
-    are a table of contents or other navigation, not statements.
+    are a table of contents or other navigation, not statements. `policy` (the recipients each whole
+    version names) keeps a recipient that only changed place from being reported added or removed.
     """
     watched = set(watched)
     heading = _heading_of(change)
@@ -475,7 +481,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     findings: list[Finding] = []
     if substantive:
         cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
-                      _section_topic(change, topics, watched), tuple(pairs))
+                      _section_topic(change, topics, watched), tuple(pairs), policy)
         findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
         # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
         substantive = change.kind in _TEXT_KINDS or bool(findings)
@@ -487,8 +493,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         findings = [f for f in findings if f.rule != "polarity"]
     if change.kind in ("added", "removed"):  # a whole section: say so first, then what it held
         findings.sort(key=lambda f: f.rule != "section")
-    for f in findings:                                 # a rule's evidence adds its topic
-        if f.topic and f.topic not in topics and f.rule not in ("guarantees",):
+    for f in findings:  # a rule's evidence adds its topic; a guarantee's only when one of a topic's is dropped
+        if f.topic and f.topic not in topics and (f.rule != "guarantees" or f.loosening):
             topics.append(f.topic)
     relevant = [t for t in topics if t in watched]
     if not relevant:
@@ -502,7 +508,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
-                 titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset()) -> list[RatedChange]:
+                 titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
+                 policy: PolicyRecipients | None = None) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
     >>> from monitor.text.sections import Clause
@@ -521,7 +528,7 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
     rated = []
     for change in changes:
         try:
-            rated.append(rate_change(change, watched, renames, retitled, titles))
+            rated.append(rate_change(change, watched, renames, retitled, titles, policy))
         except Exception as exc:  # noqa: BLE001 — the change is kept, unrated, and the error logged
             log.error(f"rating {change.section!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
             rated.append(RatedChange.unrated(change, f"error: {type(exc).__name__}"))
@@ -547,7 +554,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles)
+    return rate_changes(found, watched, titles, PolicyRecipients(old_sections, new_sections))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -557,6 +564,34 @@ NAVIGATION_HEADINGS = frozenset(words(h) for h in (
 _NAV_SEPARATOR = re.compile(r"\s*(?:[*•|·»]|\n|\s-\s)\s*")
 _NAV_SHARE = 0.8     # of the pieces that must be section titles
 _NAV_MIN_ITEMS = 3   # a list of fewer titles may be a real list of things that happen to be titles
+_NAV_TITLE_CHARS = 120  # a lone line longer than this is a sentence, even if some heading repeats it
+
+
+class PolicyRecipients:
+    """Who each whole version says data goes to, worked out on first use.
+
+    A recipient named in a changed clause is news only when the policy as a whole starts or stops
+    naming it: "service providers" leaving one paragraph and arriving in another (a paragraph moved,
+    merged or split, a section restructured) is no new recipient."""
+
+    def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
+        self._sides = (old, new)
+        self._found: tuple[dict[str, str], dict[str, str]] | None = None
+
+    def _both(self) -> tuple[dict[str, str], dict[str, str]]:
+        if self._found is None:
+            old, new = self._sides
+            self._found = (recipients(c for s in old for c in s.clauses),
+                           recipients(c for s in new for c in s.clauses))
+        return self._found
+
+    @property
+    def before(self) -> dict[str, str]:
+        return self._both()[0]
+
+    @property
+    def after(self) -> dict[str, str]:
+        return self._both()[1]
 
 
 class SectionTitles:
@@ -590,8 +625,16 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | frozenset[t
     def title_share(pieces: list[str]) -> float:
         return sum(words(p) in titles for p in pieces) / len(pieces)
 
-    kept = tuple(c for c in clauses if not (len(pieces := [p for p in _NAV_SEPARATOR.split(c.text) if p.strip()])
-                                            >= _NAV_MIN_ITEMS and title_share(pieces) >= _NAV_SHARE))
+    def navigation(clause: Clause) -> bool:
+        pieces = [p for p in _NAV_SEPARATOR.split(clause.text) if p.strip()]
+        if len(pieces) >= _NAV_MIN_ITEMS:
+            return title_share(pieces) >= _NAV_SHARE
+        # one line that is nothing but a heading of the policy: a table-of-contents entry left over
+        # (or a heading that became a line); an item under a lead-in is a list entry, not navigation
+        return (not clause.lead_in and len(pieces) == 1 and len(clause.text) <= _NAV_TITLE_CHARS
+                and words(pieces[0]) in titles)
+
+    kept = tuple(c for c in clauses if not navigation(c))
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
         return ()  # a table of contents, one title per line
     return kept

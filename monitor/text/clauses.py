@@ -130,7 +130,7 @@ def canonical(text: str) -> str:
 
 
 _TAG_FRAGMENT = re.compile(r"</?[a-zA-Z][^<>]{0,80}>")
-_EMAIL = re.compile(r"\S*\[email(?:\s|&#160;)*protected\]\S*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"\S*\[email(?:\s|&#160;)*protected\]\S*|\[email\]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @lru_cache(maxsize=131072)
