@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from difflib import SequenceMatcher
 from typing import Literal
 
@@ -163,7 +164,7 @@ class _Context:
     topics: tuple[str, ...]
     section_topic: str | None
     pairs: tuple[tuple[Clause, Clause], ...] = ()
-    policy: PolicyRecipients | None = None
+    policy: WholePolicy | None = None
 
 
 def _arrow(old: list[str], new: list[str]) -> str:
@@ -326,8 +327,8 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
-        came = [v for k, v in new.items() if k not in old and k not in cx.policy.before]
-        gone = [v for k, v in old.items() if k not in new and k not in cx.policy.after]
+        came = [v for k, v in new.items() if k not in old and k not in cx.policy.recipients_before]
+        gone = [v for k, v in old.items() if k not in new and k not in cx.policy.recipients_after]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -450,7 +451,7 @@ def _structure_summary(change: SectionChange) -> str:
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
                 titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
-                policy: PolicyRecipients | None = None) -> RatedChange:
+                policy: WholePolicy | None = None) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
     `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
@@ -458,14 +459,24 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     `retitled_lines`): such a line leaving or joining a section's clauses is structure, not substance.
     `titles` are the words of every section title of both versions: clauses that only list them
     are a table of contents or other navigation, not statements. `policy` (the recipients each whole
-    version names) keeps a recipient that only changed place from being reported added or removed.
+    version names and states) keeps a recipient or a clause that only changed place from being
+    reported added or removed.
     """
     watched = set(watched)
     heading = _heading_of(change)
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
         return RatedChange(change, (), False, "low", "table of contents or navigation changed")
-    removed = _statements(tuple(c for c in change.removed if words(c.text) not in retitled), titles)
-    added = _statements(tuple(c for c in change.added if words(c.text) not in retitled), titles)
+    removed, added = change.removed, change.added
+    if policy is not None and change.kind in _TEXT_KINDS:     # stated elsewhere in the other version: moved
+        # (a whole new section keeps its boilerplate: "we share it with no one else" under a new
+        # processing activity says something about that activity, however often the policy says it)
+        removed = tuple(c for c in removed if _clause_text(c) not in policy.clauses_after)
+        if change.kind != "added":
+            added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
+        if (change.removed or change.added) and not (removed or added):
+            return RatedChange(change, (), False, "low", "moved or repeated text: the other version states it elsewhere")
+    removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
+    added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
         if titles and _statements(change.removed + change.added, titles) != change.removed + change.added:
             return RatedChange(change, (), False, "low", "table of contents or navigation changed")
@@ -509,7 +520,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
                  titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
-                 policy: PolicyRecipients | None = None) -> list[RatedChange]:
+                 policy: WholePolicy | None = None) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
     >>> from monitor.text.sections import Clause
@@ -554,7 +565,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles, PolicyRecipients(old_sections, new_sections))
+    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -567,31 +578,42 @@ _NAV_MIN_ITEMS = 3   # a list of fewer titles may be a real list of things that 
 _NAV_TITLE_CHARS = 120  # a lone line longer than this is a sentence, even if some heading repeats it
 
 
-class PolicyRecipients:
-    """Who each whole version says data goes to, worked out on first use.
+class WholePolicy:
+    """What each whole version says, worked out on first use, for judging one change against the rest.
 
-    A recipient named in a changed clause is news only when the policy as a whole starts or stops
-    naming it: "service providers" leaving one paragraph and arriving in another (a paragraph moved,
-    merged or split, a section restructured) is no new recipient."""
+    - `recipients_before`/`recipients_after`: who each version says data goes to. A recipient named
+      in a changed clause is news only when the policy as a whole starts or stops naming it:
+      "service providers" leaving one paragraph and arriving in another (a paragraph moved, merged
+      or split, a section restructured) is no new recipient.
+    - `clauses_before`/`clauses_after`: every clause's text. A removed clause the new version still
+      states elsewhere (a paragraph moved under another heading, a duplicate removed) is no removal;
+      an added clause the old version stated elsewhere is no addition.
+    """
 
     def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
-        self._sides = (old, new)
-        self._found: tuple[dict[str, str], dict[str, str]] | None = None
+        self._sides = (tuple(old), tuple(new))
 
-    def _both(self) -> tuple[dict[str, str], dict[str, str]]:
-        if self._found is None:
-            old, new = self._sides
-            self._found = (recipients(c for s in old for c in s.clauses),
-                           recipients(c for s in new for c in s.clauses))
-        return self._found
+    @cached_property
+    def recipients_before(self) -> dict[str, str]:
+        return recipients(c for s in self._sides[0] for c in s.clauses)
 
-    @property
-    def before(self) -> dict[str, str]:
-        return self._both()[0]
+    @cached_property
+    def recipients_after(self) -> dict[str, str]:
+        return recipients(c for s in self._sides[1] for c in s.clauses)
 
-    @property
-    def after(self) -> dict[str, str]:
-        return self._both()[1]
+    @cached_property
+    def clauses_before(self) -> frozenset[str]:
+        return frozenset(_clause_text(c) for s in self._sides[0] for c in s.clauses)
+
+    @cached_property
+    def clauses_after(self) -> frozenset[str]:
+        return frozenset(_clause_text(c) for s in self._sides[1] for c in s.clauses)
+
+
+def _clause_text(clause: Clause) -> str:
+    """A clause's words and its lead-in's: the same item under another lead-in says something else."""
+    text = " ".join(ENUMERATOR.sub("", clause.text.strip()).split())
+    return f"{text}\x1f{' '.join(clause.lead_in.split())}" if clause.lead_in else text
 
 
 class SectionTitles:
@@ -630,8 +652,10 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | frozenset[t
         if len(pieces) >= _NAV_MIN_ITEMS:
             return title_share(pieces) >= _NAV_SHARE
         # one line that is nothing but a heading of the policy: a table-of-contents entry left over
-        # (or a heading that became a line); an item under a lead-in is a list entry, not navigation
-        return (not clause.lead_in and len(pieces) == 1 and len(clause.text) <= _NAV_TITLE_CHARS
+        # (or a heading that became a line); an item under a lead-in sentence ("We share with:") is a
+        # list entry, not navigation, but one under a parent entry (a nested contents list) is
+        announced = bool(clause.lead_in) and clause.lead_in.rstrip().endswith((":", "："))
+        return (not announced and len(pieces) == 1 and len(clause.text) <= _NAV_TITLE_CHARS
                 and words(pieces[0]) in titles)
 
     kept = tuple(c for c in clauses if not navigation(c))
