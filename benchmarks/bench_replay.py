@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 from tests.replay import labelled_pairs, load_histories, replay_all, score  # noqa: E402
 
-
 # printed split → the splits.json splits it scores ("dev" is every service tuning may look at)
 SPLITS = {"dev": ("train", "dev"), "test": ("test",)}
 

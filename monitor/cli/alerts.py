@@ -74,7 +74,7 @@ def _status_cell(row: dict[str, Any]) -> str:
 def alerts(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed, "
-                                                "delivered or superseded (undone by a revert before delivery).")] = None,
+                                                "delivered or superseded (undone by a revert).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:

@@ -24,8 +24,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from difflib import SequenceMatcher
+from functools import cached_property
 from typing import Literal
 
 from monitor.compare.diff import SectionChange, diff_sections
@@ -60,6 +60,7 @@ Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
+MOVED_SUMMARY = "moved or repeated text: the other version states it elsewhere"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
 log = logging.getLogger("monitor.meaning.significance")
 
@@ -474,7 +475,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         if change.kind != "added":
             added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
         if (change.removed or change.added) and not (removed or added):
-            return RatedChange(change, (), False, "low", "moved or repeated text: the other version states it elsewhere")
+            return RatedChange(change, (), False, "low", MOVED_SUMMARY)
     removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
     added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
