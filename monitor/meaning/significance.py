@@ -328,8 +328,8 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
-        came = [v for k, v in new.items() if k not in old and k not in cx.policy.recipients_before]
-        gone = [v for k, v in old.items() if k not in new and k not in cx.policy.recipients_after]
+        came = [v for k, v in new.items() if k not in old and not cx.policy.names_recipient(0, k, v)]
+        gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -451,7 +451,7 @@ def _structure_summary(change: SectionChange) -> str:
 
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
-                titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
+                titles: SectionTitles | None = None,
                 policy: WholePolicy | None = None) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
@@ -520,7 +520,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
-                 titles: SectionTitles | frozenset[tuple[str, ...]] = frozenset(),
+                 titles: SectionTitles | None = None,
                  policy: WholePolicy | None = None) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
@@ -582,8 +582,8 @@ _NAV_TITLE_CHARS = 120  # a lone line longer than this is a sentence, even if so
 class WholePolicy:
     """What each whole version says, worked out on first use, for judging one change against the rest.
 
-    - `recipients_before`/`recipients_after`: who each version says data goes to. A recipient named
-      in a changed clause is news only when the policy as a whole starts or stops naming it:
+    - `names_recipient`: whether a version says data goes to someone. A recipient named in a changed
+      clause is news only when the policy as a whole starts or stops naming it:
       "service providers" leaving one paragraph and arriving in another (a paragraph moved, merged
       or split, a section restructured) is no new recipient.
     - `clauses_before`/`clauses_after`: every clause's text. A removed clause the new version still
@@ -593,14 +593,19 @@ class WholePolicy:
 
     def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
         self._sides = (tuple(old), tuple(new))
+        self._named: dict[tuple[int, str], bool] = {}
 
-    @cached_property
-    def recipients_before(self) -> dict[str, str]:
-        return recipients(c for s in self._sides[0] for c in s.clauses)
-
-    @cached_property
-    def recipients_after(self) -> dict[str, str]:
-        return recipients(c for s in self._sides[1] for c in s.clauses)
+    def names_recipient(self, side: int, key: str, phrase: str) -> bool:
+        """Does version `side` (0 old, 1 new) anywhere say data goes to this recipient? Statements are
+        costly to read on a 10 MB policy, so only clauses holding the phrase's longest word (the most
+        telling; without its ending, "company" ~ "companies") are read, up to the first that names
+        it, and each answer is kept."""
+        if (side, key) not in self._named:
+            longest = max(phrase.lower().split(), key=len)
+            head = longest[:max(4, len(longest) - 3)]
+            self._named[side, key] = any(key in recipients((c,)) for s in self._sides[side] for c in s.clauses
+                                         if head in _plain(c.text))
+        return self._named[side, key]
 
     @cached_property
     def clauses_before(self) -> frozenset[str]:
@@ -611,6 +616,11 @@ class WholePolicy:
         return frozenset(_clause_text(c) for s in self._sides[1] for c in s.clauses)
 
 
+def _plain(text: str) -> str:
+    """Lower case without hyphens, as recipient phrases are spelt ("third-party" → "thirdparty")."""
+    return text.lower().replace("-", "")
+
+
 def _clause_text(clause: Clause) -> str:
     """A clause's words and its lead-in's: the same item under another lead-in says something else."""
     text = " ".join(ENUMERATOR.sub("", clause.text.strip()).split())
@@ -618,20 +628,30 @@ def _clause_text(clause: Clause) -> str:
 
 
 class SectionTitles:
-    """The words of every section title of some versions, worked out on first use: most checks never
-    ask (no changed clause looks like a list of titles), and a 10 MB policy has 40,000 titles to fold."""
+    """The section titles of some versions, for asking whether a line is one of them.
+
+    A line is a title when its canonical words are a title's. Titles are indexed by their letters and
+    digits alone (cheap), and only a title sharing a line's letters has its words folded: a 10 MB
+    policy has 40,000 titles, and folding them all costs more than the rest of the rating."""
 
     def __init__(self, *versions: Iterable[Section]) -> None:
-        self._titles = {s.title for sections in versions for s in sections if s.title}
-        self._words: frozenset[tuple[str, ...]] | None = None
+        self._by_letters: dict[str, list[str]] = {}
+        for sections in versions:
+            for s in sections:
+                if s.title:
+                    self._by_letters.setdefault(_letters(s.title), []).append(s.title)
 
     def __bool__(self) -> bool:
-        return bool(self._titles)
+        return bool(self._by_letters)
 
-    def __contains__(self, title_words: object) -> bool:
-        if self._words is None:
-            self._words = frozenset(w for title in self._titles if (w := words(title)))
-        return title_words in self._words
+    def names(self, line: str) -> bool:
+        """Is `line` one of the titles (up to case, punctuation, spelling and list markers)?"""
+        candidates = self._by_letters.get(_letters(ENUMERATOR.sub("", line)))
+        return bool(candidates) and any(words(title) == words(line) for title in candidates)
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def section_titles(*versions: Iterable[Section]) -> SectionTitles:
@@ -639,14 +659,14 @@ def section_titles(*versions: Iterable[Section]) -> SectionTitles:
     return SectionTitles(*versions)
 
 
-def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | frozenset[tuple[str, ...]]) -> tuple[Clause, ...]:
+def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | None) -> tuple[Clause, ...]:
     """The clauses that state something: without a table of contents (a run of the policy's own
     section titles, one per clause or several run together in one broken line)."""
     if not titles or not clauses:
         return clauses
 
     def title_share(pieces: list[str]) -> float:
-        return sum(words(p) in titles for p in pieces) / len(pieces)
+        return sum(titles.names(p) for p in pieces) / len(pieces)
 
     def navigation(clause: Clause) -> bool:
         pieces = [p for p in _NAV_SEPARATOR.split(clause.text) if p.strip()]
@@ -657,7 +677,7 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | frozenset[t
         # list entry, not navigation, but one under a parent entry (a nested contents list) is
         announced = bool(clause.lead_in) and clause.lead_in.rstrip().endswith((":", "："))
         return (not announced and len(pieces) == 1 and len(clause.text) <= _NAV_TITLE_CHARS
-                and words(pieces[0]) in titles)
+                and titles.names(pieces[0]))
 
     kept = tuple(c for c in clauses if not navigation(c))
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
