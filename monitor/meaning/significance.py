@@ -476,6 +476,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
             added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
         if (change.removed or change.added) and not (removed or added):
             return RatedChange(change, (), False, "low", MOVED_SUMMARY)
+    if change.kind not in _TEXT_KINDS:   # a renamed heading's clauses are the headings themselves
+        titles = None
     removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
     added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
