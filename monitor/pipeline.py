@@ -100,7 +100,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
                   exc_info=log.isEnabledFor(logging.DEBUG), extra={"source": source.name})
         result = CheckResult(source.name, source.url, "error", error=f"internal error: {type(exc).__name__}: "
                                                                      f"{first_line}")
-        _record_crash(store, source, result, started_at, time.monotonic() - clock)
+        _record_crash(store, config, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
     if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
         from monitor.notify.feed import refresh_feed
@@ -156,12 +156,17 @@ def _claim(store: Store, source: SourceConfig, ttl: float) -> _Claim | None:
         return _Claim(row.id, row.etag, row.last_modified, row.text_fingerprint, latest)
 
 
-def _record_crash(store: Store, source: SourceConfig, result: CheckResult, started_at, seconds: float) -> None:
-    """Record an unexpected failure as an `error` check, so history and health show it; best effort."""
+def _record_crash(store: Store, config: Config, source: SourceConfig, result: CheckResult, started_at,
+                  seconds: float) -> None:
+    """Record an unexpected failure as an `error` check, so history and health show it; best effort.
+
+    A crash is a failed check like a dead URL: it counts towards `daemon.failure_threshold` and
+    queues `source.failing` (and later `source.recovered`) the same way, in the same transaction."""
     try:
         with store.session() as session:
             row = Store.ensure_source(session, source.name, source.url)
-            _record_check(session, row, result, started_at, seconds)
+            check = _record_check(session, row, result, started_at, seconds)
+            health.after_check(session, config, source, row, check, result)
     except Exception as exc:  # noqa: BLE001 — the database itself is what failed: the log line must do
         log.debug(f"check {source.name}: could not record the failure: {type(exc).__name__}: {exc}")
 

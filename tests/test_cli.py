@@ -126,3 +126,36 @@ def test_diff_counts_form_only_edits_instead_of_listing_them(cli, site, make_con
     assert "form-only edit" in hidden.stdout and "use --all to see them" in hidden.stdout
     assert counted["form_only_edits"] >= 1
     assert len(listed["changes"]) == len(counted["changes"]) + counted["form_only_edits"]
+
+
+FRENCH = ("# Politique de confidentialité\n\n## Vos données\n\nNous traitons vos données personnelles pour vous "
+          "fournir le service et pour respecter nos obligations. Vous pouvez exercer vos droits d'accès et de "
+          "suppression en nous écrivant.\n\n## Conservation\n\nLes données sont conservées pendant la durée de "
+          "votre compte et ne sont pas vendues à des tiers. Nous les supprimons dans un délai de 30 jours.\n")
+
+
+def test_diff_rates_changes_with_the_sources_own_topics_and_language(cli, site, make_config, sqlite_url):
+    """`diff` recomputes the changes as the source's checks rated them, not with the default settings."""
+    text = seed_text(2)
+    config = make_config([
+        {"name": "sharing-only", "url": site.set("/a", render_policy(text)), "topics": ["sharing"]},
+        {"name": "french", "url": site.set("/b", render_policy(FRENCH)), "language": "fr"},
+    ])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "under the age of 18", "under the age of 13")))
+    site.set("/b", render_policy(edit(FRENCH, "30 jours", "5 ans")))
+    checked = {r["source"]: r for r in cli("--config", config, "--db", sqlite_url, "check", "--json").json()["results"]}
+
+    def rated(name: str) -> list[tuple]:
+        data = cli("--config", config, "--db", sqlite_url, "diff", name, "--format", "json").json()
+        return [(c["section"], c["severity"], c.get("not_rated")) for c in data["changes"]]
+
+    def stored(name: str) -> list[tuple]:
+        return [(c["section"], c["severity"], c.get("not_rated")) for c in checked[name]["changes"]
+                if c["kind"] not in ("moved", "date")]
+
+    # minors is not watched by `sharing-only`: the age change is low there, as its check rated it
+    assert [severity for _, severity, _ in rated("sharing-only")] == ["low"]
+    assert rated("sharing-only") == stored("sharing-only")
+    # the classifier does not read French: shown, not rated, as the check stored it
+    assert rated("french") == stored("french") == [(rated("french")[0][0], None, "language fr")]

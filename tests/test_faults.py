@@ -230,8 +230,11 @@ def test_a_page_back_to_earlier_content_is_a_blink_with_no_alert(monitor):
     assert "blink" in table and "v1" in table
     v3 = "version_id = (select id from version where seq = 3)"
     assert monitor.count("alert", f"{v3} and event_type = 'policy.changed'") == 0  # a blink is never a change
-    # ... but it undid the alerted change of v2: one policy.reverted per channel (tests/test_reverts.py)
-    assert monitor.count("alert", f"{v3} and event_type = 'policy.reverted'") == 2 == len(back["reverted_alerts"])
+    # ... and it undid v2's change before either channel received its alert (checks here never deliver):
+    # those alerts are superseded, never sent late, and no revert withdraws what nobody was told of
+    # (a delivered one is named by policy.reverted: tests/test_reverts.py)
+    assert monitor.count("alert", f"{v3} and event_type = 'policy.reverted'") == 0 and back["reverted_alerts"] == []
+    assert monitor.rows("select status from alert where event_type = 'policy.changed'") == [("superseded",)] * 2
 
 
 def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_once(monitor):
@@ -251,6 +254,33 @@ def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_o
     assert monitor.count("alert", "event_type = 'source.recovered'") == 2
     [(payload,)] = monitor.rows("select payload from alert where event_type = 'source.failing' and channel = 'team'")
     assert '"consecutive_failures": 3' in payload and "503" in payload
+
+
+def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(monitor, monkeypatch):
+    """An unexpected exception (a bug on some page) counts like a dead URL: `source.failing` at the threshold."""
+    import monitor.pipeline as pipeline
+
+    monitor.server.page("/p", POLICY)
+    monitor.check()
+
+    def normalizer_bug(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("a normalizer bug on this page")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "normalize", normalizer_bug)
+        crashed, failing_after = [], []
+        for _ in range(4):  # threshold is 3 in the test config
+            crashed.append(monitor.check()["error"])
+            failing_after.append(monitor.count("alert", "event_type = 'source.failing'"))
+    recovered = monitor.check()
+
+    assert crashed == ["internal error: RuntimeError: a normalizer bug on this page"] * 4
+    assert failing_after == [0, 0, 2, 2]  # two channels, once each, at the third crash
+    [(payload,)] = monitor.rows("select payload from alert where event_type = 'source.failing' and channel = 'team'")
+    assert '"consecutive_failures": 3' in payload and "RuntimeError: a normalizer bug" in payload
+    assert recovered["status"] == "unchanged"
+    assert monitor.count("alert", "event_type = 'source.recovered'") == 2
+    assert monitor.rows("select outcome from \"check\" order by id") == [("new",), *[("error",)] * 4, ("unchanged",)]
 
 
 def test_a_second_failing_episode_is_reported_again(monitor):
@@ -356,5 +386,6 @@ def test_failing_recovered_and_blinks_on_both_databases(cli, make_config, db_url
 
     assert failures == ["error"] * 3
     assert to_b["alert_topics"] == ["minors"] and back["reverts_to"] == 1 and back["alert_topics"] == []
-    events = sorted(alert["type"] for alert in alerts)
-    assert events == ["policy.changed", "policy.reverted", "source.failing", "source.recovered"]
+    events = sorted((alert["type"], alert["status"]) for alert in alerts)
+    # the change alert was never delivered (no delivery pass ran) when the page went back: superseded
+    assert events == [("policy.changed", "superseded"), ("source.failing", "pending"), ("source.recovered", "pending")]

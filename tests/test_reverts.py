@@ -8,6 +8,7 @@ that verify the Standard Webhooks signature, an SMTP server for the e-mail branc
 from __future__ import annotations
 
 import copy
+import time
 
 import jsonschema
 import pytest
@@ -18,7 +19,7 @@ from monitor.config import load_config, parse_config
 from monitor.errors import ConfigError
 from monitor.notify.outbox import enqueue_revert_alerts
 from monitor.outcome import CheckResult
-from monitor.store.database import Alert, Source, Store
+from monitor.store.database import Alert, Source, Store, utcnow
 from tests.alert_helpers import SECRET, Receiver, SmtpServer, email_channel, validate_envelope
 from tests.pages import edit, render_policy, seed_text
 
@@ -44,10 +45,13 @@ class Watch:
                 assert smtp is not None
                 config[name] = {**email_channel(smtp.port), **{k: v for k, v in extra.items() if k != "type"}}
                 continue
-            self.hooks[name] = Receiver().start()
+            self.hooks[name] = Receiver(statuses=extra.get("statuses", [200])).start()
             config[name] = {"type": "webhook", "url": self.hooks[name].url, "secret_env": "TEST_WEBHOOK_SECRET",
-                            **extra}
+                            **{k: v for k, v in extra.items() if k != "statuses"}}
         self.config = make_config([{"name": "wemet", "url": site.url("/p")}], config)
+
+    def run(self, *args: str):
+        return self.cli("--config", self.config, "--db", self.db, *args)
 
     def check(self, page: str, *options: str) -> dict:
         self.site.set("/p", page)
@@ -278,3 +282,72 @@ def test_the_revert_email_escapes_what_comes_from_outside():
     assert "<script>" not in rendered.html and "<i>" not in rendered.html and "<b>" not in rendered.html
     assert "&lt;script&gt;" in rendered.html and "<code>msg_&lt;b&gt;</code> (version 2)" in rendered.html
     assert rendered.subject == "[policy-monitor] wemet: minors change reverted (back to version 1)"
+
+
+# ---------------------------------------------------------------------------------------------
+# A revert names only alerts their channel received; undone alerts never received are superseded
+
+def _changed_alerts(w: Watch) -> dict[str, dict]:
+    return {a["channel"]: a for a in w.alerts() if a["type"] == "policy.changed"}
+
+
+def test_a_change_alert_still_waiting_to_be_retried_is_superseded_by_the_revert_never_sent_late(watch):
+    w = watch({"siem": {"statuses": [503, 200]}})
+    w.check(A)
+    to_b = w.check(B)                                    # its alert's first attempt gets a 503: retried later
+    waiting = _changed_alerts(w)["siem"]
+
+    back = w.check(A)
+    time.sleep(0.3)                                      # past the retry's backoff (0.05–0.2 s in the test config)
+    later = w.run("alerts", "deliver", "--json").json()
+
+    assert to_b["alert_topics"] == ["minors"] and waiting["status"] == "pending" and waiting["attempts"] == 1
+    assert back["reverts_to"] == 1 and back["reverted_alerts"] == []        # the analyst was never told of B
+    assert later["delivered"] == 0 and len(w.hooks["siem"].received) == 1   # the one 503'd attempt, nothing late
+    [superseded] = w.run("alerts", "--status", "superseded", "--json").json()
+    assert superseded["webhook_id"] == waiting["webhook_id"] and superseded["type"] == "policy.changed"
+    assert superseded["last_error"] == ("superseded: version 3 returned to the text of version 1 before this alert "
+                                        "was delivered, so it is not sent")
+    assert [a["type"] for a in w.alerts()] == ["policy.changed"]            # and no policy.reverted was queued
+
+
+def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch):
+    w = watch({"siem": {}, "audit": {"statuses": [410]}})     # audit refuses for good: its alert fails
+    w.check(A)
+    w.check(B)
+    before = _changed_alerts(w)
+
+    back = w.check(A)
+    requeued = w.run("alerts", "retry", "--failed", "--json").json()
+
+    assert (before["siem"]["status"], before["audit"]["status"]) == ("delivered", "failed")
+    assert back["reverted_alerts"] == [before["siem"]["webhook_id"]]       # only what a channel received
+    changed, revert = w.events("siem")
+    assert revert["type"] == "policy.reverted" and revert["data"]["reverted_alerts"] == [changed["webhook_id"]]
+    assert len(w.hooks["audit"].received) == 1                             # the refused attempt; no revert
+    after = _changed_alerts(w)
+    assert after["audit"]["status"] == "superseded" and after["siem"]["status"] == "delivered"
+    assert after["audit"]["last_error"].endswith("(it had failed: permanent failure: HTTP 410 GONE: answer 410)")
+    assert requeued == {"requeued": []}                  # a superseded change is not re-queued with the failed
+
+
+def test_an_alert_being_sent_right_now_counts_as_received_and_is_named(watch):
+    """A sender holding a live lease on the alert is delivering it: the revert names it rather than race it."""
+    from monitor.notify.delivery import _claim
+
+    w = watch()
+    w.check(A)
+    w.check(B, "--no-deliver")
+    config, store = load_config(w.config), Store(w.db)
+    try:
+        with store.session() as session:
+            [pending] = session.exec(select(Alert).where(Alert.event_type == "policy.changed")).all()
+        [claim] = _claim(store, config, [pending], utcnow(), rounds=1)     # a sender's lease, as a delivery pass takes
+    finally:
+        store.dispose()
+
+    back = w.check(A, "--no-deliver")
+
+    assert back["reverted_alerts"] == [claim.key]
+    assert sorted((a["type"], a["status"]) for a in w.alerts()) == [("policy.changed", "pending"),
+                                                                    ("policy.reverted", "pending")]

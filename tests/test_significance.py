@@ -636,3 +636,58 @@ def test_a_list_line_promoted_to_a_heading_is_structure_not_a_removed_clause() -
     rated = rate_changes(diff_sections(old, new))
 
     assert rated and all(r.alert_topics(WATCHED) == [] for r in rated), [(r.change.kind, r.summary) for r in rated]
+
+
+# ---------------------------------------------------------------------------------------------
+# Attribution against the whole policy (issue 12): what only moved, repeated or was navigation
+
+def _alerts(old: str, new: str) -> list[tuple[str, list[str]]]:
+    from monitor.meaning.significance import changes_between
+
+    return [(r.summary, r.alert_topics(WATCHED)) for r in changes_between(old, new) if r.substantive]
+
+
+def test_a_duplicated_paragraph_added_or_removed_is_no_news() -> None:
+    text = seed_text(2)
+    paragraph = next(p for p in text.split("\n\n") if "share" in p and len(p) > 150)
+    doubled = text.replace(paragraph, paragraph + "\n\n" + paragraph, 1)
+    assert _alerts(text, doubled) == [] and _alerts(doubled, text) == []
+
+
+def test_a_new_section_keeps_its_boilerplate_even_if_the_policy_repeats_it_elsewhere() -> None:
+    text = "# Policy\n\n## Newsletter\n\nWe keep your address for 6 months. We do not share it with anyone else.\n"
+    grown = text + "\n## Support tickets\n\nWe keep tickets for 2 years. We do not share it with anyone else.\n"
+    [(summary, topics)] = _alerts(text, grown)
+    assert "retention" in topics and "2 years" in summary
+
+
+def test_a_recipient_that_moves_to_another_paragraph_is_not_added_or_removed() -> None:
+    text = ("# Policy\n\n## Sharing\n\nWe share your data with payment processors and advertising networks.\n\n"
+            "## Advertising\n\nWe show ads in the app.\n")
+    moved = ("# Policy\n\n## Sharing\n\nWe share your data with payment processors.\n\n"
+             "## Advertising\n\nWe show ads in the app, and we share your data with advertising networks.\n")
+    assert all("recipient" not in summary for summary, _ in _alerts(text, moved))
+    brokers = moved.replace("advertising networks.", "advertising networks and data brokers.")
+    assert any("adds recipient: data brokers" in summary for summary, _ in _alerts(moved, brokers))
+
+
+def test_a_company_named_without_a_transfer_verb_is_no_recipient() -> None:
+    """'service providers', 'at least' and 'passwords' used to read as sharing verbs."""
+    rated = rate("Our service providers help us run the site.",
+                 "Our service providers and suppliers help us run the site, at least once a year.")
+    assert "recipient" not in rated.summary
+    assert "adds recipient: data brokers" in rate("We share data with advertisers.",
+                                                  "We share data with advertisers and data brokers.").summary
+
+
+def test_a_leftover_table_of_contents_line_is_navigation() -> None:
+    text = seed_text(2)
+    heading = next(s.title for s in parse_sections(text) if "Children" in s.title or "Minors" in s.title)
+    with_entry = text.replace("\n\n", f"\n\n{heading}\n\n", 1)
+    assert _alerts(with_entry, text) == []
+
+
+def test_an_email_address_replaced_by_the_normalizers_placeholder_is_form_only() -> None:
+    rated = rate("To opt out of the sale of your data, email privacy@example.com. We reply within 30 days.",
+                 "To opt out of the sale of your data, email [email] We reply within 30 days.", "Sharing")
+    assert not rated.substantive

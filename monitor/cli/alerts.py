@@ -51,8 +51,8 @@ def _status_cell(row: dict[str, Any]) -> str:
 @alerts_app.callback()
 def alerts(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed "
-                                                "or delivered.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only alerts with this status: pending, failed, "
+                                                "delivered or superseded (undone by a revert).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Show at most this many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:

@@ -251,8 +251,11 @@ def diff(
     """Show what changed between two versions, section by section."""
     from monitor.store.queries import render_diff
 
-    store = ctx_obj(ctx).store(read_only=True)
-    render_diff(out, store, source_row(store, name), old, new, fmt=fmt, show_all=show_all)
+    obj = ctx_obj(ctx)
+    store = obj.store(read_only=True)
+    config = obj.optional_config()   # the source's own `topics:` and `language`, as its checks rated them
+    source = config.source(name) if config is not None else None
+    render_diff(out, store, source_row(store, name), old, new, fmt=fmt, show_all=show_all, source_config=source)
 
 
 @app.command()

@@ -31,19 +31,27 @@ class SideSection:
     dates: list[Clause]
 
 
-def prepare_sides(sections: list[Section]) -> list[SideSection]:
+def prepare_sides(sections: list[Section], known: list[SideSection] = ()) -> list[SideSection]:
+    """Each section with its comparison forms; those of a section whose clauses are `known` (the other
+    version's sides, which share nearly every body with this one) are reused rather than recomputed."""
     sides: list[SideSection] = []
     open_levels: list[tuple[int, int]] = []  # (level, index) of the current ancestors
+    seen = {id(side.section.clauses): side for side in known}   # equal bodies share one cached clause tuple
     for i, section in enumerate(sections):
         while open_levels and open_levels[-1][0] >= section.level:
             open_levels.pop()
         parent = open_levels[-1][1] if open_levels else None
         open_levels.append((section.level, i))
-        content = [c for c in section.clauses if not c.is_date]
-        keys = [canonical(c.text) for c in content]
+        twin = seen.get(id(section.clauses))
+        if twin is not None and twin.section.clauses is section.clauses:
+            content, keys, context_keys, digest = twin.clauses, twin.keys, twin.context_keys, twin.digest
+        else:
+            content = [c for c in section.clauses if not c.is_date]
+            keys = [canonical(c.text) for c in content]
+            context_keys, digest = [clause_key(c) for c in content], "".join(keys)
         title_key = fold_spelling(slugify(section.title)) if section.title else section.key
-        sides.append(SideSection(i, section, parent, title_key, content, keys, [clause_key(c) for c in content],
-                                 "".join(keys), [c for c in section.clauses if c.is_date]))
+        sides.append(SideSection(i, section, parent, title_key, content, keys, context_keys,
+                                 digest, [c for c in section.clauses if c.is_date]))
         if section.title and is_dated_heading(section.heading):  # "Privacy Policy (updated 5 May 2024)"
             sides[-1].dates.insert(0, Clause(section.heading, is_date=True))
     return sides

@@ -123,7 +123,8 @@ def diff_sections(old: list[Section], new: list[Section]) -> list[SectionChange]
     removed and added. Cosmetic differences (case, whitespace, quotes, dashes, bullets, list
     numbers, British/American spelling) are no change. Date lines yield one `date` change.
     """
-    olds, news = prepare_sides(old), prepare_sides(new)
+    olds = prepare_sides(old)
+    news = prepare_sides(new, known=olds)
     matched = align_sections(olds, news)
     changes: list[tuple[float, SectionChange]] = []
 

@@ -165,8 +165,13 @@ _RECIPIENT = re.compile(
     r"employers?|researchers?|institutions?|networks?|platforms?|sponsors?|resellers?|purchasers?|buyers?|"
     r"acquirers?|successors?|investors?|lenders?|banks?|organizations?|entities|firms?|bureaus?|"
     r"businesses|analytics services|service providers))\b")
-_RECIPIENT_CONTEXT = re.compile(r"\b(?:shar|disclos|sell|sold|rent|transfer|provid|giv|pass|send|sent|"
-                                r"trad|leas|mak\w* (?:it |them )?available|releas|transmit)\w*")
+# Verb forms that send data somewhere. Only verbs: "service providers", "at least", "passwords",
+# "given that" and "trademarks" name no transfer, and must not make a mentioned company a recipient.
+_RECIPIENT_CONTEXT = re.compile(
+    r"\b(?:shar(?:e|es|ed|ing)|disclos(?:e|es|ed|ing|ure|ures)|sell(?:s|ing)?|sold|rent(?:s|ed|ing)?|"
+    r"transfer(?:s|red|ring)?|provid(?:e|es|ed|ing)|giv(?:e|es|ing)|given to|pass(?:es|ed|ing)? (?:it |them |data |"
+    r"(?:your |personal )?information )?(?:on|along)|send(?:s|ing)?|sent|trad(?:e|es|ed|ing)|leas(?:e|es|ed|ing)|"
+    r"mak\w* (?:it |them )?available|releas(?:e|es|ed|ing)|transmit(?:s|ted|ting)?)\b")
 _NP_STOP = frozenset("with to and or our the your their its his her such as including include includes other "
                      "certain selected trusted any all these those of for by from we may us it them this that "
                      "share disclose sell provide transfer some various relevant e g i e like also who which "

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import cached_property
 from typing import Literal
 
 from monitor.compare.diff import SectionChange, diff_sections
@@ -61,6 +62,7 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 NAVIGATION_SUMMARY = "table of contents or navigation changed"
 RETITLED_SUMMARY = "a line became a heading, or a heading a line"
+MOVED_SUMMARY = "moved or repeated text: the other version states it elsewhere"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
 log = logging.getLogger("monitor.meaning.significance")
 
@@ -165,6 +167,7 @@ class _Context:
     topics: tuple[str, ...]
     section_topic: str | None
     pairs: tuple[tuple[Clause, Clause], ...] = ()
+    policy: WholePolicy | None = None
 
 
 def _arrow(old: list[str], new: list[str]) -> str:
@@ -326,6 +329,9 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     old, new = recipients(cx.before.clauses), recipients(cx.after.clauses)
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
+    if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
+        came = [v for k, v in new.items() if k not in old and not cx.policy.names_recipient(0, k, v)]
+        gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -447,21 +453,35 @@ def _structure_summary(change: SectionChange) -> str:
 
 def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames: tuple[Rename, ...] = (),
                 retitled: frozenset[tuple[str, ...]] = frozenset(),
-                titles: frozenset[tuple[str, ...]] = frozenset()) -> RatedChange:
+                titles: SectionTitles | None = None,
+                policy: WholePolicy | None = None) -> RatedChange:
     """Rate one change: topics in context, substance, findings, severity and summary.
 
     `renames` are word swaps the whole check makes consistently (see `policy_renames`); `retitled`
     are the words of lines that became headings or stopped being headings in the same check (see
     `retitled_lines`): such a line leaving or joining a section's clauses is structure, not substance.
     `titles` are the words of every section title of both versions: clauses that only list them
-    are a table of contents or other navigation, not statements.
+    are a table of contents or other navigation, not statements. `policy` (the recipients each whole
+    version names and states) keeps a recipient or a clause that only changed place from being
+    reported added or removed.
     """
     watched = set(watched)
     heading = _heading_of(change)
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
         return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
-    removed = _statements(tuple(c for c in change.removed if words(c.text) not in retitled), titles)
-    added = _statements(tuple(c for c in change.added if words(c.text) not in retitled), titles)
+    removed, added = change.removed, change.added
+    if policy is not None and change.kind in _TEXT_KINDS:     # stated elsewhere in the other version: moved
+        # (a whole new section keeps its boilerplate: "we share it with no one else" under a new
+        # processing activity says something about that activity, however often the policy says it)
+        removed = tuple(c for c in removed if _clause_text(c) not in policy.clauses_after)
+        if change.kind != "added":
+            added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
+        if (change.removed or change.added) and not (removed or added):
+            return RatedChange(change, (), False, "low", MOVED_SUMMARY)
+    if change.kind not in _TEXT_KINDS:   # a renamed heading's clauses are the headings themselves
+        titles = None
+    removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
+    added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
     if (change.removed or change.added) and not (removed or added):
         if titles and _statements(change.removed + change.added, titles) != change.removed + change.added:
             return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
@@ -477,7 +497,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     findings: list[Finding] = []
     if substantive:
         cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
-                      _section_topic(change, topics, watched), tuple(pairs))
+                      _section_topic(change, topics, watched), tuple(pairs), policy)
         findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
         # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
         substantive = change.kind in _TEXT_KINDS or bool(findings)
@@ -489,8 +509,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         findings = [f for f in findings if f.rule != "polarity"]
     if change.kind in ("added", "removed"):  # a whole section: say so first, then what it held
         findings.sort(key=lambda f: f.rule != "section")
-    for f in findings:                                 # a rule's evidence adds its topic
-        if f.topic and f.topic not in topics and f.rule not in ("guarantees",):
+    for f in findings:  # a rule's evidence adds its topic; a guarantee's only when one of a topic's is dropped
+        if f.topic and f.topic not in topics and (f.rule != "guarantees" or f.loosening):
             topics.append(f.topic)
     relevant = [t for t in topics if t in watched]
     if not relevant:
@@ -504,7 +524,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
-                 titles: frozenset[tuple[str, ...]] = frozenset()) -> list[RatedChange]:
+                 titles: SectionTitles | None = None,
+                 policy: WholePolicy | None = None) -> list[RatedChange]:
     """Rate every change of one check; `watched` (default sharing/retention/minors) drives severity.
 
     >>> from monitor.text.sections import Clause
@@ -523,7 +544,7 @@ def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
     rated = []
     for change in changes:
         try:
-            rated.append(rate_change(change, watched, renames, retitled, titles))
+            rated.append(rate_change(change, watched, renames, retitled, titles, policy))
         except Exception as exc:  # noqa: BLE001 — the change is kept, unrated, and the error logged
             log.error(f"rating {change.section!r} failed: {type(exc).__name__}: {exc}", exc_info=True)
             rated.append(RatedChange.unrated(change, f"error: {type(exc).__name__}"))
@@ -549,7 +570,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles)
+    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -559,24 +580,110 @@ NAVIGATION_HEADINGS = frozenset(words(h) for h in (
 _NAV_SEPARATOR = re.compile(r"\s*(?:[*•|·»]|\n|\s-\s)\s*")
 _NAV_SHARE = 0.8     # of the pieces that must be section titles
 _NAV_MIN_ITEMS = 3   # a list of fewer titles may be a real list of things that happen to be titles
+_NAV_TITLE_CHARS = 120  # a lone line longer than this is a sentence, even if some heading repeats it
 
 
-def section_titles(*versions: Iterable[Section]) -> frozenset[tuple[str, ...]]:
+class WholePolicy:
+    """What each whole version says, worked out on first use, for judging one change against the rest.
+
+    - `names_recipient`: whether a version says data goes to someone. A recipient named in a changed
+      clause is news only when the policy as a whole starts or stops naming it:
+      "service providers" leaving one paragraph and arriving in another (a paragraph moved, merged
+      or split, a section restructured) is no new recipient.
+    - `clauses_before`/`clauses_after`: every clause's text. A removed clause the new version still
+      states elsewhere (a paragraph moved under another heading, a duplicate removed) is no removal;
+      an added clause the old version stated elsewhere is no addition.
+    """
+
+    def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
+        self._sides = (tuple(old), tuple(new))
+        self._named: dict[tuple[int, str], bool] = {}
+
+    def names_recipient(self, side: int, key: str, phrase: str) -> bool:
+        """Does version `side` (0 old, 1 new) anywhere say data goes to this recipient? Statements are
+        costly to read on a 10 MB policy, so only clauses holding the phrase's longest word (the most
+        telling; without its ending, "company" ~ "companies") are read, up to the first that names
+        it, and each answer is kept."""
+        if (side, key) not in self._named:
+            longest = max(phrase.lower().split(), key=len)
+            head = longest[:max(4, len(longest) - 3)]
+            self._named[side, key] = any(key in recipients((c,)) for s in self._sides[side] for c in s.clauses
+                                         if head in _plain(c.text))
+        return self._named[side, key]
+
+    @cached_property
+    def clauses_before(self) -> frozenset[str]:
+        return frozenset(_clause_text(c) for s in self._sides[0] for c in s.clauses)
+
+    @cached_property
+    def clauses_after(self) -> frozenset[str]:
+        return frozenset(_clause_text(c) for s in self._sides[1] for c in s.clauses)
+
+
+def _plain(text: str) -> str:
+    """Lower case without hyphens, as recipient phrases are spelt ("third-party" → "thirdparty")."""
+    return text.lower().replace("-", "")
+
+
+def _clause_text(clause: Clause) -> str:
+    """A clause's words and its lead-in's: the same item under another lead-in says something else."""
+    text = " ".join(ENUMERATOR.sub("", clause.text.strip()).split())
+    return f"{text}\x1f{' '.join(clause.lead_in.split())}" if clause.lead_in else text
+
+
+class SectionTitles:
+    """The section titles of some versions, for asking whether a line is one of them.
+
+    A line is a title when its canonical words are a title's. Titles are indexed by their letters and
+    digits alone (cheap), and only a title sharing a line's letters has its words folded: a 10 MB
+    policy has 40,000 titles, and folding them all costs more than the rest of the rating."""
+
+    def __init__(self, *versions: Iterable[Section]) -> None:
+        self._by_letters: dict[str, list[str]] = {}
+        for sections in versions:
+            for s in sections:
+                if s.title:
+                    self._by_letters.setdefault(_letters(s.title), []).append(s.title)
+
+    def __bool__(self) -> bool:
+        return bool(self._by_letters)
+
+    def names(self, line: str) -> bool:
+        """Is `line` one of the titles (up to case, punctuation, spelling and list markers)?"""
+        candidates = self._by_letters.get(_letters(ENUMERATOR.sub("", line)))
+        return bool(candidates) and any(words(title) == words(line) for title in candidates)
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def section_titles(*versions: Iterable[Section]) -> SectionTitles:
     """The words of every section title of the given versions (for recognising navigation)."""
-    return frozenset(w for sections in versions for s in sections if (w := words(s.title)))
+    return SectionTitles(*versions)
 
 
-def _statements(clauses: tuple[Clause, ...], titles: frozenset[tuple[str, ...]]) -> tuple[Clause, ...]:
+def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | None) -> tuple[Clause, ...]:
     """The clauses that state something: without a table of contents (a run of the policy's own
     section titles, one per clause or several run together in one broken line)."""
     if not titles or not clauses:
         return clauses
 
     def title_share(pieces: list[str]) -> float:
-        return sum(words(p) in titles for p in pieces) / len(pieces)
+        return sum(titles.names(p) for p in pieces) / len(pieces)
 
-    kept = tuple(c for c in clauses if not (len(pieces := [p for p in _NAV_SEPARATOR.split(c.text) if p.strip()])
-                                            >= _NAV_MIN_ITEMS and title_share(pieces) >= _NAV_SHARE))
+    def navigation(clause: Clause) -> bool:
+        pieces = [p for p in _NAV_SEPARATOR.split(clause.text) if p.strip()]
+        if len(pieces) >= _NAV_MIN_ITEMS:
+            return title_share(pieces) >= _NAV_SHARE
+        # one line that is nothing but a heading of the policy: a table-of-contents entry left over
+        # (or a heading that became a line); an item under a lead-in sentence ("We share with:") is a
+        # list entry, not navigation, but one under a parent entry (a nested contents list) is
+        announced = bool(clause.lead_in) and clause.lead_in.rstrip().endswith((":", "："))
+        return (not announced and len(pieces) == 1 and len(clause.text) <= _NAV_TITLE_CHARS
+                and titles.names(pieces[0]))
+
+    kept = tuple(c for c in clauses if not navigation(c))
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
         return ()  # a table of contents, one title per line
     return kept

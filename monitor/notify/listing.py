@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from monitor.store.database import Alert, Store
 
-ALERT_STATUSES = ("pending", "failed", "delivered")
+ALERT_STATUSES = ("pending", "failed", "delivered", "superseded")  # superseded: undone by a revert before delivery
 
 
 def alert_json(alert: Alert) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 MAX_CHANGES_PER_ALERT = 20
+MAX_ERROR_CHARS = 500
 EVENT_TYPES = ("policy.changed", "policy.reverted", "source.failing", "source.recovered", "source.unstable", "test")
 SOURCE_EVENTS = ("source.failing", "source.recovered", "source.unstable")
 _QUEUED = "policy_monitor_alerts_queued"   # session.info flag: this transaction queued alerts
@@ -107,28 +109,40 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
     """Queue `policy.reverted` alerts when `version`, a blink back, undoes changes that were alerted.
 
     `version` restores the text of an earlier version E (`version.reverts_to`); every `policy.changed`
-    alert of a version after E and before `version` no longer stands. Each channel (unless it says
-    `on_revert: false`) gets one `policy.reverted` alert naming *its own* undone alerts by webhook id;
-    a channel with none gets nothing. An alert is named by at most one revert ever, so flapping
-    between the same texts (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named
-    (`reverted_alerts` of `check --json`).
+    alert of a version after E and before `version` no longer stands. What happens to each depends on
+    whether its channel has received it:
+
+    - **delivered** (or being sent right now, under a live lease): the channel was told, so it gets one
+      `policy.reverted` alert naming *its own* undone alerts by webhook id (unless it says
+      `on_revert: false`); a channel with none gets nothing;
+    - **pending** (not yet sent, or waiting to be retried) or **failed**: the channel was never told,
+      so the alert is marked `superseded` (kept and listed, with why in `last_error`) and never sent:
+      a change that no longer stands must not arrive late, and a revert must not withdraw an alert
+      nobody received. `alerts retry --failed` does not pick superseded alerts up again.
+
+    An alert is named by at most one revert ever, so flapping between the same texts
+    (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named (`reverted_alerts`
+    of `check --json`).
     """
     if version.reverts_to is None:
         return []
     undone = list(session.exec(
         select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
         .where(Alert.source_id == version.source_id, Alert.event_type == "policy.changed",
+               Alert.status.in_(("pending", "failed", "delivered")),
                Version.seq > version.reverts_to, Version.seq < version.seq)
         .order_by(Version.seq, Alert.id)
     ))
-    if not undone:
+    received = [(alert, seq) for alert, seq in undone if not _supersede(session, alert, version)]
+    if not received:
         return []
     already = {key for payload in session.exec(select(Alert.payload).where(
                    Alert.source_id == version.source_id, Alert.event_type == "policy.reverted"))
                for key in ((payload or {}).get("data") or {}).get("reverted_alerts") or ()}
     named: list[str] = []
     for name, channel in config.channels_for(source).items():
-        mine = [(alert, seq) for alert, seq in undone if alert.channel == name and alert.idempotency_key not in already]
+        mine = [(alert, seq) for alert, seq in received
+                if alert.channel == name and alert.idempotency_key not in already]
         if not channel.on_revert or not mine:
             continue
         key = alert_id("policy.reverted", source.name, version.seq, name)
@@ -159,6 +173,35 @@ def _change_link(config: Config, source: str, old: int | None, new: int) -> dict
     """`change_url`, the web page of the change, when `web: {base_url: …}` says where `serve` is reached."""
     url = config.web.change_url(source, old, new)
     return {"change_url": url} if url else {}
+
+
+def _supersede(session: Session, alert: Alert, version: Version) -> bool:
+    """Mark an undone alert its channel never received `superseded`; False when the channel has it.
+
+    Delivered alerts are kept as they are. A pending alert is taken only while nobody holds it: the
+    update matches its status and its `next_attempt_at` as read (the lease a sender's claim moves, see
+    `monitor.notify.delivery`), so an alert a sender claimed in between is left to it and counted as
+    received; so is one under a live lease (being sent right now) when we read it.
+    """
+    if alert.status == "delivered":
+        return False
+    if alert.status == "pending" and alert.claimed_by is not None and alert.next_attempt_at > utcnow():
+        return False
+    why = (f"superseded: version {version.seq} returned to the text of version {version.reverts_to} "
+           f"before this alert was delivered, so it is not sent")
+    if alert.last_error and alert.status == "failed":
+        why += f" (it had failed: {alert.last_error})"
+    taken = session.execute(
+        sa.update(Alert)
+        .where(Alert.id == alert.id, Alert.status == alert.status,
+               Alert.next_attempt_at == alert.next_attempt_at)
+        .values(status="superseded", claimed_by=None, last_error=why[:MAX_ERROR_CHARS])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken:
+        log.info(f"alert {alert.id} to {alert.channel} superseded: {why}",
+                 extra={"alert": alert.id, "channel": alert.channel, "event": "alert.superseded"})
+    return bool(taken)
 
 
 def revert_summary(reverts_to: int, versions: list[int]) -> str:

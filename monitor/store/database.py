@@ -167,7 +167,7 @@ class Alert(SQLModel, table=True):
     event_type: str  # policy.changed | source.failing | source.recovered | source.unstable | test
     idempotency_key: str = Field(unique=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", index=True)  # pending | delivered | failed
+    status: str = Field(default="pending", index=True)  # pending | delivered | failed | superseded
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from monitor.capture.document import document_text
 from monitor.capture.normalize import NORMALIZER_VERSION
-from monitor.config import Config
+from monitor.config import Config, SourceConfig
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.significance import RatedChange, changes_between
 from monitor.store.database import ChangeRow, Renormalization, Source, Store, Version, decompress, text_hash
@@ -125,9 +125,8 @@ def is_material(rated: RatedChange) -> bool:
     return rated.substantive or bool(rated.not_rated)
 
 
-def version_diff(store: Store, source: Source, old: int | None, new: int | None) -> VersionDiff:
-    """The changes from version `old` (default: the one before `new`) to `new` (default: the latest),
-    recomputed from the stored texts."""
+def diff_versions(store: Store, source: Source, old: int | None, new: int | None) -> tuple[Version, Version]:
+    """Versions `old` (default: the one before `new`) and `new` (default: the latest) of a source."""
     with store.session() as session:
         new_v = _version(session, source, new)
         if old is not None:
@@ -136,16 +135,32 @@ def version_diff(store: Store, source: Source, old: int | None, new: int | None)
             old_v = _version(session, source, new_v.seq - 1) if new_v.seq > 1 else None
     if old_v is None:
         raise NoSuchVersionError(f"{source.name} has only one version: nothing to compare")
-    return VersionDiff(source.name, old_v, new_v, changes_between(old_v.text, new_v.text))
+    return old_v, new_v
+
+
+def rate_versions(old_v: Version, new_v: Version, source_config: SourceConfig | None = None) -> list[RatedChange]:
+    """The rated changes between two stored texts, as the source's checks rate them: with its configured
+    `topics:` and `language` when `source_config` is given, else with the defaults."""
+    if source_config is not None:
+        return changes_between(old_v.text, new_v.text, source_config.topics, source_config.language)
+    return changes_between(old_v.text, new_v.text)
+
+
+def version_diff(store: Store, source: Source, old: int | None, new: int | None,
+                 source_config: SourceConfig | None = None) -> VersionDiff:
+    """The changes between two versions (see `diff_versions`), recomputed from the stored texts."""
+    old_v, new_v = diff_versions(store, source, old, new)
+    return VersionDiff(source.name, old_v, new_v, rate_versions(old_v, new_v, source_config))
 
 
 def render_diff(console: Console, store: Store, source: Source, old: int | None, new: int | None, *,
-                fmt: str, show_all: bool) -> None:
-    """Print the section changes between two versions (recomputed from their stored texts)."""
+                fmt: str, show_all: bool, source_config: SourceConfig | None = None) -> None:
+    """Print the section changes between two versions (recomputed from their stored texts), rated with
+    the source's configured topics and language when `source_config` is given, else with the defaults."""
     import json
 
     from monitor.compare import display as render
-    diff = version_diff(store, source, old, new)
+    diff = version_diff(store, source, old, new, source_config)
     if fmt == "json":
         console.file.write(json.dumps(diff.to_json(show_all), indent=2, ensure_ascii=False) + "\n")
         return

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from monitor.text import clauses as _clauses
-from monitor.text.clauses import Clause, is_date_line, split_clauses
+from monitor.text.clauses import Clause, body_clauses, is_date_line, split_clauses
 
 __all__ = ["Clause", "Section", "parse_sections", "split_clauses", "is_date_line", "slugify"]
 
@@ -350,7 +350,7 @@ _SLUG_DROP = re.compile(r"[*_`\[\]()]")
 _SLUG_GAP = re.compile(r"[^\w]+")
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)  # a 10 MB policy has 20,000 headings, each slugged when parsed and when aligned
 def slugify(title: str) -> str:
     """Number-free identity of a heading: lower-case words joined by hyphens."""
     title = _clauses.without_dates(_clauses.fold_typography(title)).lower()
@@ -412,7 +412,7 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
         sections.append(Section(
             key=keys[i], number=heading.label if heading else None,
             title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
-            text=body, clauses=tuple(split_clauses(body)),
+            text=body, clauses=body_clauses(body),
             parent=keys[raw["parent"]] if raw["parent"] is not None else None))
     return tuple(sections)
 

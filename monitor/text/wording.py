@@ -78,7 +78,8 @@ ENUMERATOR = re.compile(r"^\s*(?:[-*•·–]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[iv
 
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.I)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\[email(?:&#160;|\s)protected\]")
+# an address, a CDN's obfuscation of one, or normalize's placeholder for it ([email])
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\[email(?:&#160;|\s)protected\]|\[email\]")
 
 
 _SPELLED_AND_DIGITS = re.compile(r"\b([a-z]+(?:-[a-z]+)?) \((\d+)\)")

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from monitor.config import Config
 from monitor.errors import UnknownSourceError
 from monitor.store.database import Source, Store
-from monitor.store.queries import VersionDiff, version_diff
+from monitor.store.queries import VersionDiff, diff_versions, rate_versions
 
 PACKAGE = resources.files("monitor.web")
 DIFF_CACHE = 32  # computed diffs kept, by the hashes of both texts
@@ -29,7 +29,7 @@ class Web:
     store: Store
     templates: jinja2.Environment
     static_version: str
-    diff_cache: dict[tuple[str, str], list] = field(default_factory=dict)
+    diff_cache: dict[tuple[str, str, str], list] = field(default_factory=dict)
 
     def source(self, name: str) -> Source:
         with self.store.session() as session:
@@ -40,14 +40,13 @@ class Web:
 
     def diff(self, name: str, old: int, new: int) -> VersionDiff:
         """`diff NAME OLD NEW`, computed once per pair of texts (the rating is the costly part)."""
-        diff = version_diff(self.store, self.source(name), old, new)
-        key = (diff.old.text_hash, diff.new.text_hash)
-        if key in self.diff_cache:
-            return VersionDiff(diff.source, diff.old, diff.new, self.diff_cache[key])
-        if len(self.diff_cache) >= DIFF_CACHE:
-            self.diff_cache.pop(next(iter(self.diff_cache)))
-        self.diff_cache[key] = diff.rated
-        return diff
+        old_v, new_v = diff_versions(self.store, self.source(name), old, new)
+        key = (name, old_v.text_hash, new_v.text_hash)  # by source too: its topics and language rate the texts
+        if key not in self.diff_cache:
+            if len(self.diff_cache) >= DIFF_CACHE:
+                self.diff_cache.pop(next(iter(self.diff_cache)))
+            self.diff_cache[key] = rate_versions(old_v, new_v, self.config.source(name))
+        return VersionDiff(name, old_v, new_v, self.diff_cache[key])
 
 
 def _moment(value: datetime | str) -> datetime:
