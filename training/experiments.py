@@ -6,6 +6,15 @@ then the best way of combining with the rules (model / gated / either / rules). 
 model alone and the chosen combination (P/R/F1), so every row of the table can be reproduced.
 
 Usage: python -m training.experiments [variant ...]      (no argument: all variants; --list names them)
+
+The variants: `shipped` the recipe of the model before clause aggregation (words, word pairs, heading
+words; C 1–16); `wider-C` the same with C up to 64; `trigrams` / `skipgrams` / `heading-pairs` more word
+features; `heading-block*` the heading as a block of its own, weighted; `chars` / `words+chars`
+character 2–5-grams; `nb*` features scaled by their log-count ratio per topic; `clause-max*` a paragraph
+scored as mix × itself + (1 − mix) × its likeliest clause (`monitor.meaning.model.clauses`);
+`clause-neg*` that, trained also on the clauses of paragraphs without the topic as negatives;
+`rule-*` the rules' topics as features; `ens-*` the mean of two variants' probabilities.
+Fits use liblinear's dual solver (as `make model` does), 8× faster than its primal one here.
 """
 
 from __future__ import annotations
@@ -153,7 +162,6 @@ VARIANTS = {v.name: v for v in [
             c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("clause-neg-0.3", [(word_block, 1.0)], clause_mix=0.3, clause_negatives=True,
             c_grid=(4.0, 8.0, 16.0, 32.0)),
-    Variant("clause-max-re", [(word_block, 1.0)], clause_mix=0.5, c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("rule-words", [(lambda: word_block(_words_and_rules), 1.0)], c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("rule-flags", [(word_block, 1.0), (_Flags, 1.0)], c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("rule-flags-0.5", [(word_block, 1.0), (_Flags, 0.5)], c_grid=(4.0, 8.0, 16.0, 32.0)),
