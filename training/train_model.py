@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.meaning.model import clauses, features
+from monitor.meaning.model import features
 from monitor.meaning.names import MODELLED
 from monitor.meaning.topics import decide
 from training import evaluate
@@ -31,13 +31,6 @@ GATES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.4)
 # clause, whose probability sits near the base rate ("We do not sell…" read as minors at 0.078).
 MIN_THRESHOLD = 25
 FOLDS = 5  # grouped by policy: every choice is made on out-of-fold predictions for train + dev
-# A paragraph's probability is CLAUSE_MIX × the paragraph's own + (1 − CLAUSE_MIX) × its likeliest clause's:
-# one clause clearly about a topic counts even in a long paragraph whose other words dilute it. Out of fold
-# (python -m training.experiments shipped clause-max-re) this raised retention, minors and ads_ai.
-CLAUSE_MIX = 0.5
-# Also trained on the clauses of paragraphs without the topic, as negatives (they cannot be about it):
-# the model then knows what a short clause outside the topic looks like.
-CLAUSE_NEGATIVES = False
 
 
 def rows(*splits: str) -> list[dict]:
@@ -61,45 +54,7 @@ def _vectorizer():
 def _classifier(c: float, balanced: bool):
     from sklearn.linear_model import LogisticRegression
 
-    # liblinear's dual solver: the same L2 logistic regression as its primal one, ~8× faster on this
-    # wide sparse matrix (more features than paragraphs); deterministic with a fixed random_state
-    return LogisticRegression(C=c, solver="liblinear", dual=True, random_state=SEED,
-                              class_weight="balanced" if balanced else None)
-
-
-def _clause_rows(docs: list[tuple[str, str]], rows) -> tuple[list[int], list[tuple[str, str]]]:
-    """The clauses of the given paragraphs that have more than one (with their heading), and their owners."""
-    owners, found = [], []
-    for i in rows:
-        pieces = clauses(docs[i][0])
-        if len(pieces) > 1:
-            owners += [i] * len(pieces)
-            found += [(c, docs[i][1]) for c in pieces]
-    return owners, found
-
-
-def _with_clause_negatives(x, y: list[bool], x_clauses, clause_owners: list[int], data: list[dict], topic: str):
-    """The training matrix and labels with the clauses of paragraphs without `topic` added as negatives."""
-    import numpy as np
-    from scipy.sparse import vstack
-
-    negative = np.array([topic not in data[i]["label"] for i in clause_owners], dtype=bool)
-    if not CLAUSE_NEGATIVES or not negative.any():
-        return x, y
-    return vstack([x, x_clauses[negative]]).tocsr(), list(y) + [False] * int(negative.sum())
-
-
-def aggregate(paragraph_scores, clause_scores, clause_owners: list[int], rows: list[int]) -> list[float]:
-    """Each paragraph's probability: CLAUSE_MIX × its own + (1 − CLAUSE_MIX) × its likeliest clause's
-    (`TopicModel.probabilities` does the same at inference). A one-clause paragraph keeps its own."""
-    top = {i: float(s) for i, s in zip(rows, paragraph_scores, strict=True)}
-    own = dict(top)
-    if CLAUSE_MIX is None:
-        return [own[i] for i in rows]
-    best: dict[int, float] = {}
-    for i, s in zip(clause_owners, clause_scores, strict=True):
-        best[i] = max(best.get(i, 0.0), float(s))
-    return [CLAUSE_MIX * own[i] + (1 - CLAUSE_MIX) * best[i] if i in best else own[i] for i in rows]
+    return LogisticRegression(C=c, solver="liblinear", random_state=SEED, class_weight="balanced" if balanced else None)
 
 
 def prf(predicted: list[bool], gold: list[bool]) -> tuple[float, float, float]:
@@ -130,19 +85,12 @@ def out_of_fold(data: list[dict]) -> dict[tuple[float, bool], dict[str, list[flo
         vectorizer = _vectorizer()
         x_fit = vectorizer.fit_transform([docs[i] for i in fit_rows])
         x_held = vectorizer.transform([docs[i] for i in held_out])
-        fit_owners, fit_clauses = _clause_rows(docs, fit_rows)
-        x_fit_clauses = vectorizer.transform(fit_clauses) if fit_clauses else None
-        held_owners, held_clauses = _clause_rows(docs, held_out)
-        x_held_clauses = vectorizer.transform(held_clauses) if held_clauses else None
         for topic in TOPICS:
-            x, y = _with_clause_negatives(x_fit, [topic in data[i]["label"] for i in fit_rows], x_fit_clauses,
-                                          fit_owners, data, topic)
+            y = [topic in data[i]["label"] for i in fit_rows]
             for (c, balanced), table in found.items():
-                model = _classifier(c, balanced).fit(x, y)
-                clause_scores = model.predict_proba(x_held_clauses)[:, 1] if held_clauses else []
-                scores = aggregate(model.predict_proba(x_held)[:, 1], clause_scores, held_owners, list(held_out))
+                scores = _classifier(c, balanced).fit(x_fit, y).predict_proba(x_held)[:, 1]
                 for i, score in zip(held_out, scores, strict=True):
-                    table[topic][i] = score
+                    table[topic][i] = float(score)
     return found
 
 
@@ -190,20 +138,15 @@ def combine(data: list[dict], oof: dict, chosen: dict,
 def export(chosen: dict, data: list[dict], combination: dict[str, str], gates: dict[str, float]) -> dict:
     """One vocabulary; per topic the weights of a logistic regression fitted with that topic's settings."""
     vectorizer = _vectorizer()
-    docs = [(r["text"], r["heading"]) for r in data]
-    x = vectorizer.fit_transform(docs)
-    owners, clause_docs = _clause_rows(docs, range(len(docs)))
-    x_clauses = vectorizer.transform(clause_docs)
+    x = vectorizer.fit_transform([(r["text"], r["heading"]) for r in data])
     weights, bias = {}, {}
     for topic in TOPICS:
         settings = chosen[topic]
-        x_topic, y = _with_clause_negatives(x, [topic in r["label"] for r in data], x_clauses, owners, data, topic)
-        model = _classifier(settings["C"], settings["balanced"]).fit(x_topic, y)
+        model = _classifier(settings["C"], settings["balanced"]).fit(x, [topic in r["label"] for r in data])
         weights[topic] = [round(float(w), 5) for w in model.coef_[0]]
         bias[topic] = round(float(model.intercept_[0]), 5)
     return {
-        "about": "policy-monitor topic model (logistic regression over word n-grams, sublinear tf-idf; a text of "
-                 "several clauses also scored by its likeliest clause, see clause_mix). Built by "
+        "about": "policy-monitor topic model (logistic regression over word n-grams, sublinear tf-idf). Built by "
                  "`make model` from data/labels/segments.jsonl: text of Open Terms Archive contributors' "
                  "recordings (ODC-BY 1.0), labels by the policy-monitor project.",
         "language": "en",
@@ -213,7 +156,6 @@ def export(chosen: dict, data: list[dict], combination: dict[str, str], gates: d
         "thresholds": {t: chosen[t]["threshold"] for t in TOPICS},
         "combination": combination,
         "gates": gates,
-        "clause_mix": CLAUSE_MIX,
         "vocabulary": [str(f) for f in vectorizer.get_feature_names_out()],
         "idf": [round(float(v), 5) for v in vectorizer.idf_],
         "weights": weights,

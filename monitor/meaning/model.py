@@ -70,35 +70,15 @@ class TopicModel:
     thresholds: dict[str, float]
     combination: dict[str, str]  # per topic: how the model and the rules combine ("model", "gated", …)
     gates: dict[str, float]  # per topic: below this probability the model overrules a rule's hit
-    # a text of several clauses: clause_mix × its own probability + (1 − clause_mix) × its likeliest clause's
-    clause_mix: float | None = None
 
     @classmethod
     def from_dict(cls, raw: dict) -> TopicModel:
         return cls(raw["language"], tuple(raw["topics"]), {f: i for i, f in enumerate(raw["vocabulary"])},
                    tuple(raw["idf"]), {t: tuple(raw["weights"][t]) for t in raw["topics"]}, dict(raw["bias"]),
-                   dict(raw["thresholds"]), dict(raw.get("combination", {})), dict(raw.get("gates", {})),
-                   raw.get("clause_mix"))
+                   dict(raw["thresholds"]), dict(raw.get("combination", {})), dict(raw.get("gates", {})))
 
     def probabilities(self, text: str, heading: str = "") -> dict[str, float]:
-        """P(topic | text, heading) for every topic; an empty text is about nothing.
-
-        A text of several clauses (sentences, list items) is scored whole and clause by clause: one clause
-        plainly about a topic counts even when the rest of a long paragraph dilutes it.
-        """
-        own = self._scores(text, heading)
-        pieces = clauses(text) if self.clause_mix is not None else []
-        if len(pieces) < 2:
-            return own
-        best = dict.fromkeys(self.topics, 0.0)
-        for piece in pieces:
-            for topic, p in self._scores(piece, heading).items():
-                best[topic] = max(best[topic], p)
-        mix = self.clause_mix
-        return {t: mix * own[t] + (1 - mix) * best[t] for t in self.topics}
-
-    def _scores(self, text: str, heading: str) -> dict[str, float]:
-        """The logistic regression's probabilities for one piece of text."""
+        """P(topic | text, heading) for every topic; an empty text is about nothing."""
         counts: dict[int, int] = {}
         for feature in features(text, heading):
             index = self.vocabulary.get(feature)
