@@ -94,10 +94,10 @@ def out_of_fold(data: list[dict]) -> dict[tuple[float, bool], dict[str, list[flo
     return found
 
 
-def tune(data: list[dict], oof: dict) -> dict:
+def tune(data: list[dict], oof: dict, topics: tuple[str, ...] = TOPICS) -> dict:
     """Per topic, the (C, class weighting, threshold) with the best out-of-fold F1 at the precision floor."""
     chosen: dict[str, dict] = {}
-    for topic in TOPICS:
+    for topic in topics:
         gold = [topic in r["label"] for r in data]
         for (c, balanced), table in oof.items():
             t, (p, r, f) = best_threshold(table[topic], gold)
@@ -108,11 +108,14 @@ def tune(data: list[dict], oof: dict) -> dict:
     return chosen
 
 
-def combine(data: list[dict], oof: dict, chosen: dict) -> tuple[dict[str, str], dict[str, float], dict]:
-    """Per topic, how model and rules combine best out of fold, and the gate of the gated ways."""
+def combine(data: list[dict], oof: dict, chosen: dict,
+            rules: list[set[str]] | None = None) -> tuple[dict[str, str], dict[str, float], dict]:
+    """Per topic, how model and rules combine best out of fold, and the gate of the gated ways.
+    `rules`: each row's rule topics, when the caller has them already."""
     from monitor.meaning.topics import rule_hits
 
-    rules = [set(rule_hits(r["text"], r["heading"])) for r in data]
+    if rules is None:
+        rules = [set(rule_hits(r["text"], r["heading"])) for r in data]
     combination, gates, report = {}, {}, {}
     for topic in TOPICS:
         gold = [topic in r["label"] for r in data]

@@ -17,8 +17,6 @@ from importlib import resources
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
-
-
 def features(text: str, heading: str = "") -> list[str]:
     """The model's features: lower-cased words and word pairs of the text, and the heading's words.
 
