@@ -62,7 +62,7 @@ from monitor.offline import FirstRound
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
 from monitor.pipeline import LOCK_OWNER, browser_settings, check_source, fetch_settings
-from monitor.store.database import DaemonState, Source, Store, utcnow
+from monitor.store.database import DaemonState, Source, Store, pid_alive, utcnow
 
 log = logging.getLogger("monitor.daemon")
 
@@ -431,7 +431,7 @@ def release_dead_locks(store: Store) -> int:
     with store.session() as session:
         for row in session.exec(select(Source).where(Source.lock_owner.is_not(None))):
             owner_host, _, pid = (row.lock_owner or "").rpartition(":")
-            if owner_host == host and row.lock_owner != LOCK_OWNER and pid.isdigit() and not _alive(int(pid)):
+            if owner_host == host and row.lock_owner != LOCK_OWNER and pid.isdigit() and not pid_alive(int(pid)):
                 row.lock_owner, row.lock_expires_at = None, None
                 released += 1
     return released
@@ -453,19 +453,10 @@ def running_daemon(store: Store) -> str | None:
     if age > 3 * interval + 5:
         return None  # stale: it died without saying so
     host, pid = state.get("host", ""), state.get("pid", "")
-    if host == socket.gethostname() and (not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid))):
+    if host == socket.gethostname() and (not pid.isdigit() or int(pid) == os.getpid() or not pid_alive(int(pid))):
         return None  # killed on this machine (kill -9, power loss): its heartbeat is just not stale yet
     return f"pid {pid} on {host}, last heartbeat {age:.0f}s ago"
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _job_id(name: str) -> str:

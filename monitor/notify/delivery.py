@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import socket
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from monitor.config import Config, DeliveryConfig
 from monitor.errors import DeliveryError
 from monitor.notify.channel import ChannelKind, Outgoing
 from monitor.notify.channels import kind_for
-from monitor.store.database import Alert, Store, process_owner, utcnow
+from monitor.store.database import Alert, Store, pid_alive, process_owner, utcnow
 
 log = logging.getLogger("monitor.notify")
 
@@ -112,7 +111,7 @@ def release_dead_claims(store: Store, now: datetime | None = None) -> int:
             owner_host, _, pid = owner.rpartition(":")
             if owner_host != host or not pid.isdigit():
                 continue
-            if (owner == me and _claimed_here) or (owner != me and _alive(int(pid))):
+            if (owner == me and _claimed_here) or (owner != me and pid_alive(int(pid))):
                 continue
             released += conn.execute(
                 _ALERTS.update()
@@ -120,16 +119,6 @@ def release_dead_claims(store: Store, now: datetime | None = None) -> int:
                 .values(next_attempt_at=now, claimed_by=None)
             ).rowcount
     return released
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def send_bound(channel: Any) -> float:

@@ -33,6 +33,17 @@ def process_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with that pid exists (an owner's pid, read from `process_owner`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def utcnow() -> datetime:
     """Aware UTC now; SQLModel stores UTC and hands back aware datetimes on every backend."""
     return datetime.now(UTC)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, text, update
 from sqlmodel import select
 
-from monitor.store.database import DispatchRow, Source, Store, WorkerRow, process_owner
+from monitor.store.database import DispatchRow, Source, Store, WorkerRow, pid_alive, process_owner
 
 STALE_HEARTBEATS = 3   # like the daemon's: a process that missed this many heartbeats is not running
 STALE_MARGIN = 5.0
@@ -58,17 +58,8 @@ def is_dead(row: WorkerRow, now: datetime) -> bool:
         return True
     if (now - row.heartbeat_at).total_seconds() > stale_after(row.heartbeat_interval):
         return True
-    return row.host == socket.gethostname() and not _alive(row.pid)
+    return row.host == socket.gethostname() and not pid_alive(row.pid)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def fleet_status(store: Store) -> dict | None:
