@@ -1,4 +1,4 @@
-"""The package tree mirrors the flow: no import cycles, one docstring per module, and the README's
+"""The package tree mirrors the flow: no import cycles, one docstring per module, and docs/development.md's
 layout table names exactly the modules that exist."""
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ def test_no_two_modules_share_a_name():
     assert sorted({n for n in leaves if leaves.count(n) > 1}) == []
 
 
-def test_the_readme_layout_table_matches_the_tree():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+def test_the_documented_layout_table_matches_the_tree():
+    doc = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    section = doc.split("## Layout", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"`(monitor/[\w/]+\.py)`", section))
     actual = {str(path.relative_to(ROOT)) for path in module_names().values() if path.name != "__init__.py"}
     assert listed == actual, {"not in the README": sorted(actual - listed), "not in the tree": sorted(listed - actual)}
