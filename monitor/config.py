@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from email.utils import parseaddr
@@ -408,6 +409,20 @@ def database_url_problem(url: str) -> str | None:
         return f"not a database URL; {_SUPPORTED_HINT}"
     if scheme not in SUPPORTED_DATABASES:
         return f"unsupported database {scheme + '://'!r}; {_SUPPORTED_HINT}"
+    return None
+
+
+def reload_config(path: str | Path, log: logging.Logger) -> Config | None:
+    """SIGHUP's re-read of sources.yaml: the new config, or None (logged) when it is invalid or unreadable,
+    so the running process keeps the config it has."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        n = len(exc.problems)
+        log.error(f"reload: {path} is invalid ({n} problem{'s' * (n != 1)}); keeping the running config",
+                  extra={"problems": [str(p) for p in exc.problems]})
+    except Exception as exc:  # noqa: BLE001 — a reload never stops a running process
+        log.error(f"reload: cannot read {path}: {exc}; keeping the running config")
     return None
 
 

@@ -34,6 +34,15 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+def adopt_library_logs(name: str) -> None:
+    """A library's warnings and errors (logger `name`) in our format, through our handlers; its info
+    lines stay out (we log what matters ourselves)."""
+    theirs = logging.getLogger(name)
+    theirs.handlers[:] = logging.getLogger("monitor").handlers
+    theirs.setLevel(logging.WARNING)
+    theirs.propagate = False
+
+
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

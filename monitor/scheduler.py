@@ -53,8 +53,8 @@ from sqlmodel import select
 
 from monitor.capture.browser import BrowserPool
 from monitor.capture.fetch import Fetcher
-from monitor.config import Config, SourceConfig, load_config
-from monitor.errors import ConfigError
+from monitor.config import Config, SourceConfig, reload_config
+from monitor.logs import adopt_library_logs
 from monitor.notify.delivery import deliver_pending
 from monitor.notify.feed import refresh_feed
 from monitor.notify.outbox import on_queued
@@ -80,7 +80,7 @@ def run_daemon(config: Config, store: Store, *, config_path: str, db_url: str | 
     The grace period in-flight checks get at shutdown may be set with the environment variable
     POLICY_MONITOR_SHUTDOWN_GRACE (seconds), e.g. shorter under a supervisor with a tight stop timeout.
     """
-    _route_scheduler_logs()
+    adopt_library_logs("apscheduler")  # e.g. a run skipped because the last one still runs
     try:
         grace = float(os.environ.get("POLICY_MONITOR_SHUTDOWN_GRACE", grace))
     except ValueError:
@@ -360,15 +360,7 @@ class Daemon:
 
     def reload(self) -> None:
         """SIGHUP: apply a new sources.yaml, or keep the running one when the new one is invalid."""
-        try:
-            new = load_config(self.config_path)
-        except ConfigError as exc:
-            n = len(exc.problems)
-            log.error(f"reload: {self.config_path} is invalid ({n} problem{'s' * (n != 1)}); "
-                      f"keeping the running config", extra={"problems": [str(p) for p in exc.problems]})
-            return
-        except Exception as exc:
-            log.error(f"reload: cannot read {self.config_path}: {exc}; keeping the running config")
+        if (new := reload_config(self.config_path, log)) is None:
             return
         added, removed, changed = self.apply_config(new)
         n = len(new.sources)
@@ -458,15 +450,7 @@ def running_daemon(store: Store) -> str | None:
     return f"pid {pid} on {host}, last heartbeat {age:.0f}s ago"
 
 
-
 def _job_id(name: str) -> str:
     return f"source:{name}"
 
 
-def _route_scheduler_logs() -> None:
-    """APScheduler's own warnings (e.g. a run skipped because the last one still runs) in our format."""
-    ours = logging.getLogger("monitor")
-    theirs = logging.getLogger("apscheduler")
-    theirs.handlers[:] = ours.handlers
-    theirs.setLevel(logging.WARNING)
-    theirs.propagate = False

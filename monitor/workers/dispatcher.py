@@ -37,7 +37,7 @@ from procrastinate import exceptions as engine_errors
 from sqlalchemy import text, update
 from sqlmodel import delete, select
 
-from monitor.config import Config, ConfigError, SourceConfig, load_config
+from monitor.config import Config, SourceConfig, reload_config
 from monitor.scheduler import JITTER_FRACTION, MAX_JITTER, plan_first_run
 from monitor.store.database import Alert, DispatchRow, Source, Store, WorkerRow, utcnow
 from monitor.workers import fleet
@@ -153,12 +153,9 @@ class Dispatcher:
         return 0
 
     def reload(self) -> None:
-        try:
-            self.config = load_config(self.config_path)
-        except ConfigError as exc:
-            log.error(f"reload: {self.config_path} is invalid ({len(exc.problems)} problems); keeping the running "
-                      f"config")
+        if (new := reload_config(self.config_path, log)) is None:
             return
+        self.config = new
         self._synced = False
         log.info(f"reload: {len(self.config.sources)} sources")
 

@@ -13,6 +13,7 @@ from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
 from monitor.errors import UsageError
+from monitor.logs import adopt_library_logs
 from monitor.store.database import Store
 
 log = logging.getLogger("monitor.workers")
@@ -55,7 +56,7 @@ class HandBack(BaseRetryStrategy):
 
 def build_app(url: str) -> App:
     """A procrastinate app on the store's database (psycopg 3 pool); tasks are added by whoever runs them."""
-    _route_engine_logs()
+    adopt_library_logs("procrastinate")  # its per-job info lines stay out: we log each check
     return App(connector=PsycopgConnector(conninfo=conninfo(url)))
 
 
@@ -95,10 +96,3 @@ def _advisory_lock(info: str, key: int) -> Iterator[psycopg.Connection]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
-def _route_engine_logs() -> None:
-    """The engine's warnings and errors in our log format; its per-job info lines stay out (we log each check)."""
-    ours = logging.getLogger("monitor")
-    theirs = logging.getLogger("procrastinate")
-    theirs.handlers[:] = ours.handlers
-    theirs.setLevel(logging.WARNING)
-    theirs.propagate = False

@@ -31,7 +31,7 @@ from procrastinate.jobs import DeleteJobCondition
 from procrastinate.worker import Worker
 from sqlalchemy import update
 
-from monitor.config import Config, ConfigError, load_config
+from monitor.config import Config, reload_config
 from monitor.notify.delivery import deliver_pending
 from monitor.notify.outbox import on_queued
 from monitor.pipeline import check_source, fetch_settings
@@ -133,12 +133,9 @@ class WorkerProcess:
 
     def reload(self) -> None:
         """SIGHUP: use a new sources.yaml for the next jobs; keep the running config if it is invalid."""
-        try:
-            self.config = load_config(self.config_path)
-        except ConfigError as exc:
-            log.error(f"reload: {self.config_path} is invalid ({len(exc.problems)} problems); keeping the running "
-                      f"config")
+        if (new := reload_config(self.config_path, log)) is None:
             return
+        self.config = new
         if self.fetcher is not None:
             self.fetcher.settings = fetch_settings(self.config)
         log.info(f"reload: {len(self.config.sources)} sources")
