@@ -3,9 +3,6 @@ and the real `policy-monitor` entry point."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
 import textwrap
 import uuid
@@ -17,6 +14,8 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from tests.cli_runner import CliResult, run_cli
 
 PG_ADMIN_URL = os.environ.get("POLICY_MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -87,35 +86,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield request.getfixturevalue("postgres_url")
 
 
-@dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:
-        return json.loads(self.stdout)
-
-
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
     """Run `policy-monitor ARGS` through its real entry point (`monitor.cli.main.main`) in this process."""
-    from monitor.cli.main import main
-
     monkeypatch.delenv("POLICY_MONITOR_DB", raising=False)
     monkeypatch.delenv("POLICY_MONITOR_CONFIG", raising=False)
-
-    def run(*args: str) -> CliResult:
-        stdout, stderr = io.StringIO(), io.StringIO()
-        code = 0
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            try:
-                main([str(a) for a in args])
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        return CliResult(code, stdout.getvalue(), stderr.getvalue())
-
-    return run
+    return run_cli
 
 
 def write_config(path: Path, *, sources: list[dict], channels: dict | None = None, **top: object) -> Path:

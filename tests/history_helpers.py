@@ -3,9 +3,6 @@ loopback, with the capture dates spread over months (as a year of checks would l
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, update
 
 from monitor.store.database import Source, Version
+from tests.cli_runner import CliResult, run_cli
 from tests.conftest import Site, write_config
 from tests.pages import edit, render_policy, seed_text
 
@@ -38,30 +36,6 @@ STEPS = [
 
 
 @dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self):
-        return json.loads(self.stdout)
-
-
-def run_cli(*args: object) -> Result:
-    """`policy-monitor ARGS` through its real entry point, in this process."""
-    from monitor.cli.main import main
-
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return Result(code, stdout.getvalue(), stderr.getvalue())
-
-
-@dataclass
 class History:
     """The built database and how to keep checking it."""
 
@@ -69,7 +43,7 @@ class History:
     config: Path
     db: str
 
-    def cli(self, *args: object) -> Result:
+    def cli(self, *args: object) -> CliResult:
         return run_cli("--config", self.config, "--db", self.db, *args)
 
     def check(self, source: str, text: str, when: str | None = None) -> dict:

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.web_site import SCRIPT, build_monitored_site, run_cli, serve_thread
+from tests.cli_runner import CliResult, run_cli
+from tests.web_site import SCRIPT, build_monitored_site, serve_thread
 
 TOKEN = "correct-horse-battery-staple-1234"
 
@@ -232,7 +233,7 @@ def test_serve_reads_postgresql_too(tmp_path, postgres_url):
 
 # -- the command itself ------------------------------------------------------------------------------
 
-def serve(monitored, *args: str) -> tuple[int, str, str]:
+def serve(monitored, *args: str) -> CliResult:
     """`serve` in this process: every test here ends before it would listen."""
     return run_cli("--config", monitored.config, "--db", monitored.url, "serve", *args)
 

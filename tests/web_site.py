@@ -9,7 +9,6 @@ running on a free loopback port (the real CLI in a subprocess, or uvicorn in a t
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import socket
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from pytest_httpserver import HTTPServer
 
+from tests.cli_runner import run_cli
 from tests.conftest import Site, write_config
 from tests.pages import edit, render_policy, seed_text
 
@@ -37,20 +37,6 @@ class MonitoredSite:
     config: Path
     url: str  # the database
     site: Site
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """`policy-monitor ARGS` through its real entry point, in this process."""
-    from monitor.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-    return code, out.getvalue(), err.getvalue()
 
 
 def build_monitored_site(folder: Path, db_url: str, server: HTTPServer, **top: object) -> MonitoredSite:
