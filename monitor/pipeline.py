@@ -531,17 +531,37 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
     A source waits for its host's turn before it takes a concurrency slot, so many sources on one
     host (or a host holding us back with Retry-After) never starve the other hosts of slots.
 
-    Without `cpu`, a pool of `pool_size(daemon.cpu_processes, len(sources))` workers is started for the call.
+    Without `fetcher` and `cpu`, on a multi-core machine (`pool_size(daemon.cpu_processes, len(sources))`
+    of 2 or more), the sources are split by host into one shard per core, each checked whole (fetch,
+    fingerprint, database, CPU work) in a process of its own (`shard_sources`, monitor.shards);
+    `on_result` is still called here, as each check finishes, and `daemon.concurrency` bounds each
+    process. Otherwise they are checked in this process, the CPU work in `cpu` (default: a pool of
+    `pool_size(...)` workers, or inline).
     """
+    if cpu is None and fetcher is None:
+        shards = shard_sources(sources, pool_size(config.daemon.cpu_processes, len(sources)), store)
+        if len(shards) > 1:
+            return await _check_sharded(sources, shards, config=config, store=store, on_result=on_result,
+                                        lock_wait=lock_wait)
+    each = (lambda _index, result: on_result(result)) if on_result else None
+    return await _check_here(sources, config=config, store=store, fetcher=fetcher, on_each=each,
+                             lock_wait=lock_wait, cpu=cpu)
+
+
+async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store: Store, fetcher: Fetcher | None,
+                      on_each: Callable[[int, CheckResult], None] | None, lock_wait: float,
+                      cpu: CpuPool | None) -> list[CheckResult]:
+    """`check_all` in this process and its event loop; `on_each(index, result)` as each check finishes."""
     limit = asyncio.Semaphore(config.daemon.concurrency)
     host_turns: dict[str, asyncio.Lock] = {}
 
-    async def one(source: SourceConfig, fetcher: Fetcher, browser: BrowserPool, cpu: CpuPool) -> CheckResult:
-        async with host_turns.setdefault(urlsplit(source.url).netloc.lower(), asyncio.Lock()), limit:
+    async def one(index: int, source: SourceConfig, fetcher: Fetcher, browser: BrowserPool,
+                  cpu: CpuPool) -> CheckResult:
+        async with host_turns.setdefault(host_key(source), asyncio.Lock()), limit:
             result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
                                         cpu=cpu, browser=browser)
-        if on_result:
-            on_result(result)
+        if on_each:
+            on_each(index, result)
         return result
 
     # the browser is launched only if a `render: browser` source is checked, and shared by all of them
@@ -551,4 +571,81 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
         if fetcher is None:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(config)))
         browser = await stack.enter_async_context(BrowserPool(browser_settings(config)))
-        return list(await asyncio.gather(*(one(s, fetcher, browser, cpu) for s in sources)))
+        return list(await asyncio.gather(*(one(i, s, fetcher, browser, cpu) for i, s in enumerate(sources))))
+
+
+def host_key(source: SourceConfig) -> str:
+    """The host:port whose turns a source waits for (its first URL's): checks of one host are never split."""
+    return urlsplit(source.url).netloc.lower()
+
+
+def shard_sources(sources: Sequence[SourceConfig], processes: int, store: Store) -> list[list[int]]:
+    """The sources' indices split by host into at most `processes` shards; [] when they are checked in one
+    process: fewer than 2 processes wanted, or a database a forked process cannot open (SQLite in memory)."""
+    if processes < 2 or len(sources) < 2:
+        return []
+    if store.engine.dialect.name == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
+        return []
+    from monitor.shards import split_by_key
+
+    return split_by_key([host_key(s) for s in sources], processes)
+
+
+async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]], *, config: Config,
+                         store: Store, on_result: Callable[[CheckResult], None] | None,
+                         lock_wait: float) -> list[CheckResult]:
+    """`check_all` with one forked process per shard, each checking its sources whole with its own event
+    loop, fetcher and database engine; the results come back here as they finish."""
+    from monitor.shards import run_sharded
+
+    results: list[CheckResult | None] = [None] * len(sources)
+    url = store.url
+
+    def work(shard: Sequence[int], send: Callable[[int, CheckResult], None]) -> None:  # in the child
+        global LOCK_OWNER
+        LOCK_OWNER = process_owner()  # its own: if it dies, its locks are known to be a dead process's
+        own = Store(url, migrate=False)  # a new engine: no connection of the parent's is ever used here
+        try:
+            asyncio.run(_check_here([sources[i] for i in shard], config=config, store=own, fetcher=None,
+                                    on_each=lambda position, result: send(shard[position], result),
+                                    lock_wait=lock_wait, cpu=CpuPool(0)))
+        finally:
+            own.dispose()
+
+    def arrived(index: int, result: CheckResult) -> None:
+        results[index] = result
+        if on_result:
+            on_result(result)
+
+    started_at = utcnow()
+    store.dispose()  # no pooled connection crosses the fork (the pool reconnects on next use)
+    lost = await run_sharded(shards, work, arrived)
+    if lost:
+        _release_locks_of(store, {pid for _, pid in lost.values()})
+    for index, (why, _pid) in sorted(lost.items()):
+        source = sources[index]
+        result = CheckResult(source.name, source.url, "error", error=f"internal error: {why} before its check "
+                                                                     f"finished")
+        log.error(f"check {source.name}: {result.error}", extra={"source": source.name})
+        _record_crash(store, config, source, result, started_at, 0.0)
+        arrived(index, result)
+    if any(r.alert_topics for r in results if r is not None):  # the processes raced to write it: once more here
+        from monitor.notify.feed import refresh_feed
+
+        refresh_feed(store, config.feed)
+    return [r for r in results if r is not None]
+
+
+def _release_locks_of(store: Store, pids: set[int]) -> None:
+    """Free the source locks that dead child processes held (best effort: they also expire)."""
+    import socket
+
+    from sqlalchemy import update
+
+    owners = [f"{socket.gethostname()}:{pid}" for pid in pids]
+    try:
+        with store.session() as session:
+            session.execute(update(Source).where(Source.lock_owner.in_(owners))
+                            .values(lock_owner=None, lock_expires_at=None).execution_options(synchronize_session=False))
+    except Exception as exc:  # noqa: BLE001 — the locks run out after daemon.lock_timeout anyway
+        log.warning(f"could not free the locks of a dead checking process: {type(exc).__name__}: {exc}")

@@ -1,0 +1,173 @@
+"""Work split into shards, one forked child process per shard, each item streamed back to the parent over a pipe.
+
+`check` over many sources is whole checks on every core: fetching, fingerprinting and the database
+are per check and run in the event loop of whoever checks, so one process uses one core whatever pool
+it hands its normalizing to. `run_sharded` forks one child per shard; the child runs `work(shard,
+send)` (its own event loop, fetcher and database connections: nothing of the parent's is used after
+the fork) and `send(index, item)` pickles each finished item back at once, so the parent shows
+progress as items finish and puts them back in input order.
+
+Fork before any socket, thread or event loop of your own exists (the same care as `monitor.offload`):
+a child starts as a copy of the parent, and a lock held by another thread at that instant is held in
+the child forever. The children are reaped here, so their CPU time counts in the parent's (`time`,
+wait4). A child that dies (killed, out of memory, a bug) loses only its unfinished items: they come
+back from `run_sharded` with why, for the caller to report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("monitor.shards")
+
+_HEADER = struct.Struct("!iI")  # item index (-1: the child finished its shard), payload length
+Send = Callable[[int, Any], None]
+
+
+def split_by_key(keys: Sequence[str], shards: int) -> list[list[int]]:
+    """The indices of `keys` in at most `shards` shards, equal keys always in the same shard (pure).
+
+    Groups of equal keys go largest first to the shard with the fewest items, so shards come out about
+    even; empty shards are left out, and each shard lists its indices in input order."""
+    groups: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        groups.setdefault(key, []).append(index)
+    bins: list[list[int]] = [[] for _ in range(max(shards, 1))]
+    for group in sorted(groups.values(), key=len, reverse=True):
+        min(bins, key=len).extend(group)
+    return [sorted(b) for b in bins if b]
+
+
+@dataclass
+class _Child:
+    pid: int
+    indices: list[int]
+    done: set[int] = field(default_factory=set)
+    finished: bool = False   # the child said its shard is done (not merely: its pipe closed)
+    status: int | None = None
+
+
+async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[int], Send], None],
+                      on_item: Callable[[int, Any], None]) -> dict[int, tuple[str, int]]:
+    """Fork one child per shard (now), run `work(shard, send)` in each, call `on_item(index, item)` in this
+    process as each item arrives; returns {index: (why, the child's pid)} for the items whose child died
+    before sending them.
+
+    If this coroutine is cancelled (or the parent interrupted), the children still running are ended."""
+    loop = asyncio.get_running_loop()
+    children: list[_Child] = []
+    readers: list[asyncio.Task] = []
+    try:
+        for shard in shards:
+            read_end, write_end = os.pipe()
+            sys.stdout.flush()
+            sys.stderr.flush()  # nothing buffered before the fork is written twice
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                os.close(read_end)
+                _child_main(list(shard), work, write_end)
+            os.close(write_end)
+            child = _Child(pid, list(shard))
+            children.append(child)
+            readers.append(loop.create_task(_read(child, read_end, on_item)))
+        await asyncio.gather(*readers)
+    finally:
+        for task in readers:
+            task.cancel()
+        for child in children:
+            if child.status is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGTERM)
+                _, child.status = os.waitpid(child.pid, 0)
+    lost: dict[int, tuple[str, int]] = {}
+    for child in children:
+        if child.finished and child.status == 0:
+            continue
+        why = _ended(child.status)
+        for index in child.indices:
+            if index not in child.done:
+                lost[index] = (why, child.pid)
+    return lost
+
+
+async def _read(child: _Child, fd: int, on_item: Callable[[int, Any], None]) -> None:
+    """Read `child`'s items until its pipe closes, then reap it."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=2**20)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                os.fdopen(fd, "rb", buffering=0))
+    try:
+        while True:
+            try:
+                index, length = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+                payload = await reader.readexactly(length)
+            except asyncio.IncompleteReadError:  # the pipe closed: the child exited (or died)
+                break
+            if index < 0:
+                child.finished = True
+                continue
+            child.done.add(index)
+            on_item(index, pickle.loads(payload))
+    finally:
+        transport.close()
+    while (reaped := os.waitpid(child.pid, os.WNOHANG))[0] == 0:  # it closed its pipe: it is exiting
+        await asyncio.sleep(0.005)
+    child.status = reaped[1]
+
+
+def _ended(status: int | None) -> str:
+    """Why a child's unfinished items were lost, for people."""
+    if status is None:
+        return "the process checking it did not finish"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"the process checking it was killed ({name})"
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return "the process checking it exited before finishing it"
+    return f"the process checking it failed (exit code {code}; see its log lines)"
+
+
+def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], fd: int) -> None:
+    """The child's life: run the shard, stream items, exit without running the parent's clean-ups."""
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole group: the parent reports it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with contextlib.suppress(ValueError):  # a wake-up fd is the parent's event loop's: not ours to write
+            signal.set_wakeup_fd(-1)
+
+        def send(index: int, item: Any) -> None:
+            _write(fd, index, pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+
+        work(shard, send)
+        _write(fd, -1, b"")
+    except BaseException as exc:  # noqa: BLE001 — said in the log; the parent reports the lost items
+        code = 1
+        with contextlib.suppress(Exception):
+            log.error(f"a checking process failed: {type(exc).__name__}: {exc}", exc_info=True)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)  # never the parent's atexit handlers, finalizers or connections
+
+
+def _write(fd: int, index: int, payload: bytes) -> None:
+    view = memoryview(_HEADER.pack(index, len(payload)) + payload)
+    while view:
+        view = view[os.write(fd, view):]
