@@ -28,6 +28,11 @@ with an interval short enough that it runs flat out: sustained checks/s over a w
     .venv/bin/python benchmarks/bench_throughput.py                 # 1,000 pages (a few minutes)
     .venv/bin/python benchmarks/bench_throughput.py --pages 200     # a quick run
     .venv/bin/python benchmarks/bench_throughput.py --no-urlwatch   # ours and the floor only
+    .venv/bin/python benchmarks/bench_throughput.py --pages 300 --sources 10000   # memory at 10,000 sources
+
+Peak RSS is the VmHWM of every process of the command's tree (its checking processes, CPU workers)
+summed: an upper bound, since a forked child's pages shared with its parent count in both; the
+largest summed Pss (shared pages split among their users) is printed beside it.
 """
 
 from __future__ import annotations
@@ -192,14 +197,44 @@ def _proc_cpu(pid: int) -> float:
 
 
 def _proc_hwm_mib(pid: int) -> float:
+    return _proc_field_mib(f"/proc/{pid}/status", "VmHWM:")
+
+
+def _proc_pss_mib(pid: int) -> float:
+    """Proportional set size: shared pages (a forked child's copy-on-write pages) split among their users."""
+    return _proc_field_mib(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _proc_field_mib(path: str, key: str) -> float:
     try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        lines = Path(path).read_text().splitlines()
     except OSError:  # it just exited
         return 0.0
     for line in lines:
-        if line.startswith("VmHWM:"):
+        if line.startswith(key):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class TreeMemory:
+    """Peak memory of a process tree, polled: the sum over every process seen of its own peak (VmHWM),
+    which counts pages a forked child shares with its parent once in each (an upper bound), and the
+    largest sum of Pss seen at one poll (shared pages counted once)."""
+
+    def __init__(self, root: int):
+        self.root = root
+        self.hwm: dict[int, float] = {}
+        self.pss = 0.0
+
+    def poll(self) -> None:
+        pids = _tree(self.root)
+        for pid in pids:
+            self.hwm[pid] = max(self.hwm.get(pid, 0.0), _proc_hwm_mib(pid))
+        self.pss = max(self.pss, sum(_proc_pss_mib(pid) for pid in pids))
+
+    @property
+    def hwm_sum(self) -> float:
+        return sum(self.hwm.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,8 +357,9 @@ class Pass:
     pages: int
     wall: float
     cpu: float
-    rss_mib: float
+    rss_mib: float        # the process tree's summed VmHWM (see TreeMemory)
     latencies: list[float] = field(default_factory=list)  # seconds per check, when the tool reports them
+    pss_mib: float = 0.0  # the process tree's largest summed Pss
     note: str = ""
 
     @property
@@ -338,11 +374,12 @@ class Pass:
 
 
 def run_measured(argv: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL,
-                 cwd: Path | None = None) -> tuple[float, float, float, int]:
+                 cwd: Path | None = None, memory: list | None = None) -> tuple[float, float, float, int]:
     """Run `argv` to completion: (wall s, CPU s of it and its children, peak RSS MiB, exit code).
 
-    Peak RSS is the largest VmHWM of the process or any of its descendants, polled while it runs: the
-    ru_maxrss that wait4 reports starts from this (large) process's RSS at fork, whatever the child uses."""
+    Peak RSS is the VmHWM of the process and its descendants summed (TreeMemory, polled while it runs;
+    appended to `memory` when given): the ru_maxrss that wait4 reports starts from this (large) process's
+    RSS at fork, whatever the child uses, and counts one process of the tree only."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd)
     # stderr is drained by a thread so a chatty tool cannot block on a full pipe
@@ -351,13 +388,16 @@ def run_measured(argv: list[str], *, env: dict | None = None, stdout=subprocess.
     errors: list[bytes] = []
     reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
     reader.start()
-    peak = 0.0
+    tree = TreeMemory(proc.pid)
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak = max([peak, *(_proc_hwm_mib(p) for p in _tree(proc.pid))])
+        tree.poll()
         time.sleep(0.05)
+    peak = tree.hwm_sum
+    if memory is not None:
+        memory.append(tree)
     wall = time.perf_counter() - started
     reader.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -419,10 +459,11 @@ def our_pass(name: str, config: Path, db: Path, pages: int) -> Pass:
         with sqlite3.connect(db) as conn:
             last_id = conn.execute("SELECT coalesce(max(id), 0) FROM \"check\"").fetchone()[0]
     out = config.parent / "check.json"
+    memory: list[TreeMemory] = []
     with out.open("wb") as stdout:
         wall, cpu, rss, _ = run_measured([str(VENV_BIN / "policy-monitor"), "--config", str(config),
                                           "--db", f"sqlite:///{db}", "check", "--json", "--no-deliver"],
-                                         stdout=stdout)
+                                         stdout=stdout, memory=memory)
     results = json.loads(out.read_text())["results"]
     statuses: dict[str, int] = {}
     for r in results:
@@ -431,7 +472,7 @@ def our_pass(name: str, config: Path, db: Path, pages: int) -> Pass:
         durations = [ms / 1000 for (ms,) in conn.execute("SELECT duration_ms FROM \"check\" WHERE id > ?",
                                                          (last_id,))]
     note = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-    return Pass("policy-monitor", name, pages, wall, cpu, rss, durations, note)
+    return Pass("policy-monitor", name, pages, wall, cpu, rss, durations, note=note, pss_mib=memory[0].pss)
 
 
 def daemon_rate(config: Path, db: Path, urls: list[str], *, warmup: float, window: float) -> dict:
@@ -448,12 +489,23 @@ def daemon_rate(config: Path, db: Path, urls: list[str], *, warmup: float, windo
         with sqlite3.connect(db, timeout=30) as conn:
             return conn.execute("SELECT count(*) FROM \"check\"").fetchone()[0]
 
+    tree = TreeMemory(proc.pid)
+
+    def wait(seconds: float) -> None:
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            tree.poll()
+            time.sleep(0.2)
+
+    def cpu() -> float:  # the daemon's and its CPU workers' (they live as long as it does)
+        return sum(_proc_cpu(p) for p in _tree(proc.pid))
+
     try:
-        time.sleep(warmup)
-        n0, cpu0, t0 = count(), _proc_cpu(proc.pid), time.perf_counter()
-        time.sleep(window)
-        n1, cpu1, t1 = count(), _proc_cpu(proc.pid), time.perf_counter()
-        hwm = _proc_hwm_mib(proc.pid)
+        wait(warmup)
+        n0, cpu0, t0 = count(), cpu(), time.perf_counter()
+        wait(window)
+        n1, cpu1, t1 = count(), cpu(), time.perf_counter()
+        tree.poll()
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -461,7 +513,8 @@ def daemon_rate(config: Path, db: Path, urls: list[str], *, warmup: float, windo
         except subprocess.TimeoutExpired:
             proc.kill()
     return {"interval": interval, "checks": n1 - n0, "seconds": t1 - t0, "rate": (n1 - n0) / (t1 - t0),
-            "cpu_per_check_ms": (cpu1 - cpu0) / max(n1 - n0, 1) * 1000, "rss_mib": hwm,
+            "cpu_per_check_ms": (cpu1 - cpu0) / max(n1 - n0, 1) * 1000, "rss_mib": tree.hwm_sum,
+            "pss_mib": tree.pss, "processes": len(tree.hwm),
             "demand": len(urls) / interval}
 
 
@@ -495,9 +548,11 @@ def urlwatch_pass(name: str, binary: Path, files: tuple[Path, Path, Path, Path],
     home, jobs, config, cache = files
     hooks = home / "hooks.py"
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_CACHE_HOME": str(home)}
+    memory: list[TreeMemory] = []
     wall, cpu, rss, code = run_measured([str(binary), "--urls", str(jobs), "--config", str(config),
-                                         "--cache", str(cache), "--hooks", str(hooks)], env=env, cwd=home)
-    return Pass("urlwatch", name, pages, wall, cpu, rss, note=f"exit {code}")
+                                         "--cache", str(cache), "--hooks", str(hooks)], env=env, cwd=home,
+                                        memory=memory)
+    return Pass("urlwatch", name, pages, wall, cpu, rss, note=f"exit {code}", pss_mib=memory[0].pss)
 
 
 # -- start-up ----------------------------------------------------------------------------------
@@ -577,6 +632,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (printed)")
     parser.add_argument("--serve", type=float, metavar="SECONDS",
                         help="only serve the corpus this long and write a sources.yaml (for profiling)")
+    parser.add_argument("--sources", type=int, metavar="N",
+                        help="memory mode: N sources over the --pages pages (each page under many query strings), "
+                             "`check` first and unchanged, then the daemon; peak RSS of each process tree")
     parser.add_argument("--floor-client", nargs=3, metavar=("URLS", "CONCURRENCY", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_client:
@@ -602,6 +660,9 @@ def main() -> None:
         urls = [f"http://{hosts[i % len(hosts)]}:{port}{p.path}" for i, p in enumerate(pages)]
         urls_file = tmp / "urls.txt"
         urls_file.write_text("\n".join(urls))
+        if args.sources:
+            many_sources(args.sources, pages, hosts, port, nginx, tmp, args.daemon_seconds)
+            return
         if args.serve:
             config = tmp / "sources.yaml"
             our_config(urls, config)
@@ -639,7 +700,7 @@ def main() -> None:
             results.append(run_one("10% changed"))
             for r in results[-4:]:
                 print(f"  {r.tool:15} {r.name:14} {r.rate:7.1f} pages/s  {r.cpu:6.1f} CPU s  "
-                      f"{r.rss_mib:5.0f} MiB  {r.note}", flush=True)
+                      f"{r.rss_mib:5.0f} MiB (Pss {r.pss_mib:.0f})  {r.note}", flush=True)
 
         if uw_binary is not None:
             files = urlwatch_files(tmp, urls)
@@ -666,12 +727,40 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def many_sources(n: int, pages: list[Page], hosts: list[str], port: int, nginx: Nginx, tmp: Path,
+                 daemon_seconds: float) -> None:
+    """Memory mode: `n` sources over the pages (source i is page i mod pages, under `?copy=i`, on host i mod
+    hosts), `check` of all of them new then unchanged, then the daemon flat out; peak RSS per process tree."""
+    urls = [f"http://{hosts[i % len(hosts)]}:{port}{pages[i % len(pages)].path}?copy={i}" for i in range(n)]
+    home = tmp / "many"
+    home.mkdir()
+    config, db = home / "sources.yaml", home / "many.db"
+    our_config(urls, config)
+    restore(pages)
+    nginx.validators(True)
+    runs = [our_pass("first", config, db, n)]
+    nginx.validators(False)
+    runs.append(our_pass("unchanged", config, db, n))
+    daemon = daemon_rate(config, db, urls, warmup=20.0, window=daemon_seconds)
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{n} sources over {len(pages)} pages and {len(hosts)} hosts; {os.cpu_count()} cores, load average "
+          f"now {load}; peak RSS = VmHWM summed over the process tree (Pss: shared pages counted once)\n")
+    print("| what | checks/s | CPU ms/check | peak RSS | peak Pss | outcomes |")
+    print("|---|---|---|---|---|---|")
+    for r in runs:
+        print(f"| `check` {r.name} | {r.rate:.1f} | {r.cpu / r.pages * 1000:.1f} | {r.rss_mib:.0f} MB | "
+              f"{r.pss_mib:.0f} MB | {r.note} |")
+    print(f"| `run` (daemon, {daemon['seconds']:.0f} s) | {daemon['rate']:.1f} | {daemon['cpu_per_check_ms']:.1f} | "
+          f"{daemon['rss_mib']:.0f} MB | {daemon['pss_mib']:.0f} MB | {daemon['processes']} processes |")
+
+
 def print_table(results: list[Pass], storage: dict, daemon: dict, n: int) -> None:
     by = {(r.tool, r.name): r for r in results}
     floor = next(r for r in results if r.tool.startswith("bare"))
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n{n} pages, whole-process wall time per pass; CPU s = user+sys of the process and its reaped "
-          f"children (workers included); {os.cpu_count()} cores, load average now {load}\n")
+          f"children (workers included); peak RSS = VmHWM summed over the process tree; "
+          f"{os.cpu_count()} cores, load average now {load}\n")
     print("| pass | tool | pages/s | CPU s | CPU ms/page | peak RSS | p50 / p95 per check "
           "| ours / urlwatch (pages/s) | ours / urlwatch (CPU) | ours / floor |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -696,7 +785,8 @@ def print_table(results: list[Pass], storage: dict, daemon: dict, n: int) -> Non
         f"{r.name}: {r.note}" for r in results if r.tool == "policy-monitor"))
     print(f"\ndaemon (`policy-monitor run`, interval {daemon['interval']}s = {daemon['demand']:.0f} checks/s asked): "
           f"{daemon['rate']:.1f} checks/s sustained over {daemon['seconds']:.0f} s ({daemon['checks']} checks), "
-          f"{daemon['cpu_per_check_ms']:.1f} ms CPU per check (main process), peak RSS {daemon['rss_mib']:.0f} MB")
+          f"{daemon['cpu_per_check_ms']:.1f} ms CPU per check (its process tree), peak RSS {daemon['rss_mib']:.0f} MB "
+          f"(ΣVmHWM of {daemon['processes']} processes; Pss {daemon['pss_mib']:.0f} MB)")
     cpu_unchanged = by[("policy-monitor", "unchanged")].cpu / n * 1000
     print(f"\nstorage after the four passes: {storage['versions']} versions, per version "
           f"{storage['raw'] / 1000:.1f} KB raw (zlib), {storage['text'] / 1000:.1f} KB text, "

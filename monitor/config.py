@@ -264,8 +264,9 @@ class DaemonConfig(_Strict):
     heartbeat: Duration = 30
     delivery_interval: Duration = 30
     lock_timeout: Duration = 600
-    # processes that normalize and compare pages beside the event loop (monitor.offload); unset: one per
-    # core when there are 20+ sources, 0: none (all in the event loop's thread)
+    # processes beside the main one, for the other cores: `check` splits its sources by host over them
+    # (monitor.shards: each checks its share whole), the daemon normalizes and compares pages in them
+    # (monitor.offload); unset: one per core but one when there are 20+ sources, 0: none (one process)
     cpu_processes: int | None = Field(None, ge=0, le=64)
 
 

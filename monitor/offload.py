@@ -10,6 +10,9 @@ the normalizing and rating stages imported first so every worker shares them. Fo
 reaped by the pool, so their CPU time counts in the command's own (`time`, wait4). They never touch the
 parent's database connections. A pool of 0 workers runs the function inline (small checks, tests):
 starting workers costs more than it saves below a few dozen pages (`pool_size`).
+
+The daemon uses this pool; `check` of many sources on several hosts splits whole checks over
+processes instead (`monitor.shards`), and keeps the pool for sources all on one host.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ _PRELOAD = ("monitor.pipeline", "monitor.capture.guard", "monitor.meaning.signif
 
 
 def pool_size(configured: int | None, sources: int) -> int:
-    """Workers to start: `daemon.cpu_processes` when set; else one per core on a multi-core machine when
-    there are at least MIN_SOURCES_FOR_WORKERS sources; 0 means inline."""
+    """Processes to start beside this one: `daemon.cpu_processes` when set; else one per core but one (this
+    process's event loop keeps a core busy itself) when there are at least MIN_SOURCES_FOR_WORKERS
+    sources; 0 means everything in this process."""
     if configured is not None:
         return configured
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cores if cores > 1 and sources >= MIN_SOURCES_FOR_WORKERS else 0
+    return cores - 1 if sources >= MIN_SOURCES_FOR_WORKERS else 0
 
 
 class CpuPool:

@@ -531,15 +531,15 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
     A source waits for its host's turn before it takes a concurrency slot, so many sources on one
     host (or a host holding us back with Retry-After) never starve the other hosts of slots.
 
-    Without `fetcher` and `cpu`, on a multi-core machine (`pool_size(daemon.cpu_processes, len(sources))`
-    of 2 or more), the sources are split by host into one shard per core, each checked whole (fetch,
-    fingerprint, database, CPU work) in a process of its own (`shard_sources`, monitor.shards);
-    `on_result` is still called here, as each check finishes, and `daemon.concurrency` bounds each
-    process. Otherwise they are checked in this process, the CPU work in `cpu` (default: a pool of
+    Without `fetcher` and `cpu`, when `pool_size(daemon.cpu_processes, len(sources))` processes beside this
+    one are wanted (by default one per core but one), the sources are split by host into that many shards
+    plus one, each checked whole (fetch, fingerprint, database, CPU work) in a process of its own
+    (`shard_sources`, monitor.shards): this one and one forked per other shard. `on_result` is still called here, as each check finishes, and
+    `daemon.concurrency` bounds each process. Otherwise they are checked in this process, the CPU work in `cpu` (default: a pool of
     `pool_size(...)` workers, or inline).
     """
     if cpu is None and fetcher is None:
-        shards = shard_sources(sources, pool_size(config.daemon.cpu_processes, len(sources)), store)
+        shards = shard_sources(sources, 1 + pool_size(config.daemon.cpu_processes, len(sources)), store)
         if len(shards) > 1:
             return await _check_sharded(sources, shards, config=config, store=store, on_result=on_result,
                                         lock_wait=lock_wait)
@@ -594,8 +594,9 @@ def shard_sources(sources: Sequence[SourceConfig], processes: int, store: Store)
 async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]], *, config: Config,
                          store: Store, on_result: Callable[[CheckResult], None] | None,
                          lock_wait: float) -> list[CheckResult]:
-    """`check_all` with one forked process per shard, each checking its sources whole with its own event
-    loop, fetcher and database engine; the results come back here as they finish."""
+    """`check_all` with the first shard checked here and one forked process for each other shard, each
+    checking its sources whole with its own event loop, fetcher and database engine; the results come
+    back here as they finish."""
     from monitor.shards import run_sharded
 
     results: list[CheckResult | None] = [None] * len(sources)
@@ -617,9 +618,14 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
         if on_result:
             on_result(result)
 
+    async def here() -> None:  # the first shard, in this process once the others are forked
+        await _check_here([sources[i] for i in shards[0]], config=config, store=store, fetcher=None,
+                          on_each=lambda position, result: arrived(shards[0][position], result),
+                          lock_wait=lock_wait, cpu=CpuPool(0))
+
     started_at = utcnow()
     store.dispose()  # no pooled connection crosses the fork (the pool reconnects on next use)
-    lost = await run_sharded(shards, work, arrived)
+    lost = await run_sharded(shards[1:], work, arrived, here=here)
     if lost:
         _release_locks_of(store, {pid for _, pid in lost.values()})
     for index, (why, _pid) in sorted(lost.items()):

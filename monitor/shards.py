@@ -5,7 +5,7 @@ are per check and run in the event loop of whoever checks, so one process uses o
 it hands its normalizing to. `run_sharded` forks one child per shard; the child runs `work(shard,
 send)` (its own event loop, fetcher and database connections: nothing of the parent's is used after
 the fork) and `send(index, item)` pickles each finished item back at once, so the parent shows
-progress as items finish and puts them back in input order.
+progress as items finish and puts them back in input order. The parent may do one share itself.
 
 Fork before any socket, thread or event loop of your own exists (the same care as `monitor.offload`):
 a child starts as a copy of the parent, and a lock held by another thread at that instant is held in
@@ -24,7 +24,7 @@ import pickle
 import signal
 import struct
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,12 +58,15 @@ class _Child:
 
 
 async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[int], Send], None],
-                      on_item: Callable[[int, Any], None]) -> dict[int, tuple[str, int]]:
+                      on_item: Callable[[int, Any], None],
+                      here: Callable[[], Awaitable[None]] | None = None) -> dict[int, tuple[str, int]]:
     """Fork one child per shard (now), run `work(shard, send)` in each, call `on_item(index, item)` in this
     process as each item arrives; returns {index: (why, the child's pid)} for the items whose child died
     before sending them.
 
-    If this coroutine is cancelled (or the parent interrupted), the children still running are ended."""
+    `here()`, this process's own share of the work, runs once every child is forked, beside the reading:
+    on N cores, N - 1 children and this process make N processes, not N + 1 copies of it in memory.
+    If this coroutine is cancelled or `here()` raises, the children still running are ended."""
     loop = asyncio.get_running_loop()
     children: list[_Child] = []
     readers: list[asyncio.Task] = []
@@ -80,7 +83,7 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
             child = _Child(pid, list(shard))
             children.append(child)
             readers.append(loop.create_task(_read(child, read_end, on_item)))
-        await asyncio.gather(*readers)
+        await asyncio.gather(*readers, *([here()] if here else []))
     finally:
         for task in readers:
             task.cancel()

@@ -55,8 +55,8 @@ def test_workers_run_in_other_processes_and_are_reaped_on_close():
     assert all(not w.is_alive() for w in workers)
 
 
-def test_pool_size_is_the_setting_else_one_per_core_for_enough_sources():
+def test_pool_size_is_the_setting_else_one_per_core_but_one_for_enough_sources():
     assert pool_size(0, 10_000) == 0 and pool_size(3, 1) == 3
     assert pool_size(None, MIN_SOURCES_FOR_WORKERS - 1) == 0
     cores = len(os.sched_getaffinity(0))
-    assert pool_size(None, MIN_SOURCES_FOR_WORKERS) == (cores if cores > 1 else 0)
+    assert pool_size(None, MIN_SOURCES_FOR_WORKERS) == cores - 1  # this process keeps the last core busy
