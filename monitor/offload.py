@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported when workers start: a check in one process never pays for them
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 
@@ -52,6 +53,9 @@ class CpuPool:
         """Fork the workers now (see the module docstring for why now); idempotent, a no-op for 0."""
         if self.workers <= 0 or self._executor is not None:
             return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         for module in _PRELOAD:
             importlib.import_module(module)
         self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))

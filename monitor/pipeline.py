@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 from monitor.capture.browser import BrowserPool, BrowserSettings
 from monitor.capture.document import BUNDLE_TYPE, Part, bundle, document_text, is_pdf
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
-from monitor.capture.fingerprint import fingerprint
-from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
 from monitor.notify import health
@@ -42,7 +40,8 @@ if TYPE_CHECKING:
 
 # The comparing and rating stages (guard, sections, significance, topics, outbox, feed) are imported where
 # a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
-# topic vocabularies) would be paid by every `check` process.
+# topic vocabularies) would be paid by every `check` process. The readers (the fingerprint, the normalizer)
+# are imported at the first page read, after the first requests are on their way.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
@@ -297,6 +296,8 @@ def _fingerprint(fetched: FetchResult, source: SourceConfig) -> str | None:
     whose text is always read."""
     if fetched.content_type == BUNDLE_TYPE or is_pdf(fetched.content_type, fetched.final_url, fetched.content):
         return None
+    from monitor.capture.fingerprint import fingerprint
+
     return fingerprint(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
 
 
@@ -414,6 +415,7 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
 def _store_version(session, row: Source, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    from monitor.capture.normalize import NORMALIZER_VERSION
     from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
 
     digest = derived.digest

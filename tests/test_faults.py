@@ -258,7 +258,7 @@ def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_o
 
 def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(monitor, monkeypatch):
     """An unexpected exception (a bug on some page) counts like a dead URL: `source.failing` at the threshold."""
-    import monitor.pipeline as pipeline
+    import monitor.capture.fingerprint as fingerprint
 
     monitor.server.page("/p", POLICY)
     monitor.check()
@@ -267,7 +267,7 @@ def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(
         raise RuntimeError("a normalizer bug on this page")
 
     with monkeypatch.context() as patched:
-        patched.setattr(pipeline, "fingerprint", normalizer_bug)  # runs on every fetched page
+        patched.setattr(fingerprint, "fingerprint", normalizer_bug)  # runs on every fetched page
         crashed, failing_after = [], []
         for _ in range(4):  # threshold is 3 in the test config
             crashed.append(monitor.check()["error"])

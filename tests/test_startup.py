@@ -20,12 +20,15 @@ def test_the_command_line_module_loads_no_database_config_or_parsing_stack():
     assert heavy == set()
 
 
-def test_the_check_pipeline_loads_no_rating_stage_until_a_text_changes():
+def test_the_check_pipeline_loads_no_rating_stage_until_a_text_changes_nor_a_reader_until_a_page_is_read():
     modules = loaded_after("import monitor.pipeline")
-    assert "monitor.capture.fingerprint" in modules
     rating = {"monitor.meaning.topics", "monitor.meaning.significance", "monitor.capture.guard",
               "monitor.text.sections", "monitor.notify.outbox", "monitor.notify.feed"}
+    readers = {"monitor.capture.fingerprint", "monitor.capture.normalize", "monitor.capture.pdf", "bs4", "lxml",
+               "markdown_it"}
     assert modules & rating == set()
+    assert {m for m in modules if m in readers or m.split(".")[0] in readers} == set()
+    assert "multiprocessing" not in modules  # the CPU pool's, imported when workers start
 
 
 def test_a_database_at_head_is_opened_without_alembic(tmp_path):
