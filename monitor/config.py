@@ -442,18 +442,18 @@ def load_config(path: str | Path) -> Config:
 def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
     """Validate YAML text; `filename` is used in the problems' locations."""
     try:
-        root, data = _load_yaml(text)
+        data = _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem(filename, line, "yaml", f"not valid YAML: {reason}")]) from None
     if data is None:
-        data, root = {}, None
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, 1, "(top level)", "expected a mapping of keys")])
 
-    locator = _Locator(root, filename)
+    locator = _Locator(text, filename)
     problems = _secret_problems(data, locator) + _cross_problems(data, locator) + _apprise_url_problems(data, locator)
     merged = dict(data)
     defaults = data.get("defaults") or {}
@@ -461,7 +461,7 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
     if not isinstance(defaults, dict):
         problems.append(locator.problem(("defaults",), "expected a mapping of source keys"))
         defaults = {}
-    if isinstance(data.get("sources"), list):
+    if isinstance(data.get("sources"), list) and defaults:
         merged["sources"] = [
             {**defaults, **s} if isinstance(s, dict) else s for s in data["sources"]
         ]
@@ -489,12 +489,21 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
-    """Parse once: the node tree (for the problems' line numbers) and the data constructed from it."""
+def _load_yaml(text: str) -> Any:
+    """The data. The node tree it is built from (a few KB per source, with every line mark) is let go
+    before validation: a valid file never needs it, and `_Locator` parses again to place a problem."""
     loader = _YAML_LOADER(text)
     try:
         root = loader.get_single_node()
-        return root, (loader.construct_document(root) if root is not None else None)
+        return loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _YAML_LOADER(text)
+    try:
+        return loader.get_single_node()
     finally:
         loader.dispose()
 
@@ -621,14 +630,22 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 class _Locator:
-    """Finds the YAML line of a location such as ('sources', 2, 'url')."""
+    """Finds the YAML line of a location such as ('sources', 2, 'url'); parses the text into nodes on first use."""
 
-    def __init__(self, root: yaml.Node | None, filename: str):
-        self.root = root
+    def __init__(self, text: str, filename: str):
+        self.text = text
         self.filename = filename
+        self._root: yaml.Node | None | bool = False   # False: not parsed yet
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if self._root is False:
+            self._root = _compose(self.text)
+        return self._root  # type: ignore[return-value]
 
     def line(self, loc: tuple) -> int | None:
-        node, line = self.root, (self.root.start_mark.line + 1 if self.root else None)
+        root = self.root
+        node, line = root, (root.start_mark.line + 1 if root else None)
         for part in loc:
             if isinstance(node, yaml.MappingNode):
                 match = next(((k, v) for k, v in node.value if k.value == str(part)), None)

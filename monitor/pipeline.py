@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
@@ -553,18 +554,29 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store: Store, fetcher: Fetcher | None,
                       on_each: Callable[[int, CheckResult], None] | None, lock_wait: float,
                       cpu: CpuPool | None) -> list[CheckResult]:
-    """`check_all` in this process and its event loop; `on_each(index, result)` as each check finishes."""
-    limit = asyncio.Semaphore(config.daemon.concurrency)
-    host_turns: dict[str, asyncio.Lock] = {}
+    """`check_all` in this process and its event loop; `on_each(index, result)` as each check finishes.
 
-    async def one(index: int, source: SourceConfig, fetcher: Fetcher, browser: BrowserPool,
-                  cpu: CpuPool) -> CheckResult:
-        async with host_turns.setdefault(host_key(source), asyncio.Lock()), limit:
-            result = await check_source(source, config=config, store=store, fetcher=fetcher, lock_wait=lock_wait,
-                                        cpu=cpu, browser=browser)
-        if on_each:
-            on_each(index, result)
-        return result
+    `daemon.concurrency` workers take turns over the hosts: a worker takes the next host that has
+    sources left and no check in flight, checks its next source (in input order), and puts the host back
+    at the end of the line; so one host is never asked twice at once and never holds the others back.
+    Nothing is held per source but its place in its host's line (10,000 waiting tasks would be ~15 MB)."""
+    lines: dict[str, collections.deque[int]] = {}
+    for index, source in enumerate(sources):
+        lines.setdefault(host_key(source), collections.deque()).append(index)
+    ready = collections.deque(lines)   # hosts with sources left and no check in flight
+    results: list[CheckResult | None] = [None] * len(sources)
+
+    async def worker(fetcher: Fetcher, browser: BrowserPool, cpu: CpuPool) -> None:
+        while ready:  # a host in flight goes back in line when its check ends, by the worker that checked it
+            host = ready.popleft()
+            index = lines[host].popleft()
+            result = await check_source(sources[index], config=config, store=store, fetcher=fetcher,
+                                        lock_wait=lock_wait, cpu=cpu, browser=browser)
+            results[index] = result
+            if lines[host]:
+                ready.append(host)
+            if on_each:
+                on_each(index, result)
 
     # the browser is launched only if a `render: browser` source is checked, and shared by all of them
     async with contextlib.AsyncExitStack() as stack:
@@ -573,7 +585,9 @@ async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store:
         if fetcher is None:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(config)))
         browser = await stack.enter_async_context(BrowserPool(browser_settings(config)))
-        return list(await asyncio.gather(*(one(i, s, fetcher, browser, cpu) for i, s in enumerate(sources))))
+        workers = min(config.daemon.concurrency, len(lines))
+        await asyncio.gather(*(worker(fetcher, browser, cpu) for _ in range(workers)))
+    return [r for r in results if r is not None]
 
 
 def host_key(source: SourceConfig) -> str:

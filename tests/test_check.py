@@ -270,3 +270,18 @@ def migrations_head() -> str:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(resources.files("monitor.store") / "migrations"))
     return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_check_json_streamed_one_result_at_a_time_is_what_one_dump_writes(capsys):
+    from monitor.cli.common import print_json
+    from monitor.cli.main import print_json_results
+    from monitor.outcome import CheckResult
+
+    results = [CheckResult("a", "https://a.example/p", "changed", version=3, previous_version=2,
+                           alert_topics=["minors", "retention"], error=None),
+               CheckResult("b «ü»", "https://b.example/p", "error", error='HTTP 503 "busy"\nretry later')]
+    for shown in (results, results[:1], []):
+        print_json({"results": [r.to_json() for r in shown]})
+        whole = capsys.readouterr().out
+        print_json_results(shown)
+        assert capsys.readouterr().out == whole

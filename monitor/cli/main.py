@@ -182,10 +182,25 @@ def check(
 
         asyncio.run(deliver_pending(store, config))
     if as_json:
-        print_json({"results": [r.to_json() for r in results]})
+        print_json_results(results)
     else:
         print_check_results(results)
     raise typer.Exit(EXIT_SOURCE_FAILED if any(r.failed for r in results) else EXIT_OK)
+
+
+def print_json_results(results) -> None:
+    """`{"results": [...]}` exactly as `print_json` writes it, one result at a time: 10,000 results are
+    never one list of dicts and one string in memory."""
+    import json
+
+    if not results:
+        return print_json({"results": []})
+    sys.stdout.write('{\n  "results": [\n')
+    last = len(results) - 1
+    for i, result in enumerate(results):
+        text = json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("    " + text.replace("\n", "\n    ") + (",\n" if i < last else "\n"))
+    sys.stdout.write("  ]\n}\n")
 
 
 @app.command()
