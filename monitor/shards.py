@@ -75,10 +75,11 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
             read_end, write_end = os.pipe()
             sys.stdout.flush()
             sys.stderr.flush()  # nothing buffered before the fork is written twice
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 os.close(read_end)
-                _child_main(list(shard), work, write_end)
+                _child_main(list(shard), work, write_end, parent)
             os.close(write_end)
             child = _Child(pid, list(shard))
             children.append(child)
@@ -145,12 +146,13 @@ def _ended(status: int | None) -> str:
     return f"the process checking it failed (exit code {code}; see its log lines)"
 
 
-def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], fd: int) -> None:
+def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], fd: int, parent: int) -> None:
     """The child's life: run the shard, stream items, exit without running the parent's clean-ups."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole group: the parent reports it
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _end_with(parent)
         with contextlib.suppress(ValueError):  # a wake-up fd is the parent's event loop's: not ours to write
             signal.set_wakeup_fd(-1)
 
@@ -168,6 +170,19 @@ def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], f
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code)  # never the parent's atexit handlers, finalizers or connections
+
+
+def _end_with(parent: int) -> None:
+    """Be ended (SIGTERM) when the parent ends, however it ends (Linux); elsewhere, or should that fail, a
+    child whose parent is gone fails at its next item, on the closed pipe."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _write(fd: int, index: int, payload: bytes) -> None:

@@ -216,3 +216,41 @@ def test_a_sharded_check_on_postgresql(cli, site, make_config, postgres_url):
 
     assert result.exit_code == 0, result.stderr
     assert [r["status"] for r in results] == ["new"] * 4
+
+
+def test_a_child_ends_with_its_parent(tmp_path):
+    """The parent killed (SIGKILL: no clean-up of its own) takes its checking processes with it."""
+    import subprocess
+    import sys
+    import time
+
+    pids = tmp_path / "pids"
+    script = f"""
+import asyncio, os, time
+from monitor.shards import run_sharded
+
+def work(shard, send):
+    with open({str(pids)!r}, "a") as out:
+        out.write(f"{{os.getpid()}}\\n")
+    time.sleep(60)
+
+asyncio.run(run_sharded([[0], [1]], work, lambda i, item: None))
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not pids.exists() or len(pids.read_text().split()) < 2):
+        time.sleep(0.05)
+    children = [int(p) for p in pids.read_text().split()]
+    parent.kill()
+    parent.wait()
+    def running(pid: int) -> bool:  # a zombie waiting for init to reap it is not running
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(running(p) for p in children):
+        time.sleep(0.05)
+    assert len(children) == 2
+    assert not any(running(p) for p in children)
