@@ -20,6 +20,13 @@ def test_the_command_line_module_loads_no_database_config_or_parsing_stack():
     assert heavy == set()
 
 
+def test_help_is_plain_text_without_rich_help_machinery():
+    modules = loaded_after("import sys\nsys.argv = ['policy-monitor', '--help']\nfrom monitor.cli.main import main\n"
+                           "try:\n    main()\nexcept SystemExit:\n    pass")
+    assert {"typer.rich_utils", "rich.markdown", "rich.traceback", "markdown_it"} & modules == set()
+    assert "Commands:" in modules  # the help was printed (its words are in the same output)
+
+
 def test_the_check_pipeline_loads_no_rating_stage_until_a_text_changes_nor_a_reader_until_a_page_is_read():
     modules = loaded_after("import monitor.pipeline")
     rating = {"monitor.meaning.topics", "monitor.meaning.significance", "monitor.capture.guard",

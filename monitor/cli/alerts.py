@@ -31,6 +31,7 @@ alerts_app = typer.Typer(
     help="List queued, delivered and failed alerts; `deliver` sends due ones, `retry` re-queues failed ones.",
     invoke_without_command=True,
     no_args_is_help=False,
+    rich_markup_mode=None,  # plain help, as the main app's (monitor.cli.common)
 )
 app.add_typer(alerts_app, name="alerts")
 

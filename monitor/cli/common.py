@@ -50,6 +50,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help and usage errors: typer's rich help formatter imports rich's Markdown, Traceback and the
+    # rest (some 40% of `--help`'s start-up) to draw boxes around the same text
+    rich_markup_mode=None,
 )
 out = Console()
 err = Console(stderr=True)
