@@ -640,6 +640,9 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
                           lock_wait=lock_wait, cpu=CpuPool(0))
 
     started_at = utcnow()
+    # every page is read: the readers are imported once, here before the forks, not in each process (the
+    # rating stage is still imported only where a text changed)
+    from monitor.capture import fingerprint, normalize  # noqa: F401
     store.dispose()  # no pooled connection crosses the fork (the pool reconnects on next use)
     lost = await run_sharded(shards[1:], work, arrived, here=here)
     if lost:
