@@ -537,9 +537,9 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
     Without `fetcher` and `cpu`, when `pool_size(daemon.cpu_processes, len(sources))` processes beside this
     one are wanted (by default one per core but one), the sources are split by host into that many shards
     plus one, each checked whole (fetch, fingerprint, database, CPU work) in a process of its own
-    (`shard_sources`, monitor.shards): this one and one forked per other shard. `on_result` is still called here, as each check finishes, and
-    `daemon.concurrency` bounds each process. Otherwise they are checked in this process, the CPU work in `cpu` (default: a pool of
-    `pool_size(...)` workers, or inline).
+    (`shard_sources`, monitor.shards): this one and one forked per other shard. `on_result` is still
+    called here, as each check finishes, and `daemon.concurrency` bounds each process. Otherwise they are
+    checked in this process, the CPU work in `cpu` (default: a pool of `pool_size(...)` workers, or inline).
     """
     if cpu is None and fetcher is None:
         shards = shard_sources(sources, 1 + pool_size(config.daemon.cpu_processes, len(sources)), store)
