@@ -644,9 +644,11 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
     # rating stage is still imported only where a text changed)
     from monitor.capture import fingerprint, normalize  # noqa: F401
     store.dispose()  # no pooled connection crosses the fork (the pool reconnects on next use)
-    lost = await run_sharded(shards[1:], work, arrived, here=here)
-    if lost:
-        _release_locks_of(store, {pid for _, pid in lost.values()})
+    children: list[int] = []
+    try:
+        lost = await run_sharded(shards[1:], work, arrived, here=here, pids=children)
+    finally:  # a child killed (or interrupted with us) may have held source locks: free them now
+        _release_locks_of(store, set(children))
     for index, (why, _pid) in sorted(lost.items()):
         source = sources[index]
         result = CheckResult(source.name, source.url, "error", error=f"internal error: {why} before its check "
@@ -662,7 +664,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
 
 def _release_locks_of(store: Store, pids: set[int]) -> None:
-    """Free the source locks that dead child processes held (best effort: they also expire)."""
+    """Free the source locks that ended child processes still hold (best effort: they also expire)."""
     import socket
 
     from sqlalchemy import update

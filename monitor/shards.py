@@ -59,14 +59,16 @@ class _Child:
 
 async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[int], Send], None],
                       on_item: Callable[[int, Any], None],
-                      here: Callable[[], Awaitable[None]] | None = None) -> dict[int, tuple[str, int]]:
+                      here: Callable[[], Awaitable[None]] | None = None,
+                      pids: list[int] | None = None) -> dict[int, tuple[str, int]]:
     """Fork one child per shard (now), run `work(shard, send)` in each, call `on_item(index, item)` in this
     process as each item arrives; returns {index: (why, the child's pid)} for the items whose child died
     before sending them.
 
     `here()`, this process's own share of the work, runs once every child is forked, beside the reading:
     on N cores, N - 1 children and this process make N processes, not N + 1 copies of it in memory.
-    If this coroutine is cancelled or `here()` raises, the children still running are ended."""
+    If this coroutine is cancelled or `here()` raises, the children still running are ended. `pids`, when
+    given, gets each child's pid as it is forked (to clean up after them whatever happens)."""
     loop = asyncio.get_running_loop()
     children: list[_Child] = []
     readers: list[asyncio.Task] = []
@@ -81,6 +83,8 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
                 os.close(read_end)
                 _child_main(list(shard), work, write_end, parent)
             os.close(write_end)
+            if pids is not None:
+                pids.append(pid)
             child = _Child(pid, list(shard))
             children.append(child)
             readers.append(loop.create_task(_read(child, read_end, on_item)))
@@ -150,8 +154,10 @@ def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], f
     """The child's life: run the shard, stream items, exit without running the parent's clean-ups."""
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the whole group: the parent reports it
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's way to end a child early
+        # Ctrl-C reaches the whole process group: Python's own handler here (not the parent's event loop's),
+        # so the child's asyncio.run cancels its checks, which release their locks
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         _end_with(parent)
         with contextlib.suppress(ValueError):  # a wake-up fd is the parent's event loop's: not ours to write
             signal.set_wakeup_fd(-1)
@@ -161,6 +167,8 @@ def _child_main(shard: list[int], work: Callable[[Sequence[int], Send], None], f
 
         work(shard, send)
         _write(fd, -1, b"")
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the work was cancelled, the parent says so
+        code = 130
     except BaseException as exc:  # noqa: BLE001 — said in the log; the parent reports the lost items
         code = 1
         with contextlib.suppress(Exception):

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 from werkzeug import Request, Response
@@ -254,3 +255,47 @@ asyncio.run(run_sharded([[0], [1]], work, lambda i, item: None))
         time.sleep(0.05)
     assert len(children) == 2
     assert not any(running(p) for p in children)
+
+
+def test_ctrl_c_ends_every_checking_process_and_leaves_no_source_locked(site, make_config, tmp_path):
+    """SIGINT to the whole process group, as a terminal sends it, in the middle of a sharded `check`."""
+    import subprocess
+    import sys
+    import time
+
+    slow = threading.Event()
+    serve = site._handle
+
+    def handle(request: Request) -> Response:
+        if request.path.startswith("/slow"):
+            slow.wait(20)
+        return serve(request)
+
+    site.server.clear_all_handlers()
+    site.server.expect_request(__import__("re").compile(".*")).respond_with_handler(handle)
+    sources = [{"name": f"{host.split('.')[0]}-{n}", "url": site.set(f"/slow{host}{n}", render_policy(seed_text(2)))
+                .replace("localhost", host, 1)} for n in range(3) for host in ("localhost", "127.0.0.1")]
+    config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
+    db = tmp_path / "monitor.db"
+    check = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "--db", f"sqlite:///{db}",
+                              "check", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (db.exists() and locked(db) == 2):
+            time.sleep(0.05)
+        assert locked(db) == 2, check.stderr.read1().decode() if check.poll() is not None else "no locks taken"
+        os.killpg(check.pid, signal.SIGINT)
+        code = check.wait(30)
+    finally:
+        slow.set()
+    assert code == 130
+    assert locked(db) == 0
+
+
+def locked(db: Path) -> int:
+    with sqlite3.connect(db, timeout=30) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM source WHERE lock_owner IS NOT NULL").fetchone()[0]
+        except sqlite3.OperationalError:  # no table yet
+            return -1
