@@ -22,9 +22,10 @@ from email.parser import BytesParser
 from urllib.parse import urlsplit
 
 from monitor.capture.fetch import decode_html
-from monitor.capture.normalize import normalize
-from monitor.capture.pdf import pdf_text
 from monitor.errors import ContentRejected
+
+# The readers (normalize: BeautifulSoup and markdown-it; pdf) are imported when a body is read: a check of an
+# unchanged page only fingerprints it, and worker processes import them once before they are forked.
 
 BUNDLE_TYPE = "multipart/mixed"
 PART_SEPARATOR = "\n\n"
@@ -66,7 +67,11 @@ def document_text(content: bytes, *, content_type: str = "text/html", url: str =
         if select or remove:
             raise ContentRejected("`select` and `remove` pick elements of HTML pages; this is a PDF (drop them "
                                   "for this source)")
+        from monitor.capture.pdf import pdf_text
+
         return pdf_text(content)
+    from monitor.capture.normalize import normalize
+
     text, _ = decode_html(content, content_type)
     return normalize(text, content_type=content_type, select=select, remove=remove)
 
