@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # imported when workers start: a check in one process never p
 T = TypeVar("T")
 
 MIN_SOURCES_FOR_WORKERS = 20   # below this a `check` normalizes inline: the workers' start costs more
-_PRELOAD = ("monitor.pipeline", "monitor.capture.guard", "monitor.meaning.significance", "monitor.text.sections")
+_PRELOAD = ("monitor.pipeline", "monitor.capture.normalize", "monitor.capture.pdf", "monitor.capture.guard",
+            "monitor.meaning.significance", "monitor.text.sections")
 
 
 def pool_size(configured: int | None, sources: int) -> int:

@@ -9,10 +9,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from monitor.capture.body_kind import NORMALIZER_VERSION
 from monitor.capture.browser import BrowserPool, BrowserSettings
 from monitor.capture.document import BUNDLE_TYPE, Part, bundle, document_text, is_pdf
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
@@ -24,8 +25,9 @@ from monitor.outcome import CheckResult
 from monitor.store.database import (
     ChangeRow,
     Check,
-    SectionRow,
+    ClaimedSource,
     Source,
+    SourceHealth,
     Store,
     Version,
     VersionHead,
@@ -37,6 +39,7 @@ from monitor.store.database import (
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
+    from monitor.store.database import SectionRow
     from monitor.text.sections import Section
 
 # The comparing and rating stages (guard, sections, significance, topics, outbox, feed) are imported where
@@ -122,38 +125,25 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
                                    started_at=started_at)
     except BaseException:  # the write transaction releases the lock; a check that never got there does here
         try:
-            with store.session() as session:
-                Store.release(session, claim.source_id, LOCK_OWNER)
+            with store.transaction() as conn:
+                Store.release_source(conn, claim.id, LOCK_OWNER)
         except Exception as exc:  # noqa: BLE001 — the lock expires (lock_timeout)
             log.warning(f"check {source.name}: could not release its lock: {type(exc).__name__}",
                         extra={"source": source.name})
         raise
 
 
-@dataclass(frozen=True)
-class _Claim:
-    """What the first transaction of a check learned: the source's lock is ours, and what it last saw."""
-
-    source_id: int
-    etag: str | None
-    last_modified: str | None
-    fingerprint: str | None   # of the last page whose text was `latest`'s
-    latest: VersionHead | None
-
-
-def _claim(store: Store, source: SourceConfig, ttl: float) -> _Claim | None:
-    """One short transaction: the source's row (created on first sight), its lock taken by one conditional
-    update, and its latest version's head; None when another process holds the lock."""
-    with store.session() as session:
-        row = Store.ensure_source(session, source.name, source.url)
-        if not Store.claim(session, row.id, LOCK_OWNER, ttl):
-            return None
-        latest = Store.latest_head(session, row.id)
-        if latest is None:  # validators and fingerprint only stand for a stored version
-            return _Claim(row.id, None, None, None, None)
-        if len(source.urls) > 1 or source.render != "http":  # see _fetch: no validators for these
-            return _Claim(row.id, None, None, row.text_fingerprint, latest)
-        return _Claim(row.id, row.etag, row.last_modified, row.text_fingerprint, latest)
+def _claim(store: Store, source: SourceConfig, ttl: float) -> ClaimedSource | None:
+    """One short transaction: the source's lock taken (its row created on first sight) and its latest
+    version's head read; None when another process holds the lock. Validators and the fingerprint only
+    stand for a stored version, and validators only for a single http page (see _fetch)."""
+    with store.transaction() as conn:
+        claim = Store.claim_source(conn, source.name, source.url, LOCK_OWNER, ttl)
+    if claim is None or claim.latest is None:
+        return claim if claim is None else replace(claim, etag=None, last_modified=None, text_fingerprint=None)
+    if len(source.urls) > 1 or source.render != "http":
+        return replace(claim, etag=None, last_modified=None)
+    return claim
 
 
 def _record_crash(store: Store, config: Config, source: SourceConfig, result: CheckResult, started_at,
@@ -164,14 +154,16 @@ def _record_crash(store: Store, config: Config, source: SourceConfig, result: Ch
     queues `source.failing` (and later `source.recovered`) the same way, in the same transaction."""
     try:
         with store.session() as session:
-            row = Store.ensure_source(session, source.name, source.url)
-            check = _record_check(session, row, result, started_at, seconds)
-            health.after_check(session, config, source, row, check, result)
+            conn = session.connection()
+            source_id = Store.source_id(conn, source.name, source.url)
+            counters = Store.finish_check(conn, source_id, owner=None, outcome=result.status, failed=result.failed,
+                                          started_at=started_at)
+            _record_check(session, config, source, source_id, counters, result, started_at, seconds)
     except Exception as exc:  # noqa: BLE001 — the database itself is what failed: the log line must do
         log.debug(f"check {source.name}: could not record the failure: {type(exc).__name__}: {exc}")
 
 
-async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, store: Store,
+async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: Config, store: Store,
                         capture: Capture, started_at) -> CheckResult:
     clock = time.monotonic()
     latest = claim.latest
@@ -186,13 +178,15 @@ async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, 
         fetched = await _fetch(source, capture, etag=claim.etag, last_modified=claim.last_modified)
         result.http_status = fetched.status_code
         if not fetched.not_modified:
-            seen = _fingerprint(fetched, source)
-            same_text = (latest is not None and seen is not None and seen == claim.fingerprint
-                         and fetched.final_url == latest.url)
-            if not same_text:  # the full path: normalize, judge, and compare with the latest text
+            from monitor.capture.fingerprint import same_text
+
+            seen = _fingerprint(fetched, source, claim.text_fingerprint)
+            known_text = latest is not None and same_text(seen, claim.text_fingerprint) \
+                and fetched.final_url == latest.url
+            if not known_text:  # the full path: normalize, judge, and compare with the latest text
                 if latest is not None:
-                    with store.session() as session:
-                        previous_text = Store.version_text(session, latest.id)
+                    with store.transaction() as conn:
+                        previous_text = Store.text_of_version(conn, latest.id)
                 page, derived = await _analysed(fetched, source, capture, previous_text, latest)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
@@ -202,21 +196,25 @@ async def _check_locked(source: SourceConfig, claim: _Claim, *, config: Config, 
     # the CPU-heavy comparison ran before the write transaction, so the database is held only to write
     ok = result.status == "unchanged"
     derived = derived if ok else None
-    with store.session() as session:
-        if not Store.release(session, claim.source_id, LOCK_OWNER):  # with the writes: one transaction
+    learned: dict[str, str | None] = {}  # what the source's row keeps of a good fetch
+    if fetched is not None and ok:
+        _note_new_address(source, fetched.final_url, claim.final_url)
+        learned["final_url"] = fetched.final_url
+        if not fetched.not_modified:
+            learned["etag"], learned["last_modified"] = fetched.etag, fetched.last_modified
+        if seen is not None:
+            learned["text_fingerprint"] = seen
+    outcome = result.status if derived is None else "new" if latest is None else "changed"
+    with store.session() as session:  # a Session owns the transaction: its commit tells listeners of alerts
+        conn = session.connection()
+        counters = Store.finish_check(conn, claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed,
+                                      started_at=started_at, learned=learned)
+        if counters is None:  # the lock was released with these writes, or nothing is written
             return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
                                                                          "and another process took this source over")
-        row = session.get(Source, claim.source_id)
-        if fetched is not None and ok:
-            _note_new_address(source, fetched.final_url, row.final_url)
-            row.final_url = fetched.final_url
-            _remember_validators(row, fetched)
-            if derived is not None:
-                _store_version(session, row, page, latest, derived, source, config, result)
-            if seen is not None:
-                row.text_fingerprint = seen
-        check = _record_check(session, row, result, started_at, time.monotonic() - clock)
-        health.after_check(session, config, source, row, check, result)
+        if derived is not None:
+            _store_version(session, claim.id, page, latest, derived, source, config, result)
+        _record_check(session, config, source, claim.id, counters, result, started_at, time.monotonic() - clock)
     return result
 
 
@@ -292,14 +290,16 @@ def _full_type(fetched: FetchResult) -> str:
     return fetched.content_type or "application/octet-stream"
 
 
-def _fingerprint(fetched: FetchResult, source: SourceConfig) -> str | None:
-    """The cheap "same text?" fingerprint of a single markup page; None for a PDF or a bundle of parts,
-    whose text is always read."""
+def _fingerprint(fetched: FetchResult, source: SourceConfig, known: str | None) -> str | None:
+    """The cheap "same text?" fingerprint of a single markup page, as the source remembers it (`known`: the
+    remembered one, kept without a parse when the page came byte for byte); None for a PDF or a bundle of
+    parts, whose text is always read."""
     if fetched.content_type == BUNDLE_TYPE or is_pdf(fetched.content_type, fetched.final_url, fetched.content):
         return None
-    from monitor.capture.fingerprint import fingerprint
+    from monitor.capture.fingerprint import body_digest, fingerprint, remembered
 
-    return fingerprint(fetched.text, content_type=fetched.content_type, select=source.select, remove=source.remove)
+    read = {"content_type": fetched.content_type, "select": source.select, "remove": source.remove}
+    return remembered(lambda: fingerprint(fetched.text, **read), body_digest(fetched.text, **read), known)
 
 
 def _rejection(rule: str | None, reason: str | None, fetched: FetchResult, source: SourceConfig) -> str:
@@ -413,16 +413,15 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def _store_version(session, row: Source, page: _Page, latest: VersionHead | None, derived: _Derived,
+def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
-    from monitor.capture.normalize import NORMALIZER_VERSION
     from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
 
     digest = derived.digest
-    earlier = Store.earliest_seq_with_hash(session, row.id, digest) if latest else None
+    earlier = Store.earliest_seq_with_hash(session, source_id, digest) if latest else None
     version = Version(
-        source_id=row.id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
+        source_id=source_id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
         raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
         normalizer_version=NORMALIZER_VERSION, reverts_to=earlier,
@@ -438,7 +437,7 @@ def _store_version(session, row: Source, page: _Page, latest: VersionHead | None
     result.changes = derived.changes
     if version.reverts_to is None:  # a blink back is recorded but never alerted
         result.alert_topics = sorted({t for c in result.changes for t in c.alert_topics(source.topics)})
-    _add_changes(session, row, latest, version, result.changes, source.topics)
+    _add_changes(session, source_id, latest, version, result.changes, source.topics)
     if result.alert_topics:
         enqueue_change_alerts(session, config, source, version, result)
     elif version.reverts_to is not None:  # never news as a change; news when it undoes an alerted change
@@ -451,20 +450,20 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
     an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
     first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
     nothing is alerted about a first version, and a change classifies what it touches."""
-    known: dict[tuple[str, str, str], list[str] | None] = {}
-    if previous_id is not None:
-        known = {(r.key, r.path, r.text): r.topics for r in Store.sections(session, previous_id)}
+    conn = session.connection()
+    known = Store.section_topics_by_content(conn, previous_id) if previous_id is not None else {}
+    rows = []
     for position, section in enumerate(sections):
+        path = section.display_path
         if previous_id is None:
             topics = None
         else:
-            found = known.get((section.key, section.display_path, section.text), False)
+            found = known.get((section.key, path, section.text), False)
             topics = section_topics(section, language) if found is False else found
-        session.add(SectionRow(
-            version_id=version.id, position=position, key=section.key, number=section.number,
-            title=section.title, level=section.level, path=section.display_path, text=section.text,
-            topics=topics,
-        ))
+        rows.append({"version_id": version.id, "position": position, "key": section.key, "number": section.number,
+                     "title": section.title, "level": section.level, "path": path, "text": section.text,
+                     "topics": topics})
+    Store.add_section_rows(conn, rows)
 
 
 def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
@@ -480,12 +479,12 @@ def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
     return section_topics(section, language)
 
 
-def _add_changes(session, row: Source, old: VersionHead, new: Version, changes: Sequence[RatedChange],
+def _add_changes(session, source_id: int, old: VersionHead, new: Version, changes: Sequence[RatedChange],
                  watched: Sequence[str]) -> None:
     for position, rated in enumerate(changes):
         c = rated.change
         session.add(ChangeRow(
-            source_id=row.id, old_version_id=old.id, new_version_id=new.id, position=position,
+            source_id=source_id, old_version_id=old.id, new_version_id=new.id, position=position,
             section=c.section, kind=c.kind, topics=list(rated.topics),
             alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
             severity=rated.severity, summary=rated.summary, substantive=rated.substantive,
@@ -493,21 +492,18 @@ def _add_changes(session, row: Source, old: VersionHead, new: Version, changes: 
         ))
 
 
-def _remember_validators(row: Source, fetched: FetchResult) -> None:
-    if not fetched.not_modified:
-        row.etag, row.last_modified = fetched.etag, fetched.last_modified
-
-
-def _record_check(session, row: Source, result: CheckResult, started_at, seconds: float) -> Check:
-    check = Check(
-        source_id=row.id, started_at=started_at, duration_ms=int(seconds * 1000), outcome=result.status,
-        http_status=result.http_status, error=result.error, version_seq=result.version,
-        reverts_to=result.reverts_to,
-    )
-    session.add(check)
-    row.last_checked_at, row.last_outcome = started_at, result.status
-    row.consecutive_failures = row.consecutive_failures + 1 if result.failed else 0
-    return check
+def _record_check(session, config: Config, source: SourceConfig, source_id: int, counters: SourceHealth,
+                  result: CheckResult, started_at, seconds: float) -> None:
+    """Insert the check's row (the source's row was updated by Store.finish_check) and act on the source's
+    health; the common case, a check that changes nothing about it, reads and writes nothing more."""
+    check_id = Store.add_check(session.connection(), source_id, started_at=started_at,
+                               duration_ms=int(seconds * 1000), outcome=result.status, http_status=result.http_status,
+                               error=result.error, version_seq=result.version, reverts_to=result.reverts_to)
+    blinked = result.status == "changed" and result.reverts_to is not None
+    if health.is_quiet(counters, failed=result.failed, blinked=blinked, threshold=config.daemon.failure_threshold):
+        return
+    row, check = session.get(Source, source_id), session.get(Check, check_id)
+    health.after_check(session, config, source, row, check, result)
 
 
 def browser_settings(config: Config) -> BrowserSettings:

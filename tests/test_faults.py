@@ -267,7 +267,7 @@ def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(
         raise RuntimeError("a normalizer bug on this page")
 
     with monkeypatch.context() as patched:
-        patched.setattr(fingerprint, "fingerprint", normalizer_bug)  # runs on every fetched page
+        patched.setattr(pipeline, "_fingerprint", normalizer_bug)  # runs on every fetched page
         crashed, failing_after = [], []
         for _ in range(4):  # threshold is 3 in the test config
             crashed.append(monitor.check()["error"])

@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 from monitor.capture.fetch import decode_html
 from monitor.errors import ContentRejected
 
-# The readers (normalize: BeautifulSoup, markdown-it; pdf) are imported when a text is read: `check` sends
-# its first requests without waiting for them.
+# The readers (normalize: BeautifulSoup and markdown-it; pdf) are imported when a body is read: `check` sends
+# its first requests without waiting for them, a check of an unchanged page only fingerprints it, and worker
+# processes import them once before they are forked.
 
 BUNDLE_TYPE = "multipart/mixed"
 PART_SEPARATOR = "\n\n"

@@ -5,12 +5,17 @@ keep their text; parsing them with lxml directly and hashing only what the norma
 a few milliseconds, against tens for the full normalization. `check` compares this fingerprint with
 the one stored for the source's latest version and normalizes only when it differs.
 
-What is hashed, in document order, for HTML: every element's tag name; the attributes the drop and
-block rules read (`READ_ATTRIBUTES`, any `aria-*`, an in-page or e-mail-protection `href`, and
-any attribute named in the source's `select`/`remove` selectors); every text node except inside
-`<script>`/`<style>` (always dropped, and where nonces and build ids live). Comments and processing
+What is hashed, for HTML, element by element in document order: the tag name and the number of
+children (which, in that order, fix the tree's shape); the attributes the drop and block rules read
+(`READ_ATTRIBUTES`, any `aria-*`, an in-page or e-mail-protection `href`, and any attribute named in
+the source's `select`/`remove` selectors); the element's text unless it is a `<script>`/`<style>`
+(always dropped, and where nonces and build ids live), and its tail. Comments and processing
 instructions are left out: the normalizer skips them too. Also hashed: NORMALIZER_VERSION, the kind
 of body (HTML, Markdown, plain), `select` and `remove`. Markdown and plain-text bodies are hashed whole.
+
+`remembered()` adds a digest of the body as read (`body_digest`, a hash of the bytes with those
+settings, ~50 times cheaper than the parse): a page served byte for byte as the remembered one, the
+common case for a page without validators, keeps the remembered fingerprint without being parsed.
 
 Anything the fingerprint leaves out must be something the normalizer never reads, or a page could
 change without a version: `tests/test_fingerprint.py` checks that every attribute the rules name is
@@ -22,11 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lxml import etree
 
-from monitor.capture.normalize import NORMALIZER_VERSION, content_kind
+from monitor.capture.body_kind import NORMALIZER_VERSION, content_kind
 
 # attributes read by monitor.capture.page_chrome and monitor.capture.normalize (plus aria-*, below)
 READ_ATTRIBUTES = frozenset({"id", "class", "role", "style", "hidden", "data-cfemail", "open", "type"})
@@ -44,6 +49,29 @@ def _parser() -> etree.HTMLParser:
 _PARSER = _parser()
 
 
+def body_digest(body: str, *, content_type: str = "text/html", select: str | None = None,
+                remove: Sequence[str] = ()) -> str:
+    """A digest of everything `fingerprint()` is a function of: equal digests, equal fingerprints."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{NORMALIZER_VERSION}{_SEP}{content_type}{_SEP}{select or ''}{_SEP}{_SEP.join(remove)}{_SEP}"
+                  .encode("utf-8", "surrogatepass"))
+    digest.update(body.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def remembered(fingerprint_of: Callable[[], str], digest: str, known: str | None) -> str:
+    """What a source remembers of a page: `<fingerprint>@<body digest>`. When `known` was remembered of a
+    body with the same digest, it is returned as is, without calling `fingerprint_of()` (no parse)."""
+    if known is not None and known.endswith(f"@{digest}"):
+        return known
+    return f"{fingerprint_of()}@{digest}"
+
+
+def same_text(seen: str | None, known: str | None) -> bool:
+    """Whether two remembered fingerprints (see `remembered`) stand for the same normalized text."""
+    return seen is not None and known is not None and seen.split("@")[0] == known.split("@")[0]
+
+
 def fingerprint(body: str, *, content_type: str = "text/html", select: str | None = None,
                 remove: Sequence[str] = ()) -> str:
     """The fingerprint of `body` as `normalize(body, content_type=…, select=…, remove=…)` would read it.
@@ -58,7 +86,7 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
     digest.update(f"{NORMALIZER_VERSION}{_SEP}{kind}{_SEP}{select or ''}{_SEP}{_SEP.join(remove)}{_SEP}".encode())
     if kind != "html":
         digest.update(body.encode("utf-8", "surrogatepass"))
-        return f"fp1:{digest.hexdigest()}"
+        return f"fp2:{digest.hexdigest()}"
     selectors = " ".join([select or "", *remove])
     extra = frozenset(name.lower() for name in _SELECTOR_ATTRIBUTE.findall(selectors))
     script_text = bool(_READS_TEXT.search(selectors))  # `:-soup-contains()` reads every text node
@@ -68,24 +96,26 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
         root = None
     if root is None:
         digest.update(body.encode("utf-8", "surrogatepass"))
-        return f"fp1:{digest.hexdigest()}"
+        return f"fp2:{digest.hexdigest()}"
     parts: list[str] = []
     add = parts.append
-    for event, element in etree.iterwalk(root, events=("start", "end")):
+    for element in root.iter():  # pre-order; with each element's number of children, the tree is fixed
         tag = element.tag
-        if not isinstance(tag, str):
+        if not isinstance(tag, str):  # the parser drops comments and PIs; anything else counts by its tail
+            tail = element.tail
+            add(f"{_END}{tail or ''}")
             continue
-        if event == "start":
-            add(_START + tag)
-            for name, value in element.attrib.items():
+        add(f"{_START}{tag}{_SEP}{len(element)}")
+        if element.attrib:
+            for name, value in element.items():
                 if name in READ_ATTRIBUTES or name.startswith("aria-") or name in extra or (
                         name == "href" and (value.startswith("#") or "email-protection" in value)):
                     add(f"{_ATTR}{name}={value}")
-            if element.text and (tag not in _UNREAD_TEXT or script_text):
-                add(_SEP + element.text)
-        else:
-            add(_END)
-            if element.tail:
-                add(_SEP + element.tail)
+        text = element.text
+        if text and (tag not in _UNREAD_TEXT or script_text):
+            add(_SEP + text)
+        tail = element.tail
+        if tail:
+            add(_END + tail)
     digest.update("".join(parts).encode("utf-8", "surrogatepass"))
-    return f"fp1:{digest.hexdigest()}"
+    return f"fp2:{digest.hexdigest()}"

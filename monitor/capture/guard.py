@@ -409,9 +409,11 @@ def _profile(text: str) -> _Profile:
     plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
     folded = " ".join(plain.lower().replace("’", "'").split())
     tokens = _WORD.findall(folded)
-    cjk = len(_CJK.findall(folded))
-    words = sum(1 for t in tokens if not _is_cjk(t[0])) + cjk // 2
-    vocabulary = {t for t in tokens if t in _POLICY_TERMS}
+    cjk = 0 if folded.isascii() else len(_CJK.findall(folded))
+    # a token of CJK characters is not a word (their pairs are counted instead); without any, every token is
+    # one: no Python step per token for the common case (a page has thousands)
+    words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2
+    vocabulary = _POLICY_TERMS.intersection(tokens)
     cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
     headings = frozenset(
         _heading_key(m.group(1) or m.group(2)) for m in _HEADING.finditer(plain)
@@ -452,13 +454,14 @@ def detect_language(text: str) -> str | None:
 
 def _detect_language(tokens: list[str], folded: str) -> str | None:
     if not folded.isascii():  # only then can another writing system be the main one
-        letters = len(_LETTER.findall(folded))
         scripts = {language: len(chars.findall(folded)) for language, chars in _SCRIPTS}
         language = max(scripts, key=scripts.__getitem__)
         count = scripts[language] + (scripts["zh"] if language == "ja" else 0)
-        if count >= 0.3 * letters and count >= 20:
-            return "ja" if scripts["ja"] >= 0.05 * letters else language
-    counts = Counter(t for t in tokens if t in _STOPWORD_INDEX)
+        if count >= 20:  # letters are counted only then (a pass over every character), by subn: no list
+            letters = _LETTER.subn("", folded)[1]
+            if count >= 0.3 * letters:
+                return "ja" if scripts["ja"] >= 0.05 * letters else language
+    counts = Counter(tokens)  # counted in C; only the stopwords' counts are read
     hits = {language: sum(counts[w] for w in words) for language, words in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, best_hits), (_, second_hits) = ranked[0], ranked[1]
@@ -467,7 +470,6 @@ def _detect_language(tokens: list[str], folded: str) -> str | None:
     return best
 
 
-_STOPWORD_INDEX = frozenset(w for words in _STOPWORDS.values() for w in words)
 _DETECTABLE = frozenset(_STOPWORDS) | {language for language, _ in _SCRIPTS}
 
 

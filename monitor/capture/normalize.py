@@ -66,6 +66,9 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
 from markdown_it import MarkdownIt
 
+from monitor.capture.body_kind import FRONT_MATTER as _FRONT_MATTER
+from monitor.capture.body_kind import NORMALIZER_VERSION as NORMALIZER_VERSION  # re-exported: its old home
+from monitor.capture.body_kind import content_kind
 from monitor.capture.page_chrome import (
     BOLD_STYLE,
     HEADING_TAGS,
@@ -77,8 +80,6 @@ from monitor.capture.page_chrome import (
     text_length,
 )
 from monitor.errors import SelectorMatchedNothing
-
-NORMALIZER_VERSION = 1  # bump when output changes, so `renormalize` knows what to re-derive
 
 # ---------------------------------------------------------------------------------------------
 # Text folding (applies to every block's text)
@@ -370,11 +371,7 @@ def _normalize_html(body: str, select: str | None, remove: Sequence[str]) -> str
 # Markdown and plain text
 
 
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _LIQUID_TAG = re.compile(r"\{%.*?%\}|\{:[^}\n]*\}", re.S)  # Liquid tags, kramdown attribute lists
-_HTML_DOCUMENT = re.compile(r"\A[\s\ufeff]*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
-                            re.I | re.S)
-_HTML_TAG = re.compile(r"<(?:!doctype|[a-zA-Z][a-zA-Z0-9-]*[\s>/])", re.I)
 _LIST_START = re.compile(r"^\s*(?:[-*•·▪‣◦●–—]\s+|\(?(?:\d{1,3}(?:\.\d{1,3})*[.)]|\d{1,3}\.\d{1,3}|[a-zA-Z][.)]"
                          r"|[ivxIVX]{1,4}[.)])\s*\S|\([a-zA-Z0-9]{1,3}\)\s*\S)")
 _RULE_LINE = re.compile(r"^[-=_*~#.\s]{3,}$")  # "=====" under a title, "* * *" between parts
@@ -408,17 +405,6 @@ def _normalize_plain(body: str) -> str:
         if len(walker.blocks) > count and walker.blocks[-1].kind == "item":
             walker.blocks[-1].level = indent // 2
     return _render(walker.blocks)
-
-
-def content_kind(body: str, content_type: str) -> str:
-    mime = (content_type or "").split(";")[0].strip().lower()
-    if "markdown" in mime or _FRONT_MATTER.match(body.lstrip("\n")):
-        return "markdown"
-    if _HTML_DOCUMENT.match(body):  # servers do label HTML documents text/plain
-        return "html"
-    if mime == "text/plain" or not _HTML_TAG.search(body[:100_000]):
-        return "plain"
-    return "html"
 
 
 def normalize(body: str, *, content_type: str = "text/html", select: str | None = None,

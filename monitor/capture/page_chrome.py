@@ -19,6 +19,9 @@ _DROP_TAGS = frozenset({
 })
 _DROP_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
                          "alertdialog", "toolbar", "menubar", "tablist", "tooltip"})
+# Tags whose name alone brings a rule below into play; any other tag without attributes is never dropped
+# (every other rule reads an attribute: role, hidden, style, id, class, href, aria-*), and most tags have none.
+_RULED_BY_NAME = frozenset({"header", "footer", "form", "button"})
 _NOTICE_ROLES = frozenset({"alert", "status", "marquee", "log", "timer"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|bolder|[6-9]00)", re.I)
@@ -170,6 +173,8 @@ def is_dropped(tag: Tag, ctx: PageFacts) -> bool:
     name = tag.name
     if name in _DROP_TAGS:
         return True
+    if not tag.attrs and name not in _RULED_BY_NAME:
+        return False
     role = attr_text(tag, "role").lower()
     if role in _DROP_ROLES:
         return True

@@ -9,7 +9,9 @@ variants); it is reported once and may be reported again only after it settled, 
 
 `after_check()` runs inside the check's own transaction (called by the pipeline right after the
 Check row is added), so an alert is queued exactly when the check that caused it is committed: a
-crash loses both or neither, and the idempotency keys make a replay harmless.
+crash loses both or neither, and the idempotency keys make a replay harmless. `is_quiet()` tells the
+pipeline, from the counters its own update returned, when there is nothing to do (the common case),
+so that a check reads no more rows for its source's health.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from monitor.outcome import FAILED
-from monitor.store.database import Check, Source
+from monitor.store.database import Check, Source, SourceHealth
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -71,6 +73,20 @@ def stability_event(blinks: Sequence[bool], *, unstable_reported: bool, window: 
         # Only a check that blinked can make a source unstable: a quiet check never raises the alarm.
         return "unstable" if recent and recent[-1] and sum(recent) >= min_blinks else None
     return "settled" if len(recent) >= window and not any(recent) else None
+
+
+def is_quiet(counters: SourceHealth, *, failed: bool, blinked: bool, threshold: int) -> bool:
+    """Whether a check leaves the source's health as it was: no failing/recovered event, and no
+    stability to re-assess (only a blink back, or a source already reported unstable, needs that).
+
+    >>> is_quiet(SourceHealth(0, False, False), failed=False, blinked=False, threshold=3)
+    True
+    >>> is_quiet(SourceHealth(3, False, False), failed=True, blinked=False, threshold=3)
+    False
+    """
+    event = failure_event(failed=failed, consecutive_failures=counters.consecutive_failures,
+                          failing_reported=counters.failing_reported, threshold=threshold)
+    return event is None and (failed or not (counters.unstable_reported or blinked))
 
 
 @dataclass(frozen=True)

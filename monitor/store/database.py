@@ -7,7 +7,7 @@ import os
 import re
 import socket
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,8 +21,22 @@ try:
 except ImportError:  # Windows: no flock; concurrent first starts there may race (rare, and retried)
     fcntl = None  # type: ignore[assignment]
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint, event, or_, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    JSON,
+    Column,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    case,
+    event,
+    insert,
+    literal,
+    or_,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError, UsageError
@@ -447,23 +461,6 @@ class Store:
 
     # -- per-source lock: a `check` and the daemon never check one source at once ---------------
 
-    @staticmethod
-    def claim(session: Session, source_id: int, owner: str, ttl: float) -> bool:
-        """Take (or renew) the source's lock inside `session`'s transaction: one conditional update."""
-        now = utcnow()
-        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
-                .values(lock_owner=owner, lock_expires_at=now + timedelta(seconds=ttl))
-                .execution_options(synchronize_session=False))
-        return session.execute(stmt).rowcount == 1
-
-    @staticmethod
-    def release(session: Session, source_id: int, owner: str) -> bool:
-        """Release the lock inside `session`'s transaction, so it goes with the check's writes; False when
-        another process took the source over after our lock expired (then nothing may be written)."""
-        stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, utcnow()))
-                .values(lock_owner=None, lock_expires_at=None).execution_options(synchronize_session=False))
-        return session.execute(stmt).rowcount == 1
-
     def try_lock(self, source_id: int, owner: str, ttl: float) -> bool:
         now = utcnow()
         stmt = (update(Source).where(Source.id == source_id, _lock_free(owner, now))
@@ -476,6 +473,186 @@ class Store:
                 .values(lock_owner=None, lock_expires_at=None))
         with self.engine.begin() as conn:
             conn.execute(stmt)
+
+    # -- a check's own statements, in SQLAlchemy Core: an unchanged page builds no ORM object -------
+    # Each statement is built once (cached by its shape) and run with parameters, so a check pays for
+    # neither building nor compiling SQL; they run on a Connection, or inside a Session through
+    # `session.connection()` so that they share its transaction.
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core connection in one transaction, committed on success and rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @staticmethod
+    def claim_source(conn: Connection, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
+        """Take the source's lock for `ttl` seconds and read what a check needs before fetching: one
+        conditional `UPDATE … RETURNING` and one indexed `SELECT` of the latest version's head.
+
+        The source's row is created on first sight. A new `url` is a new resource: its validators and
+        fingerprint are forgotten (in the same update). None when another process holds the lock."""
+        now = utcnow()
+        params = {"source_name": name, "new_url": url, "owner": owner, "now": now,
+                  "expires": now + timedelta(seconds=ttl)}
+        row = conn.execute(_statements().claim, params).first()
+        if row is None:
+            if conn.execute(_statements().source_id, {"source_name": name}).first() is not None:
+                return None  # held by another process
+            conn.execute(_insert_source(conn.dialect.name), {
+                "name": name, "url": url, "created_at": now, "consecutive_failures": 0,
+                "failing_reported": False, "unstable_reported": False})
+            row = conn.execute(_statements().claim, params).first()
+            if row is None:  # another process created it and took it first
+                return None
+        head = conn.execute(_statements().head, {"source_id": row.id}).first()
+        return ClaimedSource(row.id, row.final_url, row.etag, row.last_modified, row.text_fingerprint,
+                             VersionHead(*head) if head else None)
+
+    @staticmethod
+    def release_source(conn: Connection, source_id: int, owner: str) -> bool:
+        """Release the lock (a check that ended before its write transaction); False when it was not ours."""
+        return conn.execute(_statements().release, {"source_id": source_id, "owner": owner, "now": utcnow()}
+                            ).rowcount == 1
+
+    @staticmethod
+    def finish_check(conn: Connection, source_id: int, *, owner: str | None, outcome: str, failed: bool,
+                     started_at: datetime, learned: Mapping[str, Any] | None = None) -> SourceHealth | None:
+        """Record a check's outcome on the source's row (last check, failure streak, and the columns in
+        `learned`: final_url, validators, fingerprint) with one `UPDATE … RETURNING` of its health.
+
+        With `owner`, the lock is released in the same update, which happens only if the lock is still
+        `owner`'s or free: None means another process took the source over after our lease ran out,
+        and the caller must write nothing. Without `owner` (recording a crash) the lock is left alone."""
+        learned = learned or {}
+        stmt = _finish_statement(owner is not None, failed, tuple(sorted(learned)))
+        params = {"source_id": source_id, "owner": owner, "now": utcnow(), "started_at": started_at,
+                  "outcome": outcome, **{f"new_{name}": value for name, value in learned.items()}}
+        row = conn.execute(stmt, params).first()
+        return SourceHealth(*row) if row is not None else None
+
+    @staticmethod
+    def add_check(conn: Connection, source_id: int, *, started_at: datetime, duration_ms: int, outcome: str,
+                  http_status: int | None, error: str | None, version_seq: int | None,
+                  reverts_to: int | None) -> int:
+        """Insert the check's row; returns its id."""
+        result = conn.execute(_statements().add_check, {
+            "source_id": source_id, "started_at": started_at, "duration_ms": duration_ms, "outcome": outcome,
+            "http_status": http_status, "error": error, "version_seq": version_seq, "reverts_to": reverts_to})
+        return result.inserted_primary_key[0]
+
+    @staticmethod
+    def source_id(conn: Connection, name: str, url: str) -> int:
+        """The source's id, its row created on first sight (its lock and validators are left alone)."""
+        found = conn.execute(_statements().source_id, {"source_name": name}).first()
+        if found is None:
+            conn.execute(_insert_source(conn.dialect.name), {
+                "name": name, "url": url, "created_at": utcnow(), "consecutive_failures": 0,
+                "failing_reported": False, "unstable_reported": False})
+            found = conn.execute(_statements().source_id, {"source_name": name}).one()
+        return found[0]
+
+    @staticmethod
+    def text_of_version(conn: Connection, version_id: int) -> str:
+        return conn.execute(_statements().version_text, {"version_id": version_id}).scalar_one()
+
+    @staticmethod
+    def section_topics_by_content(conn: Connection, version_id: int) -> dict[tuple[str, str, str], list[str] | None]:
+        """A version's section topics by (key, path, text): what a next version's unchanged sections keep."""
+        return {(key, path, text_): topics
+                for key, path, text_, topics in conn.execute(_statements().section_topics, {"version_id": version_id})}
+
+    @staticmethod
+    def add_section_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert a version's sections in one executemany (a multi-row insert on PostgreSQL)."""
+        if rows:
+            conn.execute(insert(SectionRow.__table__), rows)
+
+
+@dataclass(frozen=True)
+class ClaimedSource:
+    """A source whose lock this process took, with what a check needs of it before fetching."""
+
+    id: int
+    final_url: str | None          # where the last good fetch ended
+    etag: str | None
+    last_modified: str | None
+    text_fingerprint: str | None   # of the last page whose text was `latest`'s
+    latest: VersionHead | None
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source's health counters right after a check was recorded (read by monitor.notify.health)."""
+
+    consecutive_failures: int
+    failing_reported: bool
+    unstable_reported: bool
+
+
+@dataclass(frozen=True)
+class _Statements:
+    claim: Any
+    release: Any
+    head: Any
+    source_id: Any
+    add_check: Any
+    version_text: Any
+    section_topics: Any
+
+
+@lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    source, version, section = Source.__table__, Version.__table__, SectionRow.__table__
+    col = source.c
+    same_url = col.url == bindparam("new_url")
+    lock_free = or_(col.lock_owner.is_(None), col.lock_owner == bindparam("owner"),
+                    col.lock_expires_at < bindparam("now"))
+    claim = (update(source).where(col.name == bindparam("source_name"), lock_free)
+             .values(lock_owner=bindparam("owner"), lock_expires_at=bindparam("expires"), url=bindparam("new_url"),
+                     etag=case((same_url, col.etag)), last_modified=case((same_url, col.last_modified)),
+                     text_fingerprint=case((same_url, col.text_fingerprint)))
+             .returning(col.id, col.final_url, col.etag, col.last_modified, col.text_fingerprint))
+    release = (update(source).where(col.id == bindparam("source_id"), lock_free)
+               .values(lock_owner=None, lock_expires_at=None))
+    head = (select(version.c.id, version.c.seq, version.c.url, version.c.text_hash)
+            .where(version.c.source_id == bindparam("source_id")).order_by(version.c.seq.desc()).limit(1))
+    return _Statements(
+        claim=claim, release=release, head=head,
+        source_id=select(col.id).where(col.name == bindparam("source_name")),
+        add_check=insert(Check.__table__),
+        version_text=select(version.c.text).where(version.c.id == bindparam("version_id")),
+        section_topics=(select(section.c.key, section.c.path, section.c.text, section.c.topics)
+                        .where(section.c.version_id == bindparam("version_id"))),
+    )
+
+
+@lru_cache(maxsize=64)
+def _finish_statement(release: bool, failed: bool, learned: tuple[str, ...]):
+    """UPDATE source for a finished check; one statement per shape (see Store.finish_check)."""
+    source = Source.__table__
+    col = source.c
+    values: dict[str, Any] = {name: bindparam(f"new_{name}") for name in learned}
+    values |= {"last_checked_at": bindparam("started_at"), "last_outcome": bindparam("outcome"),
+               "consecutive_failures": col.consecutive_failures + 1 if failed else literal(0)}
+    stmt = update(source).where(col.id == bindparam("source_id"))
+    if release:
+        values |= {"lock_owner": None, "lock_expires_at": None}
+        stmt = stmt.where(or_(col.lock_owner.is_(None), col.lock_owner == bindparam("owner"),
+                              col.lock_expires_at < bindparam("now")))
+    return stmt.values(values).returning(col.consecutive_failures, col.failing_reported, col.unstable_reported)
+
+
+@lru_cache(maxsize=4)
+def _insert_source(dialect: str):
+    """INSERT of a new source row that leaves a row another process created meanwhile alone."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return insert(Source.__table__)
+    return dialect_insert(Source.__table__).on_conflict_do_nothing(index_elements=["name"])
 
 
 def _lock_free(owner: str, now: datetime):

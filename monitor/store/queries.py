@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from sqlmodel import func, select
 
+from monitor.capture.body_kind import NORMALIZER_VERSION
 from monitor.capture.document import document_text
-from monitor.capture.normalize import NORMALIZER_VERSION
 from monitor.config import Config, SourceConfig
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.significance import RatedChange, changes_between
