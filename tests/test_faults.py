@@ -258,7 +258,7 @@ def test_failing_is_reported_once_per_channel_after_the_threshold_and_recovery_o
 
 def test_checks_that_crash_are_failing_checks_too_and_report_the_source_failing(monitor, monkeypatch):
     """An unexpected exception (a bug on some page) counts like a dead URL: `source.failing` at the threshold."""
-    import monitor.capture.fingerprint as fingerprint
+    import monitor.pipeline as pipeline
 
     monitor.server.page("/p", POLICY)
     monitor.check()
