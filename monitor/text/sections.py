@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from monitor.text import clauses as _clauses
@@ -28,8 +28,17 @@ class Section:
     level: int
     path: tuple[str, ...]
     text: str
-    clauses: tuple[Clause, ...] = field(default=())
     parent: str | None = None
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        """The body's clauses, split on first use: a diff splits only the bodies that changed (a 10 MB
+        policy with 1% changed keeps 99% of its sections unsplit), and equal bodies share one split."""
+        split = self.__dict__.get("_clauses")
+        if split is None:  # kept on the instance (not a field: equality and hashing stay the body's)
+            split = body_clauses(self.text)
+            object.__setattr__(self, "_clauses", split)
+        return split
 
     @property
     def heading(self) -> str:
@@ -412,7 +421,7 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
         sections.append(Section(
             key=keys[i], number=heading.label if heading else None,
             title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
-            text=body, clauses=body_clauses(body),
+            text=body,
             parent=keys[raw["parent"]] if raw["parent"] is not None else None))
     return tuple(sections)
 
