@@ -43,14 +43,15 @@ _CLEAN = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u200b": N
                         "\u00ad": None, "\t": "    ", "\r": None})
 
 
-_NEEDS_CLEAN = re.compile("[\u00a0\u202f\u2007\u200b\ufeff\u00ad\t\r]")
+_NEEDS_CLEAN = ("\u00a0", "\u202f", "\u2007", "\u200b", "\ufeff", "\u00ad", "\t", "\r")
 
 
 def clean_text(text: str) -> str:
     """Line endings, invisible characters and exotic spaces out; structure (newlines, indents) kept."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.translate(_CLEAN) if _NEEDS_CLEAN.search(text) else text
+    # one substring test per character: far faster on a 10 MB page than one search for any of them
+    return text.translate(_CLEAN) if any(ch in text for ch in _NEEDS_CLEAN) else text
 
 
 def fold_typography(text: str) -> str:
@@ -167,6 +168,8 @@ _EMPTY_VALUE = re.compile(r"[^:]{1,40}:[\s\[\]]*")
 
 def without_dates(text: str) -> str:
     """The text with dates taken out (a heading like "Privacy Policy (updated 5 May 2024)")."""
+    if _DIGIT.search(text) is None:  # every date has a digit; most headings have none (a cheaper search)
+        return text
     return _DATE_TOKEN.sub(" ", text) if _DATE_TOKEN.search(text) else text
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from monitor.text import clauses as _clauses
 from monitor.text.clauses import Clause, body_clauses, is_date_line, split_clauses
@@ -109,7 +110,8 @@ def _letter_style(token: str, closer: str, after_letter: str | None) -> tuple[tu
 
 def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
     """Recognise a leading section number (`1.`, `2.3`, `(a)`, `iv.`, `Article 5`) and split it off."""
-    match = _WORD_NUMBER.match(line)
+    first = line[:1]  # each pattern below can only match a line starting as it checks first
+    match = _WORD_NUMBER.match(line) if first.isalpha() or first == "§" else None
     if match and (not match["t"] or not match["t"][0].islower()):
         token = match["n"]
         if token.isdigit() or "." in token:
@@ -118,20 +120,20 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
             value = (_roman_value(token) or ord(token.lower()) - 96,)
         label = f'{match["word"]} {token}' if match["word"] != "§" else f"§ {token}"
         return _Number(("word", match["word"].lower()), value, label, match["t"].strip())
-    match = _DEC_NUMBER.match(line)
+    match = _DEC_NUMBER.match(line) if first.isdigit() else None
     if match:
         if match["n"]:
             value = tuple(int(p) for p in match["n"].split("."))
             return _Number(("dec", str(len(value))), value, match["n"], match["t"].strip())
         return _Number(("dec", "1", match["c1"]), (int(match["n1"]),), match["n1"] + match["c1"], match["t1"].strip())
-    match = _PAREN_NUMBER.match(line)
+    match = _PAREN_NUMBER.match(line) if first == "(" else None
     if match:
         token = match["n"]
         if token.isdigit():
             return _Number(("paren", "dec"), (int(token),), f"({token})", match["t"].strip())
         style, value = _letter_style(token, "()", last_letter)
         return _Number(("paren", *style), (value,), f"({token})", match["t"].strip())
-    match = _LETTER_NUMBER.match(line)
+    match = _LETTER_NUMBER.match(line) if first.isascii() and first.isalpha() else None
     if match:
         style, value = _letter_style(match["n"], match["c"], last_letter)
         return _Number(style, (value,), match["n"] + match["c"], match["t"].strip())
@@ -142,37 +144,58 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
 # Lines and blocks
 
 
-@dataclass
-class _Line:
+class _Line(NamedTuple):
+    """One non-blank line. (A tuple of strings: the garbage collector stops tracking it, which spares
+    it walking the 100,000 lines of a 10 MB policy again and again.)"""
+
     raw: str  # without trailing whitespace, indentation kept
     text: str  # stripped, list glyph removed
     indent: int
     bullet: bool  # started with a bullet glyph
 
 
+_BULLET_FIRST = frozenset("•·◦▪▫●○■□‣⁃∙➢►▶✓✔-*+–—")  # what a line BULLET matches starts with
+
+
 def _make_line(raw: str) -> _Line:
     stripped = raw.strip()
     indent = len(raw) - len(raw.lstrip())
-    match = _clauses.BULLET.match(stripped)
-    if match:
-        return _Line(raw, match["rest"].strip(), indent, True)
+    if stripped[:1] in _BULLET_FIRST:
+        match = _clauses.BULLET.match(stripped)
+        if match:
+            return _Line(raw, match["rest"].strip(), indent, True)
     return _Line(raw, stripped, indent, False)
 
 
-def _blocks(text: str) -> list[list[_Line]]:
-    blocks: list[list[_Line]] = []
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # a line break and the blank lines after it
+
+
+def _blocks(text: str) -> list[tuple[_Line, ...]]:
+    """Runs of non-blank lines; blank lines and rule lines ("---") separate them."""
+    blocks: list[tuple[_Line, ...]] = []
+    for stretch in _BLANK_LINES.split(_clauses.clean_text(text)):
+        blocks += _stretch_blocks(stretch)
+    return blocks
+
+
+@lru_cache(maxsize=131072)  # the stretches of a 10 MB policy and of its next version (mostly the same ones)
+def _stretch_blocks(stretch: str) -> tuple[tuple[_Line, ...], ...]:
+    """The blocks of text between blank lines: one, unless a rule line or a blank line at the text's
+    edge splits it. Cached: a new version's lines are read once, not again for every version."""
+    blocks: list[tuple[_Line, ...]] = []
     current: list[_Line] = []
-    for raw in _clauses.clean_text(text).split("\n"):
+    for raw in stretch.split("\n"):
         raw = raw.rstrip()
-        if not raw.strip() or _RULE_LINE.match(raw.strip()):
+        stripped = raw.lstrip()
+        if not stripped or (not stripped[0].isalnum() and _RULE_LINE.match(stripped)):  # [\W_] is not alnum
             if current:
-                blocks.append(current)
+                blocks.append(tuple(current))
                 current = []
             continue
         current.append(_make_line(raw))
     if current:
-        blocks.append(current)
-    return blocks
+        blocks.append(tuple(current))
+    return tuple(blocks)
 
 
 def _words(text: str) -> int:
@@ -210,13 +233,12 @@ def _body_like(line: _Line | None) -> bool:
     if line is None:
         return False
     text = line.text
-    if not line.bullet and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
+    if not line.bullet and text[:1] in "#*_" and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
         return False  # a label right above a real heading introduces nothing
     return len(text) > 40 or (bool(text) and text[-1] in ".:;!?)")
 
 
-@dataclass
-class _Heading:
+class _Heading(NamedTuple):
     kind: str  # "md", "bold", "number", "plain", "bullet"
     title: str
     label: str | None
@@ -226,36 +248,54 @@ class _Heading:
     md_level: int = 0
 
 
-def _unit_stream(blocks: list[list[_Line]]) -> list[_Heading | _Line | None]:
+def _unit_stream(blocks: list[tuple[_Line, ...]]) -> list[_Heading | _Line | None]:
     """Flatten blocks into headings and body lines; None marks a block boundary (blank line)."""
-    flat: list[tuple[_Line, int, int]] = [(line, bi, li) for bi, block in enumerate(blocks)
-                                          for li, line in enumerate(block)]
     units: list[_Heading | _Line | None] = []
     last_letter: str | None = None
-    previous_block = -1
-    for pos, (line, bi, li) in enumerate(flat):
-        if bi != previous_block and units:
+    for bi, block in enumerate(blocks):
+        if units:
             units.append(None)
-        previous_block = bi
-        nxt = flat[pos + 1][0] if pos + 1 < len(flat) else None
-        block = blocks[bi]
+        block_units, last_letter = _block_units(block, blocks[bi + 1][0] if bi + 1 < len(blocks) else None,
+                                                last_letter)
+        units += block_units
+    return units
+
+
+@lru_cache(maxsize=131072)
+def _block_units(block: tuple[_Line, ...], after: _Line | None,
+                 last_letter: str | None) -> tuple[tuple[_Heading | _Line, ...], str | None]:
+    """One block's headings and body lines, and the last list letter seen by its end. They depend on
+    the block, the line after it and the list letter before it alone: cached, so a new version's
+    unchanged blocks are not classified again."""
+    units: list[_Heading | _Line] = []
+    last = len(block) - 1
+    for li, line in enumerate(block):
+        nxt = block[li + 1] if li < last else after
         heading = _classify(line, li, block, nxt, last_letter)
         if heading is not None:
             units.append(heading)
             if heading.kind == "number" and heading.style[-2:-1] in (("lower",), ("upper",)):
                 last_letter = heading.label.strip("()").rstrip(".)")
             continue
-        number = parse_number(line.text)
-        if number is not None and number.style[0] in ("alpha", "paren"):
-            last_letter = number.label.strip("()").rstrip(".)")
+        if _may_be_lettered(line.text):
+            number = parse_number(line.text)
+            if number is not None and number.style[0] in ("alpha", "paren"):
+                last_letter = number.label.strip("()").rstrip(".)")
         units.append(line)
-    return units
+    return tuple(units), last_letter
 
 
-def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
+def _may_be_lettered(text: str) -> bool:
+    """Could `parse_number` read a letter or parenthesised number here ("(a)", "b.", "iv)")? Only one
+    starting with "(", or with an ASCII letter and a "." or ")" in the next six characters, can be."""
+    first = text[:1]
+    return first == "(" or (first.isascii() and first.isalpha() and ("." in text[1:7] or ")" in text[1:7]))
+
+
+def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | None,
               last_letter: str | None) -> _Heading | None:
     text = line.text
-    md = None if line.bullet else _MD_HEADING.match(text)
+    md = None if line.bullet or text[:1] != "#" else _MD_HEADING.match(text)
     if md:
         title = md[2].strip().strip("*_").strip()
         number = parse_number(title)
@@ -268,7 +308,7 @@ def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
     if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1].text[:1].isupper() \
             and not block[index + 1].text[:1].isdigit() and not block[index + 1].bullet:
         return None  # the next line goes on with the same sentence: a wrapped paragraph
-    bold = None if line.bullet else _BOLD_LINE.match(text)
+    bold = None if line.bullet or text[:2] not in ("**", "__") else _BOLD_LINE.match(text)
     if bold:
         title = bold["t"].strip()
         number = parse_number(title, last_letter)
@@ -427,25 +467,31 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
 
 
 def _body_text(lines: list[_Line | None]) -> str:
+    """The lines' raw text, one blank line where blocks met, dedented by the smallest indentation."""
     out: list[str] = []
+    margin = None
     for line in lines:
         if line is None:
-            if out and out[-1] != "":
+            if out and out[-1]:
                 out.append("")
         else:
             out.append(line.raw)
-    while out and out[-1] == "":
+            if margin is None or line.indent < margin:
+                margin = line.indent
+    while out and not out[-1]:
         out.pop()
-    while out and out[0] == "":
-        out.pop(0)
-    return _dedent("\n".join(out))
+    if margin:
+        out = [x[margin:] for x in out]
+    return "\n".join(out)
 
 
-def _dedent(text: str) -> str:
-    lines = text.split("\n")
-    margins = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
-    cut = min(margins) if margins else 0
-    return "\n".join(x[cut:] for x in lines) if cut else text
+def clear_caches() -> None:
+    """Forget cached line readings and slugs, and the clause caches (benchmarks measure a cold start)."""
+    _stretch_blocks.cache_clear()
+    _block_units.cache_clear()
+    _parse_sections.cache_clear()
+    slugify.cache_clear()
+    _clauses.clear_caches()
 
 
 def _assign_keys(raw_sections: list[dict]) -> list[str]:
