@@ -230,7 +230,7 @@ def diff_sections(old: list[Section], new: list[Section]) -> list[SectionChange]
             changes.append((h.new.index + 0.5, change))
     _report_clause_moves(changes, olds, news, matched, relocated_from, fresh_ids)
 
-    date_change = _date_change(olds, news)
+    date_change = _date_change(olds, news, matched)
     if date_change is not None:
         changes.append(date_change)
     changes.sort(key=lambda item: item[0])
@@ -335,8 +335,9 @@ def _context_only(clauses: list[Clause], start: int, end: int) -> str:
     return _hunk_text([c for i, c in enumerate(clauses) if not start <= i < end], start, start)
 
 
-def _date_change(olds: list[SideSection], news: list[SideSection]) -> tuple[float, SectionChange] | None:
-    if not _dates_differ(olds, news):
+def _date_change(olds: list[SideSection], news: list[SideSection],
+                 matched: dict[int, int]) -> tuple[float, SectionChange] | None:
+    if not _dates_differ(olds, news, matched):
         return None
     old_dates = [c for s in olds for c in s.dates]
     new_dates = [c for s in news for c in s.dates]
@@ -350,27 +351,17 @@ def _date_change(olds: list[SideSection], news: list[SideSection]) -> tuple[floa
         old_key=old_side.section.key if old_side else None, new_key=new_side.section.key if new_side else None))
 
 
-def _dates_differ(olds: list[SideSection], news: list[SideSection]) -> bool:
-    """Do the two versions' date lines differ (up to order and form)? A section both versions hold (same
-    body and heading) holds the same date lines in both, so only the others' are compared (and split):
-    the whole sets differ exactly when these do."""
-    def same(s: SideSection) -> tuple[str, str, bool]:  # what a section's date lines depend on
-        return s.section.text, s.section.heading, bool(s.section.title)
-
-    in_both = Counter(map(same, olds)) & Counter(map(same, news))
-
-    def dates(sides: list[SideSection]) -> list[str]:
-        budget = in_both.copy()
-        found = []
-        for s in sides:
-            key = same(s)
-            if budget[key] > 0:
-                budget[key] -= 1
-            else:
-                found.extend(canonical(c.text) for c in s.dates)
-        return sorted(found)
-
-    return dates(olds) != dates(news)
+def _dates_differ(olds: list[SideSection], news: list[SideSection], matched: dict[int, int]) -> bool:
+    """Do the two versions' date lines differ (up to order and form)? A matched pair of sections with
+    the same body and heading holds the same date lines on both sides, so only the other sections'
+    are compared (and split): the whole sets differ exactly when these do."""
+    same = {o for o, n in matched.items() if olds[o].section.text == news[n].section.text
+            and olds[o].section.path == news[n].section.path
+            and bool(olds[o].section.title) == bool(news[n].section.title)}
+    kept = {matched[o] for o in same}
+    old_dates = sorted(canonical(c.text) for s in olds if s.index not in same for c in s.dates)
+    new_dates = sorted(canonical(c.text) for s in news if s.index not in kept for c in s.dates)
+    return old_dates != new_dates
 
 
 def _change(kind: ChangeKind, new: Section | None, old: Section | None, *, before: str = "", after: str = "",

@@ -500,7 +500,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     findings: list[Finding] = []
     if substantive:
         cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
-                      _section_topic(change, topics, watched), tuple(pairs), policy)
+                      _section_topic(change, topics, watched) if change.kind in ("added", "removed") else None,
+                      tuple(pairs), policy)  # (only a whole section's topic is read: spare classifying the heading)
         findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
         # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
         substantive = change.kind in _TEXT_KINDS or bool(findings)

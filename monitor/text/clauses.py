@@ -56,6 +56,8 @@ def clean_text(text: str) -> str:
 
 def fold_typography(text: str) -> str:
     """Curly quotes, dash kinds, odd spaces and soft hyphens → their plain forms (NFKC first)."""
+    if text.isascii():  # NFKC keeps ASCII as it is, and of the marks folded only ` and tab are ASCII
+        return text.replace("`", "'").replace("\t", " ") if "`" in text or "\t" in text else text
     return unicodedata.normalize("NFKC", text).translate(_QUOTES)
 
 

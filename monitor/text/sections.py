@@ -65,6 +65,7 @@ _DEC_NUMBER = re.compile(
     r"^(?P<n>\d{1,3}(?:\.\d{1,3})+)\.?(?:\s+|(?=[^\W\d_]))(?P<t>.*)$"  # 2.3 / 2.3.1 / 2.3.Title
     r"|^(?P<n1>\d{1,3})(?P<c1>[.)])(?:\s+|(?=[^\W\d_]))(?P<t1>.*)$"  # 1. / 1) / 1.Title
 )
+_WORD_NUMBER_FIRST = frozenset("ACPSacps§\u017f")  # what the words' first letters match ignoring case (ſ: s)
 _PAREN_NUMBER = re.compile(r"^\((?P<n>\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,6})\)\s*(?P<t>.*)$")
 _LETTER_NUMBER = re.compile(r"^(?P<n>[a-zA-Z]|[ivxlc]{2,6}|[IVXLC]{2,6})(?P<c>[.)])(?:\s+|(?=[A-Z]))(?P<t>.*)$")
 _KEY_VALUE = re.compile(r"^[^:]{1,40}:\s*\S")
@@ -111,7 +112,7 @@ def _letter_style(token: str, closer: str, after_letter: str | None) -> tuple[tu
 def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
     """Recognise a leading section number (`1.`, `2.3`, `(a)`, `iv.`, `Article 5`) and split it off."""
     first = line[:1]  # each pattern below can only match a line starting as it checks first
-    match = _WORD_NUMBER.match(line) if first.isalpha() or first == "§" else None
+    match = _WORD_NUMBER.match(line) if first in _WORD_NUMBER_FIRST else None
     if match and (not match["t"] or not match["t"][0].islower()):
         token = match["n"]
         if token.isdigit() or "." in token:
@@ -133,7 +134,8 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
             return _Number(("paren", "dec"), (int(token),), f"({token})", match["t"].strip())
         style, value = _letter_style(token, "()", last_letter)
         return _Number(("paren", *style), (value,), f"({token})", match["t"].strip())
-    match = _LETTER_NUMBER.match(line) if first.isascii() and first.isalpha() else None
+    match = _LETTER_NUMBER.match(line) if first.isascii() and first.isalpha() and (
+        "." in line[1:7] or ")" in line[1:7]) else None
     if match:
         style, value = _letter_style(match["n"], match["c"], last_letter)
         return _Number(style, (value,), match["n"] + match["c"], match["t"].strip())
@@ -144,15 +146,14 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
 # Lines and blocks
 
 
-class _Line(NamedTuple):
-    """One non-blank line. (A tuple of strings: the garbage collector stops tracking it, which spares
-    it walking the 100,000 lines of a 10 MB policy again and again.)"""
-
-    raw: str  # without trailing whitespace, indentation kept
-    text: str  # stripped, list glyph removed
-    indent: int
-    bullet: bool  # started with a bullet glyph
-
+# A line is a plain tuple (raw, text, indent, bullet), not a class: a 10 MB policy has 100,000 of
+# them, and a tuple of strings and numbers is quicker to make and leaves the garbage collector's
+# watch (which would otherwise walk them all again at every full collection). Its fields:
+_RAW = 0  # the line without trailing whitespace, indentation kept
+_TEXT = 1  # stripped, list glyph removed
+_INDENT = 2
+_BULLET = 3  # started with a bullet glyph
+_Line = tuple[str, str, int, bool]
 
 _BULLET_FIRST = frozenset("•·◦▪▫●○■□‣⁃∙➢►▶✓✔-*+–—")  # what a line BULLET matches starts with
 
@@ -163,25 +164,41 @@ def _make_line(raw: str) -> _Line:
     if stripped[:1] in _BULLET_FIRST:
         match = _clauses.BULLET.match(stripped)
         if match:
-            return _Line(raw, match["rest"].strip(), indent, True)
-    return _Line(raw, stripped, indent, False)
+            return raw, match["rest"].strip(), indent, True
+    return raw, stripped, indent, False
 
 
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # a line break and the blank lines after it
 
 
-def _blocks(text: str) -> list[tuple[_Line, ...]]:
+class _Reading:
+    """What sectioning one text learned about its stretches and blocks, for sectioning the next text
+    (the next version of the same policy, mostly the same blocks) to reuse rather than read again.
+    Only the last text's is kept: memory stays that of one text."""
+
+    def __init__(self) -> None:
+        self.stretches: dict[str, tuple[tuple[_Line, ...], ...]] = {}
+        self.units: dict[tuple, tuple[tuple[_Heading | _Line, ...], str | None]] = {}
+
+
+_last_reading = _Reading()
+
+
+def _blocks(text: str, reading: _Reading, known: _Reading) -> list[tuple[_Line, ...]]:
     """Runs of non-blank lines; blank lines and rule lines ("---") separate them."""
     blocks: list[tuple[_Line, ...]] = []
     for stretch in _BLANK_LINES.split(_clauses.clean_text(text)):
-        blocks += _stretch_blocks(stretch)
+        found = known.stretches.get(stretch)
+        if found is None:
+            found = _stretch_blocks(stretch)
+        reading.stretches[stretch] = found
+        blocks += found
     return blocks
 
 
-@lru_cache(maxsize=131072)  # the stretches of a 10 MB policy and of its next version (mostly the same ones)
 def _stretch_blocks(stretch: str) -> tuple[tuple[_Line, ...], ...]:
     """The blocks of text between blank lines: one, unless a rule line or a blank line at the text's
-    edge splits it. Cached: a new version's lines are read once, not again for every version."""
+    edge splits it."""
     blocks: list[tuple[_Line, ...]] = []
     current: list[_Line] = []
     for raw in stretch.split("\n"):
@@ -232,8 +249,8 @@ def _body_like(line: _Line | None) -> bool:
     """Is this line prose that a heading above would introduce (rather than another short label)?"""
     if line is None:
         return False
-    text = line.text
-    if not line.bullet and text[:1] in "#*_" and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
+    text = line[_TEXT]
+    if not line[_BULLET] and text[:1] in "#*_" and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
         return False  # a label right above a real heading introduces nothing
     return len(text) > 40 or (bool(text) and text[-1] in ".:;!?)")
 
@@ -248,25 +265,30 @@ class _Heading(NamedTuple):
     md_level: int = 0
 
 
-def _unit_stream(blocks: list[tuple[_Line, ...]]) -> list[_Heading | _Line | None]:
-    """Flatten blocks into headings and body lines; None marks a block boundary (blank line)."""
+def _unit_stream(blocks: list[tuple[_Line, ...]], reading: _Reading,
+                 known: _Reading) -> list[_Heading | _Line | None]:
+    """Flatten blocks into headings and body lines; None marks a block boundary (blank line).
+
+    A block's units depend on the block, the line after it and the list letter before it alone, so
+    those of a block `known` from the last text are taken as they are."""
     units: list[_Heading | _Line | None] = []
     last_letter: str | None = None
     for bi, block in enumerate(blocks):
         if units:
             units.append(None)
-        block_units, last_letter = _block_units(block, blocks[bi + 1][0] if bi + 1 < len(blocks) else None,
-                                                last_letter)
+        key = (block, blocks[bi + 1][0] if bi + 1 < len(blocks) else None, last_letter)
+        found = known.units.get(key)
+        if found is None:
+            found = _block_units(*key)
+        reading.units[key] = found
+        block_units, last_letter = found
         units += block_units
     return units
 
 
-@lru_cache(maxsize=131072)
 def _block_units(block: tuple[_Line, ...], after: _Line | None,
                  last_letter: str | None) -> tuple[tuple[_Heading | _Line, ...], str | None]:
-    """One block's headings and body lines, and the last list letter seen by its end. They depend on
-    the block, the line after it and the list letter before it alone: cached, so a new version's
-    unchanged blocks are not classified again."""
+    """One block's headings and body lines, and the last list letter seen by its end."""
     units: list[_Heading | _Line] = []
     last = len(block) - 1
     for li, line in enumerate(block):
@@ -277,8 +299,8 @@ def _block_units(block: tuple[_Line, ...], after: _Line | None,
             if heading.kind == "number" and heading.style[-2:-1] in (("lower",), ("upper",)):
                 last_letter = heading.label.strip("()").rstrip(".)")
             continue
-        if _may_be_lettered(line.text):
-            number = parse_number(line.text)
+        if _may_be_lettered(line[_TEXT]):
+            number = parse_number(line[_TEXT])
             if number is not None and number.style[0] in ("alpha", "paren"):
                 last_letter = number.label.strip("()").rstrip(".)")
         units.append(line)
@@ -294,21 +316,21 @@ def _may_be_lettered(text: str) -> bool:
 
 def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | None,
               last_letter: str | None) -> _Heading | None:
-    text = line.text
-    md = None if line.bullet or text[:1] != "#" else _MD_HEADING.match(text)
+    text = line[_TEXT]
+    md = None if line[_BULLET] or text[:1] != "#" else _MD_HEADING.match(text)
     if md:
         title = md[2].strip().strip("*_").strip()
         number = parse_number(title)
         return _Heading("md", number.title if number else title, number.label if number else None,
                         title, ("md",), number.value if number else None, len(md[1]))
-    if index != 0 and not line.bullet:
+    if index != 0 and not line[_BULLET]:
         return None  # headings open a block; later lines of a block are its body
-    if line.bullet and len(block) > 1:
+    if line[_BULLET] and len(block) > 1:
         return None  # an item inside a list
-    if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1].text[:1].isupper() \
-            and not block[index + 1].text[:1].isdigit() and not block[index + 1].bullet:
+    if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1][_TEXT][:1].isupper() \
+            and not block[index + 1][_TEXT][:1].isdigit() and not block[index + 1][_BULLET]:
         return None  # the next line goes on with the same sentence: a wrapped paragraph
-    bold = None if line.bullet or text[:2] not in ("**", "__") else _BOLD_LINE.match(text)
+    bold = None if line[_BULLET] or text[:2] not in ("**", "__") else _BOLD_LINE.match(text)
     if bold:
         title = bold["t"].strip()
         number = parse_number(title, last_letter)
@@ -325,13 +347,13 @@ def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | No
             return None
         following = block[index + 1:] if index + 1 < len(block) else [nxt]
         if following and following[0] is nxt:
-            nxt_number = parse_number(nxt.text, last_letter)
+            nxt_number = parse_number(nxt[_TEXT], last_letter)
             # "1. A" directly followed by "2. B": a list (e.g. a table of contents), not headings
             if nxt_number is not None and nxt_number.style == number.style and \
                     nxt_number.value[-1] == number.value[-1] + 1:
                 return None
-        if len(block) > 1 and index == 0 and any(parse_number(other.text) is not None and
-                                                 parse_number(other.text).style == number.style
+        if len(block) > 1 and index == 0 and any(parse_number(other[_TEXT]) is not None and
+                                                 parse_number(other[_TEXT]).style == number.style
                                                  for other in block[1:3]):
             return None
         display = text.strip("*_ ")
@@ -340,8 +362,8 @@ def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | No
         return None
     if index + 1 < len(block) and not (text.endswith("?") or _title_case(text)):
         return None  # prose hard-wrapped after a few words, not a label over its text
-    if line.bullet:
-        return _Heading("bullet", text, None, text, ("bullet", str(line.indent)))
+    if line[_BULLET]:
+        return _Heading("bullet", text, None, text, ("bullet", str(line[_INDENT])))
     return _Heading("plain", text, None, text, ("plain",))
 
 
@@ -421,14 +443,17 @@ def parse_sections(text: str) -> list[Section]:
 def _parse_sections(text: str) -> tuple[Section, ...]:
     """Sectioning once per text: a check reads the new text both for its stored sections and for the
     diff (and a source's next check in the same process may compare against it again, if still cached)."""
-    units = _unit_stream(_blocks(text))
+    global _last_reading
+    known, reading = _last_reading, _Reading()
+    units = _unit_stream(_blocks(text, reading, known), reading, known)
+    _last_reading = reading
     # An unnumbered first heading before any other heading, with little text above it, is the
     # document's title: it names the preamble instead of becoming a parent of everything.
     first_heading = next((i for i, u in enumerate(units) if isinstance(u, _Heading)), None)
     preamble_title = ""
     if first_heading is not None:
         head = units[first_heading]
-        above = sum(len(u.text) for u in units[:first_heading] if isinstance(u, _Line))
+        above = sum(len(u[_TEXT]) for u in units[:first_heading] if u is not None)  # lines only, before it
         # a Markdown heading is the title only if no later heading is as high (an h2 among h2s is a section)
         outranked = isinstance(head, _Heading) and head.kind == "md" and any(
             isinstance(u, _Heading) and u.kind == "md" and u.md_level <= head.md_level
@@ -475,9 +500,9 @@ def _body_text(lines: list[_Line | None]) -> str:
             if out and out[-1]:
                 out.append("")
         else:
-            out.append(line.raw)
-            if margin is None or line.indent < margin:
-                margin = line.indent
+            out.append(line[_RAW])
+            if margin is None or line[_INDENT] < margin:
+                margin = line[_INDENT]
     while out and not out[-1]:
         out.pop()
     if margin:
@@ -486,9 +511,9 @@ def _body_text(lines: list[_Line | None]) -> str:
 
 
 def clear_caches() -> None:
-    """Forget cached line readings and slugs, and the clause caches (benchmarks measure a cold start)."""
-    _stretch_blocks.cache_clear()
-    _block_units.cache_clear()
+    """Forget the last text's reading, parsed texts, slugs and the clause caches (for a cold start)."""
+    global _last_reading
+    _last_reading = _Reading()
     _parse_sections.cache_clear()
     slugify.cache_clear()
     _clauses.clear_caches()
