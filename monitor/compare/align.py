@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from functools import cached_property
 
 from diff_match_patch import diff_match_patch
 
@@ -24,50 +23,69 @@ class SideSection:
     other version has too (`twin`) borrows its forms instead of computing them again.
     """
 
+    __slots__ = ("index", "section", "parent", "_twin", "_title_key", "_clauses", "_keys", "_context_keys",
+                 "_digest", "_heading_date", "_body_dates")
+
     def __init__(self, index: int, section: Section, parent: int | None, twin: SideSection | None = None) -> None:
         self.index = index
         self.section = section
         self.parent = parent
         self._twin = twin
+        self._title_key = self._clauses = self._keys = self._context_keys = self._digest = None
+        self._heading_date = self._body_dates = None
 
-    @cached_property
+    @property
     def title_key(self) -> str:
         """The title without number, case or spelling variants (the key for an untitled section)."""
-        title = self.section.title
-        return fold_spelling(slugify(title)) if title else self.section.key
+        if self._title_key is None:
+            title = self.section.title
+            self._title_key = fold_spelling(slugify(title)) if title else self.section.key
+        return self._title_key
 
-    @cached_property
+    @property
     def clauses(self) -> list[Clause]:
         """Content clauses (dates excluded)."""
-        if self._twin is not None:
-            return self._twin.clauses
-        return [c for c in self.section.clauses if not c.is_date]
+        if self._clauses is None:
+            self._clauses = self._twin.clauses if self._twin is not None else \
+                [c for c in self.section.clauses if not c.is_date]
+        return self._clauses
 
-    @cached_property
+    @property
     def keys(self) -> list[str]:
         """Canonical form per clause: what aligns clause lists."""
-        return self._twin.keys if self._twin is not None else [canonical(c.text) for c in self.clauses]
+        if self._keys is None:
+            self._keys = self._twin.keys if self._twin is not None else [canonical(c.text) for c in self.clauses]
+        return self._keys
 
-    @cached_property
+    @property
     def context_keys(self) -> list[str]:
         """The keys with the list lead-in: an item under another lead-in means something else."""
-        return self._twin.context_keys if self._twin is not None else [clause_key(c) for c in self.clauses]
+        if self._context_keys is None:
+            self._context_keys = self._twin.context_keys if self._twin is not None else \
+                [clause_key(c) for c in self.clauses]
+        return self._context_keys
 
-    @cached_property
+    @property
     def digest(self) -> str:
         """The whole body, canonical: equal digests mean an unchanged body."""
-        return self._twin.digest if self._twin is not None else "".join(self.keys)
+        if self._digest is None:
+            self._digest = self._twin.digest if self._twin is not None else "".join(self.keys)
+        return self._digest
 
-    @cached_property
+    @property
     def heading_date(self) -> Clause | None:
         """The heading as a date line, when it carries one ("Privacy Policy (updated 5 May 2024)")."""
-        if self.section.title and is_dated_heading(self.section.heading):
-            return Clause(self.section.heading, is_date=True)
-        return None
+        if self._heading_date is None:
+            dated = self.section.title and is_dated_heading(self.section.heading)
+            self._heading_date = (Clause(self.section.heading, is_date=True),) if dated else ()
+        return self._heading_date[0] if self._heading_date else None
 
-    @cached_property
+    @property
     def body_dates(self) -> list[Clause]:
-        return [c for c in self.section.clauses if c.is_date] if may_hold_dates(self.section.text) else []
+        if self._body_dates is None:
+            self._body_dates = [c for c in self.section.clauses if c.is_date] \
+                if may_hold_dates(self.section.text) else []
+        return self._body_dates
 
     @property
     def dates(self) -> list[Clause]:

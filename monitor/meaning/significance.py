@@ -747,10 +747,9 @@ class SectionTitles:
 
     def __init__(self, *versions: Iterable[Section]) -> None:
         self._by_letters: dict[str, list[str]] = {}
-        for sections in versions:
-            for s in sections:
-                if s.title:
-                    self._by_letters.setdefault(_letters(s.title), []).append(s.title)
+        for title in dict.fromkeys(s.title for sections in versions for s in sections):  # each title once:
+            if title:                                                   # two versions share nearly all
+                self._by_letters.setdefault(_letters(title), []).append(title)
 
     def __bool__(self) -> bool:
         return bool(self._by_letters)

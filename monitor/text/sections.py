@@ -179,6 +179,7 @@ class _Reading:
     def __init__(self) -> None:
         self.stretches: dict[str, tuple[tuple[_Line, ...], ...]] = {}
         self.units: dict[tuple, tuple[tuple[_Heading | _Line, ...], str | None]] = {}
+        self.sections: dict[str, Section] = {}  # by key: an equal section of the next text is this one
 
 
 _last_reading = _Reading()
@@ -483,11 +484,16 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
         heading: _Heading | None = raw["heading"]
         if i == 0 and not body and len(raw_sections) > 1 and not preamble_title:
             continue
-        sections.append(Section(
-            key=keys[i], number=heading.label if heading else None,
-            title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
-            text=body,
-            parent=keys[raw["parent"]] if raw["parent"] is not None else None))
+        key, number = keys[i], heading.label if heading else None
+        title = heading.title if heading else preamble_title
+        parent = keys[raw["parent"]] if raw["parent"] is not None else None
+        section = known.sections.get(key)  # unchanged since the last text: shared (its body, its clauses once split)
+        if section is None or (section.text, section.path, section.title, section.number, section.level,
+                               section.parent) != (body, raw["path"], title, number, raw["level"], parent):
+            section = Section(key=key, number=number, title=title, level=raw["level"], path=raw["path"],
+                              text=body, parent=parent)
+        reading.sections[key] = section
+        sections.append(section)
     return tuple(sections)
 
 
