@@ -605,7 +605,7 @@ class WholePolicy:
     def __init__(self, old: Iterable[Section], new: Iterable[Section], changes: Iterable[SectionChange] = ()) -> None:
         self._sides = (tuple(old), tuple(new))
         self._named: dict[tuple[int, str], bool] = {}
-        self._plain: dict[int, _Bodies] = {}
+        self._plain: tuple[list[str], _Bodies] | None = None
         self._every: dict[int, frozenset[str]] = {}
         changes = tuple(changes)
         self._asked = (tuple(c for ch in changes for c in ch.added), tuple(c for ch in changes for c in ch.removed))
@@ -618,9 +618,12 @@ class WholePolicy:
         if (side, key) not in self._named:
             longest = max(phrase.lower().split(), key=len)
             head = longest[:max(4, len(longest) - 3)]
-            if side not in self._plain:
-                self._plain[side] = _Bodies([_plain(s.text) for s in self._sides[side]])
-            sections = [self._sides[side][i] for i in self._plain[side].holding(head)]
+            if self._plain is None:  # the bodies of both versions (most are the same), spelt as phrases are
+                bodies = list(dict.fromkeys(s.text for sides in self._sides for s in sides))
+                self._plain = bodies, _Bodies([_plain(b) for b in bodies])  # (one by one: most are ASCII)
+            bodies, plain = self._plain
+            holding = {bodies[i] for i in plain.holding(head)}
+            sections = [s for s in self._sides[side] if s.text in holding] if holding else []
             self._named[side, key] = any(key in recipients((c,)) for s in sections for c in s.clauses
                                          if head in _plain(c.text))
         return self._named[side, key]
@@ -642,16 +645,16 @@ class WholePolicy:
         """Per version, the texts of the clauses of every body that could state a clause asked about
         (a superset of the asked clauses the version states; all of them truly stated there).
 
-        A body can state a clause only if each whitespace-separated word inside the clause's text
+        A body can state a clause only if the whitespace-separated words inside the clause's text
         (not the first or last, which a sentence split or a list marker may have cut from a longer
-        word) is a word of the body: one scan of the bodies of both versions (most are the same
-        body) finds those, and only they are split. A clause of one or two words is looked for as a
-        substring; a clause of no words at all could be anywhere."""
+        word) are words of the body, one after the other: one scan of the bodies of both versions
+        (most are the same body) finds those, and only they are split. A clause of one or two words
+        is looked for as a substring; a clause of no words at all could be anywhere."""
         bodies = [dict.fromkeys(s.text for s in sides) for sides in self._sides]
         every = list(dict.fromkeys(itertools.chain(*bodies)))
         # each clause is filed under its rarest inner word (as counted in a sample of the bodies)
         sample = Counter(w for body in every[::max(1, len(every) // _RARITY_SAMPLE)] for w in set(body.split()))
-        inner: list[dict[str, list[set[str]]]] = [defaultdict(list), defaultdict(list)]
+        inner: list[dict[str, list[tuple[set[str], str]]]] = [defaultdict(list), defaultdict(list)]
         short: list[set[str]] = [set(), set()]
         for side, asked in enumerate(self._asked):
             for clause in asked:
@@ -662,16 +665,27 @@ class WholePolicy:
                     short[side].add(max(words_of, key=len))
                 else:
                     needed = set(words_of[1:-1])
-                    inner[side][min(sorted(needed), key=lambda w: (sample[w], -len(w)))].append(needed)
+                    rarest = min(sorted(needed), key=lambda w: (sample[w], -len(w)))
+                    inner[side][rarest].append((needed, " ".join(words_of[1:-1])))
         candidates: list[set[str]] = [set(), set()]
         wanted = inner[0].keys() | inner[1].keys()
+
+        def states(tokens: list[str], hits: set[str], side: int) -> bool:
+            """Does a body (its words) hold every inner word of an asked clause, then those words in a row?"""
+            words_of_body: set[str] | None = None
+            for word in hits:
+                for needed, in_a_row in inner[side].get(word, ()):
+                    words_of_body = set(tokens) if words_of_body is None else words_of_body
+                    if needed <= words_of_body and in_a_row in " ".join(tokens):
+                        return True
+            return False
+
         if wanted:
             for body in every:
                 tokens = body.split()
                 hits = wanted.intersection(tokens)
                 for side in (0, 1):
-                    if hits and body in bodies[side] and any(not needed.difference(tokens) for word in hits
-                                                             for needed in inner[side].get(word, ())):
+                    if hits and body in bodies[side] and states(tokens, hits, side):
                         candidates[side].add(body)
         for side in (0, 1):
             if "" in short[side]:
