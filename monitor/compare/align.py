@@ -5,55 +5,110 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
 
-from monitor.text.clauses import Clause, canonical, fold_spelling, is_dated_heading
+from monitor.text.clauses import Clause, canonical, fold_spelling, is_dated_heading, may_hold_dates
 from monitor.text.sections import Section, slugify
 
 # ---------------------------------------------------------------------------------------------
 # Preparation
 
 
-@dataclass
 class SideSection:
-    """One section with its comparison forms precomputed."""
+    """One section with its comparison forms, each worked out on first use.
 
-    index: int
-    section: Section
-    parent: int | None
-    title_key: str
-    clauses: list[Clause]  # content clauses (dates excluded)
-    keys: list[str]  # canonical form per clause: what aligns clause lists
-    context_keys: list[str]  # the same with the list lead-in: an item under another lead-in means otherwise
-    digest: str  # the whole body, canonical: equal digests mean an unchanged body
-    dates: list[Clause]
+    Most sections of a new version have their old body unchanged: the diff only asks whether the
+    bodies are equal, and never splits or folds such a section's clauses. A section whose body the
+    other version has too (`twin`) borrows its forms instead of computing them again.
+    """
+
+    __slots__ = ("index", "section", "parent", "_twin", "_title_key", "_clauses", "_keys", "_context_keys",
+                 "_digest", "_heading_date", "_body_dates")
+
+    def __init__(self, index: int, section: Section, parent: int | None, twin: SideSection | None = None) -> None:
+        self.index = index
+        self.section = section
+        self.parent = parent
+        self._twin = twin
+        self._title_key = self._clauses = self._keys = self._context_keys = self._digest = None
+        self._heading_date = self._body_dates = None
+
+    @property
+    def title_key(self) -> str:
+        """The title without number, case or spelling variants (the key for an untitled section)."""
+        if self._title_key is None:
+            title = self.section.title
+            self._title_key = fold_spelling(slugify(title)) if title else self.section.key
+        return self._title_key
+
+    @property
+    def clauses(self) -> list[Clause]:
+        """Content clauses (dates excluded)."""
+        if self._clauses is None:
+            self._clauses = self._twin.clauses if self._twin is not None else \
+                [c for c in self.section.clauses if not c.is_date]
+        return self._clauses
+
+    @property
+    def keys(self) -> list[str]:
+        """Canonical form per clause: what aligns clause lists."""
+        if self._keys is None:
+            self._keys = self._twin.keys if self._twin is not None else [canonical(c.text) for c in self.clauses]
+        return self._keys
+
+    @property
+    def context_keys(self) -> list[str]:
+        """The keys with the list lead-in: an item under another lead-in means something else."""
+        if self._context_keys is None:
+            self._context_keys = self._twin.context_keys if self._twin is not None else \
+                [clause_key(c) for c in self.clauses]
+        return self._context_keys
+
+    @property
+    def digest(self) -> str:
+        """The whole body, canonical: equal digests mean an unchanged body."""
+        if self._digest is None:
+            self._digest = self._twin.digest if self._twin is not None else "".join(self.keys)
+        return self._digest
+
+    @property
+    def heading_date(self) -> Clause | None:
+        """The heading as a date line, when it carries one ("Privacy Policy (updated 5 May 2024)")."""
+        if self._heading_date is None:
+            dated = self.section.title and is_dated_heading(self.section.heading)
+            self._heading_date = (Clause(self.section.heading, is_date=True),) if dated else ()
+        return self._heading_date[0] if self._heading_date else None
+
+    @property
+    def body_dates(self) -> list[Clause]:
+        if self._body_dates is None:
+            self._body_dates = [c for c in self.section.clauses if c.is_date] \
+                if may_hold_dates(self.section.text) else []
+        return self._body_dates
+
+    @property
+    def dates(self) -> list[Clause]:
+        """Date lines: the heading's, then the body's."""
+        return [self.heading_date, *self.body_dates] if self.heading_date else self.body_dates
+
+    def same_body(self, other: SideSection) -> bool:
+        """Equal bodies: no clause changed (decided without splitting either)."""
+        return self.section.text == other.section.text
 
 
 def prepare_sides(sections: list[Section], known: list[SideSection] = ()) -> list[SideSection]:
-    """Each section with its comparison forms; those of a section whose clauses are `known` (the other
-    version's sides, which share nearly every body with this one) are reused rather than recomputed."""
+    """Each section ready for comparison; one whose body is among the `known` sides' (the other
+    version's, which share nearly every body with this one) borrows their comparison forms."""
     sides: list[SideSection] = []
     open_levels: list[tuple[int, int]] = []  # (level, index) of the current ancestors
-    seen = {id(side.section.clauses): side for side in known}   # equal bodies share one cached clause tuple
+    seen = {side.section.text: side for side in known}
     for i, section in enumerate(sections):
         while open_levels and open_levels[-1][0] >= section.level:
             open_levels.pop()
         parent = open_levels[-1][1] if open_levels else None
         open_levels.append((section.level, i))
-        twin = seen.get(id(section.clauses))
-        if twin is not None and twin.section.clauses is section.clauses:
-            content, keys, context_keys, digest = twin.clauses, twin.keys, twin.context_keys, twin.digest
-        else:
-            content = [c for c in section.clauses if not c.is_date]
-            keys = [canonical(c.text) for c in content]
-            context_keys, digest = [clause_key(c) for c in content], "".join(keys)
-        title_key = fold_spelling(slugify(section.title)) if section.title else section.key
-        sides.append(SideSection(i, section, parent, title_key, content, keys, context_keys,
-                                 digest, [c for c in section.clauses if c.is_date]))
-        if section.title and is_dated_heading(section.heading):  # "Privacy Policy (updated 5 May 2024)"
-            sides[-1].dates.insert(0, Clause(section.heading, is_date=True))
+        sides.append(SideSection(i, section, parent, seen.get(section.text)))
     return sides
 
 

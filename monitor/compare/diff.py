@@ -82,7 +82,7 @@ class _Hunks:
 
 
 def _clause_hunks(o: SideSection, n: SideSection) -> _Hunks | None:
-    if o.digest == n.digest:
+    if o.same_body(n) or o.digest == n.digest:  # the first test spares splitting the unchanged bodies
         return None
     spans = sequence_changes(o.keys, n.keys)
     if not spans:
@@ -134,7 +134,8 @@ def diff_sections(old: list[Section], new: list[Section]) -> list[SectionChange]
                                    before=olds[o].section.display_path, after=news[n].section.display_path)))
 
     for o, n in matched.items():
-        if olds[o].title_key != news[n].title_key and olds[o].section.title and news[n].section.title:
+        old_title, new_title = olds[o].section.title, news[n].section.title
+        if old_title != new_title and old_title and new_title and olds[o].title_key != news[n].title_key:
             # the headings ride along as clauses: "Children under 13" → "Children under 16" says something
             old_heading, new_heading = olds[o].section.heading, news[n].section.heading
             changes.append((n + 0.1, _change("renamed", news[n].section, olds[o].section, before=old_heading,
@@ -229,7 +230,7 @@ def diff_sections(old: list[Section], new: list[Section]) -> list[SectionChange]
             changes.append((h.new.index + 0.5, change))
     _report_clause_moves(changes, olds, news, matched, relocated_from, fresh_ids)
 
-    date_change = _date_change(olds, news)
+    date_change = _date_change(olds, news, matched)
     if date_change is not None:
         changes.append(date_change)
     changes.sort(key=lambda item: item[0])
@@ -334,11 +335,12 @@ def _context_only(clauses: list[Clause], start: int, end: int) -> str:
     return _hunk_text([c for i, c in enumerate(clauses) if not start <= i < end], start, start)
 
 
-def _date_change(olds: list[SideSection], news: list[SideSection]) -> tuple[float, SectionChange] | None:
+def _date_change(olds: list[SideSection], news: list[SideSection],
+                 matched: dict[int, int]) -> tuple[float, SectionChange] | None:
+    if not _dates_differ(olds, news, matched):
+        return None
     old_dates = [c for s in olds for c in s.dates]
     new_dates = [c for s in news for c in s.dates]
-    if sorted(canonical(c.text) for c in old_dates) == sorted(canonical(c.text) for c in new_dates):
-        return None
     new_side = next((s for s in news if s.dates), None)
     old_side = next((s for s in olds if s.dates), None)
     shown = new_side or old_side
@@ -347,6 +349,19 @@ def _date_change(olds: list[SideSection], news: list[SideSection]) -> tuple[floa
         kind="date", section=shown.section.display_path, before="\n".join(c.text for c in old_dates),
         after="\n".join(c.text for c in new_dates), heading=shown.section.heading,
         old_key=old_side.section.key if old_side else None, new_key=new_side.section.key if new_side else None))
+
+
+def _dates_differ(olds: list[SideSection], news: list[SideSection], matched: dict[int, int]) -> bool:
+    """Do the two versions' date lines differ (up to order and form)? A matched pair of sections with
+    the same body and heading holds the same date lines on both sides, so only the other sections'
+    are compared (and split): the whole sets differ exactly when these do."""
+    same = {o for o, n in matched.items() if olds[o].section.text == news[n].section.text
+            and olds[o].section.path == news[n].section.path
+            and bool(olds[o].section.title) == bool(news[n].section.title)}
+    kept = {matched[o] for o in same}
+    old_dates = sorted(canonical(c.text) for s in olds if s.index not in same for c in s.dates)
+    new_dates = sorted(canonical(c.text) for s in news if s.index not in kept for c in s.dates)
+    return old_dates != new_dates
 
 
 def _change(kind: ChangeKind, new: Section | None, old: Section | None, *, before: str = "", after: str = "",

@@ -18,10 +18,12 @@ Everything here is pure: no I/O, no state between calls.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -43,6 +45,7 @@ from monitor.meaning.facts import (
 )
 from monitor.meaning.model import primary_language
 from monitor.meaning.topics import WATCHED, classify, knows_language
+from monitor.text.clauses import body_clauses
 from monitor.text.sections import Clause, Section, parse_sections
 from monitor.text.wording import (
     ENUMERATOR,
@@ -497,7 +500,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     findings: list[Finding] = []
     if substantive:
         cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
-                      _section_topic(change, topics, watched), tuple(pairs), policy)
+                      _section_topic(change, topics, watched) if change.kind in ("added", "removed") else None,
+                      tuple(pairs), policy)  # (only a whole section's topic is read: spare classifying the heading)
         findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
         # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
         substantive = change.kind in _TEXT_KINDS or bool(findings)
@@ -570,7 +574,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections))
+    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections, found))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -593,31 +597,148 @@ class WholePolicy:
     - `clauses_before`/`clauses_after`: every clause's text. A removed clause the new version still
       states elsewhere (a paragraph moved under another heading, a duplicate removed) is no removal;
       an added clause the old version stated elsewhere is no addition.
+
+    `changes` (those about to be rated) say which clauses will be looked up, so that a 10 MB policy
+    is not split into clauses whole: only the bodies that could hold them are (see `_StatedClauses`).
     """
 
-    def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
+    def __init__(self, old: Iterable[Section], new: Iterable[Section], changes: Iterable[SectionChange] = ()) -> None:
         self._sides = (tuple(old), tuple(new))
         self._named: dict[tuple[int, str], bool] = {}
+        self._plain: tuple[list[str], _Bodies] | None = None
+        self._every: dict[int, frozenset[str]] = {}
+        changes = tuple(changes)
+        self._asked = (tuple(c for ch in changes for c in ch.added), tuple(c for ch in changes for c in ch.removed))
 
     def names_recipient(self, side: int, key: str, phrase: str) -> bool:
         """Does version `side` (0 old, 1 new) anywhere say data goes to this recipient? Statements are
         costly to read on a 10 MB policy, so only clauses holding the phrase's longest word (the most
         telling; without its ending, "company" ~ "companies") are read, up to the first that names
-        it, and each answer is kept."""
+        it, and each answer is kept. (A clause holds it only if its section's body does.)"""
         if (side, key) not in self._named:
             longest = max(phrase.lower().split(), key=len)
             head = longest[:max(4, len(longest) - 3)]
-            self._named[side, key] = any(key in recipients((c,)) for s in self._sides[side] for c in s.clauses
+            if self._plain is None:  # the bodies of both versions (most are the same), spelt as phrases are
+                bodies = list(dict.fromkeys(s.text for sides in self._sides for s in sides))
+                self._plain = bodies, _Bodies([_plain(b) for b in bodies])  # (one by one: most are ASCII)
+            bodies, plain = self._plain
+            holding = {bodies[i] for i in plain.holding(head)}
+            sections = [s for s in self._sides[side] if s.text in holding] if holding else []
+            self._named[side, key] = any(key in recipients((c,)) for s in sections for c in s.clauses
                                          if head in _plain(c.text))
         return self._named[side, key]
 
     @cached_property
-    def clauses_before(self) -> frozenset[str]:
-        return frozenset(_clause_text(c) for s in self._sides[0] for c in s.clauses)
+    def clauses_before(self) -> _StatedClauses:
+        return _StatedClauses(self, 0)
 
     @cached_property
-    def clauses_after(self) -> frozenset[str]:
-        return frozenset(_clause_text(c) for s in self._sides[1] for c in s.clauses)
+    def clauses_after(self) -> _StatedClauses:
+        return _StatedClauses(self, 1)
+
+    @cached_property
+    def _asked_texts(self) -> tuple[frozenset[str], frozenset[str]]:
+        return frozenset(map(_clause_text, self._asked[0])), frozenset(map(_clause_text, self._asked[1]))
+
+    @cached_property
+    def _found(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Per version, the texts of the clauses of every body that could state a clause asked about
+        (a superset of the asked clauses the version states; all of them truly stated there).
+
+        A body can state a clause only if the whitespace-separated words inside the clause's text
+        (not the first or last, which a sentence split or a list marker may have cut from a longer
+        word) are words of the body, one after the other: one scan of the bodies of both versions
+        (most are the same body) finds those, and only they are split. A clause of one or two words
+        is looked for as a substring; a clause of no words at all could be anywhere."""
+        bodies = [dict.fromkeys(s.text for s in sides) for sides in self._sides]
+        every = list(dict.fromkeys(itertools.chain(*bodies)))
+        # each clause is filed under its rarest inner word (as counted in a sample of the bodies)
+        sample = Counter(w for body in every[::max(1, len(every) // _RARITY_SAMPLE)] for w in set(body.split()))
+        inner: list[dict[str, list[tuple[set[str], str]]]] = [defaultdict(list), defaultdict(list)]
+        short: list[set[str]] = [set(), set()]
+        for side, asked in enumerate(self._asked):
+            for clause in asked:
+                words_of = " ".join(ENUMERATOR.sub("", clause.text.strip()).split()).split(" ")
+                if not words_of[0]:
+                    short[side].add("")
+                elif len(words_of) <= 2:
+                    short[side].add(max(words_of, key=len))
+                else:
+                    needed = set(words_of[1:-1])
+                    rarest = min(sorted(needed), key=lambda w: (sample[w], -len(w)))
+                    inner[side][rarest].append((needed, " ".join(words_of[1:-1])))
+        candidates: list[set[str]] = [set(), set()]
+        wanted = inner[0].keys() | inner[1].keys()
+
+        def states(tokens: list[str], hits: set[str], side: int) -> bool:
+            """Does a body (its words) hold every inner word of an asked clause, then those words in a row?"""
+            words_of_body: set[str] | None = None
+            for word in hits:
+                for needed, in_a_row in inner[side].get(word, ()):
+                    words_of_body = set(tokens) if words_of_body is None else words_of_body
+                    if needed <= words_of_body and in_a_row in " ".join(tokens):
+                        return True
+            return False
+
+        if wanted:
+            for body in every:
+                tokens = body.split()
+                hits = wanted.intersection(tokens)
+                for side in (0, 1):
+                    if hits and body in bodies[side] and states(tokens, hits, side):
+                        candidates[side].add(body)
+        for side in (0, 1):
+            if "" in short[side]:
+                candidates[side] = set(bodies[side])
+            elif short[side]:
+                texts = list(bodies[side])
+                joined = _Bodies(texts)
+                candidates[side].update(texts[i] for word in short[side] for i in joined.holding(word))
+        return tuple(frozenset(_clause_text(c) for body in found for c in body_clauses(body))
+                     for found in candidates)
+
+    def _all(self, side: int) -> frozenset[str]:
+        if side not in self._every:
+            self._every[side] = frozenset(_clause_text(c) for s in self._sides[side] for c in s.clauses)
+        return self._every[side]
+
+
+_RARITY_SAMPLE = 1000  # bodies sampled to tell rare words from common ones
+
+
+class _Bodies:
+    """Texts joined into one, to find which of them hold a string with one search instead of one each."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        self.joined = "\x00".join(texts)
+
+    def holding(self, part: str) -> list[int]:
+        """Indices of the texts holding `part` (which holds no NUL), in order."""
+        found: list[int] = []
+        at = self.joined.find(part)
+        while at >= 0:
+            i = bisect.bisect_right(self.starts, at) - 1
+            found.append(i)
+            if i + 1 == len(self.starts):
+                break
+            at = self.joined.find(part, self.starts[i + 1])
+        return found
+
+
+class _StatedClauses:
+    """Whether one version states a clause (compared by `_clause_text`): `text in stated`. A clause
+    of the changes being rated is looked up among the few bodies that could state it, any other among
+    all the version's clauses."""
+
+    def __init__(self, policy: WholePolicy, side: int) -> None:
+        self._policy, self._side = policy, side
+
+    def __contains__(self, text: object) -> bool:
+        policy, side = self._policy, self._side
+        if text in policy._asked_texts[side]:
+            return text in policy._found[side]
+        return text in policy._all(side)
 
 
 def _plain(text: str) -> str:
@@ -640,10 +761,9 @@ class SectionTitles:
 
     def __init__(self, *versions: Iterable[Section]) -> None:
         self._by_letters: dict[str, list[str]] = {}
-        for sections in versions:
-            for s in sections:
-                if s.title:
-                    self._by_letters.setdefault(_letters(s.title), []).append(s.title)
+        for title in dict.fromkeys(s.title for sections in versions for s in sections):  # each title once:
+            if title:                                                   # two versions share nearly all
+                self._by_letters.setdefault(_letters(title), []).append(title)
 
     def __bool__(self) -> bool:
         return bool(self._by_letters)
@@ -655,7 +775,10 @@ class SectionTitles:
 
 
 def _letters(text: str) -> str:
-    return "".join(ch for ch in text.lower() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is alnum or "_": what is left out is what isalnum() refuses
 
 
 def section_titles(*versions: Iterable[Section]) -> SectionTitles:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from monitor.text import clauses as _clauses
 from monitor.text.clauses import Clause, body_clauses, is_date_line, split_clauses
@@ -28,8 +29,17 @@ class Section:
     level: int
     path: tuple[str, ...]
     text: str
-    clauses: tuple[Clause, ...] = field(default=())
     parent: str | None = None
+
+    @property
+    def clauses(self) -> tuple[Clause, ...]:
+        """The body's clauses, split on first use: a diff splits only the bodies that changed (a 10 MB
+        policy with 1% changed keeps 99% of its sections unsplit), and equal bodies share one split."""
+        split = self.__dict__.get("_clauses")
+        if split is None:  # kept on the instance (not a field: equality and hashing stay the body's)
+            split = body_clauses(self.text)
+            object.__setattr__(self, "_clauses", split)
+        return split
 
     @property
     def heading(self) -> str:
@@ -55,6 +65,7 @@ _DEC_NUMBER = re.compile(
     r"^(?P<n>\d{1,3}(?:\.\d{1,3})+)\.?(?:\s+|(?=[^\W\d_]))(?P<t>.*)$"  # 2.3 / 2.3.1 / 2.3.Title
     r"|^(?P<n1>\d{1,3})(?P<c1>[.)])(?:\s+|(?=[^\W\d_]))(?P<t1>.*)$"  # 1. / 1) / 1.Title
 )
+_WORD_NUMBER_FIRST = frozenset("ACPSacps§\u017f")  # what the words' first letters match ignoring case (ſ: s)
 _PAREN_NUMBER = re.compile(r"^\((?P<n>\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,6})\)\s*(?P<t>.*)$")
 _LETTER_NUMBER = re.compile(r"^(?P<n>[a-zA-Z]|[ivxlc]{2,6}|[IVXLC]{2,6})(?P<c>[.)])(?:\s+|(?=[A-Z]))(?P<t>.*)$")
 _KEY_VALUE = re.compile(r"^[^:]{1,40}:\s*\S")
@@ -100,7 +111,8 @@ def _letter_style(token: str, closer: str, after_letter: str | None) -> tuple[tu
 
 def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
     """Recognise a leading section number (`1.`, `2.3`, `(a)`, `iv.`, `Article 5`) and split it off."""
-    match = _WORD_NUMBER.match(line)
+    first = line[:1]  # each pattern below can only match a line starting as it checks first
+    match = _WORD_NUMBER.match(line) if first in _WORD_NUMBER_FIRST else None
     if match and (not match["t"] or not match["t"][0].islower()):
         token = match["n"]
         if token.isdigit() or "." in token:
@@ -109,20 +121,21 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
             value = (_roman_value(token) or ord(token.lower()) - 96,)
         label = f'{match["word"]} {token}' if match["word"] != "§" else f"§ {token}"
         return _Number(("word", match["word"].lower()), value, label, match["t"].strip())
-    match = _DEC_NUMBER.match(line)
+    match = _DEC_NUMBER.match(line) if first.isdigit() else None
     if match:
         if match["n"]:
             value = tuple(int(p) for p in match["n"].split("."))
             return _Number(("dec", str(len(value))), value, match["n"], match["t"].strip())
         return _Number(("dec", "1", match["c1"]), (int(match["n1"]),), match["n1"] + match["c1"], match["t1"].strip())
-    match = _PAREN_NUMBER.match(line)
+    match = _PAREN_NUMBER.match(line) if first == "(" else None
     if match:
         token = match["n"]
         if token.isdigit():
             return _Number(("paren", "dec"), (int(token),), f"({token})", match["t"].strip())
         style, value = _letter_style(token, "()", last_letter)
         return _Number(("paren", *style), (value,), f"({token})", match["t"].strip())
-    match = _LETTER_NUMBER.match(line)
+    match = _LETTER_NUMBER.match(line) if first.isascii() and first.isalpha() and (
+        "." in line[1:7] or ")" in line[1:7]) else None
     if match:
         style, value = _letter_style(match["n"], match["c"], last_letter)
         return _Number(style, (value,), match["n"] + match["c"], match["t"].strip())
@@ -133,37 +146,74 @@ def parse_number(line: str, last_letter: str | None = None) -> _Number | None:
 # Lines and blocks
 
 
-@dataclass
-class _Line:
-    raw: str  # without trailing whitespace, indentation kept
-    text: str  # stripped, list glyph removed
-    indent: int
-    bullet: bool  # started with a bullet glyph
+# A line is a plain tuple (raw, text, indent, bullet), not a class: a 10 MB policy has 100,000 of
+# them, and a tuple of strings and numbers is quicker to make and leaves the garbage collector's
+# watch (which would otherwise walk them all again at every full collection). Its fields:
+_RAW = 0  # the line without trailing whitespace, indentation kept
+_TEXT = 1  # stripped, list glyph removed
+_INDENT = 2
+_BULLET = 3  # started with a bullet glyph
+_Line = tuple[str, str, int, bool]
+
+_BULLET_FIRST = frozenset("•·◦▪▫●○■□‣⁃∙➢►▶✓✔-*+–—")  # what a line BULLET matches starts with
 
 
 def _make_line(raw: str) -> _Line:
     stripped = raw.strip()
     indent = len(raw) - len(raw.lstrip())
-    match = _clauses.BULLET.match(stripped)
-    if match:
-        return _Line(raw, match["rest"].strip(), indent, True)
-    return _Line(raw, stripped, indent, False)
+    if stripped[:1] in _BULLET_FIRST:
+        match = _clauses.BULLET.match(stripped)
+        if match:
+            return raw, match["rest"].strip(), indent, True
+    return raw, stripped, indent, False
 
 
-def _blocks(text: str) -> list[list[_Line]]:
-    blocks: list[list[_Line]] = []
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # a line break and the blank lines after it
+
+
+class _Reading:
+    """What sectioning one text learned about its stretches and blocks, for sectioning the next text
+    (the next version of the same policy, mostly the same blocks) to reuse rather than read again.
+    Only the last text's is kept: memory stays that of one text."""
+
+    def __init__(self) -> None:
+        self.stretches: dict[str, tuple[tuple[_Line, ...], ...]] = {}
+        self.units: dict[tuple, tuple[tuple[_Heading | _Line, ...], str | None]] = {}
+        self.sections: dict[str, Section] = {}  # by key: an equal section of the next text is this one
+
+
+_last_reading = _Reading()
+
+
+def _blocks(text: str, reading: _Reading, known: _Reading) -> list[tuple[_Line, ...]]:
+    """Runs of non-blank lines; blank lines and rule lines ("---") separate them."""
+    blocks: list[tuple[_Line, ...]] = []
+    for stretch in _BLANK_LINES.split(_clauses.clean_text(text)):
+        found = known.stretches.get(stretch)
+        if found is None:
+            found = _stretch_blocks(stretch)
+        reading.stretches[stretch] = found
+        blocks += found
+    return blocks
+
+
+def _stretch_blocks(stretch: str) -> tuple[tuple[_Line, ...], ...]:
+    """The blocks of text between blank lines: one, unless a rule line or a blank line at the text's
+    edge splits it."""
+    blocks: list[tuple[_Line, ...]] = []
     current: list[_Line] = []
-    for raw in _clauses.clean_text(text).split("\n"):
+    for raw in stretch.split("\n"):
         raw = raw.rstrip()
-        if not raw.strip() or _RULE_LINE.match(raw.strip()):
+        stripped = raw.lstrip()
+        if not stripped or (not stripped[0].isalnum() and _RULE_LINE.match(stripped)):  # [\W_] is not alnum
             if current:
-                blocks.append(current)
+                blocks.append(tuple(current))
                 current = []
             continue
         current.append(_make_line(raw))
     if current:
-        blocks.append(current)
-    return blocks
+        blocks.append(tuple(current))
+    return tuple(blocks)
 
 
 def _words(text: str) -> int:
@@ -200,14 +250,13 @@ def _body_like(line: _Line | None) -> bool:
     """Is this line prose that a heading above would introduce (rather than another short label)?"""
     if line is None:
         return False
-    text = line.text
-    if not line.bullet and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
+    text = line[_TEXT]
+    if not line[_BULLET] and text[:1] in "#*_" and (_MD_HEADING.match(text) or _BOLD_LINE.match(text)):
         return False  # a label right above a real heading introduces nothing
     return len(text) > 40 or (bool(text) and text[-1] in ".:;!?)")
 
 
-@dataclass
-class _Heading:
+class _Heading(NamedTuple):
     kind: str  # "md", "bold", "number", "plain", "bullet"
     title: str
     label: str | None
@@ -217,49 +266,72 @@ class _Heading:
     md_level: int = 0
 
 
-def _unit_stream(blocks: list[list[_Line]]) -> list[_Heading | _Line | None]:
-    """Flatten blocks into headings and body lines; None marks a block boundary (blank line)."""
-    flat: list[tuple[_Line, int, int]] = [(line, bi, li) for bi, block in enumerate(blocks)
-                                          for li, line in enumerate(block)]
+def _unit_stream(blocks: list[tuple[_Line, ...]], reading: _Reading,
+                 known: _Reading) -> list[_Heading | _Line | None]:
+    """Flatten blocks into headings and body lines; None marks a block boundary (blank line).
+
+    A block's units depend on the block, the line after it and the list letter before it alone, so
+    those of a block `known` from the last text are taken as they are."""
     units: list[_Heading | _Line | None] = []
     last_letter: str | None = None
-    previous_block = -1
-    for pos, (line, bi, li) in enumerate(flat):
-        if bi != previous_block and units:
+    for bi, block in enumerate(blocks):
+        if units:
             units.append(None)
-        previous_block = bi
-        nxt = flat[pos + 1][0] if pos + 1 < len(flat) else None
-        block = blocks[bi]
+        key = (block, blocks[bi + 1][0] if bi + 1 < len(blocks) else None, last_letter)
+        found = known.units.get(key)
+        if found is None:
+            found = _block_units(*key)
+        reading.units[key] = found
+        block_units, last_letter = found
+        units += block_units
+    return units
+
+
+def _block_units(block: tuple[_Line, ...], after: _Line | None,
+                 last_letter: str | None) -> tuple[tuple[_Heading | _Line, ...], str | None]:
+    """One block's headings and body lines, and the last list letter seen by its end."""
+    units: list[_Heading | _Line] = []
+    last = len(block) - 1
+    for li, line in enumerate(block):
+        nxt = block[li + 1] if li < last else after
         heading = _classify(line, li, block, nxt, last_letter)
         if heading is not None:
             units.append(heading)
             if heading.kind == "number" and heading.style[-2:-1] in (("lower",), ("upper",)):
                 last_letter = heading.label.strip("()").rstrip(".)")
             continue
-        number = parse_number(line.text)
-        if number is not None and number.style[0] in ("alpha", "paren"):
-            last_letter = number.label.strip("()").rstrip(".)")
+        if _may_be_lettered(line[_TEXT]):
+            number = parse_number(line[_TEXT])
+            if number is not None and number.style[0] in ("alpha", "paren"):
+                last_letter = number.label.strip("()").rstrip(".)")
         units.append(line)
-    return units
+    return tuple(units), last_letter
 
 
-def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
+def _may_be_lettered(text: str) -> bool:
+    """Could `parse_number` read a letter or parenthesised number here ("(a)", "b.", "iv)")? Only one
+    starting with "(", or with an ASCII letter and a "." or ")" in the next six characters, can be."""
+    first = text[:1]
+    return first == "(" or (first.isascii() and first.isalpha() and ("." in text[1:7] or ")" in text[1:7]))
+
+
+def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | None,
               last_letter: str | None) -> _Heading | None:
-    text = line.text
-    md = None if line.bullet else _MD_HEADING.match(text)
+    text = line[_TEXT]
+    md = None if line[_BULLET] or text[:1] != "#" else _MD_HEADING.match(text)
     if md:
         title = md[2].strip().strip("*_").strip()
         number = parse_number(title)
         return _Heading("md", number.title if number else title, number.label if number else None,
                         title, ("md",), number.value if number else None, len(md[1]))
-    if index != 0 and not line.bullet:
+    if index != 0 and not line[_BULLET]:
         return None  # headings open a block; later lines of a block are its body
-    if line.bullet and len(block) > 1:
+    if line[_BULLET] and len(block) > 1:
         return None  # an item inside a list
-    if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1].text[:1].isupper() \
-            and not block[index + 1].text[:1].isdigit() and not block[index + 1].bullet:
+    if index + 1 < len(block) and not text.endswith(("?", ":")) and not block[index + 1][_TEXT][:1].isupper() \
+            and not block[index + 1][_TEXT][:1].isdigit() and not block[index + 1][_BULLET]:
         return None  # the next line goes on with the same sentence: a wrapped paragraph
-    bold = None if line.bullet else _BOLD_LINE.match(text)
+    bold = None if line[_BULLET] or text[:2] not in ("**", "__") else _BOLD_LINE.match(text)
     if bold:
         title = bold["t"].strip()
         number = parse_number(title, last_letter)
@@ -276,13 +348,13 @@ def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
             return None
         following = block[index + 1:] if index + 1 < len(block) else [nxt]
         if following and following[0] is nxt:
-            nxt_number = parse_number(nxt.text, last_letter)
+            nxt_number = parse_number(nxt[_TEXT], last_letter)
             # "1. A" directly followed by "2. B": a list (e.g. a table of contents), not headings
             if nxt_number is not None and nxt_number.style == number.style and \
                     nxt_number.value[-1] == number.value[-1] + 1:
                 return None
-        if len(block) > 1 and index == 0 and any(parse_number(other.text) is not None and
-                                                 parse_number(other.text).style == number.style
+        if len(block) > 1 and index == 0 and any(parse_number(other[_TEXT]) is not None and
+                                                 parse_number(other[_TEXT]).style == number.style
                                                  for other in block[1:3]):
             return None
         display = text.strip("*_ ")
@@ -291,8 +363,8 @@ def _classify(line: _Line, index: int, block: list[_Line], nxt: _Line | None,
         return None
     if index + 1 < len(block) and not (text.endswith("?") or _title_case(text)):
         return None  # prose hard-wrapped after a few words, not a label over its text
-    if line.bullet:
-        return _Heading("bullet", text, None, text, ("bullet", str(line.indent)))
+    if line[_BULLET]:
+        return _Heading("bullet", text, None, text, ("bullet", str(line[_INDENT])))
     return _Heading("plain", text, None, text, ("plain",))
 
 
@@ -372,14 +444,17 @@ def parse_sections(text: str) -> list[Section]:
 def _parse_sections(text: str) -> tuple[Section, ...]:
     """Sectioning once per text: a check reads the new text both for its stored sections and for the
     diff (and a source's next check in the same process may compare against it again, if still cached)."""
-    units = _unit_stream(_blocks(text))
+    global _last_reading
+    known, reading = _last_reading, _Reading()
+    units = _unit_stream(_blocks(text, reading, known), reading, known)
+    _last_reading = reading
     # An unnumbered first heading before any other heading, with little text above it, is the
     # document's title: it names the preamble instead of becoming a parent of everything.
     first_heading = next((i for i, u in enumerate(units) if isinstance(u, _Heading)), None)
     preamble_title = ""
     if first_heading is not None:
         head = units[first_heading]
-        above = sum(len(u.text) for u in units[:first_heading] if isinstance(u, _Line))
+        above = sum(len(u[_TEXT]) for u in units[:first_heading] if u is not None)  # lines only, before it
         # a Markdown heading is the title only if no later heading is as high (an h2 among h2s is a section)
         outranked = isinstance(head, _Heading) and head.kind == "md" and any(
             isinstance(u, _Heading) and u.kind == "md" and u.md_level <= head.md_level
@@ -409,34 +484,45 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
         heading: _Heading | None = raw["heading"]
         if i == 0 and not body and len(raw_sections) > 1 and not preamble_title:
             continue
-        sections.append(Section(
-            key=keys[i], number=heading.label if heading else None,
-            title=heading.title if heading else preamble_title, level=raw["level"], path=raw["path"],
-            text=body, clauses=body_clauses(body),
-            parent=keys[raw["parent"]] if raw["parent"] is not None else None))
+        key, number = keys[i], heading.label if heading else None
+        title = heading.title if heading else preamble_title
+        parent = keys[raw["parent"]] if raw["parent"] is not None else None
+        section = known.sections.get(key)  # unchanged since the last text: shared (its body, its clauses once split)
+        if section is None or (section.text, section.path, section.title, section.number, section.level,
+                               section.parent) != (body, raw["path"], title, number, raw["level"], parent):
+            section = Section(key=key, number=number, title=title, level=raw["level"], path=raw["path"],
+                              text=body, parent=parent)
+        reading.sections[key] = section
+        sections.append(section)
     return tuple(sections)
 
 
 def _body_text(lines: list[_Line | None]) -> str:
+    """The lines' raw text, one blank line where blocks met, dedented by the smallest indentation."""
     out: list[str] = []
+    margin = None
     for line in lines:
         if line is None:
-            if out and out[-1] != "":
+            if out and out[-1]:
                 out.append("")
         else:
-            out.append(line.raw)
-    while out and out[-1] == "":
+            out.append(line[_RAW])
+            if margin is None or line[_INDENT] < margin:
+                margin = line[_INDENT]
+    while out and not out[-1]:
         out.pop()
-    while out and out[0] == "":
-        out.pop(0)
-    return _dedent("\n".join(out))
+    if margin:
+        out = [x[margin:] for x in out]
+    return "\n".join(out)
 
 
-def _dedent(text: str) -> str:
-    lines = text.split("\n")
-    margins = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
-    cut = min(margins) if margins else 0
-    return "\n".join(x[cut:] for x in lines) if cut else text
+def clear_caches() -> None:
+    """Forget the last text's reading, parsed texts, slugs and the clause caches (for a cold start)."""
+    global _last_reading
+    _last_reading = _Reading()
+    _parse_sections.cache_clear()
+    slugify.cache_clear()
+    _clauses.clear_caches()
 
 
 def _assign_keys(raw_sections: list[dict]) -> list[str]:

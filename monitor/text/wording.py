@@ -89,6 +89,7 @@ def _drop_repeated_digits(m: re.Match[str]) -> str:
     return m.group(1) if number_value(m.group(1)) == float(m.group(2)) else m.group(0)
 
 
+@lru_cache(maxsize=8192)  # the rules fold the same clause texts again and again (5 times each on a big page)
 def fold(text: str) -> str:
     """Lowercase, plain quotes and dashes, contractions expanded, hyphens inside words dropped."""
     t = text.lower()
