@@ -691,3 +691,35 @@ def test_an_email_address_replaced_by_the_normalizers_placeholder_is_form_only()
     rated = rate("To opt out of the sale of your data, email privacy@example.com. We reply within 30 days.",
                  "To opt out of the sale of your data, email [email] We reply within 30 days.", "Sharing")
     assert not rated.substantive
+
+
+def test_a_sentence_cut_off_and_run_into_the_next_is_a_capture_artefact() -> None:
+    """A capture that breaks off a sentence mid-way (and a later one that restores it) edits nothing."""
+    whole = ("# Policy\n\n## Others' services\n\nYou may link your account to other services. Excerpts from your "
+             "profile will also appear on the services of others. Subject to your settings, other services may "
+             "look up your profile.\n")
+    cut = whole.replace("your profile will also appear on the services of others. ", "")
+    assert _alerts(whole, cut) == [] and _alerts(cut, whole) == []
+    # an editor who drops a sentence whole still removes it
+    dropped = whole.replace("Excerpts from your profile will also appear on the services of others. ", "")
+    assert any("sharing" in topics for _, topics in _alerts(whole, dropped))
+
+
+def test_a_lone_list_marker_left_by_a_layout_change_says_nothing() -> None:
+    text = ("# Policy\n\n## Sharing\n\nWe share your data with payment processors.\n\n**d.\n\n"
+            "We share an identifier with the maker of your TV.\n")
+    assert _alerts(text, text.replace("**d.\n\n", "")) == []
+
+
+def test_a_sentence_moved_under_a_heading_of_its_own_is_no_news() -> None:
+    """A run-in heading that becomes a heading, its sentence split off and joined to the next one."""
+    text = ("# Policy\n\n## AI providers\n\nWe use Anthropic and OpenAI to draft replies. International transfers: "
+            "Anthropic and OpenAI may process data on servers in the US. The transfer relies on "
+            "Standard Contractual Clauses\n\nand, where applicable, the EU-U.S. Data Privacy Framework.\n")
+    moved = ("# Policy\n\n## AI providers\n\nWe use Anthropic and OpenAI to draft replies.\n\n"
+             "## International transfers\n\nAnthropic and OpenAI may process data on servers in the U.S. The transfer "
+             "relies on Standard Contractual Clauses and, where applicable, the EU-U.S. Data Privacy Framework.\n")
+    assert _alerts(text, moved) == [] and _alerts(moved, text) == []
+    # what the other version does not say is still news
+    sold = moved.replace("may process data", "may process and sell data")
+    assert any("sharing" in topics for _, topics in _alerts(text, sold))

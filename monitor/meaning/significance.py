@@ -489,6 +489,10 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     if not removed and not added and change.kind in _TEXT_KINDS:
         removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
     old, new, pairs = substantive_clauses(removed, added, renames)
+    if policy is not None and change.kind in _TEXT_KINDS and (old or new):
+        old, new = _unmoved(old, new, pairs, policy, whole_added=change.kind == "added")
+        if not (old or new):
+            return RatedChange(change, (), False, "low", MOVED_SUMMARY)
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
     topics = list(dict.fromkeys(t for c in shown for t in clause_topics(c, heading)))
@@ -521,6 +525,19 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         severity = "medium"
     summary = _one_line([f.summary for f in findings]) or _fallback_summary(change, topics, watched, old, new)
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
+
+
+def _unmoved(old: list[Clause], new: list[Clause], pairs: list[tuple[Clause, Clause]], policy: WholePolicy,
+             *, whole_added: bool) -> tuple[list[Clause], list[Clause]]:
+    """The changed clauses without those that only moved: an unpaired removed clause whose words the
+    new version still has somewhere (joined to another sentence, split off under a heading of its own,
+    turned into table cells), and the same for an added clause and the old version. A whole new
+    section moved only if all of it did: else it keeps its boilerplate (see `rate_change`). An edited
+    pair is an edit wherever its words are."""
+    paired = {id(c) for pair in pairs for c in pair}
+    kept_new = [c for c in new if id(c) in paired or not policy.states(0, c)]
+    return ([c for c in old if id(c) in paired or not policy.states(1, c)],
+            new if whole_added and kept_new else kept_new)
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
@@ -611,6 +628,20 @@ class WholePolicy:
                                          if head in _plain(c.text))
         return self._named[side, key]
 
+    def states(self, side: int, clause: Clause) -> bool:
+        """Does version `side` (0 old, 1 new) have this clause's words, in order, anywhere (up to case,
+        spacing and punctuation; a list item with its lead-in)? Too short a clause proves nothing."""
+        own = _squash(clause.text)
+        if len(own) < _STATED_MIN_CHARS:
+            return False
+        text = self._squashed[side]
+        return own in text and (not clause.lead_in or _squash(clause.lead_in) in text)
+
+    @cached_property
+    def _squashed(self) -> tuple[str, str]:
+        return tuple(_squash("\n".join(f"{s.title}\n{s.text}" for s in sections))  # type: ignore[return-value]
+                     for sections in self._sides)
+
     @cached_property
     def clauses_before(self) -> frozenset[str]:
         return frozenset(_clause_text(c) for s in self._sides[0] for c in s.clauses)
@@ -618,6 +649,15 @@ class WholePolicy:
     @cached_property
     def clauses_after(self) -> frozenset[str]:
         return frozenset(_clause_text(c) for s in self._sides[1] for c in s.clauses)
+
+
+_STATED_MIN_CHARS = 24  # letters and digits: shorter clauses ("Cookies", "We sell data") recur by chance
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _squash(text: str) -> str:
+    """Lower-case letters and digits only: "U.S." and "US", "third-party" and "third party" agree."""
+    return _NOT_ALNUM.sub("", text.lower())
 
 
 def _plain(text: str) -> str:
