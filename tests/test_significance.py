@@ -723,3 +723,14 @@ def test_a_sentence_moved_under_a_heading_of_its_own_is_no_news() -> None:
     # what the other version does not say is still news
     sold = moved.replace("may process data", "may process and sell data")
     assert any("sharing" in topics for _, topics in _alerts(text, sold))
+
+
+def test_a_company_data_comes_from_or_that_is_given_no_data_is_no_recipient() -> None:
+    rated = rate("We also receive information from advertising partners to provide research services.",
+                 "We also receive information from partners to provide research services.")
+    assert "recipient" not in rated.summary
+    rated = rate("Gumb provides the app.", "Gumb merely provides the technical platform and the app.")
+    assert "recipient" not in rated.summary
+    assert "adds recipient: advertising partners" in rate(
+        "We provide your information to partners.",
+        "We provide your information to partners and advertising partners.").summary

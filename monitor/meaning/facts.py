@@ -184,8 +184,10 @@ _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", 
 def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
     """Who clauses say data goes to: canonical key → display phrase ("data brokers").
 
-    A recipient counts in a sentence that shares, sells, discloses… (or under a lead-in that does),
-    unless every sharing verb there is negated ("we never sell to data brokers").
+    A recipient counts in a sentence that shares, sells, discloses… data (or under a lead-in that does),
+    unless every sharing verb there is negated ("we never sell to data brokers"); a company data comes
+    *from* is a source ("we receive information from advertising partners"), and one that is given
+    something other than data is no recipient ("Gumb provides the technical platform").
     """
     found: dict[str, str] = {}
     for clause in clauses:
@@ -194,14 +196,16 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
             says = statements(sentence) or statements(lead_in)
             sharing = [s for lemma, s in says.items() if VERBS[lemma][1] == "sharing"]
             if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(lead_in)) or \
-                    (sharing and all(neg for s in sharing for neg, _ in s)):
-                continue
+                    (sharing and all(neg for s in sharing for neg, _ in s)) or \
+                    not (_DATA_WORDS.search(sentence) or _DATA_WORDS.search(lead_in)):
+                continue                               # no transfer, a denied one, or none of data
             for m in _RECIPIENT.finditer(sentence):
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or is_number(w)), default=0)
+                before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
-                if phrase:
+                if phrase and before != "from":        # "we receive data from partners": a source
                     key = " ".join(stem(canon_word(w)) for w in phrase)
                     found.setdefault(key, " ".join(phrase))
     return found
