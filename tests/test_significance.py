@@ -734,3 +734,18 @@ def test_a_company_data_comes_from_or_that_is_given_no_data_is_no_recipient() ->
     assert "adds recipient: advertising partners" in rate(
         "We provide your information to partners.",
         "We provide your information to partners and advertising partners.").summary
+
+
+def test_a_heading_without_text_of_its_own_states_nothing() -> None:
+    """A list line promoted to a numbered heading over an unchanged subsection is structure."""
+    text = "# Policy\n\n## Data minimization\n\nWe collect little.\n\n### Summary - Data retention\n\nWe keep logs for 180 days.\n"
+    promoted = text.replace("### Summary", "## 14. Data retention\n\n### Summary")
+    assert _alerts(text, promoted) == []
+
+
+def test_a_section_of_labels_under_a_topic_heading_is_not_about_that_topic() -> None:
+    text = ("# Policy\n\n## Cookies\n\nWe use cookies to run the site.\n\n## Who serves these cookies\n\n"
+            "Alibaba.com\n\nGoogle\n\nCriteo\n\nBing\n")
+    assert all("sharing" not in topics for _, topics in _alerts(text, text.split("## Who")[0]))
+    shares = text.replace("Criteo\n", "We share your browsing data with these advertisers.\n")
+    assert any("sharing" in topics for _, topics in _alerts(shares, shares.split("## Who")[0]))

@@ -405,12 +405,13 @@ def _fallback_clauses(text: str) -> tuple[Clause, ...]:
 
 
 def _section_topic(change: SectionChange, topics: list[str], watched: Iterable[str]) -> str | None:
-    """What a whole added or removed section is about: its heading's watched topic, else its clauses'."""
-    heading_topics = [h.topic for h in classify(_heading_of(change))]
-    for candidates in (heading_topics, topics):
-        for topic in candidates:
-            if topic in watched:
-                return topic
+    """What a whole added or removed section is about: what its statements are about, read with its
+    heading as their context (a heading over labels and links, "Who serves these cookies" above a
+    list of company names, makes no sharing section); its heading's topic when none is watched."""
+    for topic in topics:
+        if topic in watched:
+            return topic
+    heading_topics = [h.topic for h in classify(_heading_of(change)) if h.topic not in watched]
     return heading_topics[0] if heading_topics else None
 
 
@@ -470,6 +471,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
         return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
     removed, added = change.removed, change.added
+    if change.kind in ("added", "removed") and not removed and not added:  # a title states nothing
+        return RatedChange(change, (), False, "low", f"heading {change.kind}, without text of its own")
     if policy is not None and change.kind in _TEXT_KINDS:     # stated elsewhere in the other version: moved
         # (a whole new section keeps its boilerplate: "we share it with no one else" under a new
         # processing activity says something about that activity, however often the policy says it)
