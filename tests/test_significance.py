@@ -749,3 +749,18 @@ def test_a_section_of_labels_under_a_topic_heading_is_not_about_that_topic() -> 
     assert all("sharing" not in topics for _, topics in _alerts(text, text.split("## Who")[0]))
     shares = text.replace("Criteo\n", "We share your browsing data with these advertisers.\n")
     assert any("sharing" in topics for _, topics in _alerts(shares, shares.split("## Who")[0]))
+
+
+def test_a_lone_conjunction_put_in_or_taken_out_is_grammar() -> None:
+    assert form_only("Buyers or in connection with business transfer.", "Buyers in connection with business transfer.")
+    assert form_only("We do not share and/or sell your profile.", "We do not share or sell your profile.")
+    assert not form_only("We do not sell your data.", "We do not sell or share your data.")
+
+
+def test_a_menu_captured_with_the_page_is_navigation_even_where_a_label_names_a_topic() -> None:
+    policy = "## Privacy Policy\n\nWe do not knowingly collect data from children under 13.\n"
+    menu = ("Home\n\nNews\n\nChildren and Safety\n\nParental Guidance\n\nTerms\n\n"
+            "Do not sell my personal information\n\nCookies\n\n")
+    assert _alerts(menu + policy, policy) == [] and _alerts(policy, menu + policy) == []
+    listed = ("## Sharing\n\nWe share your data with:\n\n- advertisers\n- data brokers\n- insurers\n- banks\n")
+    assert any("sharing" in topics for _, topics in _alerts(policy, policy + listed))

@@ -481,7 +481,11 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
             added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
         if (change.removed or change.added) and not (removed or added):
             return RatedChange(change, (), False, "low", MOVED_SUMMARY)
-    if change.kind not in _TEXT_KINDS:   # a renamed heading's clauses are the headings themselves
+    if change.kind in _TEXT_KINDS:
+        removed, added = _without_menus(removed), _without_menus(added)
+        if (change.removed or change.added) and not (removed or added):
+            return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
+    else:                                # a renamed heading's clauses are the headings themselves
         titles = None
     removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
     added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
@@ -730,6 +734,33 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | None) -> tu
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
         return ()  # a table of contents, one title per line
     return kept
+
+
+_MENU_RUN = 4       # labels in a row that make a menu, a footer or a language picker
+_LABEL_WORDS = 6    # "Do not sell my personal information" as a footer link, "Parental Guidance"
+_SENTENCE_END = (".", ";", ":", "!", "?", "。", "；", "：")
+
+
+def _is_label(clause: Clause) -> bool:
+    """A few words without sentence punctuation, not announced by a lead-in sentence: a link's text."""
+    text, lead_in = clause.text.strip(), (clause.lead_in or "").strip()
+    announced = bool(lead_in) and (lead_in.endswith(_SENTENCE_END) or len(words(lead_in)) > _LABEL_WORDS)
+    return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
+
+
+def _without_menus(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
+    """The clauses without runs of link labels ("Home", "News", "Children and Safety", "Parental
+    Guidance"…): a menu, a footer or a language picker captured with the page says nothing the policy
+    states, even where a label names a topic. A list announced by a sentence ("We share with:") is kept."""
+    labels = [_is_label(c) for c in clauses]
+    menu: set[int] = set()
+    start = 0
+    for end in range(len(clauses) + 1):
+        if end == len(clauses) or not labels[end]:
+            if end - start >= _MENU_RUN:
+                menu.update(range(start, end))
+            start = end + 1
+    return tuple(c for i, c in enumerate(clauses) if i not in menu) if menu else clauses
 
 
 def retitled_lines(changes: Iterable[SectionChange]) -> frozenset[tuple[str, ...]]:

@@ -48,6 +48,7 @@ _GRAMMAR_SWAPS = [frozenset(p) for p in (("is", "are"), ("was", "were"), ("has",
 # Words whose addition or removal changes tone, not what is promised.
 _OPTIONAL_WORDS = frozenset({"a", "an", "the", "also", "please", "further", "additionally", "furthermore",
                              "moreover", "however", "currently"})
+_CONJUNCTIONS = frozenset({"and", "or"})
 _REFERENCE_WORDS = frozenset({"section", "sections", "paragraph", "clause", "article", "chapter", "appendix",
                               "schedule", "annex", "part", "item", "point"})
 _MONTHS = frozenset("january february march april may june july august september october november december "
@@ -215,7 +216,10 @@ def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before:
     if _split_or_join(old, new, before, i1):
         return True
     if tag == "delete" or tag == "insert":
-        return set(old or new) <= _OPTIONAL_WORDS
+        # a lone "and"/"or" put in or taken out is grammar or list punctuation ("Buyers or in connection
+        # with" → "Buyers in connection with", "and/or" → "or"): with every other word kept, it
+        # cannot join or part two things the clause did not already name
+        return set(old or new) <= _OPTIONAL_WORDS or (len(old or new) == 1 and (old or new)[0] in _CONJUNCTIONS)
     if len(old) == len(new) and all(_form_only_swap(a, b) for a, b in zip(old, new, strict=True)):
         return True
     if len(old) == len(new) == 1 and is_number(old[0]) and is_number(new[0]):
