@@ -764,3 +764,15 @@ def test_a_menu_captured_with_the_page_is_navigation_even_where_a_label_names_a_
     assert _alerts(menu + policy, policy) == [] and _alerts(policy, menu + policy) == []
     listed = ("## Sharing\n\nWe share your data with:\n\n- advertisers\n- data brokers\n- insurers\n- banks\n")
     assert any("sharing" in topics for _, topics in _alerts(policy, policy + listed))
+
+
+def test_what_the_user_does_is_no_promise_about_the_data() -> None:
+    from monitor.meaning.facts import statements
+
+    assert statements("This policy explains how you can update, manage, export and delete your information.") == {}
+    assert statements("If you delete your account, we will delete your data.") == {"delete": {(False, "will")}}
+    assert "share" in statements("You can ask us to share your data with your bank.")
+    intro = ("# Policy\n\n## Introduction\n\nThis policy helps you understand how you can update, manage, export "
+             "and delete your information.\n\n## Retention\n\nWe keep logs for 30 days.\n")
+    without = intro.split("## Introduction")[0] + "## Retention" + intro.split("## Retention")[1]
+    assert all(topics == [] for _, topics in _alerts(intro, without))

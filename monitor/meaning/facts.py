@@ -133,8 +133,21 @@ MODAL_RANK = {"may": 1, "might": 1, "can": 1, "could": 1, "should": 2, "would": 
                "must": 3, None: 3}
 
 
+_PRONOUNS = frozenset({"you", "we", "us", "i", "they", "he", "she", "it"})
+_SUBJECT_REACH = 12  # tokens back from a verb to its nearest pronoun ("you can update, manage, export and delete")
+
+
+def _subject(tokens: list[str], verb: int) -> str | None:
+    """The pronoun nearest before a verb in its sentence: its subject ("we will delete"), or the one it
+    serves ("ask us to delete", "allow you to share"); None when there is none nearby."""
+    return next((t for t in reversed(tokens[max(0, verb - _SUBJECT_REACH):verb]) if t in _PRONOUNS), None)
+
+
 def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
-    """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will))."""
+    """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will)).
+
+    What the user does is no statement about the data's fate: a verb whose nearest pronoun is "you"
+    ("you can export and delete your data", "if you share a post") is left out."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
         tokens = re.findall(r"[a-z]+|,", sentence)
@@ -152,6 +165,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
                     modal = modal or t
                 elif not (t in _SCOPE_SKIP or t in VERB_FORMS or t.endswith("ly")):
                     break
+            if _subject(tokens, i) == "you":
+                continue                               # "you can export and delete your data": the user acts
             # "Under no circumstances will we sell", "No personal data is sold"
             negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
             found.setdefault(lemma, set()).add((negated, modal))
