@@ -776,3 +776,12 @@ def test_what_the_user_does_is_no_promise_about_the_data() -> None:
              "and delete your information.\n\n## Retention\n\nWe keep logs for 30 days.\n")
     without = intro.split("## Introduction")[0] + "## Retention" + intro.split("## Retention")[1]
     assert all(topics == [] for _, topics in _alerts(intro, without))
+
+
+def test_text_folded_behind_a_more_link_is_not_removed() -> None:
+    text = ("# Policy\n\n## Retention\n\nWe keep your data while your account is open. After you close your account, "
+            "we keep your transaction details for 6 years.\n\n## Contact\n\nWrite to us.\n")
+    folded = text.replace("After you close your account, we keep your transaction details for 6 years.", "See more")
+    assert _alerts(text, folded) == [] and _alerts(folded, text) == []
+    cut = text.replace(" After you close your account, we keep your transaction details for 6 years.", "")
+    assert any("retention" in topics for _, topics in _alerts(text, cut))

@@ -62,6 +62,7 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 NAVIGATION_SUMMARY = "table of contents or navigation changed"
 RETITLED_SUMMARY = "a line became a heading, or a heading a line"
+COLLAPSED_SUMMARY = "text folded behind a 'more' link, or unfolded: the page showed it differently"
 MOVED_SUMMARY = "moved or repeated text: the other version states it elsewhere"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
 log = logging.getLogger("monitor.meaning.significance")
@@ -471,6 +472,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
         return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
     removed, added = change.removed, change.added
+    if change.kind == "modified" and removed and added and (_expander_only(added) or _expander_only(removed)):
+        return RatedChange(change, (), False, "low", COLLAPSED_SUMMARY)
     if change.kind in ("added", "removed") and not removed and not added:  # a title states nothing
         return RatedChange(change, (), False, "low", f"heading {change.kind}, without text of its own")
     if policy is not None and change.kind in _TEXT_KINDS:     # stated elsewhere in the other version: moved
@@ -734,6 +737,15 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | None) -> tu
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
         return ()  # a table of contents, one title per line
     return kept
+
+
+_EXPANDER = re.compile(r"(?:see|read|show|view|load) (?:more|all|less)|(?:expand|collapse)(?: all)?|more")
+
+
+def _expander_only(clauses: tuple[Clause, ...]) -> bool:
+    """Are these clauses nothing but an expander link ("See more")? Text that a page folds behind one
+    was not captured, not removed (and text unfolded again was not added)."""
+    return all(_EXPANDER.fullmatch(" ".join(words(c.text))) for c in clauses)
 
 
 _MENU_RUN = 4       # labels in a row that make a menu, a footer or a language picker
