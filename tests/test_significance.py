@@ -785,3 +785,17 @@ def test_text_folded_behind_a_more_link_is_not_removed() -> None:
     assert _alerts(text, folded) == [] and _alerts(folded, text) == []
     cut = text.replace(" After you close your account, we keep your transaction details for 6 years.", "")
     assert any("retention" in topics for _, topics in _alerts(text, cut))
+
+
+def test_a_reworded_clause_is_about_what_both_versions_or_its_changed_words_are_about() -> None:
+    from monitor.meaning.significance import reworded_topics
+
+    old = Clause("You can learn more about how to opt out of personalized advertising by going to the Your Ads "
+                 "Privacy Choices page.")
+    new = Clause("You can learn more about how to opt out of personalized advertising by visiting Your Ads "
+                 "Privacy Choices.")
+    for clause in (old, new):
+        assert "sharing" not in reworded_topics(clause, [(old, new)], "What about advertising?")
+    sold = Clause("You can learn more about how to opt out of the sale of your data to advertisers by visiting "
+                  "Your Ads Privacy Choices.")
+    assert "sharing" in reworded_topics(sold, [(old, sold)], "What about advertising?")

@@ -397,6 +397,43 @@ def clause_topics(clause: Clause, heading: str) -> list[str]:
     return list(dict.fromkeys(topics))
 
 
+EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase it sits in
+_RAW_WORD = re.compile(r"\S+")
+
+
+def reworded_topics(clause: Clause, pairs: Iterable[tuple[Clause, Clause]], heading: str) -> list[str]:
+    """Topics of a changed clause; for one side of a reworded clause, the topics both its versions are
+    about and those its changed words are about (with `EDIT_REACH` words around them, lead-in and
+    heading as context): a topic only one version reaches, by wording its changed words do not carry
+    ("please go to the page" → "please visit"), is not what changed."""
+    pair = next((p for p in pairs if clause is p[0] or clause is p[1]), None)
+    if pair is None:
+        return clause_topics(clause, heading)
+    before, after = (clause_topics(c, heading) for c in pair)
+    both = [t for t in before if t in after]
+    edited = [t for part in edited_parts(*pair) for t in clause_topics(part, heading)]
+    own = before if clause is pair[0] else after
+    return [t for t in own if t in both or t in edited]
+
+
+def edited_parts(before: Clause, after: Clause) -> tuple[Clause, Clause]:
+    """The changed words of each side of a reworded clause with `EDIT_REACH` words around them, as
+    clauses with the original's lead-in ("…store records" of "We use SalesForce to email receipts and
+    store records, which are retained for four years" → "We use Acoustic …")."""
+    old_raw, new_raw = _RAW_WORD.findall(before.text), _RAW_WORD.findall(after.text)
+    edits = [op for op in SequenceMatcher(None, [words(w) for w in old_raw], [words(w) for w in new_raw],
+                                          autojunk=False).get_opcodes() if op[0] != "equal"]
+
+    def part(raw: list[str], spans: list[tuple[int, int]], clause: Clause) -> Clause:
+        keep = sorted({i for a, b in spans for i in range(max(0, a - EDIT_REACH), min(len(raw), b + EDIT_REACH))})
+        if len(keep) == len(raw):
+            return clause
+        return Clause(" ".join(raw[i] for i in keep), clause.lead_in, clause.is_item, clause.is_date)
+
+    return (part(old_raw, [(i1, i2) for _, i1, i2, _, _ in edits], before),
+            part(new_raw, [(j1, j2) for _, _, _, j1, j2 in edits], after))
+
+
 def _heading_of(change: SectionChange) -> str:
     return change.heading or change.section.split(" › ")[-1]
 
@@ -505,7 +542,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
             return RatedChange(change, (), False, "low", MOVED_SUMMARY)
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
-    topics = list(dict.fromkeys(t for c in shown for t in clause_topics(c, heading)))
+    topics = list(dict.fromkeys(t for c in shown for t in (reworded_topics(c, pairs, heading) if substantive
+                                                          else clause_topics(c, heading))))
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
     findings: list[Finding] = []
