@@ -799,3 +799,13 @@ def test_a_reworded_clause_is_about_what_both_versions_or_its_changed_words_are_
     sold = Clause("You can learn more about how to opt out of the sale of your data to advertisers by visiting "
                   "Your Ads Privacy Choices.")
     assert "sharing" in reworded_topics(sold, [(old, sold)], "What about advertising?")
+
+
+def test_a_company_added_to_a_list_of_recipients_is_a_new_recipient() -> None:
+    text = ("# Policy\n\n## Email\n\nOur email management vendors are SalesForce Marketing Cloud, Send in Blue or "
+            "Mailchimp, and you can unsubscribe using the link at the bottom of the email.\n")
+    added = text.replace("Send in Blue or Mailchimp", "Send in Blue, Mailchimp or Acoustic")
+    assert ("adds recipient: Acoustic", ["sharing"]) in _alerts(text, added)
+    # a company the policy already names elsewhere is no new recipient
+    known = added.replace("the email.\n", "the email.\n\nAcoustic also hosts our newsletter archive.\n")
+    assert all("Acoustic" not in summary for summary, _ in _alerts(text + "\nAcoustic hosts our archive.\n", known))

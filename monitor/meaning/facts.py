@@ -226,6 +226,31 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
     return found
 
 
+_KIND_OF_RECIPIENT = (r"(?:third[- ]part(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|advertisers?|brokers?|"
+                      r"vendors?|suppliers?|providers?|processors?|sub-?processors?|contractors?|platforms?)")
+# capitalised words, with the lower-case particles names carry ("Send in Blue", "Bank of America")
+_PROPER_NAME = r"[A-Z][\w&'’.-]*(?: (?:(?:in|of|de|du|des|von|van|der|la|le|for|the) )?[A-Z][\w&'’.-]*)*"
+# A kind of recipient, then the companies it lists: "vendors are Mailchimp, SocketLabs or Braze",
+# "payment processors, including Stripe and PayPal", "partners (such as Incogni, Saily)".
+_NAMED_LIST = re.compile(
+    rf"(?i:\b{_KIND_OF_RECIPIENT}\b(?: is| are|,? including|,? such as|,? like|,? namely|,? e\.g\.,?| include| includes|:)"
+    rf"\s*\(?(?:such as |including |e\.g\.,? )?)({_PROPER_NAME}(?:,? (?:and |or |and/or )?{_PROPER_NAME})*)")
+_NAME_IN_LIST = re.compile(_PROPER_NAME)
+
+
+def named_recipients(clauses: Iterable[Clause]) -> dict[str, str]:
+    """Companies a clause lists right after a kind of recipient ("Our email vendors are Mailchimp or
+    Braze" → Mailchimp, Braze): key (letters and digits, lower case) → name as written."""
+    found: dict[str, str] = {}
+    for clause in clauses:
+        for m in _NAMED_LIST.finditer(clause.text):
+            for name in _NAME_IN_LIST.findall(m.group(1)):
+                name = name.strip(" .")
+                if name:
+                    found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
+    return found
+
+
 _PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
 _PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]{3,80})|"
                              r"\bfor (?:[a-z]+ ){1,3}purposes\b")

@@ -36,6 +36,7 @@ from monitor.meaning.facts import (
     Period,
     ages,
     guarantees,
+    named_recipients,
     periods,
     purposes,
     recipients,
@@ -333,6 +334,10 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
         came = [v for k, v in new.items() if k not in old and not cx.policy.names_recipient(0, k, v)]
         gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
+    if cx.policy is not None:  # a company listed as one, which the other version never names at all
+        old_names, new_names = named_recipients(cx.before.clauses), named_recipients(cx.after.clauses)
+        came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, k)]
+        gone += [v for k, v in old_names.items() if k not in new_names and not cx.policy.mentions(1, k)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -675,6 +680,10 @@ class WholePolicy:
             self._named[side, key] = any(key in recipients((c,)) for s in self._sides[side] for c in s.clauses
                                          if head in _plain(c.text))
         return self._named[side, key]
+
+    def mentions(self, side: int, squashed_name: str) -> bool:
+        """Does version `side` name this company anywhere (its letters and digits, as `_squash` gives)?"""
+        return squashed_name in self._squashed[side]
 
     def states(self, side: int, clause: Clause) -> bool:
         """Does version `side` (0 old, 1 new) have this clause's words, in order, anywhere (up to case,
