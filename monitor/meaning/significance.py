@@ -336,8 +336,8 @@ def _recipient_rule(cx: _Context) -> Finding | None:
         gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
     if cx.policy is not None:  # a company listed as one, which the other version never names at all
         old_names, new_names = named_recipients(cx.before.clauses), named_recipients(cx.after.clauses)
-        came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, k)]
-        gone += [v for k, v in old_names.items() if k not in new_names and not cx.policy.mentions(1, k)]
+        came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, v)]
+        gone += [v for k, v in old_names.items() if k not in new_names and not cx.policy.mentions(1, v)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -406,19 +406,16 @@ EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase
 _RAW_WORD = re.compile(r"\S+")
 
 
-def reworded_topics(clause: Clause, pairs: Iterable[tuple[Clause, Clause]], heading: str) -> list[str]:
-    """Topics of a changed clause; for one side of a reworded clause, the topics both its versions are
-    about and those its changed words are about (with `EDIT_REACH` words around them, lead-in and
-    heading as context): a topic only one version reaches, by wording its changed words do not carry
-    ("please go to the page" → "please visit"), is not what changed."""
-    pair = next((p for p in pairs if clause is p[0] or clause is p[1]), None)
-    if pair is None:
-        return clause_topics(clause, heading)
-    before, after = (clause_topics(c, heading) for c in pair)
-    both = [t for t in before if t in after]
-    edited = [t for part in edited_parts(*pair) for t in clause_topics(part, heading)]
-    own = before if clause is pair[0] else after
-    return [t for t in own if t in both or t in edited]
+def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[str], list[str]]:
+    """Topics of each version of a reworded clause: those both versions are about, and those its changed
+    words are about (with `EDIT_REACH` words around them, lead-in and heading as context). A topic only
+    one version reaches, by wording its changed words do not carry ("please go to the … page" →
+    "please visit …"), is not what changed."""
+    old, new = clause_topics(before, heading), clause_topics(after, heading)
+    if set(old) == set(new):
+        return old, new                                # every topic is one both versions are about
+    edited = {t for part in edited_parts(before, after) for t in clause_topics(part, heading)}
+    return [t for t in old if t in new or t in edited], [t for t in new if t in old or t in edited]
 
 
 def edited_parts(before: Clause, after: Clause) -> tuple[Clause, Clause]:
@@ -547,7 +544,9 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
             return RatedChange(change, (), False, "low", MOVED_SUMMARY)
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
-    topics = list(dict.fromkeys(t for c in shown for t in (reworded_topics(c, pairs, heading) if substantive
+    reworded = {id(c): t for a, b in (pairs if substantive else ())
+                for c, t in zip((a, b), reworded_topics(a, b, heading), strict=True)}
+    topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
                                                           else clause_topics(c, heading))))
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
@@ -640,7 +639,7 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections))
+    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections, (old_text, new_text)))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -665,8 +664,9 @@ class WholePolicy:
       an added clause the old version stated elsewhere is no addition.
     """
 
-    def __init__(self, old: Iterable[Section], new: Iterable[Section]) -> None:
+    def __init__(self, old: Iterable[Section], new: Iterable[Section], texts: tuple[str, str] | None = None) -> None:
         self._sides = (tuple(old), tuple(new))
+        self._texts = texts  # the two versions' texts, when the caller has them (no copy of 10 MB made)
         self._named: dict[tuple[int, str], bool] = {}
 
     def names_recipient(self, side: int, key: str, phrase: str) -> bool:
@@ -681,22 +681,38 @@ class WholePolicy:
                                          if head in _plain(c.text))
         return self._named[side, key]
 
-    def mentions(self, side: int, squashed_name: str) -> bool:
-        """Does version `side` name this company anywhere (its letters and digits, as `_squash` gives)?"""
-        return squashed_name in self._squashed[side]
+    def mentions(self, side: int, name: str) -> bool:
+        """Does version `side` name this company anywhere (up to case, spacing and punctuation)?"""
+        return self._has(side, name)
 
     def states(self, side: int, clause: Clause) -> bool:
         """Does version `side` (0 old, 1 new) have this clause's words, in order, anywhere (up to case,
         spacing and punctuation; a list item with its lead-in)? Too short a clause proves nothing."""
-        own = _squash(clause.text)
-        if len(own) < _STATED_MIN_CHARS:
+        if len(_squash(clause.text)) < _STATED_MIN_CHARS:
             return False
-        text = self._squashed[side]
-        return own in text and (not clause.lead_in or _squash(clause.lead_in) in text)
+        return self._has(side, clause.text) and (not clause.lead_in or self._has(side, clause.lead_in))
+
+    def _has(self, side: int, text: str) -> bool:
+        """Is `text` in version `side` up to case, spacing and punctuation? Found through its longest word
+        (as written, in lower case, capitalised or in capitals): only the stretches around that word's
+        occurrences are squashed, never a whole 10 MB policy."""
+        needle = _squash(text)
+        anchor = max(_ALNUM_RUN.findall(text), key=len, default="")
+        if not needle or not anchor:
+            return False
+        haystack = self._texts[side] if self._texts else self._joined[side]
+        reach, tries = 2 * len(text) + 16, 0
+        for written in dict.fromkeys((anchor, anchor.lower(), anchor.capitalize(), anchor.upper())):
+            at = haystack.find(written)
+            while at >= 0 and tries < _STATED_MAX_TRIES:
+                if needle in _squash(haystack[max(0, at - reach):at + reach]):
+                    return True
+                at, tries = haystack.find(written, at + 1), tries + 1
+        return False
 
     @cached_property
-    def _squashed(self) -> tuple[str, str]:
-        return tuple(_squash("\n".join(f"{s.title}\n{s.text}" for s in sections))  # type: ignore[return-value]
+    def _joined(self) -> tuple[str, str]:
+        return tuple("\n".join(f"{s.title}\n{s.text}" for s in sections)  # type: ignore[return-value]
                      for sections in self._sides)
 
     @cached_property
@@ -709,6 +725,8 @@ class WholePolicy:
 
 
 _STATED_MIN_CHARS = 24  # letters and digits: shorter clauses ("Cookies", "We sell data") recur by chance
+_STATED_MAX_TRIES = 500  # occurrences of a clause's longest word looked at before giving up (no move then)
+_ALNUM_RUN = re.compile(r"[^\W_]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
