@@ -691,3 +691,120 @@ def test_an_email_address_replaced_by_the_normalizers_placeholder_is_form_only()
     rated = rate("To opt out of the sale of your data, email privacy@example.com. We reply within 30 days.",
                  "To opt out of the sale of your data, email [email] We reply within 30 days.", "Sharing")
     assert not rated.substantive
+
+
+def test_a_sentence_cut_off_and_run_into_the_next_is_a_capture_artefact() -> None:
+    """A capture that breaks off a sentence mid-way (and a later one that restores it) edits nothing."""
+    whole = ("# Policy\n\n## Others' services\n\nYou may link your account to other services. Excerpts from your "
+             "profile will also appear on the services of others. Subject to your settings, other services may "
+             "look up your profile.\n")
+    cut = whole.replace("your profile will also appear on the services of others. ", "")
+    assert _alerts(whole, cut) == [] and _alerts(cut, whole) == []
+    # an editor who drops a sentence whole still removes it
+    dropped = whole.replace("Excerpts from your profile will also appear on the services of others. ", "")
+    assert any("sharing" in topics for _, topics in _alerts(whole, dropped))
+
+
+def test_a_lone_list_marker_left_by_a_layout_change_says_nothing() -> None:
+    text = ("# Policy\n\n## Sharing\n\nWe share your data with payment processors.\n\n**d.\n\n"
+            "We share an identifier with the maker of your TV.\n")
+    assert _alerts(text, text.replace("**d.\n\n", "")) == []
+
+
+def test_a_sentence_moved_under_a_heading_of_its_own_is_no_news() -> None:
+    """A run-in heading that becomes a heading, its sentence split off and joined to the next one."""
+    text = ("# Policy\n\n## AI providers\n\nWe use Anthropic and OpenAI to draft replies. International transfers: "
+            "Anthropic and OpenAI may process data on servers in the US. The transfer relies on "
+            "Standard Contractual Clauses\n\nand, where applicable, the EU-U.S. Data Privacy Framework.\n")
+    moved = ("# Policy\n\n## AI providers\n\nWe use Anthropic and OpenAI to draft replies.\n\n"
+             "## International transfers\n\nAnthropic and OpenAI may process data on servers in the U.S. The transfer "
+             "relies on Standard Contractual Clauses and, where applicable, the EU-U.S. Data Privacy Framework.\n")
+    assert _alerts(text, moved) == [] and _alerts(moved, text) == []
+    # what the other version does not say is still news
+    sold = moved.replace("may process data", "may process and sell data")
+    assert any("sharing" in topics for _, topics in _alerts(text, sold))
+
+
+def test_a_company_data_comes_from_or_that_is_given_no_data_is_no_recipient() -> None:
+    rated = rate("We also receive information from advertising partners to provide research services.",
+                 "We also receive information from partners to provide research services.")
+    assert "recipient" not in rated.summary
+    rated = rate("Gumb provides the app.", "Gumb merely provides the technical platform and the app.")
+    assert "recipient" not in rated.summary
+    assert "adds recipient: advertising partners" in rate(
+        "We provide your information to partners.",
+        "We provide your information to partners and advertising partners.").summary
+
+
+def test_a_heading_without_text_of_its_own_states_nothing() -> None:
+    """A list line promoted to a numbered heading over an unchanged subsection is structure."""
+    text = "# Policy\n\n## Data minimization\n\nWe collect little.\n\n### Summary - Data retention\n\nWe keep logs for 180 days.\n"
+    promoted = text.replace("### Summary", "## 14. Data retention\n\n### Summary")
+    assert _alerts(text, promoted) == []
+
+
+def test_a_section_of_labels_under_a_topic_heading_is_not_about_that_topic() -> None:
+    text = ("# Policy\n\n## Cookies\n\nWe use cookies to run the site.\n\n## Who serves these cookies\n\n"
+            "Alibaba.com\n\nGoogle\n\nCriteo\n\nBing\n")
+    assert all("sharing" not in topics for _, topics in _alerts(text, text.split("## Who")[0]))
+    shares = text.replace("Criteo\n", "We share your browsing data with these advertisers.\n")
+    assert any("sharing" in topics for _, topics in _alerts(shares, shares.split("## Who")[0]))
+
+
+def test_a_lone_conjunction_put_in_or_taken_out_is_grammar() -> None:
+    assert form_only("Buyers or in connection with business transfer.", "Buyers in connection with business transfer.")
+    assert form_only("We do not share and/or sell your profile.", "We do not share or sell your profile.")
+    assert not form_only("We do not sell your data.", "We do not sell or share your data.")
+
+
+def test_a_menu_captured_with_the_page_is_navigation_even_where_a_label_names_a_topic() -> None:
+    policy = "## Privacy Policy\n\nWe do not knowingly collect data from children under 13.\n"
+    menu = ("Home\n\nNews\n\nChildren and Safety\n\nParental Guidance\n\nTerms\n\n"
+            "Do not sell my personal information\n\nCookies\n\n")
+    assert _alerts(menu + policy, policy) == [] and _alerts(policy, menu + policy) == []
+    listed = ("## Sharing\n\nWe share your data with:\n\n- advertisers\n- data brokers\n- insurers\n- banks\n")
+    assert any("sharing" in topics for _, topics in _alerts(policy, policy + listed))
+
+
+def test_what_the_user_does_is_no_promise_about_the_data() -> None:
+    from monitor.meaning.facts import statements
+
+    assert statements("This policy explains how you can update, manage, export and delete your information.") == {}
+    assert statements("If you delete your account, we will delete your data.") == {"delete": {(False, "will")}}
+    assert "share" in statements("You can ask us to share your data with your bank.")
+    intro = ("# Policy\n\n## Introduction\n\nThis policy helps you understand how you can update, manage, export "
+             "and delete your information.\n\n## Retention\n\nWe keep logs for 30 days.\n")
+    without = intro.split("## Introduction")[0] + "## Retention" + intro.split("## Retention")[1]
+    assert all(topics == [] for _, topics in _alerts(intro, without))
+
+
+def test_text_folded_behind_a_more_link_is_not_removed() -> None:
+    text = ("# Policy\n\n## Retention\n\nWe keep your data while your account is open. After you close your account, "
+            "we keep your transaction details for 6 years.\n\n## Contact\n\nWrite to us.\n")
+    folded = text.replace("After you close your account, we keep your transaction details for 6 years.", "See more")
+    assert _alerts(text, folded) == [] and _alerts(folded, text) == []
+    cut = text.replace(" After you close your account, we keep your transaction details for 6 years.", "")
+    assert any("retention" in topics for _, topics in _alerts(text, cut))
+
+
+def test_a_reworded_clause_is_about_what_both_versions_or_its_changed_words_are_about() -> None:
+    from monitor.meaning.significance import reworded_topics
+
+    old = Clause("You can learn more about how to opt out of personalized advertising by going to the Your Ads "
+                 "Privacy Choices page.")
+    new = Clause("You can learn more about how to opt out of personalized advertising by visiting Your Ads "
+                 "Privacy Choices.")
+    assert all("sharing" not in topics for topics in reworded_topics(old, new, "What about advertising?"))
+    sold = Clause("You can learn more about how to opt out of the sale of your data to advertisers by visiting "
+                  "Your Ads Privacy Choices.")
+    assert "sharing" in reworded_topics(old, sold, "What about advertising?")[1]
+
+
+def test_a_company_added_to_a_list_of_recipients_is_a_new_recipient() -> None:
+    text = ("# Policy\n\n## Email\n\nOur email management vendors are SalesForce Marketing Cloud, Send in Blue or "
+            "Mailchimp, and you can unsubscribe using the link at the bottom of the email.\n")
+    added = text.replace("Send in Blue or Mailchimp", "Send in Blue, Mailchimp or Acoustic")
+    assert ("adds recipient: Acoustic", ["sharing"]) in _alerts(text, added)
+    # a company the policy already names elsewhere is no new recipient
+    known = added.replace("the email.\n", "the email.\n\nAcoustic also hosts our newsletter archive.\n")
+    assert all("Acoustic" not in summary for summary, _ in _alerts(text + "\nAcoustic hosts our archive.\n", known))

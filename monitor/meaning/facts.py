@@ -133,8 +133,21 @@ MODAL_RANK = {"may": 1, "might": 1, "can": 1, "could": 1, "should": 2, "would": 
                "must": 3, None: 3}
 
 
+_PRONOUNS = frozenset({"you", "we", "us", "i", "they", "he", "she", "it"})
+_SUBJECT_REACH = 12  # tokens back from a verb to its nearest pronoun ("you can update, manage, export and delete")
+
+
+def _subject(tokens: list[str], verb: int) -> str | None:
+    """The pronoun nearest before a verb in its sentence: its subject ("we will delete"), or the one it
+    serves ("ask us to delete", "allow you to share"); None when there is none nearby."""
+    return next((t for t in reversed(tokens[max(0, verb - _SUBJECT_REACH):verb]) if t in _PRONOUNS), None)
+
+
 def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
-    """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will))."""
+    """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will)).
+
+    What the user does is no statement about the data's fate: a verb whose nearest pronoun is "you"
+    ("you can export and delete your data", "if you share a post") is left out."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
         tokens = re.findall(r"[a-z]+|,", sentence)
@@ -152,6 +165,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
                     modal = modal or t
                 elif not (t in _SCOPE_SKIP or t in VERB_FORMS or t.endswith("ly")):
                     break
+            if _subject(tokens, i) == "you":
+                continue                               # "you can export and delete your data": the user acts
             # "Under no circumstances will we sell", "No personal data is sold"
             negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
             found.setdefault(lemma, set()).add((negated, modal))
@@ -184,8 +199,10 @@ _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", 
 def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
     """Who clauses say data goes to: canonical key → display phrase ("data brokers").
 
-    A recipient counts in a sentence that shares, sells, discloses… (or under a lead-in that does),
-    unless every sharing verb there is negated ("we never sell to data brokers").
+    A recipient counts in a sentence that shares, sells, discloses… data (or under a lead-in that does),
+    unless every sharing verb there is negated ("we never sell to data brokers"); a company data comes
+    *from* is a source ("we receive information from advertising partners"), and one that is given
+    something other than data is no recipient ("Gumb provides the technical platform").
     """
     found: dict[str, str] = {}
     for clause in clauses:
@@ -194,16 +211,43 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
             says = statements(sentence) or statements(lead_in)
             sharing = [s for lemma, s in says.items() if VERBS[lemma][1] == "sharing"]
             if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(lead_in)) or \
-                    (sharing and all(neg for s in sharing for neg, _ in s)):
-                continue
+                    (sharing and all(neg for s in sharing for neg, _ in s)) or \
+                    not (_DATA_WORDS.search(sentence) or _DATA_WORDS.search(lead_in)):
+                continue                               # no transfer, a denied one, or none of data
             for m in _RECIPIENT.finditer(sentence):
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or is_number(w)), default=0)
+                before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
-                if phrase:
+                if phrase and before != "from":        # "we receive data from partners": a source
                     key = " ".join(stem(canon_word(w)) for w in phrase)
                     found.setdefault(key, " ".join(phrase))
+    return found
+
+
+_KIND_OF_RECIPIENT = (r"(?:third[- ]part(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|advertisers?|brokers?|"
+                      r"vendors?|suppliers?|providers?|processors?|sub-?processors?|contractors?|platforms?)")
+# capitalised words, with the lower-case particles names carry ("Send in Blue", "Bank of America")
+_PROPER_NAME = r"[A-Z][\w&'’.-]*(?: (?:(?:in|of|de|du|des|von|van|der|la|le|for|the) )?[A-Z][\w&'’.-]*)*"
+# A kind of recipient, then the companies it lists: "vendors are Mailchimp, SocketLabs or Braze",
+# "payment processors, including Stripe and PayPal", "partners (such as Incogni, Saily)".
+_NAMED_LIST = re.compile(
+    rf"(?i:\b{_KIND_OF_RECIPIENT}\b(?: is| are|,? including|,? such as|,? like|,? namely|,? e\.g\.,?| include| includes|:)"
+    rf"\s*\(?(?:such as |including |e\.g\.,? )?)({_PROPER_NAME}(?:,? (?:and |or |and/or )?{_PROPER_NAME})*)")
+_NAME_IN_LIST = re.compile(_PROPER_NAME)
+
+
+def named_recipients(clauses: Iterable[Clause]) -> dict[str, str]:
+    """Companies a clause lists right after a kind of recipient ("Our email vendors are Mailchimp or
+    Braze" → Mailchimp, Braze): key (letters and digits, lower case) → name as written."""
+    found: dict[str, str] = {}
+    for clause in clauses:
+        for m in _NAMED_LIST.finditer(clause.text):
+            for name in _NAME_IN_LIST.findall(m.group(1)):
+                name = name.strip(" .")
+                if name:
+                    found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
     return found
 
 

@@ -38,6 +38,7 @@ from monitor.meaning.facts import (
     Period,
     ages,
     guarantees,
+    named_recipients,
     periods,
     purposes,
     recipients,
@@ -65,6 +66,7 @@ SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 NAVIGATION_SUMMARY = "table of contents or navigation changed"
 RETITLED_SUMMARY = "a line became a heading, or a heading a line"
+COLLAPSED_SUMMARY = "text folded behind a 'more' link, or unfolded: the page showed it differently"
 MOVED_SUMMARY = "moved or repeated text: the other version states it elsewhere"
 _WHOLE_EXCERPT = 2000  # characters of each side kept for a change that could not be computed
 log = logging.getLogger("monitor.meaning.significance")
@@ -335,6 +337,10 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
         came = [v for k, v in new.items() if k not in old and not cx.policy.names_recipient(0, k, v)]
         gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
+    if cx.policy is not None:  # a company listed as one, which the other version never names at all
+        old_names, new_names = named_recipients(cx.before.clauses), named_recipients(cx.after.clauses)
+        came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, v)]
+        gone += [v for k, v in old_names.items() if k not in new_names and not cx.policy.mentions(1, v)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
             ([_list_summary("removes", "recipient", gone)] if gone else [])
     return Finding("recipients", "; ".join(parts), "sharing", bool(came)) if parts else None
@@ -399,6 +405,40 @@ def clause_topics(clause: Clause, heading: str) -> list[str]:
     return list(dict.fromkeys(topics))
 
 
+EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase it sits in
+_RAW_WORD = re.compile(r"\S+")
+
+
+def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[str], list[str]]:
+    """Topics of each version of a reworded clause: those both versions are about, and those its changed
+    words are about (with `EDIT_REACH` words around them, lead-in and heading as context). A topic only
+    one version reaches, by wording its changed words do not carry ("please go to the … page" →
+    "please visit …"), is not what changed."""
+    old, new = clause_topics(before, heading), clause_topics(after, heading)
+    if set(old) == set(new):
+        return old, new                                # every topic is one both versions are about
+    edited = {t for part in edited_parts(before, after) for t in clause_topics(part, heading)}
+    return [t for t in old if t in new or t in edited], [t for t in new if t in old or t in edited]
+
+
+def edited_parts(before: Clause, after: Clause) -> tuple[Clause, Clause]:
+    """The changed words of each side of a reworded clause with `EDIT_REACH` words around them, as
+    clauses with the original's lead-in ("…store records" of "We use SalesForce to email receipts and
+    store records, which are retained for four years" → "We use Acoustic …")."""
+    old_raw, new_raw = _RAW_WORD.findall(before.text), _RAW_WORD.findall(after.text)
+    edits = [op for op in SequenceMatcher(None, [words(w) for w in old_raw], [words(w) for w in new_raw],
+                                          autojunk=False).get_opcodes() if op[0] != "equal"]
+
+    def part(raw: list[str], spans: list[tuple[int, int]], clause: Clause) -> Clause:
+        keep = sorted({i for a, b in spans for i in range(max(0, a - EDIT_REACH), min(len(raw), b + EDIT_REACH))})
+        if len(keep) == len(raw):
+            return clause
+        return Clause(" ".join(raw[i] for i in keep), clause.lead_in, clause.is_item, clause.is_date)
+
+    return (part(old_raw, [(i1, i2) for _, i1, i2, _, _ in edits], before),
+            part(new_raw, [(j1, j2) for _, _, _, j1, j2 in edits], after))
+
+
 def _heading_of(change: SectionChange) -> str:
     return change.heading or change.section.split(" › ")[-1]
 
@@ -408,12 +448,13 @@ def _fallback_clauses(text: str) -> tuple[Clause, ...]:
 
 
 def _section_topic(change: SectionChange, topics: list[str], watched: Iterable[str]) -> str | None:
-    """What a whole added or removed section is about: its heading's watched topic, else its clauses'."""
-    heading_topics = [h.topic for h in classify(_heading_of(change))]
-    for candidates in (heading_topics, topics):
-        for topic in candidates:
-            if topic in watched:
-                return topic
+    """What a whole added or removed section is about: what its statements are about, read with its
+    heading as their context (a heading over labels and links, "Who serves these cookies" above a
+    list of company names, makes no sharing section); its heading's topic when none is watched."""
+    for topic in topics:
+        if topic in watched:
+            return topic
+    heading_topics = [h.topic for h in classify(_heading_of(change)) if h.topic not in watched]
     return heading_topics[0] if heading_topics else None
 
 
@@ -473,6 +514,10 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     if words(change.section.split(" › ")[-1]) in NAVIGATION_HEADINGS:
         return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
     removed, added = change.removed, change.added
+    if change.kind == "modified" and removed and added and (_expander_only(added) or _expander_only(removed)):
+        return RatedChange(change, (), False, "low", COLLAPSED_SUMMARY)
+    if change.kind in ("added", "removed") and not removed and not added:  # a title states nothing
+        return RatedChange(change, (), False, "low", f"heading {change.kind}, without text of its own")
     if policy is not None and change.kind in _TEXT_KINDS:     # stated elsewhere in the other version: moved
         # (a whole new section keeps its boilerplate: "we share it with no one else" under a new
         # processing activity says something about that activity, however often the policy says it)
@@ -481,7 +526,11 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
             added = tuple(c for c in added if _clause_text(c) not in policy.clauses_before)
         if (change.removed or change.added) and not (removed or added):
             return RatedChange(change, (), False, "low", MOVED_SUMMARY)
-    if change.kind not in _TEXT_KINDS:   # a renamed heading's clauses are the headings themselves
+    if change.kind in _TEXT_KINDS:
+        removed, added = _without_menus(removed), _without_menus(added)
+        if (change.removed or change.added) and not (removed or added):
+            return RatedChange(change, (), False, "low", NAVIGATION_SUMMARY)
+    else:                                # a renamed heading's clauses are the headings themselves
         titles = None
     removed = _statements(tuple(c for c in removed if words(c.text) not in retitled), titles)
     added = _statements(tuple(c for c in added if words(c.text) not in retitled), titles)
@@ -492,9 +541,16 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     if not removed and not added and change.kind in _TEXT_KINDS:
         removed, added = _fallback_clauses(change.before), _fallback_clauses(change.after)
     old, new, pairs = substantive_clauses(removed, added, renames)
+    if policy is not None and change.kind in _TEXT_KINDS and (old or new):
+        old, new = _unmoved(old, new, pairs, policy, whole_added=change.kind == "added")
+        if not (old or new):
+            return RatedChange(change, (), False, "low", MOVED_SUMMARY)
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
-    topics = list(dict.fromkeys(t for c in shown for t in clause_topics(c, heading)))
+    reworded = {id(c): t for a, b in (pairs if substantive else ())
+                for c, t in zip((a, b), reworded_topics(a, b, heading), strict=True)}
+    topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
+                                                          else clause_topics(c, heading))))
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
     findings: list[Finding] = []
@@ -525,6 +581,19 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         severity = "medium"
     summary = _one_line([f.summary for f in findings]) or _fallback_summary(change, topics, watched, old, new)
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
+
+
+def _unmoved(old: list[Clause], new: list[Clause], pairs: list[tuple[Clause, Clause]], policy: WholePolicy,
+             *, whole_added: bool) -> tuple[list[Clause], list[Clause]]:
+    """The changed clauses without those that only moved: an unpaired removed clause whose words the
+    new version still has somewhere (joined to another sentence, split off under a heading of its own,
+    turned into table cells), and the same for an added clause and the old version. A whole new
+    section moved only if all of it did: else it keeps its boilerplate (see `rate_change`). An edited
+    pair is an edit wherever its words are."""
+    paired = {id(c) for pair in pairs for c in pair}
+    kept_new = [c for c in new if id(c) in paired or not policy.states(0, c)]
+    return ([c for c in old if id(c) in paired or not policy.states(1, c)],
+            new if whole_added and kept_new else kept_new)
 
 
 def rate_changes(changes: list[SectionChange], watched: Iterable[str] = WATCHED,
@@ -574,7 +643,8 @@ def changes_between(old_text: str, new_text: str, watched: Iterable[str] = WATCH
         return [RatedChange.unrated(whole, f"error: {type(exc).__name__}")]
     if not knows_language(language):
         return [RatedChange.unrated(change, f"language {primary_language(language)}") for change in found]
-    return rate_changes(found, watched, titles, WholePolicy(old_sections, new_sections, found))
+    return rate_changes(found, watched, titles,
+                        WholePolicy(old_sections, new_sections, found, texts=(old_text, new_text)))
 
 
 # Headings of blocks that only point into the policy: what changes under them is navigation.
@@ -602,8 +672,10 @@ class WholePolicy:
     is not split into clauses whole: only the bodies that could hold them are (see `_StatedClauses`).
     """
 
-    def __init__(self, old: Iterable[Section], new: Iterable[Section], changes: Iterable[SectionChange] = ()) -> None:
+    def __init__(self, old: Iterable[Section], new: Iterable[Section], changes: Iterable[SectionChange] = (),
+                 texts: tuple[str, str] | None = None) -> None:
         self._sides = (tuple(old), tuple(new))
+        self._texts = texts  # the two versions' texts, when the caller has them (no copy of 10 MB made)
         self._named: dict[tuple[int, str], bool] = {}
         self._plain: tuple[list[str], _Bodies] | None = None
         self._every: dict[int, frozenset[str]] = {}
@@ -627,6 +699,40 @@ class WholePolicy:
             self._named[side, key] = any(key in recipients((c,)) for s in sections for c in s.clauses
                                          if head in _plain(c.text))
         return self._named[side, key]
+
+    def mentions(self, side: int, name: str) -> bool:
+        """Does version `side` name this company anywhere (up to case, spacing and punctuation)?"""
+        return self._has(side, name)
+
+    def states(self, side: int, clause: Clause) -> bool:
+        """Does version `side` (0 old, 1 new) have this clause's words, in order, anywhere (up to case,
+        spacing and punctuation; a list item with its lead-in)? Too short a clause proves nothing."""
+        if len(_squash(clause.text)) < _STATED_MIN_CHARS:
+            return False
+        return self._has(side, clause.text) and (not clause.lead_in or self._has(side, clause.lead_in))
+
+    def _has(self, side: int, text: str) -> bool:
+        """Is `text` in version `side` up to case, spacing and punctuation? Found through its longest word
+        (as written, in lower case, capitalised or in capitals): only the stretches around that word's
+        occurrences are squashed, never a whole 10 MB policy."""
+        needle = _squash(text)
+        anchor = max(_ALNUM_RUN.findall(text), key=len, default="")
+        if not needle or not anchor:
+            return False
+        haystack = self._texts[side] if self._texts else self._joined[side]
+        reach, tries = 2 * len(text) + 16, 0
+        for written in dict.fromkeys((anchor, anchor.lower(), anchor.capitalize(), anchor.upper())):
+            at = haystack.find(written)
+            while at >= 0 and tries < _STATED_MAX_TRIES:
+                if needle in _squash(haystack[max(0, at - reach):at + reach]):
+                    return True
+                at, tries = haystack.find(written, at + 1), tries + 1
+        return False
+
+    @cached_property
+    def _joined(self) -> tuple[str, str]:
+        return tuple("\n".join(f"{s.title}\n{s.text}" for s in sections)  # type: ignore[return-value]
+                     for sections in self._sides)
 
     @cached_property
     def clauses_before(self) -> _StatedClauses:
@@ -741,6 +847,17 @@ class _StatedClauses:
         return text in policy._all(side)
 
 
+_STATED_MIN_CHARS = 24  # letters and digits: shorter clauses ("Cookies", "We sell data") recur by chance
+_STATED_MAX_TRIES = 500  # occurrences of a clause's longest word looked at before giving up (no move then)
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _squash(text: str) -> str:
+    """Lower-case letters and digits only: "U.S." and "US", "third-party" and "third party" agree."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
 def _plain(text: str) -> str:
     """Lower case without hyphens, as recipient phrases are spelt ("third-party" → "thirdparty")."""
     return text.lower().replace("-", "")
@@ -810,6 +927,42 @@ def _statements(clauses: tuple[Clause, ...], titles: SectionTitles | None) -> tu
     if len(kept) >= _NAV_MIN_ITEMS and title_share([c.text for c in kept]) >= _NAV_SHARE:
         return ()  # a table of contents, one title per line
     return kept
+
+
+_EXPANDER = re.compile(r"(?:see|read|show|view|load) (?:more|all|less)|(?:expand|collapse)(?: all)?|more")
+
+
+def _expander_only(clauses: tuple[Clause, ...]) -> bool:
+    """Are these clauses nothing but an expander link ("See more")? Text that a page folds behind one
+    was not captured, not removed (and text unfolded again was not added)."""
+    return all(_EXPANDER.fullmatch(" ".join(words(c.text))) for c in clauses)
+
+
+_MENU_RUN = 4       # labels in a row that make a menu, a footer or a language picker
+_LABEL_WORDS = 6    # "Do not sell my personal information" as a footer link, "Parental Guidance"
+_SENTENCE_END = (".", ";", ":", "!", "?", "。", "；", "：")
+
+
+def _is_label(clause: Clause) -> bool:
+    """A few words without sentence punctuation, not announced by a lead-in sentence: a link's text."""
+    text, lead_in = clause.text.strip(), (clause.lead_in or "").strip()
+    announced = bool(lead_in) and (lead_in.endswith(_SENTENCE_END) or len(words(lead_in)) > _LABEL_WORDS)
+    return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
+
+
+def _without_menus(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
+    """The clauses without runs of link labels ("Home", "News", "Children and Safety", "Parental
+    Guidance"…): a menu, a footer or a language picker captured with the page says nothing the policy
+    states, even where a label names a topic. A list announced by a sentence ("We share with:") is kept."""
+    labels = [_is_label(c) for c in clauses]
+    menu: set[int] = set()
+    start = 0
+    for end in range(len(clauses) + 1):
+        if end == len(clauses) or not labels[end]:
+            if end - start >= _MENU_RUN:
+                menu.update(range(start, end))
+            start = end + 1
+    return tuple(c for i, c in enumerate(clauses) if i not in menu) if menu else clauses
 
 
 def retitled_lines(changes: Iterable[SectionChange]) -> frozenset[tuple[str, ...]]:

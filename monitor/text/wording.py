@@ -48,6 +48,7 @@ _GRAMMAR_SWAPS = [frozenset(p) for p in (("is", "are"), ("was", "were"), ("has",
 # Words whose addition or removal changes tone, not what is promised.
 _OPTIONAL_WORDS = frozenset({"a", "an", "the", "also", "please", "further", "additionally", "furthermore",
                              "moreover", "however", "currently"})
+_CONJUNCTIONS = frozenset({"and", "or"})
 _REFERENCE_WORDS = frozenset({"section", "sections", "paragraph", "clause", "article", "chapter", "appendix",
                               "schedule", "annex", "part", "item", "point"})
 _MONTHS = frozenset("january february march april may june july august september october november december "
@@ -216,7 +217,10 @@ def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before:
     if _split_or_join(old, new, before, i1):
         return True
     if tag == "delete" or tag == "insert":
-        return set(old or new) <= _OPTIONAL_WORDS
+        # a lone "and"/"or" put in or taken out is grammar or list punctuation ("Buyers or in connection
+        # with" → "Buyers in connection with", "and/or" → "or"): with every other word kept, it
+        # cannot join or part two things the clause did not already name
+        return set(old or new) <= _OPTIONAL_WORDS or (len(old or new) == 1 and (old or new)[0] in _CONJUNCTIONS)
     if len(old) == len(new) and all(_form_only_swap(a, b) for a, b in zip(old, new, strict=True)):
         return True
     if len(old) == len(new) == 1 and is_number(old[0]) and is_number(new[0]):
@@ -324,10 +328,11 @@ _NAVIGATION = re.compile(r"\b(?:learn|read|find out) more\b|\bclick here\b|\bbac
 
 
 def says_something(clause: Clause) -> bool:
-    """False for clauses that are no statement: date lines, help-link questions, "learn more" links."""
+    """False for clauses that are no statement: date lines, lone list markers, help-link questions, "learn
+    more" links."""
     tokens = words(clause.text)
-    if not tokens or clause.is_date:
-        return False
+    if not tokens or clause.is_date or max(map(len, tokens)) < 2:
+        return False                                   # nothing, a date line, or a stray list marker ("**d.")
     if len(tokens) <= 15 and not clause.lead_in and clause.text.rstrip().endswith("?"):
         return False                                   # "How is my data shared?": a help link or a title
     return not (len(tokens) <= 12 and _NAVIGATION.search(fold(clause.text)))
@@ -368,11 +373,41 @@ def pair_up(old: list[Clause], new: list[Clause]
             [c for j, c in enumerate(kept_new) if j not in used_new])
 
 
+_CUT_MIN_WORDS = 2  # words a cut-off sentence must keep: one shared first word is no evidence
+
+
+def cut_sentences(old: list[Clause], new: list[Clause]) -> set[int]:
+    """Clauses (ids) that only show a sentence cut off mid-way and run into the next one.
+
+    A capture that breaks off a sentence and glues the next one to it ("…applies to any Member or
+    Our registered users share…") loses words no editor removed: a clause of one side made of the
+    start of a sentence of the other side followed by another whole sentence of it is that artefact,
+    and so are the two sentences it was made of (and the same when a later capture restores them).
+    """
+    found: set[int] = set()
+    for side, other in ((old, new), (new, old)):
+        other_words = [words(c.text) for c in other]
+        for clause in side:
+            cut = words(clause.text)
+            for j, tail in enumerate(other_words):
+                k = len(cut) - len(tail)
+                if not tail or k < _CUT_MIN_WORDS or cut[k:] != tail:
+                    continue
+                head = next((i for i, start in enumerate(other_words)
+                             if i != j and k < len(start) and start[:k] == cut[:k]), None)
+                if head is not None:
+                    found.update((id(clause), id(other[head]), id(other[j])))
+                    break
+    return found
+
+
 def substantive_clauses(removed: tuple[Clause, ...], added: tuple[Clause, ...], renames: tuple[Rename, ...] = ()
                          ) -> tuple[list[Clause], list[Clause], list[tuple[Clause, Clause]]]:
     """The removed and added clauses that differ in substance, and the edited pairs among them."""
     old = [c for c in removed if says_something(c)]
     new = [c for c in added if says_something(c)]
+    if old and new and (cut := cut_sentences(old, new)):
+        old, new = [c for c in old if id(c) not in cut], [c for c in new if id(c) not in cut]
     if (old or new) and form_only(" ".join(c.text for c in old), " ".join(c.text for c in new), renames):
         return [], [], []                              # split, merged or reworded in form only
     pairs, rest_old, rest_new = pair_up(old, new)
