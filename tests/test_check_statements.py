@@ -99,16 +99,16 @@ def test_a_new_url_for_the_source_forgets_its_validators_and_fingerprint(site, m
 
 
 def test_a_page_served_byte_for_byte_again_is_not_parsed_and_a_nonce_page_is(site, make_config, store, monkeypatch):
-    import monitor.pipeline as pipeline
+    import monitor.capture.fingerprint as fingerprints  # the pipeline imports it when a page comes in
 
     parses: list[int] = []
-    real = pipeline.fingerprint
+    real = fingerprints.fingerprint
 
     def counted(body, **kwargs):
         parses.append(len(body))
         return real(body, **kwargs)
 
-    monkeypatch.setattr(pipeline, "fingerprint", counted)
+    monkeypatch.setattr(fingerprints, "fingerprint", counted)
     html = render_policy(seed_text(2))
     config = config_for(make_config, site.set("/p", html))
 
