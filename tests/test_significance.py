@@ -738,7 +738,8 @@ def test_a_company_data_comes_from_or_that_is_given_no_data_is_no_recipient() ->
 
 def test_a_heading_without_text_of_its_own_states_nothing() -> None:
     """A list line promoted to a numbered heading over an unchanged subsection is structure."""
-    text = "# Policy\n\n## Data minimization\n\nWe collect little.\n\n### Summary - Data retention\n\nWe keep logs for 180 days.\n"
+    text = ("# Policy\n\n## Data minimization\n\nWe collect little.\n\n### Summary - Data retention\n\n"
+            "We keep logs for 180 days.\n")
     promoted = text.replace("### Summary", "## 14. Data retention\n\n### Summary")
     assert _alerts(text, promoted) == []
 

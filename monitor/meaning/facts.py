@@ -233,7 +233,8 @@ _PROPER_NAME = r"[A-Z][\w&'’.-]*(?: (?:(?:in|of|de|du|des|von|van|der|la|le|fo
 # A kind of recipient, then the companies it lists: "vendors are Mailchimp, SocketLabs or Braze",
 # "payment processors, including Stripe and PayPal", "partners (such as Incogni, Saily)".
 _NAMED_LIST = re.compile(
-    rf"(?i:\b{_KIND_OF_RECIPIENT}\b(?: is| are|,? including|,? such as|,? like|,? namely|,? e\.g\.,?| include| includes|:)"
+    rf"(?i:\b{_KIND_OF_RECIPIENT}\b"
+    rf"(?: is| are|,? including|,? such as|,? like|,? namely|,? e\.g\.,?| include| includes|:)"
     rf"\s*\(?(?:such as |including |e\.g\.,? )?)({_PROPER_NAME}(?:,? (?:and |or |and/or )?{_PROPER_NAME})*)")
 _NAME_IN_LIST = re.compile(_PROPER_NAME)
 
