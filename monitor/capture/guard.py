@@ -177,6 +177,7 @@ _LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spani
 _CYRILLIC_FAMILY = {"ru", "uk", "bg", "sr", "mk", "be", "kk"}
 _NORWEGIAN = {"no", "nb", "nn"}
 
+_ANY_SCRIPT = re.compile("[" + "".join(chars.pattern[1:-1] for _, chars in _SCRIPTS) + "]")
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+", re.UNICODE)
@@ -452,12 +453,16 @@ def detect_language(text: str) -> str | None:
 
 def _detect_language(tokens: list[str], folded: str) -> str | None:
     if not folded.isascii():  # only then can another writing system be the main one
-        letters = len(_LETTER.findall(folded))
-        scripts = {language: len(chars.findall(folded)) for language, chars in _SCRIPTS}
+        # (a Latin page with a "©" holds none: one search instead of one count per script, and the
+        # letters, a count over the whole text, are counted only when a script could be the main one)
+        present = _ANY_SCRIPT.search(folded) is not None
+        scripts = {language: len(chars.findall(folded)) if present else 0 for language, chars in _SCRIPTS}
         language = max(scripts, key=scripts.__getitem__)
         count = scripts[language] + (scripts["zh"] if language == "ja" else 0)
-        if count >= 0.3 * letters and count >= 20:
-            return "ja" if scripts["ja"] >= 0.05 * letters else language
+        if count >= 20:
+            letters = len(_LETTER.findall(folded))
+            if count >= 0.3 * letters:
+                return "ja" if scripts["ja"] >= 0.05 * letters else language
     counts = Counter(t for t in tokens if t in _STOPWORD_INDEX)
     hits = {language: sum(counts[w] for w in words) for language, words in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
