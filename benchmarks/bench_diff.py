@@ -1,9 +1,11 @@
 """Benchmark: sectioning + per-section diff speed and memory.
 
-Prints two figures (issue 4):
+Prints four figures (issues 4 and 12):
 1. the longest seed (≈57 KB) sectioned twice and diffed against a one-sentence edit: median ms,
    cold (sentence caches cleared every run, as for a fresh process) and warm (as in the daemon);
-2. a synthetic 1 MB policy with 2,000 sections, 50 of them edited: seconds and peak RSS.
+2. a synthetic 1 MB policy with 2,000 sections, 50 of them edited: seconds and peak RSS;
+3. a synthetic 10 MB policy with 1% of its sections edited, rated as a check does (`changes_between`);
+4. that policy checked twice as a web page through the whole `check` path (the second time changed).
 
 Run: .venv/bin/python benchmarks/bench_diff.py
 """
@@ -22,16 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from monitor.compare.diff import diff_sections  # noqa: E402
-from monitor.text import clauses  # noqa: E402
-from monitor.text.sections import parse_sections, slugify  # noqa: E402
+from monitor.text import sections  # noqa: E402
+from monitor.text.sections import parse_sections  # noqa: E402
 
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 
 
 def clear_caches() -> None:
-    """Cold start: forget every cached sentence split, comparison form and slug."""
-    clauses.clear_caches()
-    slugify.cache_clear()
+    """Cold start: forget every cached sentence split, comparison form and slug, and the last text read."""
+    sections.clear_caches()
 
 
 def longest_seed() -> str:
@@ -143,6 +144,78 @@ def bench_ten_megabytes(queue) -> None:
     queue.put((elapsed, cpu, peak_mb, len(old), len(rated), sum(1 for r in rated if not r.substantive)))
 
 
+def bench_whole_check(queue) -> None:
+    """The same 10 MB policy checked twice through the real `check` path (fetch on loopback, normalize,
+    judge, section, diff, rate, store in SQLite), the second time with 1% of its sections changed; in a
+    process of its own for its RSS. The pages are rendered before the clock starts."""
+    import asyncio
+    import tempfile
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from monitor.capture.fetch import Fetcher
+    from monitor.config import parse_config
+    from monitor.pipeline import check_source, fetch_settings
+    from monitor.store.database import Store
+    from tests.replay import dress
+
+    old = synthetic_policy(sections=20_000, target_bytes=10_000_000)
+    pages = [dress(old, 1).encode(), dress(edit_sections(old, 200), 2).encode()]
+    del old
+    serving = {"page": pages[0]}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = serving["page"]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    figures = []
+
+    async def check_twice(database: str) -> None:
+        config = parse_config(
+            "daemon: {per_host_delay: 0s}\nfetch: {retries: 0}\nsources:\n  - name: big\n"
+            f"    url: http://127.0.0.1:{server.server_address[1]}/privacy\n    max_bytes: 50MB\n    timeout: 600s\n")
+        store = Store(f"sqlite:///{database}")
+        try:
+            async with Fetcher(fetch_settings(config)) as fetcher:
+                for page in pages:
+                    serving["page"] = page
+                    start, cpu = time.perf_counter(), time.process_time()
+                    result = await check_source(config.sources[0], config=config, store=store, fetcher=fetcher)
+                    figures.append((time.perf_counter() - start, time.process_time() - cpu, result.status,
+                                    len(result.changes or [])))
+        finally:
+            store.dispose()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(check_twice(f"{tmp}/bench.db"))
+    server.shutdown()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((len(pages[0]), figures, peak_mb))
+
+
+def in_own_process(target):
+    """Run `target(queue)` in a fresh process; return what it put on the queue."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=target, args=(queue,))
+    child.start()
+    found = queue.get()
+    child.join()
+    return found
+
+
 def main() -> None:
     cold_ms, cold_cpu, warm_ms, warm_cpu, size = bench_seed()
     print(f"seed 003 ({size / 1000:.0f} KB) sectioning x2 + diff, median wall (CPU): {cold_ms:.1f} ms "
@@ -150,16 +223,14 @@ def main() -> None:
     seconds, cpu, peak_mb, size, count, changes = bench_synthetic()
     print(f"synthetic {size / 1e6:.2f} MB, {count} sections, 50 edited: {seconds:.2f} s wall ({cpu:.2f} s CPU), "
           f"peak RSS {peak_mb:.0f} MB, {changes} changes (target < 2 s, < 200 MB)")
-    import multiprocessing
-
-    queue = multiprocessing.get_context("spawn").Queue()
-    child = multiprocessing.get_context("spawn").Process(target=bench_ten_megabytes, args=(queue,))
-    child.start()
-    seconds, cpu, peak_mb, size, rated, form_only = queue.get()
-    child.join()
+    seconds, cpu, peak_mb, size, rated, form_only = in_own_process(bench_ten_megabytes)
     print(f"synthetic {size / 1e6:.1f} MB, 1% of 20,000 sections edited, rated as a check does: {seconds:.2f} s wall "
           f"({cpu:.2f} s CPU), peak RSS {peak_mb:.0f} MB, {rated} changes of which {form_only} form-only "
           f"(target < 5 s, < 250 MB)")
+    size, ((new_wall, new_cpu, _, _), (wall, cpu, status, changes)), peak_mb = in_own_process(bench_whole_check)
+    print(f"whole check of that policy as a {size / 1e6:.1f} MB web page on loopback (fetch, normalize, judge, "
+          f"section, diff, rate, store): first check {new_wall:.2f} s wall ({new_cpu:.2f} s CPU); after 1% changed "
+          f"{wall:.2f} s wall ({cpu:.2f} s CPU), {status}, {changes} changes; peak RSS {peak_mb:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -177,6 +177,7 @@ _LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spani
 _CYRILLIC_FAMILY = {"ru", "uk", "bg", "sr", "mk", "be", "kk"}
 _NORWEGIAN = {"no", "nb", "nn"}
 
+_ANY_SCRIPT = re.compile("[" + "".join(chars.pattern[1:-1] for _, chars in _SCRIPTS) + "]")
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+", re.UNICODE)
@@ -454,11 +455,14 @@ def detect_language(text: str) -> str | None:
 
 def _detect_language(tokens: list[str], folded: str) -> str | None:
     if not folded.isascii():  # only then can another writing system be the main one
-        scripts = {language: len(chars.findall(folded)) for language, chars in _SCRIPTS}
+        # (a Latin page with a "©" holds none: one search instead of one count per script, and the
+        # letters, a count over the whole text, are counted only when a script could be the main one)
+        present = _ANY_SCRIPT.search(folded) is not None
+        scripts = {language: len(chars.findall(folded)) if present else 0 for language, chars in _SCRIPTS}
         language = max(scripts, key=scripts.__getitem__)
         count = scripts[language] + (scripts["zh"] if language == "ja" else 0)
-        if count >= 20:  # letters are counted only then (a pass over every character), by subn: no list
-            letters = _LETTER.subn("", folded)[1]
+        if count >= 20:
+            letters = _LETTER.subn("", folded)[1]  # a count, no list
             if count >= 0.3 * letters:
                 return "ja" if scripts["ja"] >= 0.05 * letters else language
     counts = Counter(tokens)  # counted in C; only the stopwords' counts are read
