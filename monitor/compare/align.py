@@ -83,8 +83,11 @@ class SideSection:
     @property
     def body_dates(self) -> list[Clause]:
         if self._body_dates is None:
-            self._body_dates = [c for c in self.section.clauses if c.is_date] \
-                if may_hold_dates(self.section.text) else []
+            if self._twin is not None:
+                self._body_dates = self._twin.body_dates
+            else:
+                self._body_dates = [c for c in self.section.clauses if c.is_date] \
+                    if may_hold_dates(self.section.text) else []
         return self._body_dates
 
     @property

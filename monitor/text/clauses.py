@@ -190,18 +190,21 @@ _DATE_VOCABULARY = frozenset(
     .split())
 
 
-# What every date line holds somewhere, in a body before it is split: the two patterns without their
-# word boundaries (stripping `_` or `*` off a line can make one) and with any run of whitespace for a
-# space (a line break inside a sentence becomes one). Looser than is_date_line, never stricter.
-_DATE_TOKEN_ANYWHERE = re.compile(_DATE_TOKEN.pattern.replace(r"\b", ""), re.IGNORECASE)
+# A date word anywhere in a body: without word boundaries (stripping `_` or `*` off a line can make
+# one) and with any run of whitespace for a space (a line break inside a sentence becomes one).
 _DATE_WORD_ANYWHERE = re.compile(_DATE_WORD.pattern.replace(r"\b", "").replace(" ", r"\s+"), re.IGNORECASE)
 
 
 def may_hold_dates(body: str) -> bool:
-    """Could some clause of this body be a date line? False only when none can (`is_date_line` needs a
-    date or a date word and a colon): such a body need not be split to find its dates."""
-    return _DATE_TOKEN_ANYWHERE.search(body) is not None or (
-        ":" in body and _DATE_WORD_ANYWHERE.search(body) is not None)
+    """Could some clause of this body be a date line? False only when none can: `is_date_line` needs a
+    date, which has a digit, or a date word and a colon. (A cheap test, not a sharp one: such a body
+    need not be split to find its dates.)"""
+    if body.isascii():  # ten substring tests are far quicker than one search for a digit
+        if any(digit in body for digit in "0123456789"):
+            return True
+    elif _DIGIT.search(body) is not None:
+        return True
+    return ":" in body and _DATE_WORD_ANYWHERE.search(body) is not None
 
 
 def is_date_line(text: str) -> bool:
