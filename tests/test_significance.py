@@ -6,6 +6,7 @@ topics come from the real `monitor.meaning.topics.classify`.
 
 from __future__ import annotations
 
+import os
 import random
 
 import pytest
@@ -809,3 +810,21 @@ def test_a_company_added_to_a_list_of_recipients_is_a_new_recipient() -> None:
     # a company the policy already names elsewhere is no new recipient
     known = added.replace("the email.\n", "the email.\n\nAcoustic also hosts our newsletter archive.\n")
     assert all("Acoustic" not in summary for summary, _ in _alerts(text + "\nAcoustic hosts our archive.\n", known))
+
+
+def test_a_summary_is_the_same_in_every_process():
+    """The modal a summary quotes ("may be shared") does not depend on the process's hash seed (a set of
+    (negated, modal) pairs once ordered None by its hash, so two runs could say "is shared" and "may be")."""
+    import subprocess
+    import sys
+
+    script = (
+        "from monitor.meaning.significance import changes_between\n"
+        "a = '# P\\n\\n## Use\\n\\nWe use your email address to send you receipts for your orders.\\n'\n"
+        "b = a.replace('orders.', 'orders, and we may share it and will disclose it and share your personal data'"
+        " ' with our partners.')\n"
+        "print([c.summary for c in changes_between(a, b)])\n"
+    )
+    summaries = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                                env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 4)}
+    assert len(summaries) == 1 and "may be shared" in summaries.pop()

@@ -250,7 +250,8 @@ def _negation_rule(cx: _Context) -> Finding | None:
         participle, verb_topic, risky = VERBS[lemma]
         was, now = old.get(lemma, set()), new.get(lemma, set())
         was_neg, now_neg = any(n for n, _ in was), any(n for n, _ in now)
-        now_pos = [m for n, m in now if not n]
+        # sorted: a set of (negated, modal) orders None by its hash, which changes from process to process
+        now_pos = sorted((m for n, m in now if not n), key=lambda m: (m is None, m or ""))
         if risky and was_neg and not now_neg:
             found["dropped"].append((participle, verb_topic, None))
         elif risky and now_neg and not was_neg and was:
