@@ -135,13 +135,14 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
 
 def _claim(store: Store, source: SourceConfig, ttl: float) -> ClaimedSource | None:
     """One short transaction: the source's lock taken (its row created on first sight) and its latest
-    version's head read; None when another process holds the lock. Validators and the fingerprint only
-    stand for a stored version, and validators only for a single http page (see _fetch)."""
+    version's head read; None when another process holds the lock."""
     with store.transaction() as conn:
         claim = Store.claim_source(conn, source.name, source.url, LOCK_OWNER, ttl)
-    if claim is None or claim.latest is None:
-        return claim if claim is None else replace(claim, etag=None, last_modified=None, text_fingerprint=None)
-    if len(source.urls) > 1 or source.render != "http":
+    if claim is None:
+        return None
+    if claim.latest is None:  # validators and the fingerprint only stand for a stored version
+        return replace(claim, etag=None, last_modified=None, text_fingerprint=None)
+    if len(source.urls) > 1 or source.render != "http":  # see _fetch: no validators for these
         return replace(claim, etag=None, last_modified=None)
     return claim
 
@@ -209,7 +210,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         conn = session.connection()
         counters = Store.finish_check(conn, claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed,
                                       started_at=started_at, learned=learned)
-        if counters is None:  # the lock was released with these writes, or nothing is written
+        if counters is None:  # the lock goes with these writes; it was no longer ours: nothing is written
             return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
                                                                          "and another process took this source over")
         if derived is not None:
