@@ -10,12 +10,12 @@ import asyncio
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from loopback import serve_pages  # noqa: E402 (this folder: a script's own folder is on sys.path)
 
 from monitor.config import parse_config  # noqa: E402
 from monitor.pipeline import check_all  # noqa: E402
@@ -26,24 +26,14 @@ HOSTS, PER_HOST = 20, 10
 PAGES = [render_policy(seed_text(i % 5), noise=0).encode() for i in range(5)]
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        body = PAGES[int(self.path.rsplit("/", 1)[-1]) % len(PAGES)]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+def _page(path: str) -> bytes:
+    return PAGES[int(path.rsplit("/", 1)[-1]) % len(PAGES)]
 
 
 def main() -> None:
     servers = []
     for h in range(HOSTS):
-        server = ThreadingHTTPServer((f"127.0.0.{11 + h}", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = serve_pages(_page, host=f"127.0.0.{11 + h}")
         servers.append(server)
     lines = ["daemon: {concurrency: 32, per_host_delay: 0s}", "sources:"]
     for h, server in enumerate(servers):

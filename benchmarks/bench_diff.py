@@ -150,8 +150,8 @@ def bench_whole_check(queue) -> None:
     process of its own for its RSS. The pages are rendered before the clock starts."""
     import asyncio
     import tempfile
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from loopback import serve_pages  # this folder (a script's own folder is on sys.path)
 
     from monitor.capture.fetch import Fetcher
     from monitor.config import parse_config
@@ -164,20 +164,7 @@ def bench_whole_check(queue) -> None:
     del old
     serving = {"page": pages[0]}
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = serving["page"]
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_pages(lambda path: serving["page"])
     figures = []
 
     async def check_twice(database: str) -> None:

@@ -14,13 +14,13 @@ import sqlite3
 import sys
 import tarfile
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
+
+from loopback import serve_pages  # noqa: E402 (this folder: a script's own folder is on sys.path)
 
 from monitor.config import parse_config  # noqa: E402
 from monitor.pipeline import check_all  # noqa: E402
@@ -37,17 +37,8 @@ def page(markdown: str) -> bytes:
             f"</a></nav><main>{body}</main><footer>© 2026</footer></body></html>").encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        body = PAGES[self.path.strip("/")]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+def _page(path: str) -> bytes:
+    return PAGES[path.strip("/")]
 
 
 def main() -> None:
@@ -55,8 +46,7 @@ def main() -> None:
         members = sorted((m for m in archive.getmembers() if m.name.endswith(".md")), key=lambda m: m.name)
         texts = {Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")
                  for m in members[::EVERY][:COUNT]}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve_pages(_page)
     port = server.server_address[1]
     lines = ["daemon: {concurrency: 8, per_host_delay: 0s}", "fetch: {retries: 0}", "sources:"]
     lines += [f"  - {{name: {name}, url: 'http://127.0.0.1:{port}/{name}'}}" for name in texts]
