@@ -332,11 +332,37 @@ def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str
     """Judge and (when accepted) compare a page's text: the CPU work of a check after reading, in one call."""
     from monitor.capture import guard
 
-    verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
-                          final_url=final_url, previous_url=latest.url if latest else None)
-    sure = verdict.accepted and not verdict.needs_confirmation
-    derived = _derive(text, latest, previous_text, source) if sure else None
-    return _Analysis(text, verdict.accepted, verdict.rule, verdict.reason, verdict.needs_confirmation, derived)
+    try:
+        verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
+                              final_url=final_url, previous_url=latest.url if latest else None)
+        sure = verdict.accepted and not verdict.needs_confirmation
+        derived = _derive(text, latest, previous_text, source) if sure else None
+        return _Analysis(text, verdict.accepted, verdict.rule, verdict.reason, verdict.needs_confirmation, derived)
+    finally:
+        _forget_texts()
+
+
+def _derive_confirmed(text: str, latest: VersionHead | None, previous_text: str | None,
+                      source: SourceConfig) -> _Derived | None:
+    """`_derive` of a text an immediate re-fetch confirmed (the CPU work, like `_analyse`)."""
+    try:
+        return _derive(text, latest, previous_text, source)
+    finally:
+        _forget_texts()
+
+
+TEXT_CACHE_BODIES = 4096  # section bodies (~3 KB each with their clauses) kept split across checks
+
+
+def _forget_texts() -> None:
+    """After a page's comparison, empty the sentence-split and comparison-form caches once they hold more
+    than TEXT_CACHE_BODIES section bodies (a few dozen policies). They pay off within one comparison (two
+    versions share most of their text) and, for a few sources, from one check to the next; full, over
+    thousands of different policies, they would hold ~150 MB in every process that compares pages."""
+    from monitor.text import clauses
+
+    if clauses.body_clauses.cache_info().currsize > TEXT_CACHE_BODIES:
+        clauses.clear_caches()
 
 
 async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture,
@@ -352,7 +378,7 @@ async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture
         again = await _fetch(source, capture)
         if await capture.text_of(again, source) != found.text:
             raise ContentRejected(f"{found.reason}; not confirmed by an immediate re-fetch")
-        derived = await capture.cpu.run(_derive, found.text, latest, previous_text, source)
+        derived = await capture.cpu.run(_derive_confirmed, found.text, latest, previous_text, source)
     return _Page(fetched, found.text), derived
 
 

@@ -60,3 +60,22 @@ def test_pool_size_is_the_setting_else_one_per_core_but_one_for_enough_sources()
     assert pool_size(None, MIN_SOURCES_FOR_WORKERS - 1) == 0
     cores = len(os.sched_getaffinity(0))
     assert pool_size(None, MIN_SOURCES_FOR_WORKERS) == cores - 1  # this process keeps the last core busy
+
+
+def test_the_text_caches_stay_bounded_over_many_different_policies(monkeypatch):
+    """A process that compares many policies does not keep every section body it ever split."""
+    import monitor.pipeline
+    from monitor.config import parse_config
+    from monitor.text import clauses
+    from tests.pages import seed_numbers
+
+    monkeypatch.setattr(monitor.pipeline, "TEXT_CACHE_BODIES", 200)  # the bound, small enough to reach here
+    source = parse_config("sources:\n  - name: x\n    url: https://x.example/privacy\n").sources[0]
+    clauses.clear_caches()
+    peak = 0
+    for round_ in range(20):  # ~2,000 different section bodies in all
+        for n in seed_numbers():  # the same policies, each made different: every section body is new
+            text = seed_text(n).replace(".", f" (r{round_}).")
+            monitor.pipeline._analyse(text, source, source.url, None, None)
+            peak = max(peak, clauses.body_clauses.cache_info().currsize)
+    assert 100 < peak <= 200  # used, and emptied whenever a comparison left it over the bound
