@@ -360,6 +360,7 @@ class Pass:
     rss_mib: float        # the process tree's summed VmHWM (see TreeMemory)
     latencies: list[float] = field(default_factory=list)  # seconds per check, when the tool reports them
     pss_mib: float = 0.0  # the process tree's largest summed Pss
+    parts: tuple[float, ...] = ()  # each process's VmHWM (MiB), the command's own first
     note: str = ""
 
     @property
@@ -475,7 +476,8 @@ def our_pass(name: str, config: Path, db: Path, pages: int) -> Pass:
         durations = [ms / 1000 for (ms,) in conn.execute("SELECT duration_ms FROM \"check\" WHERE id > ?",
                                                          (last_id,))]
     note = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-    return Pass("policy-monitor", name, pages, wall, cpu, rss, durations, note=note, pss_mib=memory[0].pss)
+    return Pass("policy-monitor", name, pages, wall, cpu, rss, durations, note=note, pss_mib=memory[0].pss,
+                parts=tuple(memory[0].hwm.values()))
 
 
 def daemon_rate(config: Path, db: Path, urls: list[str], *, warmup: float, window: float) -> dict:
@@ -517,7 +519,7 @@ def daemon_rate(config: Path, db: Path, urls: list[str], *, warmup: float, windo
             proc.kill()
     return {"interval": interval, "checks": n1 - n0, "seconds": t1 - t0, "rate": (n1 - n0) / (t1 - t0),
             "cpu_per_check_ms": (cpu1 - cpu0) / max(n1 - n0, 1) * 1000, "rss_mib": tree.hwm_sum,
-            "pss_mib": tree.pss, "processes": len(tree.hwm),
+            "pss_mib": tree.pss, "processes": len(tree.hwm), "parts": tuple(tree.hwm.values()),
             "demand": len(urls) / interval}
 
 
@@ -754,10 +756,11 @@ def many_sources(n: int, pages: list[Page], hosts: list[str], port: int, nginx: 
     print("| what | checks/s | CPU ms/check | peak RSS | peak Pss | outcomes |")
     print("|---|---|---|---|---|---|")
     for r in runs:
-        print(f"| `check` {r.name} | {r.rate:.1f} | {r.cpu / r.pages * 1000:.1f} | {r.rss_mib:.0f} MB | "
-              f"{r.pss_mib:.0f} MB | {r.note} |")
+        print(f"| `check` {r.name} | {r.rate:.1f} | {r.cpu / r.pages * 1000:.1f} | {r.rss_mib:.0f} MB "
+              f"({' + '.join(f'{v:.0f}' for v in r.parts)}) | {r.pss_mib:.0f} MB | {r.note} |")
     print(f"| `run` (daemon, {daemon['seconds']:.0f} s) | {daemon['rate']:.1f} | {daemon['cpu_per_check_ms']:.1f} | "
-          f"{daemon['rss_mib']:.0f} MB | {daemon['pss_mib']:.0f} MB | {daemon['processes']} processes |")
+          f"{daemon['rss_mib']:.0f} MB ({' + '.join(f'{v:.0f}' for v in daemon['parts'])}) | "
+          f"{daemon['pss_mib']:.0f} MB | {daemon['processes']} processes |")
 
 
 def print_table(results: list[Pass], storage: dict, daemon: dict, n: int) -> None:
