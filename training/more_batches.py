@@ -1,7 +1,12 @@
-"""Draw a second round of training paragraphs (train and dev policies only; never the test split), in
+"""Draw another round of training paragraphs (train and dev policies only; never the test split), in
 batches for two independent labellers, as `make_batches` does for the first round.
 
-Usage: python -m training.more_batches CORPUS_DIR PER_POLICY FIRST_BATCH_NUMBER
+Per policy, half the paragraphs are drawn at random and half by one of two rules: `candidate` (the
+paragraph mentions a topic's broad vocabulary, rounds 1–2) or `uncertain` (round 3: the shipped model's
+probability for some topic lies closest to that topic's threshold — the paragraphs a labeller's answer
+teaches the model most about). Labellers never see which rule drew a paragraph, nor the model's output.
+
+Usage: python -m training.more_batches CORPUS_DIR PER_POLICY FIRST_BATCH_NUMBER [--uncertain]
 """
 
 from __future__ import annotations
@@ -12,17 +17,26 @@ import sys
 from pathlib import Path
 
 from training.make_batches import _CANDIDATE, MAX_SEGMENT_CHARS, ROOT, SEGMENT_BATCH, _clip
-from training.segments import segments_of
+from training.segments import Segment, segments_of
 
 SEED = 8
 
 
-def main(corpus: Path, per_policy: int, first: int) -> None:
+def _margin(segment: Segment) -> float:
+    """How close the shipped model is to changing its mind about this paragraph (smaller = closer)."""
+    from monitor.meaning.model import load_model
+
+    model = load_model("en")
+    found = model.probabilities(segment.text, segment.heading)
+    return min(abs(found[t] - model.thresholds[t]) for t in model.topics)
+
+
+def main(corpus: Path, per_policy: int, first: int, uncertain: bool = False) -> None:
     split = json.loads((ROOT / "data" / "splits.json").read_text())["services"]
     drawn_path = ROOT / "data" / "labelling" / "segments_drawn.jsonl"
     drawn = [json.loads(line) for line in drawn_path.read_text().splitlines()]
     seen = {" ".join(d["text"].lower().split()) for d in drawn} | {d["id"] for d in drawn}
-    rng = random.Random(SEED)
+    rng = random.Random(SEED + (1 if uncertain else 0))
     items = []
     for path in sorted((corpus / "policies").glob("*.md")):
         part = split[path.stem]
@@ -33,12 +47,19 @@ def main(corpus: Path, per_policy: int, first: int) -> None:
         rng.shuffle(fresh)
         half = per_policy // 2
         chosen = fresh[:half]
-        chosen += [s for s in fresh[half:] if _CANDIDATE.search(s.text)][:per_policy - half]
+        rest = fresh[half:]
+        if uncertain:
+            rest = sorted(rest, key=_margin)
+            rule = "uncertain"
+        else:
+            rest = [s for s in rest if _CANDIDATE.search(s.text)]
+            rule = "candidate"
+        chosen += rest[:per_policy - half]
         for s in chosen:
             seen.add(" ".join(s.text.lower().split()))
             items.append({"id": s.id, "service": s.service, "split": part, "heading": s.heading,
                           "text": _clip(s.text, MAX_SEGMENT_CHARS),
-                          "drawn": "random" if s in chosen[:half] else "candidate"})
+                          "drawn": "random" if s in chosen[:half] else rule})
     rng.shuffle(items)
     out = ROOT / "data" / "labelling" / "batches"
     out.mkdir(parents=True, exist_ok=True)
@@ -51,4 +72,4 @@ def main(corpus: Path, per_policy: int, first: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))
+    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), "--uncertain" in sys.argv[4:])
