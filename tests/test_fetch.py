@@ -461,3 +461,50 @@ def test_many_concurrent_fetches_mixing_failures_all_resolve(server: FaultyServe
     outcomes = asyncio.run(run())
     assert sum(isinstance(o, FetchResult) for o in outcomes) == 10
     assert sum(isinstance(o, FetchError) and o.status_code == 410 for o in outcomes) == 10
+
+
+# ---- connections ----
+
+
+def test_each_host_keeps_its_connection_alive_across_fetches() -> None:
+    """Hosts are spread over several connection pools; a host's fetches still reuse one connection."""
+    import http.server
+    import threading
+
+    connections: list[tuple[str, int]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            connections.append(self.server.server_address[:2])
+            super().setup()
+
+        def do_GET(self) -> None:  # noqa: N802 — the standard library's name
+            body = POLICY.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    servers = [http.server.ThreadingHTTPServer((f"127.0.0.{n}", 0), Handler) for n in (1, 2, 3)]
+    for running in servers:
+        threading.Thread(target=running.serve_forever, daemon=True).start()
+    try:
+        urls = [f"http://127.0.0.{n}:{s.server_address[1]}/p" for n, s in zip((1, 2, 3), servers, strict=True)]
+
+        async def run() -> list[FetchResult]:
+            async with Fetcher(FAST) as fetcher:
+                return [await fetcher.fetch(url) for _ in range(4) for url in urls]
+
+        results = asyncio.run(run())
+    finally:
+        for running in servers:
+            running.shutdown()
+            running.server_close()
+    assert [r.status_code for r in results] == [200] * 12
+    assert sorted(connections) == sorted(s.server_address[:2] for s in servers)  # one connection per host
