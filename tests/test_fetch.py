@@ -508,3 +508,53 @@ def test_each_host_keeps_its_connection_alive_across_fetches() -> None:
             running.server_close()
     assert [r.status_code for r in results] == [200] * 12
     assert sorted(connections) == sorted(s.server_address[:2] for s in servers)  # one connection per host
+
+
+def test_https_certificates_are_verified_even_after_a_plain_http_hop(tmp_path) -> None:
+    """Plain-HTTP pools skip TLS set-up; an https hop (here reached by a redirect) still verifies."""
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+
+    class Secure(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(POLICY.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    secure = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Secure)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    secure.socket = context.wrap_socket(secure.socket, server_side=True)
+    https_url = f"https://127.0.0.1:{secure.server_address[1]}/policy"
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(301)
+            self.send_header("Location", https_url)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    for running in (secure, plain):
+        threading.Thread(target=running.serve_forever, daemon=True).start()
+    try:
+        direct = fetch_error(https_url, NO_RETRY)
+        via_http = fetch_error(f"http://127.0.0.1:{plain.server_address[1]}/old", NO_RETRY)
+    finally:
+        for running in (secure, plain):
+            running.shutdown()
+            running.server_close()
+    for error in (direct, via_http):
+        assert "TLS error with 127.0.0.1:" in str(error) and "certificate" in str(error), str(error)
+        assert not error.transient

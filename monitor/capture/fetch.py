@@ -95,20 +95,23 @@ class Fetcher:
             await client.aclose()
 
     def _client_for(self, target: httpx.URL) -> httpx.AsyncClient:
-        """The client of the pool this host falls in. Hosts are spread over CONNECTION_POOLS clients because
-        httpcore's pool bookkeeping grows with the square of its connections (a tenth of an unchanged check
-        with 100 hosts kept alive in one pool); a connection is only ever reused by its own host anyway."""
+        """The client of the pool this host and scheme fall in. Hosts are spread over CONNECTION_POOLS clients
+        because httpcore's pool bookkeeping grows with the square of its connections (a tenth of an unchanged
+        check with 100 hosts kept alive in one pool); a connection is only ever reused by its own host anyway."""
         assert self._clients is not None
-        pool = zlib.crc32(_host_port_text(target).encode()) % CONNECTION_POOLS
+        https = target.scheme == "https"
+        pool = zlib.crc32(_host_port_text(target).encode()) % CONNECTION_POOLS + (CONNECTION_POOLS if https else 0)
         client = self._clients.get(pool)
         if client is None:
-            if self._tls is None:
+            if https and self._tls is None:
                 self._tls = httpx.create_ssl_context()
             # The client's own cookie jar refuses everything: cookies live only within one fetch (see
             # _follow), so one source's visit never changes what another source, or the next check, sees.
             no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
             client = self._clients[pool] = httpx.AsyncClient(
-                verify=self._tls,
+                # A plain-HTTP pool never speaks TLS (every hop of a redirect picks its pool by its own
+                # scheme), so it needs no certificates: a check of http:// sources starts ~50 ms sooner.
+                verify=self._tls if https else False,
                 follow_redirects=False,
                 cookies=httpx.Cookies(no_cookies),
                 headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
