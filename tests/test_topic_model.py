@@ -36,10 +36,26 @@ def test_the_labelled_segments_are_real_double_labelled_and_settled():
     assert len(rows) >= 5000 and len({r["service"] for r in rows}) >= 150
     for r in rows:
         assert r["labeller_a"] != r["labeller_b"]
-        assert r["label"] is not None and r["resolution"] in ("agreed", "settled")
+        assert r["label"] is not None and r["resolution"] in ("agreed", "settled", "majority of three")
+        if r["resolution"] == "majority of three":  # each topic of the label has two votes of three
+            votes = (r["labels_a"], r["labels_b"], r["labels_c"])
+            assert r["label"] == sorted(t for t in evaluate.TOPICS if sum(t in v for v in votes) >= 2)
+            assert r["labeller_c"] not in (r["labeller_a"], r["labeller_b"])
         assert set(r["label"]) <= set(evaluate.TOPICS)
         assert SPLITS[r["service"]] == r["split"]
     assert Counter(r["resolution"] for r in rows)["settled"] > 0
+
+
+def test_a_labeller_who_lost_step_between_ids_and_answers_is_caught():
+    from training.labels import misaligned_stretches
+
+    answers = [["sharing"], [], ["retention"], [], ["minors"], [], [], ["sharing", "ads_ai"]] * 10
+    first = [{"id": str(i), "labels": a} for i, a in enumerate(answers)]
+    assert misaligned_stretches(first, first) == []
+    honest = [dict(r, labels=["sharing"]) if i in (3, 50) else r for i, r in enumerate(first)]
+    assert misaligned_stretches(first, honest) == []  # a few real disagreements are not a lost step
+    shifted = first[:40] + [dict(r, labels=answers[i + 1 - 40]) for i, r in enumerate(first[40:], start=40)]
+    assert misaligned_stretches(first, shifted) == [(41, 80)]
 
 
 def test_the_labelled_pairs_cover_enough_services():
