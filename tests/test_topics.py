@@ -437,25 +437,9 @@ def _f1(rows: list[dict], predictions: list[set[str]], topic: str) -> float:
 
 
 # The written sets are regression checks, no longer the measure (real labelled policies are: see
-# tests/test_topic_model.py). Their floors are the hybrid classifier's figure when it shipped, minus 0.05,
-# set once (issue 11) and never tuned upward. Every file of the set has its floors.
-FLOORS = {
-    'blind10.jsonl': {'sharing': 0.32, 'retention': 0.87, 'minors': 0.77},
-    'blind11.jsonl': {'sharing': 0.61, 'retention': 0.91, 'minors': 0.89},
-    'blind12.jsonl': {'sharing': 0.54, 'retention': 0.91, 'minors': 0.89},
-    'blind2.jsonl': {'sharing': 0.65, 'retention': 0.92, 'minors': 0.91},
-    'blind3.jsonl': {'sharing': 0.62, 'retention': 0.89, 'minors': 0.91},
-    'blind4.jsonl': {'sharing': 0.68, 'retention': 0.9, 'minors': 0.8},
-    'blind5.jsonl': {'sharing': 0.46, 'retention': 0.88, 'minors': 0.85},
-    'blind6.jsonl': {'sharing': 0.72, 'retention': 0.9, 'minors': 0.92},
-    'blind7.jsonl': {'sharing': 0.64, 'retention': 0.86, 'minors': 0.87},
-    'blind8.jsonl': {'sharing': 0.74, 'retention': 0.85, 'minors': 0.88},
-    'blind9.jsonl': {'sharing': 0.54, 'retention': 0.88, 'minors': 0.91},
-    'mixed.jsonl': {'sharing': 0.46, 'retention': 0.85, 'minors': 0.83},
-    'paragraphs.jsonl': {'sharing': 0.88, 'retention': 0.87, 'minors': 0.95},
-    'seeds.jsonl': {'sharing': 0.6, 'retention': 0.77, 'minors': 0.83},
-    'written.jsonl': {'sharing': 0.71, 'retention': 0.93, 'minors': 0.78},
-}
+# tests/test_topic_model.py). Their floors (fixtures/devset/floors.json) are the hybrid classifier's figure
+# when it shipped, minus 0.05, set once (issue 11) and never tuned upward. Every file of the set has its floors.
+FLOORS = json.loads((DEVSET / "floors.json").read_text(encoding="utf-8"))["floors"]
 MIN_ROWS = {
     'blind10.jsonl': 120,
     'blind11.jsonl': 150,

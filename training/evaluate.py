@@ -36,7 +36,7 @@ def prf(predicted: Iterable[bool], gold: Iterable[bool]) -> dict[str, float]:
 def predictions(rows: list[dict], model=None, gate: float | None = None) -> dict[str, Callable[[int, str], bool]]:
     """For each way of deciding, a function (row index, topic) → the topic was found."""
     from monitor.meaning.model import load_model
-    from monitor.meaning.topics import DEFAULT_GATE, decide, rule_hits
+    from monitor.meaning.topics import DEFAULT_GATE, decide, rule_hits, states_exact_fact
 
     model = model or load_model("en")
     rules = [set(rule_hits(r["text"], r["heading"])) for r in rows]
@@ -45,7 +45,8 @@ def predictions(rows: list[dict], model=None, gate: float | None = None) -> dict
     def way(name: str) -> Callable[[int, str], bool]:
         def found(i: int, t: str) -> bool:
             chosen_gate = gate if gate is not None else model.gates.get(t, DEFAULT_GATE)
-            return decide(name, t in rules[i], probs[i][t], model.thresholds[t], chosen_gate)
+            fact = t in rules[i] and states_exact_fact(t, rows[i]["text"])
+            return decide(name, t in rules[i], probs[i][t], model.thresholds[t], chosen_gate, fact)
         return found
 
     ways = {name: way(name) for name in ("rules", "model", "gated", "either")}
