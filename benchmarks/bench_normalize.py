@@ -94,7 +94,8 @@ def bench_pages(n: int) -> list[Input]:
 
 def _markdown() -> Iterator[Input]:
     for path in sorted((CORPUS / "policies").glob("*.md")) + sorted((CORPUS / "histories").glob("*/*.md")):
-        yield f"markdown {path.relative_to(CORPUS)}", path.read_text(encoding="utf-8"), {"content_type": "text/markdown"}
+        kwargs = {"content_type": "text/markdown"}
+        yield f"markdown {path.relative_to(CORPUS)}", path.read_text(encoding="utf-8"), kwargs
 
 
 def _test_literals() -> Iterator[Input]:
@@ -114,7 +115,8 @@ class _Recorder:
         original = port._normalize_html
 
         def recording(body, select, remove):
-            self.calls.append((f"test call {len(self.calls)}", body, {"select": select, "remove": tuple(remove)}))
+            kwargs = {"select": select, "remove": tuple(remove)}
+            self.calls.append((f"test call {len(self.calls)}", body, kwargs))
             return original(body, select, remove)
 
         port._normalize_html = recording
@@ -147,7 +149,7 @@ def compare(inputs: list[Input]) -> int:
         old, new = _outcome(reference.normalize, body, kwargs), _outcome(port.normalize, body, kwargs)
         if old != new:
             differing += 1
-            at = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+            at = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
             print(f"DIFFERS {label} {kwargs}: at {at}: old {old[max(0, at - 60):at + 60]!r}\n"
                   f"{' ' * 8}new {new[max(0, at - 60):at + 60]!r}")
     return differing
@@ -185,7 +187,8 @@ def main() -> None:
     for name, times in (("BeautifulSoup (reference)", old), ("lxml", new)):
         print(f"  {name:26} median {statistics.median(times):6.2f}  p90 {statistics.quantiles(times, n=10)[-1]:6.2f}"
               f"  total {sum(times) / 1000:6.2f} s")
-    print(f"  speed-up (median of per-page ratios): {statistics.median(o / n for o, n in zip(old, new)):.1f}x")
+    ratio = statistics.median(o / n for o, n in zip(old, new, strict=True))
+    print(f"  speed-up (median of per-page ratios): {ratio:.1f}x")
 
     if args.compare:
         groups = {"edge cases": [(f"edge {i}", body, {}) for i, body in enumerate(EDGE_CASES)],

@@ -70,6 +70,7 @@ from markdown_it import MarkdownIt
 from monitor.capture.body_kind import FRONT_MATTER as _FRONT_MATTER
 from monitor.capture.body_kind import NORMALIZER_VERSION as NORMALIZER_VERSION  # re-exported: its old home
 from monitor.capture.body_kind import content_kind
+from monitor.capture.css import css_to_xpath
 from monitor.capture.page_chrome import (
     BOLD_STYLE,
     HEADING_TAGS,
@@ -482,13 +483,10 @@ def _drop(tag: Tag) -> None:
     parent.replace(tag, placeholder)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _css(selector: str) -> Callable[[Tag], list[Tag]]:
-    """`select`/`remove` selectors as compiled XPath (cssselect); `:-soup-contains()` is soupsieve's `:contains()`."""
-    from cssselect import HTMLTranslator
-
-    xpath = HTMLTranslator().css_to_xpath(selector.replace(":-soup-contains(", ":contains("))
-    return etree.XPath(xpath)
+    """A `select`/`remove` selector compiled, for the elements it matches in a tree (the element included)."""
+    return etree.XPath(css_to_xpath(selector))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """What on an HTML page is not the policy: page chrome, hidden elements, banners (rules for monitor.capture.normalize).
 
 `is_dropped(tag, facts)` answers for one element below the chosen content root; the rules are listed
-in monitor.capture.normalize's docstring. Elements are lxml's (`lxml.etree._Element`); a text node is
-counted the way BeautifulSoup's tree (which this module read until NORMALIZER_VERSION 1's lxml port)
-counted it, so the output stays byte-identical (see `benchmarks/bench_normalize.py --compare`). Every size guard here protects real policy text from a rule that
+in monitor.capture.normalize's docstring. Every size guard here protects real policy text from a rule that
 guesses from names (a "Cookie notice" section is not a cookie banner).
+
+Elements are lxml's. Texts are told apart as BeautifulSoup's tree (read here before the port to lxml)
+told them, so that the output stayed byte-identical: `benchmarks/bench_normalize.py --compare` checks it.
 """
 
 from __future__ import annotations
