@@ -13,7 +13,8 @@ bumped it stops being the reference and `--compare` is only meaningful for input
 Inputs of `--compare`: every HTML file under tests/fixtures; `tests.pages.render_policy` over every seed with
 every style and its noise/banner/wrap/notice/typography variants; the pages of `bench_throughput.build_corpus`
 (written to files and read back, nonce pages with their SSI comments as served from disk) and their "10% changed"
-edits; every policy and history version of /work/shared/corpus as Markdown; hand-made edge cases (deep nesting,
+edits; every policy and history version of /work/shared/corpus as Markdown, the policies and the seeds also as
+plain text; `fold_text` (shared with the PDF reader) on every line of those; hand-made edge cases (deep nesting,
 content after `</html>`, comments and ruby inside skip links, odd attribute names, empty and comment-only pages);
 the HTML string literals of the normalizer's test files; and every call the normalizer receives while those test
 files run (`--no-tests` skips running them), with its `select`/`remove`.
@@ -96,6 +97,28 @@ def _markdown() -> Iterator[Input]:
     for path in sorted((CORPUS / "policies").glob("*.md")) + sorted((CORPUS / "histories").glob("*/*.md")):
         kwargs = {"content_type": "text/markdown"}
         yield f"markdown {path.relative_to(CORPUS)}", path.read_text(encoding="utf-8"), kwargs
+
+
+def _text_files() -> list[Path]:
+    return sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt")) + sorted((CORPUS / "policies").glob("*.md"))
+
+
+def _plain_texts() -> Iterator[Input]:
+    """Text bodies (the plain-text path shares the folding): the seeds, and the corpus policies read as text."""
+    for path in _text_files():
+        yield f"plain {path.name}", path.read_text(encoding="utf-8"), {"content_type": "text/plain"}
+
+
+FOLD_CASES = ["a , b ( c ) [ d ] e ; f : g ! h ? i .", "x\u00a0,\u2003y (\u3000z )", "漢 字 ( テ ) 。 a , b",
+              "“Quoted” — dash -- and ‘single’ … ﬁ ligature", "a\x1c,b\x1d(c\x85)d", "( ) [ ] ( , ) . . ."]
+
+
+def _fold_inputs() -> list[str]:
+    """Every line of the corpus and the seeds, and a few made to hit each folding rule."""
+    lines = list(FOLD_CASES)
+    for path in _text_files():
+        lines += path.read_text(encoding="utf-8").splitlines()
+    return lines
 
 
 def _test_literals() -> Iterator[Input]:
@@ -195,15 +218,19 @@ def main() -> None:
                   "tests/fixtures HTML": list(_html_files()), "tests.pages variants": list(_rendered_pages()),
                   "bench_throughput corpus": bench_pages(args.corpus_pages),
                   "corpus Markdown": list(_markdown()), "test literals": list(_test_literals())}
+        groups["plain text"] = list(_plain_texts())
         if not args.no_tests:
             groups["test calls"] = _test_calls()
+        lines = _fold_inputs()
+        folded_apart = sum(reference.fold_text(line) != port.fold_text(line) for line in lines)
+        print(f"compare fold_text (also the PDF reader's): {len(lines) - folded_apart}/{len(lines)} lines identical")
         total = bad = 0
         for name, inputs in groups.items():
             differing = compare(inputs)
             print(f"compare {name}: {len(inputs) - differing}/{len(inputs)} identical")
             total, bad = total + len(inputs), bad + differing
         print(f"compare: {total - bad}/{total} inputs identical")
-        sys.exit(1 if bad else 0)
+        sys.exit(1 if bad or folded_apart else 0)
 
 
 if __name__ == "__main__":
