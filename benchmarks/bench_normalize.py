@@ -16,7 +16,8 @@ every style and its noise/banner/wrap/notice/typography variants; the pages of `
 edits; every policy and history version of /work/shared/corpus as Markdown, the policies and the seeds also as
 plain text; `fold_text` (shared with the PDF reader) on every line of those; hand-made edge cases (deep nesting,
 content after `</html>`, comments and ruby inside skip links, odd attribute names, empty and comment-only pages);
-the HTML string literals of the normalizer's test files; and every call the normalizer receives while those test
+a share of those with `select`/`remove` selectors (`SELECTS`, `REMOVES`); the HTML string literals of the
+normalizer's test files; and every call the normalizer receives while those test
 files run (`--no-tests` skips running them), with its `select`/`remove`.
 """
 
@@ -61,6 +62,13 @@ EDGE_CASES = [
     "<table><tr><td>A</td><td>B<!-- c --></td></tr><tr><td>C</td><td>D</td></tr></table>",
     '<p>Mail <a href="/cdn-cgi/l/email-protection#4f2a372e223f232a0f2a372e223f232a612c2022">[email protected]</a>.</p>',
     "<ul><li>One<li>Two<ul><li>Nested</ul></ul><p>a<br>b<br>Cee</p>",
+    "<p>lone \ud800 surrogate</p>", "<p>a\x00b\x0cc\x1fd</p>", '<meta charset="iso-8859-1"><p>café</p>',
+    '<meta http-equiv="Content-Type" content="text/html; charset=shift_jis"><p>日本 語 .</p>',
+    "<p>" + "long " * 40000 + "</p>", "<div " + " ".join(f"a{i}=1" for i in range(3000)) + ">Attributes.</div>",
+    "<![CDATA[x]]><p>y</p>", "<svg><p>in svg</p></svg><math><mi>x</mi></math><p>After.</p>",
+    "<table><td>a<td>b<tr><td>c<td>d</table>", "<body><p>One</p><body class=x><p>Two</p>",
+    "<h2>Head<p>para inside</h2><h3><button>Open</button> section</h3>",
+    '<main hidden><p>Hidden main.</p></main><div role="main"><p>Role main.</p></div>',
 ]
 
 
@@ -119,6 +127,19 @@ def _fold_inputs() -> list[str]:
     for path in _text_files():
         lines += path.read_text(encoding="utf-8").splitlines()
     return lines
+
+
+SELECTS = ("main", "body", "html", "p", "div", "li", "td", "article", "[role=main]", "main p", "h2 + p", "div > b",
+           "p:-soup-contains('cookies')", "a[href^='#']", "#no-such-element")
+REMOVES = (("nav",), ("html",), ("body",), ("p",), ("script", "style"), ("div",), ("a",), ("b", "strong"),
+           (".cookie-banner", "#nav"), ("[aria-hidden]",), ("main p:first-child",))
+
+
+def _with_selectors(pages: list[Input]) -> Iterator[Input]:
+    for i, (label, body, kwargs) in enumerate(pages):
+        yield f"{label} select={SELECTS[i % len(SELECTS)]}", body, {**kwargs, "select": SELECTS[i % len(SELECTS)]}
+        remove = REMOVES[i % len(REMOVES)]
+        yield f"{label} remove={remove}", body, {**kwargs, "remove": remove}
 
 
 def _test_literals() -> Iterator[Input]:
@@ -219,6 +240,9 @@ def main() -> None:
                   "bench_throughput corpus": bench_pages(args.corpus_pages),
                   "corpus Markdown": list(_markdown()), "test literals": list(_test_literals())}
         groups["plain text"] = list(_plain_texts())
+        some = groups["edge cases"] + groups["tests.pages variants"][::4] + groups["bench_throughput corpus"][:100] \
+            + groups["corpus Markdown"][::10]
+        groups["select/remove"] = list(_with_selectors(some))
         if not args.no_tests:
             groups["test calls"] = _test_calls()
         lines = _fold_inputs()
