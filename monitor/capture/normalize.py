@@ -402,7 +402,10 @@ def _normalize_html(body: str, select: str | None, remove: Sequence[str]) -> str
     walker = _Walker(ctx)
     for root in _roots(document, select, ctx):
         ctx.policy_started = False
-        walker.walk_nodes(iter(document)) if root is None else walker.walk(root)
+        if root is None:
+            walker.walk_nodes(iter(document))
+        else:
+            walker.walk(root)
         walker.flush()
     return _render(walker.blocks)
 
