@@ -5,6 +5,10 @@ their output byte for byte on every input we have.
     .venv/bin/python benchmarks/bench_normalize.py --compare       # + byte-equality on all inputs (a few minutes)
     .venv/bin/python benchmarks/bench_normalize.py --compare --events   # the same through the deep-page parse path
 
+(`--events` builds every tree from the parser's events, the path of pages deeper than 2,048 elements: there a
+control character in a text becomes a space or U+FFFD, as lxml's API refuses them; the last edge case shows
+it: `a\x01b \x0b-- c` is `a\x01b -- c` from libxml2's tree and the BeautifulSoup reference, `a\ufffdb - c` there.)
+
 The reference is `benchmarks/normalize_bs4_reference.py`: the BeautifulSoup normalizer as it was when the lxml
 port replaced it (NORMALIZER_VERSION 1), frozen. It is kept as a file rather than as stored digests so that a new
 input (a page that broke something) can be compared without regenerating anything; once NORMALIZER_VERSION is
@@ -69,6 +73,7 @@ EDGE_CASES = [
     "<table><td>a<td>b<tr><td>c<td>d</table>", "<body><p>One</p><body class=x><p>Two</p>",
     "<h2>Head<p>para inside</h2><h3><button>Open</button> section</h3>",
     '<main hidden><p>Hidden main.</p></main><div role="main"><p>Role main.</p></div>',
+    "<p>a\x01b \x0b-- c\x0c--d</p>",
 ]
 
 

@@ -417,6 +417,16 @@ def _normalize_html(body: str, select: str | None, remove: Sequence[str]) -> str
 _DEPTH_LIMIT = 2048  # libxml2's tree builder stops a document there (with XML_PARSE_HUGE; 256 without)
 _AT_DEPTH_LIMIT = etree.XPath("boolean(" + "/*" * _DEPTH_LIMIT + ")")
 _INVALID_NAME_CHAR = re.compile(r"[^\w.-]")
+# Characters libxml2's tree keeps in a text but lxml's API refuses: control characters, U+FFFE, U+FFFF
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """`text` as lxml's API takes it: a whitespace control character as a space, any other as U+FFFD (the
+    only place the deep-page path can differ from libxml2's tree, where they stay as they are)."""
+    if not _NOT_XML_TEXT.search(text):
+        return text
+    return _NOT_XML_TEXT.sub(lambda m: " " if m.group().isspace() else "\ufffd", text)
 
 
 def parse_html(body: str) -> list[Tag]:
@@ -453,13 +463,19 @@ class _EventTree:
         try:
             tag = etree.Element(name)
         except ValueError:  # `<fb:like>`: a name libxml2 accepts and lxml's API does not; no rule reads it
-            tag = etree.Element("x" + _INVALID_NAME_CHAR.sub("_", name))
+            try:
+                tag = etree.Element("x" + _INVALID_NAME_CHAR.sub("_", name))  # a `-` (custom element) stays
+            except ValueError:
+                tag = etree.Element("x_")
         for key, value in attrib.items():
             try:
-                tag.set(key, value)
+                tag.set(key, _xml_text(value))
             except ValueError:  # `@click`, `:class`: no rule reads them either
                 pass
-        (self.open[-1].append(tag) if self.open else self.tops.append(tag))
+        if self.open:
+            self.open[-1].append(tag)
+        else:
+            self.tops.append(tag)
         self.open.append(tag)
 
     def end(self, name: str) -> None:
@@ -469,7 +485,7 @@ class _EventTree:
     def data(self, text: str) -> None:
         if not self.open:
             return  # whitespace between top-level elements
-        parent = self.open[-1]
+        parent, text = self.open[-1], _xml_text(text)
         if len(parent):
             parent[-1].tail = (parent[-1].tail or "") + text
         else:
