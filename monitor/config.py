@@ -83,11 +83,11 @@ def parse_size(value: Any) -> int:
 
 
 def _check_selector(selector: str) -> str:
-    import soupsieve  # only configs with selectors pay for its import
+    from monitor.capture.css import css_to_xpath  # only configs with selectors pay for cssselect's import
 
     try:
-        soupsieve.compile(selector)
-    except Exception as exc:  # soupsieve raises SelectorSyntaxError and friends
+        css_to_xpath(selector)
+    except Exception as exc:  # cssselect raises SelectorSyntaxError, ExpressionError (unsupported pseudo-classes)
         raise ValueError(f"invalid CSS selector {selector!r}: {str(exc).splitlines()[0]}") from None
     return selector
 

@@ -317,6 +317,13 @@ def test_normalization_is_deterministic():
 def test_deeply_nested_markup_does_not_crash():
     deep = "<div>" * 5000 + "<p>Deep text.</p>" + "</div>" * 5000
     assert normalize(deep) == "Deep text."
+
+
+def test_text_after_markup_deeper_than_libxml2_builds_is_kept():
+    # libxml2's tree builder stops at 2,048 levels; the rest of such a page is read all the same
+    page = "<main><p>Start.</p>" + "<font>" * 3000 + "We keep <b>data</b> for a year." + "</font>" * 3000 \
+        + "<p>We never sell it.</p></main>"
+    assert normalize(page) == "Start.\n\nWe keep data for a year.\n\nWe never sell it."
     assert normalize("<font><b>" * 3000 + "Unclosed.") == "Unclosed."
 
 

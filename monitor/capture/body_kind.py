@@ -1,7 +1,7 @@
 """What kind of body a page is (HTML, Markdown, plain text), and the normalizer's output version.
 
 Both are what `monitor.capture.fingerprint` needs of the normalizer; they live here so that
-fingerprinting an unchanged page imports neither BeautifulSoup nor markdown-it.
+fingerprinting an unchanged page imports neither the normalizer nor markdown-it.
 """
 
 from __future__ import annotations

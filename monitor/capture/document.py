@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from monitor.capture.fetch import decode_html
 from monitor.errors import ContentRejected
 
-# The readers (normalize: BeautifulSoup and markdown-it; pdf) are imported when a body is read: `check` sends
+# The readers (normalize: lxml and markdown-it; pdf) are imported when a body is read: `check` sends
 # its first requests without waiting for them, a check of an unchanged page only fingerprints it, and worker
 # processes import them once before they are forked.
 

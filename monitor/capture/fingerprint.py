@@ -1,9 +1,10 @@
 """A cheap fingerprint of what `normalize` reads from a page: equal fingerprints mean equal normalized text.
 
 Pages whose bytes change at every request (a nonce in an attribute, a build id in a script) usually
-keep their text; parsing them with lxml directly and hashing only what the normalizer can see costs
-a few milliseconds, against tens for the full normalization. `check` compares this fingerprint with
-the one stored for the source's latest version and normalizes only when it differs.
+keep their text; parsing them with lxml and hashing only what the normalizer can see costs ~0.7 ms for
+a corpus page, against ~5 for the full normalization (and sectioning and rating after it). `check`
+compares this fingerprint with the one stored for the source's latest version and normalizes only when
+it differs.
 
 What is hashed, for HTML, element by element in document order: the tag name and the number of
 children (which, in that order, fix the tree's shape); the attributes the drop and block rules read

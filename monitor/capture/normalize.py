@@ -61,20 +61,24 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import CData, Comment, Declaration, Doctype, ProcessingInstruction
+from lxml import etree
 from markdown_it import MarkdownIt
 
 from monitor.capture.body_kind import FRONT_MATTER as _FRONT_MATTER
 from monitor.capture.body_kind import NORMALIZER_VERSION as NORMALIZER_VERSION  # re-exported: its old home
 from monitor.capture.body_kind import content_kind
+from monitor.capture.css import css_to_xpath
 from monitor.capture.page_chrome import (
     BOLD_STYLE,
     HEADING_TAGS,
     PageFacts,
+    Tag,
     attr_text,
     cloudflare_email,
+    has_descendant,
     is_dropped,
     is_hidden,
     text_length,
@@ -98,7 +102,6 @@ _LEAKED_TAG = re.compile(
     r"footer)\b[^<>]{0,300}?/?>", re.I)
 _OBFUSCATED_EMAIL = re.compile(r"[\w.+-]*\[email\s*(?:&#160;|&nbsp;)?\s*protected\][\w.-]*", re.I)
 _ASCII_EM_DASH = re.compile(r"(?<=\S) *-{2,3} *(?=\S)")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]])|(?<=[(\[])\s+")
 _CJK_CHARS = "\u2e80-\u2fff\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK = re.compile(f"[{_CJK_CHARS}]")
 _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK_CHARS}]) (?=[{_CJK_CHARS}])")
@@ -113,15 +116,25 @@ def fold_text(text: str) -> str:
         text = htmllib.unescape(text)
     if "<" in text:
         text = _LEAKED_TAG.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES_AND_DASHES)
+    is_ascii = text.isascii()  # most text: NFKC, the folding table and CJK cannot change it (checks are O(n) in C)
+    if not is_ascii:
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES_AND_DASHES)
     if "protected]" in text:
         text = _OBFUSCATED_EMAIL.sub("[email]", text)
     if "--" in text:
         text = _ASCII_EM_DASH.sub(" - ", text)
     text = " ".join(text.split())
-    if _CJK.search(text):  # a line break between CJK characters is not a space (CSS segment breaks)
+    if not is_ascii and _CJK.search(text):  # a line break between CJK characters is not a space (CSS segment breaks)
         text = _SPACE_BETWEEN_CJK.sub("", text)
-    return _SPACE_BEFORE_PUNCT.sub("", text)
+    # A space before `, . ; : ! ? ) ]` or after `( [` goes. The only whitespace left is single spaces between
+    # non-space characters, so whether one goes never depends on another: plain replacing (a regex is ~4x slower)
+    for punct in ",.;:!?)]":
+        if " " + punct in text:
+            text = text.replace(" " + punct, punct)
+    for punct in "([":
+        if punct + " " in text:
+            text = text.replace(punct + " ", punct)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,13 +193,18 @@ class _Walker:
     def flush(self) -> None:
         if not self.buffer:
             return
+        buffer, self.buffer = self.buffer, []
+        whole = "".join(t for t, _ in buffer)
+        if _BR not in whole:  # one segment (most blocks): the general case below, without its lists
+            if whole.strip():
+                self.emit_segment(whole, buffer)
+            return
         segments: list[list[tuple[str, bool]]] = [[]]
-        for text, bold in self.buffer:
+        for text, bold in buffer:
             if text == _BR:
                 segments.append([])
             else:
                 segments[-1].append((text, bold))
-        self.buffer = []
         merged: list[list[tuple[str, bool]]] = []
         for segment in segments:
             joined = "".join(t for t, _ in segment).strip()
@@ -198,17 +216,23 @@ class _Walker:
             else:
                 merged.append(segment)
         for segment in merged:
-            text = fold_text("".join(t for t, _ in segment))
-            all_bold = all(bold for t, bold in segment if t.strip())
-            if all_bold and len(text) <= 120 and not text.endswith((".", ",", ";")):
-                self.emit("bold", text)
-            else:
-                self.emit("para", text)
+            self.emit_segment("".join(t for t, _ in segment), segment)
+
+    def emit_segment(self, text: str, segment: list[tuple[str, bool]]) -> None:
+        text = fold_text(text)
+        all_bold = all(bold for t, bold in segment if t.strip())
+        if all_bold and len(text) <= 120 and not text.endswith((".", ",", ";")):
+            self.emit("bold", text)
+        else:
+            self.emit("para", text)
 
     # -- traversal (iterative: real pages nest thousands of unclosed <font>/<div> deep)
     def walk(self, root: Tag) -> None:
-        stack: list[tuple[Iterator, int, bool, Callable[[], None] | None]] = [
-            (iter(root.children), 0, False, None)]
+        self.walk_nodes(_flow(root))
+
+    def walk_nodes(self, nodes: Iterator[Tag | str]) -> None:
+        """Walk a sequence of elements and texts (a tail text belongs to the flow of its element's parent)."""
+        stack: list[tuple[Iterator[Tag | str], int, bool, Callable[[], None] | None]] = [(nodes, 0, False, None)]
         while stack:
             children, list_depth, bold, on_exit = stack[-1]
             child = next(children, None)
@@ -216,18 +240,17 @@ class _Walker:
                 stack.pop()
                 if on_exit is not None:
                     on_exit()
-            elif isinstance(child, NavigableString):
-                if not isinstance(child, (Comment, CData, Declaration, Doctype, ProcessingInstruction)):
-                    self.buffer.append((str(child), bold))
-            elif isinstance(child, Tag) and not is_dropped(child, self.ctx):
+            elif isinstance(child, str):
+                self.buffer.append((child, bold))
+            elif not is_dropped(child, self.ctx):
                 descend = self.enter(child, list_depth, bold)
                 if descend is not None:
-                    stack.append((iter(child.children), *descend))
+                    stack.append((_flow(child), *descend))
 
     def enter(self, tag: Tag, list_depth: int, bold: bool) -> tuple[int, bool, Callable[[], None] | None] | None:
         """Handle the start of `tag`; return how to walk its children (None: already handled)."""
-        name = tag.name
-        email = cloudflare_email(tag) if (tag.has_attr("data-cfemail") or name == "a") else None
+        name = tag.tag
+        email = cloudflare_email(tag) if (name == "a" or tag.get("data-cfemail") is not None) else None
         if email is not None:
             self.buffer.append((email, bold))
             return None
@@ -279,16 +302,16 @@ class _Walker:
 
     def render_table(self, table: Tag) -> bool:
         """Render a data table as ` | `-joined rows; False for a layout table (walk it instead)."""
-        rows = [tr for tr in table.find_all("tr") if tr.find_parent("table") is table]
-        cells_per_row = [[c for c in tr.find_all(("td", "th"), recursive=False)] for tr in rows]
+        rows = [tr for tr in table.iterdescendants("tr") if next(tr.iterancestors("table")) is table]
+        cells_per_row = [[c for c in tr if c.tag == "td" or c.tag == "th"] for tr in rows]
         if (not any(len(cells) > 1 for cells in cells_per_row)
-                or table.find(("table", *HEADING_TAGS)) is not None
-                or any(len(c.find_all(_LAYOUT_BLOCKS, limit=3)) >= 3 or text_length(c) > 1000
+                or has_descendant(table, "table", *HEADING_TAGS)
+                or any(sum(1 for _ in islice(c.iterdescendants(_LAYOUT_BLOCKS), 3)) >= 3 or text_length(c) > 1000
                        for cells in cells_per_row for c in cells)):
             return False  # a layout table: one column, or holding headings, tables or whole texts
         self.flush()
         self.tables += 1
-        caption = table.find("caption")
+        caption = next(table.iterdescendants("caption"), None)
         if caption is not None and not is_dropped(caption, self.ctx):
             self.emit("para", fold_text(self.inline_text(caption)))
         for cells in cells_per_row:
@@ -300,9 +323,21 @@ class _Walker:
         return True
 
 
+def _flow(tag: Tag) -> Iterator[Tag | str]:
+    """The children of `tag` in document order: its text, then each child element followed by its tail.
+    Comments and processing instructions are skipped; their tails are text like any other."""
+    if tag.text:
+        yield tag.text
+    for child in tag:
+        if isinstance(child.tag, str):
+            yield child
+        if child.tail:
+            yield child.tail
+
+
 def _heading_level(tag: Tag) -> int:
-    if tag.name in HEADING_TAGS:
-        return int(tag.name[1])
+    if tag.tag in HEADING_TAGS:
+        return int(tag.tag[1])
     if attr_text(tag, "role").lower() == "heading":
         level = attr_text(tag, "aria-level")
         return int(level) if level.isdigit() and 1 <= int(level) <= 6 else 2
@@ -331,40 +366,163 @@ def _render(blocks: list[_Block]) -> str:
 # Choosing the content
 
 
-def _roots(soup: BeautifulSoup, select: str | None, ctx: PageFacts) -> Iterator[Tag]:
+def _roots(document: list[Tag], select: str | None, ctx: PageFacts) -> Iterator[Tag | None]:
+    """The content roots, in document order; None stands for the whole document."""
     if select:
-        matches = soup.select(select)
+        matches = [m for top in document for m in _css(select)(top)]
         if not matches:
             raise SelectorMatchedNothing(f"select {select!r} matched no element of the page")
         # A match inside another match would be rendered twice.
-        matched = {id(m) for m in matches}
-        yield from (m for m in matches if not any(id(p) in matched for p in m.parents))
+        matched = set(matches)
+        yield from (m for m in matches if not any(p in matched for p in m.iterancestors()))
         return
-    body = soup.body or soup
+    body = next((b for top in document for b in top.iter("body")), None)
     # The page's text without its page-level chrome: a mega-footer must not outweigh the policy.
-    page_length = text_length(body) - sum(text_length(tag) for tag in ctx.page_chrome)
+    page_length = (text_length(body) if body is not None else sum(text_length(top) for top in document)) \
+        - sum(text_length(tag) for tag in ctx.page_chrome)
     for candidates in (ctx.mains, ctx.role_mains, ctx.articles):
         visible = [c for c in candidates if not is_hidden(c, ctx)]
         chosen = [c for c in visible if text_length(c) * 5 >= page_length]
         if chosen:
-            yield from (chosen if candidates and candidates[0].name == "article" else chosen[:1])
+            yield from (chosen if candidates and candidates[0].tag == "article" else chosen[:1])
             return
     ctx.whole_body = True
     yield body
 
 
 def _normalize_html(body: str, select: str | None, remove: Sequence[str]) -> str:
-    soup = BeautifulSoup(body, "lxml")
+    document = parse_html(body)
     for selector in remove:
-        for tag in soup.select(selector):
-            tag.decompose()
-    ctx = PageFacts(soup)
+        for tag in [m for top in document for m in _css(selector)(top)]:
+            if tag in document:
+                document.remove(tag)
+            else:
+                _drop(tag)
+    ctx = PageFacts(document)
     walker = _Walker(ctx)
-    for root in _roots(soup, select, ctx):
+    for root in _roots(document, select, ctx):
         ctx.policy_started = False
-        walker.walk(root)
+        if root is None:
+            walker.walk_nodes(iter(document))
+        else:
+            walker.walk(root)
         walker.flush()
     return _render(walker.blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing
+
+
+_DEPTH_LIMIT = 2048  # libxml2's tree builder stops a document there (with XML_PARSE_HUGE; 256 without)
+_AT_DEPTH_LIMIT = etree.XPath("boolean(" + "/*" * _DEPTH_LIMIT + ")")
+_INVALID_NAME_CHAR = re.compile(r"[^\w.-]")
+# Characters libxml2's tree keeps in a text but lxml's API refuses: control characters, U+FFFE, U+FFFF
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """`text` as lxml's API takes it: a whitespace control character as a space, any other as U+FFFD (the
+    only place the deep-page path can differ from libxml2's tree, where they stay as they are)."""
+    if not _NOT_XML_TEXT.search(text):
+        return text
+    return _NOT_XML_TEXT.sub(lambda m: " " if m.group().isspace() else "\ufffd", text)
+
+
+def parse_html(body: str) -> list[Tag]:
+    """The top-level elements of an HTML page as libxml2 reads it (a second <html> follows content after
+    `</html>`); [] for a page without elements. Parsed as BeautifulSoup fed lxml: a str, once, recovering."""
+    if body[:1] == "\ufeff":
+        body = body[1:]
+    for markup, encoding in ((body, None), (body.encode("utf-8", "surrogatepass"), "utf-8")):
+        parser = etree.HTMLParser(recover=True, huge_tree=True, no_network=True, encoding=encoding)
+        try:
+            parser.feed(markup)
+            root = parser.close()
+        except (UnicodeDecodeError, LookupError, etree.ParserError):
+            continue  # BeautifulSoup then tried the UTF-8 bytes
+        except etree.XMLSyntaxError:  # no element at all
+            return []
+        if root is None:
+            return []
+        document = [root, *(tag for tag in root.itersiblings() if isinstance(tag.tag, str))]
+        if _AT_DEPTH_LIMIT(root):  # libxml2 stopped building the tree there: build it from the parse events
+            return _parse_events(markup, encoding)
+        return document
+    return []
+
+
+class _EventTree:
+    """An lxml parser target that builds the tree itself: no depth limit, unlike libxml2's tree builder."""
+
+    def __init__(self) -> None:
+        self.tops: list[Tag] = []
+        self.open: list[Tag] = []
+
+    def start(self, name: str, attrib: dict[str, str]) -> None:
+        try:
+            tag = etree.Element(name)
+        except ValueError:  # `<fb:like>`: a name libxml2 accepts and lxml's API does not; no rule reads it
+            try:
+                tag = etree.Element("x" + _INVALID_NAME_CHAR.sub("_", name))  # a `-` (custom element) stays
+            except ValueError:
+                tag = etree.Element("x_")
+        for key, value in attrib.items():
+            try:
+                tag.set(key, _xml_text(value))
+            except ValueError:  # `@click`, `:class`: no rule reads them either
+                pass
+        if self.open:
+            self.open[-1].append(tag)
+        else:
+            self.tops.append(tag)
+        self.open.append(tag)
+
+    def end(self, name: str) -> None:
+        if self.open:
+            self.open.pop()
+
+    def data(self, text: str) -> None:
+        if not self.open:
+            return  # whitespace between top-level elements
+        parent, text = self.open[-1], _xml_text(text)
+        if len(parent):
+            parent[-1].tail = (parent[-1].tail or "") + text
+        else:
+            parent.text = (parent.text or "") + text
+
+    def comment(self, text: str) -> None:
+        if self.open:  # an empty comment keeps the texts around it apart, as in libxml2's tree
+            self.open[-1].append(etree.Comment())
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        self.comment("")
+
+    def close(self) -> list[Tag]:
+        return self.tops
+
+
+def _parse_events(markup: str | bytes, encoding: str | None) -> list[Tag]:
+    target = _EventTree()
+    parser = etree.HTMLParser(recover=True, huge_tree=True, no_network=True, encoding=encoding, target=target)
+    parser.feed(markup)
+    return parser.close()
+
+
+def _drop(tag: Tag) -> None:
+    """Take `tag` out of the tree; an empty comment in its place keeps its tail text where it was."""
+    parent = tag.getparent()
+    if parent is None:
+        return
+    placeholder = etree.Comment()
+    placeholder.tail = tag.tail
+    parent.replace(tag, placeholder)
+
+
+@lru_cache(maxsize=256)
+def _css(selector: str) -> Callable[[Tag], list[Tag]]:
+    """A `select`/`remove` selector compiled, for the elements it matches in a tree (the element included)."""
+    return etree.XPath(css_to_xpath(selector))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,13 +3,20 @@
 `is_dropped(tag, facts)` answers for one element below the chosen content root; the rules are listed
 in monitor.capture.normalize's docstring. Every size guard here protects real policy text from a rule that
 guesses from names (a "Cookie notice" section is not a cookie banner).
+
+Elements are lxml's. Texts are told apart as BeautifulSoup's tree (read here before the port to lxml)
+told them, so that the output stayed byte-identical: `benchmarks/bench_normalize.py --compare` checks it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from lxml import etree
+
+Tag = etree._Element
 
 _DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "frame", "frameset", "object",
@@ -68,58 +75,103 @@ def attr_text(tag: Tag, name: str) -> str:
     value = tag.get(name)
     if value is None:
         return ""
-    return " ".join(value) if isinstance(value, list) else str(value)
+    # `class` is a list of words (BeautifulSoup split it on any whitespace and the rules read it joined by spaces)
+    return " ".join(value.split()) if name == "class" else value
 
 
 def _id_class(tag: Tag) -> str:
     return f"{attr_text(tag, 'id')} {attr_text(tag, 'class')}".strip()
 
 
-_INVISIBLE_PARENTS = frozenset({"script", "style", "noscript", "template", "head", "title"})
+# Text that is not the page's visible text: inside a script, style, template or ruby annotation (at any depth:
+# BeautifulSoup typed such strings apart when it parsed them), or directly inside noscript, head or title.
+_STRING_CONTAINERS = ("script", "style", "template", "rt", "rp")
+_INVISIBLE_PARENTS = ("noscript", "head", "title")
+_PLAIN_TEXT = etree.XPath(
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::template or ancestor::rt or ancestor::rp)]",
+    smart_strings=False)
+
+
+def _non_space(texts: Iterable[str]) -> int:
+    return len("".join("".join(texts).split()))
 
 
 def text_length(tag: Tag) -> int:
     """Characters of visible text (scripts' JSON and styles do not count), whitespace excluded."""
-    return sum(len("".join(node.split())) for node in tag.descendants
-               if type(node) is NavigableString and node.parent.name not in _INVISIBLE_PARENTS)
+    if tag.tag in _STRING_CONTAINERS or has_ancestor(tag, *_STRING_CONTAINERS):
+        return 0
+    # All the text, less what is not visible (rare in content: one cheap pass in C, then a few subtractions)
+    length = _non_space(tag.itertext())
+    hiding = tag.iterdescendants(_STRING_CONTAINERS + _INVISIBLE_PARENTS)
+    for inner in ([tag, *hiding] if tag.tag in _INVISIBLE_PARENTS else hiding):
+        if inner is not tag and any(a.tag in _STRING_CONTAINERS for a in _ancestors_below(inner, tag)):
+            continue  # inside a script/template/… already taken off
+        if inner.tag in _STRING_CONTAINERS:
+            length -= _non_space(inner.itertext())
+        else:  # only the texts whose parent it is
+            length -= _non_space([inner.text or "", *(child.tail or "" for child in inner)])
+    return length
+
+
+def _ancestors_below(tag: Tag, top: Tag) -> Iterator[Tag]:
+    for ancestor in tag.iterancestors():
+        if ancestor is top:
+            return
+        yield ancestor
+
+
+def plain_words(tag: Tag) -> str:
+    """The text of `tag` as words joined by single spaces (scripts, styles, ruby annotations left out)."""
+    return " ".join(" ".join(_PLAIN_TEXT(tag)).split())
 
 
 def heading_count(tag: Tag) -> int:
-    return sum(1 for node in tag.descendants if isinstance(node, Tag) and node.name in HEADING_TAGS)
+    return sum(1 for _ in tag.iterdescendants(HEADING_TAGS))
+
+
+def has_descendant(tag: Tag, *names: str) -> bool:
+    return next(tag.iterdescendants(names), None) is not None
+
+
+def has_ancestor(tag: Tag, *names: str) -> bool:
+    return next(tag.iterancestors(names), None) is not None
 
 
 _PAGE_CHROME_TAGS = ("nav", "header", "footer", "aside")
 _CONTENT_TAGS = ("main", "article", "section")
+_CONTROLLED = etree.XPath("descendant-or-self::*/@aria-controls", smart_strings=False)
+_MAINS = etree.XPath("descendant-or-self::main")
+_ROLED = etree.XPath("descendant-or-self::*[@role]")
+_TOP_ARTICLES = etree.XPath("descendant-or-self::article[not(ancestor::article)]")
+_TOP_CHROME = etree.XPath(
+    "descendant-or-self::*[self::nav or self::header or self::footer or self::aside]"
+    "[not(ancestor::nav or ancestor::header or ancestor::footer or ancestor::aside"
+    " or ancestor::main or ancestor::article or ancestor::section)]")
 
 
 class PageFacts:
     """Per-document facts the drop rules need."""
 
-    def __init__(self, soup: BeautifulSoup | None = None):
+    def __init__(self, document: Sequence[Tag] = ()):
+        """`document`: the page's top-level elements (a page can have a second <html> after `</html>`)."""
         self.controlled_ids: set[str] = set()
         self.mains: list[Tag] = []  # candidates for the main content, in document order
         self.role_mains: list[Tag] = []
         self.articles: list[Tag] = []  # top-level ones only
         self.page_chrome: list[Tag] = []  # page-level nav/header/footer/aside (not inside content)
-        for tag in soup.descendants if soup is not None else ():  # one pass: find_all is slow
-            if not isinstance(tag, Tag):
-                continue
-            if tag.has_attr("aria-controls"):
-                self.controlled_ids.update(attr_text(tag, "aria-controls").split())
-            if tag.name == "main":
-                self.mains.append(tag)
-            elif tag.name == "article" and tag.find_parent("article") is None:
-                self.articles.append(tag)
-            if tag.name in _PAGE_CHROME_TAGS and tag.find_parent(_PAGE_CHROME_TAGS + _CONTENT_TAGS) is None:
-                self.page_chrome.append(tag)
-            if attr_text(tag, "role").lower() == "main":
-                self.role_mains.append(tag)
+        for top in document:  # XPath: one pass in C per question, in document order
+            for value in _CONTROLLED(top):
+                self.controlled_ids.update(value.split())
+            self.mains += _MAINS(top)
+            self.articles += _TOP_ARTICLES(top)
+            self.page_chrome += _TOP_CHROME(top)
+            self.role_mains += [tag for tag in _ROLED(top) if attr_text(tag, "role").lower() == "main"]
         self.policy_started = False  # a paragraph/list/table was emitted: notices now are content
         self.whole_body = False  # no main content element: guess boilerplate from class names too
 
 
 def is_hidden(tag: Tag, ctx: PageFacts) -> bool:
-    hidden = (tag.has_attr("hidden") and attr_text(tag, "hidden").lower() != "until-found") \
+    hidden = (tag.get("hidden") is not None and attr_text(tag, "hidden").lower() != "until-found") \
         or attr_text(tag, "aria-hidden").lower() == "true" \
         or bool(_HIDDEN_STYLE.search(attr_text(tag, "style")))
     if not hidden:
@@ -134,7 +186,7 @@ def is_hidden(tag: Tag, ctx: PageFacts) -> bool:
 
 def _in_content(tag: Tag) -> bool:
     """A header/footer inside main/article/section belongs to the content (title, dates)."""
-    return tag.find_parent(_CONTENT_TAGS) is not None
+    return has_ancestor(tag, *_CONTENT_TAGS)
 
 
 def _consent_and_banner_word(token: str) -> bool:
@@ -165,15 +217,15 @@ def _is_notice(tag: Tag, names: str, role: str, ctx: PageFacts) -> bool:
     elif ctx.policy_started or not any(_NOTICE_TOKEN.match(t) and not _NOT_A_NOTICE.search(t)
                                        for t in names.split()):
         return False
-    return text_length(tag) <= 400 and not tag.find(("h1", "h2", "h3"))
+    return text_length(tag) <= 400 and not has_descendant(tag, "h1", "h2", "h3")
 
 
 def is_dropped(tag: Tag, ctx: PageFacts) -> bool:
     """Whether `tag` (a descendant of a content root) is page chrome, hidden, or a banner."""
-    name = tag.name
+    name = tag.tag
     if name in _DROP_TAGS:
         return True
-    if not tag.attrs and name not in _RULED_BY_NAME:
+    if not tag.attrib and name not in _RULED_BY_NAME:
         return False
     role = attr_text(tag, "role").lower()
     if role in _DROP_ROLES:
@@ -181,15 +233,15 @@ def is_dropped(tag: Tag, ctx: PageFacts) -> bool:
     if name in ("header", "footer"):
         return not _in_content(tag)
     if name == "form":  # ASP.NET pages wrap everything in one <form>: keep a form holding content
-        return not (heading_count(tag) or tag.find("table") or len(tag.find_all("p", limit=3)) >= 3
-                    or text_length(tag) >= 1500)
+        return not (heading_count(tag) or has_descendant(tag, "table")
+                    or sum(1 for _ in islice(tag.iterdescendants("p"), 3)) >= 3 or text_length(tag) >= 1500)
     if name == "button":
-        return not (tag.has_attr("aria-controls") or tag.has_attr("aria-expanded")
-                    or tag.find_parent(HEADING_TAGS) is not None)
+        return not (tag.get("aria-controls") is not None or tag.get("aria-expanded") is not None
+                    or has_ancestor(tag, *HEADING_TAGS))
     if name == "a" and attr_text(tag, "href").startswith("#") \
-            and _SKIP_LINK_TEXT.match(" ".join(tag.get_text(" ").split())):
+            and _SKIP_LINK_TEXT.match(plain_words(tag)):
         return True
-    if tag.has_attr("data-cfemail"):
+    if tag.get("data-cfemail") is not None:
         return False  # replaced by its decoded address, see cloudflare_email
     if is_hidden(tag, ctx):
         return True
@@ -207,14 +259,14 @@ def is_dropped(tag: Tag, ctx: PageFacts) -> bool:
     if not (ctx.whole_body and names and name in _CONTAINER_TAGS):
         return False
     if _PAGE_FRAME_CLASS.search(names):  # footers have column headings, but never an h1/h2
-        return tag.find(("h1", "h2")) is None and text_length(tag) < 5000
+        return not has_descendant(tag, "h1", "h2") and text_length(tag) < 5000
     return bool(_BOILERPLATE_CLASS.search(names)) and heading_count(tag) == 0 and text_length(tag) < 1000
 
 
 def cloudflare_email(tag: Tag) -> str | None:
     """Decode Cloudflare's e-mail obfuscation (`data-cfemail` or an email-protection link)."""
     encoded = attr_text(tag, "data-cfemail")
-    if not encoded and tag.name == "a" and "/cdn-cgi/l/email-protection#" in attr_text(tag, "href"):
+    if not encoded and tag.tag == "a" and "/cdn-cgi/l/email-protection#" in attr_text(tag, "href"):
         encoded = attr_text(tag, "href").rsplit("#", 1)[1]
     if not encoded:
         return None
