@@ -24,9 +24,9 @@ MODEL = ROOT / "monitor" / "meaning" / "models" / "en.json"
 # F1 and precision of the shipped combination on the test policies when it shipped (benchmarks/bench_topics.py),
 # less 0.02 for a rebuild on another machine. Raised when the model gets better; set again only when the
 # model is retrained on more labelled data, from that model's figures, and said so in the changelog (round 3
-# of labelling: sharing, retention precision and ads_ai rose; minors fell 0.950 → 0.884 on 20 paragraphs).
-TEST_FLOORS = {"sharing": 0.77, "retention": 0.81, "minors": 0.86, "ads_ai": 0.74}
-PRECISION_FLOORS = {"sharing": 0.84, "retention": 0.90, "minors": 0.81, "ads_ai": 0.86}
+# of labelling: sharing F1 and precision, retention precision and ads_ai rose; minors 0.950 → 0.930).
+TEST_FLOORS = {"sharing": 0.77, "retention": 0.81, "minors": 0.91, "ads_ai": 0.74}
+PRECISION_FLOORS = {"sharing": 0.84, "retention": 0.90, "minors": 0.85, "ads_ai": 0.86}
 
 
 def _rows(name: str) -> list[dict]:
