@@ -802,6 +802,28 @@ def test_a_reworded_clause_is_about_what_both_versions_or_its_changed_words_are_
     assert "sharing" in reworded_topics(old, sold, "What about advertising?")[1]
 
 
+def test_words_replaced_inside_a_sharing_sentence_are_rewording_unless_they_carry_sharing() -> None:
+    # both versions are about sharing, but the edit only renames a product: no sharing news
+    old = ("Messages you posted and posts made on timelines and bulletin boards will be made available to third "
+           "parties according to your disclosure setting.")
+    renamed = old.replace("timelines", "LINE VOOM")
+    assert rate(old, renamed, "Provision of Personal Data").alert_topics(WATCHED) == []
+    # a vendor swapped far from the sharing verb is a sharing change
+    vendors = ("When you purchase Third Party Services through Nord (such as Incogni, Saily, or NordProtect), you "
+               "agree that certain information (e.g., your email address, payment amount, and Subscription ID) will "
+               "be shared with the provider of Third Party Services.")
+    assert rate(vendors, vendors.replace("NordProtect", "Coveron"), "Purchases").alert_topics(WATCHED) == ["sharing"]
+    # words only added widen what the clause says: one more case in which ride details are shared
+    rides = ("If a ride is requested using a Lyft Business Profile account; a pass, code or coupon; or a corporate "
+             "credit card linked to another account, we may share some or all of that ride's details with that "
+             "other party.")
+    family = rides.replace("account; a pass", "account; a Lyft Family account; a pass")
+    assert rate(rides, family, "Rides").alert_topics(WATCHED) == ["sharing"]
+    # a period changed away from the retention words still alerts, through the period rule
+    kept = "We keep your invoices and the receipts we email to you for 4 years after your last payment."
+    assert rate(kept, kept.replace("4 years", "6 years"), "Donations").alert_topics(WATCHED) == ["retention"]
+
+
 def test_a_company_added_to_a_list_of_recipients_is_a_new_recipient() -> None:
     text = ("# Policy\n\n## Email\n\nOur email management vendors are SalesForce Marketing Cloud, Send in Blue or "
             "Mailchimp, and you can unsubscribe using the link at the bottom of the email.\n")

@@ -411,24 +411,57 @@ _RAW_WORD = re.compile(r"\S+")
 
 
 def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[str], list[str]]:
-    """Topics of each version of a reworded clause: those both versions are about, and those its changed
-    words are about (with `EDIT_REACH` words around them, lead-in and heading as context). A topic only
-    one version reaches, by wording its changed words do not carry ("please go to the … page" →
-    "please visit …"), is not what changed."""
+    """Topics of each version of a reworded clause: what its edit is about (lead-in and heading as context).
+
+    Words only added or only taken out widen or narrow what the clause says ("a merger, bankruptcy, or
+    sale of our assets"), so it keeps the topics of its versions. Words *replaced* are rewording unless
+    the replacement carries the topic: its changed words, with `EDIT_REACH` words around them, are
+    about it, or (for sharing) it swaps one named party for another ("We use SalesForce to email
+    receipts" → "We use Acoustic …"). So a topic both versions carry is no news when only the wording
+    around it changed ("please go to the … page" → "please visit …", a product renamed in a sharing
+    sentence), and a topic only one version reaches is not either. Exact facts (an age, a period, a
+    recipient, a negation or modal) add their topic through the rules' findings in any case.
+    """
     old, new = clause_topics(before, heading), clause_topics(after, heading)
-    if set(old) == set(new):
-        return old, new                                # every topic is one both versions are about
+    old_raw, new_raw, edits = _word_edits(before, after)
+    same = set(old) == set(new)
+    if same and {tag for tag, *_ in edits} in ({"insert"}, {"delete"}, set()):
+        return old, new                                # words only added, or only taken out
     edited = {t for part in edited_parts(before, after) for t in clause_topics(part, heading)}
+    if same:
+        if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
+               for tag, i1, i2, j1, j2 in edits):      # (a clause's first word is capitalised anyway)
+            edited.add("sharing")
+        return [t for t in old if t in edited], [t for t in new if t in edited]
     return [t for t in old if t in new or t in edited], [t for t in new if t in old or t in edited]
+
+
+_NAME = re.compile(r"[\"'(“‘]*([A-Z][\w&'’-]*)")
+
+
+def _names(raw: list[str]) -> set[str]:
+    """The capitalised words among some words as written: names of companies, products, places."""
+    return {m.group(1) for w in raw if (m := _NAME.match(w))}
+
+
+def _swapped(old: set[str], new: set[str]) -> bool:
+    """Was a name replaced by another (not merely one added next to a common noun, "timelines" → "LINE VOOM")?"""
+    return bool(old - new and new - old)
+
+
+def _word_edits(before: Clause, after: Clause) -> tuple[list[str], list[str], list[tuple[str, int, int, int, int]]]:
+    """Both clauses' words as written, and the edits (difflib opcodes, equal runs left out) from one to the other."""
+    old_raw, new_raw = _RAW_WORD.findall(before.text), _RAW_WORD.findall(after.text)
+    opcodes = SequenceMatcher(None, [words(w) for w in old_raw], [words(w) for w in new_raw],
+                              autojunk=False).get_opcodes()
+    return old_raw, new_raw, [op for op in opcodes if op[0] != "equal"]
 
 
 def edited_parts(before: Clause, after: Clause) -> tuple[Clause, Clause]:
     """The changed words of each side of a reworded clause with `EDIT_REACH` words around them, as
     clauses with the original's lead-in ("…store records" of "We use SalesForce to email receipts and
     store records, which are retained for four years" → "We use Acoustic …")."""
-    old_raw, new_raw = _RAW_WORD.findall(before.text), _RAW_WORD.findall(after.text)
-    edits = [op for op in SequenceMatcher(None, [words(w) for w in old_raw], [words(w) for w in new_raw],
-                                          autojunk=False).get_opcodes() if op[0] != "equal"]
+    old_raw, new_raw, edits = _word_edits(before, after)
 
     def part(raw: list[str], spans: list[tuple[int, int]], clause: Clause) -> Clause:
         keep = sorted({i for a, b in spans for i in range(max(0, a - EDIT_REACH), min(len(raw), b + EDIT_REACH))})
