@@ -210,7 +210,7 @@ def test_export_memory_does_not_grow_with_the_number_of_versions(tmp_path):
     from monitor.store.streams import stream_versions
     from tests.history_helpers import fill_database
 
-    peaks = []
+    peaks, written = [], []
     for count in (150, 1500):
         store = Store(f"sqlite:///{tmp_path / f'{count}.db'}")
         fill_database(store, count)
@@ -224,15 +224,21 @@ def test_export_memory_does_not_grow_with_the_number_of_versions(tmp_path):
         tracemalloc.stop()
         store.dispose()
         assert sink.lines == count
-    assert peaks[1] < 1.5 * peaks[0], peaks
+        written.append(sink.characters)
+    # Holding the 1,350 extra versions would cost at least what they write; streaming costs a bounded
+    # amount more (process caches of compiled statements and folded words fill up to their size limits,
+    # which is why a ratio of the two peaks proved order-dependent).
+    assert peaks[1] - peaks[0] < (written[1] - written[0]) / 4, (peaks, written)
 
 
 class _Counting(io.TextIOBase):
     def __init__(self):
         self.lines = 0
+        self.characters = 0
 
     def write(self, text: str) -> int:
         self.lines += text.count("\n")
+        self.characters += len(text)
         return len(text)
 
 
