@@ -139,8 +139,8 @@ def misaligned_stretches(a_rows: list[dict], b_rows: list[dict], block: int = 40
 def majority(third_file: Path, labeller: str, out: Path) -> None:
     """Settle the open disputes by a third independent label: per topic, the majority of the three.
 
-    Round 3's settling reader, who saw both labels, sided with the second one 172 times in 202 (rounds 1–2:
-    97 in 169): a position bias. A third labeller who sees only the guide and the paragraph has none."""
+    A settling reader who sees both labels can lean on their order or their authors; a third labeller who
+    sees only the guide and the paragraph cannot, and the majority keeps two independent votes per topic."""
     disputes = {d["id"]: d for d in _read(LABELLING / "disputes_segments.jsonl")}
     settled = []
     for third in _read(third_file):
