@@ -40,13 +40,13 @@ def predictions(rows: list[dict], model=None, gate: float | None = None) -> dict
 
     model = model or load_model("en")
     rules = [set(rule_hits(r["text"], r["heading"])) for r in rows]
+    facts = [{t for t in found if states_exact_fact(t, r["text"])} for found, r in zip(rules, rows, strict=True)]
     probs = [model.probabilities(r["text"], r["heading"]) for r in rows]
 
     def way(name: str) -> Callable[[int, str], bool]:
         def found(i: int, t: str) -> bool:
             chosen_gate = gate if gate is not None else model.gates.get(t, DEFAULT_GATE)
-            fact = t in rules[i] and states_exact_fact(t, rows[i]["text"])
-            return decide(name, t in rules[i], probs[i][t], model.thresholds[t], chosen_gate, fact)
+            return decide(name, t in rules[i], probs[i][t], model.thresholds[t], chosen_gate, t in facts[i])
         return found
 
     ways = {name: way(name) for name in ("rules", "model", "gated", "either")}

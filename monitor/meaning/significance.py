@@ -427,7 +427,8 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     same = set(old) == set(new)
     if same and {tag for tag, *_ in edits} in ({"insert"}, {"delete"}, set()):
         return old, new                                # words only added, or only taken out
-    edited = {t for part in edited_parts(before, after) for t in clause_topics(part, heading)}
+    edited = {t for part in edited_parts(before, after, (old_raw, new_raw, edits))
+              for t in clause_topics(part, heading)}
     if same:
         if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
                for tag, i1, i2, j1, j2 in edits):      # (a clause's first word is capitalised anyway)
@@ -457,11 +458,14 @@ def _word_edits(before: Clause, after: Clause) -> tuple[list[str], list[str], li
     return old_raw, new_raw, [op for op in opcodes if op[0] != "equal"]
 
 
-def edited_parts(before: Clause, after: Clause) -> tuple[Clause, Clause]:
+def edited_parts(before: Clause, after: Clause,
+                 word_edits: tuple[list[str], list[str], list[tuple[str, int, int, int, int]]] | None = None,
+                 ) -> tuple[Clause, Clause]:
     """The changed words of each side of a reworded clause with `EDIT_REACH` words around them, as
     clauses with the original's lead-in ("…store records" of "We use SalesForce to email receipts and
-    store records, which are retained for four years" → "We use Acoustic …")."""
-    old_raw, new_raw, edits = _word_edits(before, after)
+    store records, which are retained for four years" → "We use Acoustic …"). `word_edits`: what
+    `_word_edits(before, after)` returned, when the caller has it already (the word diff is the cost)."""
+    old_raw, new_raw, edits = word_edits or _word_edits(before, after)
 
     def part(raw: list[str], spans: list[tuple[int, int]], clause: Clause) -> Clause:
         keep = sorted({i for a, b in spans for i in range(max(0, a - EDIT_REACH), min(len(raw), b + EDIT_REACH))})

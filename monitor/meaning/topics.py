@@ -486,8 +486,7 @@ def classify_with(model: TopicModel, text: str, context: str = "") -> tuple[Topi
     probabilities = model.probabilities(f"{lead_in} {text}" if lead_in else text, heading)
     audience = {hit.topic for hit in _lent_hits(heading)} & set(AUDIENCES)
     for topic in MODELLED:
-        fact = topic in hits and states_exact_fact(topic, text)
-        found = _decide(model, topic, topic in hits, probabilities[topic], fact) or topic in audience
+        found = _decide(model, topic, topic in hits, probabilities[topic], text) or topic in audience
         if not found:
             hits.pop(topic, None)
         elif topic not in hits:
@@ -505,9 +504,12 @@ def states_exact_fact(topic: str, text: str) -> bool:
     return False
 
 
-def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float, fact: bool) -> bool:
-    return decide(model.combination.get(topic, "model"), rule_found, probability, model.thresholds[topic],
-                  model.gates.get(topic, DEFAULT_GATE), fact)
+def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float, text: str) -> bool:
+    gate = model.gates.get(topic, DEFAULT_GATE)
+    # the exact fact matters only to a rule's hit the gate would stop: look for it only then (a regex pass)
+    fact = rule_found and probability < gate and states_exact_fact(topic, text)
+    return decide(model.combination.get(topic, "model"), rule_found, probability, model.thresholds[topic], gate,
+                  fact)
 
 
 def decide(way: str, rule_found: bool, probability: float, threshold: float, gate: float,
