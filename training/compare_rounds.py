@@ -35,10 +35,11 @@ def main(first_batch: int = 14) -> None:
              for labeller in pair.values()}
     rows = train_model.rows("train", "dev")
     new = [r for r in rows if r["labeller_a"] in later]
-    dev = [r for r in rows if r["split"] == "dev" and r["drawn"] == "random" and r not in new]
+    earlier = [r for r in rows if r["labeller_a"] not in later]
+    dev = [r for r in earlier if r["split"] == "dev" and r["drawn"] == "random"]
     print(f"{len(new)} paragraphs from batch seg_{first_batch} on; scored on {len(dev)} random dev paragraphs "
           "of the earlier rounds")
-    for name, train in (("without", [r for r in rows if r["split"] == "train" and r not in new]),
+    for name, train in (("without", [r for r in earlier if r["split"] == "train"]),
                         ("with", [r for r in rows if r["split"] == "train"])):
         vectorizer = train_model._vectorizer()
         x = vectorizer.fit_transform([(r["text"], r["heading"]) for r in train])

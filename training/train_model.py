@@ -153,23 +153,33 @@ def combine(data: list[dict], oof: dict, chosen: dict,
     ranked = ranked_ways(data, oof, chosen, rules)
     combination = {t: ranked[t][0][0] for t in TOPICS}
     gates = {t: ranked[t][0][1] for t in TOPICS}
-    report = {t: {w: next(f for way, _, f in ranked[t] if way == w) for w in WAYS} for t in TOPICS}
-    return combination, gates, report
+    return combination, gates, {t: best_by_way(ranked[t]) for t in TOPICS}
 
 
-def written_floors_kept(model: dict, topic: str) -> list[str]:
-    """The written regression sets (tests/fixtures/devset) where `model` scores `topic` under its floor."""
+def best_by_way(ranked: list[tuple[str, float, dict]]) -> dict[str, dict]:
+    """Each way's best figures among one topic's ranked (way, gate, figures)."""
+    return {w: next(f for way, _, f in ranked if way == w) for w in WAYS}
+
+
+def written_sets() -> list[tuple[str, dict[str, float], list[dict]]]:
+    """The written regression sets (tests/fixtures/devset): each file's name, floors per topic and rows."""
+    folder = ROOT / "tests" / "fixtures" / "devset"
+    floors = json.loads((folder / "floors.json").read_text(encoding="utf-8"))["floors"]
+    return [(name, per_topic, [json.loads(line) for line in (folder / name).read_text(encoding="utf-8").splitlines()
+                               if line])
+            for name, per_topic in sorted(floors.items())]
+
+
+def written_floors_kept(model: dict, topic: str, sets: list[tuple[str, dict[str, float], list[dict]]]) -> list[str]:
+    """The written regression sets (see `written_sets`) where `model` scores `topic` under its floor."""
     from monitor.meaning.model import TopicModel
     from monitor.meaning.topics import classify_with
 
-    folder = ROOT / "tests" / "fixtures" / "devset"
-    floors = json.loads((folder / "floors.json").read_text(encoding="utf-8"))["floors"]
     trial = TopicModel.from_dict(model)
     under = []
-    for name, per_topic in sorted(floors.items()):
+    for name, per_topic, rows in sets:
         if topic not in per_topic:
             continue
-        rows = [json.loads(line) for line in (folder / name).read_text(encoding="utf-8").splitlines() if line]
         found = [topic in {h.topic for h in classify_with(trial, r["text"], r["context"])} for r in rows]
         f1 = evaluate.prf(found, [topic in r["topics"] for r in rows])["f1"]
         if round(f1, 3) < per_topic[topic]:
@@ -183,10 +193,11 @@ def keep_written_floors(model: dict, ranked: dict[str, list[tuple[str, float, di
     The floors were set once and are never lowered: a model trained on more real text may combine with
     the rules another way, but not one that loses what the written sets check (short explicit clauses
     such as "Emails to our support team are archived for three years.")."""
+    sets = written_sets()
     for topic in TOPICS:
         for way, gate, _ in ranked[topic]:
             model["combination"][topic], model["gates"][topic] = way, gate
-            under = written_floors_kept(model, topic)
+            under = written_floors_kept(model, topic, sets)
             if not under:
                 break
             print(f"  {topic}: {way} (gate {gate}) would break {'; '.join(under)}")
@@ -242,7 +253,7 @@ def main() -> None:
     model = export(chosen, data, {t: ranked[t][0][0] for t in TOPICS}, {t: ranked[t][0][1] for t in TOPICS})
     keep_written_floors(model, ranked)
     for topic in TOPICS:
-        best = {w: next(f for way, _, f in ranked[topic] if way == w) for w in WAYS}
+        best = best_by_way(ranked[topic])
         kept = next(f for way, gate, f in ranked[topic]
                     if (way, gate) == (model["combination"][topic], model["gates"][topic]))
         print(f"{topic:<10} C={chosen[topic]['C']:<5} balanced={chosen[topic]['balanced']!s:<5} "

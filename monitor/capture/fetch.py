@@ -31,7 +31,7 @@ USER_AGENT = "policy-monitor/0.1 (+https://github.com/policy-monitor/policy-moni
 ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,text/markdown;q=0.9,*/*;q=0.5"
 ACCEPT_ENCODING = "gzip, deflate, br"
 CONNECTION_POOLS = 16      # hosts are spread over this many connection pools (see Fetcher._client_for)
-KEEPALIVE_PER_POOL = 8     # idle connections each pool keeps: 128 in all
+KEEPALIVE_PER_POOL = 8     # idle connections each pool keeps (pools: CONNECTION_POOLS per scheme in use)
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _RETRY_4XX = frozenset({408, 429})
