@@ -404,15 +404,18 @@ def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
     digest = text_hash(text)
     if latest is not None and latest.text_hash == digest:
         return None
-    from monitor.meaning.significance import changes_between
-    from monitor.meaning.topics import knows_language
+    from monitor.meaning.model import knows_language
 
     if not knows_language(source.language) and source.name not in _SAID_LANGUAGE:
         _SAID_LANGUAGE.add(source.name)
         log.warning(f"{source.name}: topics and significance are not available in language "
                     f"{source.language!r}; changes are stored and diffed but reported unrated",
                     extra={"source": source.name})
-    changes = changes_between(previous_text or "", text, source.topics, source.language) if latest else []
+    if latest is None:  # a first version is compared with nothing: the rating stage (~0.3 s to import) waits
+        return _Derived(digest, sections_of(text), [])
+    from monitor.meaning.significance import changes_between
+
+    changes = changes_between(previous_text or "", text, source.topics, source.language)
     return _Derived(digest, sections_of(text), changes)
 
 
@@ -443,8 +446,6 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
 def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
-    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts
-
     digest = derived.digest
     earlier = Store.earliest_seq_with_hash(session, source_id, digest) if latest else None
     version = Version(
@@ -460,6 +461,8 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
         return
+    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts  # imports the rating stage
+
     result.status, result.previous_version, result.reverts_to = "changed", latest.seq, version.reverts_to
     result.changes = derived.changes
     if version.reverts_to is None:  # a blink back is recorded but never alerted

@@ -181,6 +181,8 @@ _ANY_SCRIPT = re.compile("[" + "".join(chars.pattern[1:-1] for _, chars in _SCRI
 _CJK = re.compile(r"[\u3040-\u9fff\uac00-\ud7af]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+", re.UNICODE)
+# _WORD on lower-cased ASCII text, where a letter is a-z: the same tokens, found twice as fast (most pages)
+_ASCII_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 _TAG = re.compile(r"<[^>]{0,200}>")
 _HEADING = re.compile(r"^(?:#{1,6}\s+(.+)|\*\*([^*]{2,120})\*\*)\s*$", re.MULTILINE)
 _NUMBERING = re.compile(r"^\s*(?:\(?[0-9]+(?:\.[0-9]+)*\.?\)?|\(?[a-z]\)|[a-z]\.|[ivxlc]+\.)\s+", re.IGNORECASE)
@@ -409,8 +411,9 @@ def _profile(text: str) -> _Profile:
     # The guard runs on normalized text; stray markup (a page the normalizer could not parse) is not words.
     plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
     folded = " ".join(plain.lower().replace("’", "'").split())
-    tokens = _WORD.findall(folded)
-    cjk = 0 if folded.isascii() else len(_CJK.findall(folded))
+    ascii_only = folded.isascii()
+    tokens = (_ASCII_WORD if ascii_only else _WORD).findall(folded)
+    cjk = 0 if ascii_only else len(_CJK.findall(folded))
     # a token of CJK characters is not a word (their pairs are counted instead); without any, every token is
     # one: no Python step per token for the common case (a page has thousands)
     words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2

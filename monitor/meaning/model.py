@@ -88,6 +88,11 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")))
 
 
+def knows_language(language: str) -> bool:
+    """Whether topics can be judged in a language (its primary subtag: "de-AT" is "de")."""
+    return primary_language(language) in available_languages()
+
+
 @lru_cache(maxsize=4)
 def load_model(language: str = "en") -> TopicModel:
     """The shipped model of a language (loaded once per process)."""

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from monitor.meaning.facts import ages, periods
-from monitor.meaning.model import TopicModel, available_languages, load_model, primary_language
+from monitor.meaning.model import TopicModel, knows_language, load_model, primary_language
 from monitor.meaning.names import CONTEXT, MODELLED, TOPICS, WATCHED
 from monitor.meaning.topic_prefixes import start_keys, word_anchors
 from monitor.meaning.topic_words import TERMS as _TERMS
@@ -434,11 +434,6 @@ DEFAULT_GATE = 0.15  # "gated": a rule's hit stands unless the model finds its t
 # is about children's data. Practice headings ("How we share") lend only to clauses with no topic of
 # their own (see rule_hits), since such sections hold clauses about other things too.
 AUDIENCES = ("minors",)
-
-
-def knows_language(language: str) -> bool:
-    """Whether topics can be judged in a language (its primary subtag: "de-AT" is "de")."""
-    return primary_language(language) in available_languages()
 
 
 def classify(text: str, context: str = "", language: str = "en") -> list[TopicHit]:
