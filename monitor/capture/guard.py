@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
 
 MIN_WORDS = 25              # below this no page is a policy
@@ -318,9 +318,11 @@ def _address(url: str) -> tuple[str, str]:
 
 def _wall(page: _Profile) -> Verdict | None:
     """A captcha, login or error page: decided on the page as a whole, never on one phrase in a long text."""
+    if page.words > max(WALL_STRONG_MAX_WORDS, WALL_WEAK_MAX_WORDS):  # a long page is never a wall
+        return None
     for kind, phrases in _STRONG.items():
         hits = [p for p in phrases if p in page.folded]
-        if hits and page.words <= WALL_STRONG_MAX_WORDS and not (page.policy_dense and len(hits) == 1):
+        if hits and not (page.policy_dense and len(hits) == 1):
             return Verdict(False, f"{_WALL_LABEL[kind]}, not the policy (says {hits[0]!r}; {_words(page.words)})",
                            rule=kind)
     if page.words > WALL_WEAK_MAX_WORDS or page.reads_like_policy:
@@ -385,13 +387,27 @@ def _lost_tail(page: _Profile, old: _Profile) -> bool:
 
 @dataclass(frozen=True)
 class _Profile:
+    plain: str                  # the text without stray markup
     folded: str                 # lower-cased, whitespace-collapsed text for phrase search
     words: int                  # words, a CJK character pair counting as one
     policy_terms: int           # distinct policy words present
-    headings: frozenset[str]    # heading titles without numbering, folded
-    lines: tuple[str, ...]      # non-empty folded lines (for the truncation test)
-    line_set: frozenset[str]
     language: str | None        # detected language, None when unsure
+
+    # Headings and lines are read only to compare with a previous version, and lines only for a page that
+    # got shorter: worked out when first asked for (a first version never is)
+    @cached_property
+    def headings(self) -> frozenset[str]:
+        """Heading titles without numbering, folded."""
+        return frozenset(_heading_key(m.group(1) or m.group(2)) for m in _HEADING.finditer(self.plain)) - {""}
+
+    @cached_property
+    def lines(self) -> tuple[str, ...]:
+        """Non-empty folded lines (for the truncation test)."""
+        return tuple(" ".join(line.lower().split()) for line in self.plain.splitlines() if line.strip())
+
+    @cached_property
+    def line_set(self) -> frozenset[str]:
+        return frozenset(self.lines)
 
     @property
     def reads_like_policy(self) -> bool:
@@ -419,12 +435,7 @@ def _profile(text: str) -> _Profile:
     words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2
     vocabulary = _POLICY_TERMS.intersection(tokens)
     cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
-    headings = frozenset(
-        _heading_key(m.group(1) or m.group(2)) for m in _HEADING.finditer(plain)
-    ) - {""}
-    lines = tuple(" ".join(line.lower().split()) for line in plain.splitlines() if line.strip())
-    return _Profile(folded, words, len(vocabulary) + 2 * cjk_terms, headings, lines, frozenset(lines),
-                    _detect_language(tokens, folded))
+    return _Profile(plain, folded, words, len(vocabulary) + 2 * cjk_terms, _detect_language(tokens, folded))
 
 
 def _heading_key(title: str) -> str:
