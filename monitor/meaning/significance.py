@@ -891,8 +891,14 @@ _ALNUM_RUN = re.compile(r"[^\W_]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
+# ASCII's characters other than letters and digits: what _NOT_ALNUM matches in an ASCII text
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
 def _squash(text: str) -> str:
     """Lower-case letters and digits only: "U.S." and "US", "third-party" and "third party" agree."""
+    if text.isascii():  # most windows of most policies: bytes.translate deletes in one C loop, ~20x the regex
+        return text.lower().encode("ascii").translate(None, _ASCII_NOT_ALNUM).decode("ascii")
     return _NOT_ALNUM.sub("", text.lower())
 
 
@@ -930,7 +936,7 @@ class SectionTitles:
 
 
 def _letters(text: str) -> str:
-    return _NOT_ALNUM.sub("", text.lower())
+    return _squash(text)
 
 
 _NOT_ALNUM = re.compile(r"[\W_]+")  # \w is alnum or "_": what is left out is what isalnum() refuses
