@@ -92,8 +92,14 @@ _PLAIN_TEXT = etree.XPath(
     smart_strings=False)
 
 
+_ASCII_SPACE = bytes(c for c in range(128) if chr(c).isspace())  # what str.split() splits ASCII text on
+
+
 def _non_space(texts: Iterable[str]) -> int:
-    return len("".join("".join(texts).split()))
+    text = "".join(texts)
+    if text.isascii():  # a whole article's text: one C pass deleting spaces, ~10x splitting it into words
+        return len(text.encode("ascii").translate(None, _ASCII_SPACE))
+    return len("".join(text.split()))
 
 
 def text_length(tag: Tag) -> int:
