@@ -39,6 +39,7 @@ from monitor.store.database import (
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
+    from monitor.shards import Claims
     from monitor.store.database import SectionRow
     from monitor.text.sections import Section
 
@@ -579,28 +580,52 @@ async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: S
 
 async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store: Store, fetcher: Fetcher | None,
                       on_each: Callable[[int, CheckResult], None] | None, lock_wait: float,
-                      cpu: CpuPool | None) -> list[CheckResult]:
+                      cpu: CpuPool | None, hosts: HostClaims | None = None) -> list[CheckResult]:
     """`check_all` in this process and its event loop; `on_each(index, result)` as each check finishes.
 
     `daemon.concurrency` workers take turns over the hosts: a worker takes the next host that has
     sources left and no check in flight, checks its next source (in input order), and puts the host back
     at the end of the line; so one host is never asked twice at once and never holds the others back.
-    Nothing is held per source but its place in its host's line (10,000 waiting tasks would be ~15 MB)."""
-    lines: dict[str, collections.deque[int]] = {}
-    for index, source in enumerate(sources):
-        lines.setdefault(host_key(source), collections.deque()).append(index)
+    Nothing is held per source but its place in its host's line (10,000 waiting tasks would be ~15 MB).
+
+    With `hosts` (a sharded check), this process checks only the hosts it takes from there, one more
+    whenever a worker finds no host ready; without, every source."""
+    lines: dict[int, collections.deque[int]] = {}
+    if hosts is None:
+        by_host: dict[str, int] = {}
+        for index, source in enumerate(sources):
+            lines.setdefault(by_host.setdefault(host_key(source), len(by_host)), collections.deque()).append(index)
     ready = collections.deque(lines)   # hosts with sources left and no check in flight
     results: list[CheckResult | None] = [None] * len(sources)
 
+    wake = asyncio.Event()  # set when a check ends: a host may be ready again, or all of ours done
+
+    def take_host() -> bool:  # another's host only once every one of ours is done (none in flight either)
+        group = hosts.claims.take(others=not lines) if hosts is not None else None
+        if group is None:
+            return False
+        lines[group] = collections.deque(hosts.groups[group])
+        ready.append(group)
+        return True
+
     async def worker(fetcher: Fetcher, browser: BrowserPool, cpu: CpuPool) -> None:
-        while ready:  # a host in flight goes back in line when its check ends, by the worker that checked it
+        while True:
+            if not ready and not take_host():
+                if not lines:
+                    return
+                wake.clear()  # hosts are in flight: one of them may come back, or be the last of ours
+                await wake.wait()
+                continue
             host = ready.popleft()
             index = lines[host].popleft()
             result = await check_source(sources[index], config=config, store=store, fetcher=fetcher,
                                         lock_wait=lock_wait, cpu=cpu, browser=browser)
             results[index] = result
-            if lines[host]:
+            if lines[host]:  # a host in flight goes back in line when its check ends, by the worker that checked it
                 ready.append(host)
+            else:
+                del lines[host]
+            wake.set()
             if on_each:
                 on_each(index, result)
 
@@ -611,9 +636,18 @@ async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store:
         if fetcher is None:
             fetcher = await stack.enter_async_context(Fetcher(fetch_settings(config)))
         browser = await stack.enter_async_context(BrowserPool(browser_settings(config)))
-        workers = min(config.daemon.concurrency, len(lines))
+        workers = min(config.daemon.concurrency, len(lines) if hosts is None else len(hosts.groups))
         await asyncio.gather(*(worker(fetcher, browser, cpu) for _ in range(workers)))
     return [r for r in results if r is not None]
+
+
+@dataclass(frozen=True)
+class HostClaims:
+    """A sharded check's hosts: `groups[g]` the indices of host g's sources (in input order), taken through
+    `claims` by the checking processes, each host whole by one of them."""
+
+    groups: list[list[int]]
+    claims: Claims
 
 
 def host_key(source: SourceConfig) -> str:
@@ -638,20 +672,31 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
                          lock_wait: float) -> list[CheckResult]:
     """`check_all` with the first shard checked here and one forked process for each other shard, each
     checking its sources whole with its own event loop, fetcher and database engine; the results come
-    back here as they finish."""
-    from monitor.shards import run_sharded
+    back here as they finish. A shard is where each process starts: one that has checked every host of
+    its own takes the hosts another has not started yet (`Claims`), so a share that turns out heavier
+    (its pages changed, or change at every request) is finished by every process, not by its own alone."""
+    from monitor.shards import Claims, run_sharded
 
     results: list[CheckResult | None] = [None] * len(sources)
     url = store.url
+    groups: list[list[int]] = []
+    shares: list[list[int]] = []
+    for shard in shards:  # each shard's hosts, in the order their first source comes
+        by_host: dict[str, list[int]] = {}
+        for index in shard:
+            by_host.setdefault(host_key(sources[index]), []).append(index)
+        shares.append(list(range(len(groups), len(groups) + len(by_host))))
+        groups.extend(by_host.values())
+    hosts = HostClaims(groups, Claims(shares))
 
     def work(shard: Sequence[int], send: Callable[[int, CheckResult], None]) -> None:  # in the child
         global LOCK_OWNER
         LOCK_OWNER = process_owner()  # its own: if it dies, its locks are known to be a dead process's
+        hosts.claims.start(shards.index(list(shard)))
         own = Store(url, migrate=False)  # a new engine: no connection of the parent's is ever used here
         try:
-            asyncio.run(_check_here([sources[i] for i in shard], config=config, store=own, fetcher=None,
-                                    on_each=lambda position, result: send(shard[position], result),
-                                    lock_wait=lock_wait, cpu=CpuPool(0)))
+            asyncio.run(_check_here(sources, config=config, store=own, fetcher=None, on_each=send,
+                                    lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts))
         finally:
             own.dispose()
 
@@ -661,9 +706,9 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
             on_result(result)
 
     async def here() -> None:  # the first shard, in this process once the others are forked
-        await _check_here([sources[i] for i in shards[0]], config=config, store=store, fetcher=None,
-                          on_each=lambda position, result: arrived(shards[0][position], result),
-                          lock_wait=lock_wait, cpu=CpuPool(0))
+        hosts.claims.start(0)
+        await _check_here(sources, config=config, store=store, fetcher=None, on_each=arrived,
+                          lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
 
     started_at = utcnow()
     # every page is read: the readers are imported once, here before the forks, not in each process (the
@@ -675,7 +720,11 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
         lost = await run_sharded(shards[1:], work, arrived, here=here, pids=children)
     finally:  # a child killed (or interrupted with us) may have held source locks: free them now
         _release_locks_of(store, set(children))
-    for index, (why, _pid) in sorted(lost.items()):
+    # a dead child's shard may have been finished by another process (lost says what the child did not
+    # send); what nobody sent was lost with a child that took it
+    anyone = next(iter(lost.values()), ("the process checking it did not finish", 0))
+    for index in [i for i, r in enumerate(results) if r is None]:
+        why = lost.get(index, anyone)[0]
         source = sources[index]
         result = CheckResult(source.name, source.url, "error", error=f"internal error: {why} before its check "
                                                                      f"finished")

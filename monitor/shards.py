@@ -34,6 +34,49 @@ _HEADER = struct.Struct("!iI")  # item index (-1: the child finished its shard),
 Send = Callable[[int, Any], None]
 
 
+class Claims:
+    """Groups of work, each taken once by whichever process gets to it first; made before the forks, shared
+    with the children (an anonymous shared mapping, one byte per group, and a POSIX lock on an unnamed file,
+    which a process that dies lets go of).
+
+    Each process is given its own groups in order (`take` hands those out first) and, once it is done with
+    them, takes the others' that nobody has started yet, last ones first: a process whose share turned out
+    lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue.
+    """
+
+    def __init__(self, shares: Sequence[Sequence[int]]):
+        import mmap
+        import tempfile
+
+        self._taken = mmap.mmap(-1, max(1, sum(len(s) for s in shares)))  # MAP_SHARED: seen by forked children
+        self._lock = tempfile.TemporaryFile()
+        self._shares = [list(s) for s in shares]
+        self._mine: list[int] = []
+        self._others: list[int] = []
+
+    def start(self, share: int) -> None:
+        """In each process, before its first `take`: which of the shares is its own."""
+        self._mine = list(reversed(self._shares[share]))  # popped from the end: in order
+        self._others = [g for i, s in enumerate(self._shares) if i != share for g in s]  # popped: last ones first
+
+    def take(self, *, others: bool = True) -> int | None:
+        """The next group of this process's own, else (with `others`) another's that nobody has taken; None
+        when there is none."""
+        import fcntl
+
+        fcntl.lockf(self._lock, fcntl.LOCK_EX)
+        try:
+            for queue in (self._mine, self._others) if others else (self._mine,):
+                while queue:
+                    group = queue.pop()
+                    if not self._taken[group]:
+                        self._taken[group] = 1
+                        return group
+            return None
+        finally:
+            fcntl.lockf(self._lock, fcntl.LOCK_UN)
+
+
 def split_by_key(keys: Sequence[str], shards: int) -> list[list[int]]:
     """The indices of `keys` in at most `shards` shards, equal keys always in the same shard (pure).
 
