@@ -17,16 +17,8 @@ from importlib import resources
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
-# An address stands for the party behind it: e-mails and web addresses become one generic token each
-_TOKEN = re.compile(r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-                    r"|(?P<url>(?:https?://|www\.)[^\s)\]>\"']+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|co|ai|app|eu|uk|de|fr)\b(?:/[^\s)\]>\"']*)?)"
-                    r"|(?P<word>[^\W_]+(?:['’][^\W_]+)?)", re.UNICODE)
-_DETERMINERS = frozenset({"the", "a", "an", "our", "its", "their", "your", "this", "these", "those", "that", "such"})
-
-
-def features(text: str, heading: str = "", common_words: frozenset[str] | None = None) -> list[str]:
-    """The model's features: lower-cased words and word pairs of the text, and the heading's words; with
-    a language's `common_words`, also the generic tokens of `name_features`.
+def features(text: str, heading: str = "") -> list[str]:
+    """The model's features: lower-cased words and word pairs of the text, and the heading's words.
 
     >>> features("We keep logs for 12 months.", "Retention")
     ['we', 'keep', 'logs', 'for', '0', 'months', 'we keep', 'keep logs', 'logs for', 'for 0', '0 months', 'h:retention']
@@ -34,43 +26,7 @@ def features(text: str, heading: str = "", common_words: frozenset[str] | None =
     words = [_DIGITS.sub("0", w) for w in _WORD.findall(text.lower())]
     pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     heading_words = dict.fromkeys(_DIGITS.sub("0", w) for w in _WORD.findall(heading.lower()))
-    found = words + pairs + [f"h:{w}" for w in heading_words]
-    return found + name_features(text, common_words) if common_words else found
-
-
-def name_features(text: str, common_words: frozenset[str]) -> list[str]:
-    """Generic tokens for the parties a text names, and the pairs they stand in: "Prismic hosts texts" and
-    "we work with the Awin network" teach what a named company does with data across names never seen.
-
-    A name is a capitalised word whose lower-cased form is not among the language's common words (so
-    "Personal Data" is not one), with the capitalised words right after it ("Google Analytics");
-    an e-mail or web address is `__email__` / `__url__`.
-
-    >>> name_features("We work with the Awin network; see awin.com.", frozenset("we work with the network see".split()))
-    ['__name__', '__url__', 'with __name__', '__name__ network', 'see __url__']
-    """
-    generic: list[str] = []  # the text's tokens, lower-cased, a name or an address as its generic token
-    previous_name_end = -2
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup
-        if kind != "word":
-            generic.append(f"__{kind}__")
-            continue
-        word = match.group()
-        capitalised = word[0].isupper() and not word.isupper()
-        if capitalised and generic and generic[-1] == "__name__" and text[previous_name_end:match.start()] == " ":
-            previous_name_end = match.end()  # "Google Analytics": one name
-            continue
-        base = re.sub(r"['’]s$", "", word.lower())
-        if capitalised and base not in common_words:
-            generic.append("__name__")
-            previous_name_end = match.end()
-        else:
-            generic.append(_DIGITS.sub("0", word.lower()))
-    tokens = [g for g in generic if g.startswith("__")]
-    generic = [g for g in generic if g not in _DETERMINERS]  # "with the Awin network": "with __name__"
-    pairs = [f"{a} {b}" for a, b in zip(generic, generic[1:], strict=False) if a.startswith("__") or b.startswith("__")]
-    return tokens + pairs
+    return words + pairs + [f"h:{w}" for w in heading_words]
 
 
 @dataclass(frozen=True)
@@ -137,14 +93,3 @@ def load_model(language: str = "en") -> TopicModel:
     """The shipped model of a language (loaded once per process)."""
     raw = json.loads((resources.files("monitor.meaning") / "models" / f"{language}.json").read_text("utf-8"))
     return TopicModel.from_dict(raw)
-
-
-def common_words_of(texts: list[tuple[str, str]], min_sources: int = 2) -> list[str]:
-    """The common words of a language, from (source, text) pairs: words written in lower case by at least
-    `min_sources` sources (addresses left out), so a company name is not one and "personal" is."""
-    seen: dict[str, set[str]] = {}
-    for source, text in texts:
-        for match in _TOKEN.finditer(text):
-            if match.lastgroup == "word" and match.group().islower():
-                seen.setdefault(match.group(), set()).add(source)
-    return sorted(w for w, sources in seen.items() if len(sources) >= min_sources)
