@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -35,7 +35,7 @@ class TopicHit:
     evidence: str
     confidence: float = 1.0
     basis: Basis = "text"
-    probability: float | None = None
+    probability: float | None = field(default=None, repr=False)  # (not shown: it moves with each trained model)
 
 
 def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
