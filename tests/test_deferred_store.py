@@ -6,7 +6,6 @@ Real parts: real SQLite files migrated by the real store, a loopback web site, t
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -139,7 +138,7 @@ def test_anything_but_a_sqlite_file_at_head_opens_the_store_at_once(tmp_path, db
 
 def test_the_claim_runs_before_sqlalchemy_is_imported_and_the_store_opens_once_the_check_yields(db):
     code = f"""
-import asyncio, sys
+import asyncio, sys, threading
 from monitor.store.deferred import DeferredStore
 
 def heavy():
@@ -148,16 +147,18 @@ def heavy():
 async def check():
     store = DeferredStore.open({db!r})
     claim = store.claim("p", "https://example.org/p", "me:1", 60)
-    before = heavy()
+    before, threads_before = heavy(), threading.active_count()
     await asyncio.sleep(0)  # the check's fetch yields: the store starts opening beside it
-    store.opened()
-    print(claim.latest.seq, before, "sqlmodel" in heavy())
+    threads_after = threading.active_count()
+    with store.session() as session:  # what the check's write does: waits for the opening thread
+        session.connection()
+    print(claim.latest.seq, before, threads_before, threads_after, "sqlmodel" in heavy())
     store.dispose()
 
 asyncio.run(check())
 """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.split() == ["1", "[]", "True"]
+    assert run.stdout.split() == ["1", "[]", "1", "2", "True"]
 
 
 def test_check_twice_on_the_command_line_sends_the_stored_validators_and_frees_the_lock(cli, site, make_config,
@@ -180,5 +181,4 @@ def test_a_deferred_store_answers_as_the_store_for_everything_else(db):
     with deferred.session() as session:  # opens the store
         assert session.get(Source, 1).name == "p"
     assert deferred.location.endswith("monitor.db")
-    asyncio.run(asyncio.sleep(0))
     deferred.dispose()
