@@ -29,6 +29,7 @@ with an interval short enough that it runs flat out: sustained checks/s over a w
     .venv/bin/python benchmarks/bench_throughput.py --pages 200     # a quick run
     .venv/bin/python benchmarks/bench_throughput.py --no-urlwatch   # ours and the floor only
     .venv/bin/python benchmarks/bench_throughput.py --pages 300 --sources 10000   # memory at 10,000 sources
+    .venv/bin/python benchmarks/bench_throughput.py --startup-only --startup-runs 5  # the start-up line alone
 
 Peak RSS is the VmHWM of every process of the command's tree (its checking processes, CPU workers)
 summed: an upper bound, since a forked child's pages shared with its parent count in both; the
@@ -609,6 +610,13 @@ def startup_times(tmp: Path, runs: int = 3) -> dict:
             "first_request": min(firsts), "first_request_cpu": min(cpus)}
 
 
+def print_startup(startup: dict, runs: int) -> None:
+    print(f"start-up: `policy-monitor --help` {startup['help_wall']:.2f} s wall, "
+          f"{startup['help_cpu']:.2f} s CPU; "
+          f"`check` of one source sends its first request {startup['first_request']:.2f} s after exec, "
+          f"{startup['first_request_cpu']:.2f} s CPU (best of {runs})", flush=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Storage
 
@@ -643,6 +651,9 @@ def main() -> None:
     parser.add_argument("--sources", type=int, metavar="N",
                         help="memory mode: N sources over the --pages pages (each page under many query strings), "
                              "`check` first and unchanged, then the daemon; peak RSS of each process tree")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="only the start-up line: `--help`, and exec to the first request of `check` of one source")
+    parser.add_argument("--startup-runs", type=int, default=3, metavar="N", help="start-up: best of N (default 3)")
     parser.add_argument("--floor-client", nargs=3, metavar=("URLS", "CONCURRENCY", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_client:
@@ -653,6 +664,9 @@ def main() -> None:
     tmp.chmod(0o755)
     nginx = None
     try:
+        if args.startup_only:
+            print_startup(startup_times(tmp, args.startup_runs), args.startup_runs)
+            return
         hosts = [f"127.0.0.{1 + h}" for h in range(min(args.hosts, 250))]
         www = tmp / "www"
         t = time.perf_counter()
@@ -719,13 +733,11 @@ def main() -> None:
         our_config(urls, config)
         passes(lambda name: our_pass(name, config, db, len(urls)))
         storage = storage_per_version(db)
-        startup = startup_times(tmp)
+        startup = startup_times(tmp, args.startup_runs)
         daemon = daemon_rate(config, db, urls, warmup=min(20.0, 5 + len(urls) / 100), window=args.daemon_seconds)
         print_table(results, storage, daemon, len(urls))
-        print(f"\nstart-up: `policy-monitor --help` {startup['help_wall']:.2f} s wall, "
-              f"{startup['help_cpu']:.2f} s CPU; "
-              f"`check` of one source sends its first request {startup['first_request']:.2f} s after exec, "
-              f"{startup['first_request_cpu']:.2f} s CPU (best of 3)")
+        print()
+        print_startup(startup, args.startup_runs)
         if args.keep:
             print(f"kept {tmp}")
     finally:

@@ -19,34 +19,22 @@ from monitor.capture.document import BUNDLE_TYPE, Part, bundle, document_text, i
 from monitor.capture.fetch import Fetcher, FetchResult, FetchSettings
 from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
-from monitor.notify import health
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
-from monitor.store.database import (
-    ChangeRow,
-    Check,
-    ClaimedSource,
-    Source,
-    SourceHealth,
-    Store,
-    Version,
-    VersionHead,
-    compress,
-    process_owner,
-    text_hash,
-    utcnow,
-)
+from monitor.store.plain import ClaimedSource, SourceHealth, VersionHead, compress, process_owner, text_hash, utcnow
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
     from monitor.shards import Claims
-    from monitor.store.database import SectionRow
+    from monitor.store.database import SectionRow, Store, Version
+    from monitor.store.deferred import DeferredStore
     from monitor.text.sections import Section
 
 # The comparing and rating stages (guard, sections, significance, topics, outbox, feed) are imported where
 # a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
 # topic vocabularies) would be paid by every `check` process. The readers (the fingerprint, the normalizer)
-# are imported at the first page read, after the first requests are on their way.
+# are imported at the first page read, after the first requests are on their way. The store's tables (SQLAlchemy,
+# SQLModel) are imported where a check writes, after its fetch: `check` claims through monitor.store.deferred.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
@@ -125,6 +113,8 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
         return await _check_locked(source, claim, config=config, store=store, capture=capture,
                                    started_at=started_at)
     except BaseException:  # the write transaction releases the lock; a check that never got there does here
+        from monitor.store.database import Store
+
         try:
             with store.transaction() as conn:
                 Store.release_source(conn, claim.id, LOCK_OWNER)
@@ -137,8 +127,7 @@ async def _check_when_free(source: SourceConfig, *, config: Config, store: Store
 def _claim(store: Store, source: SourceConfig, ttl: float) -> ClaimedSource | None:
     """One short transaction: the source's lock taken (its row created on first sight) and its latest
     version's head read; None when another process holds the lock."""
-    with store.transaction() as conn:
-        claim = Store.claim_source(conn, source.name, source.url, LOCK_OWNER, ttl)
+    claim = store.claim(source.name, source.url, LOCK_OWNER, ttl)
     if claim is None:
         return None
     if claim.latest is None:  # validators and the fingerprint only stand for a stored version
@@ -155,6 +144,8 @@ def _record_crash(store: Store, config: Config, source: SourceConfig, result: Ch
     A crash is a failed check like a dead URL: it counts towards `daemon.failure_threshold` and
     queues `source.failing` (and later `source.recovered`) the same way, in the same transaction."""
     try:
+        from monitor.store.database import Store
+
         with store.session() as session:
             conn = session.connection()
             source_id = Store.source_id(conn, source.name, source.url)
@@ -187,6 +178,8 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
                 and fetched.final_url == latest.url
             if not known_text:  # the full path: normalize, judge, and compare with the latest text
                 if latest is not None:
+                    from monitor.store.database import Store
+
                     with store.transaction() as conn:
                         previous_text = Store.text_of_version(conn, latest.id)
                 page, derived = await _analysed(fetched, source, capture, previous_text, latest)
@@ -196,6 +189,8 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         result.status, result.error = "rejected", str(exc)
 
     # the CPU-heavy comparison ran before the write transaction, so the database is held only to write
+    from monitor.store.database import Store
+
     ok = result.status == "unchanged"
     derived = derived if ok else None
     learned: dict[str, str | None] = {}  # what the source's row keeps of a good fetch
@@ -447,6 +442,8 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
 def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    from monitor.store.database import Store, Version
+
     digest = derived.digest
     earlier = Store.earliest_seq_with_hash(session, source_id, digest) if latest else None
     version = Version(
@@ -481,6 +478,8 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
     an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
     first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
     nothing is alerted about a first version, and a change classifies what it touches."""
+    from monitor.store.database import Store
+
     conn = session.connection()
     known = Store.section_topics_by_content(conn, previous_id) if previous_id is not None else {}
     rows = []
@@ -512,6 +511,8 @@ def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
 
 def _add_changes(session, source_id: int, old: VersionHead, new: Version, changes: Sequence[RatedChange],
                  watched: Sequence[str]) -> None:
+    from monitor.store.database import ChangeRow
+
     for position, rated in enumerate(changes):
         c = rated.change
         session.add(ChangeRow(
@@ -527,6 +528,9 @@ def _record_check(session, config: Config, source: SourceConfig, source_id: int,
                   result: CheckResult, started_at, seconds: float) -> None:
     """Insert the check's row (the source's row was updated by Store.finish_check) and act on the source's
     health; the common case, a check that changes nothing about it, reads and writes nothing more."""
+    from monitor.notify import health
+    from monitor.store.database import Check, Source, Store
+
     check_id = Store.add_check(session.connection(), source_id, started_at=started_at,
                                duration_ms=int(seconds * 1000), outcome=result.status, http_status=result.http_status,
                                error=result.error, version_seq=result.version, reverts_to=result.reverts_to)
@@ -549,7 +553,7 @@ def fetch_settings(config: Config) -> FetchSettings:
                          per_host_delay=config.daemon.per_host_delay)
 
 
-async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store,
+async def check_all(sources: Sequence[SourceConfig], *, config: Config, store: Store | DeferredStore,
                     fetcher: Fetcher | None = None,
                     on_result: Callable[[CheckResult], None] | None = None,
                     lock_wait: float = LOCK_WAIT, cpu: CpuPool | None = None) -> list[CheckResult]:
@@ -676,6 +680,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
     its own takes the hosts another has not started yet (`Claims`), so a share that turns out heavier
     (its pages changed, or change at every request) is finished by every process, not by its own alone."""
     from monitor.shards import Claims, run_sharded
+    from monitor.store.database import Store
 
     results: list[CheckResult | None] = [None] * len(sources)
     url = store.url
@@ -743,6 +748,8 @@ def _release_locks_of(store: Store, pids: set[int]) -> None:
     import socket
 
     from sqlalchemy import update
+
+    from monitor.store.database import Source
 
     owners = [f"{socket.gethostname()}:{pid}" for pid in pids]
     try:

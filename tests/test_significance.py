@@ -850,3 +850,25 @@ def test_a_summary_is_the_same_in_every_process():
     summaries = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                                 env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 4)}
     assert len(summaries) == 1 and "may be shared" in summaries.pop()
+
+
+def test_words_added_to_a_sentence_keep_only_the_topics_its_own_words_show() -> None:
+    """A topic only the heading lends (a cross-reference under "Retention") is what the section is about:
+    words added to that sentence widen the sentence, not the section's topic. The clause's own words
+    count whether a rule or the model (reading the sentence without its heading) shows the topic."""
+    pointer = ('For more information about retention generally and protections for user content specifically, '
+               'please see "How Does Grammarly Secure and Store Personal Data?" and our Technical Specifications.')
+    widened = pointer.replace("Specifications.", "Specifications (as applicable).")
+    assert rate(pointer, widened, "Retention").alert_topics(WATCHED) == []
+    # the same kind of edit to a sentence whose own words keep data (a rule misses "retain …
+    # conversations"; the model reads it): a new purpose of keeping it is retention news
+    kept = "We retain support conversations to answer your questions."
+    more = kept.replace("questions.", "questions and to train our support staff.")
+    assert rate(kept, more, "Retention").alert_topics(WATCHED) == ["retention"]
+    # a new sentence under the same heading is still about what the section is about
+    assert rate([], "Support tickets are archived when they are closed.", "Retention").alert_topics(WATCHED) \
+        == ["retention"]
+    # a heading naming an audience scopes every sentence under it, widened ones too
+    child = "If we learn that we have collected such information, we will delete it."
+    assert rate(child, child.replace("delete it.", "delete it and tell the school."),
+                "Children's Privacy").alert_topics(WATCHED) == ["minors"]

@@ -190,6 +190,18 @@ def test_lent_topic_is_weaker_than_a_stated_one() -> None:
     assert lent.confidence < stated.confidence
 
 
+def test_each_hit_says_where_its_evidence_is() -> None:
+    """`basis`: the clause's own words, the context lending its topic, or an audience heading; modelled
+    topics carry the model's probability, context topics (rules alone) none."""
+    stated = classify("We retain your data for 30 days.")[0]
+    lent = classify("to train our models", context="We retain your data for 30 days:")[0]
+    audience = classify("We will delete it.", context="Children's Privacy")[0]
+    assert (stated.basis, lent.basis, audience.basis) == ("text", "context", "audience")
+    assert audience.topic == "minors"
+    assert all(0 <= h.probability <= 1 for h in (stated, lent, audience))
+    assert classify("Please contact us with any questions.")[0].probability is None
+
+
 def test_context_does_not_remove_a_clause_topic() -> None:
     assert "sharing" in topics_of("We sell your personal information.", context="Security")
 

@@ -5,7 +5,8 @@ policy, per topic the (C, class weighting, threshold) with the best out-of-fold 
 then the best way of combining with the rules (model / gated / either / rules). Prints per topic the
 model alone and the chosen combination (P/R/F1), so every row of the table can be reproduced.
 
-Usage: python -m training.experiments [variant ...]      (no argument: all variants; --list names them)
+Usage: python -m training.experiments [variant ...] [--shuffle N]   (no variant: all; --list names them;
+--shuffle N groups the policies into other folds, seeded, to measure how much a difference is luck)
 
 The variants: `shipped` the recipe of the model before clause aggregation (words, word pairs, heading
 words; C 1–16); `wider-C` the same with C up to 64; `trigrams` / `skipgrams` / `heading-pairs` more word
@@ -13,7 +14,9 @@ features; `heading-block*` the heading as a block of its own, weighted; `chars` 
 character 2–5-grams; `nb*` features scaled by their log-count ratio per topic; `clause-max*` a paragraph
 scored as mix × itself + (1 − mix) × its likeliest clause (`clauses` below);
 `clause-neg*` that, trained also on the clauses of paragraphs without the topic as negatives;
-`rule-*` the rules' topics as features; `ens-*` the mean of two variants' probabilities.
+`rule-*` the rules' topics as features; `ens-*` the mean of two variants' probabilities;
+`names*` also generic tokens for the parties and addresses a text names (`name_features`: "with __name__");
+`pseudo*` self-training on the unlabelled paragraphs of the fit policies (`unlabelled`; never a test policy).
 Fits use liblinear's dual solver, 8× faster than the primal one `make model` uses (coefficients agree to ~1e-2).
 """
 
@@ -24,6 +27,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -128,6 +133,79 @@ class _Flags:
         return self.vec.transform([dict.fromkeys(_rule_features(d), 1.0) for d in docs])
 
 
+# An address stands for the party behind it: e-mails and web addresses become one generic token each
+_TOKEN = re.compile(r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+                    r"|(?P<url>(?:https?://|www\.)[^\s)\]>\"']+|[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|co|ai|app|eu|uk|de|fr)\b(?:/[^\s)\]>\"']*)?)"
+                    r"|(?P<word>[^\W_]+(?:['’][^\W_]+)?)", re.UNICODE)
+_DIGITS = re.compile(r"\d+")
+_DETERMINERS = frozenset({"the", "a", "an", "our", "its", "their", "your", "this", "these", "those", "that", "such"})
+
+
+def name_features(text: str, common_words: frozenset[str]) -> list[str]:
+    """Generic tokens for the parties a text names, and the pairs they stand in: "Prismic hosts texts" and
+    "we work with the Awin network" teach what a named company does with data across names never seen.
+
+    A name is a capitalised word whose lower-cased form is not among the language's common words (so
+    "Personal Data" is not one), with the capitalised words right after it ("Google Analytics");
+    an e-mail or web address is `__email__` / `__url__`.
+
+    >>> name_features("We work with the Awin network; see awin.com.", frozenset("we work with the network see".split()))
+    ['__name__', '__url__', 'with __name__', '__name__ network', 'see __url__']
+    """
+    generic: list[str] = []  # the text's tokens, lower-cased, a name or an address as its generic token
+    previous_name_end = -2
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind != "word":
+            generic.append(f"__{kind}__")
+            continue
+        word = match.group()
+        capitalised = word[0].isupper() and not word.isupper()
+        if capitalised and generic and generic[-1] == "__name__" and text[previous_name_end:match.start()] == " ":
+            previous_name_end = match.end()  # "Google Analytics": one name
+            continue
+        base = re.sub(r"['’]s$", "", word.lower())
+        if capitalised and base not in common_words:
+            generic.append("__name__")
+            previous_name_end = match.end()
+        else:
+            generic.append(_DIGITS.sub("0", word.lower()))
+    tokens = [g for g in generic if g.startswith("__")]
+    generic = [g for g in generic if g not in _DETERMINERS]  # "with the Awin network": "with __name__"
+    pairs = [f"{a} {b}" for a, b in zip(generic, generic[1:], strict=False) if a.startswith("__") or b.startswith("__")]
+    return tokens + pairs
+
+
+def common_words_of(texts: list[tuple[str, str]], min_sources: int = 2) -> list[str]:
+    """The common words of a language, from (source, text) pairs: words written in lower case by at least
+    `min_sources` sources (addresses left out), so a company name is not one and "personal" is."""
+    seen: dict[str, set[str]] = {}
+    for source, text in texts:
+        for match in _TOKEN.finditer(text):
+            if match.lastgroup == "word" and match.group().islower():
+                seen.setdefault(match.group(), set()).add(source)
+    return sorted(w for w, sources in seen.items() if len(sources) >= min_sources)
+
+
+_SERVICE_OF: dict[str, str] = {}  # a paragraph's text → its policy (filled by main): common words per policy
+
+
+class _Names:
+    """Words, pairs and heading words, plus the generic tokens of the parties named (`name_features`); the
+    common words are those of the fit rows' policies only, so a held-out policy's names stay unseen."""
+
+    def __init__(self, min_sources: int = 2):
+        self.min_sources = min_sources
+
+    def fit_transform(self, docs):
+        common = frozenset(common_words_of([(_SERVICE_OF.get(d[0], d[0]), d[0]) for d in docs], self.min_sources))
+        self.vec = word_block(lambda doc: features(*doc) + name_features(doc[0], common))
+        return self.vec.fit_transform(docs)
+
+    def transform(self, docs):
+        return self.vec.transform(docs)
+
+
 @dataclass
 class Variant:
     """A way of building the model: feature blocks (with weights), NB scaling, clause aggregation."""
@@ -139,6 +217,9 @@ class Variant:
     c_grid: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 16.0)
     clause_negatives: bool = False  # also train on the clauses of paragraphs without the topic, as negatives
     members: list[Variant] = field(default_factory=list)  # an ensemble: mean of the members' probabilities
+    # self-training: refit with the fit policies' unlabelled paragraphs the first fit is sure of
+    # (p ≥ high: the topic, p ≤ low: not), (low, high)
+    pseudo: tuple[float, float] | None = None
 
 
 VARIANTS = {v.name: v for v in [
@@ -165,6 +246,11 @@ VARIANTS = {v.name: v for v in [
             c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("rule-words", [(lambda: word_block(_words_and_rules), 1.0)], c_grid=(4.0, 8.0, 16.0, 32.0)),
     Variant("rule-flags", [(word_block, 1.0), (_Flags, 1.0)], c_grid=(4.0, 8.0, 16.0, 32.0)),
+    Variant("names", [(_Names, 1.0)]),
+    Variant("pseudo", [(word_block, 1.0)], pseudo=(0.05, 0.8)),
+    Variant("pseudo-0.9", [(word_block, 1.0)], pseudo=(0.03, 0.9)),
+    Variant("names-pseudo", [(_Names, 1.0)], pseudo=(0.05, 0.8)),
+    Variant("names-3", [(lambda: _Names(3), 1.0)]),
     Variant("rule-flags-0.5", [(word_block, 1.0), (_Flags, 0.5)], c_grid=(4.0, 8.0, 16.0, 32.0)),
 ]}
 VARIANTS["ens-words-chars"] = Variant("ens-words-chars", [], members=[VARIANTS["wider-C"], VARIANTS["chars"]])
@@ -225,6 +311,30 @@ def _clauses(text: str) -> list[str]:
     return clauses(text)
 
 
+# shared/ sits beside the checkout (or beside the folder of worktrees)
+CORPUS = next((d / "shared" / "corpus" / "policies" for d in train_model.ROOT.parents
+               if (d / "shared" / "corpus" / "policies").is_dir()), Path("../shared/corpus/policies"))
+
+
+@lru_cache(maxsize=1)
+def unlabelled() -> tuple[dict, ...]:
+    """The paragraphs of the train and dev policies nobody labelled, none also a test policy's paragraph
+    (for self-training: the test policies never enter training data)."""
+    import json
+
+    from training.segments import segments_of
+
+    splits = json.loads((train_model.ROOT / "data" / "splits.json").read_text(encoding="utf-8"))["services"]
+    same = lambda text: " ".join(text.lower().split())  # noqa: E731
+    known = {same(r["text"]) for r in train_model.rows("train", "dev", "test")}
+    cut = {service: segments_of(service, (CORPUS / f"{service}.md").read_text(encoding="utf-8"))
+           for service in sorted(splits) if (CORPUS / f"{service}.md").exists()}
+    test_texts = {same(s.text) for service, found in cut.items() if splits[service] == "test" for s in found}
+    return tuple({"service": s.service, "heading": s.heading, "text": s.text}
+                 for service, found in cut.items() if splits[service] in ("train", "dev")
+                 for s in found if same(s.text) not in known and same(s.text) not in test_texts)
+
+
 def out_of_fold(variant: Variant, data: list[dict], folds) -> dict:
     """{(C, balanced): {topic: out-of-fold probabilities}} of one variant."""
     from scipy.sparse import diags
@@ -258,6 +368,10 @@ def out_of_fold(variant: Variant, data: list[dict], folds) -> dict:
                     clause_docs.append((c, docs[i][1]))
             x_clauses, _ = _stack(variant.blocks, clause_docs, vecs)
             owners = np.array(owners)
+        if variant.pseudo is not None:
+            fit_services = {data[i]["service"] for i in fit_rows}
+            x_unlabelled, _ = _stack(variant.blocks, [(u["text"], u["heading"]) for u in unlabelled()
+                                                      if u["service"] in fit_services], vecs)
         for topic in TOPICS:
             y = np.array([topic in data[i]["label"] for i in fit_rows])
             scale = diags(log_count_ratio(x_fit, y)) if variant.nb else None
@@ -272,6 +386,14 @@ def out_of_fold(variant: Variant, data: list[dict], folds) -> dict:
             for c, balanced in grid:
                 model = LogisticRegression(C=c, solver="liblinear", dual=DUAL, random_state=train_model.SEED,
                                            class_weight="balanced" if balanced else None).fit(xf, y)
+                if variant.pseudo is not None:
+                    from scipy.sparse import vstack
+
+                    pu = model.predict_proba(x_unlabelled)[:, 1]
+                    sure = (pu >= variant.pseudo[1]) | (pu <= variant.pseudo[0])
+                    model = LogisticRegression(C=c, solver="liblinear", dual=DUAL, random_state=train_model.SEED,
+                                               class_weight="balanced" if balanced else None).fit(
+                        vstack([xf, x_unlabelled[sure]]).tocsr(), np.concatenate([y, pu[sure] >= variant.pseudo[1]]))
                 p = model.predict_proba(xh)[:, 1]
                 if variant.clause_mix is not None:
                     xc = x_clauses @ scale if variant.nb else x_clauses
@@ -342,7 +464,14 @@ def main(argv: list[str]) -> None:
         return
     names = argv or list(VARIANTS)
     data = train_model.rows("train", "dev")
-    folds = list(GroupKFold(n_splits=train_model.FOLDS).split(data, groups=[r["service"] for r in data]))
+    _SERVICE_OF.update((r["text"], r["service"]) for r in data)
+    # --shuffle N: another grouping of the policies into folds, to see how much a difference is the folds' luck
+    shuffle = int(argv[argv.index("--shuffle") + 1]) if "--shuffle" in argv else None
+    if shuffle is not None:
+        names = [n for n in argv if n not in ("--shuffle", str(shuffle))] or list(VARIANTS)
+    splitter = (GroupKFold(n_splits=train_model.FOLDS) if shuffle is None
+                else GroupKFold(n_splits=train_model.FOLDS, shuffle=True, random_state=shuffle))
+    folds = list(splitter.split(data, groups=[r["service"] for r in data]))
     rules = [set(rule_hits(r["text"], r["heading"])) for r in data]
     print(f"out of fold on {len(data)} train+dev paragraphs of {len({r['service'] for r in data})} policies; "
           "cells: precision/recall/F1, model alone | chosen combination (way)")

@@ -88,18 +88,25 @@ class Context:
                 raise
             return None
 
-    def store(self, *, read_only: bool = False) -> Store:
+    def store(self, *, read_only: bool = False, deferred: bool = False) -> Store:
         """The database, migrated to head on first use; `read_only` (the reading commands) never creates,
-        migrates or changes it, and raises a DatabaseNotReadyError (exit 2) if it is missing or behind."""
+        migrates or changes it, and raises a DatabaseNotReadyError (exit 2) if it is missing or behind.
+        `deferred` (`check`): a SQLite file at head is opened beside the first fetch (monitor.store.deferred)."""
         if self._store is not None and self._store.read_only and not read_only:
             self._store.dispose()
             self._store = None
         if self._store is None:
             from monitor.config import resolve_database_url
-            from monitor.store.database import Store
 
             url = resolve_database_url(self.db_url, self.optional_config())
-            self._store = Store(url, migrate=not read_only, read_only=read_only)
+            if deferred and not read_only:
+                from monitor.store.deferred import DeferredStore
+
+                self._store = DeferredStore.open(url)
+            else:
+                from monitor.store.database import Store
+
+                self._store = Store(url, migrate=not read_only, read_only=read_only)
         return self._store
 
 

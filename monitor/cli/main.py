@@ -174,7 +174,7 @@ def check(
             fail(f"unknown source{'s' * (len(unknown) != 1)}: {', '.join(unknown)} (configured: "
                  f"{', '.join(s.name for s in config.sources) or 'none'})")
         chosen = [config.source(n) for n in dict.fromkeys(names)]
-    store = obj.store()
+    store = obj.store(deferred=True)  # claims need no SQLAlchemy: the first request goes out sooner
     with check_progress(len(chosen), enabled=err.is_terminal) as advance:
         results = asyncio.run(check_all(chosen, config=config, store=store, on_result=advance))
     if not no_deliver:

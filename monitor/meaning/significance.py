@@ -45,7 +45,7 @@ from monitor.meaning.facts import (
     statements,
 )
 from monitor.meaning.model import primary_language
-from monitor.meaning.topics import WATCHED, classify, knows_language
+from monitor.meaning.topics import WATCHED, TopicHit, classify, knows_language, model_finds
 from monitor.text.clauses import body_clauses
 from monitor.text.sections import Clause, Section, parse_sections
 from monitor.text.wording import (
@@ -399,11 +399,19 @@ RULES: tuple[Rule, ...] = (_section_rule, _age_rule, _period_rule, _negation_rul
 
 def clause_topics(clause: Clause, heading: str) -> list[str]:
     """Topics of one clause judged in context: its list lead-in and its section heading."""
+    return list(clause_hits(clause, heading))
+
+
+def clause_hits(clause: Clause, heading: str) -> dict[str, TopicHit]:
+    """`clause_topics` with each topic's hit, which says where its evidence is (`TopicHit.basis`): a
+    lead-in read with its item is the item's own sentence, so evidence there is the clause's own."""
     context = " ".join(part for part in (clause.lead_in, heading) if part)
-    topics = [hit.topic for hit in classify(clause.text, context=context)]
+    hits = {hit.topic: hit for hit in classify(clause.text, context=context)}
     if clause.lead_in:                                 # an item completes its lead-in's sentence
-        topics += [hit.topic for hit in classify(f"{clause.lead_in} {clause.text}")]
-    return list(dict.fromkeys(topics))
+        for hit in classify(f"{clause.lead_in} {clause.text}"):
+            if hit.topic not in hits or hits[hit.topic].basis == "context":
+                hits[hit.topic] = hit
+    return hits
 
 
 EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase it sits in
@@ -422,11 +430,13 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     sentence), and a topic only one version reaches is not either. Exact facts (an age, a period, a
     recipient, a negation or modal) add their topic through the rules' findings in any case.
     """
-    old, new = clause_topics(before, heading), clause_topics(after, heading)
+    old_hits, new_hits = clause_hits(before, heading), clause_hits(after, heading)
+    old, new = list(old_hits), list(new_hits)
     old_raw, new_raw, edits = _word_edits(before, after)
     same = set(old) == set(new)
     if same and {tag for tag, *_ in edits} in ({"insert"}, {"delete"}, set()):
-        return old, new                                # words only added, or only taken out
+        # words only added, or only taken out: the clause keeps what its own words are about
+        return _own_topics(before, old_hits), _own_topics(after, new_hits)
     edited = {t for part in edited_parts(before, after, (old_raw, new_raw, edits))
               for t in clause_topics(part, heading)}
     if same:
@@ -435,6 +445,15 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
             edited.add("sharing")
         return [t for t in old if t in edited], [t for t in new if t in edited]
     return [t for t in old if t in new or t in edited], [t for t in new if t in old or t in edited]
+
+
+def _own_topics(clause: Clause, hits: dict[str, TopicHit]) -> list[str]:
+    """The topics of a clause its own words show: a rule read them, or the model reading the clause
+    without its heading finds the topic. A topic only the context lends ("Retention" over "For more
+    information about retention, please see …") is what the section is about: words added to or taken
+    from one of its sentences widen or narrow that sentence, not the section's topic."""
+    words_of = f"{clause.lead_in} {clause.text}" if clause.lead_in else clause.text
+    return [t for t, hit in hits.items() if hit.basis != "context" or model_finds(t, words_of)]
 
 
 _NAME = re.compile(r"[\"'(“‘]*([A-Z][\w&'’-]*)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from monitor.meaning.facts import ages, periods
 from monitor.meaning.model import TopicModel, knows_language, load_model, primary_language
@@ -15,16 +15,27 @@ from monitor.meaning.topic_prefixes import start_keys, word_anchors
 from monitor.meaning.topic_words import TERMS as _TERMS
 from monitor.meaning.topic_words import TRAPS as _TRAPS
 
-__all__ = ["TOPICS", "WATCHED", "TopicHit", "classify", "decide", "knows_language", "rule_hits"]
+__all__ = ["TOPICS", "WATCHED", "TopicHit", "classify", "decide", "knows_language", "model_finds", "rule_hits"]
+
+
+Basis = Literal["text", "context", "audience", "model"]
 
 
 @dataclass(frozen=True)
 class TopicHit:
-    """A topic found in a text: `evidence` is the phrase that triggered it, `confidence` in (0, 1]."""
+    """A topic found in a text: `evidence` is the phrase that triggered it, `confidence` in (0, 1].
+
+    `basis` says where the evidence is: "text" (a rule read the text's own words), "context" (a rule
+    read the heading or list lead-in, which lends its topic), "audience" (a heading naming an audience,
+    "Children's Privacy", scopes everything under it) or "model" (the trained model alone).
+    `probability` is the model's for a modelled topic (None for a context topic, which rules decide).
+    """
 
     topic: str
     evidence: str
     confidence: float = 1.0
+    basis: Basis = "text"
+    probability: float | None = field(default=None, repr=False)  # (not shown: it moves with each trained model)
 
 
 def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -402,7 +413,8 @@ def _split_context(context: str) -> tuple[str, str]:
 def _lent_hits(context_part: str) -> tuple[TopicHit, ...]:
     """Hits a heading or lead-in lends, discounted; cached since many clauses share one heading."""
     hits, _ = _apply_rules(context_part)
-    return tuple(TopicHit(h.topic, h.evidence, round(h.confidence * _CONTEXT_DISCOUNT, 3)) for h in hits.values())
+    return tuple(TopicHit(h.topic, h.evidence, round(h.confidence * _CONTEXT_DISCOUNT, 3), "context")
+                 for h in hits.values())
 
 
 def rule_hits(text: str, context: str = "") -> dict[str, TopicHit]:
@@ -482,12 +494,28 @@ def classify_with(model: TopicModel, text: str, context: str = "") -> tuple[Topi
     audience = {hit.topic for hit in _lent_hits(heading)} & set(AUDIENCES)
     for topic in MODELLED:
         found = _decide(model, topic, topic in hits, probabilities[topic], text) or topic in audience
+        probability = round(probabilities[topic], 3)
         if not found:
             hits.pop(topic, None)
-        elif topic not in hits:
-            hits[topic] = TopicHit(topic, _model_evidence(model, text, context, topic),
-                                   round(probabilities[topic], 3))
+        elif topic in hits:  # a heading naming an audience lends more than context: it scopes the clause
+            basis = "audience" if hits[topic].basis == "context" and topic in audience else hits[topic].basis
+            hits[topic] = replace(hits[topic], basis=basis, probability=probability)
+        else:
+            alone = decide(model.combination.get(topic, "model"), False, probabilities[topic],
+                           model.thresholds[topic], model.gates.get(topic, DEFAULT_GATE))
+            hits[topic] = TopicHit(topic, _model_evidence(model, text, context, topic), probability,
+                                   "model" if alone else "audience", probability)
     return tuple(hits[t] for t in TOPICS if t in hits)
+
+
+@lru_cache(maxsize=4096)
+def model_finds(topic: str, text: str, language: str = "en") -> bool:
+    """Whether the model, reading `text` alone (no heading, no lead-in), finds it about `topic`: its
+    probability reaches the topic's threshold. False for a topic the model does not decide."""
+    model = load_model(primary_language(language))
+    if topic not in model.thresholds or not text.strip():
+        return False
+    return model.probabilities(text)[topic] >= model.thresholds[topic]
 
 
 def states_exact_fact(topic: str, text: str) -> bool:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import socket
-import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -40,44 +36,20 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError, UsageError
-
-
-def process_owner() -> str:
-    """`host:pid` of this process: who holds a source's lock or an alert's claim (dead owners are freed)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process of this machine with that pid exists (an owner's pid, read from `process_owner`)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def utcnow() -> datetime:
-    """Aware UTC now; SQLModel stores UTC and hands back aware datetimes on every backend."""
-    return datetime.now(UTC)
-
-
-def text_hash(text_: str) -> str:
-    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
-
-
-# zlib level 1 against the default 6 on the bench's pages (34 KB of HTML): 0.26 ms against 0.83 ms per page,
-# 11.0 KB against 9.0 KB stored; a new version's raw page is compressed on every first or changed check
-RAW_ZLIB_LEVEL = 1
-
-
-def compress(raw: bytes) -> bytes:
-    return zlib.compress(raw, RAW_ZLIB_LEVEL)
-
-
-def decompress(blob: bytes | None) -> bytes:
-    return zlib.decompress(blob) if blob else b""
+from monitor.store.plain import (  # noqa: F401 — re-exported: the other stages import them from here
+    SQLITE_PRAGMAS,
+    SQLITE_WAL,
+    ClaimedSource,
+    SourceHealth,
+    VersionHead,
+    compress,
+    decompress,
+    head_revisions,
+    pid_alive,
+    process_owner,
+    text_hash,
+    utcnow,
+)
 
 
 class Source(SQLModel, table=True):
@@ -124,16 +96,6 @@ class Version(SQLModel, table=True):
     def raw_pruned(self) -> bool:
         """`prune` emptied the raw page (its hash stays); the text and sections are kept."""
         return not self.raw
-
-
-@dataclass(frozen=True)
-class VersionHead:
-    """What a check needs of the latest version before it knows whether the text changed."""
-
-    id: int
-    seq: int
-    url: str
-    text_hash: str
 
 
 class SectionRow(SQLModel, table=True):
@@ -340,7 +302,7 @@ class Store:
     def _at_head(self) -> bool:
         """The database's schema is this release's head: a look (one SELECT) that spares every start of
         `check` importing Alembic and loading its scripts; anything unusual answers False (Alembic decides)."""
-        heads = _head_revisions()
+        heads = head_revisions()
         if not heads:
             return False
         try:
@@ -490,6 +452,11 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def claim(self, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
+        """`claim_source` in a short transaction of its own."""
+        with self.transaction() as conn:
+            return Store.claim_source(conn, name, url, owner, ttl)
+
     @staticmethod
     def claim_source(conn: Connection, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
         """Take the source's lock for `ttl` seconds and read what a check needs before fetching: one
@@ -575,27 +542,6 @@ class Store:
 
 
 @dataclass(frozen=True)
-class ClaimedSource:
-    """A source whose lock this process took, with what a check needs of it before fetching."""
-
-    id: int
-    final_url: str | None          # where the last good fetch ended
-    etag: str | None
-    last_modified: str | None
-    text_fingerprint: str | None   # of the last page whose text was `latest`'s
-    latest: VersionHead | None
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    """A source's health counters right after a check was recorded (read by monitor.notify.health)."""
-
-    consecutive_failures: int
-    failing_reported: bool
-    unstable_reported: bool
-
-
-@dataclass(frozen=True)
 class _Statements:
     claim: Any
     release: Any
@@ -665,27 +611,6 @@ def _lock_free(owner: str, now: datetime):
     return or_(Source.lock_owner.is_(None), Source.lock_owner == owner, Source.lock_expires_at < now)
 
 
-_REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
-
-
-@lru_cache(maxsize=1)
-def _head_revisions() -> frozenset[str]:
-    """This release's head revision(s), read from the migration scripts' `revision`/`down_revision` lines
-    without importing Alembic; empty when a script does not read plainly (then Alembic is asked)."""
-    revisions, parents = set(), set()
-    for script in (resources.files("monitor.store") / "migrations" / "versions").iterdir():
-        if not script.name.endswith(".py") or script.name.startswith("__"):
-            continue
-        source = script.read_text(encoding="utf-8")
-        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
-        if revision is None or down is None:
-            return frozenset()
-        revisions.add(revision.group(1))
-        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    return frozenset(revisions - parents)
-
-
 def _alembic_config():
     from alembic.config import Config as AlembicConfig
 
@@ -736,11 +661,9 @@ def _make_engine(url: str, *, read_only: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
-            if not read_only:  # switching the journal mode writes to the file
-                cur.execute("PRAGMA journal_mode=WAL")   # readers never block the daemon's writer
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            for pragma in SQLITE_PRAGMAS:
+                if not (read_only and pragma == SQLITE_WAL):  # switching the journal mode writes to the file
+                    cur.execute(pragma)
             cur.close()
 
         return engine

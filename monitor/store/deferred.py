@@ -1,0 +1,171 @@
+"""The database as `check` opens it: claims through the sqlite3 module until SQLAlchemy is loaded beside the fetch.
+
+A check claims its source (the lock, the validators, the latest version's head) before it fetches, and
+that claim used to wait for SQLAlchemy, SQLModel and the table models: about half of what `check` ran
+before its first request. On a SQLite file already at this release's head, the claim is the store's own
+two statements (`CLAIM_SQL`, `HEAD_SQL`: the text SQLAlchemy compiles them to, which a test checks) run
+through the sqlite3 module, and the store is opened in a thread once the check's fetch is under way.
+Anything else (PostgreSQL, a new or older database, a source seen for the first time, a driver error)
+goes through the store itself, opened first, so it behaves and reports errors exactly as before.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from monitor.store.plain import SQLITE_PRAGMAS, ClaimedSource, VersionHead, head_revisions, utcnow
+
+if TYPE_CHECKING:
+    from monitor.store.database import Store
+
+# Store.claim_source's statements as SQLAlchemy compiles them for SQLite (named parameters)
+CLAIM_SQL = (
+    "UPDATE source SET url=:new_url, "
+    "etag=CASE WHEN (source.url = :new_url) THEN source.etag END, "
+    "last_modified=CASE WHEN (source.url = :new_url) THEN source.last_modified END, "
+    "lock_owner=:owner, lock_expires_at=:expires, "
+    "text_fingerprint=CASE WHEN (source.url = :new_url) THEN source.text_fingerprint END "
+    "WHERE source.name = :source_name AND (source.lock_owner IS NULL OR source.lock_owner = :owner "
+    "OR source.lock_expires_at < :now) "
+    "RETURNING id, final_url, etag, last_modified, text_fingerprint")
+HEAD_SQL = ("SELECT version.id, version.seq, version.url, version.text_hash FROM version "
+            "WHERE version.source_id = :source_id ORDER BY version.seq DESC LIMIT 1 OFFSET 0")
+SOURCE_ID_SQL = "SELECT source.id FROM source WHERE source.name = :source_name"
+
+_FIRST_SIGHT = object()  # the source has no row yet: the store creates it
+
+
+class DeferredStore:
+    """A Store that opens in the background: `claim` needs only sqlite3; anything else waits for the store.
+
+    Every attribute but `claim`, `url`, `read_only` and `dispose` is the opened Store's (opening it first,
+    or waiting for the thread that is opening it)."""
+
+    read_only = False
+
+    def __init__(self, url: str, quick: sqlite3.Connection):
+        self.url = url
+        self._quick: sqlite3.Connection | None = quick  # used and closed by the event loop's thread only
+        self._store: Store | None = None
+        self._opening = threading.Lock()
+        self._opener: threading.Thread | None = None
+
+    @classmethod
+    def open(cls, url: str) -> Store | DeferredStore:
+        """A DeferredStore for a SQLite file at head, else the Store opened now (migrated as ever)."""
+        quick = quick_connection(url)
+        if quick is None:
+            from monitor.store.database import Store
+
+            return Store(url)
+        return cls(url, quick)
+
+    def claim(self, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
+        """Store.claim, through sqlite3 while the store is not open yet."""
+        if self._store is not None or self._quick is None:
+            self._close_quick()
+            return self.opened().claim(name, url, owner, ttl)
+        try:
+            claimed = _quick_claim(self._quick, name, url, owner, ttl)
+        except sqlite3.Error:  # the store tries again and reports what it finds its usual way
+            claimed = _FIRST_SIGHT
+        if claimed is _FIRST_SIGHT:
+            return self.opened().claim(name, url, owner, ttl)
+        self._open_soon()
+        return claimed
+
+    def opened(self) -> Store:
+        """The store, opened here unless the opening thread has done it (then waited for)."""
+        with self._opening:
+            if self._store is None:
+                from monitor.store.database import Store
+
+                self._store = Store(self.url)
+            return self._store
+
+    def dispose(self) -> None:
+        self._close_quick()
+        if self._store is not None or self._opener is not None:
+            self.opened().dispose()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
+
+    def _open_soon(self) -> None:
+        """Open the store in a thread, started once the running check yields (its request on its way)."""
+        if self._opener is not None:
+            return
+        self._opener = threading.Thread(target=self._open_quietly, name="open-store")
+        try:
+            import asyncio
+
+            asyncio.get_running_loop().call_soon(self._opener.start)
+        except RuntimeError:  # no event loop: now
+            self._opener.start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self.opened()
+        except Exception:  # noqa: BLE001 — the next use opens it again and raises there, where it is reported
+            pass
+
+    def _close_quick(self) -> None:
+        if self._quick is not None:
+            self._quick.close()
+            self._quick = None
+
+
+def quick_connection(url: str) -> sqlite3.Connection | None:
+    """A sqlite3 connection, with the store's pragmas, to the SQLite file `url` names when its schema is at
+    this release's head; None for anything else (another database, no file yet, a schema to migrate)."""
+    scheme, _, path = url.partition(":///")
+    if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
+            or "?" in path or "%" in path or not os.path.isfile(path):
+        return None
+    heads = head_revisions()
+    if not heads:
+        return None
+    conn = None
+    try:
+        conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(pragma)
+        current = {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:
+        current = None
+    if current != heads:
+        if conn is not None:
+            conn.close()
+        return None
+    return conn
+
+
+def _quick_claim(conn: sqlite3.Connection, name: str, url: str, owner: str,
+                 ttl: float) -> ClaimedSource | None | object:
+    """Store.claim_source's transaction for a source that has a row: its lock taken and its latest version's
+    head read; None when another process holds the lock; _FIRST_SIGHT when the source has no row."""
+    now = utcnow()
+    params = {"source_name": name, "new_url": url, "owner": owner, "now": sqlite_time(now),
+              "expires": sqlite_time(now + timedelta(seconds=ttl))}
+    try:
+        rows = conn.execute(CLAIM_SQL, params).fetchall()
+        if not rows:
+            known = conn.execute(SOURCE_ID_SQL, {"source_name": name}).fetchone() is not None
+            conn.rollback()  # nothing was written
+            return None if known else _FIRST_SIGHT
+        source_id, final_url, etag, last_modified, fingerprint = rows[0]
+        head = conn.execute(HEAD_SQL, {"source_id": source_id}).fetchone()
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return ClaimedSource(source_id, final_url, etag, last_modified, fingerprint, VersionHead(*head) if head else None)
+
+
+def sqlite_time(moment: datetime) -> str:
+    """A datetime as SQLAlchemy's SQLite DATETIME stores it (and so compares it)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")

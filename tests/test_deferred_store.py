@@ -1,0 +1,184 @@
+"""`check`'s claim through the sqlite3 module (monitor.store.deferred): the store's own statements, the same
+rows and answers as Store.claim in every case, and the store opened behind it for everything else.
+
+Real parts: real SQLite files migrated by the real store, a loopback web site, the real `check` command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.dialects import sqlite
+
+from monitor.store.database import Source, Store, _statements, utcnow
+from monitor.store.deferred import CLAIM_SQL, HEAD_SQL, SOURCE_ID_SQL, DeferredStore, sqlite_time
+from tests.pages import render_policy, seed_text
+
+
+def compiled(statement) -> str:
+    text = str(statement.compile(dialect=sqlite.dialect(paramstyle="named")))
+    return " ".join(text.split()).replace(":param_1", "1").replace(":param_2", "0")
+
+
+def test_the_quick_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
+    statements = _statements()
+    assert CLAIM_SQL == compiled(statements.claim)
+    assert HEAD_SQL == compiled(statements.head)
+    assert SOURCE_ID_SQL == compiled(statements.source_id)
+    moment = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+    stores_format = sqlite.DATETIME().bind_processor(sqlite.dialect())
+    assert sqlite_time(moment) == stores_format(moment), "lock times compare as the store writes them"
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    store = Store(url)
+    with store.transaction() as conn:  # a source with a version and validators, as after a first check
+        claim = Store.claim_source(conn, "p", "https://example.org/p", "setup:1", ttl=60)
+        conn.execute(update(Source.__table__).where(Source.__table__.c.id == claim.id).values(
+            lock_owner=None, lock_expires_at=None, etag='"v1"', last_modified="Tue, 03 Mar 2026 10:00:00 GMT",
+            final_url="https://example.org/p/", text_fingerprint="fp2:abc"))
+        conn.exec_driver_sql("INSERT INTO version (source_id, seq, fetched_at, url, http_status, content_type, "
+                             "text_hash, raw_hash, raw, text, normalizer_version) VALUES "
+                             f"({claim.id}, 1, '2026-03-03 10:00:00.000000', 'https://example.org/p/', 200, "
+                             "'text/html', 'h1', 'r1', x'00', 'text', 1)")
+    store.dispose()
+    return url
+
+
+def lock_of(url: str, name: str = "p") -> tuple:
+    store = Store(url, migrate=False)
+    with store.transaction() as conn:
+        row = conn.execute(Source.__table__.select().where(Source.__table__.c.name == name)).one()
+    store.dispose()
+    return row.lock_owner, row.lock_expires_at
+
+
+def quick_then_store(url: str, name: str, page_url: str, owner: str, ttl: float = 60):
+    """The same claim through a fresh DeferredStore (quick) and then the store, the lock freed in between."""
+    deferred = DeferredStore.open(url)
+    assert isinstance(deferred, DeferredStore)
+    quick = deferred.claim(name, page_url, owner, ttl)
+    quick_lock = lock_of(url, name)
+    store = deferred.opened()
+    if quick is not None:
+        with store.transaction() as conn:
+            Store.release_source(conn, quick.id, owner)
+    with store.transaction() as conn:
+        slow = Store.claim_source(conn, name, page_url, owner, ttl)
+    deferred.dispose()
+    return quick, slow, quick_lock
+
+
+def test_a_free_source_is_claimed_with_the_same_answer_and_lock_as_the_store_gives(db):
+    quick, slow, (owner, expires) = quick_then_store(db, "p", "https://example.org/p", "me:1", ttl=600)
+
+    assert quick == slow and quick.etag == '"v1"' and quick.text_fingerprint == "fp2:abc"
+    assert quick.latest is not None and quick.latest.seq == 1 and quick.latest.text_hash == "h1"
+    assert owner == "me:1"
+    assert timedelta(seconds=590) < expires.replace(tzinfo=UTC) - utcnow() <= timedelta(seconds=600)
+
+
+def test_a_new_address_forgets_validators_and_fingerprint_as_the_store_does(db):
+    quick, slow, _ = quick_then_store(db, "p", "https://example.org/moved", "me:1")
+
+    assert quick == slow
+    assert (quick.etag, quick.last_modified, quick.text_fingerprint) == (None, None, None)
+
+
+def test_a_lock_held_elsewhere_is_left_alone_and_an_expired_one_is_taken_over(db):
+    store = Store(db, migrate=False)
+    with store.transaction() as conn:
+        source_id = Store.source_id(conn, "p", "https://example.org/p")
+    assert store.try_lock(source_id, "elsewhere:1", ttl=600)
+
+    held = DeferredStore.open(db)
+    assert held.claim("p", "https://example.org/p", "me:1", 60) is None
+    held.dispose()
+    assert lock_of(db)[0] == "elsewhere:1", "the holder's lock was left alone"
+
+    store.unlock(source_id, "elsewhere:1")
+    assert store.try_lock(source_id, "elsewhere:2", ttl=-1)  # a lease that already ran out
+    store.dispose()
+    taken = DeferredStore.open(db)
+    assert taken.claim("p", "https://example.org/p", "me:1", 60) is not None
+    taken.dispose()
+    assert lock_of(db)[0] == "me:1"
+
+
+def test_a_source_seen_for_the_first_time_is_created_and_claimed_by_the_store(db):
+    deferred = DeferredStore.open(db)
+    claim = deferred.claim("new", "https://example.org/new", "me:1", 60)
+    deferred.dispose()
+
+    assert claim is not None and claim.latest is None
+    assert lock_of(db, "new")[0] == "me:1"
+
+
+def test_anything_but_a_sqlite_file_at_head_opens_the_store_at_once(tmp_path, db):
+    missing = f"sqlite:///{tmp_path / 'new.db'}"
+    behind = f"sqlite:///{tmp_path / 'behind.db'}"
+    older = Store(behind)
+    older.downgrade("0006_distributed_workers")
+    older.dispose()
+
+    opened = [DeferredStore.open(url) for url in (missing, behind, "sqlite://")]
+
+    assert all(isinstance(store, Store) for store in opened)
+    assert (tmp_path / "new.db").exists(), "a new database is created and migrated as before"
+    assert [rev for rev, _ in opened[1].applied] == ["0007_text_fingerprint"], "an older one is migrated as before"
+    for store in opened:
+        store.dispose()
+
+
+def test_the_claim_runs_before_sqlalchemy_is_imported_and_the_store_opens_once_the_check_yields(db):
+    code = f"""
+import asyncio, sys, threading
+from monitor.store.deferred import DeferredStore
+
+def heavy():
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel"))
+
+async def check():
+    store = DeferredStore.open({db!r})
+    claim = store.claim("p", "https://example.org/p", "me:1", 60)
+    before, threads_before = heavy(), threading.active_count()
+    await asyncio.sleep(0)  # the check's fetch yields: the store starts opening beside it
+    threads_after = threading.active_count()
+    with store.session() as session:  # what the check's write does: waits for the opening thread
+        session.connection()
+    print(claim.latest.seq, before, threads_before, threads_after, "sqlmodel" in heavy())
+    store.dispose()
+
+asyncio.run(check())
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["1", "[]", "1", "2", "True"]
+
+
+def test_check_twice_on_the_command_line_sends_the_stored_validators_and_frees_the_lock(cli, site, make_config,
+                                                                                       tmp_path):
+    config = make_config([{"name": "p", "url": site.set("/p", render_policy(seed_text(1)), ETag='"v1"')}])
+    db = f"sqlite:///{tmp_path / 'monitor.db'}"
+
+    first = cli("--config", str(config), "--db", db, "check", "--no-deliver")
+    again = cli("--config", str(config), "--db", db, "check", "--no-deliver", "--json")
+
+    assert first.exit_code == 0 and again.exit_code == 0, again.stderr
+    assert '"status": "unchanged"' in again.stdout
+    assert site.requests[-1].headers.get("If-None-Match") == '"v1"', "the quick claim read the stored validators"
+    assert lock_of(db) == (None, None)
+
+
+def test_a_deferred_store_answers_as_the_store_for_everything_else(db):
+    deferred = DeferredStore.open(db)
+    assert deferred.url == db and deferred.read_only is False
+    with deferred.session() as session:  # opens the store
+        assert session.get(Source, 1).name == "p"
+    assert deferred.location.endswith("monitor.db")
+    deferred.dispose()
