@@ -67,13 +67,17 @@ def _filter_of(family: str) -> _Filter:
 _TRAP_KEYS = {i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p)) is not None}
 _FILTER = {family: _filter_of(family) for family in _TERMS}
 _KEYS: dict[str | int, frozenset[str]] = {**_TERM_KEYS, **_TRAP_KEYS}  # families by name, traps by index
+# the same up to three characters long: in a short text, "thi" tells "third" from "the", "this", "that"
+_KEYS3: dict[str | int, frozenset[str]] = {
+    **{name: keys for name, p in _TERMS.items() if (keys := start_keys(p, 3)) is not None},
+    **{i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p, 3)) is not None}}
 
 
 @lru_cache(maxsize=8192)
 def _starting_with(head: str) -> tuple[str | int, ...]:
     """The families and traps (by index) whose matches can start at a word beginning with `head`, its
-    first two characters (one for a one-letter word)."""
-    return tuple(who for who, keys in _KEYS.items() if head in keys or head[:1] in keys)
+    first three characters (fewer at the end of the text): those with a key `head` starts with."""
+    return tuple(who for who, keys in _KEYS3.items() if head in keys or head[:2] in keys or head[:1] in keys)
 
 
 @dataclass(frozen=True)
@@ -191,18 +195,18 @@ class _Terms:
         self._found: dict[str, list[_Match]] = {}
         self._trap_spans: dict[int, list[tuple[int, int]]] = {}
         self._long = indexed
-        # Word starts by their first two characters: where a family is tried (_finditer), and in a short
-        # text whether it has one of the family's anchors (_may_match).
+        # Word starts by their first two characters (three in a short text): where a family is tried
+        # (_finditer), and in a short text whether it has one of the family's anchors (_may_match).
         self._starts: dict[str, list[int]] | None = None
-        self._threes: set[str] | None = None  # short text: first three letters of its words, on first request
+        self._twos: set[str] | None = None  # short text: first two letters of its words, on first request
         # short text: the word starts where each family or trap can begin a match (none listed: nowhere)
         self._tries: dict[str | int, list[int]] = {}
         if keyed:
             self._starts = starts = {}
-            folded = self.text
+            folded, width = self.text, 2 if indexed else 3
             for m in _WORD_START.finditer(folded):
                 position = m.start()
-                key = folded[position:position + 2]
+                key = folded[position:position + width]
                 group = starts.get(key)
                 if group is None:
                     starts[key] = [position]
@@ -325,12 +329,11 @@ class _Terms:
         twos, threes, rare = _FILTER[family]
         if twos is None:
             return True
-        if not starts.keys().isdisjoint(twos) or any(c in self.text for c in rare):
+        if not starts.keys().isdisjoint(threes) or any(c in self.text for c in rare):
             return True
-        if self._threes is None:
-            text = self.text
-            self._threes = {text[p:p + 3] for positions in starts.values() for p in positions}
-        return not self._threes.isdisjoint(threes)
+        if self._twos is None:
+            self._twos = {key[:2] for key in starts}
+        return not self._twos.isdisjoint(twos)
 
     def _scan(self, family: str) -> list[_Match]:
         if not self._long and self._starts is not None and not self._may_match(family):
