@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from operator import mul
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 _DIGITS = re.compile(r"\d+")
@@ -23,9 +25,11 @@ def features(text: str, heading: str = "") -> list[str]:
     >>> features("We keep logs for 12 months.", "Retention")
     ['we', 'keep', 'logs', 'for', '0', 'months', 'we keep', 'keep logs', 'logs for', 'for 0', '0 months', 'h:retention']
     """
-    words = [_DIGITS.sub("0", w) for w in _WORD.findall(text.lower())]
+    # digits become "0" before the text is split: a run of digits never spans two words, so this is
+    # the same as rewriting each word, in one regex call instead of one per word
+    words = _WORD.findall(_DIGITS.sub("0", text.lower()))
     pairs = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    heading_words = dict.fromkeys(_DIGITS.sub("0", w) for w in _WORD.findall(heading.lower()))
+    heading_words = dict.fromkeys(_WORD.findall(_DIGITS.sub("0", heading.lower())))
     return words + pairs + [f"h:{w}" for w in heading_words]
 
 
@@ -51,17 +55,16 @@ class TopicModel:
 
     def probabilities(self, text: str, heading: str = "") -> dict[str, float]:
         """P(topic | text, heading) for every topic; an empty text is about nothing."""
-        counts: dict[int, int] = {}
-        for feature in features(text, heading):
-            index = self.vocabulary.get(feature)
-            if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-        vector = {i: (1 + math.log(c)) * self.idf[i] for i, c in counts.items()}  # sublinear tf × idf
-        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+        counts = Counter(map(self.vocabulary.get, features(text, heading)))  # in order of first sight
+        counts.pop(None, None)  # features outside the vocabulary
+        indices = list(counts)
+        idf, log = self.idf, math.log
+        values = [(1 + log(c)) * idf[i] for i, c in counts.items()]  # sublinear tf × idf
+        norm = math.sqrt(sum(v * v for v in values)) or 1.0
         out = {}
         for topic in self.topics:
-            w = self.weights[topic]
-            score = self.bias[topic] + sum(w[i] * v for i, v in vector.items()) / norm
+            # the same products summed in the same order as a loop over the vector: the same floats
+            score = self.bias[topic] + sum(map(mul, map(self.weights[topic].__getitem__, indices), values)) / norm
             out[topic] = 1 / (1 + math.exp(-max(-30.0, min(30.0, score))))
         return out
 

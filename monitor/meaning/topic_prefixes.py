@@ -60,8 +60,8 @@ def _prefixes(sequence, index: int = 0) -> set[str] | None:  # noqa: ANN001 - a 
     return None
 
 
-def start_keys(pattern: str) -> frozenset[str] | None:
-    """The first one or two characters a match of `pattern` (lower-case, starting at a word start)
+def start_keys(pattern: str, length: int = 2) -> frozenset[str] | None:
+    """The first one to `length` characters a match of `pattern` (lower-case, starting at a word start)
     can begin with, or None when that is unknown or not a word character (then scan everywhere)."""
     if _parse is None:
         return None
@@ -71,7 +71,7 @@ def start_keys(pattern: str) -> frozenset[str] | None:
         return None
     if not prefixes or any(not (p[0].isalnum() or p[0] == "_") for p in prefixes):
         return None
-    return frozenset(p[:2] for p in prefixes)
+    return frozenset(p[:length] for p in prefixes)
 
 
 # Words in nearly every sentence of a policy: an anchor set holding one marks nearly every sentence.

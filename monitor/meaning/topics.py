@@ -61,26 +61,34 @@ _TERM_ANCHORS = {name: anchors for name, p in _TERMS.items() if (anchors := word
 _TRAP_ANCHORS = {i: anchors for i, (p, _) in enumerate(_TRAPS) if (anchors := word_anchors(p)) is not None}
 
 
-_Filter = tuple[frozenset[str] | None, frozenset[str] | None, frozenset[str], tuple[str, ...]]
+_Filter = tuple[frozenset[str] | None, frozenset[str], tuple[str, ...]]
 
 
 def _filter_of(family: str) -> _Filter:
-    """What a short text must have for `family` to match: a word starting with one of its two-letter
-    start keys (None: unknown) and one of its anchors, as two-letter words, first three letters of
-    longer ones, or rare characters (None: no anchors known)."""
-    keys = _TERM_KEYS.get(family)
-    if keys is not None and any(len(key) != 2 for key in keys):
-        keys = None
+    """Anchors of `family`, one of which a short text must have for it to match: as two-letter words,
+    first three letters of longer ones, or rare characters (None: no anchors known)."""
     anchors = _TERM_ANCHORS.get(family)
     if anchors is None:
-        return keys, None, frozenset(), ()
+        return None, frozenset(), ()
     words = [a for a in anchors if a[0].isalnum() or a[0] == "_"]
-    return (keys, frozenset(a for a in words if len(a) == 2), frozenset(a[:3] for a in words if len(a) >= 3),
+    return (frozenset(a for a in words if len(a) == 2), frozenset(a[:3] for a in words if len(a) >= 3),
             tuple(a for a in anchors if a not in words))
 
 
 _TRAP_KEYS = {i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p)) is not None}
 _FILTER = {family: _filter_of(family) for family in _TERMS}
+_KEYS: dict[str | int, frozenset[str]] = {**_TERM_KEYS, **_TRAP_KEYS}  # families by name, traps by index
+# the same up to three characters long: in a short text, "thi" tells "third" from "the", "this", "that"
+_KEYS3: dict[str | int, frozenset[str]] = {
+    **{name: keys for name, p in _TERMS.items() if (keys := start_keys(p, 3)) is not None},
+    **{i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p, 3)) is not None}}
+
+
+@lru_cache(maxsize=8192)
+def _starting_with(head: str) -> tuple[str | int, ...]:
+    """The families and traps (by index) whose matches can start at a word beginning with `head`, its
+    first three characters (fewer at the end of the text): those with a key `head` starts with."""
+    return tuple(who for who, keys in _KEYS3.items() if head in keys or head[:2] in keys or head[:1] in keys)
 
 
 @dataclass(frozen=True)
@@ -187,28 +195,47 @@ class _Terms:
     def __init__(self, text: str) -> None:
         lowered = text.lower()
         indexed = len(text) >= _INDEX_FROM_CHARS
-        if len(lowered) == len(text):
+        keyed = len(lowered) == len(text)
+        if keyed:
             text, self._term_re, self._trap_re = lowered, _TERM_RE, _TRAP_RE
-            self._term_keys, self._trap_keys = _TERM_KEYS, _TRAP_KEYS
         else:  # the keys are lower-case: this rare text is scanned whole
-            self._term_re, self._trap_re = _TERM_RE_ANYCASE, _TRAP_RE_ANYCASE
-            self._term_keys, self._trap_keys, indexed = {}, {}, False
+            self._term_re, self._trap_re, indexed = _TERM_RE_ANYCASE, _TRAP_RE_ANYCASE, False
         self.text = text.translate(_FOLD)  # one character for one: offsets into the caller's text hold
         self.token_starts = [m.start() for m in _TOKEN_RE.finditer(self.text)]
         self.sentence_starts = [m.end() for m in _SENTENCE_END.finditer(self.text)]
         self._found: dict[str, list[_Match]] = {}
         self._trap_spans: dict[int, list[tuple[int, int]]] = {}
-        self._starts: dict[str, list[int]] | None = None  # word starts by their first two characters
-        self._heads: tuple[set[str], set[str]] | None = None  # short text: first 2 and 3 letters of words
-        if indexed:
-            self._starts = {}
-            for m in _WORD_START.finditer(self.text):
-                self._starts.setdefault(self.text[m.start():m.start() + 2], []).append(m.start())
+        self._long = indexed
+        # Word starts by their first two characters (three in a short text): where a family is tried
+        # (_finditer), and in a short text whether it has one of the family's anchors (_may_match).
+        self._starts: dict[str, list[int]] | None = None
+        self._twos: set[str] | None = None  # short text: first two letters of its words, on first request
+        # short text: the word starts where each family or trap can begin a match (none listed: nowhere)
+        self._tries: dict[str | int, list[int]] = {}
+        if keyed:
+            self._starts = starts = {}
+            folded, width = self.text, 2 if indexed else 3
+            for m in _WORD_START.finditer(folded):
+                position = m.start()
+                key = folded[position:position + width]
+                group = starts.get(key)
+                if group is None:
+                    starts[key] = [position]
+                else:
+                    group.append(position)
+            if not indexed:
+                tries = self._tries
+                for key, positions in starts.items():
+                    for who in _starting_with(key):
+                        group = tries.get(who)
+                        tries[who] = positions if group is None else group + positions  # lists never changed
+                # a family no word can start has no match: known now, not asked family by family
+                self._found = {family: [] for family in _TERM_KEYS if family not in tries}
 
     @property
     def indexed(self) -> bool:
-        """Whether this is a long text, matched through its word-start index."""
-        return self._starts is not None
+        """Whether this is a long text (2,000 characters or more): its strongest rule per topic is enough."""
+        return self._long
 
     @property
     def words(self) -> int:
@@ -220,20 +247,29 @@ class _Terms:
             found = self._found[family] = self._scan(family)
         return found
 
-    def _finditer(self, pattern: re.Pattern[str], keys: frozenset[str] | None,
+    def _finditer(self, pattern: re.Pattern[str], who: str | int,
                   anchors: frozenset[str] | None) -> list[tuple[int, int]]:
-        """Spans of `pattern`'s matches, as `finditer` finds them. In a long text, the pattern is tried
-        only at the word starts beginning with one of `keys` or, when those are many, scanned only in
-        the sentences holding one of its `anchors` (a match never runs across sentences)."""
+        """Spans of `pattern`'s matches (family or trap `who`), as `finditer` finds them. The pattern is
+        tried only at the word starts beginning with one of its start keys; in a long text, when those
+        are many, it is scanned only in the sentences holding one of its `anchors` (a match never runs
+        across sentences)."""
         text = self.text
+        keys = _KEYS.get(who)
         if self._starts is None:
             return [m.span() for m in pattern.finditer(text)]
-        candidates = None if keys is None else self._candidates(keys)
-        if candidates is None or len(candidates) * _CHARS_PER_TRY > len(text):  # too many tries
-            spans = self._sentences_with(anchors) if anchors is not None and self._starts is not None else None
-            if spans is None:
+        if not self._long:
+            if keys is None:
                 return [m.span() for m in pattern.finditer(text)]
-            return [m.span() for begin, end in spans for m in pattern.finditer(text, begin, end)]
+            # Measured on the bench's clauses: one try costs 4-25 characters of scanning, the big families
+            # the least, so in a sentence trying every word start a match can begin at always wins.
+            candidates = sorted(self._tries.get(who, ()))
+        else:
+            candidates = None if keys is None else self._candidates(keys)
+            if candidates is None or len(candidates) * _CHARS_PER_TRY > len(text):  # too many tries
+                spans = self._sentences_with(anchors) if anchors is not None else None
+                if spans is None:
+                    return [m.span() for m in pattern.finditer(text)]
+                return [m.span() for begin, end in spans for m in pattern.finditer(text, begin, end)]
         spans: list[tuple[int, int]] = []
         reach = 0
         for position in candidates:
@@ -287,8 +323,7 @@ class _Terms:
         spans: list[tuple[int, int]] = []
         for index in _TRAPS_OF.get(family, ()):
             if index not in self._trap_spans:
-                self._trap_spans[index] = self._finditer(self._trap_re[index][0], self._trap_keys.get(index),
-                                                           _TRAP_ANCHORS.get(index))
+                self._trap_spans[index] = self._finditer(self._trap_re[index][0], index, _TRAP_ANCHORS.get(index))
             spans += self._trap_spans[index]
         spans.sort()
         ends, reach = [], -1
@@ -298,28 +333,26 @@ class _Terms:
         return [start for start, _ in spans], ends
 
     def _may_match(self, family: str) -> bool:
-        """False when no word of this short text starts like a match of `family` or is one of its
-        anchors: then its pattern cannot match (set tests, cheaper than most regex scans)."""
-        heads = self._heads
-        if heads is None:
-            text = self.text
-            starts = [m.start() for m in _WORD_START.finditer(text)]
-            heads = self._heads = ({text[p:p + 2] for p in starts}, {text[p:p + 3] for p in starts})
-        keys, twos, threes, rare = _FILTER[family]
-        if keys is not None and heads[0].isdisjoint(keys):
-            return False
+        """False when no word of this short text is one of `family`'s anchors: then its pattern cannot
+        match (set tests, cheaper than a regex scan). Start keys were checked when the text was read."""
+        starts = self._starts
+        assert starts is not None
+        twos, threes, rare = _FILTER[family]
         if twos is None:
             return True
-        return not (heads[0].isdisjoint(twos) and heads[1].isdisjoint(threes)) or any(c in self.text for c in rare)
+        if not starts.keys().isdisjoint(threes) or any(c in self.text for c in rare):
+            return True
+        if self._twos is None:
+            self._twos = {key[:2] for key in starts}
+        return not self._twos.isdisjoint(twos)
 
     def _scan(self, family: str) -> list[_Match]:
-        if self._starts is None and self._term_keys is _TERM_KEYS and not self._may_match(family):
+        if not self._long and self._starts is not None and not self._may_match(family):
             return []
         matches: list[_Match] = []
         traps: tuple[list[int], list[int]] | None = None
         token_starts, sentence_starts = self.token_starts, self.sentence_starts
-        for start, end in self._finditer(self._term_re[family], self._term_keys.get(family),
-                                         _TERM_ANCHORS.get(family)):
+        for start, end in self._finditer(self._term_re[family], family, _TERM_ANCHORS.get(family)):
             if traps is None:
                 traps = self._traps(family)
             before = bisect.bisect_left(traps[0], end)  # traps starting before this match ends...
