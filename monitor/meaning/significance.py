@@ -907,7 +907,7 @@ class _StatedClauses:
 _STATED_MIN_CHARS = 24  # letters and digits: shorter clauses ("Cookies", "We sell data") recur by chance
 _STATED_MAX_TRIES = 500  # occurrences of a clause's longest word looked at before giving up (no move then)
 _ALNUM_RUN = re.compile(r"[^\W_]+")
-_NOT_ALNUM = re.compile(r"[\W_]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is alnum or "_": what is left out is what isalnum() refuses
 
 
 # ASCII's characters other than letters and digits: what _NOT_ALNUM matches in an ASCII text
@@ -943,22 +943,15 @@ class SectionTitles:
         self._by_letters: dict[str, list[str]] = {}
         for title in dict.fromkeys(s.title for sections in versions for s in sections):  # each title once:
             if title:                                                   # two versions share nearly all
-                self._by_letters.setdefault(_letters(title), []).append(title)
+                self._by_letters.setdefault(_squash(title), []).append(title)
 
     def __bool__(self) -> bool:
         return bool(self._by_letters)
 
     def names(self, line: str) -> bool:
         """Is `line` one of the titles (up to case, punctuation, spelling and list markers)?"""
-        candidates = self._by_letters.get(_letters(ENUMERATOR.sub("", line)))
+        candidates = self._by_letters.get(_squash(ENUMERATOR.sub("", line)))
         return bool(candidates) and any(words(title) == words(line) for title in candidates)
-
-
-def _letters(text: str) -> str:
-    return _squash(text)
-
-
-_NOT_ALNUM = re.compile(r"[\W_]+")  # \w is alnum or "_": what is left out is what isalnum() refuses
 
 
 def section_titles(*versions: Iterable[Section]) -> SectionTitles:
