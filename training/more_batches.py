@@ -6,7 +6,12 @@ paragraph mentions a topic's broad vocabulary, rounds 1–2) or `uncertain` (rou
 probability for some topic lies closest to that topic's threshold — the paragraphs a labeller's answer
 teaches the model most about). Labellers never see which rule drew a paragraph, nor the model's output.
 
+Pairs (`--pairs`): every consecutive pair of the train/dev history services that the first round left
+out (its cap of PAIRS_PER_SERVICE per service), blinks excepted as before; the test services' pairs stay
+as drawn. The labellers see the same batch files (id, paths, a plain line diff) as in the first round.
+
 Usage: python -m training.more_batches CORPUS_DIR PER_POLICY FIRST_BATCH_NUMBER [--uncertain]
+       python -m training.more_batches CORPUS_DIR --pairs FIRST_BATCH_NUMBER
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import random
 import sys
 from pathlib import Path
 
-from training.make_batches import _CANDIDATE, MAX_SEGMENT_CHARS, ROOT, SEGMENT_BATCH, _clip
+import training.make_batches as first_round
+from training.make_batches import _CANDIDATE, MAX_SEGMENT_CHARS, PAIR_BATCH, ROOT, SEGMENT_BATCH, _clip
 from training.segments import Segment, segments_of
 
 SEED = 8
@@ -71,5 +77,25 @@ def main(corpus: Path, per_policy: int, first: int, uncertain: bool = False) -> 
     print(f"{len(items)} more segments from {len({s['service'] for s in items})} train/dev policies")
 
 
+def more_pairs(corpus: Path, first: int) -> None:
+    split = json.loads((ROOT / "data" / "splits.json").read_text())["services"]
+    drawn_path = ROOT / "data" / "labelling" / "pairs_drawn.jsonl"
+    drawn = {json.loads(line)["id"] for line in drawn_path.read_text().splitlines()}
+    first_round.PAIRS_PER_SERVICE = 10**9  # every eligible pair; the first round's cap no longer applies
+    items = [p for p in first_round.pair_items(corpus, split) if p["split"] != "test" and p["id"] not in drawn]
+    random.Random(SEED).shuffle(items)  # batches mix services, as in the first round
+    out = ROOT / "data" / "labelling" / "batches"
+    out.mkdir(parents=True, exist_ok=True)
+    for number, start in enumerate(range(0, len(items), PAIR_BATCH), start=first):
+        batch = [{k: p[k] for k in ("id", "before_path", "after_path", "diff")} for p in items[start:start + PAIR_BATCH]]
+        (out / f"pair_{number:02d}.jsonl").write_text("".join(json.dumps(b, ensure_ascii=False) + "\n" for b in batch))
+    with drawn_path.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps({k: v for k, v in p.items() if k != "diff"}, ensure_ascii=False) + "\n" for p in items)
+    print(f"{len(items)} more pairs from {len({p['service'] for p in items})} train/dev services")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), "--uncertain" in sys.argv[4:])
+    if sys.argv[2] == "--pairs":
+        more_pairs(Path(sys.argv[1]), int(sys.argv[3]))
+    else:
+        main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), "--uncertain" in sys.argv[4:])
