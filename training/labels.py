@@ -105,12 +105,16 @@ def merge() -> None:
                                       "after_path": item["after_path"],
                                       "label_1": {"material": va[0], "topics": va[1], "what": a.get("what", "")},
                                       "label_2": {"material": vb[0], "topics": vb[1], "what": b.get("what", "")}})
-            pair_rows.append({"id": a["id"], "service": item["service"], "split": item["split"],
-                              "labels_a": {"material": va[0], "topics": va[1], "what": a.get("what", "")},
-                              "labeller_a": labellers[batch]["A"],
-                              "labels_b": {"material": vb[0], "topics": vb[1], "what": b.get("what", "")},
-                              "labeller_b": labellers[batch]["B"],
-                              "label": final, "resolution": how})
+            row = {"id": a["id"], "service": item["service"], "split": item["split"],
+                   "labels_a": {"material": va[0], "topics": va[1], "what": a.get("what", "")},
+                   "labeller_a": labellers[batch]["A"],
+                   "labels_b": {"material": vb[0], "topics": vb[1], "what": b.get("what", "")},
+                   "labeller_b": labellers[batch]["B"],
+                   "label": final, "resolution": how}
+            if how == "settled" and "labels_c" in settled_pairs[a["id"]]:  # a third independent label
+                row.update(labels_c=settled_pairs[a["id"]]["labels_c"],
+                           labeller_c=settled_pairs[a["id"]]["labeller_c"], resolution="majority of three")
+            pair_rows.append(row)
     LABELS.mkdir(parents=True, exist_ok=True)
     _write(LABELS / "segments.jsonl", rows)
     _write(LABELS / "pairs.jsonl", pair_rows)
@@ -155,6 +159,29 @@ def majority(third_file: Path, labeller: str, out: Path) -> None:
     print(f"{len(settled)} disputes settled by majority into {out.name}")
 
 
+def majority_pairs(third_file: Path, labeller: str, out: Path) -> None:
+    """Settle the open pair disputes by a third independent label, as `majority` does for segments.
+
+    `material` is the majority of the three; a topic is kept when two of the three give it (a cosmetic vote
+    gives none), and only on a material pair."""
+    disputes = {d["id"]: d for d in _read(LABELLING / "disputes_pairs.jsonl")}
+    settled = []
+    for third in _read(third_file):
+        dispute = disputes.get(third["id"])
+        if dispute is None:
+            continue
+        votes = [dispute["label_1"], dispute["label_2"],
+                 {"material": bool(third["material"]), "topics": third["topics"] if third["material"] else []}]
+        material = sum(bool(v["material"]) for v in votes) >= 2
+        topics = sorted(t for t in TOPICS if sum(t in v["topics"] for v in votes) >= 2) if material else []
+        settled.append({"id": third["id"], "material": material, "topics": topics,
+                        "labels_c": {"material": votes[2]["material"], "topics": sorted(set(votes[2]["topics"])),
+                                     "what": third.get("what", "")},
+                        "labeller_c": labeller, "why": "majority of three independent labels"})
+    _write(out, settled)
+    print(f"{len(settled)} pair disputes settled by majority into {out.name}")
+
+
 def _write(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
@@ -191,5 +218,7 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "agreement"
     if command == "majority":  # python -m training.labels majority THIRD_LABELS.jsonl LABELLER_ID OUT_NAME
         majority(Path(sys.argv[2]), sys.argv[3], LABELLING / sys.argv[4])
+    elif command == "majority-pairs":  # python -m training.labels majority-pairs THIRD.jsonl LABELLER_ID OUT_NAME
+        majority_pairs(Path(sys.argv[2]), sys.argv[3], LABELLING / sys.argv[4])
     else:
         {"merge": merge, "agreement": agreement}[command]()
