@@ -64,6 +64,15 @@ def test_the_labelled_pairs_cover_enough_services():
     rows = _rows("pairs.jsonl")
     assert len(rows) >= 400 and len({r["service"] for r in rows}) >= 30
     assert {r["split"] for r in rows} >= {"dev", "test"}
+    for r in rows:
+        assert r["labeller_a"] != r["labeller_b"] and r["label"] is not None
+        assert SPLITS[r["service"]] == r["split"]
+        if r["resolution"] == "majority of three":  # material and each topic have two votes of three
+            votes = (r["labels_a"], r["labels_b"], r["labels_c"])
+            assert r["label"]["material"] == (sum(v["material"] for v in votes) >= 2)
+            topics = sorted(t for t in evaluate.TOPICS if sum(t in v["topics"] for v in votes) >= 2)
+            assert r["label"]["topics"] == (topics if r["label"]["material"] else [])
+            assert r["labeller_c"] not in (r["labeller_a"], r["labeller_b"])
 
 
 def test_no_test_policy_text_is_in_any_training_data():
