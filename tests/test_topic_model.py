@@ -25,8 +25,10 @@ MODEL = ROOT / "monitor" / "meaning" / "models" / "en.json"
 # less 0.02 for a rebuild on another machine. Raised when the model gets better; set again only when the
 # model is retrained on more labelled data, from that model's figures, and said so in the changelog (round 3
 # of labelling: sharing F1 and precision, retention precision and ads_ai rose; minors 0.950 → 0.930).
-TEST_FLOORS = {"sharing": 0.77, "retention": 0.81, "minors": 0.91, "ads_ai": 0.74}
-PRECISION_FLOORS = {"sharing": 0.84, "retention": 0.90, "minors": 0.85, "ads_ai": 0.86}
+# Round 4 (9,837 segments, 2026-12-04; "either" no longer ships): sharing 0.796 → 0.793, retention 0.832 →
+# 0.841, minors 0.930, ads_ai 0.768 → 0.757; floors set again from this model's figures less 0.02.
+TEST_FLOORS = {"sharing": 0.77, "retention": 0.82, "minors": 0.91, "ads_ai": 0.73}
+PRECISION_FLOORS = {"sharing": 0.86, "retention": 0.90, "minors": 0.85, "ads_ai": 0.84}
 
 
 def _rows(name: str) -> list[dict]:
