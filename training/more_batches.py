@@ -87,8 +87,10 @@ def more_pairs(corpus: Path, first: int) -> None:
     out = ROOT / "data" / "labelling" / "batches"
     out.mkdir(parents=True, exist_ok=True)
     for number, start in enumerate(range(0, len(items), PAIR_BATCH), start=first):
-        batch = [{k: p[k] for k in ("id", "before_path", "after_path", "diff")} for p in items[start:start + PAIR_BATCH]]
-        (out / f"pair_{number:02d}.jsonl").write_text("".join(json.dumps(b, ensure_ascii=False) + "\n" for b in batch))
+        public = ("id", "before_path", "after_path", "diff")
+        batch = [{k: p[k] for k in public} for p in items[start:start + PAIR_BATCH]]
+        lines = "".join(json.dumps(b, ensure_ascii=False) + "\n" for b in batch)
+        (out / f"pair_{number:02d}.jsonl").write_text(lines)
     with drawn_path.open("a", encoding="utf-8") as f:
         f.writelines(json.dumps({k: v for k, v in p.items() if k != "diff"}, ensure_ascii=False) + "\n" for p in items)
     print(f"{len(items)} more pairs from {len({p['service'] for p in items})} train/dev services")
