@@ -454,7 +454,7 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, derived.sections, source.language, previous_id=latest.id if latest else None)
+    add_sections(session, version, derived.sections, previous_id=latest.id if latest else None)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
@@ -472,12 +472,14 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
-def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en", *,
-                 previous_id: int | None = None) -> None:
-    """Store a version's sections. Only sections that changed since version `previous_id` are classified:
-    an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
-    first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
-    nothing is alerted about a first version, and a change classifies what it touches."""
+def add_sections(session, version: Version, sections: Sequence[Section], *, previous_id: int | None = None) -> None:
+    """Store a version's sections with their topics left for later (None): they are classified when shown
+    (`stored_section_topics`, which every reader goes through), never at check time. Nothing a check
+    alerts reads them: a change's topics come from rating its changed clauses (significance), so
+    classifying whole sections of every new version, ~5 ms of CPU per changed page, bought nothing
+    until someone looks. A section unchanged since version `previous_id` (same key, heading and text)
+    keeps the topics that version had stored, if any (a database written by a release that classified
+    them at check time)."""
     from monitor.store.database import Store
 
     conn = session.connection()
@@ -485,11 +487,7 @@ def add_sections(session, version: Version, sections: Sequence[Section], languag
     rows = []
     for position, section in enumerate(sections):
         path = section.display_path
-        if previous_id is None:
-            topics = None
-        else:
-            found = known.get((section.key, path, section.text), False)
-            topics = section_topics(section, language) if found is False else found
+        topics = known.get((section.key, path, section.text)) if known else None
         rows.append({"version_id": version.id, "position": position, "key": section.key, "number": section.number,
                      "title": section.title, "level": section.level, "path": path, "text": section.text,
                      "topics": topics})

@@ -215,15 +215,15 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                                "old_hash": version.text_hash, "new_hash": digest})
                 version.text, version.text_hash, version.normalizer_version = text, digest, NORMALIZER_VERSION
                 session.add(version)
-                _replace_sections(session, version, cfg.language if cfg else "en")
+                _replace_sections(session, version)
     return report
 
 
-def _replace_sections(session, version: Version, language: str) -> None:
+def _replace_sections(session, version: Version) -> None:
     """Sections are derived from the text, so they follow it; recorded changes stay as they were alerted."""
     from monitor.pipeline import add_sections, sections_of
 
     for row in Store.sections(session, version.id):
         session.delete(row)
     session.flush()
-    add_sections(session, version, sections_of(version.text), language)
+    add_sections(session, version, sections_of(version.text))
