@@ -45,9 +45,17 @@ def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
 # Patterns run on the lower-cased text (several times faster than IGNORECASE); the case-insensitive
 # twins serve the rare text whose lower-casing changes its length, so evidence offsets stay exact.
 _TERM_RE = {name: _compile(p) for name, p in _TERMS.items()}
-_TERM_RE_ANYCASE = {name: _compile(p, re.IGNORECASE) for name, p in _TERMS.items()}
 _TRAP_RE = tuple((_compile(p), families) for p, families in _TRAPS)
-_TRAP_RE_ANYCASE = tuple((_compile(p, re.IGNORECASE), families) for p, families in _TRAPS)
+
+
+@lru_cache(maxsize=1)
+def _anycase() -> tuple[dict[str, re.Pattern[str]], tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]]:
+    """The twins, compiled on first need: a third of this module's import went to them, paid by every
+    process that rates a change, and few ever meets such a text."""
+    return ({name: _compile(p, re.IGNORECASE) for name, p in _TERMS.items()},
+            tuple((_compile(p, re.IGNORECASE), families) for p, families in _TRAPS))
+
+
 _TOKEN_RE = re.compile(r"\w+(?:['’-]\w+)*")
 
 # One regex pass costs about the same per character whatever it finds: with every family scanned
@@ -199,7 +207,7 @@ class _Terms:
         if keyed:
             text, self._term_re, self._trap_re = lowered, _TERM_RE, _TRAP_RE
         else:  # the keys are lower-case: this rare text is scanned whole
-            self._term_re, self._trap_re, indexed = _TERM_RE_ANYCASE, _TRAP_RE_ANYCASE, False
+            (self._term_re, self._trap_re), indexed = _anycase(), False
         self.text = text.translate(_FOLD)  # one character for one: offsets into the caller's text hold
         self.token_starts = [m.start() for m in _TOKEN_RE.finditer(self.text)]
         self.sentence_starts = [m.end() for m in _SENTENCE_END.finditer(self.text)]
