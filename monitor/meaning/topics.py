@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 from monitor.meaning.facts import ages, periods
 from monitor.meaning.model import TopicModel, knows_language, load_model, primary_language
 from monitor.meaning.names import CONTEXT, MODELLED, TOPICS, WATCHED
-from monitor.meaning.topic_prefixes import start_keys, word_anchors
+from monitor.meaning.topic_prefixes import pattern_facts
 from monitor.meaning.topic_words import TERMS as _TERMS
 from monitor.meaning.topic_words import TRAPS as _TRAPS
 
@@ -64,9 +64,12 @@ _TOKEN_RE = re.compile(r"\w+(?:['’-]\w+)*")
 _INDEX_FROM_CHARS = 2000
 _CHARS_PER_TRY = 25  # one try at a word start costs about as much as scanning this many characters
 _WORD_START = re.compile(r"\b\w")
-_TERM_KEYS = {name: keys for name, p in _TERMS.items() if (keys := start_keys(p)) is not None}
-_TERM_ANCHORS = {name: anchors for name, p in _TERMS.items() if (anchors := word_anchors(p)) is not None}
-_TRAP_ANCHORS = {i: anchors for i, (p, _) in enumerate(_TRAPS) if (anchors := word_anchors(p)) is not None}
+# (two-letter start keys, three-letter ones, anchors) of each family and trap: one parse of each pattern
+_TERM_FACTS = {name: pattern_facts(p) for name, p in _TERMS.items()}
+_TRAP_FACTS = [pattern_facts(p) for p, _ in _TRAPS]
+_TERM_KEYS = {name: keys for name, (keys, _, _) in _TERM_FACTS.items() if keys is not None}
+_TERM_ANCHORS = {name: anchors for name, (_, _, anchors) in _TERM_FACTS.items() if anchors is not None}
+_TRAP_ANCHORS = {i: anchors for i, (_, _, anchors) in enumerate(_TRAP_FACTS) if anchors is not None}
 
 
 _Filter = tuple[frozenset[str] | None, frozenset[str], tuple[str, ...]]
@@ -83,13 +86,13 @@ def _filter_of(family: str) -> _Filter:
             tuple(a for a in anchors if a not in words))
 
 
-_TRAP_KEYS = {i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p)) is not None}
+_TRAP_KEYS = {i: keys for i, (keys, _, _) in enumerate(_TRAP_FACTS) if keys is not None}
 _FILTER = {family: _filter_of(family) for family in _TERMS}
 _KEYS: dict[str | int, frozenset[str]] = {**_TERM_KEYS, **_TRAP_KEYS}  # families by name, traps by index
 # the same up to three characters long: in a short text, "thi" tells "third" from "the", "this", "that"
 _KEYS3: dict[str | int, frozenset[str]] = {
-    **{name: keys for name, p in _TERMS.items() if (keys := start_keys(p, 3)) is not None},
-    **{i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p, 3)) is not None}}
+    **{name: keys for name, (_, keys, _) in _TERM_FACTS.items() if keys is not None},
+    **{i: keys for i, (_, keys, _) in enumerate(_TRAP_FACTS) if keys is not None}}
 
 
 @lru_cache(maxsize=8192)
