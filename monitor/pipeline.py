@@ -21,12 +21,21 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
-from monitor.store.plain import ClaimedSource, SourceHealth, VersionHead, compress, process_owner, text_hash, utcnow
+from monitor.store.plain import (
+    ClaimedSource,
+    SourceHealth,
+    VersionHead,
+    VersionSection,
+    compress,
+    process_owner,
+    text_hash,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
     from monitor.shards import Claims
-    from monitor.store.database import SectionRow, Store, Version
+    from monitor.store.database import Store, Version
     from monitor.store.deferred import DeferredStore
     from monitor.text.sections import Section
 
@@ -471,7 +480,7 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
-def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
+def stored_section_topics(row: VersionSection, language: str = "en") -> list[str]:
     """A version's section's topics (a row of `version_sections`): classified now unless a release that
     classified them at check time stored them (never written back: the reading commands do not write)."""
     from monitor.text.sections import Section

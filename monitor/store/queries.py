@@ -23,6 +23,7 @@ from monitor.store.database import (
     decompress,
     text_hash,
 )
+from monitor.store.plain import VersionSection
 
 
 def _iso(value) -> str | None:
@@ -100,21 +101,26 @@ def version_detail(store: Store, source: Source, seq: int | None, language: str 
     }
 
 
-def version_sections(session, version_id: int, text: str) -> list[SectionRow]:
+def version_sections(session, version_id: int, text: str) -> list[VersionSection]:
     """A version's sections, in order: derived from its text now (`pipeline.sections_of`, the parse every
     comparison makes, ~1 ms for a 30 KB policy), or the rows stored with it by a release that stored
-    sections at check time. Derived rows are not added to the session (topics None: classified when shown)."""
+    sections at check time."""
     stored = Store.sections(session, version_id)
-    return stored if stored else derived_sections(version_id, text)
+    return [as_version_section(row) for row in stored] if stored else derived_sections(text)
 
 
-def derived_sections(version_id: int, text: str) -> list[SectionRow]:
-    """The section rows of a version's text, as a check once stored them (never written)."""
+def derived_sections(text: str) -> list[VersionSection]:
+    """A version's sections from its text, as a check once stored them (topics None: classified when shown)."""
     from monitor.pipeline import sections_of
 
-    return [SectionRow(version_id=version_id, position=position, key=s.key, number=s.number, title=s.title,
-                       level=s.level, path=s.display_path, text=s.text, topics=None)
+    return [VersionSection(position, s.key, s.number, s.title, s.level, s.display_path, s.text)
             for position, s in enumerate(sections_of(text))]
+
+
+def as_version_section(row: SectionRow) -> VersionSection:
+    """A section row an older release stored, as the readers see sections."""
+    return VersionSection(row.position, row.key, row.number, row.title, row.level, row.path, row.text,
+                          tuple(row.topics) if row.topics is not None else None)
 
 
 HIDDEN_BY_DEFAULT = ("moved", "date")
