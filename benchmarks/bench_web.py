@@ -26,11 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.config import parse_config  # noqa: E402
 from monitor.meaning.significance import changes_between  # noqa: E402
-from monitor.pipeline import add_sections, sections_of  # noqa: E402
 from monitor.store.database import (  # noqa: E402
     ChangeRow,
     Check,
-    SectionRow,
     Source,
     Store,
     Version,
@@ -66,7 +64,6 @@ def build(url: str) -> None:
         source = Source(name="bigco", url="https://example.org/privacy")
         session.add(source)
         session.flush()
-        small = sections_of(policy(12))
         previous = None
         for seq in range(1, VERSIONS - 1):
             text = policy(12, stamp=seq)
@@ -74,9 +71,6 @@ def build(url: str) -> None:
                               raw_hash=text_hash(text), raw=compress(text.encode()), text=text)
             session.add(version)
             session.flush()
-            for position, s in enumerate(small):  # the same sections each time: topics as `check` stores them
-                session.add(SectionRow(version_id=version.id, position=position, key=s.key, number=s.number,
-                                       title=s.title, level=s.level, path=s.display_path, text=s.text, topics=[]))
             if previous is not None:
                 alert = ["retention"] if seq % 50 == 0 else []
                 session.add(ChangeRow(source_id=source.id, old_version_id=previous.id, new_version_id=version.id,
@@ -92,7 +86,6 @@ def build(url: str) -> None:
                               raw_hash=text_hash(text), raw=compress(text.encode()), text=text)
             session.add(version)
             session.flush()
-            add_sections(session, version, sections_of(text))
             for position, rated in enumerate(changes_between(previous.text, text)):
                 c = rated.change
                 session.add(ChangeRow(source_id=source.id, old_version_id=previous.id, new_version_id=version.id,

@@ -21,12 +21,21 @@ from monitor.config import Config, SourceConfig
 from monitor.errors import ContentRejected, FetchError
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
-from monitor.store.plain import ClaimedSource, SourceHealth, VersionHead, compress, process_owner, text_hash, utcnow
+from monitor.store.plain import (
+    ClaimedSource,
+    SourceHealth,
+    VersionHead,
+    VersionSection,
+    compress,
+    process_owner,
+    text_hash,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
     from monitor.shards import Claims
-    from monitor.store.database import SectionRow, Store, Version
+    from monitor.store.database import Store, Version
     from monitor.store.deferred import DeferredStore
     from monitor.text.sections import Section
 
@@ -387,10 +396,9 @@ def _note_new_address(source: SourceConfig, final_url: str, last_final_url: str 
 
 @dataclass(frozen=True)
 class _Derived:
-    """What a new text says against the latest version (pure: sections, and the rated changes)."""
+    """What a new text says against the latest version (pure: its hash and the rated changes)."""
 
     digest: str
-    sections: list[Section]
     changes: list[RatedChange]
 
 
@@ -408,11 +416,11 @@ def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
                     f"{source.language!r}; changes are stored and diffed but reported unrated",
                     extra={"source": source.name})
     if latest is None:  # a first version is compared with nothing: the rating stage (~0.3 s to import) waits
-        return _Derived(digest, sections_of(text), [])
+        return _Derived(digest, [])
     from monitor.meaning.significance import changes_between
 
     changes = changes_between(previous_text or "", text, source.topics, source.language)
-    return _Derived(digest, sections_of(text), changes)
+    return _Derived(digest, changes)
 
 
 def sections_of(text: str) -> list[Section]:
@@ -441,7 +449,8 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
 
 def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
-    """Write the new version, its sections and changes, and queue its alerts (one transaction)."""
+    """Write the new version and its changes, and queue its alerts (one transaction). Its sections are not
+    stored: they are derived from its text when read (`version_sections`), as every comparison does."""
     from monitor.store.database import Store, Version
 
     digest = derived.digest
@@ -454,7 +463,6 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     )
     session.add(version)
     session.flush()
-    add_sections(session, version, derived.sections, source.language, previous_id=latest.id if latest else None)
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
@@ -472,33 +480,9 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
-def add_sections(session, version: Version, sections: Sequence[Section], language: str = "en", *,
-                 previous_id: int | None = None) -> None:
-    """Store a version's sections. Only sections that changed since version `previous_id` are classified:
-    an unchanged one (same key, heading and text) keeps its topics. Without a previous version (a source's
-    first, or a re-derived text) topics stay None and are classified when shown (`stored_section_topics`):
-    nothing is alerted about a first version, and a change classifies what it touches."""
-    from monitor.store.database import Store
-
-    conn = session.connection()
-    known = Store.section_topics_by_content(conn, previous_id) if previous_id is not None else {}
-    rows = []
-    for position, section in enumerate(sections):
-        path = section.display_path
-        if previous_id is None:
-            topics = None
-        else:
-            found = known.get((section.key, path, section.text), False)
-            topics = section_topics(section, language) if found is False else found
-        rows.append({"version_id": version.id, "position": position, "key": section.key, "number": section.number,
-                     "title": section.title, "level": section.level, "path": path, "text": section.text,
-                     "topics": topics})
-    Store.add_section_rows(conn, rows)
-
-
-def stored_section_topics(row: SectionRow, language: str = "en") -> list[str]:
-    """A stored section's topics, classified now when they were left for later (never written back:
-    the reading commands do not write)."""
+def stored_section_topics(row: VersionSection, language: str = "en") -> list[str]:
+    """A version's section's topics (a row of `version_sections`): classified now unless a release that
+    classified them at check time stored them (never written back: the reading commands do not write)."""
     from monitor.text.sections import Section
 
     if row.topics is not None:

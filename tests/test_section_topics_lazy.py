@@ -1,5 +1,6 @@
-"""Section topics cost only what changed: a first version's are classified when shown, a new version
-classifies only the sections that changed and carries the others' topics over (real server, real SQLite)."""
+"""Sections cost a check nothing: a version's sections are derived from its text and classified when shown,
+never stored or classified by `check`; rows an older release stored are read as stored (real server, real
+SQLite)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from tests.pages import edit, render_policy, seed_text
 
 ACCOUNT = "including your nickname, email address, and profile picture"
-ACCESS = "based on the principle of least privilege"
 
 
 @pytest.fixture
@@ -45,50 +45,51 @@ def run_check(config_path, sqlite_url):
     return result
 
 
-def stored_topics(sqlite_url, seq: int) -> dict[str, list[str] | None]:
+def stored_sections(sqlite_url) -> int:
     with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
-        rows = db.execute("select s.path, s.topics from section s join version v on v.id = s.version_id "
-                          "where v.seq = ? order by s.position", (seq,)).fetchall()
-    return {path: (json.loads(topics) if topics is not None else None) for path, topics in rows}
+        return db.execute("select count(*) from section").fetchone()[0]
 
 
-def test_only_changed_sections_are_classified_and_the_others_carry_their_topics(site, make_config, sqlite_url,
-                                                                                classified):
-    text = seed_text(2)
-    config = make_config([{"name": "w", "url": site.set("/p", render_policy(text))}])
-
-    assert run_check(config, sqlite_url).status == "new"
-    assert classified == [], "a first version alerts nothing: its sections are classified when shown"
-    assert set(stored_topics(sqlite_url, 1).values()) == {None}
-
-    site.set("/p", render_policy(edit(text, ACCOUNT, ACCOUNT + ", and your precise location")))
-    assert run_check(config, sqlite_url).status == "changed"
-    v2 = stored_topics(sqlite_url, 2)
-    [account] = [p for p in v2 if "Account Information" in p]
-    assert classified == [account], "only the edited section was classified"
-    assert v2[account] is not None and "collection" in v2[account]
-    assert all(topics is None for path, topics in v2.items() if path != account)
-
-    site.set("/p", render_policy(edit(edit(text, ACCOUNT, ACCOUNT + ", and your precise location"),
-                                      ACCESS, ACCESS + " and shared with our auditors")))
-    assert run_check(config, sqlite_url).status == "changed"
-    v3 = stored_topics(sqlite_url, 3)
-    assert len(classified) == 2 and "Access Control" in classified[1]
-    assert v3[account] == v2[account], "an unchanged section keeps the topics it was given"
+def show_sections(cli, config, sqlite_url, version: int) -> dict:
+    shown = cli("--config", config, "--db", sqlite_url, "show", "w", str(version), "--sections", "--json")
+    assert shown.exit_code == 0, shown.stderr
+    return shown.json()
 
 
-def test_show_sections_classifies_what_was_left_for_later_without_writing(cli, site, make_config, sqlite_url):
+def test_a_check_stores_no_sections_and_classifies_none_and_show_derives_them(cli, site, make_config,
+                                                                              sqlite_url, classified):
     from monitor.pipeline import section_topics, sections_of
 
     text = seed_text(2)
     config = make_config([{"name": "w", "url": site.set("/p", render_policy(text))}])
-    cli("--config", config, "--db", sqlite_url, "check", "--json")
+    assert run_check(config, sqlite_url).status == "new"
+    site.set("/p", render_policy(edit(text, ACCOUNT, ACCOUNT + ", and your precise location")))
+    result = run_check(config, sqlite_url)
 
-    shown = cli("--config", config, "--db", sqlite_url, "show", "w", "--sections", "--json")
+    assert result.status == "changed"
+    assert [c.change.section for c in result.changes if not c.not_rated] != [], "the change itself is rated"
+    assert classified == [], "sections are classified when shown, never by a check"
+    assert stored_sections(sqlite_url) == 0, "sections follow the text: derived when read, not stored"
+    for version in (1, 2):
+        shown = show_sections(cli, config, sqlite_url, version)
+        derived = sections_of(shown["text"])
+        assert [(s["key"], s["path"], s["title"], s["number"], s["level"]) for s in shown["sections"]] == \
+            [(s.key, s.display_path, s.title, s.number, s.level) for s in derived]
+        assert [s["topics"] for s in shown["sections"]] == [section_topics(s) for s in derived]
+    assert stored_sections(sqlite_url) == 0, "`show` wrote nothing"
 
-    assert shown.exit_code == 0, shown.stderr
-    sections = shown.json()["sections"]
-    expected = [section_topics(s) for s in sections_of(shown.json()["text"])]
-    assert [s["topics"] for s in sections] == expected
-    assert any(expected), "the policy has classified sections at all"
-    assert set(stored_topics(sqlite_url, 1).values()) == {None}, "`show` wrote nothing"
+
+def test_sections_an_older_release_stored_are_read_as_stored(cli, site, make_config, sqlite_url):
+    text = seed_text(2)
+    config = make_config([{"name": "w", "url": site.set("/p", render_policy(text))}])
+    assert run_check(config, sqlite_url).status == "new"
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:  # as a release before this one stored them
+        db.execute("insert into section (version_id, position, key, number, title, level, path, text, topics) "
+                   "values (1, 0, 'old', null, 'Old Title', 1, 'Old Title', 'old text', ?), "
+                   "(1, 1, 'later', null, 'Later', 1, 'Later', 'We sell your data to brokers.', null)",
+                   (json.dumps(["security"]),))
+
+    shown = show_sections(cli, config, sqlite_url, 1)["sections"]
+
+    assert [(s["key"], s["topics"]) for s in shown] == [("old", ["security"]), ("later", ["sharing"])], \
+        "stored topics as stored, topics left for later classified now"

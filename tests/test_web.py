@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 
 import httpx
@@ -122,6 +123,17 @@ def test_the_change_page_highlights_words_inside_the_clause_and_links_each_secti
     assert "age threshold 18 → 13" in page
     assert 'id="old-s-' in page and 'id="new-s-' in page  # both full texts, with section anchors
     assert 'class="text-section changed"' in page
+
+
+def test_a_version_page_shows_each_sections_topics_as_show_sections_does(base, monitored):
+    # `check` leaves every section's topics for later: the page classifies them, as `show --sections` does
+    for version in ("1", "2"):
+        shown = cli_json(monitored, "show", "wemet", version, "--sections", "--json")["sections"]
+        page = get(base + f"/sources/wemet/versions/{version}").text
+        drawn = [re.findall(r'class="topic topic-([a-z_]+)"', body)
+                 for body in page.split('<section class="text-section"')[1:]]
+        assert drawn == [s["topics"] for s in shown]
+        assert any(drawn), "the policy has sections about something at all"
 
 
 def test_policy_text_is_escaped_everywhere(base):

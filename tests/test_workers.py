@@ -323,6 +323,12 @@ def test_migrate_db_copies_a_sqlite_history_into_postgresql_resumes_and_refuses_
     policy_server.pages["/p"] = CHANGED
     assert cli("--config", config, "--db", sqlite_url, "check", "--no-deliver").exit_code == 0
 
+    # sections a release before sections were derived on read stored with version 1 (a check stores none)
+    with Store(sqlite_url).engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("INSERT INTO section (version_id, position, key, title, level, path, text, topics) "
+                          "VALUES (1, 0, 'a', 'A', 1, 'A', 'first', NULL), (1, 1, 'b', 'B', 1, 'B', 'second', NULL)"))
     # an interruption in the middle of the copy (after the first row of `section`) …
     monkeypatch.setattr(copy_module, "BATCH", 1)
 

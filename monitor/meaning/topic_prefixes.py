@@ -63,10 +63,33 @@ def _prefixes(sequence, index: int = 0) -> set[str] | None:  # noqa: ANN001 - a 
 def start_keys(pattern: str, length: int = 2) -> frozenset[str] | None:
     """The first one to `length` characters a match of `pattern` (lower-case, starting at a word start)
     can begin with, or None when that is unknown or not a word character (then scan everywhere)."""
+    return _start_keys(_parsed(pattern), length)
+
+
+def pattern_facts(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | None, frozenset[str] | None]:
+    """`start_keys(pattern)`, `start_keys(pattern, 3)` and `word_anchors(pattern)` from one parse of it:
+    parsing is most of their cost, paid at import by every process that classifies."""
+    parsed = _parsed(pattern)
+    return _start_keys(parsed, 2), _start_keys(parsed, 3), _anchors(parsed)
+
+
+_UNKNOWN = object()  # a pattern the parser cannot read, or no parser
+
+
+def _parsed(pattern: str):  # noqa: ANN202 - a parsed `re` pattern, or _UNKNOWN
     if _parse is None:
+        return _UNKNOWN
+    try:
+        return _parse.parse(pattern)
+    except Exception:  # noqa: BLE001 - an unknown parser shape only costs speed
+        return _UNKNOWN
+
+
+def _start_keys(parsed, length: int) -> frozenset[str] | None:  # noqa: ANN001
+    if parsed is _UNKNOWN:
         return None
     try:
-        prefixes = _prefixes(_parse.parse(pattern))
+        prefixes = _prefixes(parsed)
     except Exception:  # noqa: BLE001 - an unknown parser shape only costs speed
         return None
     if not prefixes or any(not (p[0].isalnum() or p[0] == "_") for p in prefixes):
@@ -149,10 +172,14 @@ def _word_anchors(sequence, at_word_start: bool) -> set[str] | None:  # noqa: AN
 def word_anchors(pattern: str) -> frozenset[str] | None:
     """Literals that start at a word start, one of which every match of `pattern` (lower-case, starting
     at a word start) contains; None when unknown. A sentence without any cannot hold a match."""
-    if _parse is None:
+    return _anchors(_parsed(pattern))
+
+
+def _anchors(parsed) -> frozenset[str] | None:  # noqa: ANN001
+    if parsed is _UNKNOWN:
         return None
     try:
-        anchors = _word_anchors(_parse.parse(pattern), True)
+        anchors = _word_anchors(parsed, True)
     except Exception:  # noqa: BLE001 - an unknown parser shape only costs speed
         return None
     return frozenset(anchors) if anchors else None

@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 from monitor.meaning.facts import ages, periods
 from monitor.meaning.model import TopicModel, knows_language, load_model, primary_language
 from monitor.meaning.names import CONTEXT, MODELLED, TOPICS, WATCHED
-from monitor.meaning.topic_prefixes import start_keys, word_anchors
+from monitor.meaning.topic_prefixes import pattern_facts
 from monitor.meaning.topic_words import TERMS as _TERMS
 from monitor.meaning.topic_words import TRAPS as _TRAPS
 
@@ -45,9 +45,17 @@ def _compile(pattern: str, flags: int = 0) -> re.Pattern[str]:
 # Patterns run on the lower-cased text (several times faster than IGNORECASE); the case-insensitive
 # twins serve the rare text whose lower-casing changes its length, so evidence offsets stay exact.
 _TERM_RE = {name: _compile(p) for name, p in _TERMS.items()}
-_TERM_RE_ANYCASE = {name: _compile(p, re.IGNORECASE) for name, p in _TERMS.items()}
 _TRAP_RE = tuple((_compile(p), families) for p, families in _TRAPS)
-_TRAP_RE_ANYCASE = tuple((_compile(p, re.IGNORECASE), families) for p, families in _TRAPS)
+
+
+@lru_cache(maxsize=1)
+def _anycase() -> tuple[dict[str, re.Pattern[str]], tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]]:
+    """The twins, compiled on first need: a third of this module's import went to them, paid by every
+    process that rates a change, and few ever meets such a text."""
+    return ({name: _compile(p, re.IGNORECASE) for name, p in _TERMS.items()},
+            tuple((_compile(p, re.IGNORECASE), families) for p, families in _TRAPS))
+
+
 _TOKEN_RE = re.compile(r"\w+(?:['’-]\w+)*")
 
 # One regex pass costs about the same per character whatever it finds: with every family scanned
@@ -56,9 +64,12 @@ _TOKEN_RE = re.compile(r"\w+(?:['’-]\w+)*")
 _INDEX_FROM_CHARS = 2000
 _CHARS_PER_TRY = 25  # one try at a word start costs about as much as scanning this many characters
 _WORD_START = re.compile(r"\b\w")
-_TERM_KEYS = {name: keys for name, p in _TERMS.items() if (keys := start_keys(p)) is not None}
-_TERM_ANCHORS = {name: anchors for name, p in _TERMS.items() if (anchors := word_anchors(p)) is not None}
-_TRAP_ANCHORS = {i: anchors for i, (p, _) in enumerate(_TRAPS) if (anchors := word_anchors(p)) is not None}
+# (two-letter start keys, three-letter ones, anchors) of each family and trap: one parse of each pattern
+_TERM_FACTS = {name: pattern_facts(p) for name, p in _TERMS.items()}
+_TRAP_FACTS = [pattern_facts(p) for p, _ in _TRAPS]
+_TERM_KEYS = {name: keys for name, (keys, _, _) in _TERM_FACTS.items() if keys is not None}
+_TERM_ANCHORS = {name: anchors for name, (_, _, anchors) in _TERM_FACTS.items() if anchors is not None}
+_TRAP_ANCHORS = {i: anchors for i, (_, _, anchors) in enumerate(_TRAP_FACTS) if anchors is not None}
 
 
 _Filter = tuple[frozenset[str] | None, frozenset[str], tuple[str, ...]]
@@ -75,13 +86,13 @@ def _filter_of(family: str) -> _Filter:
             tuple(a for a in anchors if a not in words))
 
 
-_TRAP_KEYS = {i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p)) is not None}
+_TRAP_KEYS = {i: keys for i, (keys, _, _) in enumerate(_TRAP_FACTS) if keys is not None}
 _FILTER = {family: _filter_of(family) for family in _TERMS}
 _KEYS: dict[str | int, frozenset[str]] = {**_TERM_KEYS, **_TRAP_KEYS}  # families by name, traps by index
 # the same up to three characters long: in a short text, "thi" tells "third" from "the", "this", "that"
 _KEYS3: dict[str | int, frozenset[str]] = {
-    **{name: keys for name, p in _TERMS.items() if (keys := start_keys(p, 3)) is not None},
-    **{i: keys for i, (p, _) in enumerate(_TRAPS) if (keys := start_keys(p, 3)) is not None}}
+    **{name: keys for name, (_, keys, _) in _TERM_FACTS.items() if keys is not None},
+    **{i: keys for i, (_, keys, _) in enumerate(_TRAP_FACTS) if keys is not None}}
 
 
 @lru_cache(maxsize=8192)
@@ -199,7 +210,7 @@ class _Terms:
         if keyed:
             text, self._term_re, self._trap_re = lowered, _TERM_RE, _TRAP_RE
         else:  # the keys are lower-case: this rare text is scanned whole
-            self._term_re, self._trap_re, indexed = _TERM_RE_ANYCASE, _TRAP_RE_ANYCASE, False
+            (self._term_re, self._trap_re), indexed = _anycase(), False
         self.text = text.translate(_FOLD)  # one character for one: offsets into the caller's text hold
         self.token_starts = [m.start() for m in _TOKEN_RE.finditer(self.text)]
         self.sentence_starts = [m.end() for m in _SENTENCE_END.finditer(self.text)]

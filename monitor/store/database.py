@@ -99,7 +99,9 @@ class Version(SQLModel, table=True):
 
 
 class SectionRow(SQLModel, table=True):
-    """A section of a stored version, as the sections stage found it."""
+    """A section of a stored version, as the sections stage found it: stored by releases before sections
+    were derived from the text when read (`monitor.store.queries.version_sections`), which reads these
+    rows where a version has them."""
 
     __tablename__ = "section"
     id: int | None = Field(default=None, primary_key=True)
@@ -111,7 +113,7 @@ class SectionRow(SQLModel, table=True):
     level: int = 0
     path: str = ""
     text: str = Field(sa_column=Column(Text, nullable=False))
-    # None: not classified yet (a first version's sections are classified when shown; see pipeline)
+    # None: not classified (classified when shown: pipeline.stored_section_topics)
     topics: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
@@ -528,17 +530,6 @@ class Store:
     def text_of_version(conn: Connection, version_id: int) -> str:
         return conn.execute(_statements().version_text, {"version_id": version_id}).scalar_one()
 
-    @staticmethod
-    def section_topics_by_content(conn: Connection, version_id: int) -> dict[tuple[str, str, str], list[str] | None]:
-        """A version's section topics by (key, path, text): what a next version's unchanged sections keep."""
-        return {(key, path, text_): topics
-                for key, path, text_, topics in conn.execute(_statements().section_topics, {"version_id": version_id})}
-
-    @staticmethod
-    def add_section_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """Insert a version's sections in one executemany (a multi-row insert on PostgreSQL)."""
-        if rows:
-            conn.execute(insert(SectionRow.__table__), rows)
 
 
 @dataclass(frozen=True)
@@ -549,12 +540,11 @@ class _Statements:
     source_id: Any
     add_check: Any
     version_text: Any
-    section_topics: Any
 
 
 @lru_cache(maxsize=1)
 def _statements() -> _Statements:
-    source, version, section = Source.__table__, Version.__table__, SectionRow.__table__
+    source, version = Source.__table__, Version.__table__
     col = source.c
     same_url = col.url == bindparam("new_url")
     lock_free = or_(col.lock_owner.is_(None), col.lock_owner == bindparam("owner"),
@@ -573,8 +563,6 @@ def _statements() -> _Statements:
         source_id=select(col.id).where(col.name == bindparam("source_name")),
         add_check=insert(Check.__table__),
         version_text=select(version.c.text).where(version.c.id == bindparam("version_id")),
-        section_topics=(select(section.c.key, section.c.path, section.c.text, section.c.topics)
-                        .where(section.c.version_id == bindparam("version_id"))),
     )
 
 

@@ -82,6 +82,21 @@ class SourceHealth:
     unstable_reported: bool
 
 
+@dataclass(frozen=True)
+class VersionSection:
+    """A section of a stored version as the readers see it: derived from the version's text, or a row an
+    older release stored (`topics` None: not classified yet, see pipeline.stored_section_topics)."""
+
+    position: int
+    key: str
+    number: str | None
+    title: str
+    level: int
+    path: str            # display path: headings joined by " › ", "(preamble)" before the first
+    text: str
+    topics: tuple[str, ...] | None = None
+
+
 _REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
 _DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.M)
 

@@ -14,6 +14,8 @@ from sqlmodel import Session, func, select
 from monitor.config import Config, SourceConfig
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
+from monitor.store.plain import VersionSection
+from monitor.store.queries import as_version_section, derived_sections
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
 STATUSES = ("ok", "failing", "rejected", "unchecked")
@@ -307,15 +309,18 @@ def recorded_changes(store: Store, source: Source, old: int, new: int) -> list[C
     return [_change(r) for r in rows]
 
 
-def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, list[SectionRow]]:
-    """The stored section rows of some versions of a source, by version number."""
+def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[int, list[VersionSection]]:
+    """The section rows of some versions of a source, by version number: those stored with a version, or
+    derived from its text (`queries.version_sections`)."""
     with store.session() as session:
         ids = dict(session.exec(select(Version.seq, Version.id)
                                 .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all())
         rows = session.exec(select(SectionRow).where(SectionRow.version_id.in_(list(ids.values())))
                             .order_by(SectionRow.version_id, SectionRow.position)).all()
-    by_id = {v: k for k, v in ids.items()}
-    out: dict[int, list] = {seq: [] for seq in ids}
-    for r in rows:
-        out[by_id[r.version_id]].append(r)
+        by_id = {v: k for k, v in ids.items()}
+        out: dict[int, list[VersionSection]] = {seq: [] for seq in ids}
+        for r in rows:
+            out[by_id[r.version_id]].append(as_version_section(r))
+        for seq in [seq for seq, found in out.items() if not found]:
+            out[seq] = derived_sections(session.exec(select(Version.text).where(Version.id == ids[seq])).one())
     return out

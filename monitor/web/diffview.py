@@ -181,9 +181,14 @@ def panels(changes: Sequence[ChangeView]) -> list[Panel]:
     return out
 
 
-def full_text(sections: Sequence, shown: Sequence[Panel], *, side: str) -> list[TextSection]:
+def full_text(sections: Sequence, shown: Sequence[Panel], *, side: str,
+              language: str | None = None) -> list[TextSection]:
     """A version's sections (stored rows) with the ones a shown panel changed marked; `side` is
-    "old" or "new" (which key of a change names a section of this version)."""
+    "old" or "new" (which key of a change names a section of this version). With `language` (the
+    source's), each section's topics, classified now where the check left them for later
+    (`stored_section_topics`); without, none (the change page does not show them)."""
+    from monitor.pipeline import stored_section_topics
+
     touched: dict[str, Panel] = {}
     for panel in shown:
         key = panel.old_key if side == "old" else panel.new_key
@@ -194,6 +199,7 @@ def full_text(sections: Sequence, shown: Sequence[Panel], *, side: str) -> list[
     for s in sections:
         panel = touched.get(s.key)
         heading = s.path.split(" › ")[-1] if s.path and s.path != "(preamble)" else ""
-        out.append(TextSection(f"{side}-" + anchor_for(s.key, taken), heading, s.level, s.text, list(s.topics or ()),
+        topics = stored_section_topics(s, language) if language is not None else []
+        out.append(TextSection(f"{side}-" + anchor_for(s.key, taken), heading, s.level, s.text, topics,
                                panel.anchor if panel else None, bool(panel and panel.material)))
     return out

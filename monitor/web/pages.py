@@ -51,10 +51,17 @@ def version(request: Request) -> HTMLResponse:
     match = _VERSION.match(request.path_params["version"])
     if not match:
         raise HTTPException(404, "a version is a whole number, as the source page lists them")
-    detail = version_detail(web.store, row, int(match.group(1)))
+    language = _language(web, row.name)
+    detail = version_detail(web.store, row, int(match.group(1)), language)
     sections = data.version_sections(web.store, row, [detail["version"]])[detail["version"]]
-    text = diffview.full_text(sections, [], side="v")
+    text = diffview.full_text(sections, [], side="v", language=language)
     return render(request, "version.html", name=row.name, detail=detail, sections=text)
+
+
+def _language(web: Web, name: str) -> str:
+    """The language a source's texts are classified in: its configured one ("en" when no longer configured)."""
+    configured = web.config.source(name)
+    return configured.language if configured else "en"
 
 
 def change(request: Request) -> HTMLResponse:
