@@ -143,11 +143,31 @@ def _subject(tokens: list[str], verb: int) -> str | None:
     return next((t for t in reversed(tokens[max(0, verb - _SUBJECT_REACH):verb]) if t in _PRONOUNS), None)
 
 
+_HARM_MARKERS = frozenset({"unauthorized", "unauthorised", "unlawful", "unlawfully", "accidental", "accidentally",
+                           "improper", "improperly", "inadvertent", "inadvertently", "against", "prevent",
+                           "prevents", "preventing", "from"})
+_HARM_REACH = 12
+
+
+def _guarded_against(tokens: list[str], verb: int) -> bool:
+    """Is the verb one of the harms a sentence guards data against ("protect it from being lost, used,
+    altered or disclosed", "against unauthorised access or disclosure")? Walking back from it through
+    a list (words, commas, "or", other verbs) to a guarding word, before any subject or modal."""
+    for j in range(verb - 1, max(verb - _HARM_REACH, -1), -1):
+        t = tokens[j]
+        if t in _PRONOUNS or t in MODALS:
+            return False
+        if t in _HARM_MARKERS:
+            return t != "from" or (j + 1 < verb and tokens[j + 1] == "being")
+    return False
+
+
 def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will)).
 
     What the user does is no statement about the data's fate: a verb whose nearest pronoun is "you"
-    ("you can export and delete your data", "if you share a post") is left out."""
+    ("you can export and delete your data", "if you share a post") is left out, and so is a harm the
+    text guards data against ("protect it from being lost, altered or disclosed")."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
         tokens = re.findall(r"[a-z]+|,", sentence)
@@ -167,6 +187,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
                     break
             if _subject(tokens, i) == "you":
                 continue                               # "you can export and delete your data": the user acts
+            if _guarded_against(tokens, i):
+                continue                               # "protect it from being lost, altered or disclosed"
             # "Under no circumstances will we sell", "No personal data is sold"
             negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
             found.setdefault(lemma, set()).add((negated, modal))
