@@ -933,3 +933,17 @@ def test_a_topic_both_versions_carry_needs_the_edit_even_when_another_topic_come
     new = Clause(old.text.replace("uses SalesForce to email you", "uses Acoustic to email children under 13 and you"))
     assert reworded_topics(old, new, "Donations") == ([], ["minors"])
     assert reworded_topics(old, Clause(old.text.replace("SalesForce", "Acoustic")), "Donations") == ([], [])
+
+
+def test_an_ing_form_used_as_a_noun_is_no_statement() -> None:
+    """"Opt out of sales, sharing, or targeted advertising" names an activity; "we are sharing" and "by
+    selling it" state one."""
+    from monitor.meaning.facts import statements
+
+    agents = ("If you are an authorized agent seeking to make a request to opt out of sales, sharing, or targeted "
+              "advertising on behalf of a consumer, please see our Privacy and Data Rights page.")
+    assert "share" not in statements(agents)
+    appeal = "If we deny your request, you may appeal our decision."
+    assert rate(appeal, [appeal, agents], "Appeals").alert_topics(WATCHED) == []
+    assert statements("We are sharing your order details with couriers.")["share"] == {(False, None)}
+    assert statements("We make money by selling your data to brokers.")["sell"] == {(False, None)}

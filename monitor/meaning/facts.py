@@ -162,12 +162,28 @@ def _guarded_against(tokens: list[str], verb: int) -> bool:
     return False
 
 
+_GERUND_AS_VERB = frozenset({"is", "are", "was", "were", "be", "been", "am", "by", "when", "while", "before",
+                             "after", "without", "not", "never", "start", "starts", "started", "stop", "stops",
+                             "stopped", "continue", "continues", "keep", "keeps", "begin", "begins"})
+
+
+def _verbal(tokens: list[str], verb: int) -> bool:
+    """Is an -ing form a verb here ("we are sharing", "by selling it", "without sharing it") rather than a
+    noun ("the use and sharing of data", "opt out of sales, sharing", a heading "Sharing your data")?"""
+    j = verb - 1
+    while j >= 0 and tokens[j].endswith("ly"):
+        j -= 1
+    return j >= 0 and tokens[j] in _GERUND_AS_VERB
+
+
 def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will)).
 
     What the user does is no statement about the data's fate: a verb whose nearest pronoun is "you"
     ("you can export and delete your data", "if you share a post") is left out, and so is a harm the
-    text guards data against ("protect it from being lost, altered or disclosed")."""
+    text guards data against ("protect it from being lost, altered or disclosed"), and an -ing form used
+    as a noun ("the collection, use and sharing of data", "opt out of sales, sharing", a heading
+    "Sharing your information")."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
         tokens = re.findall(r"[a-z]+|,", sentence)
@@ -176,6 +192,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
             lemma = VERB_FORMS.get(token)
             if lemma is None or (VERBS[lemma][2] and not about_data):   # "if we are sold or merged"
                 continue
+            if token.endswith("ing") and not _verbal(tokens, i):
+                continue                               # "opt out of sales, sharing": a noun, no statement
             negated, modal = False, None
             for j in range(i - 1, max(i - 10, -1), -1):
                 t = tokens[j]
