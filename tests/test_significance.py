@@ -947,3 +947,21 @@ def test_an_ing_form_used_as_a_noun_is_no_statement() -> None:
     assert rate(appeal, [appeal, agents], "Appeals").alert_topics(WATCHED) == []
     assert statements("We are sharing your order details with couriers.")["share"] == {(False, None)}
     assert statements("We make money by selling your data to brokers.")["sell"] == {(False, None)}
+
+
+def test_a_recipient_is_named_by_its_noun_phrase_without_prepositions_or_verbs() -> None:
+    """"Communication between buyers" and "within PayPal subsidiaries" name buyers and PayPal subsidiaries;
+    "third parties" and "third-party" are one recipient: rewording around a recipient adds none."""
+    from monitor.meaning.facts import recipients
+
+    def keys(text: str) -> set[str]:
+        return set(recipients([Clause(text)]))
+
+    assert keys("We may share information within PayPal subsidiaries.") == {"paypal subsidiary"}
+    assert keys("We share data to facilitate communication between buyers and sellers.") == {"buyer"}
+    assert keys("We share your data with third parties.") == keys("We share your data with a third-party.")
+    assert keys("We share data with unaffiliated third parties and advertising partners.") == {
+        "unaffiliat thirdparty", "advertiz partner"}
+    moved = rate("We may share information with PayPal subsidiaries.",
+                 "We may share information within PayPal subsidiaries.", "Sharing")
+    assert "recipient" not in moved.summary

@@ -233,6 +233,12 @@ _NP_STOP = frozenset("with to and or our the your their its his her such as incl
                      "not a an is are be".split())
 
 
+# Closed word classes (prepositions, question words, modals, auxiliaries, pronouns) and verbs never
+# qualify a recipient: "communication between buyers" names buyers, "within PayPal subsidiaries" subsidiaries.
+_NOT_IN_A_NAME = frozenset(
+    "within on through via into across among between about over under at in onto upon toward towards without "
+    "per outside inside after before during when where how why whom whose what whether if unless while can could "
+    "might will would should must shall do does did has have had was were been being you they he she".split())
 _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
 
 
@@ -257,11 +263,13 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
             for m in _RECIPIENT.finditer(sentence):
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
-                           if w in _NP_STOP or w in _NOT_MODIFIERS or is_number(w)), default=0)
+                           if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
+                           or is_number(w)), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if phrase and before != "from":        # "we receive data from partners": a source
-                    key = " ".join(stem(canon_word(w)) for w in phrase)
+                    # "third parties" and "third-party" (folded "thirdparty") are one recipient
+                    key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")
                     found.setdefault(key, " ".join(phrase))
     return found
 
