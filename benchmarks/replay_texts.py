@@ -7,9 +7,20 @@ to the significance stage is measured in about a minute. It printed `bench_repla
 figures exactly before and after the fourth significance pass (docs/significance-on-histories.md).
 Dev services only (train + dev): it has no way to read the test split.
 
-Usage: .venv/bin/python benchmarks/replay_texts.py [--misses] [--cache FILE]
+Usage: .venv/bin/python benchmarks/replay_texts.py [--misses] [--cache FILE] [--held-out-model] [--pairs FILE]
 `--cache FILE` keeps the normalized texts between runs (they depend on the normalizer and the guard,
 not on significance); delete the file after changing either.
+
+`--held-out-model`: the shipped topic model was fitted on the train and dev policies' paragraphs, so on
+the dev histories it reads text it has seen, and its probabilities there are surer than on a policy it
+meets for the first time (the test services, or any watched policy). With this flag each service is
+rated by a model fitted the same way (the shipped model's settings, thresholds, gates and combination)
+on the segments of the other train and dev services only: 5 folds grouped as `data/splits.json` groups
+services (needs the `train` extra, scikit-learn). Figures then say how the rules and the model combine
+on text the model has not seen.
+
+`--pairs FILE`: score only the labelled pairs whose ids are listed in FILE (one a line); `--not-pairs
+FILE` scores only those not listed (e.g. pairs labelled after some tuning, as a held-out check).
 """
 
 from __future__ import annotations
@@ -55,12 +66,64 @@ def steps_of(job: tuple[str, list[RecordedVersion]]) -> tuple[str, list[Step]]:
     return name, steps
 
 
-def rated(job: tuple[str, list[Step]]) -> ServiceReplay:
+FOLDS = 5  # held-out models: services grouped as data/splits.json groups them, each group in one fold
+
+
+def held_out_models(services: list[str]) -> dict[str, object]:
+    """Per service, a topic model fitted like the shipped one on the train and dev segments of the other
+    folds' services only (the shipped model's settings, thresholds, gates and combination kept)."""
+    from sklearn.model_selection import GroupKFold
+
+    from monitor.meaning.model import TopicModel, load_model
+    from training.train_model import _classifier, _vectorizer, rows
+
+    shipped = load_model("en")
+    raw = json.loads((ROOT / "monitor" / "meaning" / "models" / "en.json").read_text(encoding="utf-8"))
+    groups_of = {s: i for i, group in enumerate(json.loads((ROOT / "data" / "splits.json").read_text())["groups"])
+                 for s in group}
+    data = rows("train", "dev")
+    group = [f"g{groups_of[r['service']]}" if r["service"] in groups_of else r["service"] for r in data]
+    docs = [(r["text"], r["heading"]) for r in data]
+    models: dict[str, object] = {}
+    for fit_rows, held in GroupKFold(n_splits=FOLDS).split(docs, groups=group):
+        held_services = {data[i]["service"] for i in held}
+        vectorizer = _vectorizer()
+        x = vectorizer.fit_transform([docs[i] for i in fit_rows])
+        weights, bias = {}, {}
+        for topic in shipped.topics:
+            settings = raw["settings"][topic]
+            gold = [topic in data[i]["label"] for i in fit_rows]
+            fitted = _classifier(settings["C"], settings["balanced"]).fit(x, gold)
+            weights[topic] = tuple(float(w) for w in fitted.coef_[0])
+            bias[topic] = float(fitted.intercept_[0])
+        model = TopicModel("en", shipped.topics, {str(f): i for i, f in enumerate(vectorizer.get_feature_names_out())},
+                           tuple(float(v) for v in vectorizer.idf_), weights, bias, dict(shipped.thresholds),
+                           dict(shipped.combination), dict(shipped.gates))
+        for service in services:
+            if service in held_services or (service in groups_of and any(
+                    groups_of.get(s) == groups_of[service] for s in held_services)):
+                models[service] = model
+        models.setdefault("", model)  # a service without labelled segments: any fold's model has not seen it
+    return {s: models.get(s, models[""]) for s in services}
+
+
+def use_model(model: object) -> None:
+    """Rate with `model` instead of the shipped one in this process (the topic caches emptied)."""
+    from monitor.meaning import topics
+
+    topics.load_model = lambda language="en": model  # type: ignore[assignment]
+    topics._classify.cache_clear()
+    topics.model_finds.cache_clear()
+
+
+def rated(job: tuple[str, list[Step]] | tuple[str, list[Step], object]) -> ServiceReplay:
     """The results `check --json` would give for each step (status, blink back, alert topics)."""
     from monitor.meaning.names import WATCHED
     from monitor.meaning.significance import changes_between
 
-    name, steps = job
+    name, steps = job[0], job[1]
+    if len(job) > 2:
+        use_model(job[2])
     results = []
     for _, status, previous, text, blink in steps:
         result: dict = {"status": status}
@@ -77,6 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the pairs where alerts and labels differ")
     parser.add_argument("--cache", type=Path, help="keep the normalized texts in this file between runs")
+    parser.add_argument("--held-out-model", action="store_true",
+                        help="rate each service with a model fitted without its segments (5 folds)")
+    parser.add_argument("--pairs", type=Path, help="score only the pairs whose ids this file lists")
+    parser.add_argument("--not-pairs", type=Path, help="score only the pairs whose ids this file does not list")
     args = parser.parse_args()
     splits = json.loads((ROOT / "data" / "splits.json").read_text())["services"]
     dev = sorted(s for s, split in splits.items() if split in ("train", "dev"))
@@ -87,8 +154,20 @@ def main() -> None:
             steps = dict(pool.map(steps_of, load_histories(services=dev).items()))
             if args.cache:
                 args.cache.write_bytes(pickle.dumps(steps))
-        replays = list(pool.map(rated, steps.items()))
-    s = score(replays, labelled_pairs(), set(dev))
+        if args.held_out_model:
+            models = held_out_models(sorted(steps))
+            jobs = [(name, service_steps, models[name]) for name, service_steps in steps.items()]
+            replays = list(pool.map(rated, jobs))
+        else:
+            replays = list(pool.map(rated, steps.items()))
+    pairs = labelled_pairs()
+    if args.pairs:
+        listed = set(args.pairs.read_text().split())
+        pairs = [p for p in pairs if p["id"] in listed]
+    if args.not_pairs:
+        listed = set(args.not_pairs.read_text().split())
+        pairs = [p for p in pairs if p["id"] not in listed]
+    s = score(replays, pairs, set(dev))
     print(f"dev: {s.pairs} pairs, topic P {s.precision:.3f} R {s.recall:.3f} ({s.tp} true, {s.fp} false, "
           f"{s.fn} missed), cosmetic alerted {s.cosmetic_alerted} of {s.cosmetic}, "
           f"blinks alerted {s.blinks_alerted} of {s.blinks}")

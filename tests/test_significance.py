@@ -872,3 +872,96 @@ def test_words_added_to_a_sentence_keep_only_the_topics_its_own_words_show() -> 
     child = "If we learn that we have collected such information, we will delete it."
     assert rate(child, child.replace("delete it.", "delete it and tell the school."),
                 "Children's Privacy").alert_topics(WATCHED) == ["minors"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fifth pass: a fact or a topic is read where it is stated (docs/significance-on-histories.md)
+# ---------------------------------------------------------------------------------------------
+
+def test_a_renamed_heading_states_only_its_numbers() -> None:
+    """A heading names what its section is about: "Disclosure of …" → "Sharing your information" says
+    nobody now shares anything; "Children under 13" → "under 16" still changes an age."""
+    from monitor.meaning.significance import changes_between
+
+    policy = ("# Policy\n\n## Disclosure of your information\n\nWe give your order details to the restaurant you "
+              "order from.\n\n## Children under 13\n\nWe do not knowingly collect data from them.\n")
+    renamed = changes_between(policy, policy.replace("Disclosure of", "Sharing"))
+    assert [(c.change.kind, c.alert_topics(WATCHED), c.substantive) for c in renamed] == [("renamed", [], False)]
+    older = changes_between(policy, policy.replace("under 13", "under 16"))
+    assert [(c.alert_topics(WATCHED), c.summary) for c in older] == [(["minors"], "age threshold 13 → 16")]
+
+
+def test_a_harm_the_text_guards_data_against_is_no_statement_that_it_happens() -> None:
+    old = ("We adopt robust technologies and policies to ensure the personal information we hold about you is "
+           "suitably protected.")
+    new = ("We adopt robust technologies and policies to protect your information from being accidentally lost, "
+           "used or accessed in an unauthorised way, altered or disclosed.")
+    assert rate(old, new, "Security").alert_topics(WATCHED) == []
+    # a purpose guarded against ("to prevent fraud") does not hide the sharing that serves it
+    shared = rate(old, [new, "To prevent fraud, we may share your payment details with banks."], "Security")
+    assert shared.alert_topics(WATCHED) == ["sharing"]
+    assert "now says data may be shared" in shared.summary
+
+
+def test_a_period_is_a_retention_period_only_where_a_sentence_keeps_data_for_it() -> None:
+    """"During the past 12 months" in a California notice is a look-back, not how long data is kept, even
+    next to a sentence about deleting data; the same change to a sentence that keeps data is retention."""
+    rights = ["You can ask us to delete the personal information we collected from you.",
+              "You can ask which categories of personal information we collected about you during the past "
+              "12 months."]
+    longer = [rights[0].replace("from you.", "from you, subject to exceptions."),
+              rights[1].replace("12 months", "24 months")]
+    looked_back = rate(rights, longer, "California Residents")
+    assert "retention" not in looked_back.alert_topics(WATCHED)
+    assert "period 12 months → 24 months" in looked_back.summary
+    kept = rate("We keep your order history for 12 months.", "We keep your order history for 24 months.",
+                "California Residents")
+    assert kept.alert_topics(WATCHED) == ["retention"] and kept.summary == "retention period 12 months → 24 months"
+    # a sentence without a keeping word still counts when the clause is about retention ("How long we keep")
+    assert rate("Order records: 12 months.", "Order records: 24 months.",
+                "How long we keep data").alert_topics(WATCHED) == ["retention"]
+
+
+def test_a_topic_both_versions_carry_needs_the_edit_even_when_another_topic_comes_or_goes() -> None:
+    """Words replaced far from a sentence's retention period are no retention news, whether or not the new
+    words bring a topic of their own (here minors): the third pass applied this only when both versions
+    read as the same topics, so a topic the edit brought kept every other one alive."""
+    from monitor.meaning.significance import reworded_topics
+
+    old = Clause("Each month our team uses SalesForce to email you a donation receipt, and as the law requires, "
+                 "the records of these donations are then retained for four years.")
+    new = Clause(old.text.replace("uses SalesForce to email you", "uses Acoustic to email children under 13 and you"))
+    assert reworded_topics(old, new, "Donations") == ([], ["minors"])
+    assert reworded_topics(old, Clause(old.text.replace("SalesForce", "Acoustic")), "Donations") == ([], [])
+
+
+def test_an_ing_form_used_as_a_noun_is_no_statement() -> None:
+    """"Opt out of sales, sharing, or targeted advertising" names an activity; "we are sharing" and "by
+    selling it" state one."""
+    from monitor.meaning.facts import statements
+
+    agents = ("If you are an authorized agent seeking to make a request to opt out of sales, sharing, or targeted "
+              "advertising on behalf of a consumer, please see our Privacy and Data Rights page.")
+    assert "share" not in statements(agents)
+    appeal = "If we deny your request, you may appeal our decision."
+    assert rate(appeal, [appeal, agents], "Appeals").alert_topics(WATCHED) == []
+    assert statements("We are sharing your order details with couriers.")["share"] == {(False, None)}
+    assert statements("We make money by selling your data to brokers.")["sell"] == {(False, None)}
+
+
+def test_a_recipient_is_named_by_its_noun_phrase_without_prepositions_or_verbs() -> None:
+    """"Communication between buyers" and "within PayPal subsidiaries" name buyers and PayPal subsidiaries;
+    "third parties" and "third-party" are one recipient: rewording around a recipient adds none."""
+    from monitor.meaning.facts import recipients
+
+    def keys(text: str) -> set[str]:
+        return set(recipients([Clause(text)]))
+
+    assert keys("We may share information within PayPal subsidiaries.") == {"paypal subsidiary"}
+    assert keys("We share data to facilitate communication between buyers and sellers.") == {"buyer"}
+    assert keys("We share your data with third parties.") == keys("We share your data with a third-party.")
+    assert keys("We share data with unaffiliated third parties and advertising partners.") == {
+        "unaffiliat thirdparty", "advertiz partner"}
+    moved = rate("We may share information with PayPal subsidiaries.",
+                 "We may share information within PayPal subsidiaries.", "Sharing")
+    assert "recipient" not in moved.summary

@@ -143,11 +143,47 @@ def _subject(tokens: list[str], verb: int) -> str | None:
     return next((t for t in reversed(tokens[max(0, verb - _SUBJECT_REACH):verb]) if t in _PRONOUNS), None)
 
 
+_HARM_MARKERS = frozenset({"unauthorized", "unauthorised", "unlawful", "unlawfully", "accidental", "accidentally",
+                           "improper", "improperly", "inadvertent", "inadvertently", "against", "prevent",
+                           "prevents", "preventing", "from"})
+_HARM_REACH = 12
+
+
+def _guarded_against(tokens: list[str], verb: int) -> bool:
+    """Is the verb one of the harms a sentence guards data against ("protect it from being lost, used,
+    altered or disclosed", "against unauthorised access or disclosure")? Walking back from it through
+    a list (words, commas, "or", other verbs) to a guarding word, before any subject or modal."""
+    for j in range(verb - 1, max(verb - _HARM_REACH, -1), -1):
+        t = tokens[j]
+        if t in _PRONOUNS or t in MODALS:
+            return False
+        if t in _HARM_MARKERS:
+            return t != "from" or (j + 1 < verb and tokens[j + 1] == "being")
+    return False
+
+
+_GERUND_AS_VERB = frozenset({"is", "are", "was", "were", "be", "been", "am", "by", "when", "while", "before",
+                             "after", "without", "not", "never", "start", "starts", "started", "stop", "stops",
+                             "stopped", "continue", "continues", "keep", "keeps", "begin", "begins"})
+
+
+def _verbal(tokens: list[str], verb: int) -> bool:
+    """Is an -ing form a verb here ("we are sharing", "by selling it", "without sharing it") rather than a
+    noun ("the use and sharing of data", "opt out of sales, sharing", a heading "Sharing your data")?"""
+    j = verb - 1
+    while j >= 0 and tokens[j].endswith("ly"):
+        j -= 1
+    return j >= 0 and tokens[j] in _GERUND_AS_VERB
+
+
 def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     """What a text says about each key verb: lemma → {(negated, modal)} ("will not sell" → (True, will)).
 
     What the user does is no statement about the data's fate: a verb whose nearest pronoun is "you"
-    ("you can export and delete your data", "if you share a post") is left out."""
+    ("you can export and delete your data", "if you share a post") is left out, and so is a harm the
+    text guards data against ("protect it from being lost, altered or disclosed"), and an -ing form used
+    as a noun ("the collection, use and sharing of data", "opt out of sales, sharing", a heading
+    "Sharing your information")."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
         tokens = re.findall(r"[a-z]+|,", sentence)
@@ -156,6 +192,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
             lemma = VERB_FORMS.get(token)
             if lemma is None or (VERBS[lemma][2] and not about_data):   # "if we are sold or merged"
                 continue
+            if token.endswith("ing") and not _verbal(tokens, i):
+                continue                               # "opt out of sales, sharing": a noun, no statement
             negated, modal = False, None
             for j in range(i - 1, max(i - 10, -1), -1):
                 t = tokens[j]
@@ -167,6 +205,8 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
                     break
             if _subject(tokens, i) == "you":
                 continue                               # "you can export and delete your data": the user acts
+            if _guarded_against(tokens, i):
+                continue                               # "protect it from being lost, altered or disclosed"
             # "Under no circumstances will we sell", "No personal data is sold"
             negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
             found.setdefault(lemma, set()).add((negated, modal))
@@ -193,6 +233,12 @@ _NP_STOP = frozenset("with to and or our the your their its his her such as incl
                      "not a an is are be".split())
 
 
+# Closed word classes (prepositions, question words, modals, auxiliaries, pronouns) and verbs never
+# qualify a recipient: "communication between buyers" names buyers, "within PayPal subsidiaries" subsidiaries.
+_NOT_IN_A_NAME = frozenset(
+    "within on through via into across among between about over under at in onto upon toward towards without "
+    "per outside inside after before during when where how why whom whose what whether if unless while can could "
+    "might will would should must shall do does did has have had was were been being you they he she".split())
 _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
 
 
@@ -217,11 +263,13 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
             for m in _RECIPIENT.finditer(sentence):
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
-                           if w in _NP_STOP or w in _NOT_MODIFIERS or is_number(w)), default=0)
+                           if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
+                           or is_number(w)), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if phrase and before != "from":        # "we receive data from partners": a source
-                    key = " ".join(stem(canon_word(w)) for w in phrase)
+                    # "third parties" and "third-party" (folded "thirdparty") are one recipient
+                    key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")
                     found.setdefault(key, " ".join(phrase))
     return found
 

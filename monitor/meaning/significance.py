@@ -46,7 +46,7 @@ from monitor.meaning.facts import (
 )
 from monitor.meaning.model import primary_language
 from monitor.meaning.topics import WATCHED, TopicHit, classify, knows_language, model_finds
-from monitor.text.clauses import body_clauses
+from monitor.text.clauses import body_clauses, split_sentences
 from monitor.text.sections import Clause, Section, parse_sections
 from monitor.text.wording import (
     ENUMERATOR,
@@ -206,11 +206,13 @@ def _period_rule(cx: _Context) -> Finding | None:
     new_labels = [p.label for p in new if not any(_same_length(p, q) for q in old)]
     if not old_labels and not new_labels:
         return None                                    # "12 months" → "one year" says the same
-    # about keeping data? judged on the clauses and their lead-ins, not the heading ("Retention and
-    # Security" must not make "keys rotate every 90 days" a retention period)
-    lead_ins = [c.lead_in or "" for c in (*cx.before.clauses, *cx.after.clauses)]
-    around = " ".join((cx.before.text, cx.after.text, *lead_ins))
-    retention = bool(RETENTION_WORDS.search(fold(around))) or "retention" in cx.topics
+    # about keeping data? judged on the sentences stating a changed period (with their lead-ins), not the
+    # rest of the change: "during the past 12 months" in a California notice that also says "we store
+    # cookies" is no retention period; nor the heading ("Retention and Security" must not make "keys
+    # rotate every 90 days" one)
+    changed = set(old_labels) | set(new_labels)
+    retention = any(_keeps_for(clause, changed, cx.before.heading)
+                    for clause in (*cx.before.clauses, *cx.after.clauses))
     name, topic = ("retention period", "retention") if retention else ("period", None)
     gone = [p for p in old if p.label in old_labels]
     came = [p for p in new if p.label in new_labels]
@@ -231,6 +233,20 @@ def _period_rule(cx: _Context) -> Finding | None:
         return Finding("period", f"removes {name}: {', '.join(p.label for p in gone)}", topic, retention)
     return Finding("period", f"adds {name}: {', '.join(p.label for p in came)}", topic,
                    retention and any(p.days == math.inf for p in came))
+
+
+def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
+    """Does a clause state one of these periods (labels) as how long data is kept: in a sentence about
+    keeping or deleting data (with its lead-in), or in a clause about retention? "We answer requests to
+    delete your data within 30 days" is; "We answer within 30 days" next to "we store cookies" is not."""
+    lead_in = fold(clause.lead_in or "")
+    stated = False
+    for sentence in split_sentences(fold(ENUMERATOR.sub("", clause.text.strip()))):
+        if {p.label for p in periods(sentence)} & labels:
+            stated = True
+            if RETENTION_WORDS.search(sentence) or RETENTION_WORDS.search(lead_in):
+                return True
+    return stated and "retention" in clause_topics(clause, heading)
 
 
 def _join_or(items: list[str]) -> str:
@@ -391,6 +407,9 @@ Rule = Callable[[_Context], Finding | None]
 # age or period rule already explained the numbers.
 RULES: tuple[Rule, ...] = (_section_rule, _age_rule, _period_rule, _negation_rule, _exception_rule,
                            _recipient_rule, _purpose_rule, _guarantee_rule, _polarity_rule, _number_rule)
+# A heading names what its section is about; the only facts it states are numbers ("Children under 13" →
+# "Children under 16"). "Disclosure of your information" → "Sharing your information" says nobody now shares.
+HEADING_RULES: tuple[Rule, ...] = (_age_rule, _period_rule, _number_rule)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,8 +446,11 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     about it, or (for sharing) it swaps one named party for another ("We use SalesForce to email
     receipts" → "We use Acoustic …"). So a topic both versions carry is no news when only the wording
     around it changed ("please go to the … page" → "please visit …", a product renamed in a sharing
-    sentence), and a topic only one version reaches is not either. Exact facts (an age, a period, a
-    recipient, a negation or modal) add their topic through the rules' findings in any case.
+    sentence), and a topic only one version reaches is not either. That holds whether or not the two
+    versions read as the same topics otherwise: a vendor swapped in a sentence that also states a
+    retention period is news about sharing, not retention, even when the model reads one version as
+    about a third topic too. Exact facts (an age, a period, a recipient, a negation or modal) add
+    their topic through the rules' findings in any case.
     """
     old_hits, new_hits = clause_hits(before, heading), clause_hits(after, heading)
     old, new = list(old_hits), list(new_hits)
@@ -439,12 +461,10 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
         return _own_topics(before, old_hits), _own_topics(after, new_hits)
     edited = {t for part in edited_parts(before, after, (old_raw, new_raw, edits))
               for t in clause_topics(part, heading)}
-    if same:
-        if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
-               for tag, i1, i2, j1, j2 in edits):      # (a clause's first word is capitalised anyway)
-            edited.add("sharing")
-        return [t for t in old if t in edited], [t for t in new if t in edited]
-    return [t for t in old if t in new or t in edited], [t for t in new if t in old or t in edited]
+    if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
+           for tag, i1, i2, j1, j2 in edits):          # (a clause's first word is capitalised anyway)
+        edited.add("sharing")
+    return [t for t in old if t in edited], [t for t in new if t in edited]
 
 
 def _own_topics(clause: Clause, hits: dict[str, TopicHit]) -> list[str]:
@@ -615,7 +635,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         cx = _Context(change, _Side(tuple(old), heading), _Side(tuple(new), heading), tuple(topics),
                       _section_topic(change, topics, watched) if change.kind in ("added", "removed") else None,
                       tuple(pairs), policy)  # (only a whole section's topic is read: spare classifying the heading)
-        findings = [f for f in (rule(cx) for rule in RULES) if f is not None]
+        findings = [f for f in (rule(cx) for rule in (RULES if change.kind in _TEXT_KINDS else HEADING_RULES))
+                    if f is not None]
         # A renamed heading is wording unless it states a fact that changed ("Children under 13" → "16").
         substantive = change.kind in _TEXT_KINDS or bool(findings)
     if not substantive:

@@ -537,7 +537,9 @@ def classify_with(model: TopicModel, text: str, context: str = "") -> tuple[Topi
     probabilities = model.probabilities(f"{lead_in} {text}" if lead_in else text, heading)
     audience = {hit.topic for hit in _lent_hits(heading)} & set(AUDIENCES)
     for topic in MODELLED:
-        found = _decide(model, topic, topic in hits, probabilities[topic], text) or topic in audience
+        hit = hits.get(topic)
+        weak = hit is not None and hit.basis == "text" and hit.confidence < _OWN_VOICE
+        found = _decide(model, topic, topic in hits, probabilities[topic], text, weak) or topic in audience
         probability = round(probabilities[topic], 3)
         if not found:
             hits.pop(topic, None)
@@ -571,8 +573,14 @@ def states_exact_fact(topic: str, text: str) -> bool:
     return False
 
 
-def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float, text: str) -> bool:
+def _decide(model: TopicModel, topic: str, rule_found: bool, probability: float, text: str,
+            weak: bool = False) -> bool:
+    """`decide` for one topic of `text`. A `weak` rule's hit (a bare word: "third-party" alone, a short
+    text's "disclose") is evidence of a word, not of what the clause says: for it the gate rises to the
+    model's own threshold, so the model's judgement decides (an exact fact still passes)."""
     gate = model.gates.get(topic, DEFAULT_GATE)
+    if weak:
+        gate = max(gate, model.thresholds[topic])
     # the exact fact matters only to a rule's hit the gate would stop: look for it only then (a regex pass)
     fact = rule_found and probability < gate and states_exact_fact(topic, text)
     return decide(model.combination.get(topic, "model"), rule_found, probability, model.thresholds[topic], gate,
