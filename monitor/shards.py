@@ -103,7 +103,7 @@ class _Child:
 async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[int], Send], None],
                       on_item: Callable[[int, Any], None],
                       here: Callable[[], Awaitable[None]] | None = None,
-                      pids: list[int] | None = None) -> dict[int, tuple[str, int]]:
+                      pids: list[int] | None = None, clean: set[int] | None = None) -> dict[int, tuple[str, int]]:
     """Fork one child per shard (now), run `work(shard, send)` in each, call `on_item(index, item)` in this
     process as each item arrives; returns {index: (why, the child's pid)} for the items whose child died
     before sending them.
@@ -111,7 +111,8 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
     `here()`, this process's own share of the work, runs once every child is forked, beside the reading:
     on N cores, N - 1 children and this process make N processes, not N + 1 copies of it in memory.
     If this coroutine is cancelled or `here()` raises, the children still running are ended. `pids`, when
-    given, gets each child's pid as it is forked (to clean up after them whatever happens)."""
+    given, gets each child's pid as it is forked (to clean up after them whatever happens); `clean`, when given,
+    the pids of the children that finished their work and exited with 0 (nothing of theirs left to clean up)."""
     loop = asyncio.get_running_loop()
     children: list[_Child] = []
     readers: list[asyncio.Task] = []
@@ -143,6 +144,8 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
     lost: dict[int, tuple[str, int]] = {}
     for child in children:
         if child.finished and child.status == 0:
+            if clean is not None:
+                clean.add(child.pid)
             continue
         why = _ended(child.status)
         for index in child.indices:
