@@ -39,9 +39,11 @@ class Claims:
     with the children (an anonymous shared mapping, one byte per group, and a POSIX lock on an unnamed file,
     which a process that dies lets go of).
 
-    Each process is given its own groups in order (`take` hands those out first) and, once it is done with
-    them, takes the others' that nobody has started yet, last ones first: a process whose share turned out
-    lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue.
+    Each process is given its own groups in order (`take` hands those out first) and, once all of them are
+    taken, takes the others' that nobody has started yet, last ones first: a process whose share turned out
+    lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue, and
+    a worker of one whose last groups are under way helps at once rather than after they are done (each group
+    is worked through in order by one worker: its last items would otherwise leave most of a process idle).
     """
 
     def __init__(self, shares: Sequence[Sequence[int]]):
@@ -59,14 +61,13 @@ class Claims:
         self._mine = list(reversed(self._shares[share]))  # popped from the end: in order
         self._others = [g for i, s in enumerate(self._shares) if i != share for g in s]  # popped: last ones first
 
-    def take(self, *, others: bool = True) -> int | None:
-        """The next group of this process's own, else (with `others`) another's that nobody has taken; None
-        when there is none."""
+    def take(self) -> int | None:
+        """The next group of this process's own, else another's that nobody has taken; None when there is none."""
         import fcntl
 
         fcntl.lockf(self._lock, fcntl.LOCK_EX)
         try:
-            for queue in (self._mine, self._others) if others else (self._mine,):
+            for queue in (self._mine, self._others):
                 while queue:
                     group = queue.pop()
                     if not self._taken[group]:
