@@ -633,7 +633,7 @@ async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store:
     wake = asyncio.Event()  # set when a check ends: a host may be ready again, or all of ours done
 
     def take_host() -> bool:  # ours first; once all of ours are under way, one that nobody has started
-        group = hosts.claims.take() if hosts is not None else None
+        group = hosts.claims.take(unstarted=not lines) if hosts is not None else None
         if group is None:
             return False
         lines[group] = collections.deque(hosts.groups[group])

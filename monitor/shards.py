@@ -44,35 +44,50 @@ class Claims:
     lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue, and
     a worker of one whose last groups are under way helps at once rather than after they are done (each group
     is worked through in order by one worker: its last items would otherwise leave most of a process idle).
+    The groups of a process that has not started yet (just forked, not scheduled) are taken only by a process
+    with nothing left of its own (`unstarted`): the first process to run would otherwise take everything.
     """
 
     def __init__(self, shares: Sequence[Sequence[int]]):
         import mmap
         import tempfile
 
-        self._taken = mmap.mmap(-1, max(1, sum(len(s) for s in shares)))  # MAP_SHARED: seen by forked children
+        self._groups = sum(len(s) for s in shares)
+        # MAP_SHARED, seen by forked children: one byte per group (taken), then one per share (its process started)
+        self._taken = mmap.mmap(-1, self._groups + len(shares) or 1)
         self._lock = tempfile.TemporaryFile()
         self._shares = [list(s) for s in shares]
         self._mine: list[int] = []
-        self._others: list[int] = []
+        self._others: list[tuple[int, int]] = []
+        self._share = 0
 
     def start(self, share: int) -> None:
         """In each process, before its first `take`: which of the shares is its own."""
         self._mine = list(reversed(self._shares[share]))  # popped from the end: in order
-        self._others = [g for i, s in enumerate(self._shares) if i != share for g in s]  # popped: last ones first
+        self._others = [(i, g) for i, s in enumerate(self._shares) if i != share for g in s]  # last ones first
+        self._share = share
 
-    def take(self) -> int | None:
-        """The next group of this process's own, else another's that nobody has taken; None when there is none."""
+    def take(self, *, unstarted: bool = True) -> int | None:
+        """The next group of this process's own, else another's that nobody has taken (with `unstarted`, also one
+        of a process that has not started yet); None when there is none."""
         import fcntl
 
         fcntl.lockf(self._lock, fcntl.LOCK_EX)
         try:
-            for queue in (self._mine, self._others):
-                while queue:
-                    group = queue.pop()
-                    if not self._taken[group]:
-                        self._taken[group] = 1
-                        return group
+            self._taken[self._groups + self._share] = 1  # this process has started taking its groups
+            while self._mine:
+                group = self._mine.pop()
+                if not self._taken[group]:
+                    self._taken[group] = 1
+                    return group
+            for at in range(len(self._others) - 1, -1, -1):
+                share, group = self._others[at]
+                if self._taken[group]:
+                    del self._others[at]
+                elif unstarted or self._taken[self._groups + share]:
+                    del self._others[at]
+                    self._taken[group] = 1
+                    return group
             return None
         finally:
             fcntl.lockf(self._lock, fcntl.LOCK_UN)
