@@ -750,9 +750,18 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
                 own.dispose()
 
     started_at = utcnow()
-    # every page is read: the fingerprint is imported once, here before the forks, not in each process (the
-    # normalizer where a page's text is read, the rating stage where a text changed)
+    # what every check needs is imported once, here before the forks, not in each process: the fingerprint,
+    # httpcore (httpx imports it when its first client is made) and anyio (httpcore's at its first connection),
+    # the health rules (~0.1 s of CPU in all); the normalizer where a page's text is read, the rating stage where
+    # a text changed
+    import anyio
+    import anyio.lowlevel  # noqa: F401
+    import httpcore  # noqa: F401
+
+    anyio.connect_tcp, anyio.create_memory_object_stream  # noqa: B018 — anyio imports its modules on first use
+
     from monitor.capture import fingerprint  # noqa: F401
+    from monitor.notify import health  # noqa: F401
     from monitor.store.deferred import DeferredStore
 
     store.dispose()  # no connection crosses the fork (the pool reconnects on next use)

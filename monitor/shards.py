@@ -129,6 +129,8 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
     If this coroutine is cancelled or `here()` raises, the children still running are ended. `pids`, when
     given, gets each child's pid as it is forked (to clean up after them whatever happens); `clean`, when given,
     the pids of the children that finished their work and exited with 0 (nothing of theirs left to clean up)."""
+    import ctypes  # noqa: F401 — each child's _end_with uses it: imported once, before the forks
+
     loop = asyncio.get_running_loop()
     children: list[_Child] = []
     readers: list[asyncio.Task] = []
