@@ -283,3 +283,20 @@ print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
 
     assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
     assert again.stdout.split() == ["unchanged"] * 4 + ["False"], again.stderr
+
+
+def test_the_daemons_store_claims_and_writes_through_sqlite3_beside_the_open_store(db, tmp_path):
+    store = Store(db)
+    in_memory = Store("sqlite://")
+    beside = DeferredStore.beside(store)
+
+    claim = beside.claim("p", "https://example.org/p", "daemon:1", 60)
+    with beside.session() as session:  # anything else is the open store's
+        name = session.get(Source, claim.id).name
+
+    assert DeferredStore.beside(in_memory) is in_memory, "no file: the store itself"
+    assert isinstance(beside, DeferredStore) and beside.opened() is store
+    assert claim.latest is not None and claim.latest.seq == 1 and name == "p"
+    assert lock_of(db)[0] == "daemon:1"
+    beside.dispose()
+    in_memory.dispose()

@@ -71,13 +71,26 @@ class DeferredStore:
 
     read_only = False
 
-    def __init__(self, url: str, quick: sqlite3.Connection, *, open_beside: bool = True):
+    def __init__(self, url: str, quick: sqlite3.Connection | None, *, open_beside: bool = True):
         self.url = url
         self._quick: sqlite3.Connection | None = quick  # used and closed by the event loop's thread only
+        self._quick_later = False  # `beside`: the sqlite3 connection is made at the first claim
         self._store: Store | None = None
         self._opening = threading.Lock()
         self._opener: threading.Thread | None = None
         self._open_beside = open_beside
+
+    @classmethod
+    def beside(cls, store: Store) -> Store | DeferredStore:
+        """`store`, already open, with its checks' claims and quiet writes through sqlite3 when it is a SQLite
+        file (the daemon: four statements a check, each a fraction of its cost through SQLAlchemy); else `store`.
+        The sqlite3 connection is made at the first claim, in the event loop's thread, after the daemon forked
+        its CPU workers."""
+        if getattr(store, "read_only", True) or not _quick_url(store.url):
+            return store
+        deferred = cls(store.url, None, open_beside=False)
+        deferred._store, deferred._quick_later = store, True
+        return deferred
 
     @classmethod
     def open(cls, url: str, *, open_beside: bool = True, migrate: bool = True) -> Store | DeferredStore:
@@ -94,7 +107,8 @@ class DeferredStore:
         return cls(url, quick, open_beside=open_beside)
 
     def claim(self, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
-        """Store.claim, through sqlite3 while the store is not open yet."""
+        """Store.claim, through sqlite3."""
+        self._connect_later()
         if self._quick is None:
             return self.opened().claim(name, url, owner, ttl)
         try:
@@ -109,7 +123,8 @@ class DeferredStore:
     def record_quiet_check(self, source_id: int, *, owner: str, outcome: str, failed: bool, started_at: datetime,
                            learned: Mapping[str, Any], check: Mapping[str, Any],
                            quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
-        """Store.record_quiet_check, through sqlite3 while the store is not open."""
+        """Store.record_quiet_check, through sqlite3."""
+        self._connect_later()
         if self._quick is None:
             return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
                                                     started_at=started_at, learned=learned, check=check, quiet=quiet)
@@ -156,6 +171,11 @@ class DeferredStore:
         except Exception:  # noqa: BLE001 — the next use opens it again and raises there, where it is reported
             pass
 
+    def _connect_later(self) -> None:
+        if self._quick_later:
+            self._quick_later = False
+            self._quick = quick_connection(self.url)  # None (the store does it all) should the schema have moved
+
     def _close_quick(self) -> None:
         if self._quick is not None:
             self._quick.close()
@@ -165,9 +185,8 @@ class DeferredStore:
 def quick_connection(url: str) -> sqlite3.Connection | None:
     """A sqlite3 connection, with the store's pragmas, to the SQLite file `url` names when its schema is at
     this release's head; None for anything else (another database, no file yet, a schema to migrate)."""
-    scheme, _, path = url.partition(":///")
-    if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
-            or "?" in path or "%" in path or not os.path.isfile(path):
+    path = _quick_url(url)
+    if path is None or not os.path.isfile(path):
         return None
     heads = head_revisions()
     if not heads:
@@ -185,6 +204,15 @@ def quick_connection(url: str) -> sqlite3.Connection | None:
             conn.close()
         return None
     return conn
+
+
+def _quick_url(url: str) -> str | None:
+    """The path of the SQLite file `url` names plainly (no options, no in-memory or URI form), else None."""
+    scheme, _, path = url.partition(":///")
+    if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
+            or "?" in path or "%" in path:
+        return None
+    return path
 
 
 def _quick_claim(conn: sqlite3.Connection, name: str, url: str, owner: str,
