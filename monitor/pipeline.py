@@ -22,6 +22,7 @@ from monitor.errors import ContentRejected, FetchError
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
 from monitor.store.plain import (
+    NOT_QUIET,
     ClaimedSource,
     SourceHealth,
     VersionHead,
@@ -198,8 +199,6 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         result.status, result.error = "rejected", str(exc)
 
     # the CPU-heavy comparison ran before the write transaction, so the database is held only to write
-    from monitor.store.database import Store
-
     ok = result.status == "unchanged"
     derived = derived if ok else None
     learned: dict[str, str | None] = {}  # what the source's row keeps of a good fetch
@@ -211,17 +210,38 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if seen is not None:
             learned["text_fingerprint"] = seen
     outcome = result.status if derived is None else "new" if latest is None else "changed"
+    if derived is None:  # no version to store: the check's two writes alone, unless the source's health has news
+        from monitor.notify.health import is_quiet
+
+        threshold = config.daemon.failure_threshold
+        written = store.record_quiet_check(
+            claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed, started_at=started_at,
+            learned=learned, quiet=lambda counters: is_quiet(counters, failed=result.failed, blinked=False,
+                                                             threshold=threshold),
+            check={"started_at": started_at, "duration_ms": int((time.monotonic() - clock) * 1000),
+                   "outcome": result.status, "http_status": result.http_status, "error": result.error,
+                   "version_seq": result.version, "reverts_to": result.reverts_to})
+        if written is None:
+            return _lost_lock(source)
+        if written is not NOT_QUIET:
+            return result
+    from monitor.store.database import Store
+
     with store.session() as session:  # a Session owns the transaction: its commit tells listeners of alerts
         conn = session.connection()
         counters = Store.finish_check(conn, claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed,
                                       started_at=started_at, learned=learned)
         if counters is None:  # the lock goes with these writes; it was no longer ours: nothing is written
-            return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
-                                                                         "and another process took this source over")
+            return _lost_lock(source)
         if derived is not None:
             _store_version(session, claim.id, page, latest, derived, source, config, result)
         _record_check(session, config, source, claim.id, counters, result, started_at, time.monotonic() - clock)
     return result
+
+
+def _lost_lock(source: SourceConfig) -> CheckResult:
+    return CheckResult(source.name, source.url, "skipped", error="the fetch outlasted daemon.lock_timeout "
+                                                                 "and another process took this source over")
 
 
 @dataclass(frozen=True)
@@ -588,8 +608,8 @@ async def _check_here(sources: Sequence[SourceConfig], *, config: Config, store:
 
     wake = asyncio.Event()  # set when a check ends: a host may be ready again, or all of ours done
 
-    def take_host() -> bool:  # another's host only once every one of ours is done (none in flight either)
-        group = hosts.claims.take(others=not lines) if hosts is not None else None
+    def take_host() -> bool:  # ours first; once all of ours are under way, one that nobody has started
+        group = hosts.claims.take(unstarted=not lines) if hosts is not None else None
         if group is None:
             return False
         lines[group] = collections.deque(hosts.groups[group])
@@ -646,9 +666,12 @@ def host_key(source: SourceConfig) -> str:
 def shard_sources(sources: Sequence[SourceConfig], processes: int, store: Store) -> list[list[int]]:
     """The sources' indices split by host into at most `processes` shards; [] when they are checked in one
     process: fewer than 2 processes wanted, or a database a forked process cannot open (SQLite in memory)."""
+    from monitor.store.deferred import DeferredStore
+
     if processes < 2 or len(sources) < 2:
         return []
-    if store.engine.dialect.name == "sqlite" and store.engine.url.database in (None, "", ":memory:"):
+    if not isinstance(store, DeferredStore) and store.engine.dialect.name == "sqlite" \
+            and store.engine.url.database in (None, "", ":memory:"):  # a DeferredStore is a SQLite file
         return []
     from monitor.shards import split_by_key
 
@@ -664,10 +687,8 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
     its own takes the hosts another has not started yet (`Claims`), so a share that turns out heavier
     (its pages changed, or change at every request) is finished by every process, not by its own alone."""
     from monitor.shards import Claims, run_sharded
-    from monitor.store.database import Store
 
     results: list[CheckResult | None] = [None] * len(sources)
-    url = store.url
     groups: list[list[int]] = []
     shares: list[list[int]] = []
     for shard in shards:  # each shard's hosts, in the order their first source comes
@@ -682,7 +703,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
         global LOCK_OWNER
         LOCK_OWNER = process_owner()  # its own: if it dies, its locks are known to be a dead process's
         hosts.claims.start(shards.index(list(shard)))
-        own = Store(url, migrate=False)  # a new engine: no connection of the parent's is ever used here
+        own = _store_of_process(store)  # a new engine: no connection of the parent's is ever used here
         try:
             asyncio.run(_check_here(sources, config=config, store=own, fetcher=None, on_each=send,
                                     lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts))
@@ -696,19 +717,37 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     async def here() -> None:  # the first shard, in this process once the others are forked
         hosts.claims.start(0)
-        await _check_here(sources, config=config, store=store, fetcher=None, on_each=arrived,
-                          lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
+        own = _store_of_process(store) if isinstance(store, DeferredStore) else store
+        try:
+            await _check_here(sources, config=config, store=own, fetcher=None, on_each=arrived,
+                              lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
+        finally:
+            if own is not store:
+                own.dispose()
 
     started_at = utcnow()
-    # every page is read: the readers are imported once, here before the forks, not in each process (the
-    # rating stage is still imported only where a text changed)
-    from monitor.capture import fingerprint, normalize  # noqa: F401
-    store.dispose()  # no pooled connection crosses the fork (the pool reconnects on next use)
+    # what every check needs is imported once, here before the forks, not in each process: the fingerprint,
+    # httpcore (httpx imports it when its first client is made) and anyio (httpcore's at its first connection),
+    # the health rules (~0.1 s of CPU in all); the normalizer where a page's text is read, the rating stage where
+    # a text changed
+    import anyio
+    import anyio.lowlevel  # noqa: F401
+    import httpcore  # noqa: F401
+
+    anyio.connect_tcp, anyio.create_memory_object_stream  # noqa: B018 — anyio imports its modules on first use
+
+    from monitor.capture import fingerprint  # noqa: F401
+    from monitor.notify import health  # noqa: F401
+    from monitor.store.deferred import DeferredStore
+
+    store.dispose()  # no connection crosses the fork (the pool reconnects on next use)
     children: list[int] = []
+    clean: set[int] = set()
     try:
-        lost = await run_sharded(shards[1:], work, arrived, here=here, pids=children)
+        lost = await run_sharded(shards[1:], work, arrived, here=here, pids=children, clean=clean)
     finally:  # a child killed (or interrupted with us) may have held source locks: free them now
-        _release_locks_of(store, set(children))
+        if set(children) - clean:
+            _release_locks_of(store, set(children) - clean)
     # a dead child's shard may have been finished by another process (lost says what the child did not
     # send); what nobody sent was lost with a child that took it
     anyone = next(iter(lost.values()), ("the process checking it did not finish", 0))
@@ -725,6 +764,18 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
         refresh_feed(store, config.feed)
     return [r for r in results if r is not None]
+
+
+def _store_of_process(store: Store | DeferredStore) -> Store | DeferredStore:
+    """A checking process's own store (after the fork): a DeferredStore when the parent's is one (it opens the
+    store only when something needs it: unchanged pages never do), else the store without migrating."""
+    from monitor.store.deferred import DeferredStore
+
+    if isinstance(store, DeferredStore):
+        return DeferredStore.open(store.url, open_beside=False, migrate=False)
+    from monitor.store.database import Store
+
+    return Store(store.url, migrate=False)
 
 
 def _release_locks_of(store: Store, pids: set[int]) -> None:

@@ -131,8 +131,10 @@ class Daemon:
     """The long-running process behind `policy-monitor run`."""
 
     def __init__(self, config: Config, store: Store, *, config_path: str, grace: float = SHUTDOWN_GRACE):
+        from monitor.store.deferred import DeferredStore
+
         self.config = config
-        self.store = store
+        self.store = DeferredStore.beside(store)  # a check's own statements through sqlite3 on a SQLite file
         self.config_path = config_path
         self.grace = grace
         self.fetcher: Fetcher | None = None

@@ -39,39 +39,55 @@ class Claims:
     with the children (an anonymous shared mapping, one byte per group, and a POSIX lock on an unnamed file,
     which a process that dies lets go of).
 
-    Each process is given its own groups in order (`take` hands those out first) and, once it is done with
-    them, takes the others' that nobody has started yet, last ones first: a process whose share turned out
-    lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue.
+    Each process is given its own groups in order (`take` hands those out first) and, once all of them are
+    taken, takes the others' that nobody has started yet, last ones first: a process whose share turned out
+    lighter (unchanged pages while another's changed) does not sit idle while the other still has a queue, and
+    a worker of one whose last groups are under way helps at once rather than after they are done (each group
+    is worked through in order by one worker: its last items would otherwise leave most of a process idle).
+    The groups of a process that has not started yet (just forked, not scheduled) are taken only by a process
+    with nothing left of its own (`unstarted`): the first process to run would otherwise take everything.
     """
 
     def __init__(self, shares: Sequence[Sequence[int]]):
         import mmap
         import tempfile
 
-        self._taken = mmap.mmap(-1, max(1, sum(len(s) for s in shares)))  # MAP_SHARED: seen by forked children
+        self._groups = sum(len(s) for s in shares)
+        # MAP_SHARED, seen by forked children: one byte per group (taken), then one per share (its process started)
+        self._taken = mmap.mmap(-1, self._groups + len(shares) or 1)
         self._lock = tempfile.TemporaryFile()
         self._shares = [list(s) for s in shares]
         self._mine: list[int] = []
-        self._others: list[int] = []
+        self._others: list[tuple[int, int]] = []
+        self._share = 0
 
     def start(self, share: int) -> None:
         """In each process, before its first `take`: which of the shares is its own."""
         self._mine = list(reversed(self._shares[share]))  # popped from the end: in order
-        self._others = [g for i, s in enumerate(self._shares) if i != share for g in s]  # popped: last ones first
+        self._others = [(i, g) for i, s in enumerate(self._shares) if i != share for g in s]  # last ones first
+        self._share = share
 
-    def take(self, *, others: bool = True) -> int | None:
-        """The next group of this process's own, else (with `others`) another's that nobody has taken; None
-        when there is none."""
+    def take(self, *, unstarted: bool = True) -> int | None:
+        """The next group of this process's own, else another's that nobody has taken (with `unstarted`, also one
+        of a process that has not started yet); None when there is none."""
         import fcntl
 
         fcntl.lockf(self._lock, fcntl.LOCK_EX)
         try:
-            for queue in (self._mine, self._others) if others else (self._mine,):
-                while queue:
-                    group = queue.pop()
-                    if not self._taken[group]:
-                        self._taken[group] = 1
-                        return group
+            self._taken[self._groups + self._share] = 1  # this process has started taking its groups
+            while self._mine:
+                group = self._mine.pop()
+                if not self._taken[group]:
+                    self._taken[group] = 1
+                    return group
+            for at in range(len(self._others) - 1, -1, -1):
+                share, group = self._others[at]
+                if self._taken[group]:
+                    del self._others[at]
+                elif unstarted or self._taken[self._groups + share]:
+                    del self._others[at]
+                    self._taken[group] = 1
+                    return group
             return None
         finally:
             fcntl.lockf(self._lock, fcntl.LOCK_UN)
@@ -103,7 +119,7 @@ class _Child:
 async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[int], Send], None],
                       on_item: Callable[[int, Any], None],
                       here: Callable[[], Awaitable[None]] | None = None,
-                      pids: list[int] | None = None) -> dict[int, tuple[str, int]]:
+                      pids: list[int] | None = None, clean: set[int] | None = None) -> dict[int, tuple[str, int]]:
     """Fork one child per shard (now), run `work(shard, send)` in each, call `on_item(index, item)` in this
     process as each item arrives; returns {index: (why, the child's pid)} for the items whose child died
     before sending them.
@@ -111,7 +127,10 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
     `here()`, this process's own share of the work, runs once every child is forked, beside the reading:
     on N cores, N - 1 children and this process make N processes, not N + 1 copies of it in memory.
     If this coroutine is cancelled or `here()` raises, the children still running are ended. `pids`, when
-    given, gets each child's pid as it is forked (to clean up after them whatever happens)."""
+    given, gets each child's pid as it is forked (to clean up after them whatever happens); `clean`, when given,
+    the pids of the children that finished their work and exited with 0 (nothing of theirs left to clean up)."""
+    import ctypes  # noqa: F401 — each child's _end_with uses it: imported once, before the forks
+
     loop = asyncio.get_running_loop()
     children: list[_Child] = []
     readers: list[asyncio.Task] = []
@@ -143,6 +162,8 @@ async def run_sharded(shards: Sequence[Sequence[int]], work: Callable[[Sequence[
     lost: dict[int, tuple[str, int]] = {}
     for child in children:
         if child.finished and child.status == 0:
+            if clean is not None:
+                clean.add(child.pid)
             continue
         why = _ended(child.status)
         for index in child.indices:

@@ -143,3 +143,61 @@ def test_a_check_that_lost_its_lock_writes_nothing(site, make_config, store):
     assert counters is None
     after = source_row(store)
     assert (after.lock_owner, after.etag, after.last_checked_at) == ("other:2", before.etag, before.last_checked_at)
+
+
+def test_a_check_that_stores_nothing_opens_no_orm_session_until_health_has_news(site, make_config, store):
+    """Unchanged pages and errors below the failure threshold are written by two Core statements in one
+    transaction; the failure that reaches the threshold goes through a Session, whose health rules report it."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    config = config_for(make_config, site.set("/p", render_policy(seed_text(1))))
+    opened: list[str] = []
+
+    def count(session, transaction, connection) -> None:
+        opened.append("session")
+
+    event.listen(Session, "after_begin", count)
+    try:
+        run(config, store)
+        after_first = len(opened)
+        unchanged = run(config, store)
+        after_unchanged = len(opened)
+        site.set("/p", "down", status=503)
+        quiet_failures = [run(config, store).status for _ in range(2)]
+        after_quiet_failures = len(opened)
+        failing = run(config, store)  # the third in a row: failure_threshold
+    finally:
+        event.remove(Session, "after_begin", count)
+
+    assert after_first >= 1, "a new version is stored through a Session"
+    assert unchanged.status == "unchanged" and after_unchanged == after_first
+    assert quiet_failures == ["error", "error"] and after_quiet_failures == after_first
+    assert failing.status == "error" and len(opened) > after_first, "the failing event is recorded in a Session"
+    with store.session() as session:
+        checks = session.exec(select(Check.outcome, Check.http_status).order_by(Check.id)).all()
+    assert [tuple(c) for c in checks] == [("new", 200), ("unchanged", 200), ("error", 503), ("error", 503),
+                                          ("error", 503)]
+    row = source_row(store)
+    assert (row.consecutive_failures, row.failing_reported, row.lock_owner) == (3, True, None)
+
+
+def test_the_quiet_write_keeps_nothing_when_the_lock_was_lost(site, make_config, store):
+    config = config_for(make_config, site.set("/p", render_policy(seed_text(1))))
+    run(config, store)
+    with store.transaction() as conn:
+        claim = Store.claim_source(conn, "p", config.sources[0].url, "me:1", ttl=600)
+    with store.transaction() as conn:  # our lease runs out and another process takes the source
+        conn.execute(Source.__table__.update().where(Source.__table__.c.id == claim.id)
+                     .values(lock_owner="other:2", lock_expires_at=utcnow() + timedelta(seconds=600)))
+    started = utcnow()
+
+    written = store.record_quiet_check(
+        claim.id, owner="me:1", outcome="unchanged", failed=False, started_at=started, learned={"etag": '"x"'},
+        check={"started_at": started, "duration_ms": 1, "outcome": "unchanged", "http_status": 200, "error": None,
+               "version_seq": 1, "reverts_to": None}, quiet=lambda counters: True)
+
+    assert written is None
+    with store.session() as session:
+        assert len(session.exec(select(Check)).all()) == 1, "no check row beside the first check's"
+    assert source_row(store).lock_owner == "other:2"

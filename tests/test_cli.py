@@ -53,6 +53,35 @@ def test_json_output_is_only_json_even_when_sources_fail(cli, make_config, sqlit
     assert result.json()["results"][0]["status"] == "error"
 
 
+def test_check_json_is_the_indenting_encoders_text_for_every_kind_of_result(cli, site, make_config, sqlite_url):
+    """`check --json` writes flat results through the C encoder (monitor.cli.main.indented_json): byte for byte
+    what json.dumps(indent=2) writes, for unchanged, failed and changed results, and values of every kind."""
+    import json
+    from datetime import UTC, datetime
+
+    from monitor.cli.main import indented_json
+
+    text = seed_text(2)
+    sources = [{"name": "same", "url": site.set("/same", render_policy(text))},
+               {"name": "changes", "url": site.set("/changes", render_policy(text))},
+               {"name": "down", "url": site.set("/down", "gone", status=500) + "?café=ç"}]
+    config = make_config(sources)
+    cli("--config", config, "--db", sqlite_url, "check", "--no-deliver")
+    site.set("/changes", render_policy(edit(text, "top priority", "main concern")))
+    result = cli("--config", config, "--db", sqlite_url, "check", "--json", "--no-deliver")
+
+    assert result.stdout, result.stderr
+    results = result.json()["results"]
+    assert [r["status"] for r in results] == ["unchanged", "changed", "error"] and results[1]["changes"]
+    expected = '{\n  "results": [\n' + ",\n".join(
+        "    " + json.dumps(r, indent=2, ensure_ascii=False).replace("\n", "\n    ") for r in results) + "\n  ]\n}\n"
+    assert result.stdout == expected
+    odd = {"when": datetime(2026, 1, 2, tzinfo=UTC), "n": 1.5, "yes": True, "none": None, "empty": {}, "e": [],
+           "text": 'a "quote",\n\tç ✓ \u2028', "é": 0}
+    for data in (odd, {"k": [1]}, {"k": {"a": 1}}, {1: "int key"}, {}):
+        assert indented_json(data) == json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
 def test_show_version_that_does_not_exist_is_one_line(cli, site, make_config, sqlite_url):
     config = make_config([{"name": "wemet", "url": site.set("/a", render_policy(seed_text(2)))}])
     cli("--config", config, "--db", sqlite_url, "check")

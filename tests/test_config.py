@@ -37,6 +37,23 @@ def test_a_valid_file_gives_typed_sources_with_defaults_applied():
     assert wemet.max_bytes == 10_000_000 and wemet.timeout == 30
 
 
+def test_a_source_is_found_by_name_in_the_config_and_in_a_copy_with_other_sources():
+    config = parse_config(dedent("""
+        sources:
+          - name: wemet
+            url: https://example.org/privacy
+          - name: other
+            url: http://example.com/p
+    """))
+
+    found = [config.source(n) for n in ("other", "wemet", "missing")]
+    fewer = config.model_copy(update={"sources": config.sources[:1]})
+
+    assert found == [config.sources[1], config.sources[0], None]
+    assert fewer.source("other") is None and fewer.source("wemet") == config.sources[0]
+    assert config.source("other") is config.sources[1] and fewer == config.model_copy(update={"sources": fewer.sources})
+
+
 def test_every_problem_is_listed_with_line_and_field_not_only_the_first():
     found = problems("""
         sources:

@@ -6,6 +6,7 @@ Real parts: real SQLite files migrated by the real store, a loopback web site, t
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,18 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
 
-from monitor.store.database import Source, Store, _statements, utcnow
-from monitor.store.deferred import CLAIM_SQL, HEAD_SQL, SOURCE_ID_SQL, DeferredStore, sqlite_time
+from monitor.store.database import Source, Store, _finish_statement, _statements, utcnow
+from monitor.store.deferred import (
+    ADD_CHECK_SQL,
+    CLAIM_SQL,
+    FINISH_LITERALS,
+    HEAD_SQL,
+    SOURCE_ID_SQL,
+    DeferredStore,
+    finish_sql,
+    sqlite_time,
+)
+from monitor.store.plain import NOT_QUIET
 from tests.pages import render_policy, seed_text
 
 
@@ -32,6 +43,22 @@ def test_the_quick_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
     moment = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
     stores_format = sqlite.DATETIME().bind_processor(sqlite.dialect())
     assert sqlite_time(moment) == stores_format(moment), "lock times compare as the store writes them"
+
+
+def test_the_quick_write_is_the_stores_own_statements_with_their_literals():
+    learned = ("etag", "final_url", "last_modified", "text_fingerprint")
+    shapes = [(release, failed, tuple(name for bit, name in enumerate(learned) if mask >> bit & 1))
+              for release in (True, False) for failed in (True, False) for mask in range(16)]
+    for shape in shapes:
+        compiled_ = _finish_statement(*shape).compile(dialect=sqlite.dialect(paramstyle="named"))
+        assert finish_sql(*shape) == " ".join(str(compiled_).split()), shape
+        literals = {k: v for k, v in compiled_.construct_params(_check=False).items() if k in FINISH_LITERALS}
+        used = set(re.findall(r":(\w+)", finish_sql(*shape)))
+        assert literals == {k: v for k, v in FINISH_LITERALS.items() if k in used}, shape
+    columns = ["source_id", "started_at", "duration_ms", "outcome", "http_status", "error", "version_seq",
+               "reverts_to"]
+    insert = _statements().add_check.compile(dialect=sqlite.dialect(paramstyle="named"), column_keys=columns)
+    assert ADD_CHECK_SQL == " ".join(str(insert).split())
 
 
 @pytest.fixture
@@ -182,3 +209,94 @@ def test_a_deferred_store_answers_as_the_store_for_everything_else(db):
         assert session.get(Source, 1).name == "p"
     assert deferred.location.endswith("monitor.db")
     deferred.dispose()
+
+
+def rows_after_a_quiet_write(url: str, *, quick: bool, failed: bool, quiet: bool = True):
+    """Claim "p" and record one check that stores nothing, through sqlite3 or the store; what it answered and
+    the source's and checks' rows as stored (raw sqlite3: the text of every value, times included)."""
+    import sqlite3
+
+    started = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+    learned = {} if failed else {"final_url": "https://example.org/p/", "etag": None, "last_modified": None,
+                                  "text_fingerprint": "fp2:def"}
+    check = {"started_at": started, "duration_ms": 12, "outcome": "error" if failed else "unchanged",
+             "http_status": 503 if failed else 200, "error": "HTTP 503" if failed else None, "version_seq": 1,
+             "reverts_to": None}
+    deferred = DeferredStore.open(url, open_beside=False)
+    claim = deferred.claim("p", "https://example.org/p", "me:1", 60)
+    target = deferred if quick else deferred.opened()
+    written = target.record_quiet_check(claim.id, owner="me:1", outcome=check["outcome"], failed=failed,
+                                        started_at=started, learned=learned, check=check, quiet=lambda _: quiet)
+    deferred.dispose()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        source = conn.execute("SELECT url, final_url, etag, last_modified, last_checked_at, last_outcome, "
+                              "consecutive_failures, failing_reported, unstable_reported, lock_owner, "
+                              "lock_expires_at, text_fingerprint FROM source").fetchall()
+        checks = conn.execute('SELECT * FROM "check"').fetchall()
+    return written, source, checks
+
+
+@pytest.mark.parametrize("failed", [False, True])
+def test_a_quiet_write_through_sqlite3_leaves_the_rows_the_store_leaves(tmp_path, db, failed):
+    import shutil
+
+    other = tmp_path / "other.db"
+    shutil.copy(db.removeprefix("sqlite:///"), other)
+
+    quick = rows_after_a_quiet_write(db, quick=True, failed=failed)
+    slow = rows_after_a_quiet_write(f"sqlite:///{other}", quick=False, failed=failed)
+
+    assert quick == slow
+    written, source, checks = quick
+    assert (written.consecutive_failures, written.failing_reported) == ((1, False) if failed else (0, False))
+    assert source[0][9] is None and len(checks) == 1, "the lock is released and the check recorded"
+
+
+def test_a_write_that_is_not_quiet_writes_nothing_through_sqlite3(db):
+    written, source, checks = rows_after_a_quiet_write(db, quick=True, failed=True, quiet=False)
+
+    assert written is NOT_QUIET and checks == []
+    assert source[0][9] == "me:1", "the lock is still held: the Session path writes it all again"
+
+
+def test_an_unchanged_sharded_check_never_loads_sqlalchemy(site, make_config, tmp_path):
+    from monitor.cli.main import main as _  # noqa: F401 — the same entry point, run below in a fresh process
+
+    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3)))} for n in range(4)]
+    sources[1]["url"] = sources[1]["url"].replace("localhost", "127.0.0.1", 1)  # two hosts: two processes
+    sources[3]["url"] = sources[3]["url"].replace("localhost", "127.0.0.1", 1)
+    config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    code = f"""
+import asyncio, sys
+from monitor.config import load_config
+from monitor.pipeline import check_all
+from monitor.store.deferred import DeferredStore
+
+config = load_config({str(config)!r})
+store = DeferredStore.open({url!r})
+results = asyncio.run(check_all(config.sources, config=config, store=store))
+print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
+"""
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
+    assert again.stdout.split() == ["unchanged"] * 4 + ["False"], again.stderr
+
+
+def test_the_daemons_store_claims_and_writes_through_sqlite3_beside_the_open_store(db, tmp_path):
+    store = Store(db)
+    in_memory = Store("sqlite://")
+    beside = DeferredStore.beside(store)
+
+    claim = beside.claim("p", "https://example.org/p", "daemon:1", 60)
+    with beside.session() as session:  # anything else is the open store's
+        name = session.get(Source, claim.id).name
+
+    assert DeferredStore.beside(in_memory) is in_memory, "no file: the store itself"
+    assert isinstance(beside, DeferredStore) and beside.opened() is store
+    assert claim.latest is not None and claim.latest.seq == 1 and name == "p"
+    assert lock_of(db)[0] == "daemon:1"
+    beside.dispose()
+    in_memory.dispose()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug import Request, Response
 
-from monitor.shards import run_sharded, split_by_key
+from monitor.shards import Claims, run_sharded, split_by_key
 from tests.pages import edit, render_policy, seed_text
 
 SEEDS = (0, 2, 4)
@@ -79,6 +79,25 @@ def test_a_host_stays_in_one_shard_and_shards_come_out_about_even():
     assert all(s == sorted(s) for s in shards)
     assert split_by_key(["a", "a"], 4) == [[0, 1]]  # one host: one shard, whatever the cores
     assert split_by_key([], 2) == []
+
+
+def test_a_process_takes_its_own_groups_first_then_others_not_started_once_its_own_are_under_way():
+    import copy
+
+    claims = Claims([[0, 1, 2], [3, 4, 5]])
+    other = copy.copy(claims)  # the forked process's view: the same shared bytes, its own queues
+    claims.start(0)
+    other.start(1)
+
+    own = [claims.take(unstarted=False) for _ in range(3)]
+    before_the_other_started = claims.take(unstarted=False)
+    assert other.take(unstarted=False) == 3  # it starts with its own
+    helped = claims.take(unstarted=False)
+
+    assert own == [0, 1, 2]
+    assert before_the_other_started is None, "a process just forked is not robbed before it runs"
+    assert helped == 5, "once it runs, its groups nobody has started are taken, last ones first"
+    assert other.take() == 4 and other.take() is None and claims.take() is None
 
 
 # -- the machinery ---------------------------------------------------------------------------------

@@ -234,13 +234,15 @@ class Fetcher:
         where = _host_port_text(target)
         deadline = timeout * self.settings.attempt_deadline_factor
         request = client.build_request("GET", target, headers=headers, timeout=httpx.Timeout(timeout))
-        jar.set_cookie_header(request)
+        if jar.jar:  # the cookie machinery builds a urllib request per call: only when there is a cookie to send
+            jar.set_cookie_header(request)
         async with self._host_turn(target):
             try:
                 async with asyncio.timeout(deadline):
                     response = await client.send(request, stream=True)
                     try:
-                        jar.extract_cookies(response)
+                        if "set-cookie" in response.headers:  # likewise, only when there is one to keep
+                            jar.extract_cookies(response)
                         body = b""
                         if 200 <= response.status_code < 300:
                             body = await _read_body(response, max_bytes)

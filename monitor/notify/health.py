@@ -21,17 +21,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from monitor.outcome import FAILED
-from monitor.store.database import Check, Source, SourceHealth
+from monitor.store.plain import SourceHealth
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from monitor.config import Config, SourceConfig
     from monitor.outcome import CheckResult
+    from monitor.store.database import Check, Source
+
+# The rules (`failure_event`, `is_quiet`) are pure and decide every check; the queries behind `after_check`
+# import SQLAlchemy where they run: a check that leaves health alone never loads it (`check` on SQLite).
 
 UNSTABLE_WINDOW = 10   # successful checks looked at
 UNSTABLE_BLINKS = 3    # blinks back among them that make a source unstable
@@ -134,6 +135,10 @@ def after_check(session: Session, config: Config, source: SourceConfig, row: Sou
 
 
 def _stability(session: Session, config: Config, source: SourceConfig, row: Source, check: Check) -> HealthChange:
+    from sqlmodel import col, select
+
+    from monitor.store.database import Check
+
     if not row.unstable_reported and not (check.outcome == "changed" and check.reverts_to is not None):
         return HealthChange()  # only a blink can make a stable source unstable (stability_event): no query
     from monitor.notify.outbox import enqueue_event_alert
@@ -164,6 +169,10 @@ def _stability(session: Session, config: Config, source: SourceConfig, row: Sour
 
 def _streak_bounds(session: Session, source_id: int, current_id: int) -> tuple[Check | None, Check | None]:
     """The first failed check of the failure streak ending before `current_id`, and the last success before it."""
+    from sqlmodel import col, select
+
+    from monitor.store.database import Check
+
     last_success = session.exec(
         select(Check).where(Check.source_id == source_id, Check.id < current_id,
                             col(Check.outcome).not_in(FAILED))
@@ -178,6 +187,11 @@ def _streak_bounds(session: Session, source_id: int, current_id: int) -> tuple[C
 
 
 def _count_failed_between(session: Session, source_id: int, first_id: int, current_id: int) -> int:
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from monitor.store.database import Check
+
     return session.exec(
         select(func.count()).select_from(Check).where(
             Check.source_id == source_id, Check.id >= first_id, Check.id < current_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,9 +37,11 @@ from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError, UsageError
 from monitor.store.plain import (  # noqa: F401 — re-exported: the other stages import them from here
+    NOT_QUIET,
     SQLITE_PRAGMAS,
     SQLITE_WAL,
     ClaimedSource,
+    NotQuiet,
     SourceHealth,
     VersionHead,
     compress,
@@ -505,6 +507,27 @@ class Store:
         row = conn.execute(stmt, params).first()
         return SourceHealth(*row) if row is not None else None
 
+    def record_quiet_check(self, source_id: int, *, owner: str, outcome: str, failed: bool, started_at: datetime,
+                           learned: Mapping[str, Any], check: Mapping[str, Any],
+                           quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+        """A check that stores no version (unchanged, 304, error, rejected): `finish_check` (releasing `owner`'s
+        lock) and `add_check` (`check`: its columns but the source) in one short Core transaction, no ORM Session.
+
+        When the counters the update returns are not `quiet` (health has an event to queue or a stability to
+        re-assess), nothing is written and NOT_QUIET comes back: the caller records the check in a Session.
+        None, as from `finish_check`: the lock was no longer ours, nothing was written."""
+        try:
+            with self.transaction() as conn:
+                counters = Store.finish_check(conn, source_id, owner=owner, outcome=outcome, failed=failed,
+                                              started_at=started_at, learned=learned)
+                if counters is not None:
+                    if not quiet(counters):
+                        raise _Undo
+                    Store.add_check(conn, source_id, **check)
+        except _Undo:
+            return NOT_QUIET
+        return counters
+
     @staticmethod
     def add_check(conn: Connection, source_id: int, *, started_at: datetime, duration_ms: int, outcome: str,
                   http_status: int | None, error: str | None, version_seq: int | None,
@@ -530,6 +553,10 @@ class Store:
     def text_of_version(conn: Connection, version_id: int) -> str:
         return conn.execute(_statements().version_text, {"version_id": version_id}).scalar_one()
 
+
+
+class _Undo(Exception):
+    """Rolls back a quiet check's transaction that turned out not to be quiet."""
 
 
 @dataclass(frozen=True)

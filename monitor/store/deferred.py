@@ -1,23 +1,36 @@
-"""The database as `check` opens it: claims through the sqlite3 module until SQLAlchemy is loaded beside the fetch.
+"""The database as `check` opens it: claims and quiet writes through the sqlite3 module, SQLAlchemy loaded on need.
 
 A check claims its source (the lock, the validators, the latest version's head) before it fetches, and
 that claim used to wait for SQLAlchemy, SQLModel and the table models: about half of what `check` ran
 before its first request. On a SQLite file already at this release's head, the claim is the store's own
 two statements (`CLAIM_SQL`, `HEAD_SQL`: the text SQLAlchemy compiles them to, which a test checks) run
 through the sqlite3 module, and the store is opened in a thread once the check's fetch is under way.
-Anything else (PostgreSQL, a new or older database, a source seen for the first time, a driver error)
-goes through the store itself, opened first, so it behaves and reports errors exactly as before.
+A check that stores no version and leaves the source's health alone (unchanged, 304, most errors) is
+written the same way (`finish_sql`, `ADD_CHECK_SQL`): a `check` whose pages are all unchanged never loads
+SQLAlchemy (a third of a second of CPU in each of its processes).
+Anything else (PostgreSQL, a new or older database, a source seen for the first time, a new version, a
+health event, a driver error) goes through the store itself, so it behaves and reports errors exactly as before.
 """
-
 from __future__ import annotations
 
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from monitor.store.plain import SQLITE_PRAGMAS, ClaimedSource, VersionHead, head_revisions, utcnow
+from monitor.store.plain import (
+    NOT_QUIET,
+    SQLITE_PRAGMAS,
+    ClaimedSource,
+    NotQuiet,
+    SourceHealth,
+    VersionHead,
+    head_revisions,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from monitor.store.database import Store
@@ -35,39 +48,68 @@ CLAIM_SQL = (
 HEAD_SQL = ("SELECT version.id, version.seq, version.url, version.text_hash FROM version "
             "WHERE version.source_id = :source_id ORDER BY version.seq DESC LIMIT 1 OFFSET 0")
 SOURCE_ID_SQL = "SELECT source.id FROM source WHERE source.name = :source_name"
+# Store.add_check's INSERT
+ADD_CHECK_SQL = ('INSERT INTO "check" (source_id, started_at, duration_ms, outcome, http_status, error, version_seq, '
+                 'reverts_to) VALUES (:source_id, :started_at, :duration_ms, :outcome, :http_status, :error, '
+                 ':version_seq, :reverts_to)')
+# the values SQLAlchemy binds as parameters of its own in finish_check's UPDATE (its literals, and the lock freed)
+FINISH_LITERALS = {"consecutive_failures": 0, "consecutive_failures_1": 1, "lock_owner": None, "lock_expires_at": None}
+# the source's columns finish_check may set, in the table's order (SQLAlchemy writes SET in that order)
+_FINISHED_COLUMNS = ("final_url", "etag", "last_modified", "last_checked_at", "last_outcome", "consecutive_failures",
+                     "lock_owner", "lock_expires_at", "text_fingerprint")
 
 _FIRST_SIGHT = object()  # the source has no row yet: the store creates it
 
 
 class DeferredStore:
-    """A Store that opens in the background: `claim` needs only sqlite3; anything else waits for the store.
+    """A Store that opens in the background: `claim` and `record_quiet_check` need only sqlite3 (and keep using
+    it once the store is open: a statement through SQLAlchemy costs several times one through sqlite3); anything
+    else waits for the store.
 
-    Every attribute but `claim`, `url`, `read_only` and `dispose` is the opened Store's (opening it first,
-    or waiting for the thread that is opening it)."""
+    Every attribute but `claim`, `record_quiet_check`, `url`, `read_only` and `dispose` is the opened Store's
+    (opening it first, or waiting for the thread that is opening it)."""
 
     read_only = False
 
-    def __init__(self, url: str, quick: sqlite3.Connection):
+    def __init__(self, url: str, quick: sqlite3.Connection | None, *, open_beside: bool = True):
         self.url = url
         self._quick: sqlite3.Connection | None = quick  # used and closed by the event loop's thread only
+        self._quick_later = False  # `beside`: the sqlite3 connection is made at the first claim
         self._store: Store | None = None
         self._opening = threading.Lock()
         self._opener: threading.Thread | None = None
+        self._open_beside = open_beside
 
     @classmethod
-    def open(cls, url: str) -> Store | DeferredStore:
-        """A DeferredStore for a SQLite file at head, else the Store opened now (migrated as ever)."""
+    def beside(cls, store: Store) -> Store | DeferredStore:
+        """`store`, already open, with its checks' claims and quiet writes through sqlite3 when it is a SQLite
+        file (the daemon: four statements a check, each a fraction of its cost through SQLAlchemy); else `store`.
+        The sqlite3 connection is made at the first claim, in the event loop's thread, after the daemon forked
+        its CPU workers."""
+        if getattr(store, "read_only", True) or not _quick_url(store.url):
+            return store
+        deferred = cls(store.url, None, open_beside=False)
+        deferred._store, deferred._quick_later = store, True
+        return deferred
+
+    @classmethod
+    def open(cls, url: str, *, open_beside: bool = True, migrate: bool = True) -> Store | DeferredStore:
+        """A DeferredStore for a SQLite file at head, else the Store opened now (migrated as ever, with `migrate`).
+
+        `open_beside`: the store is opened in a thread once the first claim's check yields (its fetch under way),
+        ready for its write; without, only when something needs it (a process of a sharded `check`, whose event
+        loop keeps its core busy: a thread would only take turns with it, for a store an unchanged page never needs)."""
         quick = quick_connection(url)
         if quick is None:
             from monitor.store.database import Store
 
-            return Store(url)
-        return cls(url, quick)
+            return Store(url, migrate=migrate)
+        return cls(url, quick, open_beside=open_beside)
 
     def claim(self, name: str, url: str, owner: str, ttl: float) -> ClaimedSource | None:
-        """Store.claim, through sqlite3 while the store is not open yet."""
-        if self._store is not None or self._quick is None:
-            self._close_quick()
+        """Store.claim, through sqlite3."""
+        self._connect_later()
+        if self._quick is None:
             return self.opened().claim(name, url, owner, ttl)
         try:
             claimed = _quick_claim(self._quick, name, url, owner, ttl)
@@ -77,6 +119,22 @@ class DeferredStore:
             return self.opened().claim(name, url, owner, ttl)
         self._open_soon()
         return claimed
+
+    def record_quiet_check(self, source_id: int, *, owner: str, outcome: str, failed: bool, started_at: datetime,
+                           learned: Mapping[str, Any], check: Mapping[str, Any],
+                           quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+        """Store.record_quiet_check, through sqlite3."""
+        self._connect_later()
+        if self._quick is None:
+            return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
+                                                    started_at=started_at, learned=learned, check=check, quiet=quiet)
+        try:
+            return _quick_record(self._quick, source_id, owner=owner, outcome=outcome, failed=failed,
+                                 started_at=started_at, learned=learned, check=check, quiet=quiet)
+        except sqlite3.Error:  # rolled back: the store tries again and reports what it finds its usual way
+            self._close_quick()
+            return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
+                                                    started_at=started_at, learned=learned, check=check, quiet=quiet)
 
     def opened(self) -> Store:
         """The store, opened here unless the opening thread has done it (then waited for)."""
@@ -97,7 +155,7 @@ class DeferredStore:
 
     def _open_soon(self) -> None:
         """Open the store in a thread, started once the running check yields (its request on its way)."""
-        if self._opener is not None:
+        if self._opener is not None or not self._open_beside:
             return
         self._opener = threading.Thread(target=self._open_quietly, name="open-store")
         try:
@@ -113,6 +171,11 @@ class DeferredStore:
         except Exception:  # noqa: BLE001 — the next use opens it again and raises there, where it is reported
             pass
 
+    def _connect_later(self) -> None:
+        if self._quick_later:
+            self._quick_later = False
+            self._quick = quick_connection(self.url)  # None (the store does it all) should the schema have moved
+
     def _close_quick(self) -> None:
         if self._quick is not None:
             self._quick.close()
@@ -122,9 +185,8 @@ class DeferredStore:
 def quick_connection(url: str) -> sqlite3.Connection | None:
     """A sqlite3 connection, with the store's pragmas, to the SQLite file `url` names when its schema is at
     this release's head; None for anything else (another database, no file yet, a schema to migrate)."""
-    scheme, _, path = url.partition(":///")
-    if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
-            or "?" in path or "%" in path or not os.path.isfile(path):
+    path = _quick_url(url)
+    if path is None or not os.path.isfile(path):
         return None
     heads = head_revisions()
     if not heads:
@@ -142,6 +204,15 @@ def quick_connection(url: str) -> sqlite3.Connection | None:
             conn.close()
         return None
     return conn
+
+
+def _quick_url(url: str) -> str | None:
+    """The path of the SQLite file `url` names plainly (no options, no in-memory or URI form), else None."""
+    scheme, _, path = url.partition(":///")
+    if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
+            or "?" in path or "%" in path:
+        return None
+    return path
 
 
 def _quick_claim(conn: sqlite3.Connection, name: str, url: str, owner: str,
@@ -164,6 +235,49 @@ def _quick_claim(conn: sqlite3.Connection, name: str, url: str, owner: str,
         conn.rollback()
         raise
     return ClaimedSource(source_id, final_url, etag, last_modified, fingerprint, VersionHead(*head) if head else None)
+
+
+@lru_cache(maxsize=64)
+def finish_sql(release: bool, failed: bool, learned: tuple[str, ...]) -> str:
+    """Store.finish_check's UPDATE of one shape (database._finish_statement) as SQLAlchemy compiles it for SQLite;
+    its parameters are finish_check's, with FINISH_LITERALS."""
+    values = {name: f":new_{name}" for name in learned}
+    values |= {"last_checked_at": ":started_at", "last_outcome": ":outcome",
+               "consecutive_failures": "(source.consecutive_failures + :consecutive_failures_1)" if failed
+               else ":consecutive_failures"}
+    where = "source.id = :source_id"
+    if release:
+        values |= {"lock_owner": ":lock_owner", "lock_expires_at": ":lock_expires_at"}
+        where += (" AND (source.lock_owner IS NULL OR source.lock_owner = :owner "
+                  "OR source.lock_expires_at < :now)")
+    sets = ", ".join(f"{name}={values[name]}" for name in _FINISHED_COLUMNS if name in values)
+    return (f"UPDATE source SET {sets} WHERE {where} "
+            "RETURNING consecutive_failures, failing_reported, unstable_reported")
+
+
+def _quick_record(conn: sqlite3.Connection, source_id: int, *, owner: str, outcome: str, failed: bool,
+                  started_at: datetime, learned: Mapping[str, Any], check: Mapping[str, Any],
+                  quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+    """Store.record_quiet_check's transaction: the source's row updated (its lock released) and the check's row
+    inserted, or nothing written (None: the lock was not ours; NOT_QUIET: health has something to do)."""
+    params = {"source_id": source_id, "owner": owner, "now": sqlite_time(utcnow()),
+              "started_at": sqlite_time(started_at), "outcome": outcome, **FINISH_LITERALS,
+              **{f"new_{name}": value for name, value in learned.items()}}
+    try:
+        rows = conn.execute(finish_sql(True, failed, tuple(sorted(learned))), params).fetchall()
+        if not rows:  # nothing was written
+            conn.rollback()
+            return None
+        counters = SourceHealth(rows[0][0], bool(rows[0][1]), bool(rows[0][2]))
+        if not quiet(counters):
+            conn.rollback()
+            return NOT_QUIET
+        conn.execute(ADD_CHECK_SQL, {**check, "source_id": source_id, "started_at": sqlite_time(check["started_at"])})
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return counters
 
 
 def sqlite_time(moment: datetime) -> str:

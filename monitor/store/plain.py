@@ -9,6 +9,7 @@ import socket
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from functools import lru_cache
 from importlib import resources
 
@@ -95,6 +96,17 @@ class VersionSection:
     path: str            # display path: headings joined by " › ", "(preamble)" before the first
     text: str
     topics: tuple[str, ...] | None = None
+
+
+class NotQuiet(Enum):
+    """What a check's quiet write answers when the source's health has something to do after all (a failure
+    streak reaching the threshold, a recovery, an instability to re-assess): it wrote nothing, and the caller
+    records the check through a Session, where the health rules can read and queue alerts."""
+
+    NOT_QUIET = "not quiet"
+
+
+NOT_QUIET = NotQuiet.NOT_QUIET
 
 
 _REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.M)
