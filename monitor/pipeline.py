@@ -507,9 +507,12 @@ def stored_section_topics(row: VersionSection, language: str = "en") -> list[str
 
     if row.topics is not None:
         return list(row.topics)
-    heading = "" if row.path == "(preamble)" else row.path.split(" › ")[-1]
-    section = Section(key=row.key, number=row.number, title=row.title, level=row.level,
-                      path=(heading,) if heading else (), text=row.text)
+    if row.headings is not None:
+        path = row.headings
+    else:  # a row an older release stored: its display path is all there is
+        heading = "" if row.path == "(preamble)" else row.path.split(" › ")[-1]
+        path = (heading,) if heading else ()
+    section = Section(key=row.key, number=row.number, title=row.title, level=row.level, path=path, text=row.text)
     return section_topics(section, language)
 
 

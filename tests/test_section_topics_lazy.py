@@ -93,3 +93,20 @@ def test_sections_an_older_release_stored_are_read_as_stored(cli, site, make_con
 
     assert [(s["key"], s["topics"]) for s in shown] == [("old", ["security"]), ("later", ["sharing"])], \
         "stored topics as stored, topics left for later classified now"
+
+
+def test_a_derived_section_is_classified_with_its_own_heading_even_one_holding_the_path_separator():
+    """The display path joins headings with " › "; a heading that holds " › " itself must reach the
+    classifier whole, as it did when a check classified sections (a review found "Children › Accounts"
+    read as "Accounts", losing minors)."""
+    from monitor.pipeline import section_topics, sections_of, stored_section_topics
+    from monitor.store.queries import derived_sections
+
+    text = ("# Privacy Policy\n\nWe run a website.\n\n## Children › Accounts\n\n"
+            "We will delete the account once we learn its holder is under 13.\n")
+    derived = derived_sections(text)
+    parsed = sections_of(text)
+    assert [d.headings for d in derived] == [s.path for s in parsed]
+    shown = [stored_section_topics(d) for d in derived]
+    assert shown == [section_topics(s) for s in parsed]
+    assert "minors" in shown[-1]

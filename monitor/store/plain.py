@@ -96,6 +96,8 @@ class VersionSection:
     path: str            # display path: headings joined by " › ", "(preamble)" before the first
     text: str
     topics: tuple[str, ...] | None = None
+    headings: tuple[str, ...] | None = None  # the headings above it, as parsed; None for a stored row, whose
+    # `path` is all that is left of them (a heading holding " › " itself cannot be told apart there)
 
 
 class NotQuiet(Enum):

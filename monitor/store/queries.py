@@ -113,7 +113,7 @@ def derived_sections(text: str) -> list[VersionSection]:
     """A version's sections from its text, as a check once stored them (topics None: classified when shown)."""
     from monitor.pipeline import sections_of
 
-    return [VersionSection(position, s.key, s.number, s.title, s.level, s.display_path, s.text)
+    return [VersionSection(position, s.key, s.number, s.title, s.level, s.display_path, s.text, headings=s.path)
             for position, s in enumerate(sections_of(text))]
 
 
