@@ -227,10 +227,6 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
             return result
     from monitor.store.database import Store
 
-    # the raw page's zlib and hash before the transaction: its first write takes SQLite's write lock, which every
-    # other checking process waits for (sleeping in SQLite's busy handler), so only the writes run while it is held
-    raw = _Raw(compress(page.fetched.content), hashlib.sha256(page.fetched.content).hexdigest()) \
-        if derived is not None else None
     with store.session() as session:  # a Session owns the transaction: its commit tells listeners of alerts
         conn = session.connection()
         counters = Store.finish_check(conn, claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed,
@@ -238,7 +234,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if counters is None:  # the lock goes with these writes; it was no longer ours: nothing is written
             return _lost_lock(source)
         if derived is not None:
-            _store_version(session, claim.id, page, raw, latest, derived, source, config, result)
+            _store_version(session, claim.id, page, latest, derived, source, config, result)
         _record_check(session, config, source, claim.id, counters, result, started_at, time.monotonic() - clock)
     return result
 
@@ -471,15 +467,7 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-@dataclass(frozen=True)
-class _Raw:
-    """A new version's raw page as stored: zlib-compressed, and the SHA-256 of its bytes."""
-
-    compressed: bytes
-    digest: str
-
-
-def _store_version(session, source_id: int, page: _Page, raw: _Raw, latest: VersionHead | None, derived: _Derived,
+def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
                    source: SourceConfig, config: Config, result: CheckResult) -> None:
     """Write the new version and its changes, and queue its alerts (one transaction). Its sections are not
     stored: they are derived from its text when read (`version_sections`), as every comparison does."""
@@ -490,7 +478,7 @@ def _store_version(session, source_id: int, page: _Page, raw: _Raw, latest: Vers
     version = Version(
         source_id=source_id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
         http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
-        raw_hash=raw.digest, raw=raw.compressed, text=page.text,
+        raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
         normalizer_version=NORMALIZER_VERSION, reverts_to=earlier,
     )
     session.add(version)
