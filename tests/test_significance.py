@@ -965,3 +965,16 @@ def test_a_recipient_is_named_by_its_noun_phrase_without_prepositions_or_verbs()
     moved = rate("We may share information with PayPal subsidiaries.",
                  "We may share information within PayPal subsidiaries.", "Sharing")
     assert "recipient" not in moved.summary
+
+
+def test_text_re_nested_by_formatting_alone_names_no_new_recipient():
+    """alibaba.com 046 → 047 (recorded by Open Terms Archive contributors, ODC-BY 1.0), labelled cosmetic: bold
+    headings turned plain and spaces changed, so the sections re-nest and a list flattened into one clause read
+    "a sole trader Buyer" as a recipient. The old version states that clause word for word: no news."""
+    from monitor.meaning.significance import changes_between
+    from tests.replay import load_histories
+
+    versions = {v.name: v.text for v in load_histories(services=["alibaba-com"])["alibaba-com"]}
+    rated = changes_between(versions["046_2022-02-28"], versions["047_2022-03-05"])
+    assert rated and not [f for c in rated for f in c.findings if f.rule == "recipients"]
+    assert not [c for c in rated if c.substantive and "sharing" in c.topics]

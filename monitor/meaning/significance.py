@@ -352,8 +352,14 @@ def _recipient_rule(cx: _Context) -> Finding | None:
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
-        came = [v for k, v in new.items() if k not in old and not cx.policy.names_recipient(0, k, v)]
-        gone = [v for k, v in old.items() if k not in new and not cx.policy.names_recipient(1, k, v)]
+        # ... and only from a clause the other version does not state word for word (text re-nested by
+        # formatting alone, a list flattened into one clause, can read as naming a recipient it named before)
+        said_new = recipients([c for c in cx.after.clauses if not cx.policy.states(0, c)]) if came else {}
+        said_old = recipients([c for c in cx.before.clauses if not cx.policy.states(1, c)]) if gone else {}
+        came = [v for k, v in new.items()
+                if k not in old and k in said_new and not cx.policy.names_recipient(0, k, v)]
+        gone = [v for k, v in old.items()
+                if k not in new and k in said_old and not cx.policy.names_recipient(1, k, v)]
     if cx.policy is not None:  # a company listed as one, which the other version never names at all
         old_names, new_names = named_recipients(cx.before.clauses), named_recipients(cx.after.clauses)
         came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, v)]
