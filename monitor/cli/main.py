@@ -249,7 +249,7 @@ def show(
     config = obj.optional_config()
     configured = config.source(name) if config else None
     detail = version_detail(store, source_row(store, name), version,
-                            language=configured.language if configured else "en")
+                            language=configured.language if configured else "en", with_sections=as_json or sections)
     if as_json:
         return print_json(detail)
     if sections:

@@ -85,20 +85,24 @@ def _version(session, source: Source, seq: int | None) -> Version:
     return version
 
 
-def version_detail(store: Store, source: Source, seq: int | None, language: str = "en") -> dict:
-    """A version's normalized text and section tree (topics not classified yet are classified now, in
-    `language`, and not stored)."""
+def version_detail(store: Store, source: Source, seq: int | None, language: str = "en", *,
+                   with_sections: bool = True) -> dict:
+    """A version's normalized text and, `with_sections`, its section tree (topics not classified yet are
+    classified now, in `language`, and not stored). Without, no section is parsed or classified (printing
+    the text, or a page that lists the sections its own way)."""
     from monitor.pipeline import stored_section_topics
 
     with store.session() as session:
         version = _version(session, source, seq)
-        sections = version_sections(session, version.id, version.text)
-    return {
+        sections = version_sections(session, version.id, version.text) if with_sections else []
+    detail = {
         "source": source.name, "version": version.seq, "fetched_at": _iso(version.fetched_at),
         "url": version.url, "hash": version.text_hash, "reverts_to": version.reverts_to, "text": version.text,
-        "sections": [{"key": s.key, "number": s.number, "title": s.title, "level": s.level, "path": s.path,
-                      "topics": stored_section_topics(s, language)} for s in sections],
     }
+    if with_sections:
+        detail["sections"] = [{"key": s.key, "number": s.number, "title": s.title, "level": s.level, "path": s.path,
+                               "topics": stored_section_topics(s, language)} for s in sections]
+    return detail
 
 
 def version_sections(session, version_id: int, text: str) -> list[VersionSection]:

@@ -52,7 +52,7 @@ def version(request: Request) -> HTMLResponse:
     if not match:
         raise HTTPException(404, "a version is a whole number, as the source page lists them")
     language = _language(web, row.name)
-    detail = version_detail(web.store, row, int(match.group(1)), language)
+    detail = version_detail(web.store, row, int(match.group(1)), with_sections=False)  # listed below, once
     sections = data.version_sections(web.store, row, [detail["version"]])[detail["version"]]
     text = diffview.full_text(sections, [], side="v", language=language)
     return render(request, "version.html", name=row.name, detail=detail, sections=text)
