@@ -148,6 +148,11 @@ def ranked_ways(data: list[dict], oof: dict, chosen: dict,
     return ranked
 
 
+def shippable(ranked: dict[str, list[tuple[str, float, dict]]]) -> dict[str, list[tuple[str, float, dict]]]:
+    """Each topic's ranked (way, gate, figures), best first, kept to the ways that can ship (SHIPPED_WAYS)."""
+    return {t: [entry for entry in entries if entry[0] in SHIPPED_WAYS] for t, entries in ranked.items()}
+
+
 def _f_half(figures: dict[str, float]) -> float:
     p, r = figures["precision"], figures["recall"]
     return 1.25 * p * r / (0.25 * p + r) if p + r else 0.0
@@ -157,7 +162,7 @@ def combine(data: list[dict], oof: dict, chosen: dict,
             rules: list[set[str]] | None = None) -> tuple[dict[str, str], dict[str, float], dict]:
     """Per topic, the way model and rules combine best out of fold and its gate, and each way's best figures."""
     ranked = ranked_ways(data, oof, chosen, rules)
-    best = {t: next(entry for entry in ranked[t] if entry[0] in SHIPPED_WAYS) for t in TOPICS}
+    best = {t: entries[0] for t, entries in shippable(ranked).items()}
     combination = {t: best[t][0] for t in TOPICS}
     gates = {t: best[t][1] for t in TOPICS}
     return combination, gates, {t: best_by_way(ranked[t]) for t in TOPICS}
@@ -257,9 +262,10 @@ def main() -> None:
     tuning_oof = {k: {t: [v[t][i] for i in judged] for t in v} for k, v in oof.items()}
     chosen = tune(tuning_rows, tuning_oof)
     ranked = ranked_ways(tuning_rows, tuning_oof, chosen)
-    shippable = {t: [entry for entry in ranked[t] if entry[0] in SHIPPED_WAYS] for t in TOPICS}
-    model = export(chosen, data, {t: shippable[t][0][0] for t in TOPICS}, {t: shippable[t][0][1] for t in TOPICS})
-    keep_written_floors(model, shippable)
+    ranked_shippable = shippable(ranked)
+    model = export(chosen, data, {t: ranked_shippable[t][0][0] for t in TOPICS},
+                   {t: ranked_shippable[t][0][1] for t in TOPICS})
+    keep_written_floors(model, ranked_shippable)
     for topic in TOPICS:
         best = best_by_way(ranked[topic])
         kept = next(f for way, gate, f in ranked[topic]
