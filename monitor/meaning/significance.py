@@ -1033,16 +1033,36 @@ def _is_label(clause: Clause) -> bool:
     return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
 
 
+# a lower-case letter then a capital inside a word: two link labels captured without a space between
+# them ("EthicsPrivacyTerms of UseCookie SettingsDo Not Sell My Info" is five footer links)
+_GLUED = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _labels_in(clause: Clause) -> int:
+    """How many link labels a clause is: 1 for a label, n for n labels run together in one line
+    without sentence punctuation (each piece a label), 0 for anything else."""
+    if _is_label(clause):
+        return 1
+    text = clause.text.strip()
+    if text.endswith(_SENTENCE_END) or any(p in text for p in ",;"):
+        return 0
+    pieces = _GLUED.split(text)
+    if len(pieces) < 2 or not all(_is_label(Clause(p, lead_in=clause.lead_in)) for p in pieces):
+        return 0
+    return len(pieces)
+
+
 def _without_menus(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
     """The clauses without runs of link labels ("Home", "News", "Children and Safety", "Parental
     Guidance"…): a menu, a footer or a language picker captured with the page says nothing the policy
-    states, even where a label names a topic. A list announced by a sentence ("We share with:") is kept."""
-    labels = [_is_label(c) for c in clauses]
+    states, even where a label names a topic. Labels run together in one line (a footer captured without
+    spaces) count one each. A list announced by a sentence ("We share with:") is kept."""
+    labels = [_labels_in(c) for c in clauses]
     menu: set[int] = set()
     start = 0
     for end in range(len(clauses) + 1):
         if end == len(clauses) or not labels[end]:
-            if end - start >= _MENU_RUN:
+            if sum(labels[start:end]) >= _MENU_RUN:
                 menu.update(range(start, end))
             start = end + 1
     return tuple(c for i, c in enumerate(clauses) if i not in menu) if menu else clauses
