@@ -1029,7 +1029,9 @@ _SENTENCE_END = (".", ";", ":", "!", "?", "。", "；", "：")
 def _is_label(clause: Clause) -> bool:
     """A few words without sentence punctuation, not announced by a lead-in sentence: a link's text."""
     text, lead_in = clause.text.strip(), (clause.lead_in or "").strip()
-    announced = bool(lead_in) and (lead_in.endswith(_SENTENCE_END) or len(words(lead_in)) > _LABEL_WORDS)
+    # an ellipsis ends a link ("More...", "Read more…"), not a sentence: such a lead-in is a label too
+    sentence = lead_in.endswith(_SENTENCE_END) and not lead_in.endswith(("...", "…"))
+    announced = bool(lead_in) and (sentence or len(words(lead_in)) > _LABEL_WORDS)
     return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
 
 
