@@ -443,7 +443,8 @@ EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase
 _RAW_WORD = re.compile(r"\S+")
 
 
-def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[str], list[str]]:
+def reworded_topics(before: Clause, after: Clause, heading: str,
+                    renames: tuple[Rename, ...] = ()) -> tuple[list[str], list[str]]:
     """Topics of each version of a reworded clause: what its edit is about (lead-in and heading as context).
 
     Words only added or only taken out widen or narrow what the clause says ("a merger, bankruptcy, or
@@ -456,7 +457,9 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     versions read as the same topics otherwise: a vendor swapped in a sentence that also states a
     retention period is news about sharing, not retention, even when the model reads one version as
     about a third topic too. Exact facts (an age, a period, a recipient, a negation or modal) add
-    their topic through the rules' findings in any case.
+    their topic through the rules' findings in any case. A name the whole check replaces the same way
+    in several clauses (`renames`: "Bard" → "Gemini Apps" five times over) is a product or company
+    renamed, not one party swapped for another.
     """
     old_hits, new_hits = clause_hits(before, heading), clause_hits(after, heading)
     old, new = list(old_hits), list(new_hits)
@@ -468,9 +471,16 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     edited = {t for part in edited_parts(before, after, (old_raw, new_raw, edits))
               for t in clause_topics(part, heading)}
     if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
+           and not _renamed(old_raw[i1:i2], new_raw[j1:j2], renames)
            for tag, i1, i2, j1, j2 in edits):          # (a clause's first word is capitalised anyway)
         edited.add("sharing")
     return [t for t in old if t in edited], [t for t in new if t in edited]
+
+
+def _renamed(old_raw: list[str], new_raw: list[str], renames: tuple[Rename, ...]) -> bool:
+    """Is this replacement one of the check's consistent renames (compared as canonical words)?"""
+    swap = (tuple(w for raw in old_raw for w in words(raw)), tuple(w for raw in new_raw for w in words(raw)))
+    return swap in renames
 
 
 def _own_topics(clause: Clause, hits: dict[str, TopicHit]) -> list[str]:
@@ -631,7 +641,7 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
     reworded = {id(c): t for a, b in (pairs if substantive else ())
-                for c, t in zip((a, b), reworded_topics(a, b, heading), strict=True)}
+                for c, t in zip((a, b), reworded_topics(a, b, heading, renames), strict=True)}
     topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
                                                           else clause_topics(c, heading))))
     if not shown and change.kind in _STRUCTURE_SUMMARY:
