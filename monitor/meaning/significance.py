@@ -644,6 +644,8 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
                 for c, t in zip((a, b), reworded_topics(a, b, heading, renames), strict=True)}
     topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
                                                           else clause_topics(c, heading))))
+    if change.kind in ("added", "removed") and len(shown) > 1:
+        topics = _whole_section_topics(shown, heading, topics)
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
     findings: list[Finding] = []
@@ -675,6 +677,21 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         severity = "medium"
     summary = _one_line([f.summary for f in findings]) or _fallback_summary(change, topics, watched, old, new)
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
+
+
+def _whole_section_topics(clauses: list[Clause], heading: str, topics: list[str]) -> list[str]:
+    """The topics of a whole section added or removed: a topic its heading alone lends to fewer than half
+    of its statements (a footer's "DISCLOSURE & POLICES" over a note on editorial independence) is not
+    what the section is about; one its statements' own words show, or most of them take from it, is."""
+    lent: Counter[str] = Counter()
+    own: set[str] = set()
+    for clause in clauses:
+        for topic, hit in clause_hits(clause, heading).items():
+            if hit.basis == "context":
+                lent[topic] += 1
+            else:
+                own.add(topic)
+    return [t for t in topics if t in own or t not in lent or 2 * lent[t] >= len(clauses)]
 
 
 def _unmoved(old: list[Clause], new: list[Clause], pairs: list[tuple[Clause, Clause]], policy: WholePolicy,
