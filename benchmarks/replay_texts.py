@@ -21,6 +21,11 @@ on text the model has not seen.
 
 `--pairs FILE`: score only the labelled pairs whose ids are listed in FILE (one a line); `--not-pairs
 FILE` scores only those not listed (e.g. pairs labelled after some tuning, as a held-out check).
+
+`--halves`: also score each half of the dev history services apart (`dev_halves`: a fixed shuffle, services
+of one `data/splits.json` group kept together, each next group to the half with fewer labelled pairs).
+`--half a` (or `b`) scores and lists the misses of that half only: read misses on one half, and keep a
+change only if it helps the half whose misses were not read (then the reverse).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -64,6 +70,29 @@ def steps_of(job: tuple[str, list[RecordedVersion]]) -> tuple[str, list[Step]]:
             seen.add(text)
             latest = text
     return name, steps
+
+
+HALVES_SEED = 12  # the issue's number: any fixed seed, chosen once and not tried against others
+
+
+def dev_halves(services: list[str], pairs: list[dict]) -> tuple[list[str], list[str]]:
+    """The labelled dev history services in two halves of about as many labelled pairs each, by service:
+    groups of services in `data/splits.json` (the same policy under several names) stay together."""
+    group_of = {s: i for i, group in enumerate(json.loads((ROOT / "data" / "splits.json").read_text())["groups"])
+                for s in group}
+    labelled = {p["service"] for p in pairs if p["label"] is not None} & set(services)
+    units: dict[object, list[str]] = {}
+    for service in sorted(labelled):
+        units.setdefault(group_of.get(service, service), []).append(service)
+    shuffled = sorted(units.values())
+    random.Random(HALVES_SEED).shuffle(shuffled)
+    halves: tuple[list[str], list[str]] = ([], [])
+    size = [0, 0]
+    for unit in shuffled:
+        side = 0 if size[0] <= size[1] else 1
+        halves[side].extend(unit)
+        size[side] += sum(1 for p in pairs if p["service"] in unit and p["label"] is not None)
+    return sorted(halves[0]), sorted(halves[1])
 
 
 FOLDS = 5  # held-out models: services grouped as data/splits.json groups them, each group in one fold
@@ -144,6 +173,9 @@ def main() -> None:
                         help="rate each service with a model fitted without its segments (5 folds)")
     parser.add_argument("--pairs", type=Path, help="score only the pairs whose ids this file lists")
     parser.add_argument("--not-pairs", type=Path, help="score only the pairs whose ids this file does not list")
+    parser.add_argument("--halves", action="store_true", help="also score each half of the dev services apart")
+    parser.add_argument("--half", choices=("a", "b"),
+                        help="score and list the misses of this half of the dev services only")
     args = parser.parse_args()
     splits = json.loads((ROOT / "data" / "splits.json").read_text())["services"]
     dev = sorted(s for s, split in splits.items() if split in ("train", "dev"))
@@ -161,18 +193,25 @@ def main() -> None:
         else:
             replays = list(pool.map(rated, steps.items()))
     pairs = labelled_pairs()
+    half_a, half_b = dev_halves(dev, pairs)  # of every labelled pair, so --pairs does not move a service
     if args.pairs:
         listed = set(args.pairs.read_text().split())
         pairs = [p for p in pairs if p["id"] in listed]
     if args.not_pairs:
         listed = set(args.not_pairs.read_text().split())
         pairs = [p for p in pairs if p["id"] not in listed]
-    s = score(replays, pairs, set(dev))
-    print(f"dev: {s.pairs} pairs, topic P {s.precision:.3f} R {s.recall:.3f} ({s.tp} true, {s.fp} false, "
-          f"{s.fn} missed), cosmetic alerted {s.cosmetic_alerted} of {s.cosmetic}, "
-          f"blinks alerted {s.blinks_alerted} of {s.blinks}")
-    if args.misses:
-        print("\n".join("    " + m for m in s.misses))
+    scored = {"dev": set(dev)}
+    if args.halves:
+        scored.update({"half a": set(half_a), "half b": set(half_b)})
+    if args.half:
+        scored = {f"half {args.half}": set(half_a if args.half == "a" else half_b)}
+    scores = {label: score(replays, pairs, services) for label, services in scored.items()}
+    for label, s in scores.items():
+        print(f"{label}: {s.pairs} pairs, topic P {s.precision:.3f} R {s.recall:.3f} ({s.tp} true, {s.fp} false, "
+              f"{s.fn} missed), cosmetic alerted {s.cosmetic_alerted} of {s.cosmetic}, "
+              f"blinks alerted {s.blinks_alerted} of {s.blinks}")
+    if args.misses:  # of the half asked for, else of the whole dev
+        print("\n".join("    " + m for m in next(iter(scores.values())).misses))
 
 
 if __name__ == "__main__":

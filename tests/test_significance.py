@@ -6,6 +6,7 @@ topics come from the real `monitor.meaning.topics.classify`.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 
@@ -978,3 +979,133 @@ def test_text_re_nested_by_formatting_alone_names_no_new_recipient():
     rated = changes_between(versions["046_2022-02-28"], versions["047_2022-03-05"])
     assert rated and not [f for c in rated for f in c.findings if f.rule == "recipients"]
     assert not [c for c in rated if c.substantive and "sharing" in c.topics]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sixth pass: page chrome, link labels and names (docs/significance-on-histories.md). Real changes of the
+# dev histories, recorded by Open Terms Archive contributors (ODC-BY 1.0), as a check sees them: each
+# version dressed in changing page chrome and normalized (tests/replay.py), then rated.
+# ---------------------------------------------------------------------------------------------
+
+_SIXTH_PASS_SERVICES = ("123greetings", "alibaba-com", "coindesk", "line", "outbrain")
+
+
+@functools.lru_cache(maxsize=1)
+def _recorded() -> dict[str, dict[str, str]]:
+    from tests.replay import load_histories
+
+    return {name: {v.name: v.text for v in versions}
+            for name, versions in load_histories(services=_SIXTH_PASS_SERVICES).items()}
+
+
+def _as_checked(service: str, version: str) -> str:
+    """A recorded version as `check` stores it: served in page chrome, normalized."""
+    from monitor.capture.document import document_text
+    from tests.replay import dress
+
+    return document_text(dress(_recorded()[service][version], 1).encode(), content_type="text/html; charset=utf-8")
+
+
+def _step_alerts(service: str, old: str, new: str) -> list[str]:
+    from monitor.meaning.significance import changes_between
+
+    rated = changes_between(_as_checked(service, old), _as_checked(service, new), WATCHED)
+    assert rated, "the step changes something"
+    return sorted({t for c in rated for t in c.alert_topics(WATCHED)})
+
+
+def test_link_labels_run_together_in_one_line_are_a_menu() -> None:
+    """coindesk 004 → 005, labelled cosmetic: the page's footer links, captured without spaces between
+    them ("EthicsPrivacyTerms of UseCookie ConsentDo Not Sell My Info"), had "Cookie Consent" renamed
+    "Cookie Settings". Five labels in a row are a footer, not a statement that data is not sold."""
+    from monitor.meaning.significance import _without_menus
+
+    assert _step_alerts("coindesk", "004_2025-04-03", "005_2025-04-04") == []
+    footer = Clause("EthicsPrivacyTerms of UseCookie SettingsDo Not Sell My Info")
+    assert _without_menus((footer,)) == ()
+    # names written in camel case inside a sentence, or two labels alone, are no menu
+    said = Clause("We share your data with LinkedIn and PayPal")
+    assert _without_menus((said,)) == (said,)
+    assert _without_menus((Clause("CoinDesk Podcast"),)) == (Clause("CoinDesk Podcast"),)
+    # the promise beside it still counts when it goes
+    promise = "We do not sell your personal information."
+    assert rate([promise, footer.text], [footer.text.replace("Settings", "Consent")],
+                "Privacy").alert_topics(WATCHED) == ["sharing"]
+
+
+def test_a_recipient_word_that_qualifies_the_users_or_data_after_it_names_no_recipient() -> None:
+    """alibaba.com 056 → 057, labelled cosmetic: "visitors (i.e., non-registered Platform Users)" → "(i.e.,
+    non-registered Users)" in a sentence that discloses information. "Platform" qualifies "Users": the head of
+    a noun phrase is its last noun, so no recipient "non-registered platform" was removed."""
+    from monitor.meaning.facts import recipients
+
+    assert _step_alerts("alibaba-com", "056_2025-12-31", "057_2026-01-05") == []
+
+    def keys(text: str) -> set[str]:
+        return set(recipients([Clause(text)]))
+
+    assert keys("We disclose information about visitors (i.e., non-registered Platform Users).") == set()
+    assert keys("We disclose partner information to our service providers.") == {"servic provider"}
+    # a plural before a data word is the recipient given it; a platform data goes to is one
+    assert keys("We provide partners information about your orders.") == {"partner"}
+    assert keys("We share your data with the platform you connect.") == {"platform"}
+
+
+def test_list_items_under_an_ellipsis_link_are_link_labels() -> None:
+    """123greetings 041 → 042 and 042 → 043, labelled cosmetic: the site's events menu ("Child Health Day
+    (Oct 5, 2020)" under a "More..." link) changed day by day. An ellipsis ends a link, not a sentence, so the
+    items are labels and the menu is navigation (before: minors, from "Child", and a number change)."""
+    assert _step_alerts("123greetings", "041_2020-10-02", "042_2020-10-03") == []
+    assert _step_alerts("123greetings", "042_2020-10-03", "043_2020-10-04") == []
+    menu = ["Send a Smile Day", "Techies Day", "Child Health Day (Oct 5, 2020)", "Columbus Day (Oct 12, 2020)"]
+    after = [*menu[:2], "Boss's Day", "Dessert Day (Oct 14, 2020)"]
+    assert rate(menu, after, "Events", lead_in="More...").alert_topics(WATCHED) == []
+    # a list a sentence announces is what the policy says, however short its items
+    shared = rate(["Advertisers", "Analytics providers", "Payment processors", "Couriers"],
+                  ["Advertisers", "Analytics providers", "Payment processors", "Data brokers"],
+                  "Sharing", lead_in="We share your personal information with:")
+    assert shared.alert_topics(WATCHED) == ["sharing"]
+
+
+def test_a_name_renamed_throughout_the_check_is_no_party_swapped() -> None:
+    """gmail 035 → 036 (ODC-BY 1.0), labelled cosmetic: "Bard" became "Gemini Apps" in five clauses. Read with a
+    topic model that had not seen Gmail's policy, one of them was a sharing sentence, and a name swapped in a
+    sharing sentence counted as a new party. A swap the whole check makes in three or more clauses is a rename
+    (`policy_renames`); the same swap made once is still a vendor replaced."""
+    from monitor.meaning.significance import changes_between
+
+    vendors = ("When you purchase Third Party Services through Nord (such as Incogni, Saily, or NordProtect), you "
+               "agree that certain information (e.g., your email address, payment amount, and Subscription ID) will "
+               "be shared with the provider of Third Party Services.")
+    policy = (f"# Policy\n\n## Purchases\n\n{vendors}\n\n## Products\n\nNordProtect monitors the dark web for "
+              "leaked passwords of the accounts you add.\n\nYou can cancel NordProtect in your account settings at "
+              "any time.\n")
+    # renamed throughout, and the sharing sentence also loses a "that" (as Gmail's lost a "to"): no party swapped
+    renamed = changes_between(policy, policy.replace("NordProtect", "Coveron").replace("agree that", "agree"), WATCHED)
+    assert renamed and not [c for c in renamed if c.alert_topics(WATCHED)]
+    swapped = changes_between(policy, policy.replace("or NordProtect)", "or Coveron)").replace("agree that", "agree"),
+                              WATCHED)
+    assert sorted({t for c in swapped for t in c.alert_topics(WATCHED)}) == ["sharing"]
+
+
+def test_a_quoted_link_text_after_click_is_a_pointer() -> None:
+    """line 002 → 003 (labelled material, but for none of the watched topics): "Please click here to confirm the
+    details regarding third-party modules." → "Please click "Embedding modules of other companies" to confirm …".
+    The link's text stands where "here" stood: the sentence points to a page, it states no practice."""
+    from monitor.text.wording import says_something
+
+    assert _step_alerts("line", "002_2021-02-23", "003_2021-07-27") == []
+    assert not says_something(Clause('Please click "Embedding modules of other companies" to confirm the details '
+                                     'regarding third-party modules.'))
+    # a statement that quotes a button is still a statement
+    assert says_something(Clause('If you click "Accept", we share your browsing data with our advertising '
+                                 'partners and their vendors.'))
+
+
+def test_a_whole_section_is_not_about_a_topic_its_heading_lends_to_a_few_of_its_sentences() -> None:
+    """coindesk 053 → 054, labelled cosmetic: the page's footer, captured after the policy ("DISCLOSURE &
+    POLICES" over a note on CoinDesk's editorial independence), was gone. Its heading lent sharing to one
+    sentence of six; that is not what the section is about. outbrain 024 → 025's new "Data Broker Requirements"
+    section, whose every sentence speaks of data brokers, is still sharing."""
+    assert _step_alerts("coindesk", "053_2025-04-28", "054_2025-04-28") == []
+    assert _step_alerts("outbrain", "024_2026-04-30", "025_2026-06-03") == ["sharing"]

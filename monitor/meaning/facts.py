@@ -242,6 +242,17 @@ _NOT_IN_A_NAME = frozenset(
 _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
 
 
+_QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
+                        r"profiles?|content|activity)\b")
+
+
+def _qualifies_next(phrase: list[str], after: str) -> bool:
+    """Is a singular recipient word a modifier of the users or data named right after it ("Platform
+    Users", "partner information")? The head of a noun phrase is its last noun; a plural before a data
+    word is a recipient given it ("provide partners information")."""
+    return bool(phrase) and not phrase[-1].endswith("s") and bool(_QUALIFIED.match(after))
+
+
 def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
     """Who clauses say data goes to: canonical key → display phrase ("data brokers").
 
@@ -267,6 +278,8 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                            or is_number(w)), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
+                if _qualifies_next(phrase, sentence[m.end(1):]):
+                    continue                           # "non-registered Platform Users": users, not a platform
                 if phrase and before != "from":        # "we receive data from partners": a source
                     # "third parties" and "third-party" (folded "thirdparty") are one recipient
                     key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")

@@ -443,7 +443,8 @@ EDIT_REACH = 6  # words kept on each side of an edit inside a clause: the phrase
 _RAW_WORD = re.compile(r"\S+")
 
 
-def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[str], list[str]]:
+def reworded_topics(before: Clause, after: Clause, heading: str,
+                    renames: tuple[Rename, ...] = ()) -> tuple[list[str], list[str]]:
     """Topics of each version of a reworded clause: what its edit is about (lead-in and heading as context).
 
     Words only added or only taken out widen or narrow what the clause says ("a merger, bankruptcy, or
@@ -456,7 +457,9 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     versions read as the same topics otherwise: a vendor swapped in a sentence that also states a
     retention period is news about sharing, not retention, even when the model reads one version as
     about a third topic too. Exact facts (an age, a period, a recipient, a negation or modal) add
-    their topic through the rules' findings in any case.
+    their topic through the rules' findings in any case. A name the whole check replaces the same way
+    in several clauses (`renames`: "Bard" → "Gemini Apps" five times over) is a product or company
+    renamed, not one party swapped for another.
     """
     old_hits, new_hits = clause_hits(before, heading), clause_hits(after, heading)
     old, new = list(old_hits), list(new_hits)
@@ -468,9 +471,16 @@ def reworded_topics(before: Clause, after: Clause, heading: str) -> tuple[list[s
     edited = {t for part in edited_parts(before, after, (old_raw, new_raw, edits))
               for t in clause_topics(part, heading)}
     if any(tag == "replace" and _swapped(_names(old_raw[max(i1, 1):i2]), _names(new_raw[max(j1, 1):j2]))
+           and not _renamed(old_raw[i1:i2], new_raw[j1:j2], renames)
            for tag, i1, i2, j1, j2 in edits):          # (a clause's first word is capitalised anyway)
         edited.add("sharing")
     return [t for t in old if t in edited], [t for t in new if t in edited]
+
+
+def _renamed(old_raw: list[str], new_raw: list[str], renames: tuple[Rename, ...]) -> bool:
+    """Is this replacement one of the check's consistent renames (compared as canonical words)?"""
+    swap = (tuple(w for raw in old_raw for w in words(raw)), tuple(w for raw in new_raw for w in words(raw)))
+    return swap in renames
 
 
 def _own_topics(clause: Clause, hits: dict[str, TopicHit]) -> list[str]:
@@ -631,9 +641,11 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     substantive = bool(old or new) and change.kind != "date"
     shown = (old + new) if substantive else [*removed, *added]
     reworded = {id(c): t for a, b in (pairs if substantive else ())
-                for c, t in zip((a, b), reworded_topics(a, b, heading), strict=True)}
+                for c, t in zip((a, b), reworded_topics(a, b, heading, renames), strict=True)}
     topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
                                                           else clause_topics(c, heading))))
+    if change.kind in ("added", "removed") and len(shown) > 1:
+        topics = _whole_section_topics(shown, heading, topics)
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
     findings: list[Finding] = []
@@ -665,6 +677,21 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
         severity = "medium"
     summary = _one_line([f.summary for f in findings]) or _fallback_summary(change, topics, watched, old, new)
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
+
+
+def _whole_section_topics(clauses: list[Clause], heading: str, topics: list[str]) -> list[str]:
+    """The topics of a whole section added or removed: a topic its heading alone lends to fewer than half
+    of its statements (a footer's "DISCLOSURE & POLICES" over a note on editorial independence) is not
+    what the section is about; one its statements' own words show, or most of them take from it, is."""
+    lent: Counter[str] = Counter()
+    own: set[str] = set()
+    for clause in clauses:
+        for topic, hit in clause_hits(clause, heading).items():
+            if hit.basis == "context":
+                lent[topic] += 1
+            else:
+                own.add(topic)
+    return [t for t in topics if t in own or t not in lent or 2 * lent[t] >= len(clauses)]
 
 
 def _unmoved(old: list[Clause], new: list[Clause], pairs: list[tuple[Clause, Clause]], policy: WholePolicy,
@@ -1029,20 +1056,42 @@ _SENTENCE_END = (".", ";", ":", "!", "?", "。", "；", "：")
 def _is_label(clause: Clause) -> bool:
     """A few words without sentence punctuation, not announced by a lead-in sentence: a link's text."""
     text, lead_in = clause.text.strip(), (clause.lead_in or "").strip()
-    announced = bool(lead_in) and (lead_in.endswith(_SENTENCE_END) or len(words(lead_in)) > _LABEL_WORDS)
+    # an ellipsis ends a link ("More...", "Read more…"), not a sentence: such a lead-in is a label too
+    sentence = lead_in.endswith(_SENTENCE_END) and not lead_in.endswith(("...", "…"))
+    announced = bool(lead_in) and (sentence or len(words(lead_in)) > _LABEL_WORDS)
     return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
+
+
+# a lower-case letter then a capital inside a word: two link labels captured without a space between
+# them ("EthicsPrivacyTerms of UseCookie SettingsDo Not Sell My Info" is five footer links)
+_GLUED = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _labels_in(clause: Clause) -> int:
+    """How many link labels a clause is: 1 for a label, n for n labels run together in one line
+    without sentence punctuation (each piece a label), 0 for anything else."""
+    if _is_label(clause):
+        return 1
+    text = clause.text.strip()
+    if text.endswith(_SENTENCE_END) or any(p in text for p in ",;"):
+        return 0
+    pieces = _GLUED.split(text)
+    if len(pieces) < 2 or not all(_is_label(Clause(p, lead_in=clause.lead_in)) for p in pieces):
+        return 0
+    return len(pieces)
 
 
 def _without_menus(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:
     """The clauses without runs of link labels ("Home", "News", "Children and Safety", "Parental
     Guidance"…): a menu, a footer or a language picker captured with the page says nothing the policy
-    states, even where a label names a topic. A list announced by a sentence ("We share with:") is kept."""
-    labels = [_is_label(c) for c in clauses]
+    states, even where a label names a topic. Labels run together in one line (a footer captured without
+    spaces) count one each. A list announced by a sentence ("We share with:") is kept."""
+    labels = [_labels_in(c) for c in clauses]
     menu: set[int] = set()
     start = 0
     for end in range(len(clauses) + 1):
         if end == len(clauses) or not labels[end]:
-            if end - start >= _MENU_RUN:
+            if sum(labels[start:end]) >= _MENU_RUN:
                 menu.update(range(start, end))
             start = end + 1
     return tuple(c for i, c in enumerate(clauses) if i not in menu) if menu else clauses

@@ -325,6 +325,9 @@ def _is_date_word(word: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 _NAVIGATION = re.compile(r"\b(?:learn|read|find out) more\b|\bclick here\b|\bback to top\b|\bsee (?:our|the) ")
+# a link's own text, quoted after "click": it stands where "here" would ("click "Embedding modules of
+# other companies"" is "click here"), one label however many words it has
+_QUOTED_LINK = re.compile(r"\b(click|tap|press)(?: on)? [\"“‘'][^\"”’]{1,80}[\"”’]", re.IGNORECASE)
 
 
 def says_something(clause: Clause) -> bool:
@@ -335,7 +338,10 @@ def says_something(clause: Clause) -> bool:
         return False                                   # nothing, a date line, or a stray list marker ("**d.")
     if len(tokens) <= 15 and not clause.lead_in and clause.text.rstrip().endswith("?"):
         return False                                   # "How is my data shared?": a help link or a title
-    return not (len(tokens) <= 12 and _NAVIGATION.search(fold(clause.text)))
+    text = _QUOTED_LINK.sub(r"\1 here", clause.text)
+    if text != clause.text:
+        tokens = words(text)
+    return not (len(tokens) <= 12 and _NAVIGATION.search(fold(text)))
 
 
 def pair_up(old: list[Clause], new: list[Clause]
