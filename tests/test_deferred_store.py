@@ -6,6 +6,7 @@ Real parts: real SQLite files migrated by the real store, a loopback web site, t
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
 
+from monitor.offload import CpuPool
 from monitor.store.database import Source, Store, _finish_statement, _statements, utcnow
 from monitor.store.deferred import (
     ADD_CHECK_SQL,
@@ -300,3 +302,100 @@ def test_the_daemons_store_claims_and_writes_through_sqlite3_beside_the_open_sto
     assert lock_of(db)[0] == "daemon:1"
     beside.dispose()
     in_memory.dispose()
+
+
+def test_the_new_version_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
+    from monitor.store.database import ChangeRow, Version
+    from monitor.store.deferred import ADD_CHANGE_SQL, ADD_VERSION_SQL, EARLIEST_SEQ_SQL, VERSION_TEXT_SQL
+    from monitor.store.plain import CHANGE_COLUMNS, VERSION_COLUMNS
+
+    assert VERSION_TEXT_SQL == compiled(_statements().version_text)
+    assert EARLIEST_SEQ_SQL == compiled(_statements().earliest_seq)
+    # the INSERTs the Session flushes a Version and its ChangeRows with (every column set: none is left out)
+    version = Version.__table__.insert().compile(dialect=sqlite.dialect(paramstyle="named"),
+                                                 column_keys=list(VERSION_COLUMNS))
+    change = ChangeRow.__table__.insert().compile(
+        dialect=sqlite.dialect(paramstyle="named"),
+        column_keys=["source_id", "old_version_id", "new_version_id", *CHANGE_COLUMNS])
+    assert ADD_VERSION_SQL == " ".join(str(version).split())
+    assert ADD_CHANGE_SQL == " ".join(str(change).split())
+    assert set(VERSION_COLUMNS) == {c.name for c in Version.__table__.columns} - {"id"}
+    assert set(CHANGE_COLUMNS) == {c.name for c in ChangeRow.__table__.columns} - {
+        "id", "source_id", "old_version_id", "new_version_id"}
+
+
+def table_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of the tables a check writes, as sqlite3 reads them, but the columns holding the time it ran."""
+    import sqlite3
+
+    timed = {"fetched_at", "started_at", "duration_ms", "last_checked_at", "created_at", "lock_expires_at"}
+    found = {}
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        for table in ("source", "version", "change", '"check"', "alert"):
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY id")
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in timed]
+            found[table] = [tuple(row[i] for i in keep) for row in cursor.fetchall()]
+    return found
+
+
+def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, make_config, tmp_path):
+    """First, changed, changed again, then a blink back (which the Session writes either way): the same rows
+    from a `check` through the DeferredStore (sqlite3, SQLAlchemy never imported) and through the Store."""
+    from monitor.config import load_config
+    from monitor.pipeline import check_all
+
+    base = seed_text(1)
+    sentence = "We may share your personal data with advertising partners for marketing purposes."
+    paragraph = next(line for line in base.splitlines() if len(line) > 80)
+    texts = [base, base.replace(paragraph, paragraph + " " + sentence, 1),
+             base.replace(paragraph, paragraph + " " + sentence + " You may opt out at any time.", 1), base]
+    config = make_config([{"name": "p", "url": site.set("/p", render_policy(texts[0])),
+                           "topics": ["sharing", "ads_ai", "retention"]}],
+                         daemon={"per_host_delay": "0s"})
+    urls = {"quick": f"sqlite:///{tmp_path / 'quick.db'}", "session": f"sqlite:///{tmp_path / 'session.db'}"}
+    for url in urls.values():
+        Store(url).dispose()
+    statuses: dict[str, list[tuple]] = {name: [] for name in urls}
+    for text in texts:
+        site.set("/p", render_policy(text))
+        for name, url in urls.items():
+            store = DeferredStore.open(url) if name == "quick" else Store(url)
+            assert isinstance(store, DeferredStore) == (name == "quick")
+            results = asyncio.run(check_all(load_config(config).sources, config=load_config(config), store=store,
+                                            cpu=CpuPool(0)))
+            store.dispose()
+            statuses[name] += [(r.status, r.version, r.previous_version, r.reverts_to, r.alert_topics,
+                                [c.to_json() for c in r.changes]) for r in results]
+
+    assert statuses["quick"] == statuses["session"]
+    assert [s[:4] for s in statuses["quick"]] == [("new", 1, None, None), ("changed", 2, 1, None),
+                                                 ("changed", 3, 2, None), ("changed", 4, 3, 1)]
+    assert statuses["quick"][1][5], "the change was rated and stored"
+    assert table_rows(urls["quick"]) == table_rows(urls["session"])
+    assert len(table_rows(urls["quick"])["change"]) >= 3
+
+
+def test_a_sharded_check_storing_changed_pages_never_loads_sqlalchemy(site, make_config, tmp_path):
+    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1)))} for n in range(4)]
+    sources[1]["url"] = sources[1]["url"].replace("localhost", "127.0.0.1", 1)  # two hosts: two processes
+    sources[3]["url"] = sources[3]["url"].replace("localhost", "127.0.0.1", 1)
+    config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    code = f"""
+import asyncio, sys
+from monitor.config import load_config
+from monitor.pipeline import check_all
+from monitor.store.deferred import DeferredStore
+
+config = load_config({str(config)!r})
+store = DeferredStore.open({url!r})
+results = asyncio.run(check_all(config.sources, config=config, store=store))
+print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
+"""
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    for n in (0, 1):  # one changed page in each process
+        site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1) + "\n\nWe sell your personal data to data brokers."))
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
+    assert again.stdout.split() == ["changed", "changed", "unchanged", "unchanged", "False"], again.stderr

@@ -13,6 +13,7 @@ health event, a driver error) goes through the store itself, so it behaves and r
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -22,9 +23,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from monitor.store.plain import (
+    CHANGE_COLUMNS,
     NOT_QUIET,
     SQLITE_PRAGMAS,
+    VERSION_COLUMNS,
     ClaimedSource,
+    NewVersion,
     NotQuiet,
     SourceHealth,
     VersionHead,
@@ -52,6 +56,17 @@ SOURCE_ID_SQL = "SELECT source.id FROM source WHERE source.name = :source_name"
 ADD_CHECK_SQL = ('INSERT INTO "check" (source_id, started_at, duration_ms, outcome, http_status, error, version_seq, '
                  'reverts_to) VALUES (:source_id, :started_at, :duration_ms, :outcome, :http_status, :error, '
                  ':version_seq, :reverts_to)')
+# Store.read_version_text's SELECT, and the statements Store writes a new version with (pipeline._store_version:
+# the Session's earliest_seq_with_hash, and its flush of the Version and ChangeRow objects)
+VERSION_TEXT_SQL = "SELECT version.text FROM version WHERE version.id = :version_id"
+EARLIEST_SEQ_SQL = ("SELECT version.seq FROM version WHERE version.source_id = :source_id AND version.text_hash = "
+                    ":text_hash ORDER BY version.seq LIMIT 1 OFFSET 0")
+ADD_VERSION_SQL = (f"INSERT INTO version ({', '.join(VERSION_COLUMNS)}) "
+                   f"VALUES ({', '.join(':' + name for name in VERSION_COLUMNS)})")
+_CHANGE_ROW = ("source_id", "old_version_id", "new_version_id", *CHANGE_COLUMNS)
+_QUOTED = {"before": '"before"', "after": '"after"'}  # SQLite's keywords: SQLAlchemy quotes them
+ADD_CHANGE_SQL = (f"INSERT INTO change ({', '.join(_QUOTED.get(name, name) for name in _CHANGE_ROW)}) "
+                  f"VALUES ({', '.join(':' + name for name in _CHANGE_ROW)})")
 # the values SQLAlchemy binds as parameters of its own in finish_check's UPDATE (its literals, and the lock freed)
 FINISH_LITERALS = {"consecutive_failures": 0, "consecutive_failures_1": 1, "lock_owner": None, "lock_expires_at": None}
 # the source's columns finish_check may set, in the table's order (SQLAlchemy writes SET in that order)
@@ -135,6 +150,32 @@ class DeferredStore:
             self._close_quick()
             return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
                                                     started_at=started_at, learned=learned, check=check, quiet=quiet)
+
+    def read_version_text(self, version_id: int) -> str:
+        """Store.read_version_text, through sqlite3."""
+        self._connect_later()
+        if self._quick is not None:
+            try:  # a lone SELECT: sqlite3 opens no transaction for it, so no snapshot is held after
+                found = self._quick.execute(VERSION_TEXT_SQL, {"version_id": version_id}).fetchone()
+                if found is not None:
+                    return found[0]
+            except sqlite3.Error:  # the store reads it again and reports what it finds its usual way
+                pass
+        return self.opened().read_version_text(version_id)
+
+    def record_new_version(self, version: NewVersion, *, owner: str, outcome: str, started_at: datetime,
+                           learned: Mapping[str, Any], check: Mapping[str, Any],
+                           quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+        """Store.record_new_version, through sqlite3 (NOT_QUIET without a connection: the Session path writes it)."""
+        self._connect_later()
+        if self._quick is None:
+            return NOT_QUIET
+        try:
+            return _quick_version(self._quick, version, owner=owner, outcome=outcome, started_at=started_at,
+                                  learned=learned, check=check, quiet=quiet)
+        except sqlite3.Error:  # rolled back: the Session path tries again and reports what it finds its usual way
+            self._close_quick()
+            return NOT_QUIET
 
     def opened(self) -> Store:
         """The store, opened here unless the opening thread has done it (then waited for)."""
@@ -273,6 +314,41 @@ def _quick_record(conn: sqlite3.Connection, source_id: int, *, owner: str, outco
             conn.rollback()
             return NOT_QUIET
         conn.execute(ADD_CHECK_SQL, {**check, "source_id": source_id, "started_at": sqlite_time(check["started_at"])})
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return counters
+
+
+def _quick_version(conn: sqlite3.Connection, version: NewVersion, *, owner: str, outcome: str, started_at: datetime,
+                   learned: Mapping[str, Any], check: Mapping[str, Any],
+                   quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+    """The Session's transaction for a new version that queues no alert: the source's row updated (its lock
+    released), the version, its changes and the check's row inserted; or nothing written (None: the lock was not
+    ours; NOT_QUIET: health has something to do, or the text is an earlier version's: a blink back)."""
+    params = {"source_id": version.source_id, "owner": owner, "now": sqlite_time(utcnow()),
+              "started_at": sqlite_time(started_at), "outcome": outcome, **FINISH_LITERALS,
+              **{f"new_{name}": value for name, value in learned.items()}}
+    try:
+        rows = conn.execute(finish_sql(True, False, tuple(sorted(learned))), params).fetchall()
+        if not rows:  # nothing was written
+            conn.rollback()
+            return None
+        counters = SourceHealth(rows[0][0], bool(rows[0][1]), bool(rows[0][2]))
+        if not quiet(counters) or version.reverts_to is not None or (version.previous_id is not None and conn.execute(
+                EARLIEST_SEQ_SQL, {"source_id": version.source_id, "text_hash": version.text_hash}).fetchone()):
+            conn.rollback()
+            return NOT_QUIET
+        version_id = conn.execute(ADD_VERSION_SQL, {**version.columns(),
+                                                    "fetched_at": sqlite_time(version.fetched_at)}).lastrowid
+        conn.executemany(ADD_CHANGE_SQL, [
+            {"source_id": version.source_id, "old_version_id": version.previous_id, "new_version_id": version_id,
+             **{name: getattr(change, name) for name in CHANGE_COLUMNS},
+             "topics": json.dumps(change.topics), "alert_topics": json.dumps(change.alert_topics)}
+            for change in version.changes])
+        conn.execute(ADD_CHECK_SQL, {**check, "source_id": version.source_id,
+                                     "started_at": sqlite_time(check["started_at"])})
         conn.commit()
     except BaseException:
         conn.rollback()
