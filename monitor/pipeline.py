@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 # a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
 # topic vocabularies) would be paid by every `check` process. The readers (the fingerprint, the normalizer)
 # are imported at the first page read, after the first requests are on their way. The store's tables (SQLAlchemy,
-# SQLModel) are imported where a check writes, after its fetch: `check` claims through monitor.store.deferred.
+# SQLModel) are imported where a check writes through a Session (an alert to queue, a health event, a blink back,
+# PostgreSQL): on a SQLite file `check` claims, reads and writes the rest through monitor.store.deferred.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)

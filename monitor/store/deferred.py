@@ -7,9 +7,14 @@ two statements (`CLAIM_SQL`, `HEAD_SQL`: the text SQLAlchemy compiles them to, w
 through the sqlite3 module, and the store is opened in a thread once the check's fetch is under way.
 A check that stores no version and leaves the source's health alone (unchanged, 304, most errors) is
 written the same way (`finish_sql`, `ADD_CHECK_SQL`): a `check` whose pages are all unchanged never loads
-SQLAlchemy (a third of a second of CPU in each of its processes).
-Anything else (PostgreSQL, a new or older database, a source seen for the first time, a new version, a
-health event, a driver error) goes through the store itself, so it behaves and reports errors exactly as before.
+SQLAlchemy (a third of a second of CPU in each of its processes). So is a new version that queues no alert
+(a first version; a change with nothing alert-worthy, or no channel) and is no blink back, with its changes
+(`ADD_VERSION_SQL`, `ADD_CHANGE_SQL`: the rows the Session's flush writes, which a test checks), and the
+previous version's text a changed page is compared with (`VERSION_TEXT_SQL`): a `check` storing changed pages
+without alerts never loads SQLAlchemy either, and holds the write lock for a few statements, not a Session.
+Anything else (PostgreSQL, a new or older database, a source seen for the first time, an alert to queue, a
+blink back, a health event, a driver error) goes through the store itself, so it behaves and reports errors
+exactly as before.
 """
 from __future__ import annotations
 
@@ -81,7 +86,8 @@ class DeferredStore:
     it once the store is open: a statement through SQLAlchemy costs several times one through sqlite3); anything
     else waits for the store.
 
-    Every attribute but `claim`, `record_quiet_check`, `url`, `read_only` and `dispose` is the opened Store's
+    Every attribute but `claim`, `record_quiet_check`, `record_new_version`, `read_version_text`, `url`,
+    `read_only` and `dispose` is the opened Store's
     (opening it first, or waiting for the thread that is opening it)."""
 
     read_only = False
