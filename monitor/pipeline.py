@@ -753,7 +753,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     async def here() -> None:  # the first shard, in this process once the others are forked
         hosts.claims.start(0)
-        own = _store_of_process(store) if isinstance(store, DeferredStore) else store
+        own = _store_of_process(store) if isinstance(store, DeferredStore) or quick_url(store.url) else store
         try:
             await _check_here(sources, config=config, store=own, fetcher=None, on_each=arrived,
                               lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
@@ -774,7 +774,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     from monitor.capture import fingerprint  # noqa: F401
     from monitor.notify import health  # noqa: F401
-    from monitor.store.deferred import DeferredStore
+    from monitor.store.deferred import DeferredStore, quick_url
 
     store.dispose()  # no connection crosses the fork (the pool reconnects on next use)
     children: list[int] = []
@@ -804,11 +804,13 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
 
 def _store_of_process(store: Store | DeferredStore) -> Store | DeferredStore:
-    """A checking process's own store (after the fork): a DeferredStore when the parent's is one (it opens the
-    store only when something needs it: unchanged pages never do), else the store without migrating."""
-    from monitor.store.deferred import DeferredStore
+    """A checking process's own store (after the fork): a DeferredStore on a SQLite file at head (it opens the
+    store only when something needs it: unchanged pages and versions without alerts never do), even when the
+    parent's is a Store (the first `check` of a new database, which the parent created: each new version is then
+    written through sqlite3 too); else the store without migrating."""
+    from monitor.store.deferred import DeferredStore, quick_url
 
-    if isinstance(store, DeferredStore):
+    if isinstance(store, DeferredStore) or quick_url(store.url):
         return DeferredStore.open(store.url, open_beside=False, migrate=False)
     from monitor.store.database import Store
 

@@ -17,12 +17,13 @@ from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
 
 from monitor.offload import CpuPool
-from monitor.store.database import Source, Store, _finish_statement, _statements, utcnow
+from monitor.store.database import Source, Store, _finish_statement, _insert_source, _statements, utcnow
 from monitor.store.deferred import (
     ADD_CHECK_SQL,
     CLAIM_SQL,
     FINISH_LITERALS,
     HEAD_SQL,
+    INSERT_SOURCE_SQL,
     SOURCE_ID_SQL,
     DeferredStore,
     finish_sql,
@@ -42,6 +43,9 @@ def test_the_quick_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
     assert CLAIM_SQL == compiled(statements.claim)
     assert HEAD_SQL == compiled(statements.head)
     assert SOURCE_ID_SQL == compiled(statements.source_id)
+    columns = ["name", "url", "created_at", "consecutive_failures", "failing_reported", "unstable_reported"]
+    insert = _insert_source("sqlite").compile(dialect=sqlite.dialect(paramstyle="named"), column_keys=columns)
+    assert INSERT_SOURCE_SQL == " ".join(str(insert).split())
     moment = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
     stores_format = sqlite.DATETIME().bind_processor(sqlite.dialect())
     assert sqlite_time(moment) == stores_format(moment), "lock times compare as the store writes them"
@@ -140,13 +144,29 @@ def test_a_lock_held_elsewhere_is_left_alone_and_an_expired_one_is_taken_over(db
     assert lock_of(db)[0] == "me:1"
 
 
-def test_a_source_seen_for_the_first_time_is_created_and_claimed_by_the_store(db):
+def test_a_source_seen_for_the_first_time_is_created_and_claimed_as_the_store_does(db, tmp_path):
+    import shutil
+    import sqlite3
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    shutil.copy(db.removeprefix("sqlite:///"), other.removeprefix("sqlite:///"))
     deferred = DeferredStore.open(db)
     claim = deferred.claim("new", "https://example.org/new", "me:1", 60)
     deferred.dispose()
+    store = Store(other, migrate=False)
+    with store.transaction() as conn:
+        slow = Store.claim_source(conn, "new", "https://example.org/new", "me:1", 60)
+    store.dispose()
 
-    assert claim is not None and claim.latest is None
+    assert claim == slow and claim is not None and claim.latest is None
     assert lock_of(db, "new")[0] == "me:1"
+    rows = []
+    for url in (db, other):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            cursor = conn.execute("SELECT * FROM source WHERE name = 'new'")
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in ("created_at", "lock_expires_at")]
+            rows.append([tuple(row[i] for i in keep) for row in cursor.fetchall()])
+    assert rows[0] == rows[1] and len(rows[0]) == 1
 
 
 def test_anything_but_a_sqlite_file_at_head_opens_the_store_at_once(tmp_path, db):
@@ -283,7 +303,7 @@ print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
     assert again.stdout.split() == ["unchanged"] * 4 + ["False"], again.stderr
 
 
@@ -397,5 +417,5 @@ print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
         site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1) + "\n\nWe sell your personal data to data brokers."))
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
     assert again.stdout.split() == ["changed", "changed", "unchanged", "unchanged", "False"], again.stderr

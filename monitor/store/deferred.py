@@ -12,7 +12,7 @@ SQLAlchemy (a third of a second of CPU in each of its processes). So is a new ve
 (`ADD_VERSION_SQL`, `ADD_CHANGE_SQL`: the rows the Session's flush writes, which a test checks), and the
 previous version's text a changed page is compared with (`VERSION_TEXT_SQL`): a `check` storing changed pages
 without alerts never loads SQLAlchemy either, and holds the write lock for a few statements, not a Session.
-Anything else (PostgreSQL, a new or older database, a source seen for the first time, an alert to queue, a
+Anything else (PostgreSQL, a new or older database, an alert to queue, a
 blink back, a health event, a driver error) goes through the store itself, so it behaves and reports errors
 exactly as before.
 """
@@ -57,6 +57,10 @@ CLAIM_SQL = (
 HEAD_SQL = ("SELECT version.id, version.seq, version.url, version.text_hash FROM version "
             "WHERE version.source_id = :source_id ORDER BY version.seq DESC LIMIT 1 OFFSET 0")
 SOURCE_ID_SQL = "SELECT source.id FROM source WHERE source.name = :source_name"
+# Store.claim_source's INSERT of a source seen for the first time (database._insert_source("sqlite"))
+INSERT_SOURCE_SQL = ("INSERT INTO source (name, url, consecutive_failures, failing_reported, unstable_reported, "
+                     "created_at) VALUES (:name, :url, :consecutive_failures, :failing_reported, :unstable_reported, "
+                     ":created_at) ON CONFLICT (name) DO NOTHING")
 # Store.add_check's INSERT
 ADD_CHECK_SQL = ('INSERT INTO "check" (source_id, started_at, duration_ms, outcome, http_status, error, version_seq, '
                  'reverts_to) VALUES (:source_id, :started_at, :duration_ms, :outcome, :http_status, :error, '
@@ -77,9 +81,6 @@ FINISH_LITERALS = {"consecutive_failures": 0, "consecutive_failures_1": 1, "lock
 # the source's columns finish_check may set, in the table's order (SQLAlchemy writes SET in that order)
 _FINISHED_COLUMNS = ("final_url", "etag", "last_modified", "last_checked_at", "last_outcome", "consecutive_failures",
                      "lock_owner", "lock_expires_at", "text_fingerprint")
-
-_FIRST_SIGHT = object()  # the source has no row yet: the store creates it
-
 
 class DeferredStore:
     """A Store that opens in the background: `claim` and `record_quiet_check` need only sqlite3 (and keep using
@@ -107,7 +108,7 @@ class DeferredStore:
         file (the daemon: four statements a check, each a fraction of its cost through SQLAlchemy); else `store`.
         The sqlite3 connection is made at the first claim, in the event loop's thread, after the daemon forked
         its CPU workers."""
-        if getattr(store, "read_only", True) or not _quick_url(store.url):
+        if getattr(store, "read_only", True) or not quick_url(store.url):
             return store
         deferred = cls(store.url, None, open_beside=False)
         deferred._store, deferred._quick_later = store, True
@@ -135,8 +136,6 @@ class DeferredStore:
         try:
             claimed = _quick_claim(self._quick, name, url, owner, ttl)
         except sqlite3.Error:  # the store tries again and reports what it finds its usual way
-            claimed = _FIRST_SIGHT
-        if claimed is _FIRST_SIGHT:
             return self.opened().claim(name, url, owner, ttl)
         self._open_soon()
         return claimed
@@ -232,7 +231,7 @@ class DeferredStore:
 def quick_connection(url: str) -> sqlite3.Connection | None:
     """A sqlite3 connection, with the store's pragmas, to the SQLite file `url` names when its schema is at
     this release's head; None for anything else (another database, no file yet, a schema to migrate)."""
-    path = _quick_url(url)
+    path = quick_url(url)
     if path is None or not os.path.isfile(path):
         return None
     heads = head_revisions()
@@ -253,7 +252,7 @@ def quick_connection(url: str) -> sqlite3.Connection | None:
     return conn
 
 
-def _quick_url(url: str) -> str | None:
+def quick_url(url: str) -> str | None:
     """The path of the SQLite file `url` names plainly (no options, no in-memory or URI form), else None."""
     scheme, _, path = url.partition(":///")
     if scheme not in ("sqlite", "sqlite+pysqlite") or not path or path == ":memory:" or path.startswith("file:") \
@@ -263,18 +262,25 @@ def _quick_url(url: str) -> str | None:
 
 
 def _quick_claim(conn: sqlite3.Connection, name: str, url: str, owner: str,
-                 ttl: float) -> ClaimedSource | None | object:
-    """Store.claim_source's transaction for a source that has a row: its lock taken and its latest version's
-    head read; None when another process holds the lock; _FIRST_SIGHT when the source has no row."""
+                 ttl: float) -> ClaimedSource | None:
+    """Store.claim_source's transaction: the source's lock taken (its row created on first sight) and its latest
+    version's head read; None when another process holds the lock."""
     now = utcnow()
     params = {"source_name": name, "new_url": url, "owner": owner, "now": sqlite_time(now),
               "expires": sqlite_time(now + timedelta(seconds=ttl))}
     try:
         rows = conn.execute(CLAIM_SQL, params).fetchall()
         if not rows:
-            known = conn.execute(SOURCE_ID_SQL, {"source_name": name}).fetchone() is not None
-            conn.rollback()  # nothing was written
-            return None if known else _FIRST_SIGHT
+            if conn.execute(SOURCE_ID_SQL, {"source_name": name}).fetchone() is not None:
+                conn.rollback()  # nothing was written: held by another process
+                return None
+            conn.execute(INSERT_SOURCE_SQL, {"name": name, "url": url, "created_at": sqlite_time(now),
+                                             "consecutive_failures": 0, "failing_reported": False,
+                                             "unstable_reported": False})
+            rows = conn.execute(CLAIM_SQL, params).fetchall()
+            if not rows:  # another process created it and took it first
+                conn.rollback()
+                return None
         source_id, final_url, etag, last_modified, fingerprint = rows[0]
         head = conn.execute(HEAD_SQL, {"source_id": source_id}).fetchone()
         conn.commit()
