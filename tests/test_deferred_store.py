@@ -419,3 +419,49 @@ print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
 
     assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
     assert again.stdout.split() == ["changed", "changed", "unchanged", "unchanged", "False"], again.stderr
+
+
+def test_a_quick_write_held_up_by_another_writer_waits_for_it_and_then_writes_through_sqlite3(db):
+    """SQLite's own busy handler is off on the quick connection (it sleeps 1, 2, 5, 10… ms): the write is tried
+    again until the other process's transaction ends, and is then written through sqlite3, not handed over."""
+    import sqlite3
+    import threading
+
+    deferred = DeferredStore.open(db, open_beside=False)
+    claim = deferred.claim("p", "https://example.org/p", "me:1", 60)
+    other = sqlite3.connect(db.removeprefix("sqlite:///"), check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the write lock
+    other.execute("UPDATE source SET final_url = 'https://example.org/held' WHERE name = 'p'")
+    tried = threading.Event()
+    original = deferred._quick
+
+    class Watching:  # tells the holder when the write has met the lock, so it lets go only then
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+        def execute(self, *args):
+            try:
+                return original.execute(*args)
+            except sqlite3.OperationalError:
+                tried.set()
+                raise
+
+    deferred._quick = Watching()
+    releaser = threading.Thread(target=lambda: (tried.wait(30), other.commit()))
+    releaser.start()
+    started = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    written = deferred.record_quiet_check(
+        claim.id, owner="me:1", outcome="unchanged", failed=False, started_at=started, learned={}, quiet=lambda _: True,
+        check={"started_at": started, "duration_ms": 1, "outcome": "unchanged", "http_status": 200, "error": None,
+               "version_seq": 1, "reverts_to": None})
+    releaser.join()
+    deferred._quick = original
+    assert tried.is_set(), "the write met the other's lock"
+    assert written is not NOT_QUIET and written is not None and written.consecutive_failures == 0
+    assert deferred._store is None, "written through sqlite3: the store was never opened"
+    deferred.dispose()
+    other.close()
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT final_url, lock_owner FROM source WHERE name = 'p'").fetchone() == (
+            "https://example.org/held", None)
+        assert conn.execute('SELECT count(*) FROM "check"').fetchone()[0] == 1

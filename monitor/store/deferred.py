@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -134,7 +135,7 @@ class DeferredStore:
         if self._quick is None:
             return self.opened().claim(name, url, owner, ttl)
         try:
-            claimed = _quick_claim(self._quick, name, url, owner, ttl)
+            claimed = _waiting(lambda: _quick_claim(self._quick, name, url, owner, ttl))
         except sqlite3.Error:  # the store tries again and reports what it finds its usual way
             return self.opened().claim(name, url, owner, ttl)
         self._open_soon()
@@ -149,8 +150,8 @@ class DeferredStore:
             return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
                                                     started_at=started_at, learned=learned, check=check, quiet=quiet)
         try:
-            return _quick_record(self._quick, source_id, owner=owner, outcome=outcome, failed=failed,
-                                 started_at=started_at, learned=learned, check=check, quiet=quiet)
+            return _waiting(lambda: _quick_record(self._quick, source_id, owner=owner, outcome=outcome, failed=failed,
+                                                  started_at=started_at, learned=learned, check=check, quiet=quiet))
         except sqlite3.Error:  # rolled back: the store tries again and reports what it finds its usual way
             self._close_quick()
             return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
@@ -176,8 +177,8 @@ class DeferredStore:
         if self._quick is None:
             return NOT_QUIET
         try:
-            return _quick_version(self._quick, version, owner=owner, outcome=outcome, started_at=started_at,
-                                  learned=learned, check=check, quiet=quiet)
+            return _waiting(lambda: _quick_version(self._quick, version, owner=owner, outcome=outcome,
+                                                   started_at=started_at, learned=learned, check=check, quiet=quiet))
         except sqlite3.Error:  # rolled back: the Session path tries again and reports what it finds its usual way
             self._close_quick()
             return NOT_QUIET
@@ -242,6 +243,7 @@ def quick_connection(url: str) -> sqlite3.Connection | None:
         conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
+        conn.execute("PRAGMA busy_timeout=0")  # a write held up waits in `_waiting`, not in SQLite's sleeps
         current = {row[0] for row in conn.execute("SELECT version_num FROM alembic_version")}
     except sqlite3.Error:
         current = None
@@ -250,6 +252,26 @@ def quick_connection(url: str) -> sqlite3.Connection | None:
             conn.close()
         return None
     return conn
+
+
+LOCK_WAIT = 30.0  # seconds a write waits for another process's write, as the store's busy_timeout
+_FIRST_WAITS = 20  # waits of 0.1 ms before they grow: a quick write holds the lock for well under 1 ms
+
+
+def _waiting(write: Callable[[], Any]) -> Any:
+    """`write()` (a whole transaction, rolled back on error), tried again while another process holds the write
+    lock. SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries, and its first millisecond is already
+    several times what a quick write holds the lock for: waiting 0.1 ms (growing after a few tries) lets a check
+    write as soon as the other's is done, and the event loop, blocked either way, is blocked much less."""
+    give_up_at, tries = time.monotonic() + LOCK_WAIT, 0
+    while True:
+        try:
+            return write()
+        except sqlite3.OperationalError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) != sqlite3.SQLITE_BUSY or time.monotonic() > give_up_at:
+                raise
+        tries += 1
+        time.sleep(0.0001 if tries <= _FIRST_WAITS else min(0.005, 0.0001 * 2 ** (tries - _FIRST_WAITS)))
 
 
 def quick_url(url: str) -> str | None:
