@@ -22,8 +22,11 @@ from monitor.errors import ContentRejected, FetchError
 from monitor.offload import CpuPool, pool_size
 from monitor.outcome import CheckResult
 from monitor.store.plain import (
+    CHANGE_COLUMNS,
     NOT_QUIET,
     ClaimedSource,
+    NewChange,
+    NewVersion,
     SourceHealth,
     VersionHead,
     VersionSection,
@@ -36,7 +39,7 @@ from monitor.store.plain import (
 if TYPE_CHECKING:
     from monitor.meaning.significance import RatedChange
     from monitor.shards import Claims
-    from monitor.store.database import Store, Version
+    from monitor.store.database import Store
     from monitor.store.deferred import DeferredStore
     from monitor.text.sections import Section
 
@@ -44,7 +47,8 @@ if TYPE_CHECKING:
 # a text changed: an unchanged page, the common case, never needs them, and their start-up (compiling the
 # topic vocabularies) would be paid by every `check` process. The readers (the fingerprint, the normalizer)
 # are imported at the first page read, after the first requests are on their way. The store's tables (SQLAlchemy,
-# SQLModel) are imported where a check writes, after its fetch: `check` claims through monitor.store.deferred.
+# SQLModel) are imported where a check writes through a Session (an alert to queue, a health event, a blink back,
+# PostgreSQL): on a SQLite file `check` claims, reads and writes the rest through monitor.store.deferred.
 
 log = logging.getLogger("monitor.check")
 _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (once per process)
@@ -104,7 +108,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
                                                                      f"{first_line}")
         _record_crash(store, config, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
-    if result.alert_topics:  # after the commit, in `check` and the daemon alike; never fatal
+    if result.alert_topics and config.feed:  # after the commit, in `check` and the daemon alike; never fatal
         from monitor.notify.feed import refresh_feed
 
         refresh_feed(store, config.feed)
@@ -188,10 +192,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
                 and fetched.final_url == latest.url
             if not known_text:  # the full path: normalize, judge, and compare with the latest text
                 if latest is not None:
-                    from monitor.store.database import Store
-
-                    with store.transaction() as conn:
-                        previous_text = Store.text_of_version(conn, latest.id)
+                    previous_text = store.read_version_text(latest.id)
                 page, derived = await _analysed(fetched, source, capture, previous_text, latest)
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
@@ -224,6 +225,22 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if written is None:
             return _lost_lock(source)
         if written is not NOT_QUIET:
+            return result
+    elif _queues_nothing(latest, derived, source, config):  # a new version, its rows alone (unless a blink back)
+        from monitor.notify.health import is_quiet
+
+        threshold = config.daemon.failure_threshold
+        version = _new_version(claim.id, page, latest, derived, source, None)
+        written = store.record_new_version(
+            version, owner=LOCK_OWNER, outcome=outcome, started_at=started_at, learned=learned,
+            quiet=lambda counters: is_quiet(counters, failed=False, blinked=False, threshold=threshold),
+            check={"started_at": started_at, "duration_ms": int((time.monotonic() - clock) * 1000),
+                   "outcome": outcome, "http_status": result.http_status, "error": None,
+                   "version_seq": version.seq, "reverts_to": None})
+        if written is None:
+            return _lost_lock(source)
+        if written is not NOT_QUIET:
+            _tell_version(result, version, latest, derived, source)
             return result
     from monitor.store.database import Store
 
@@ -467,33 +484,64 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
-                   source: SourceConfig, config: Config, result: CheckResult) -> None:
-    """Write the new version and its changes, and queue its alerts (one transaction). Its sections are not
-    stored: they are derived from its text when read (`version_sections`), as every comparison does."""
-    from monitor.store.database import Store, Version
-
-    digest = derived.digest
-    earlier = Store.earliest_seq_with_hash(session, source_id, digest) if latest else None
-    version = Version(
-        source_id=source_id, seq=(latest.seq + 1) if latest else 1, url=page.fetched.final_url,
-        http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=digest,
+def _new_version(source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived, source: SourceConfig,
+                 reverts_to: int | None) -> NewVersion:
+    """The version to store and its change rows, as plain values (the same whichever way they are written);
+    `reverts_to`: the seq of an earlier version with the same text."""
+    changes = tuple(NewChange(
+        position=position, section=rated.change.section, kind=rated.change.kind, topics=list(rated.topics),
+        alert_topics=rated.alert_topics(source.topics) if reverts_to is None else [], severity=rated.severity,
+        summary=rated.summary, substantive=rated.substantive, not_rated=rated.not_rated,
+        before=rated.change.before, after=rated.change.after,
+    ) for position, rated in enumerate(derived.changes)) if latest is not None else ()
+    return NewVersion(
+        source_id=source_id, seq=(latest.seq + 1) if latest else 1, fetched_at=utcnow(), url=page.fetched.final_url,
+        http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=derived.digest,
         raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
-        normalizer_version=NORMALIZER_VERSION, reverts_to=earlier,
-    )
-    session.add(version)
-    session.flush()
+        normalizer_version=NORMALIZER_VERSION, reverts_to=reverts_to, previous_id=latest.id if latest else None,
+        changes=changes)
+
+
+def _tell_version(result: CheckResult, version: NewVersion, latest: VersionHead | None, derived: _Derived,
+                  source: SourceConfig) -> None:
+    """What the check's result says of the version it stored."""
     result.version = version.seq
     if latest is None:
         result.status = "new"  # the baseline: no changes, no alert
         return
-    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts  # imports the rating stage
-
     result.status, result.previous_version, result.reverts_to = "changed", latest.seq, version.reverts_to
     result.changes = derived.changes
     if version.reverts_to is None:  # a blink back is recorded but never alerted
         result.alert_topics = sorted({t for c in result.changes for t in c.alert_topics(source.topics)})
-    _add_changes(session, source_id, latest, version, result.changes, source.topics)
+
+
+def _queues_nothing(latest: VersionHead | None, derived: _Derived, source: SourceConfig, config: Config) -> bool:
+    """Whether storing this text as a new version (not a blink back) queues no alert: a first version, no
+    alert-worthy change, or no channel for the source. Such a version needs no Session (`record_new_version`)."""
+    if latest is None or not config.channels_for(source):
+        return True
+    return not any(rated.alert_topics(source.topics) for rated in derived.changes)
+
+
+def _store_version(session, source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived,
+                   source: SourceConfig, config: Config, result: CheckResult) -> None:
+    """Write the new version and its changes, and queue its alerts (one transaction). Its sections are not
+    stored: they are derived from its text when read (`version_sections`), as every comparison does."""
+    from monitor.store.database import ChangeRow, Store, Version
+
+    earlier = Store.earliest_seq_with_hash(session, source_id, derived.digest) if latest else None
+    new = _new_version(source_id, page, latest, derived, source, earlier)
+    version = Version(**new.columns())
+    session.add(version)
+    session.flush()
+    _tell_version(result, new, latest, derived, source)
+    if latest is None:
+        return
+    from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts  # imports the rating stage
+
+    for change in new.changes:
+        session.add(ChangeRow(source_id=source_id, old_version_id=latest.id, new_version_id=version.id,
+                              **{name: getattr(change, name) for name in CHANGE_COLUMNS}))
     if result.alert_topics:
         enqueue_change_alerts(session, config, source, version, result)
     elif version.reverts_to is not None:  # never news as a change; news when it undoes an alerted change
@@ -514,21 +562,6 @@ def stored_section_topics(row: VersionSection, language: str = "en") -> list[str
         path = (heading,) if heading else ()
     section = Section(key=row.key, number=row.number, title=row.title, level=row.level, path=path, text=row.text)
     return section_topics(section, language)
-
-
-def _add_changes(session, source_id: int, old: VersionHead, new: Version, changes: Sequence[RatedChange],
-                 watched: Sequence[str]) -> None:
-    from monitor.store.database import ChangeRow
-
-    for position, rated in enumerate(changes):
-        c = rated.change
-        session.add(ChangeRow(
-            source_id=source_id, old_version_id=old.id, new_version_id=new.id, position=position,
-            section=c.section, kind=c.kind, topics=list(rated.topics),
-            alert_topics=rated.alert_topics(watched) if new.reverts_to is None else [],
-            severity=rated.severity, summary=rated.summary, substantive=rated.substantive,
-            before=c.before, after=c.after, not_rated=rated.not_rated,
-        ))
 
 
 def _record_check(session, config: Config, source: SourceConfig, source_id: int, counters: SourceHealth,
@@ -720,7 +753,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     async def here() -> None:  # the first shard, in this process once the others are forked
         hosts.claims.start(0)
-        own = _store_of_process(store) if isinstance(store, DeferredStore) else store
+        own = _store_of_process(store) if isinstance(store, DeferredStore) or quick_url(store.url) else store
         try:
             await _check_here(sources, config=config, store=own, fetcher=None, on_each=arrived,
                               lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
@@ -741,7 +774,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     from monitor.capture import fingerprint  # noqa: F401
     from monitor.notify import health  # noqa: F401
-    from monitor.store.deferred import DeferredStore
+    from monitor.store.deferred import DeferredStore, quick_url
 
     store.dispose()  # no connection crosses the fork (the pool reconnects on next use)
     children: list[int] = []
@@ -762,7 +795,8 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
         log.error(f"check {source.name}: {result.error}", extra={"source": source.name})
         _record_crash(store, config, source, result, started_at, 0.0)
         arrived(index, result)
-    if any(r.alert_topics for r in results if r is not None):  # the processes raced to write it: once more here
+    # the processes raced to write the feed: once more here
+    if config.feed and any(r.alert_topics for r in results if r is not None):
         from monitor.notify.feed import refresh_feed
 
         refresh_feed(store, config.feed)
@@ -770,11 +804,13 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
 
 def _store_of_process(store: Store | DeferredStore) -> Store | DeferredStore:
-    """A checking process's own store (after the fork): a DeferredStore when the parent's is one (it opens the
-    store only when something needs it: unchanged pages never do), else the store without migrating."""
-    from monitor.store.deferred import DeferredStore
+    """A checking process's own store (after the fork): a DeferredStore on a SQLite file at head (it opens the
+    store only when something needs it: unchanged pages and versions without alerts never do), even when the
+    parent's is a Store (the first `check` of a new database, which the parent created: each new version is then
+    written through sqlite3 too); else the store without migrating."""
+    from monitor.store.deferred import DeferredStore, quick_url
 
-    if isinstance(store, DeferredStore):
+    if isinstance(store, DeferredStore) or quick_url(store.url):
         return DeferredStore.open(store.url, open_beside=False, migrate=False)
     from monitor.store.database import Store
 

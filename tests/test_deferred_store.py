@@ -6,6 +6,7 @@ Real parts: real SQLite files migrated by the real store, a loopback web site, t
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -15,12 +16,14 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.dialects import sqlite
 
-from monitor.store.database import Source, Store, _finish_statement, _statements, utcnow
+from monitor.offload import CpuPool
+from monitor.store.database import Source, Store, _finish_statement, _insert_source, _statements, utcnow
 from monitor.store.deferred import (
     ADD_CHECK_SQL,
     CLAIM_SQL,
     FINISH_LITERALS,
     HEAD_SQL,
+    INSERT_SOURCE_SQL,
     SOURCE_ID_SQL,
     DeferredStore,
     finish_sql,
@@ -40,6 +43,9 @@ def test_the_quick_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
     assert CLAIM_SQL == compiled(statements.claim)
     assert HEAD_SQL == compiled(statements.head)
     assert SOURCE_ID_SQL == compiled(statements.source_id)
+    columns = ["name", "url", "created_at", "consecutive_failures", "failing_reported", "unstable_reported"]
+    insert = _insert_source("sqlite").compile(dialect=sqlite.dialect(paramstyle="named"), column_keys=columns)
+    assert INSERT_SOURCE_SQL == " ".join(str(insert).split())
     moment = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
     stores_format = sqlite.DATETIME().bind_processor(sqlite.dialect())
     assert sqlite_time(moment) == stores_format(moment), "lock times compare as the store writes them"
@@ -138,13 +144,29 @@ def test_a_lock_held_elsewhere_is_left_alone_and_an_expired_one_is_taken_over(db
     assert lock_of(db)[0] == "me:1"
 
 
-def test_a_source_seen_for_the_first_time_is_created_and_claimed_by_the_store(db):
+def test_a_source_seen_for_the_first_time_is_created_and_claimed_as_the_store_does(db, tmp_path):
+    import shutil
+    import sqlite3
+
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    shutil.copy(db.removeprefix("sqlite:///"), other.removeprefix("sqlite:///"))
     deferred = DeferredStore.open(db)
     claim = deferred.claim("new", "https://example.org/new", "me:1", 60)
     deferred.dispose()
+    store = Store(other, migrate=False)
+    with store.transaction() as conn:
+        slow = Store.claim_source(conn, "new", "https://example.org/new", "me:1", 60)
+    store.dispose()
 
-    assert claim is not None and claim.latest is None
+    assert claim == slow and claim is not None and claim.latest is None
     assert lock_of(db, "new")[0] == "me:1"
+    rows = []
+    for url in (db, other):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            cursor = conn.execute("SELECT * FROM source WHERE name = 'new'")
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in ("created_at", "lock_expires_at")]
+            rows.append([tuple(row[i] for i in keep) for row in cursor.fetchall()])
+    assert rows[0] == rows[1] and len(rows[0]) == 1
 
 
 def test_anything_but_a_sqlite_file_at_head_opens_the_store_at_once(tmp_path, db):
@@ -281,7 +303,7 @@ print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
     assert again.stdout.split() == ["unchanged"] * 4 + ["False"], again.stderr
 
 
@@ -300,3 +322,146 @@ def test_the_daemons_store_claims_and_writes_through_sqlite3_beside_the_open_sto
     assert lock_of(db)[0] == "daemon:1"
     beside.dispose()
     in_memory.dispose()
+
+
+def test_the_new_version_statements_are_the_stores_own_as_sqlalchemy_compiles_them():
+    from monitor.store.database import ChangeRow, Version
+    from monitor.store.deferred import ADD_CHANGE_SQL, ADD_VERSION_SQL, EARLIEST_SEQ_SQL, VERSION_TEXT_SQL
+    from monitor.store.plain import CHANGE_COLUMNS, VERSION_COLUMNS
+
+    assert VERSION_TEXT_SQL == compiled(_statements().version_text)
+    assert EARLIEST_SEQ_SQL == compiled(_statements().earliest_seq)
+    # the INSERTs the Session flushes a Version and its ChangeRows with (every column set: none is left out)
+    version = Version.__table__.insert().compile(dialect=sqlite.dialect(paramstyle="named"),
+                                                 column_keys=list(VERSION_COLUMNS))
+    change = ChangeRow.__table__.insert().compile(
+        dialect=sqlite.dialect(paramstyle="named"),
+        column_keys=["source_id", "old_version_id", "new_version_id", *CHANGE_COLUMNS])
+    assert ADD_VERSION_SQL == " ".join(str(version).split())
+    assert ADD_CHANGE_SQL == " ".join(str(change).split())
+    assert set(VERSION_COLUMNS) == {c.name for c in Version.__table__.columns} - {"id"}
+    assert set(CHANGE_COLUMNS) == {c.name for c in ChangeRow.__table__.columns} - {
+        "id", "source_id", "old_version_id", "new_version_id"}
+
+
+def table_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of the tables a check writes, as sqlite3 reads them, but the columns holding the time it ran."""
+    import sqlite3
+
+    timed = {"fetched_at", "started_at", "duration_ms", "last_checked_at", "created_at", "lock_expires_at"}
+    found = {}
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        for table in ("source", "version", "change", '"check"', "alert"):
+            cursor = conn.execute(f"SELECT * FROM {table} ORDER BY id")
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in timed]
+            found[table] = [tuple(row[i] for i in keep) for row in cursor.fetchall()]
+    return found
+
+
+def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, make_config, tmp_path):
+    """First, changed, changed again, then a blink back (which the Session writes either way): the same rows
+    from a `check` through the DeferredStore (sqlite3, SQLAlchemy never imported) and through the Store."""
+    from monitor.config import load_config
+    from monitor.pipeline import check_all
+
+    base = seed_text(1)
+    sentence = "We may share your personal data with advertising partners for marketing purposes."
+    paragraph = next(line for line in base.splitlines() if len(line) > 80)
+    texts = [base, base.replace(paragraph, paragraph + " " + sentence, 1),
+             base.replace(paragraph, paragraph + " " + sentence + " You may opt out at any time.", 1), base]
+    config = make_config([{"name": "p", "url": site.set("/p", render_policy(texts[0])),
+                           "topics": ["sharing", "ads_ai", "retention"]}],
+                         daemon={"per_host_delay": "0s"})
+    urls = {"quick": f"sqlite:///{tmp_path / 'quick.db'}", "session": f"sqlite:///{tmp_path / 'session.db'}"}
+    for url in urls.values():
+        Store(url).dispose()
+    statuses: dict[str, list[tuple]] = {name: [] for name in urls}
+    for text in texts:
+        site.set("/p", render_policy(text))
+        for name, url in urls.items():
+            store = DeferredStore.open(url) if name == "quick" else Store(url)
+            assert isinstance(store, DeferredStore) == (name == "quick")
+            results = asyncio.run(check_all(load_config(config).sources, config=load_config(config), store=store,
+                                            cpu=CpuPool(0)))
+            store.dispose()
+            statuses[name] += [(r.status, r.version, r.previous_version, r.reverts_to, r.alert_topics,
+                                [c.to_json() for c in r.changes]) for r in results]
+
+    assert statuses["quick"] == statuses["session"]
+    assert [s[:4] for s in statuses["quick"]] == [("new", 1, None, None), ("changed", 2, 1, None),
+                                                 ("changed", 3, 2, None), ("changed", 4, 3, 1)]
+    assert statuses["quick"][1][5], "the change was rated and stored"
+    assert table_rows(urls["quick"]) == table_rows(urls["session"])
+    assert len(table_rows(urls["quick"])["change"]) >= 3
+
+
+def test_a_sharded_check_storing_changed_pages_never_loads_sqlalchemy(site, make_config, tmp_path):
+    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1)))} for n in range(4)]
+    sources[1]["url"] = sources[1]["url"].replace("localhost", "127.0.0.1", 1)  # two hosts: two processes
+    sources[3]["url"] = sources[3]["url"].replace("localhost", "127.0.0.1", 1)
+    config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    code = f"""
+import asyncio, sys
+from monitor.config import load_config
+from monitor.pipeline import check_all
+from monitor.store.deferred import DeferredStore
+
+config = load_config({str(config)!r})
+store = DeferredStore.open({url!r})
+results = asyncio.run(check_all(config.sources, config=config, store=store))
+print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
+"""
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    for n in (0, 1):  # one changed page in each process
+        site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1) + "\n\nWe sell your personal data to data brokers."))
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
+    assert again.stdout.split() == ["changed", "changed", "unchanged", "unchanged", "False"], again.stderr
+
+
+def test_a_quick_write_held_up_by_another_writer_waits_for_it_and_then_writes_through_sqlite3(db):
+    """SQLite's own busy handler is off on the quick connection (it sleeps 1, 2, 5, 10… ms): the write is tried
+    again until the other process's transaction ends, and is then written through sqlite3, not handed over."""
+    import sqlite3
+    import threading
+
+    deferred = DeferredStore.open(db, open_beside=False)
+    claim = deferred.claim("p", "https://example.org/p", "me:1", 60)
+    other = sqlite3.connect(db.removeprefix("sqlite:///"), check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the write lock
+    other.execute("UPDATE source SET final_url = 'https://example.org/held' WHERE name = 'p'")
+    tried = threading.Event()
+    original = deferred._quick
+
+    class Watching:  # tells the holder when the write has met the lock, so it lets go only then
+        def __getattr__(self, name):
+            return getattr(original, name)
+
+        def execute(self, *args):
+            try:
+                return original.execute(*args)
+            except sqlite3.OperationalError:
+                tried.set()
+                raise
+
+    deferred._quick = Watching()
+    releaser = threading.Thread(target=lambda: (tried.wait(30), other.commit()))
+    releaser.start()
+    started = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    written = deferred.record_quiet_check(
+        claim.id, owner="me:1", outcome="unchanged", failed=False, started_at=started, learned={}, quiet=lambda _: True,
+        check={"started_at": started, "duration_ms": 1, "outcome": "unchanged", "http_status": 200, "error": None,
+               "version_seq": 1, "reverts_to": None})
+    releaser.join()
+    deferred._quick = original
+    assert tried.is_set(), "the write met the other's lock"
+    assert written is not NOT_QUIET and written is not None and written.consecutive_failures == 0
+    assert deferred._store is None, "written through sqlite3: the store was never opened"
+    deferred.dispose()
+    other.close()
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("SELECT final_url, lock_owner FROM source WHERE name = 'p'").fetchone() == (
+            "https://example.org/held", None)
+        assert conn.execute('SELECT count(*) FROM "check"').fetchone()[0] == 1

@@ -106,6 +106,16 @@ def test_the_model_is_package_data_in_json_and_small():
     assert all(len(model.weights[t]) == len(model.vocabulary) for t in model.topics)
 
 
+def test_the_model_files_float_arrays_are_packed_doubles_that_read_back_as_the_same_floats():
+    from monitor.meaning.model import packed_floats, unpacked_floats
+
+    values = [0.0, -0.69465, 2.35785, 1e-5, -30.0, 8.97991]
+    assert unpacked_floats(packed_floats(values)) == tuple(values)
+    assert unpacked_floats(values) == tuple(values), "training's plain lists read the same"
+    raw = json.loads(MODEL.read_text(encoding="utf-8"))
+    assert isinstance(raw["idf"], str) and len(unpacked_floats(raw["idf"])) == len(raw["vocabulary"])
+
+
 def test_the_hybrid_holds_its_floors_on_the_test_policies():
     figures = evaluate.score(evaluate.labelled("test"))["combined"]
     below = {t: round(figures[t]["f1"], 3) for t, floor in TEST_FLOORS.items() if figures[t]["f1"] < floor}

@@ -245,6 +245,15 @@ def export(chosen: dict, data: list[dict], combination: dict[str, str], gates: d
     }
 
 
+def model_file_text(model: dict) -> str:
+    """The model file: `model` as JSON, its idf and weight arrays packed (monitor.meaning.model.packed_floats)."""
+    from monitor.meaning.model import packed_floats
+
+    stored = {**model, "idf": packed_floats(model["idf"]),
+              "weights": {topic: packed_floats(w) for topic, w in model["weights"].items()}}
+    return json.dumps(stored, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
 def _prf_text(figures: dict[str, float]) -> str:
     return f"{figures['precision']:.2f}/{figures['recall']:.2f}/{figures['f1']:.3f}"
 
@@ -275,7 +284,7 @@ def main() -> None:
               "  ".join(f"{w} {_prf_text(best[w])}" for w in WAYS) +
               f"  → {model['combination'][topic]} (gate {model['gates'][topic]}) {_prf_text(kept)}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    OUT.write_text(model_file_text(model), encoding="utf-8")
     print(f"wrote {OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {len(model['vocabulary'])} features")
 
 

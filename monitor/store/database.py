@@ -41,6 +41,7 @@ from monitor.store.plain import (  # noqa: F401 — re-exported: the other stage
     SQLITE_PRAGMAS,
     SQLITE_WAL,
     ClaimedSource,
+    NewVersion,
     NotQuiet,
     SourceHealth,
     VersionHead,
@@ -392,10 +393,8 @@ class Store:
 
     @staticmethod
     def earliest_seq_with_hash(session: Session, source_id: int, digest: str) -> int | None:
-        return session.exec(
-            select(Version.seq).where(Version.source_id == source_id, Version.text_hash == digest)
-            .order_by(Version.seq).limit(1)
-        ).first()
+        return session.connection().execute(_statements().earliest_seq,
+                                            {"source_id": source_id, "text_hash": digest}).scalar()
 
     @staticmethod
     def latest_version(session: Session, source_id: int) -> Version | None:
@@ -528,6 +527,18 @@ class Store:
             return NOT_QUIET
         return counters
 
+    def record_new_version(self, version: NewVersion, *, owner: str, outcome: str, started_at: datetime,
+                           learned: Mapping[str, Any], check: Mapping[str, Any],
+                           quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
+        """A new version that queues no alert, written without a Session where that is cheaper (the DeferredStore
+        on a SQLite file, through sqlite3); here always NOT_QUIET: the caller writes it in a Session."""
+        return NOT_QUIET
+
+    def read_version_text(self, version_id: int) -> str:
+        """A stored version's text, in a short transaction of its own."""
+        with self.transaction() as conn:
+            return Store.text_of_version(conn, version_id)
+
     @staticmethod
     def add_check(conn: Connection, source_id: int, *, started_at: datetime, duration_ms: int, outcome: str,
                   http_status: int | None, error: str | None, version_seq: int | None,
@@ -567,6 +578,7 @@ class _Statements:
     source_id: Any
     add_check: Any
     version_text: Any
+    earliest_seq: Any
 
 
 @lru_cache(maxsize=1)
@@ -590,6 +602,9 @@ def _statements() -> _Statements:
         source_id=select(col.id).where(col.name == bindparam("source_name")),
         add_check=insert(Check.__table__),
         version_text=select(version.c.text).where(version.c.id == bindparam("version_id")),
+        earliest_seq=select(version.c.seq).where(version.c.source_id == bindparam("source_id"),
+                                                 version.c.text_hash == bindparam("text_hash"))
+        .order_by(version.c.seq).limit(1),
     )
 
 

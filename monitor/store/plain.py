@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 
 def process_owner() -> str:
@@ -81,6 +82,55 @@ class SourceHealth:
     consecutive_failures: int
     failing_reported: bool
     unstable_reported: bool
+
+
+@dataclass(frozen=True)
+class NewChange:
+    """One rated section change stored with a new version: its `change` row's columns but the three ids."""
+
+    position: int
+    section: str
+    kind: str
+    topics: list[str]
+    alert_topics: list[str]
+    severity: str | None
+    summary: str
+    substantive: bool
+    not_rated: str | None
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A version to store, as its `version` row's columns (but its id), and its changes against the latest
+    version (`previous_id`, None for a first version); the same values whichever way it is written."""
+
+    source_id: int
+    seq: int
+    fetched_at: datetime
+    url: str
+    http_status: int | None
+    content_type: str
+    text_hash: str
+    raw_hash: str
+    raw: bytes
+    text: str
+    normalizer_version: int
+    reverts_to: int | None
+    previous_id: int | None
+    changes: tuple[NewChange, ...] = ()
+
+    def columns(self) -> dict[str, Any]:
+        """The `version` row's columns, in the table's order."""
+        return {name: getattr(self, name) for name in VERSION_COLUMNS}
+
+
+# the version table's columns but its id, in the table's order (SQLAlchemy writes an INSERT's columns in it)
+VERSION_COLUMNS = ("source_id", "seq", "fetched_at", "url", "http_status", "content_type", "text_hash", "raw_hash",
+                   "raw", "text", "normalizer_version", "reverts_to")
+CHANGE_COLUMNS = ("position", "section", "kind", "topics", "alert_topics", "severity", "summary", "substantive",
+                  "not_rated", "before", "after")
 
 
 @dataclass(frozen=True)
