@@ -95,6 +95,15 @@ _QUOTES_AND_DASHES = str.maketrans({
     "\u2014": " - ", "\u2015": " - ", "\ufe58": " - ",
     "\u00ad": None, "\u200b": None, "\u200e": None, "\u200f": None, "\u2060": None, "\ufeff": None,
 })
+# The same folding as one search, and a replacement per character found: `str.translate` with a dict looks every
+# character of the text up in the dict (NFKC and translate took 3.4x as long over the corpus's non-ASCII lines)
+_FOLDED_CHAR = re.compile("[" + "".join(re.escape(chr(c)) for c in _QUOTES_AND_DASHES) + "]")
+
+
+def _folded_char(match: re.Match[str]) -> str:
+    return _QUOTES_AND_DASHES[ord(match.group())] or ""
+
+
 _LEAKED_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
 _LEAKED_TAG = re.compile(
     r"</?(?:p|br|div|span|a|b|i|u|s|em|strong|small|big|font|li|ul|ol|dl|dt|dd|h[1-6]|table|tbody|thead|"
@@ -118,7 +127,9 @@ def fold_text(text: str) -> str:
         text = _LEAKED_TAG.sub(" ", text)
     is_ascii = text.isascii()  # most text: NFKC, the folding table and CJK cannot change it (checks are O(n) in C)
     if not is_ascii:
-        text = unicodedata.normalize("NFKC", text).translate(_QUOTES_AND_DASHES)
+        text = unicodedata.normalize("NFKC", text)
+        if _FOLDED_CHAR.search(text):
+            text = _FOLDED_CHAR.sub(_folded_char, text)
     if "protected]" in text:
         text = _OBFUSCATED_EMAIL.sub("[email]", text)
     if "--" in text:
@@ -128,13 +139,13 @@ def fold_text(text: str) -> str:
         text = _SPACE_BETWEEN_CJK.sub("", text)
     # A space before `, . ; : ! ? ) ]` or after `( [` goes. The only whitespace left is single spaces between
     # non-space characters, so whether one goes never depends on another: plain replacing (a regex is ~4x slower)
-    for punct in ",.;:!?)]":
-        if " " + punct in text:
-            text = text.replace(" " + punct, punct)
-    for punct in "([":
-        if punct + " " in text:
-            text = text.replace(punct + " ", punct)
+    for spaced, punct in _SPACED_PUNCTUATION:
+        if spaced in text:
+            text = text.replace(spaced, punct)
     return text
+
+
+_SPACED_PUNCTUATION = (*((" " + punct, punct) for punct in ",.;:!?)]"), *((punct + " ", punct) for punct in "(["))
 
 
 # ---------------------------------------------------------------------------------------------
