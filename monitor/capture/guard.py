@@ -388,10 +388,14 @@ def _lost_tail(page: _Profile, old: _Profile) -> bool:
 @dataclass(frozen=True)
 class _Profile:
     plain: str                  # the text without stray markup
-    folded: str                 # lower-cased, whitespace-collapsed text for phrase search
     words: int                  # words, a CJK character pair counting as one
     policy_terms: int           # distinct policy words present
     language: str | None        # detected language, None when unsure
+
+    @cached_property
+    def folded(self) -> str:
+        """Lower-cased, whitespace-collapsed text for phrase search (read only for a page short enough to be a wall)."""
+        return _folded(self.plain)
 
     # Headings and lines are read only to compare with a previous version, and lines only for a page that
     # got shorter: worked out when first asked for (a first version never is)
@@ -426,16 +430,42 @@ class _Profile:
 def _profile(text: str) -> _Profile:
     # The guard runs on normalized text; stray markup (a page the normalizer could not parse) is not words.
     plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
-    folded = " ".join(plain.lower().replace("’", "'").split())
-    ascii_only = folded.isascii()
-    tokens = (_ASCII_WORD if ascii_only else _WORD).findall(folded)
-    cjk = 0 if ascii_only else len(_CJK.findall(folded))
+    lowered = plain.lower().replace("’", "'")
+    if lowered.isascii():  # most pages: no CJK, no other script, and the words counted without a regex
+        counts = _ascii_word_counts(lowered)
+        return _Profile(plain, counts.total(), len(_POLICY_TERMS.intersection(counts)), _stopword_language(counts))
+    folded = _folded(plain)
+    tokens = _WORD.findall(folded)
+    cjk = len(_CJK.findall(folded))
     # a token of CJK characters is not a word (their pairs are counted instead); without any, every token is
     # one: no Python step per token for the common case (a page has thousands)
     words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2
     vocabulary = _POLICY_TERMS.intersection(tokens)
     cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
-    return _Profile(plain, folded, words, len(vocabulary) + 2 * cjk_terms, _detect_language(tokens, folded))
+    profile = _Profile(plain, words, len(vocabulary) + 2 * cjk_terms, _detect_language(tokens, folded))
+    profile.__dict__["folded"] = folded  # worked out already (cached_property's own slot)
+    return profile
+
+
+def _folded(plain: str) -> str:
+    return " ".join(plain.lower().replace("’", "'").split())
+
+
+# Every ASCII character that cannot be part of an _ASCII_WORD token, as a space
+_ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not (c in "'0123456789" or "a" <= c <= "z")})
+
+
+def _ascii_word_counts(lowered: str) -> Counter[str]:
+    """How often each _ASCII_WORD token occurs in an ASCII text, without running the regex over all of it (4x
+    slower): no token spans a character outside a-z, 0-9 and `'`, so the runs of those are split apart in C, and
+    only a run that is not all letters or all digits (`don't`, `1st`, `'quoted'`) is tokenized by the regex."""
+    counts = Counter(lowered.translate(_ASCII_NON_WORD).split())
+    mixed = [run for run in counts if not (run.isalpha() or run.isdigit())]
+    for run in mixed:
+        times = counts.pop(run)
+        for token in _ASCII_WORD.findall(run):
+            counts[token] += times
+    return counts
 
 
 def _heading_key(title: str) -> str:
@@ -479,7 +509,11 @@ def _detect_language(tokens: list[str], folded: str) -> str | None:
             letters = _LETTER.subn("", folded)[1]  # a count, no list
             if count >= 0.3 * letters:
                 return "ja" if scripts["ja"] >= 0.05 * letters else language
-    counts = Counter(tokens)  # counted in C; only the stopwords' counts are read
+    return _stopword_language(Counter(tokens))  # counted in C; only the stopwords' counts are read
+
+
+def _stopword_language(counts: Counter[str]) -> str | None:
+    """The language whose stopwords a text's word counts hold clearly most of, None when unsure."""
     hits = {language: sum(counts[w] for w in words) for language, words in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, best_hits), (_, second_hits) = ranked[0], ranked[1]
