@@ -205,7 +205,7 @@ class _Walker:
         if not self.buffer:
             return
         buffer, self.buffer = self.buffer, []
-        whole = "".join(t for t, _ in buffer)
+        whole = "".join([t for t, _ in buffer])
         if _BR not in whole:  # one segment (most blocks): the general case below, without its lists
             if whole.strip():
                 self.emit_segment(whole, buffer)
@@ -231,8 +231,8 @@ class _Walker:
 
     def emit_segment(self, text: str, segment: list[tuple[str, bool]]) -> None:
         text = fold_text(text)
-        all_bold = all(bold for t, bold in segment if t.strip())
-        if all_bold and len(text) <= 120 and not text.endswith((".", ",", ";")):
+        # (whether all of it is bold is asked last: most blocks are longer or end a sentence)
+        if len(text) <= 120 and not text.endswith((".", ",", ";")) and all(bold for t, bold in segment if t.strip()):
             self.emit("bold", text)
         else:
             self.emit("para", text)
@@ -261,11 +261,12 @@ class _Walker:
     def enter(self, tag: Tag, list_depth: int, bold: bool) -> tuple[int, bool, Callable[[], None] | None] | None:
         """Handle the start of `tag`; return how to walk its children (None: already handled)."""
         name = tag.tag
-        email = cloudflare_email(tag) if (name == "a" or tag.get("data-cfemail") is not None) else None
+        attributes = bool(tag.attrib)  # most elements have none: no attribute to read below
+        email = cloudflare_email(tag) if attributes and (name == "a" or tag.get("data-cfemail") is not None) else None
         if email is not None:
             self.buffer.append((email, bold))
             return None
-        level = _heading_level(tag)
+        level = _heading_level(tag) if attributes or name in HEADING_TAGS else 0
         if level:
             self.flush()
             text = fold_text(self.inline_text(tag, " "))
@@ -287,7 +288,7 @@ class _Walker:
         if name in _BLOCK_TAGS or "-" in name:  # custom elements are styled as blocks in practice
             self.flush()
             return list_depth, bold, self.flush
-        is_bold = bold or name in ("b", "strong") or bool(BOLD_STYLE.search(attr_text(tag, "style")))
+        is_bold = bold or name in ("b", "strong") or (attributes and bool(BOLD_STYLE.search(attr_text(tag, "style"))))
         return list_depth, is_bold, None
 
     def end_item(self) -> None:
@@ -585,7 +586,7 @@ def normalize(body: str, *, content_type: str = "text/html", select: str | None 
     >>> normalize("<main><h2>Sharing</h2><p>We do <b>not</b> sell data.</p></main>")
     '## Sharing\\n\\nWe do not sell data.'
     """
-    if not body or not body.strip():
+    if not body or body.isspace():  # (not body.strip(): the same, without copying the page)
         return ""  # the guard rejects empty pages with a clearer reason than "select matched nothing"
     kind = content_kind(body, content_type)
     if kind == "markdown":
