@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
@@ -431,18 +432,21 @@ def _profile(text: str) -> _Profile:
     # The guard runs on normalized text; stray markup (a page the normalizer could not parse) is not words.
     plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
     lowered = plain.lower().replace("’", "'")
-    if lowered.isascii():  # most pages: no CJK, no other script, and the words counted without a regex
-        counts = _ascii_word_counts(lowered)
+    if lowered.isascii():  # most pages: no CJK, no other script
+        counts = _word_counts(lowered.translate(_ASCII_NON_WORD).split(), _ASCII_WORD)
+        return _Profile(plain, counts.total(), len(_POLICY_TERMS.intersection(counts)), _stopword_language(counts))
+    data = lowered.encode("utf-8", "surrogatepass")
+    runs = Counter(data.translate(_BYTES_NON_WORD).split())  # split at ASCII bytes: each run is whole UTF-8
+    counts = _word_counts(b" ".join(runs).decode("utf-8", "surrogatepass").split(" "), _WORD, runs.values())
+    if not data.translate(None, _BELOW_U0340):  # no character from U+0340 on: no CJK, no other writing system
         return _Profile(plain, counts.total(), len(_POLICY_TERMS.intersection(counts)), _stopword_language(counts))
     folded = _folded(plain)
-    tokens = _WORD.findall(folded)
     cjk = len(_CJK.findall(folded))
-    # a token of CJK characters is not a word (their pairs are counted instead); without any, every token is
-    # one: no Python step per token for the common case (a page has thousands)
-    words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2
-    vocabulary = _POLICY_TERMS.intersection(tokens)
+    # a token of CJK characters is not a word (their pairs are counted instead)
+    words = (sum(n for token, n in counts.items() if not _is_cjk(token[0])) if cjk else counts.total()) + cjk // 2
     cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
-    profile = _Profile(plain, words, len(vocabulary) + 2 * cjk_terms, _detect_language(tokens, folded))
+    profile = _Profile(plain, words, len(_POLICY_TERMS.intersection(counts)) + 2 * cjk_terms,
+                       _detect_language(counts, folded))
     profile.__dict__["folded"] = folded  # worked out already (cached_property's own slot)
     return profile
 
@@ -451,20 +455,25 @@ def _folded(plain: str) -> str:
     return " ".join(plain.lower().replace("’", "'").split())
 
 
-# Every ASCII character that cannot be part of an _ASCII_WORD token, as a space
+# Every ASCII character that cannot be part of a word token (_WORD, _ASCII_WORD), as a space; as bytes, the other
+# bytes (UTF-8 of any other character) left as they are
 _ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not (c in "'0123456789" or "a" <= c <= "z")})
+_NON_WORD_BYTES = bytes(c for c in range(128) if c in _ASCII_NON_WORD)
+_BYTES_NON_WORD = bytes.maketrans(_NON_WORD_BYTES, b" " * len(_NON_WORD_BYTES))
+_BELOW_U0340 = bytes(range(0xCD))  # deleted from UTF-8, what is left are lead bytes of U+0340 and above
 
 
-def _ascii_word_counts(lowered: str) -> Counter[str]:
-    """How often each _ASCII_WORD token occurs in an ASCII text, without running the regex over all of it (4x
-    slower): no token spans a character outside a-z, 0-9 and `'`, so the runs of those are split apart in C, and
-    only a run that is not all letters or all digits (`don't`, `1st`, `'quoted'`) is tokenized by the regex."""
-    counts = Counter(lowered.translate(_ASCII_NON_WORD).split())
-    mixed = [run for run in counts if not (run.isalpha() or run.isdigit())]
+def _word_counts(runs: list[str], word: re.Pattern[str], times: Iterable[int] | None = None) -> Counter[str]:
+    """How often each `word` token occurs in a lower-cased text, given its runs of characters between ASCII
+    characters that no token holds (with how often each occurs, `times`, when the runs are distinct): the regex
+    runs only over a run that is not one token as it is (all letters, or all decimal digits: most of them, split
+    apart in C); over a whole page it took 3 to 4 times as long."""
+    counts = Counter(dict(zip(runs, times, strict=True)) if times is not None else runs)
+    mixed = [run for run in counts if not (run.isalpha() or run.isdecimal())]  # `don't`, `1st`, `'quoted'`, `a·b`
     for run in mixed:
-        times = counts.pop(run)
-        for token in _ASCII_WORD.findall(run):
-            counts[token] += times
+        n = counts.pop(run)
+        for token in word.findall(run):
+            counts[token] += n
     return counts
 
 
@@ -497,7 +506,7 @@ def detect_language(text: str) -> str | None:
     return _profile(text).language
 
 
-def _detect_language(tokens: list[str], folded: str) -> str | None:
+def _detect_language(counts: Counter[str], folded: str) -> str | None:
     if not folded.isascii():  # only then can another writing system be the main one
         # (a Latin page with a "©" holds none: one search instead of one count per script, and the
         # letters, a count over the whole text, are counted only when a script could be the main one)
@@ -509,7 +518,7 @@ def _detect_language(tokens: list[str], folded: str) -> str | None:
             letters = _LETTER.subn("", folded)[1]  # a count, no list
             if count >= 0.3 * letters:
                 return "ja" if scripts["ja"] >= 0.05 * letters else language
-    return _stopword_language(Counter(tokens))  # counted in C; only the stopwords' counts are read
+    return _stopword_language(counts)
 
 
 def _stopword_language(counts: Counter[str]) -> str | None:
