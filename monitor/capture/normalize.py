@@ -337,14 +337,17 @@ class _Walker:
 
 def _flow(tag: Tag) -> Iterator[Tag | str]:
     """The children of `tag` in document order: its text, then each child element followed by its tail.
-    Comments and processing instructions are skipped; their tails are text like any other."""
-    if tag.text:
-        yield tag.text
+    Comments and processing instructions are skipped; their tails are text like any other. (Each text is read
+    once: lxml builds a new string at every read.)"""
+    text = tag.text
+    if text:
+        yield text
     for child in tag:
         if isinstance(child.tag, str):
             yield child
-        if child.tail:
-            yield child.tail
+        tail = child.tail
+        if tail:
+            yield tail
 
 
 def _heading_level(tag: Tag) -> int:
