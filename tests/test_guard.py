@@ -354,3 +354,29 @@ def test_a_last_sentence_dropped_from_the_last_line_is_an_edit_not_a_truncation(
     longer = "\n".join(lines)
     verdict = judge(previous, previous=longer, language="en")  # the appended sentence is removed again
     assert "breaks off" not in (verdict.reason or "")
+
+
+@pytest.mark.parametrize("text", [
+    SHORT_POLICY, SHORT_POLICY.replace("We ", "Wé "), seed_text(0), seed_text(2).replace("data", "dätä\u00a0data"),
+    "don't it's o'neil's a'b'c 'quoted' 90's 1st covid19 iso27001 ² 1² ½ Ⅳ x_y a\u0301b café·bar §3 data,collection",
+    "Wir verarbeiten Ihre Daten für die Erfüllung des Vertrags; wir geben sie nicht weiter. " * 5,
+    "我们收集的个人信息 隐私 数据 データ プライバシー 個人情報 개인정보 conf 2024 " * 8,
+    "Мы обрабатываем персональные данные и соблюдаем конфиденциальность. " * 6 + "ελληνικά \ud800 end",
+])
+def test_a_page_profile_counts_the_words_the_word_regex_finds(text):
+    # the profile counts words without running the regex over the whole text: the same counts as running it
+    import unicodedata
+    from collections import Counter
+
+    from monitor.capture import guard
+
+    guard._profile.cache_clear()
+    profile = guard._profile(text)
+    folded = " ".join(guard._TAG.sub(" ", unicodedata.normalize("NFKC", text)).lower().replace("’", "'").split())
+    tokens = guard._WORD.findall(folded)
+    cjk = len(guard._CJK.findall(folded))
+    assert profile.folded == folded
+    assert profile.words == sum(1 for t in tokens if not guard._is_cjk(t[0])) + cjk // 2
+    assert profile.policy_terms == len(guard._POLICY_TERMS.intersection(tokens)) \
+        + 2 * sum(1 for term in guard._POLICY_TERMS_CJK if term in folded)
+    assert profile.language == guard._detect_language(Counter(tokens), folded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -457,3 +458,12 @@ def test_a_mega_footer_does_not_push_a_short_policy_out_of_main():
 def test_missing_or_odd_content_types_are_sniffed(content_type):
     assert normalize("<p>We share data.</p>", content_type=content_type) == "We share data."
     assert normalize("We share\ndata.", content_type=content_type) == "We share data."
+
+
+def test_visible_text_length_counts_what_str_split_keeps_for_any_whitespace():
+    # page_chrome counts a non-ASCII text's whitespace from its own list of the characters str.split() splits on
+    from monitor.capture.page_chrome import OTHER_SPACES, _non_space
+
+    assert OTHER_SPACES == "".join(chr(c) for c in range(128, sys.maxunicode + 1) if chr(c).isspace())
+    for text in ("a\u00a0b \u3000c\u2028d\u205f", "café \t\n olé\x85", "\ud800 x\u2003", "é" * 3, " \u200b "):
+        assert _non_space(text) == len("".join(text.split()))

@@ -82,7 +82,7 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
     >>> fingerprint('<p>Hi</p>') == fingerprint('<p>Hello</p>')
     False
     """
-    kind = content_kind(body, content_type) if body and body.strip() else "empty"
+    kind = content_kind(body, content_type) if body and not body.isspace() else "empty"
     digest = hashlib.blake2b(digest_size=20)
     digest.update(f"{NORMALIZER_VERSION}{_SEP}{kind}{_SEP}{select or ''}{_SEP}{_SEP.join(remove)}{_SEP}".encode())
     if kind != "html":

@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from urllib.parse import urlsplit
@@ -388,10 +389,14 @@ def _lost_tail(page: _Profile, old: _Profile) -> bool:
 @dataclass(frozen=True)
 class _Profile:
     plain: str                  # the text without stray markup
-    folded: str                 # lower-cased, whitespace-collapsed text for phrase search
     words: int                  # words, a CJK character pair counting as one
     policy_terms: int           # distinct policy words present
     language: str | None        # detected language, None when unsure
+
+    @cached_property
+    def folded(self) -> str:
+        """Lower-cased, whitespace-collapsed text for phrase search (read only for a page short enough to be a wall)."""
+        return _folded(self.plain)
 
     # Headings and lines are read only to compare with a previous version, and lines only for a page that
     # got shorter: worked out when first asked for (a first version never is)
@@ -426,16 +431,50 @@ class _Profile:
 def _profile(text: str) -> _Profile:
     # The guard runs on normalized text; stray markup (a page the normalizer could not parse) is not words.
     plain = _TAG.sub(" ", unicodedata.normalize("NFKC", text))
-    folded = " ".join(plain.lower().replace("’", "'").split())
-    ascii_only = folded.isascii()
-    tokens = (_ASCII_WORD if ascii_only else _WORD).findall(folded)
-    cjk = 0 if ascii_only else len(_CJK.findall(folded))
-    # a token of CJK characters is not a word (their pairs are counted instead); without any, every token is
-    # one: no Python step per token for the common case (a page has thousands)
-    words = (sum(1 for t in tokens if not _is_cjk(t[0])) if cjk else len(tokens)) + cjk // 2
-    vocabulary = _POLICY_TERMS.intersection(tokens)
+    lowered = plain.lower().replace("’", "'")
+    if lowered.isascii():  # most pages: no CJK, no other script
+        counts = _word_counts(lowered.translate(_ASCII_NON_WORD).split(), _ASCII_WORD)
+        return _Profile(plain, counts.total(), len(_POLICY_TERMS.intersection(counts)), _stopword_language(counts))
+    data = lowered.encode("utf-8", "surrogatepass")
+    runs = Counter(data.translate(_BYTES_NON_WORD).split())  # split at ASCII bytes: each run is whole UTF-8
+    counts = _word_counts(b" ".join(runs).decode("utf-8", "surrogatepass").split(" "), _WORD, runs.values())
+    if not data.translate(None, _BELOW_U0340):  # no character from U+0340 on: no CJK, no other writing system
+        return _Profile(plain, counts.total(), len(_POLICY_TERMS.intersection(counts)), _stopword_language(counts))
+    folded = _folded(plain)
+    cjk = len(_CJK.findall(folded))
+    # a token of CJK characters is not a word (their pairs are counted instead)
+    words = (sum(n for token, n in counts.items() if not _is_cjk(token[0])) if cjk else counts.total()) + cjk // 2
     cjk_terms = sum(1 for term in _POLICY_TERMS_CJK if term in folded)
-    return _Profile(plain, folded, words, len(vocabulary) + 2 * cjk_terms, _detect_language(tokens, folded))
+    profile = _Profile(plain, words, len(_POLICY_TERMS.intersection(counts)) + 2 * cjk_terms,
+                       _detect_language(counts, folded))
+    profile.__dict__["folded"] = folded  # worked out already (cached_property's own slot)
+    return profile
+
+
+def _folded(plain: str) -> str:
+    return " ".join(plain.lower().replace("’", "'").split())
+
+
+# Every ASCII character that cannot be part of a word token (_WORD, _ASCII_WORD), as a space; as bytes, the other
+# bytes (UTF-8 of any other character) left as they are
+_ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not (c in "'0123456789" or "a" <= c <= "z")})
+_NON_WORD_BYTES = bytes(c for c in range(128) if c in _ASCII_NON_WORD)
+_BYTES_NON_WORD = bytes.maketrans(_NON_WORD_BYTES, b" " * len(_NON_WORD_BYTES))
+_BELOW_U0340 = bytes(range(0xCD))  # deleted from UTF-8, what is left are lead bytes of U+0340 and above
+
+
+def _word_counts(runs: list[str], word: re.Pattern[str], times: Iterable[int] | None = None) -> Counter[str]:
+    """How often each `word` token occurs in a lower-cased text, given its runs of characters between ASCII
+    characters that no token holds (with how often each occurs, `times`, when the runs are distinct): the regex
+    runs only over a run that is not one token as it is (all letters, or all decimal digits: most of them, split
+    apart in C); over a whole page it took 3 to 4 times as long."""
+    counts = Counter(dict(zip(runs, times, strict=True)) if times is not None else runs)
+    mixed = [run for run in counts if not (run.isalpha() or run.isdecimal())]  # `don't`, `1st`, `'quoted'`, `a·b`
+    for run in mixed:
+        n = counts.pop(run)
+        for token in word.findall(run):
+            counts[token] += n
+    return counts
 
 
 def _heading_key(title: str) -> str:
@@ -467,7 +506,7 @@ def detect_language(text: str) -> str | None:
     return _profile(text).language
 
 
-def _detect_language(tokens: list[str], folded: str) -> str | None:
+def _detect_language(counts: Counter[str], folded: str) -> str | None:
     if not folded.isascii():  # only then can another writing system be the main one
         # (a Latin page with a "©" holds none: one search instead of one count per script, and the
         # letters, a count over the whole text, are counted only when a script could be the main one)
@@ -479,7 +518,11 @@ def _detect_language(tokens: list[str], folded: str) -> str | None:
             letters = _LETTER.subn("", folded)[1]  # a count, no list
             if count >= 0.3 * letters:
                 return "ja" if scripts["ja"] >= 0.05 * letters else language
-    counts = Counter(tokens)  # counted in C; only the stopwords' counts are read
+    return _stopword_language(counts)
+
+
+def _stopword_language(counts: Counter[str]) -> str | None:
+    """The language whose stopwords a text's word counts hold clearly most of, None when unsure."""
     hits = {language: sum(counts[w] for w in words) for language, words in _STOPWORDS.items()}
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, best_hits), (_, second_hits) = ranked[0], ranked[1]
