@@ -125,14 +125,27 @@ def retry(
         if failed:
             chosen = list(session.exec(select(Alert).where(Alert.status == "failed")))
         else:
-            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status == "delivered", why="was already delivered")
+            chosen = _alerts_by_id(session, ids, refuse=_not_retryable)
         now = utcnow()
         for alert in chosen:
             # created_at moves too, so max_age counts from the re-queue rather than giving up at once
-            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status != "delivered")
+            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status.not_in(_FINAL))
                             .values(status="pending", attempts=0, next_attempt_at=now, created_at=now))
     _report_ids("requeued", "re-queued", sorted(a.id for a in chosen), as_json,
                 "they go out with the next delivery pass (`policy-monitor alerts deliver`)")
+
+
+_FINAL = ("delivered", "superseded")  # never sent (again): the channel has it, or a revert withdrew it
+
+
+def _not_retryable(alert: Alert) -> str | None:
+    """Why `alerts retry` must not re-queue this alert, or None."""
+    if alert.status == "delivered":
+        return "was already delivered"
+    if alert.status == "superseded":  # its change no longer stands: sending it now would report a stale text
+        return ("was superseded: the policy returned to an earlier text before it was delivered, so it is "
+                "never sent (see `policy-monitor alerts --status superseded`)")
+    return None
 
 
 def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -> None:
@@ -142,7 +155,7 @@ def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -
     out.print(f"{len(ids)} alert{'s' * (len(ids) != 1)} {verb}{listed}", highlight=False, soft_wrap=True)
 
 
-def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:
+def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], str | None]) -> list[Alert]:
     """The alerts named, or a usage error naming the ids that do not exist or cannot be acted on."""
     from sqlmodel import select
 
@@ -152,9 +165,12 @@ def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], w
     missing = sorted(set(ids) - {a.id for a in chosen})
     if missing:
         fail(f"no alert with id {', '.join(map(str, missing))}")
-    refused = [a.id for a in chosen if refuse(a)]
+    refused: dict[str, list[int]] = {}
+    for alert in sorted(chosen, key=lambda a: a.id):
+        if why := refuse(alert):
+            refused.setdefault(why, []).append(alert.id)
     if refused:
-        fail(f"alert {', '.join(map(str, refused))} {why}")
+        fail("; ".join(f"alert {', '.join(map(str, refused_ids))} {why}" for why, refused_ids in refused.items()))
     return chosen
 
 
@@ -180,7 +196,7 @@ def discard(
         if channel:
             chosen = list(session.exec(select(Alert).where(Alert.status == "pending", Alert.channel == channel)))
         else:
-            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status != "pending", why="is not pending")
+            chosen = _alerts_by_id(session, ids, refuse=lambda a: None if a.status == "pending" else "is not pending")
         message = f"discarded by a user on {utcnow():%Y-%m-%d %H:%M} UTC"
         for alert in chosen:
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
