@@ -202,13 +202,22 @@ class SmtpConfig(_Strict):
 
     def password(self) -> str | None:
         """The SMTP password, read from the environment at send time (never stored)."""
-        return os.environ.get(self.password_env) if self.password_env else None
+        return (os.environ.get(self.password_env) or None) if self.password_env else None
 
 
 class _ChannelBase(_Strict):
     topics: tuple[Topic, ...] | None = None  # None: the source's topics
     min_severity: Literal["low", "medium", "high"] = "low"
     on_revert: bool = True  # send `policy.reverted` when a blink back undoes a change this channel was alerted of
+
+    def secret_variables(self) -> dict[str, str]:
+        """Each environment variable this channel reads a secret from at send time, with the key naming it."""
+        return {}
+
+    def unset_secrets(self) -> list[str]:
+        """`NAME (key)` for each secret variable unset (or empty) in this process: until it is set, the
+        channel's alerts wait in the outbox, no attempt counted (`monitor.notify.delivery`)."""
+        return [f"{name} ({key})" for name, key in self.secret_variables().items() if not os.environ.get(name)]
 
 
 class EmailChannel(_ChannelBase):
@@ -226,6 +235,9 @@ class EmailChannel(_ChannelBase):
                 raise ValueError(f"{address!r} is not an e-mail address")
         return value
 
+    def secret_variables(self) -> dict[str, str]:
+        return {self.smtp.password_env: "smtp.password_env"} if self.smtp.password_env else {}
+
 
 class WebhookChannel(_ChannelBase):
     type: Literal["webhook"]
@@ -238,6 +250,9 @@ class WebhookChannel(_ChannelBase):
         """The Standard Webhooks secret (whsec_…), read from the environment at send time."""
         return os.environ.get(self.secret_env) if self.secret_env else None
 
+    def secret_variables(self) -> dict[str, str]:
+        return {self.secret_env: "secret_env"} if self.secret_env else {}
+
 
 class AppriseChannel(_ChannelBase):
     type: Literal["apprise"]
@@ -249,6 +264,9 @@ class AppriseChannel(_ChannelBase):
     def urls(self) -> dict[str, str | None]:
         """Each variable of `urls_env` with its URL, read from the environment at send time (None: unset)."""
         return {name: os.environ.get(name) or None for name in self.urls_env}
+
+    def secret_variables(self) -> dict[str, str]:
+        return dict.fromkeys(self.urls_env, "urls_env")
 
 
 Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
@@ -370,12 +388,8 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
         if problem := playwright_missing():
             found.append(f"{which}: `render: browser` is set but {problem}. Until then these checks fail")
     for name, channel in config.channels.items():
-        if isinstance(channel, AppriseChannel):
-            variables = [v for v, url in channel.urls().items() if url is None]
-        else:
-            variables = [channel.secret_env if isinstance(channel, WebhookChannel) else channel.smtp.password_env]
-        for variable in variables:
-            if variable and not os.environ.get(variable):
+        for variable in channel.secret_variables():
+            if not os.environ.get(variable):
                 found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                              f"wait in the outbox until it is set where the daemon or `check` runs")
     if config.web.token_env and not os.environ.get(config.web.token_env):

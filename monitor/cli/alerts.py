@@ -96,7 +96,8 @@ def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         return print_json(report.to_json())
     for o in report.outcomes:
-        line = f"alert {o.alert} → {o.channel}: {o.status}: {o.detail}"
+        # "unconfigured" (the JSON word) is an alert held back, not attempted: say it waits
+        line = f"alert {o.alert} → {o.channel}: {'waiting' if o.status == 'unconfigured' else o.status}: {o.detail}"
         if o.next_attempt_at is not None:
             line += f" (next attempt {_short(o.next_attempt_at)} UTC)"
         out.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -211,14 +211,11 @@ def _why_waiting(config: Config, channel_name: str) -> str | None:
     channel = config.channels.get(channel_name)
     if channel is None:
         return f"channel {channel_name!r} is not in the config; the alert waits until it is"
-    unset = [name for name, url in channel.urls().items() if url is None] if channel.type == "apprise" else []
+    unset = channel.unset_secrets()  # one rule for every kind: a secret not set yet is not a failed attempt
     if unset:
-        return (f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} (urls_env) not set; the alert "
-                f"waits until the delivering process has {'them' if len(unset) > 1 else 'it'}")
-    secret_env = getattr(channel, "secret_env", None)
-    if secret_env and not channel.secret():
-        return (f"environment variable {secret_env} (secret_env) is not set; the alert waits, unsigned alerts "
-                f"are not sent")
+        return (f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} "
+                f"{'are' if len(unset) > 1 else 'is'} not set; the alert waits until the delivering process "
+                f"has {'them' if len(unset) > 1 else 'it'}")
     return None
 
 
