@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,11 +40,25 @@ def _short(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
 
 
+def _due(when: datetime) -> bool:
+    """Has the next attempt's time come? (A waiting alert keeps a time long past: it is due, held back.)"""
+    from monitor.store.database import utcnow
+
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= utcnow()
+
+
+def _next_attempt(when: datetime) -> str:
+    return "due now" if _due(when) else f"next attempt {_short(when)} UTC"
+
+
 def _status_cell(row: dict[str, Any]) -> str:
-    """`delivered 11-23 19:08`, `pending, next 19:09:12`, `failed`: the one time that matters per status."""
+    """`delivered 11-23 19:08`, `pending, next 11-23 19:09:12`, `pending, due now`, `failed`: the one time
+    that matters per status."""
     if row["status"] == "delivered":
         return f"delivered {row['delivered_at'][5:16].replace('T', ' ')}"
     if row["status"] == "pending":
+        if _due(datetime.fromisoformat(row["next_attempt_at"])):
+            return "pending, due now"
         return f"pending, next {row['next_attempt_at'][5:19].replace('T', ' ')}"
     return row["status"]
 
@@ -99,7 +113,7 @@ def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
         # "unconfigured" (the JSON word) is an alert held back, not attempted: say it waits
         line = f"alert {o.alert} → {o.channel}: {'waiting' if o.status == 'unconfigured' else o.status}: {o.detail}"
         if o.next_attempt_at is not None:
-            line += f" (next attempt {_short(o.next_attempt_at)} UTC)"
+            line += f" ({_next_attempt(o.next_attempt_at)})"
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
               + (f", {report.unconfigured} waiting for a channel missing from the config or its secret"
