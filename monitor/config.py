@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.errors import ConfigError, Problem, UsageError
+from monitor.errors import ConfigError, ConfigNotFoundError, Problem, UsageError
 from monitor.meaning.model import primary_language
 from monitor.meaning.names import TOPICS, WATCHED
 
@@ -446,13 +446,26 @@ def reload_config(path: str | Path, log: logging.Logger) -> Config | None:
     return None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a sources.yaml; raise ConfigError listing every problem with its line."""
+def config_path_origin(cli_value: str | None) -> str:
+    """Which of --config > POLICY_MONITOR_CONFIG > ./sources.yaml `resolve_config_path` took: cli, env or default."""
+    return "cli" if cli_value else "env" if os.environ.get("POLICY_MONITOR_CONFIG") else "default"
+
+
+_ORIGIN_WORDS = {"cli": "the path given with --config", "env": "the path given in POLICY_MONITOR_CONFIG",
+                 "default": "the default when neither --config nor POLICY_MONITOR_CONFIG is given"}
+
+
+def load_config(path: str | Path, origin: str | None = None) -> Config:
+    """Read and validate a sources.yaml; raise ConfigError listing every problem with its line, or
+    ConfigNotFoundError saying where it looked (`origin`, from `config_path_origin`: how `path` was chosen)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(str(path), None, "file", "not found")]) from None
+        why = f" ({_ORIGIN_WORDS[origin]})" if origin in _ORIGIN_WORDS else ""
+        raise ConfigNotFoundError(str(path), f"no config file at {path.absolute()}{why}; name the config with "
+                                             f"--config PATH or the POLICY_MONITOR_CONFIG environment variable"
+                                             + ", or create this one" * (origin == "default")) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), None, "file", f"cannot read: {exc}")]) from None
     return parse_config(text, str(path))
@@ -498,7 +511,7 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
                 continue  # already explained by _apprise_url_problems
             if loc == ("sources",) and err["type"] == "tuple_type":
                 continue  # already explained by _cross_problems
-            problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
+            problems.append(locator.problem(_pydantic_loc(loc, data), _message(err) + _did_you_mean(err)))
     if problems:
         raise ConfigError(_dedupe(problems))
     return config
@@ -542,10 +555,28 @@ def _pydantic_loc(loc: tuple, data: dict) -> tuple:
     return loc
 
 
+# what one item of a list is called, for "needs at least one address"
+_ITEM_NOUNS = {"to": "address", "urls_env": "variable name", "url": "URL", "remove": "selector",
+               "topics": "topic", "channels": "channel name", "allow_hosts": "host name"}
+
+
 def _message(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind in ("too_short", "too_long"):
+        bound = (err.get("ctx") or {}).get("min_length" if kind == "too_short" else "max_length")
+        noun = _ITEM_NOUNS.get(str(err["loc"][-1]), "item")
+        if isinstance(bound, int):
+            count = "one" if bound == 1 else str(bound)
+            noun += "es" if noun.endswith("ss") and bound != 1 else "s" * (bound != 1)
+            return f"needs at least {count} {noun}" if kind == "too_short" else f"takes at most {count} {noun}"
+    if kind == "bool_parsing" or kind == "bool_type":
+        return "expected true or false"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "expected a whole number"
+    if kind == "string_type":
+        return "expected a text value"
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
@@ -559,6 +590,34 @@ def _message(err: dict) -> str:
     if kind == "string_pattern_mismatch":
         return "use letters, digits, `.`, `_` and `-` only, starting with a letter or digit"
     return msg.removeprefix("Value error, ")
+
+
+def _did_you_mean(err: dict) -> str:
+    """'; did you mean 'channels'?' for an unknown key close to one allowed at its level (a typo), else ''."""
+    import difflib
+
+    if err["type"] != "extra_forbidden" or not isinstance(err["loc"][-1], str):
+        return ""
+    close = difflib.get_close_matches(err["loc"][-1], _allowed_keys(tuple(err["loc"][:-1])), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _allowed_keys(parent: tuple) -> list[str]:
+    """The keys the YAML takes at `parent`, a pydantic location (channels carry their type as third part)."""
+    model: type[BaseModel] | None = Config
+    if parent[:1] == ("sources",):
+        model = SourceConfig  # the keys of `defaults:` too: they are merged into each source
+    elif parent[:1] == ("channels",) and len(parent) >= 3:
+        model = {"email": EmailChannel, "webhook": WebhookChannel, "apprise": AppriseChannel}.get(str(parent[2]))
+        if len(parent) >= 4:
+            model = SmtpConfig if parent[3:] == ("smtp",) else None
+    elif parent:
+        field = Config.model_fields.get(str(parent[0]))
+        model = field.annotation if field and len(parent) == 1 else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    keys = [f.alias or name for name, f in model.model_fields.items() if name != "path" or model is not Config]
+    return keys + ["defaults"] * (model is Config)
 
 
 def _secret_hint(key: str, loc: tuple) -> str:

@@ -74,9 +74,9 @@ class Context:
 
     def config(self) -> Config:
         if self._config is None:
-            from monitor.config import load_config, resolve_config_path
+            from monitor.config import config_path_origin, load_config, resolve_config_path
 
-            self._config = load_config(resolve_config_path(self.config_path))
+            self._config = load_config(resolve_config_path(self.config_path), config_path_origin(self.config_path))
         return self._config
 
     def optional_config(self) -> Config | None:

@@ -23,7 +23,14 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.errors import ConfigError, PolicyMonitorError, SchemaNotCurrentError, UnknownSourceError, UsageError
+from monitor.errors import (
+    ConfigError,
+    ConfigNotFoundError,
+    PolicyMonitorError,
+    SchemaNotCurrentError,
+    UnknownSourceError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from monitor.store.database import Source, Store
@@ -363,6 +370,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
+    except ConfigNotFoundError as exc:  # not an invalid config: none at all
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
     except ConfigError as exc:
         n = len(exc.problems)
         err.print(f"[red]invalid config[/red] ({n} problem{'s' * (n != 1)}):", highlight=False)
