@@ -367,7 +367,8 @@ class Config(_Strict):
 
 
 def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[str]:
-    """What is valid but will not work as the user may expect: said by `validate` (and `check`)."""
+    """What is valid but will not work as the user may expect, said by `validate` (`check`, `run` and the
+    workers log the `topic_warnings` part too)."""
     found = []
     for source in config.sources:
         language = primary_language(source.language)
@@ -392,9 +393,44 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             if not os.environ.get(variable):
                 found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                              f"wait in the outbox until it is set where the daemon or `check` runs")
+    found += topic_warnings(config)
     if config.web.token_env and not os.environ.get(config.web.token_env):
         found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
                      f"non-loopback --host until it is")
+    return found
+
+
+def topic_warnings(config: Config, text: str | None = None) -> list[str]:
+    """Channel topics that no source of the channel watches, so they never fire: one warning each with its
+    line (from `text`, or the file at `config.path`); said by `validate`, logged by `check`, `run` and a reload.
+
+    A channel's `topics:` picks among the topics its sources watch (`topics:` per source or in `defaults:`);
+    it never adds one, as a source's topics are what its checks rate and report. So a channel topic that
+    a source does not watch never alerts that channel for that source."""
+    sources_of = {name: [s for s in config.sources if s.channels is None or name in s.channels]
+                  for name, channel in config.channels.items() if channel.topics}
+    unheard = [(name, j, topic, [s.name for s in sources if topic not in s.topics])
+               for name, sources in sources_of.items() if sources
+               for j, topic in enumerate(config.channels[name].topics or ())]
+    # only a topic no source of the channel watches: one some source watches is a choice of the others'
+    # `topics:`, and fires for that source
+    unheard = [u for u in unheard if len(u[3]) == len(sources_of[u[0]])]
+    if not unheard:
+        return []
+    if text is None:
+        try:
+            text = Path(config.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+    locator = _Locator(text, config.path)
+    found = []
+    for name, j, topic, deaf in unheard:
+        listed = ", ".join(deaf[:5]) + (f" and {len(deaf) - 5} more" if len(deaf) > 5 else "")
+        who = f"its source {listed}" if len(deaf) == 1 else f"any of its {len(deaf)} sources ({listed})"
+        found.append(str(locator.problem(
+            ("channels", name, "topics", j),
+            f"channel {name}: topic {topic!r} is not watched by {who}, so it never fires: a channel's `topics:` "
+            f"only narrows its sources' topics; add {topic!r} to the sources' `topics:` (or to `defaults: topics:`)")))
     return found
 
 
@@ -436,7 +472,10 @@ def reload_config(path: str | Path, log: logging.Logger) -> Config | None:
     """SIGHUP's re-read of sources.yaml: the new config, or None (logged) when it is invalid or unreadable,
     so the running process keeps the config it has."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        for warning in topic_warnings(config):
+            log.warning(f"reload: {warning}")
+        return config
     except ConfigError as exc:
         n = len(exc.problems)
         log.error(f"reload: {path} is invalid ({n} problem{'s' * (n != 1)}); keeping the running config",

@@ -314,3 +314,31 @@ def test_an_alert_held_back_for_an_unset_secret_is_shown_due_now_not_at_a_past_t
     assert "pending, due now" in listed.stdout and "pending, next" not in listed.stdout
     assert row["status"] == "pending" and row["attempts"] == 0   # the JSON keeps the time itself
     assert row["next_attempt_at"] <= utcnow().isoformat()
+
+
+def test_a_channel_topic_no_source_of_it_watches_is_warned_of_by_validate_and_check(make_config, sqlite_url, cli,
+                                                                                    site, receivers):
+    """A channel's `topics:` only narrows its sources' topics: `cookies` on sources with the default topics
+    can never fire, and both `validate` and `check` say so with the line; a topic one source watches is fine."""
+    hook = receivers()
+    config_path = make_config(
+        [{"name": "wemet", "url": site.url("/p")},
+         {"name": "ads", "url": site.url("/q"), "topics": ["sharing", "ads_ai"], "channels": ["ads-desk"]}],
+        {"cookie-desk": {"type": "webhook", "url": hook.url, "topics": ["minors", "cookies"]},
+         "ads-desk": {"type": "webhook", "url": hook.url, "topics": ["ads_ai", "minors"]}})
+    site.set("/p", render_policy(seed_text(2)))
+    site.set("/q", render_policy(seed_text(2)))
+    line = next(i for i, text in enumerate(config_path.read_text().splitlines(), 1) if "cookies" in text)
+
+    validated = cli("--config", config_path, "validate")
+    checked = cli("--config", config_path, "--db", sqlite_url, "check")
+
+    expected = (f"{config_path}:{line}: channels.cookie-desk.topics[1]: channel cookie-desk: topic 'cookies' is not "
+                f"watched by its source wemet, so it never fires: a channel's `topics:` only narrows its sources' "
+                f"topics; add 'cookies' to the sources' `topics:` (or to `defaults: topics:`)")
+    assert validated.exit_code == 0 and f"warning: {expected}" in validated.stderr
+    assert checked.exit_code == 0 and expected in checked.stderr
+    for output in (validated.stderr, checked.stderr):      # ads-desk's sources are wemet and ads:
+        assert "'minors' is not watched" not in output     # wemet watches minors (ads does not: its own choice)
+        assert "'ads_ai' is not watched" not in output     # ads watches ads_ai
+        assert output.count("is not watched") == 1

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config, parse_config, parse_duration, parse_size, resolve_database_url
+from monitor.config import (
+    load_config,
+    parse_config,
+    parse_duration,
+    parse_size,
+    resolve_database_url,
+    topic_warnings,
+)
 from monitor.errors import ConfigError
 from tests.conftest import dedent
 
@@ -325,3 +332,21 @@ def test_wrong_shapes_and_bad_names_are_explained_in_words_not_pydantic_types():
     assert found == ["sources.yaml:1: channels: expected a mapping of keys",
                      "sources.yaml:3: sources[0].name: use letters, digits, `.`, `_` and `-` only, starting with a "
                      "letter or digit"]
+
+
+def test_topic_warnings_name_the_channel_topic_line_and_every_source_that_does_not_watch_it():
+    text = dedent("""
+        channels:
+          team: {type: webhook, url: "https://example.org/h", topics: [sharing, cookies]}
+        sources:
+          - {name: a, url: "https://example.org/a"}
+          - {name: b, url: "https://example.org/b", topics: [sharing, retention]}
+    """)
+    config = parse_config(text, "sources.yaml")
+
+    assert topic_warnings(config, text) == [
+        "sources.yaml:2: channels.team.topics[1]: channel team: topic 'cookies' is not watched by any of its 2 "
+        "sources (a, b), so it never fires: a channel's `topics:` only narrows its sources' topics; add 'cookies' "
+        "to the sources' `topics:` (or to `defaults: topics:`)"]
+    watched = parse_config(text.replace("topics: [sharing, retention]", "topics: [sharing, cookies]"))
+    assert topic_warnings(watched, text) == []          # one source watching it is enough: it fires for b

@@ -173,7 +173,7 @@ def check(
     from monitor.pipeline import check_all
 
     obj = ctx_obj(ctx)
-    config = obj.config()
+    config = obj.working_config()
     chosen = list(config.sources)
     if names:
         unknown = [n for n in names if config.source(n) is None]
@@ -359,8 +359,8 @@ def run(ctx: typer.Context) -> None:
     from monitor.scheduler import run_daemon
 
     obj = ctx_obj(ctx)
-    raise typer.Exit(run_daemon(obj.config(), obj.store(), config_path=str(resolve_config_path(obj.config_path)),
-                                db_url=obj.db_url))
+    raise typer.Exit(run_daemon(obj.working_config(), obj.store(),
+                                config_path=str(resolve_config_path(obj.config_path)), db_url=obj.db_url))
 
 
 def main(argv: list[str] | None = None) -> None:
