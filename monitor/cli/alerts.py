@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -40,15 +40,10 @@ def _short(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
 
 
-def _due(when: datetime) -> bool:
-    """Has the next attempt's time come? (A waiting alert keeps a time long past: it is due, held back.)"""
-    from monitor.store.database import utcnow
-
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= utcnow()
-
-
 def _next_attempt(when: datetime) -> str:
-    return "due now" if _due(when) else f"next attempt {_short(when)} UTC"
+    from monitor.notify.listing import is_due
+
+    return "due now" if is_due(when) else f"next attempt {_short(when)} UTC"
 
 
 def _status_cell(row: dict[str, Any]) -> str:
@@ -57,7 +52,9 @@ def _status_cell(row: dict[str, Any]) -> str:
     if row["status"] == "delivered":
         return f"delivered {row['delivered_at'][5:16].replace('T', ' ')}"
     if row["status"] == "pending":
-        if _due(datetime.fromisoformat(row["next_attempt_at"])):
+        from monitor.notify.listing import is_due
+
+        if is_due(row["next_attempt_at"]):
             return "pending, due now"
         return f"pending, next {row['next_attempt_at'][5:19].replace('T', ' ')}"
     return row["status"]
