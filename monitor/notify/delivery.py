@@ -165,7 +165,8 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     due = _due_alerts(store, now, limit)
     if not due:
         return report
-    waiting = {a.id: why for a in due if (why := _why_waiting(config, a.channel))}
+    why_by_channel = {name: _why_waiting(config, name) for name in {a.channel for a in due}}  # once per channel
+    waiting = {a.id: why for a in due if (why := why_by_channel[a.channel])}
     for alert in due:
         if alert.id in waiting:
             report.add(_mark_waiting(store, alert, waiting[alert.id]))
