@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.errors import ConfigError, Problem, UsageError
+from monitor.errors import ConfigError, ConfigNotFoundError, Problem, UsageError
 from monitor.meaning.model import primary_language
 from monitor.meaning.names import TOPICS, WATCHED
 
@@ -202,13 +202,22 @@ class SmtpConfig(_Strict):
 
     def password(self) -> str | None:
         """The SMTP password, read from the environment at send time (never stored)."""
-        return os.environ.get(self.password_env) if self.password_env else None
+        return (os.environ.get(self.password_env) or None) if self.password_env else None
 
 
 class _ChannelBase(_Strict):
     topics: tuple[Topic, ...] | None = None  # None: the source's topics
     min_severity: Literal["low", "medium", "high"] = "low"
     on_revert: bool = True  # send `policy.reverted` when a blink back undoes a change this channel was alerted of
+
+    def secret_variables(self) -> dict[str, str]:
+        """Each environment variable this channel reads a secret from at send time, with the key naming it."""
+        return {}
+
+    def unset_secrets(self) -> list[str]:
+        """`NAME (key)` for each secret variable unset (or empty) in this process: until it is set, the
+        channel's alerts wait in the outbox, no attempt counted (`monitor.notify.delivery`)."""
+        return [f"{name} ({key})" for name, key in self.secret_variables().items() if not os.environ.get(name)]
 
 
 class EmailChannel(_ChannelBase):
@@ -226,6 +235,9 @@ class EmailChannel(_ChannelBase):
                 raise ValueError(f"{address!r} is not an e-mail address")
         return value
 
+    def secret_variables(self) -> dict[str, str]:
+        return {self.smtp.password_env: "smtp.password_env"} if self.smtp.password_env else {}
+
 
 class WebhookChannel(_ChannelBase):
     type: Literal["webhook"]
@@ -238,6 +250,9 @@ class WebhookChannel(_ChannelBase):
         """The Standard Webhooks secret (whsec_…), read from the environment at send time."""
         return os.environ.get(self.secret_env) if self.secret_env else None
 
+    def secret_variables(self) -> dict[str, str]:
+        return {self.secret_env: "secret_env"} if self.secret_env else {}
+
 
 class AppriseChannel(_ChannelBase):
     type: Literal["apprise"]
@@ -249,6 +264,9 @@ class AppriseChannel(_ChannelBase):
     def urls(self) -> dict[str, str | None]:
         """Each variable of `urls_env` with its URL, read from the environment at send time (None: unset)."""
         return {name: os.environ.get(name) or None for name in self.urls_env}
+
+    def secret_variables(self) -> dict[str, str]:
+        return dict.fromkeys(self.urls_env, "urls_env")
 
 
 Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel, Field(discriminator="type")]
@@ -349,7 +367,8 @@ class Config(_Strict):
 
 
 def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[str]:
-    """What is valid but will not work as the user may expect: said by `validate` (and `check`)."""
+    """What is valid but will not work as the user may expect, said by `validate` (`check`, `run` and the
+    workers log the `topic_warnings` part too)."""
     found = []
     for source in config.sources:
         language = primary_language(source.language)
@@ -370,17 +389,48 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
         if problem := playwright_missing():
             found.append(f"{which}: `render: browser` is set but {problem}. Until then these checks fail")
     for name, channel in config.channels.items():
-        if isinstance(channel, AppriseChannel):
-            variables = [v for v, url in channel.urls().items() if url is None]
-        else:
-            variables = [channel.secret_env if isinstance(channel, WebhookChannel) else channel.smtp.password_env]
-        for variable in variables:
-            if variable and not os.environ.get(variable):
+        for variable in channel.secret_variables():
+            if not os.environ.get(variable):
                 found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                              f"wait in the outbox until it is set where the daemon or `check` runs")
+    found += topic_warnings(config)
     if config.web.token_env and not os.environ.get(config.web.token_env):
         found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
                      f"non-loopback --host until it is")
+    return found
+
+
+def topic_warnings(config: Config, text: str | None = None) -> list[str]:
+    """Channel topics that no source of the channel watches, so they never fire: one warning each with its
+    line (from `text`, or the file at `config.path`); said by `validate`, logged by `check`, `run` and a reload.
+
+    A channel's `topics:` picks among the topics its sources watch (`topics:` per source or in `defaults:`);
+    it never adds one, as a source's topics are what its checks rate and report. So a channel topic that
+    a source does not watch never alerts that channel for that source."""
+    sources_of = {name: [s for s in config.sources if s.channels is None or name in s.channels]
+                  for name, channel in config.channels.items() if channel.topics}
+    unheard = [(name, j, topic, [s.name for s in sources if topic not in s.topics])
+               for name, sources in sources_of.items() if sources
+               for j, topic in enumerate(config.channels[name].topics or ())]
+    # only a topic no source of the channel watches: one some source watches is a choice of the others'
+    # `topics:`, and fires for that source
+    unheard = [u for u in unheard if len(u[3]) == len(sources_of[u[0]])]
+    if not unheard:
+        return []
+    if text is None:
+        try:
+            text = Path(config.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+    locator = _Locator(text, config.path)
+    found = []
+    for name, j, topic, deaf in unheard:
+        listed = ", ".join(deaf[:5]) + (f" and {len(deaf) - 5} more" if len(deaf) > 5 else "")
+        who = f"its source {listed}" if len(deaf) == 1 else f"any of its {len(deaf)} sources ({listed})"
+        found.append(str(locator.problem(
+            ("channels", name, "topics", j),
+            f"channel {name}: topic {topic!r} is not watched by {who}, so it never fires: a channel's `topics:` "
+            f"only narrows its sources' topics; add {topic!r} to the sources' `topics:` (or to `defaults: topics:`)")))
     return found
 
 
@@ -422,7 +472,10 @@ def reload_config(path: str | Path, log: logging.Logger) -> Config | None:
     """SIGHUP's re-read of sources.yaml: the new config, or None (logged) when it is invalid or unreadable,
     so the running process keeps the config it has."""
     try:
-        return load_config(path)
+        config = load_config(path)
+        for warning in topic_warnings(config):
+            log.warning(f"reload: {warning}")
+        return config
     except ConfigError as exc:
         n = len(exc.problems)
         log.error(f"reload: {path} is invalid ({n} problem{'s' * (n != 1)}); keeping the running config",
@@ -432,13 +485,26 @@ def reload_config(path: str | Path, log: logging.Logger) -> Config | None:
     return None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a sources.yaml; raise ConfigError listing every problem with its line."""
+def config_path_origin(cli_value: str | None) -> str:
+    """Which of --config > POLICY_MONITOR_CONFIG > ./sources.yaml `resolve_config_path` took: cli, env or default."""
+    return "cli" if cli_value else "env" if os.environ.get("POLICY_MONITOR_CONFIG") else "default"
+
+
+_ORIGIN_WORDS = {"cli": "the path given with --config", "env": "the path given in POLICY_MONITOR_CONFIG",
+                 "default": "the default when neither --config nor POLICY_MONITOR_CONFIG is given"}
+
+
+def load_config(path: str | Path, origin: str | None = None) -> Config:
+    """Read and validate a sources.yaml; raise ConfigError listing every problem with its line, or
+    ConfigNotFoundError saying where it looked (`origin`, from `config_path_origin`: how `path` was chosen)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(str(path), None, "file", "not found")]) from None
+        why = f" ({_ORIGIN_WORDS[origin]})" if origin in _ORIGIN_WORDS else ""
+        raise ConfigNotFoundError(str(path), f"no config file at {path.absolute()}{why}; name the config with "
+                                             f"--config PATH or the POLICY_MONITOR_CONFIG environment variable"
+                                             + ", or create this one" * (origin == "default")) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(str(path), None, "file", f"cannot read: {exc}")]) from None
     return parse_config(text, str(path))
@@ -484,7 +550,7 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
                 continue  # already explained by _apprise_url_problems
             if loc == ("sources",) and err["type"] == "tuple_type":
                 continue  # already explained by _cross_problems
-            problems.append(locator.problem(_pydantic_loc(loc, data), _message(err)))
+            problems.append(locator.problem(_pydantic_loc(loc, data), _message(err) + _did_you_mean(err)))
     if problems:
         raise ConfigError(_dedupe(problems))
     return config
@@ -528,10 +594,28 @@ def _pydantic_loc(loc: tuple, data: dict) -> tuple:
     return loc
 
 
+# what one item of a list is called, for "needs at least one address"
+_ITEM_NOUNS = {"to": "address", "urls_env": "variable name", "url": "URL", "remove": "selector",
+               "topics": "topic", "channels": "channel name", "allow_hosts": "host name"}
+
+
 def _message(err: dict) -> str:
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
         return "unknown key"
+    if kind in ("too_short", "too_long"):
+        bound = (err.get("ctx") or {}).get("min_length" if kind == "too_short" else "max_length")
+        noun = _ITEM_NOUNS.get(str(err["loc"][-1]), "item")
+        if isinstance(bound, int):
+            count = "one" if bound == 1 else str(bound)
+            noun += "es" if noun.endswith("ss") and bound != 1 else "s" * (bound != 1)
+            return f"needs at least {count} {noun}" if kind == "too_short" else f"takes at most {count} {noun}"
+    if kind == "bool_parsing" or kind == "bool_type":
+        return "expected true or false"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "expected a whole number"
+    if kind == "string_type":
+        return "expected a text value"
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
@@ -545,6 +629,34 @@ def _message(err: dict) -> str:
     if kind == "string_pattern_mismatch":
         return "use letters, digits, `.`, `_` and `-` only, starting with a letter or digit"
     return msg.removeprefix("Value error, ")
+
+
+def _did_you_mean(err: dict) -> str:
+    """'; did you mean 'channels'?' for an unknown key close to one allowed at its level (a typo), else ''."""
+    import difflib
+
+    if err["type"] != "extra_forbidden" or not isinstance(err["loc"][-1], str):
+        return ""
+    close = difflib.get_close_matches(err["loc"][-1], _allowed_keys(tuple(err["loc"][:-1])), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _allowed_keys(parent: tuple) -> list[str]:
+    """The keys the YAML takes at `parent`, a pydantic location (channels carry their type as third part)."""
+    model: type[BaseModel] | None = Config
+    if parent[:1] == ("sources",):
+        model = SourceConfig  # the keys of `defaults:` too: they are merged into each source
+    elif parent[:1] == ("channels",) and len(parent) >= 3:
+        model = {"email": EmailChannel, "webhook": WebhookChannel, "apprise": AppriseChannel}.get(str(parent[2]))
+        if len(parent) >= 4:
+            model = SmtpConfig if parent[3:] == ("smtp",) else None
+    elif parent:
+        field = Config.model_fields.get(str(parent[0]))
+        model = field.annotation if field and len(parent) == 1 else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    keys = [f.alias or name for name, f in model.model_fields.items() if name != "path" or model is not Config]
+    return keys + ["defaults"] * (model is Config)
 
 
 def _secret_hint(key: str, loc: tuple) -> str:

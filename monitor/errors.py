@@ -31,6 +31,17 @@ class ConfigError(PolicyMonitorError):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class ConfigNotFoundError(ConfigError):
+    """There is no config file where one was looked for; the message says where, and how to name another."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__([Problem(path, None, "file", message)])
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class UsageError(PolicyMonitorError):
     """A command asked for something that does not exist; the CLI exits 2, as for a bad option."""
 

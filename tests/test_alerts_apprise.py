@@ -125,7 +125,7 @@ def test_an_unset_variable_keeps_alerts_waiting_and_validate_warns(setup, receiv
 
     [row] = alert_rows(store)
     assert report.unconfigured == 1 and report.attempted == 0
-    assert row.status == "pending" and row.attempts == 0 and "CHAT_URL (urls_env) not set" in row.last_error
+    assert row.status == "pending" and row.attempts == 0 and "CHAT_URL (urls_env) is not set" in row.last_error
     result = cli("--config", path, "validate")
     assert result.exit_code == 0
     assert "channel chat: environment variable CHAT_URL is not set here" in result.stderr

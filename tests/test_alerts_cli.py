@@ -10,7 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from monitor.config import load_config
-from monitor.store.database import Store
+from monitor.store.database import Store, utcnow
 from tests.alert_helpers import (
     MINORS,
     SECRET,
@@ -289,3 +289,56 @@ def test_alerts_deliver_json_and_an_empty_outbox(cli, make_config, sqlite_url):
     assert report.exit_code == 0
     assert report.json() == {"delivered": 0, "retrying": 0, "failed": 0, "unconfigured": 0, "skipped": 0,
                              "outcomes": []}
+
+
+def test_an_alert_held_back_for_an_unset_secret_is_shown_due_now_not_at_a_past_time(make_config, sqlite_url, cli,
+                                                                                   monkeypatch):
+    monkeypatch.delenv("TEST_SMTP_UNSET", raising=False)
+    channel = email_channel(free_port())
+    channel["smtp"].update(username="bot", password_env="TEST_SMTP_UNSET")
+    config_path = make_config([SOURCE], {"team": channel})
+    store = Store(sqlite_url)
+    [alert] = queue_change(store, load_config(config_path), "wemet", [MINORS])
+    store.dispose()
+    time.sleep(0.01)                                     # the alert's first attempt time is now in the past
+
+    delivered = cli("--config", config_path, "--db", sqlite_url, "alerts", "deliver")
+    listed = cli("--config", config_path, "--db", sqlite_url, "alerts")
+    [row] = cli("--config", config_path, "--db", sqlite_url, "alerts", "--json").json()
+
+    assert delivered.exit_code == 0
+    assert (f"alert {alert.id} → team: waiting: environment variable TEST_SMTP_UNSET (smtp.password_env) is not "
+            f"set; the alert waits until the delivering process has it (due now)") in delivered.stdout
+    assert "0 delivered, 0 to retry, 0 failed, 1 waiting" in delivered.stdout
+    assert "next attempt" not in delivered.stdout
+    assert "pending, due now" in listed.stdout and "pending, next" not in listed.stdout
+    assert row["status"] == "pending" and row["attempts"] == 0   # the JSON keeps the time itself
+    assert row["next_attempt_at"] <= utcnow().isoformat()
+
+
+def test_a_channel_topic_no_source_of_it_watches_is_warned_of_by_validate_and_check(make_config, sqlite_url, cli,
+                                                                                    site, receivers):
+    """A channel's `topics:` only narrows its sources' topics: `cookies` on sources with the default topics
+    can never fire, and both `validate` and `check` say so with the line; a topic one source watches is fine."""
+    hook = receivers()
+    config_path = make_config(
+        [{"name": "wemet", "url": site.url("/p")},
+         {"name": "ads", "url": site.url("/q"), "topics": ["sharing", "ads_ai"], "channels": ["ads-desk"]}],
+        {"cookie-desk": {"type": "webhook", "url": hook.url, "topics": ["minors", "cookies"]},
+         "ads-desk": {"type": "webhook", "url": hook.url, "topics": ["ads_ai", "minors"]}})
+    site.set("/p", render_policy(seed_text(2)))
+    site.set("/q", render_policy(seed_text(2)))
+    line = next(i for i, text in enumerate(config_path.read_text().splitlines(), 1) if "cookies" in text)
+
+    validated = cli("--config", config_path, "validate")
+    checked = cli("--config", config_path, "--db", sqlite_url, "check")
+
+    expected = (f"{config_path}:{line}: channels.cookie-desk.topics[1]: channel cookie-desk: topic 'cookies' is not "
+                f"watched by its source wemet, so it never fires: a channel's `topics:` only narrows its sources' "
+                f"topics; add 'cookies' to the sources' `topics:` (or to `defaults: topics:`)")
+    assert validated.exit_code == 0 and f"warning: {expected}" in validated.stderr
+    assert checked.exit_code == 0 and expected in checked.stderr
+    for output in (validated.stderr, checked.stderr):      # ads-desk's sources are wemet and ads:
+        assert "'minors' is not watched" not in output     # wemet watches minors (ads does not: its own choice)
+        assert "'ads_ai' is not watched" not in output     # ads watches ads_ai
+        assert output.count("is not watched") == 1

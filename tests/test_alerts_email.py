@@ -127,18 +127,25 @@ def test_wrong_smtp_password_is_a_permanent_failure(setup, monkeypatch):
     assert "not-it" not in row.last_error
 
 
-def test_unset_password_variable_keeps_the_alert_pending(setup, monkeypatch):
+def test_an_unset_password_variable_keeps_the_alert_waiting_with_no_attempt_counted(setup, monkeypatch):
+    """As for a webhook's unset `secret_env`: the secret is read at send time, so the alert waits for it."""
     monkeypatch.delenv("TEST_SMTP_UNSET", raising=False)
-    channel = email_channel(1)
-    channel["smtp"].update(username="bot", password_env="TEST_SMTP_UNSET")
-    config, store = setup(channel)
-    queue_change(store, config, "wemet", [SHARING])
+    with SmtpServer(password=SMTP_PASSWORD) as server:
+        channel = email_channel(server.port)
+        channel["smtp"].update(username="bot", password_env="TEST_SMTP_UNSET")
+        config, store = setup(channel)
+        queue_change(store, config, "wemet", [SHARING])
 
-    report = deliver(store, config)
+        reports = [deliver(store, config, after=3600 * i) for i in range(15)]  # more passes than max_attempts
+        [waiting] = alert_rows(store)
+        monkeypatch.setenv("TEST_SMTP_UNSET", SMTP_PASSWORD)
+        sent = deliver(store, config)
 
-    [row] = alert_rows(store)
-    assert report.retrying == 1 and row.status == "pending"
-    assert row.last_error == "environment variable TEST_SMTP_UNSET (smtp.password_env) is not set"
+    assert all(r.unconfigured == 1 and r.attempted == 0 for r in reports)
+    assert waiting.status == "pending" and waiting.attempts == 0, "waiting for the password is not a failed attempt"
+    assert waiting.last_error == ("environment variable TEST_SMTP_UNSET (smtp.password_env) is not set; the alert "
+                                  "waits until the delivering process has it")
+    assert sent.delivered == 1 and len(server.received) == 1 and server.logins == [("bot", SMTP_PASSWORD)]
 
 
 def test_smtp_server_down_is_retried_then_delivered_once_it_is_up(setup):

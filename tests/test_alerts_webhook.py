@@ -292,8 +292,8 @@ def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_u
     [row] = alert_rows(store)
     assert all(r.unconfigured == 1 and r.attempted == 0 for r in reports) and receiver.received == []
     assert row.status == "pending" and row.attempts == 0, "waiting for the secret is not a failed attempt"
-    assert row.last_error == ("environment variable TEST_WEBHOOK_UNSET (secret_env) is not set; the alert waits, "
-                              "unsigned alerts are not sent")
+    assert row.last_error == ("environment variable TEST_WEBHOOK_UNSET (secret_env) is not set; the alert waits "
+                              "until the delivering process has it")
     monkeypatch.setenv("TEST_WEBHOOK_UNSET", SECRET)
     assert deliver(store, config).delivered == 1 and len(receiver.received) == 1
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config, parse_config, parse_duration, parse_size, resolve_database_url
+from monitor.config import (
+    load_config,
+    parse_config,
+    parse_duration,
+    parse_size,
+    resolve_database_url,
+    topic_warnings,
+)
 from monitor.errors import ConfigError
 from tests.conftest import dedent
 
@@ -185,8 +192,74 @@ def test_channel_of_unknown_type_is_refused():
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no config file at"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_a_missing_config_says_where_it_looked_and_how_to_name_another(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("POLICY_MONITOR_CONFIG", raising=False)
+    default = cli("check")
+    given = cli("--config", "elsewhere.yaml", "validate")
+    monkeypatch.setenv("POLICY_MONITOR_CONFIG", str(tmp_path / "env.yaml"))
+    from_env = cli("run")
+
+    assert default.exit_code == given.exit_code == from_env.exit_code == 2
+    hint = "name the config with --config PATH or the POLICY_MONITOR_CONFIG environment variable"
+    assert default.stderr.strip() == (f"error: no config file at {tmp_path / 'sources.yaml'} (the default when "
+                                      f"neither --config nor POLICY_MONITOR_CONFIG is given); {hint}, "
+                                      f"or create this one")
+    assert given.stderr.strip() == (f"error: no config file at {tmp_path / 'elsewhere.yaml'} (the path given with "
+                                    f"--config); {hint}")
+    assert from_env.stderr.strip() == (f"error: no config file at {tmp_path / 'env.yaml'} (the path given in "
+                                       f"POLICY_MONITOR_CONFIG); {hint}")
+    assert "invalid config" not in default.stderr and not list(tmp_path.iterdir())   # nothing written
+
+
+def test_unknown_keys_get_the_closest_allowed_key_at_their_level():
+    found = problems("""
+        chanels:
+          team: {type: email, to: [a@example.org], smtp: {host: localhost}}
+        daemon: {concurency: 4}
+        sources:
+          - name: a
+            url: https://example.org/p
+            intervall: 1d
+            colour: blue
+    """)
+    assert found == [
+        "sources.yaml:1: chanels: unknown key; did you mean 'channels'?",
+        "sources.yaml:3: daemon.concurency: unknown key; did you mean 'concurrency'?",
+        "sources.yaml:7: sources[0].intervall: unknown key; did you mean 'interval'?",
+        "sources.yaml:8: sources[0].colour: unknown key",                          # nothing close: no guess
+    ]
+    in_channels = problems("""
+        defaults: {topic: [minors]}
+        channels:
+          team: {type: email, to: [a@example.org], smtp: {host: localhost, prot: 25}}
+          hook: {type: webhook, url: "https://example.org/h", secret: x, tiemout: 5s}
+        sources:
+          - {name: a, url: "https://example.org/p"}
+    """)
+    assert "sources.yaml:1: defaults.topic: unknown key; did you mean 'topics'?" in in_channels
+    assert "sources.yaml:3: channels.team.smtp.prot: unknown key; did you mean 'port'?" in in_channels
+    assert "sources.yaml:4: channels.hook.tiemout: unknown key; did you mean 'timeout'?" in in_channels
+
+
+def test_list_and_value_errors_are_said_in_plain_words_not_pydantic_jargon():
+    found = problems("""
+        channels:
+          f: {type: email, to: [], smtp: {host: localhost, starttls: maybe, port: many}}
+          g: {type: apprise, urls_env: []}
+        sources:
+          - {name: a, url: "https://example.org/p"}
+    """)
+    assert found == [
+        "sources.yaml:2: channels.f.smtp.port: expected a whole number",
+        "sources.yaml:2: channels.f.smtp.starttls: expected true or false",
+        "sources.yaml:2: channels.f.to: needs at least one address",
+        "sources.yaml:3: channels.g.urls_env: needs at least one variable name",
+    ]
 
 
 @pytest.mark.parametrize("text,seconds", [("30m", 1800), ("6h", 21600), ("1d", 86400), ("45s", 45), (90, 90),
@@ -259,3 +332,21 @@ def test_wrong_shapes_and_bad_names_are_explained_in_words_not_pydantic_types():
     assert found == ["sources.yaml:1: channels: expected a mapping of keys",
                      "sources.yaml:3: sources[0].name: use letters, digits, `.`, `_` and `-` only, starting with a "
                      "letter or digit"]
+
+
+def test_topic_warnings_name_the_channel_topic_line_and_every_source_that_does_not_watch_it():
+    text = dedent("""
+        channels:
+          team: {type: webhook, url: "https://example.org/h", topics: [sharing, cookies]}
+        sources:
+          - {name: a, url: "https://example.org/a"}
+          - {name: b, url: "https://example.org/b", topics: [sharing, retention]}
+    """)
+    config = parse_config(text, "sources.yaml")
+
+    assert topic_warnings(config, text) == [
+        "sources.yaml:2: channels.team.topics[1]: channel team: topic 'cookies' is not watched by any of its 2 "
+        "sources (a, b), so it never fires: a channel's `topics:` only narrows its sources' topics; add 'cookies' "
+        "to the sources' `topics:` (or to `defaults: topics:`)"]
+    watched = parse_config(text.replace("topics: [sharing, retention]", "topics: [sharing, cookies]"))
+    assert topic_warnings(watched, text) == []          # one source watching it is enough: it fires for b

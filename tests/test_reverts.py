@@ -331,6 +331,25 @@ def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch)
     assert requeued == {"requeued": []}                  # a superseded change is not re-queued with the failed
 
 
+def test_retrying_a_superseded_alert_by_id_is_refused_and_nothing_stale_goes_out(watch):
+    w = watch({"siem": {"statuses": [503, 200]}})
+    w.check(A)
+    w.check(B)                                           # the 503'd alert waits for its retry…
+    w.check(A)                                           # …and the blink back supersedes it
+    superseded = _changed_alerts(w)["siem"]
+
+    retried = w.run("alerts", "retry", str(superseded["id"]))
+    time.sleep(0.3)                                      # past any backoff: a re-queued alert would now be due
+    later = w.run("alerts", "deliver", "--json").json()
+
+    assert superseded["status"] == "superseded"
+    assert retried.exit_code == 2                        # as for a delivered alert: a usage error, nothing changed
+    assert retried.stderr.startswith(f"error: alert {superseded['id']} was superseded: the policy returned to an "
+                                     f"earlier text before it was delivered, so it is never sent")
+    assert later["delivered"] == 0 and len(w.hooks["siem"].received) == 1   # only the first, 503'd attempt
+    assert _changed_alerts(w)["siem"]["status"] == "superseded"
+
+
 def test_an_alert_being_sent_right_now_counts_as_received_and_is_named(watch):
     """A sender holding a live lease on the alert is delivering it: the revert names it rather than race it."""
     from monitor.notify.delivery import _claim

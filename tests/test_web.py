@@ -277,3 +277,33 @@ def test_serve_on_a_missing_database_creates_nothing(monitored, tmp_path):
 
     assert code == 2 and "no database at" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_alerts_page_says_due_now_for_a_pending_alert_whose_time_has_passed(tmp_path, monkeypatch):
+    import asyncio
+
+    from monitor.config import load_config
+    from monitor.notify.delivery import deliver_pending
+    from monitor.store.database import Store
+    from tests.alert_helpers import MINORS, free_port, queue_change
+    from tests.conftest import write_config
+
+    monkeypatch.delenv("TEST_WEBHOOK_UNSET", raising=False)
+    dead = f"http://127.0.0.1:{free_port()}/hook"
+    config_path = write_config(tmp_path / "sources.yaml", sources=[{"name": "wemet", "url": "https://example.org/p"}],
+                               channels={"held": {"type": "webhook", "url": dead, "secret_env": "TEST_WEBHOOK_UNSET"},
+                                         "down": {"type": "webhook", "url": dead}},
+                               delivery={"backoff": "1h", "max_backoff": "2h"})   # down's retry: an hour away
+    db_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    store, config = Store(db_url), load_config(config_path)
+    queue_change(store, config, "wemet", [MINORS])
+    report = asyncio.run(deliver_pending(store, config))     # held: waits for its secret; down: retried later
+    store.dispose()
+
+    with serve_thread(config_path, db_url) as url:
+        page = get(url + "/alerts").text
+
+    assert (report.unconfigured, report.retrying) == (1, 1)
+    rows = {name: row for row in page.split("<tr")[1:] for name in ("held", "down") if f">{name}<" in row}
+    assert "due now" in rows["held"] and "next " not in rows["held"]
+    assert "next <time" in rows["down"] and "due now" not in rows["down"]

@@ -40,11 +40,22 @@ def _short(when: datetime | None) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S") if when else "-"
 
 
+def _next_attempt(when: datetime) -> str:
+    from monitor.notify.listing import is_due
+
+    return "due now" if is_due(when) else f"next attempt {_short(when)} UTC"
+
+
 def _status_cell(row: dict[str, Any]) -> str:
-    """`delivered 11-23 19:08`, `pending, next 19:09:12`, `failed`: the one time that matters per status."""
+    """`delivered 11-23 19:08`, `pending, next 11-23 19:09:12`, `pending, due now`, `failed`: the one time
+    that matters per status."""
     if row["status"] == "delivered":
         return f"delivered {row['delivered_at'][5:16].replace('T', ' ')}"
     if row["status"] == "pending":
+        from monitor.notify.listing import is_due
+
+        if is_due(row["next_attempt_at"]):
+            return "pending, due now"
         return f"pending, next {row['next_attempt_at'][5:19].replace('T', ' ')}"
     return row["status"]
 
@@ -96,9 +107,10 @@ def deliver(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         return print_json(report.to_json())
     for o in report.outcomes:
-        line = f"alert {o.alert} → {o.channel}: {o.status}: {o.detail}"
+        # "unconfigured" (the JSON word) is an alert held back, not attempted: say it waits
+        line = f"alert {o.alert} → {o.channel}: {'waiting' if o.status == 'unconfigured' else o.status}: {o.detail}"
         if o.next_attempt_at is not None:
-            line += f" (next attempt {_short(o.next_attempt_at)} UTC)"
+            line += f" ({_next_attempt(o.next_attempt_at)})"
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     out.print(f"{report.delivered} delivered, {report.retrying} to retry, {report.failed} failed"
               + (f", {report.unconfigured} waiting for a channel missing from the config or its secret"
@@ -125,14 +137,27 @@ def retry(
         if failed:
             chosen = list(session.exec(select(Alert).where(Alert.status == "failed")))
         else:
-            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status == "delivered", why="was already delivered")
+            chosen = _alerts_by_id(session, ids, refuse=_not_retryable)
         now = utcnow()
         for alert in chosen:
             # created_at moves too, so max_age counts from the re-queue rather than giving up at once
-            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status != "delivered")
+            session.execute(update(Alert).where(Alert.id == alert.id, Alert.status.not_in(_FINAL))
                             .values(status="pending", attempts=0, next_attempt_at=now, created_at=now))
     _report_ids("requeued", "re-queued", sorted(a.id for a in chosen), as_json,
                 "they go out with the next delivery pass (`policy-monitor alerts deliver`)")
+
+
+_FINAL = ("delivered", "superseded")  # never sent (again): the channel has it, or a revert withdrew it
+
+
+def _not_retryable(alert: Alert) -> str | None:
+    """Why `alerts retry` must not re-queue this alert, or None."""
+    if alert.status == "delivered":
+        return "was already delivered"
+    if alert.status == "superseded":  # its change no longer stands: sending it now would report a stale text
+        return ("was superseded: the policy returned to an earlier text before it was delivered, so it is "
+                "never sent (see `policy-monitor alerts --status superseded`)")
+    return None
 
 
 def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -> None:
@@ -142,7 +167,7 @@ def _report_ids(key: str, verb: str, ids: list[int], as_json: bool, hint: str) -
     out.print(f"{len(ids)} alert{'s' * (len(ids) != 1)} {verb}{listed}", highlight=False, soft_wrap=True)
 
 
-def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], why: str) -> list[Alert]:
+def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], str | None]) -> list[Alert]:
     """The alerts named, or a usage error naming the ids that do not exist or cannot be acted on."""
     from sqlmodel import select
 
@@ -152,9 +177,12 @@ def _alerts_by_id(session, ids: list[int], *, refuse: Callable[[Alert], bool], w
     missing = sorted(set(ids) - {a.id for a in chosen})
     if missing:
         fail(f"no alert with id {', '.join(map(str, missing))}")
-    refused = [a.id for a in chosen if refuse(a)]
+    refused: dict[str, list[int]] = {}
+    for alert in sorted(chosen, key=lambda a: a.id):
+        if why := refuse(alert):
+            refused.setdefault(why, []).append(alert.id)
     if refused:
-        fail(f"alert {', '.join(map(str, refused))} {why}")
+        fail("; ".join(f"alert {', '.join(map(str, refused_ids))} {why}" for why, refused_ids in refused.items()))
     return chosen
 
 
@@ -180,7 +208,7 @@ def discard(
         if channel:
             chosen = list(session.exec(select(Alert).where(Alert.status == "pending", Alert.channel == channel)))
         else:
-            chosen = _alerts_by_id(session, ids, refuse=lambda a: a.status != "pending", why="is not pending")
+            chosen = _alerts_by_id(session, ids, refuse=lambda a: None if a.status == "pending" else "is not pending")
         message = f"discarded by a user on {utcnow():%Y-%m-%d %H:%M} UTC"
         for alert in chosen:
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")

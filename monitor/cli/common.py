@@ -74,10 +74,20 @@ class Context:
 
     def config(self) -> Config:
         if self._config is None:
-            from monitor.config import load_config, resolve_config_path
+            from monitor.config import config_path_origin, load_config, resolve_config_path
 
-            self._config = load_config(resolve_config_path(self.config_path))
+            self._config = load_config(resolve_config_path(self.config_path), config_path_origin(self.config_path))
         return self._config
+
+    def working_config(self) -> Config:
+        """The config of the commands that check and alert (`check`, `run`, `worker`, `dispatcher`), with
+        what can never alert logged as a warning first (`validate` says the same, with the rest)."""
+        from monitor.config import topic_warnings
+
+        config = self.config()
+        for warning in topic_warnings(config):
+            log.warning(warning)
+        return config
 
     def optional_config(self) -> Config | None:
         """The config when it exists; reading commands work on the database alone."""

@@ -23,7 +23,14 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.errors import ConfigError, PolicyMonitorError, SchemaNotCurrentError, UnknownSourceError, UsageError
+from monitor.errors import (
+    ConfigError,
+    ConfigNotFoundError,
+    PolicyMonitorError,
+    SchemaNotCurrentError,
+    UnknownSourceError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from monitor.store.database import Source, Store
@@ -166,7 +173,7 @@ def check(
     from monitor.pipeline import check_all
 
     obj = ctx_obj(ctx)
-    config = obj.config()
+    config = obj.working_config()
     chosen = list(config.sources)
     if names:
         unknown = [n for n in names if config.source(n) is None]
@@ -352,8 +359,8 @@ def run(ctx: typer.Context) -> None:
     from monitor.scheduler import run_daemon
 
     obj = ctx_obj(ctx)
-    raise typer.Exit(run_daemon(obj.config(), obj.store(), config_path=str(resolve_config_path(obj.config_path)),
-                                db_url=obj.db_url))
+    raise typer.Exit(run_daemon(obj.working_config(), obj.store(),
+                                config_path=str(resolve_config_path(obj.config_path)), db_url=obj.db_url))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -363,6 +370,9 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
+    except ConfigNotFoundError as exc:  # not an invalid config: none at all
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
     except ConfigError as exc:
         n = len(exc.problems)
         err.print(f"[red]invalid config[/red] ({n} problem{'s' * (n != 1)}):", highlight=False)

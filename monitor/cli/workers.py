@@ -14,7 +14,7 @@ def _database(ctx: typer.Context) -> tuple:
     from monitor.config import resolve_config_path, resolve_database_url
 
     obj = ctx_obj(ctx)
-    config = obj.config()
+    config = obj.working_config()
     return config, resolve_database_url(obj.db_url, config), str(resolve_config_path(obj.config_path))
 
 

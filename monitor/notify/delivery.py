@@ -165,7 +165,8 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     due = _due_alerts(store, now, limit)
     if not due:
         return report
-    waiting = {a.id: why for a in due if (why := _why_waiting(config, a.channel))}
+    why_by_channel = {name: _why_waiting(config, name) for name in {a.channel for a in due}}  # once per channel
+    waiting = {a.id: why for a in due if (why := why_by_channel[a.channel])}
     for alert in due:
         if alert.id in waiting:
             report.add(_mark_waiting(store, alert, waiting[alert.id]))
@@ -211,14 +212,11 @@ def _why_waiting(config: Config, channel_name: str) -> str | None:
     channel = config.channels.get(channel_name)
     if channel is None:
         return f"channel {channel_name!r} is not in the config; the alert waits until it is"
-    unset = [name for name, url in channel.urls().items() if url is None] if channel.type == "apprise" else []
+    unset = channel.unset_secrets()  # one rule for every kind: a secret not set yet is not a failed attempt
     if unset:
-        return (f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} (urls_env) not set; the alert "
-                f"waits until the delivering process has {'them' if len(unset) > 1 else 'it'}")
-    secret_env = getattr(channel, "secret_env", None)
-    if secret_env and not channel.secret():
-        return (f"environment variable {secret_env} (secret_env) is not set; the alert waits, unsigned alerts "
-                f"are not sent")
+        return (f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} "
+                f"{'are' if len(unset) > 1 else 'is'} not set; the alert waits until the delivering process "
+                f"has {'them' if len(unset) > 1 else 'it'}")
     return None
 
 

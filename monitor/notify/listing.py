@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
 
-from monitor.store.database import Alert, Store
+from monitor.store.database import Alert, Store, utcnow
 
 ALERT_STATUSES = ("pending", "failed", "delivered", "superseded")  # superseded: undone by a revert before delivery
 
@@ -28,6 +29,13 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "delivered_at": alert.delivered_at.isoformat() if alert.delivered_at else None,
         "last_error": alert.last_error,
     }
+
+
+def is_due(when: datetime | str) -> bool:
+    """Has a pending alert's next attempt time (a datetime, or an `alert_json` ISO string) come? Shown as
+    "due now" rather than as a time already past (a new alert, or one held back for an unset secret)."""
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= utcnow()
 
 
 def list_alerts(store: Store, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse
 
 from monitor.errors import NoSuchVersionError
 from monitor.meaning.names import TOPICS
-from monitor.notify.listing import ALERT_STATUSES, list_alerts
+from monitor.notify.listing import ALERT_STATUSES, is_due, list_alerts
 from monitor.store.queries import is_material, version_detail
 from monitor.web import data, diffview
 from monitor.web.context import Web, choice, render
@@ -108,4 +108,5 @@ def alerts(request: Request) -> HTMLResponse:
     except ValueError:
         raise HTTPException(400, "limit must be a whole number") from None
     rows = list_alerts(web.store, status, limit)
-    return render(request, "alerts.html", rows=rows, status=status, statuses=ALERT_STATUSES, limit=limit)
+    due = {r["id"] for r in rows if r["status"] == "pending" and is_due(r["next_attempt_at"])}
+    return render(request, "alerts.html", rows=rows, due=due, status=status, statuses=ALERT_STATUSES, limit=limit)
