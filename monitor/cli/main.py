@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -79,9 +80,13 @@ DETAILS_SHOWN = 4  # summaries per source in the table; `diff` shows them all
 
 
 def _change_details(result) -> str:
-    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts."""
-    summaries = [c.summary or f"{c.change.kind}: {c.change.section}"
-                 for c in result.changes if c.alert_topics(result.alert_topics)]
+    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts.
+
+    A fact the policy repeats in several sections changes in each ("age threshold 14 → 13" in the
+    children's, the collection and the contact sections): said once, with how many sections said it."""
+    said = Counter(c.summary or f"{c.change.kind}: {c.change.section}"
+                   for c in result.changes if c.alert_topics(result.alert_topics))
+    summaries = [summary + (f" ({n} sections)" if n > 1 else "") for summary, n in said.items()]
     if len(summaries) > DETAILS_SHOWN:
         more = len(summaries) - DETAILS_SHOWN
         summaries = [*summaries[:DETAILS_SHOWN], f"… and {more} more (policy-monitor diff {result.source})"]
