@@ -118,10 +118,26 @@ def test_diff_json_lists_the_changes_between_two_versions(cli, site, make_config
     assert any("main concern" in c["after"] for c in data["changes"])
 
 
-def test_bad_database_url_is_one_clear_line(cli, make_config):
+def test_an_unreachable_database_is_one_clear_line_and_exit_code_3(cli, make_config):
+    """Not 1 (a source failed) nor 2 (usage): the database could not be opened, and may come back."""
     config = make_config([])
-    result = cli("--config", config, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "history", "x")
-    assert result.exit_code == 1 and "cannot open database" in result.stderr and "Traceback" not in result.stderr
+    for command in (("history", "x"), ("sources",), ("check",)):
+        result = cli("--config", config, "--db", "postgresql://nobody@127.0.0.1:1/none", *command)
+        assert result.exit_code == 3, (command, result.stderr)
+        assert "cannot open database postgresql://nobody@127.0.0.1:1/none" in result.stderr
+        assert "Connection refused" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_sqlite_database_in_a_missing_directory_names_the_directory(cli, make_config, tmp_path):
+    config = make_config([])
+    url = f"sqlite:///{tmp_path}/gone/x.db"
+
+    result = cli("--config", config, "--db", url, "check")
+
+    assert result.exit_code == 3, result.stderr
+    assert f"its directory {tmp_path}/gone does not exist" in result.stderr
+    assert "migrate.lock" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "gone").exists()
 
 
 def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_config, sqlite_url):

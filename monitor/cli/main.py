@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from monitor.cli.common import (
+    EXIT_DATABASE,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
     EXIT_USAGE,
@@ -24,7 +25,14 @@ from monitor.cli.common import (
     out,
     print_json,
 )
-from monitor.errors import ConfigError, PolicyMonitorError, SchemaNotCurrentError, UnknownSourceError, UsageError
+from monitor.errors import (
+    ConfigError,
+    DatabaseUnavailableError,
+    PolicyMonitorError,
+    SchemaNotCurrentError,
+    UnknownSourceError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from monitor.store.database import Source, Store
@@ -362,7 +370,8 @@ def run(ctx: typer.Context) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: expected failures become one clear line and exit code 2 (config/usage) or 1."""
+    """Entry point: expected failures become one clear line and exit code 2 (config/usage), 3 (the database
+    could not be opened) or 1."""
     try:
         # click returns a command's typer.Exit code instead of raising when not in standalone mode
         code = app(args=argv, standalone_mode=False)
@@ -377,6 +386,9 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
+    except DatabaseUnavailableError as exc:  # may come back (a server restarting): systemd restarts `run` on it
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_DATABASE)
     except PolicyMonitorError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_SOURCE_FAILED)
