@@ -221,9 +221,17 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
         console.file.write(f"{title}\n\n" + (render.render_text(rated) if rated else nothing + "\n") + "\n")
 
 
-def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> list[dict]:
-    """Re-derive every stored version's text from its raw page; record (never delete) what changed."""
-    report = []
+PRUNED_REASON = "its raw page was pruned (`prune`): nothing to re-derive the text from"
+
+
+def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> dict[str, list[dict]]:
+    """Re-derive every stored version's text from its raw page; record (never delete) what changed.
+
+    `rederived`: the versions whose text changed; `skipped`: those that keep their stored text, each with
+    why (a pruned raw page, or a page today's `select`/`remove` or normalizer cannot read: what `check`
+    would reject)."""
+    report: list[dict] = []
+    skipped: list[dict] = []
     with store.session() as session:
         query = select(Source)
         if names:
@@ -236,12 +244,14 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
             cfg = config.source(source.name) if config else None
             for version in Store.versions(session, source.id):
                 if version.raw_pruned:
-                    continue  # `prune` emptied its raw page: nothing to re-derive the text from
+                    skipped.append({"source": source.name, "version": version.seq, "reason": PRUNED_REASON})
+                    continue
                 try:
                     text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
                                          select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
-                except PolicyMonitorError:
-                    continue  # the page no longer matches today's selector: keep the old text
+                except PolicyMonitorError as exc:  # e.g. today's selector matches nothing in it: keep the old text
+                    skipped.append({"source": source.name, "version": version.seq, "reason": str(exc)})
+                    continue
                 digest = text_hash(text)
                 if digest == version.text_hash:
                     continue
@@ -252,7 +262,7 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                 version.text, version.text_hash, version.normalizer_version = text, digest, NORMALIZER_VERSION
                 session.add(version)
                 _replace_sections(session, version)
-    return report
+    return {"rederived": report, "skipped": skipped}
 
 
 def _replace_sections(session, version: Version) -> None:
