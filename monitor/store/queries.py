@@ -24,6 +24,7 @@ from monitor.store.database import (
     text_hash,
 )
 from monitor.store.plain import VersionSection
+from monitor.store.reverts import Reverts
 
 
 def _iso(value) -> str | None:
@@ -57,7 +58,8 @@ def source_overview(store: Store, config: Config) -> list[dict]:
 
 
 def version_history(store: Store, source: Source) -> list[dict]:
-    """Every stored version of a source, oldest first, with its change count and alert topics.
+    """Every stored version of a source, oldest first, with its change count, alert topics and, for a change a
+    later blink back undid, that version (`reverted_in`).
 
     Reads columns, not rows: a source with 1,000 versions must not load 1,000 texts and raw pages."""
     with store.session() as session:
@@ -69,11 +71,13 @@ def version_history(store: Store, source: Source) -> list[dict]:
         for new_id, alert_topics in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics)
                                                  .where(ChangeRow.source_id == source.id)):
             changes.setdefault(new_id, []).append(alert_topics)
+    reverts = Reverts((seq, reverts_to) for _, seq, *_, reverts_to in reversed(versions) if reverts_to is not None)
+    undone = {seq: reverts.undone_in(seq) for id_, seq, *_ in reversed(versions) if any(changes.get(id_, ()))}
     return [{
         "version": seq, "fetched_at": _iso(fetched_at), "url": url, "hash": digest,
         "chars": chars, "changes": len(changes.get(id_, [])),
         "alert_topics": sorted({t for topics in changes.get(id_, []) for t in topics}),
-        "reverts_to": reverts_to,
+        "reverts_to": reverts_to, "reverted_in": undone.get(seq),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
 
