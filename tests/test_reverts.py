@@ -399,3 +399,35 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
     versions = page[page.index('id="versions-h"'):]
     assert versions.count(">reverted in <") == 1 and 'href="/sources/wemet/versions/4">v4</a></span>' in versions
     assert api == entries and api_history == history
+
+
+def test_the_first_revert_of_each_change_over_random_histories():
+    """`Reverts`, read newest first in constant memory, agrees with the rule read the long way (every blink
+    back V to E undoes the versions after E and before V; the first such V marks the change) on random
+    histories of a few texts, with reverts_to the earliest version of the same text as checks store it."""
+    import random
+
+    from monitor.store.reverts import Reverts, undone_by
+
+    rng = random.Random(7)
+    for _ in range(500):
+        texts = [rng.randrange(4)]
+        while len(texts) < rng.randrange(2, 14):  # a new version's text differs from the one before
+            texts.append(rng.choice([t for t in range(4) if t != texts[-1]]))
+        first = {}
+        blinks = []
+        for seq, t in enumerate(texts, 1):
+            if t in first:
+                blinks.append((seq, first[t]))
+            first.setdefault(t, seq)
+        expected = {x: min((v for v, e in blinks if x in undone_by(v, e)), default=None)
+                    for x in range(len(texts), 0, -1)}
+        reverts = Reverts(reversed(blinks))
+        assert {x: reverts.undone_in(x) for x in range(len(texts), 0, -1)} == expected, (texts, blinks)
+        pushed = Reverts()
+        got = {}
+        for x in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by
+            got[x] = pushed.undone_in(x)
+            if (x, first[texts[x - 1]]) in blinks:
+                pushed.add(x, first[texts[x - 1]])
+        assert got == expected, (texts, blinks)

@@ -90,20 +90,15 @@ def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_
     entries with a material change about it.
     """
     floor = SEVERITY_RANK[min_severity] if min_severity else None
-    reverts: dict[str, Reverts] = {}
-    last_seq: dict[str, int] = {}
+    reverts: dict[str, Reverts] = {}  # (a clock set back can misorder a few: a mark may then be missed, never wrong)
     for record in records:
-        if record.seq >= last_seq.get(record.source, record.seq + 1):
-            raise ValueError(f"timeline reads versions newest first; {record.source} v{record.seq} came after "
-                             f"v{last_seq[record.source]}")
-        last_seq[record.source] = record.seq
-        if record.reverts_to is not None:
-            reverts.setdefault(record.source, Reverts()).add(record.seq, record.reverts_to)
         entry = entry_of(record, include_all=include_all)
+        if entry is not None and entry.kind == "change" and record.source in reverts:
+            entry = replace(entry, reverted_in=reverts[record.source].undone_in(record.seq))
+        if record.reverts_to is not None:  # after asking about its own version: it undoes older ones only
+            reverts.setdefault(record.source, Reverts()).add(record.seq, record.reverts_to)
         if entry is None or (topic is not None and topic not in entry.topics):
             continue
-        if entry.kind == "change" and record.source in reverts:
-            entry = replace(entry, reverted_in=reverts[record.source].undone_in(record.seq))
         if floor is not None and (entry.severity is None or SEVERITY_RANK[entry.severity] < floor):
             continue
         yield entry

@@ -38,7 +38,8 @@ class Reverts:
         self._open: list[tuple[int, int]] = []  # (blink, reverts_to): blinks falling, reverts_to rising
 
     def add(self, blink: int, reverts_to: int) -> None:
-        """A blink back older than every one added before."""
+        """A blink back older than every one added before, added once its own version has been asked about
+        (it undoes older versions only; `undone_in` of the versions after it are answered)."""
         # one that returns to an older text undoes all a later one does, and is the first to
         while self._open and self._open[-1][1] >= reverts_to:
             self._open.pop()
