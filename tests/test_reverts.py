@@ -367,8 +367,10 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
     from tests.web_site import serve_thread
 
     w = watch(db=db_url)
-    for page in (A, C, BOTH, C):
+    for page in (A, C, BOTH):
         w.check(page)
+    w.site.set("/p", C)
+    back = w.run("check")  # the table: the blink is not silent, it withdraws v3's alert
 
     lines = w.run("timeline").stdout.splitlines()
     entries = w.run("timeline", "--json").json()
@@ -376,6 +378,8 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
     history_table = w.run("history", "wemet").stdout
     feed = w.run("feed").stdout
 
+    details = "".join(back.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert "policy.revertedwithdraws1alert" in details and "(noalert)" not in details, back.stdout
     assert [(e["version"], e["reverted_in"]) for e in entries] == [(3, 4), (2, None)]
     [v3_line] = [line for line in lines if "v2 → v3" in line]
     assert "[reverted in v4] age threshold 18 → 13" in v3_line

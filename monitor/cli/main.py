@@ -112,6 +112,9 @@ def print_check_results(results) -> None:
     for r in results:
         if r.failed:
             details = r.error or ""
+        elif r.reverts_to and r.reverted_alerts:  # undoes a change alerted since: not silent
+            n = len(r.reverted_alerts)
+            details = f"back to the text of v{r.reverts_to}: policy.reverted withdraws {n} alert{'s' * (n != 1)}"
         elif r.reverts_to:
             details = f"back to the text of v{r.reverts_to} (no alert)"
         else:
