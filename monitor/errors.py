@@ -117,3 +117,8 @@ class DeliveryError(PolicyMonitorError):
 
 class StoreError(PolicyMonitorError):
     """The database could not be opened or migrated."""
+
+
+class DatabaseUnavailableError(StoreError):
+    """The database could not be opened: a server not reachable or refusing us, a SQLite file whose directory
+    is missing or not writable. Not a failed source, not a usage error (it can come back): the CLI exits 3."""

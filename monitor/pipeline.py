@@ -108,7 +108,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
                                                                      f"{first_line}")
         _record_crash(store, config, source, result, started_at, time.monotonic() - clock)
     result.duration = time.monotonic() - clock
-    if result.alert_topics and config.feed:  # after the commit, in `check` and the daemon alike; never fatal
+    if _feed_news(result) and config.feed:  # after the commit, in `check` and the daemon alike; never fatal
         from monitor.notify.feed import refresh_feed
 
         refresh_feed(store, config.feed)
@@ -548,6 +548,11 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
         result.reverted_alerts = enqueue_revert_alerts(session, config, source, version, result)
 
 
+def _feed_news(result: CheckResult) -> bool:
+    """An alert-worthy change is a new feed entry; a blink back can mark an older entry reverted."""
+    return bool(result.alert_topics) or (result.status == "changed" and result.reverts_to is not None)
+
+
 def stored_section_topics(row: VersionSection, language: str = "en") -> list[str]:
     """A version's section's topics (a row of `version_sections`): classified now unless a release that
     classified them at check time stored them (never written back: the reading commands do not write)."""
@@ -796,7 +801,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
         _record_crash(store, config, source, result, started_at, 0.0)
         arrived(index, result)
     # the processes raced to write the feed: once more here
-    if config.feed and any(r.alert_topics for r in results if r is not None):
+    if config.feed and any(_feed_news(r) for r in results if r is not None):
         from monitor.notify.feed import refresh_feed
 
         refresh_feed(store, config.feed)

@@ -285,3 +285,22 @@ def test_check_json_streamed_one_result_at_a_time_is_what_one_dump_writes(capsys
         whole = capsys.readouterr().out
         print_json_results(shown)
         assert capsys.readouterr().out == whole
+
+
+def test_a_fact_repeated_in_several_sections_is_said_once_in_the_details(cli, site, make_config, sqlite_url):
+    """Policy 3 states its age threshold (14) in three sections: lowering it changes all three, and the
+    details column says so once, with the count, not three times."""
+    import re
+
+    text = seed_text(3)
+    config = make_config([{"name": "tide", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(re.sub(r"\b14\b", "12", text)))
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+    run = cli("--config", config, "--db", sqlite_url, "diff", "tide", "1", "2", "--format", "json")
+
+    details = "".join(result.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert details.count("agethreshold14→12") == 1, result.stdout
+    assert "agethreshold14→12(3sections)" in details, result.stdout
+    assert [c["summary"] for c in run.json()["changes"]].count("age threshold 14 → 12") == 3  # each section's own

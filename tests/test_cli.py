@@ -35,10 +35,37 @@ def test_renormalize_rederives_text_from_the_stored_page_and_records_it(cli, sit
     report = cli("--config", config, "--db", sqlite_url, "renormalize", "--json").json()
     again = cli("--config", config, "--db", sqlite_url, "renormalize", "--json").json()
 
-    assert [(r["source"], r["version"], r["old_hash"]) for r in report] == [("wemet", 1, "old")]
+    assert [(r["source"], r["version"], r["old_hash"]) for r in report["rederived"]] == [("wemet", 1, "old")]
     assert db.execute("select text from version").fetchone()[0] == good
     assert db.execute("select old_text from renormalization").fetchall() == [("old text",)]
-    assert again == []
+    assert again == {"rederived": [], "skipped": []}
+
+
+def test_renormalize_says_which_versions_a_select_that_matches_nothing_skipped(cli, site, make_config, sqlite_url,
+                                                                                tmp_path):
+    """The page has no #policy-body: as `check` rejects it, renormalize keeps the stored texts, says which
+    versions and why, and exits 1."""
+    text = seed_text(2)
+    url = site.set("/a", render_policy(text))
+    plain = make_config([{"name": "wemet", "url": url}])
+    cli("--config", plain, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "top priority", "main concern")))
+    cli("--config", plain, "--db", sqlite_url, "check")
+    db = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    texts = db.execute("select text from version order by seq").fetchall()
+    selecting = make_config([{"name": "wemet", "url": url, "select": "#policy-body"}])
+
+    shown = cli("--config", selecting, "--db", sqlite_url, "renormalize")
+    report = cli("--config", selecting, "--db", sqlite_url, "renormalize", "--json")
+
+    assert shown.exit_code == 1, shown.stderr
+    assert ("wemet: skipped 2 versions (v1, v2), stored text kept: select '#policy-body' matched no element "
+            "of the page") in " ".join(shown.stdout.split())
+    assert "0 versions re-derived, 2 skipped" in shown.stdout
+    assert report.exit_code == 1 and report.json() == {"rederived": [], "skipped": [
+        {"source": "wemet", "version": n, "reason": "select '#policy-body' matched no element of the page"}
+        for n in (1, 2)]}
+    assert db.execute("select text from version order by seq").fetchall() == texts
 
 
 def test_python_dash_m_monitor_is_the_same_command(tmp_path):
@@ -118,10 +145,26 @@ def test_diff_json_lists_the_changes_between_two_versions(cli, site, make_config
     assert any("main concern" in c["after"] for c in data["changes"])
 
 
-def test_bad_database_url_is_one_clear_line(cli, make_config):
+def test_an_unreachable_database_is_one_clear_line_and_exit_code_3(cli, make_config):
+    """Not 1 (a source failed) nor 2 (usage): the database could not be opened, and may come back."""
     config = make_config([])
-    result = cli("--config", config, "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "history", "x")
-    assert result.exit_code == 1 and "cannot open database" in result.stderr and "Traceback" not in result.stderr
+    for command in (("history", "x"), ("sources",), ("check",)):
+        result = cli("--config", config, "--db", "postgresql://nobody@127.0.0.1:1/none", *command)
+        assert result.exit_code == 3, (command, result.stderr)
+        assert "cannot open database postgresql://nobody@127.0.0.1:1/none" in result.stderr
+        assert "Connection refused" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_sqlite_database_in_a_missing_directory_names_the_directory(cli, make_config, tmp_path):
+    config = make_config([])
+    url = f"sqlite:///{tmp_path}/gone/x.db"
+
+    result = cli("--config", config, "--db", url, "check")
+
+    assert result.exit_code == 3, result.stderr
+    assert f"its directory {tmp_path}/gone does not exist" in result.stderr
+    assert "migrate.lock" not in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "gone").exists()
 
 
 def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_config, sqlite_url):

@@ -117,3 +117,23 @@ def test_the_feed_file_is_readable_by_others_like_any_published_file(cli, site, 
         os.umask(old_mask)
 
     assert stat.S_IMODE(feed.stat().st_mode) == 0o644
+
+
+def test_a_blink_back_rewrites_the_feed_with_the_undone_entry_marked(cli, site, make_config, sqlite_url, tmp_path):
+    """No channel at all: the feed is news of its own, and its v2 entry no longer stands once v3 returns to v1."""
+    feed = tmp_path / "changes.xml"
+    check = watch(cli, site, make_config, sqlite_url, feed)
+    site.set("/p", render_policy(AGE_LOWERED))
+    check()
+    [before] = entries_of(feed)
+    site.set("/p", render_policy(TEXT))
+
+    check()
+
+    [entry] = entries_of(feed)
+    assert before.findtext(f"{ATOM}title") == "wemet: minors changed (high)"
+    assert entry.findtext(f"{ATOM}title") == "wemet: minors changed (high) (reverted in v3)"
+    assert entry.findtext(f"{ATOM}summary").startswith(
+        "Reverted in v3: the policy returned to the text before this change, which no longer stands.\n")
+    assert entry.findtext(f"{ATOM}updated") >= before.findtext(f"{ATOM}updated")
+    assert ET.parse(feed).getroot().findtext(f"{ATOM}updated") == entry.findtext(f"{ATOM}updated")

@@ -74,7 +74,10 @@ def test_after_pruning_reading_exporting_renormalizing_and_checking_still_work(h
     assert shown.exit_code == 0 and "top prority" in shown.stdout
     assert diffed.exit_code == 0
     assert ['"raw_pruned": true' in line for line in exported] == [False, False, True, False, False]
-    assert renormalized.exit_code == 0 and renormalized.json() == []
+    assert renormalized.exit_code == 0 and renormalized.json()["rederived"] == []  # pruned: said, not failed
+    assert [(s["source"], s["version"], s["reason"]) for s in renormalized.json()["skipped"]] == [
+        (name, seq, "its raw page was pruned (`prune`): nothing to re-derive the text from")
+        for name, seq in (("wemet", 3), ("zw", 1))]
     assert checked["status"] == "changed" and checked["version"] == 6
 
 

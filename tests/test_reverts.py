@@ -8,6 +8,7 @@ that verify the Standard Webhooks signature, an SMTP server for the e-mail branc
 from __future__ import annotations
 
 import copy
+import re
 import time
 
 import jsonschema
@@ -370,3 +371,86 @@ def test_an_alert_being_sent_right_now_counts_as_received_and_is_named(watch):
     assert back["reverted_alerts"] == [claim.key]
     assert sorted((a["type"], a["status"]) for a in w.alerts()) == [("policy.changed", "pending"),
                                                                     ("policy.reverted", "pending")]
+
+
+BOTH = render_policy(AGE_13.replace("payment processors, SMS providers",
+                                    "payment processors, data brokers, SMS providers", 1))
+
+
+def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed(watch, db_url):
+    """v1 → v2 adds data brokers (stands); v2 → v3 lowers the age to 13; v4 returns to v2's text. The
+    timeline (lines and JSON), `history`, the web overview and source page, the API and the feed all say
+    v3's change was reverted in v4; v2's, which still stands, is not marked."""
+    import httpx
+
+    from tests.web_site import serve_thread
+
+    w = watch(db=db_url)
+    for page in (A, C, BOTH):
+        w.check(page)
+    w.site.set("/p", C)
+    back = w.run("check")  # the table: the blink is not silent, it withdraws v3's alert
+
+    lines = w.run("timeline").stdout.splitlines()
+    entries = w.run("timeline", "--json").json()
+    history = w.run("history", "wemet", "--json").json()
+    history_table = w.run("history", "wemet").stdout
+    feed = w.run("feed").stdout
+
+    details = "".join(back.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert "policy.revertedwithdraws1alert" in details and "(noalert)" not in details, back.stdout
+    assert [(e["version"], e["reverted_in"]) for e in entries] == [(3, 4), (2, None)]
+    [v3_line] = [line for line in lines if "v2 → v3" in line]
+    assert "[reverted in v4] age threshold 18 → 13" in v3_line
+    assert "reverted" not in next(line for line in lines if "v1 → v2" in line)
+    assert [(h["version"], h["reverted_in"]) for h in history] == [(1, None), (2, None), (3, 4), (4, None)]
+    assert "reverted" in history_table and "blink back" in history_table  # (a narrow table wraps its notes)
+    assert "wemet: minors changed (high) (reverted in v4)" in feed
+    assert "Reverted in v4: the policy returned to the text before this change" in feed
+    assert feed.count("reverted in v") == 1  # v2's entry stands
+
+    with serve_thread(w.config, db_url) as base:
+        overview = httpx.get(base + "/", timeout=30).text
+        page = httpx.get(base + "/sources/wemet", timeout=30).text
+        api = httpx.get(base + "/api/timeline", timeout=30).json()
+        api_history = httpx.get(base + "/api/sources/wemet/history", timeout=30).json()
+
+    row = overview[overview.index("v2 → v3"):]
+    assert re.search(r'reverted in <a href="/sources/wemet/changes/3..4">v4</a>', row[:600]), row[:600]
+    material = page[page.index("Material changes"):page.index("Failing periods")]
+    assert material.count(">reverted in <") == 1 and material.index("v2 → v3") < material.index("reverted in")
+    versions = page[page.index('id="versions-h"'):]
+    assert versions.count(">reverted in <") == 1 and 'href="/sources/wemet/versions/4">v4</a></span>' in versions
+    assert api == entries and api_history == history
+
+
+def test_the_first_revert_of_each_change_over_random_histories():
+    """`Reverts`, read newest first in constant memory, agrees with the rule read the long way (every blink
+    back V to E undoes the versions after E and before V; the first such V marks the change) on random
+    histories of a few texts, with reverts_to the earliest version of the same text as checks store it."""
+    import random
+
+    from monitor.store.reverts import Reverts, undone_by
+
+    rng = random.Random(7)
+    for _ in range(500):
+        texts = [rng.randrange(4)]
+        while len(texts) < rng.randrange(2, 14):  # a new version's text differs from the one before
+            texts.append(rng.choice([t for t in range(4) if t != texts[-1]]))
+        first = {}
+        blinks = []
+        for seq, t in enumerate(texts, 1):
+            if t in first:
+                blinks.append((seq, first[t]))
+            first.setdefault(t, seq)
+        expected = {x: min((v for v, e in blinks if x in undone_by(v, e)), default=None)
+                    for x in range(len(texts), 0, -1)}
+        reverts = Reverts(reversed(blinks))
+        assert {x: reverts.undone_in(x) for x in range(len(texts), 0, -1)} == expected, (texts, blinks)
+        pushed = Reverts()
+        got = {}
+        for x in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by
+            got[x] = pushed.undone_in(x)
+            if (x, first[texts[x - 1]]) in blinks:
+                pushed.add(x, first[texts[x - 1]])
+        assert got == expected, (texts, blinks)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # imported when a command opens them: `--help` must not load 
     from monitor.config import Config
     from monitor.store.database import Store
 
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3  # README.md "Exit codes"
 
 
 class CommandGroup(TyperGroup):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from monitor.cli.common import (
+    EXIT_DATABASE,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
     EXIT_USAGE,
@@ -26,6 +28,7 @@ from monitor.cli.common import (
 from monitor.errors import (
     ConfigError,
     ConfigNotFoundError,
+    DatabaseUnavailableError,
     PolicyMonitorError,
     SchemaNotCurrentError,
     UnknownSourceError,
@@ -82,13 +85,18 @@ STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error
                 "skipped": "dim"}
 
 
+SKIPPED_SHOWN = 10  # version numbers listed per source and reason by `renormalize`
 DETAILS_SHOWN = 4  # summaries per source in the table; `diff` shows them all
 
 
 def _change_details(result) -> str:
-    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts."""
-    summaries = [c.summary or f"{c.change.kind}: {c.change.section}"
-                 for c in result.changes if c.alert_topics(result.alert_topics)]
+    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts.
+
+    A fact the policy repeats in several sections changes in each ("age threshold 14 → 13" in the
+    children's, the collection and the contact sections): said once, with how many sections said it."""
+    said = Counter(c.summary or f"{c.change.kind}: {c.change.section}"
+                   for c in result.changes if c.alert_topics(result.alert_topics))
+    summaries = [summary + (f" ({n} sections)" if n > 1 else "") for summary, n in said.items()]
     if len(summaries) > DETAILS_SHOWN:
         more = len(summaries) - DETAILS_SHOWN
         summaries = [*summaries[:DETAILS_SHOWN], f"… and {more} more (policy-monitor diff {result.source})"]
@@ -105,6 +113,9 @@ def print_check_results(results) -> None:
     for r in results:
         if r.failed:
             details = r.error or ""
+        elif r.reverts_to and r.reverted_alerts:  # undoes a change alerted since: not silent
+            n = len(r.reverted_alerts)
+            details = f"back to the text of v{r.reverts_to}: policy.reverted withdraws {n} alert{'s' * (n != 1)}"
         elif r.reverts_to:
             details = f"back to the text of v{r.reverts_to} (no alert)"
         else:
@@ -232,7 +243,8 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
         return print_json(rows)
     table = Table("version", "fetched (UTC)", "size", "changes", "alert topics", "note")
     for r in rows:
-        note = f"blink back to v{r['reverts_to']}" if r["reverts_to"] else ""
+        note = (f"blink back to v{r['reverts_to']}" if r["reverts_to"] else
+                f"reverted in v{r['reverted_in']}" if r["reverted_in"] else "")
         table.add_row(str(r["version"]), r["fetched_at"][:16].replace("T", " "), f"{r['chars']:,} chars",
                       str(r["changes"]),
                       ", ".join(r["alert_topics"]) or "-", note)
@@ -297,17 +309,31 @@ def renormalize(
     names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all in the database).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Re-derive stored texts from stored raw pages with the current normalizer (no fetching)."""
-    from monitor.store.queries import renormalize_sources
+    """Re-derive stored texts from stored raw pages with the current normalizer (no fetching); say which were
+    skipped and why (exit code 1 when a stored page cannot be read with today's select/remove)."""
+    from monitor.store.queries import PRUNED_REASON, renormalize_sources
 
     obj = ctx_obj(ctx)
     report = renormalize_sources(obj.store(), obj.optional_config(), names or None)
+    unreadable = [s for s in report["skipped"] if s["reason"] != PRUNED_REASON]
     if as_json:
-        return print_json(report)
-    for r in report:
+        print_json(report)
+        raise typer.Exit(EXIT_SOURCE_FAILED if unreadable else EXIT_OK)
+    for r in report["rederived"]:
         out.print(f"{r['source']} v{r['version']}: text changed ({r['old_hash'][:8]} → {r['new_hash'][:8]})",
-                  soft_wrap=True)
-    out.print(f"{len(report)} version{'s' * (len(report) != 1)} re-derived", soft_wrap=True)
+                  soft_wrap=True, highlight=False)
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for s in report["skipped"]:
+        grouped.setdefault((s["source"], s["reason"]), []).append(s["version"])
+    for (source, reason), seqs in grouped.items():
+        shown = ", ".join(f"v{n}" for n in seqs[:SKIPPED_SHOWN]) + (" …" if len(seqs) > SKIPPED_SHOWN else "")
+        out.print(f"{escape(source)}: skipped {len(seqs)} version{'s' * (len(seqs) != 1)} ({shown}), stored text "
+                  f"kept: {escape(reason)}", soft_wrap=True, highlight=False)
+    done, skipped = len(report["rederived"]), len(report["skipped"])
+    out.print(f"{done} version{'s' * (done != 1)} re-derived" + (f", {skipped} skipped" if skipped else ""),
+              soft_wrap=True, highlight=False)
+    if unreadable:  # as `check` rejects such a page: the config (or the page) needs a look
+        raise typer.Exit(EXIT_SOURCE_FAILED)
 
 
 @app.command()
@@ -364,7 +390,8 @@ def run(ctx: typer.Context) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: expected failures become one clear line and exit code 2 (config/usage) or 1."""
+    """Entry point: expected failures become one clear line and exit code 2 (config/usage), 3 (the database
+    could not be opened) or 1."""
     try:
         # click returns a command's typer.Exit code instead of raising when not in standalone mode
         code = app(args=argv, standalone_mode=False)
@@ -382,6 +409,9 @@ def main(argv: list[str] | None = None) -> None:
     except UsageError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
+    except DatabaseUnavailableError as exc:  # may come back (a server restarting): systemd restarts `run` on it
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(EXIT_DATABASE)
     except PolicyMonitorError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_SOURCE_FAILED)

@@ -250,6 +250,7 @@ def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
 
 
 def _join_or(items: list[str]) -> str:
+    items = list(dict.fromkeys(items))  # two verbs can share a participle
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
@@ -343,6 +344,7 @@ def _exception_rule(cx: _Context) -> Finding | None:
 
 
 def _list_summary(verb: str, noun: str, items: list[str]) -> str:
+    items = list(dict.fromkeys(items))  # a recipient found both as a kind and by name is listed once
     shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
     return f"{verb} {noun}{'s' if len(items) > 1 else ''}: {shown}"
 

@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
+from monitor.store.reverts import undone_in
 from monitor.store.streams import json_list_has, json_list_nonempty
 
 log = logging.getLogger("monitor.notify.feed")
@@ -37,12 +38,19 @@ class FeedEntry:
     topics: list[str]
     severity: str
     summaries: list[tuple[str, str]]  # (section path, summary) of each alert-worthy change
+    reverted_in: int | None = None  # the later version that returned to the text before this change
+    reverted_at: datetime | None = None  # when it was captured: the entry's update
+
+    @property
+    def updated(self) -> datetime:
+        return self.reverted_at or self.fetched_at
 
 
 def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None = None,
                  source: str | None = None) -> list[FeedEntry]:
-    """The latest versions with alert-worthy changes, newest first (blinks back never have any);
-    only those with an alert about `topic`, or of `source`, when given."""
+    """The latest versions with alert-worthy changes, newest first (blinks back never have any), each with
+    the later version that undid it if one did; only those with an alert about `topic`, or of `source`,
+    when given."""
     worthy = [ChangeRow.new_version_id == Version.id, json_list_nonempty(ChangeRow.alert_topics)]
     if topic is not None:
         worthy.append(json_list_has(ChangeRow.alert_topics, topic))
@@ -57,11 +65,14 @@ def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None =
             changes = [c for c in session.exec(select(ChangeRow).where(ChangeRow.new_version_id == version.id)
                                                .order_by(ChangeRow.position)) if c.alert_topics]
             previous = session.get(Version, changes[0].old_version_id)
+            undone = undone_in(session, version.source_id, [version.seq]).get(version.seq)
             entries.append(FeedEntry(
                 row.name, row.url, version.seq, previous.seq, version.fetched_at,
                 sorted({t for c in changes for t in c.alert_topics}),
                 max((c.severity for c in changes), key=SEVERITY_RANK.__getitem__),
-                [(c.section, c.summary) for c in changes],
+                [(c.section, c.summary) for c in changes], undone,
+                session.exec(select(Version.fetched_at).where(Version.source_id == version.source_id,
+                                                              Version.seq == undone)).one() if undone else None,
             ))
     return entries
 
@@ -81,17 +92,20 @@ def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: priva
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", title)
     _text(feed, "id", feed_id)
-    _text(feed, "updated", _iso(entries[0].fetched_at if entries else (now or utcnow())))
+    _text(feed, "updated", _iso(max(e.updated for e in entries) if entries else (now or utcnow())))
     _text(ET.SubElement(feed, f"{{{ATOM}}}author"), "name", "policy-monitor")
     for entry in entries:
         item = ET.SubElement(feed, f"{{{ATOM}}}entry")
         _text(item, "id", f"urn:policy-monitor:{entry.source}:v{entry.version}")
-        _text(item, "title", f"{entry.source}: {', '.join(entry.topics)} changed ({entry.severity})")
-        _text(item, "updated", _iso(entry.fetched_at))
+        reverted = f" (reverted in v{entry.reverted_in})" if entry.reverted_in else ""
+        _text(item, "title", f"{entry.source}: {', '.join(entry.topics)} changed ({entry.severity}){reverted}")
+        _text(item, "updated", _iso(entry.updated))
         ET.SubElement(item, f"{{{ATOM}}}link", href=_NOT_XML.sub("", entry.url))
         for topic in entry.topics:
             ET.SubElement(item, f"{{{ATOM}}}category", term=topic)
-        lines = [f"{section}: {summary}" for section, summary in entry.summaries[:SUMMARIES_PER_ENTRY]]
+        lines = [f"Reverted in v{entry.reverted_in}: the policy returned to the text before this change, which no "
+                 f"longer stands."] if entry.reverted_in else []
+        lines += [f"{section}: {summary}" for section, summary in entry.summaries[:SUMMARIES_PER_ENTRY]]
         if len(entry.summaries) > SUMMARIES_PER_ENTRY:
             lines.append(f"… and {len(entry.summaries) - SUMMARIES_PER_ENTRY} more")
         lines.append(f"See: policy-monitor diff {entry.source} {entry.previous_version} {entry.version}")

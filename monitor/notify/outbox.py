@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import Alert, Source, Version, utcnow
+from monitor.store.reverts import undone_by
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -126,11 +127,12 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
     """
     if version.reverts_to is None:
         return []
+    versions = undone_by(version.seq, version.reverts_to)
     undone = list(session.exec(
         select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
         .where(Alert.source_id == version.source_id, Alert.event_type == "policy.changed",
                Alert.status.in_(("pending", "failed", "delivered")),
-               Version.seq > version.reverts_to, Version.seq < version.seq)
+               Version.seq >= versions.start, Version.seq < versions.stop)
         .order_by(Version.seq, Alert.id)
     ))
     received = [(alert, seq) for alert, seq in undone if not _supersede(session, alert, version)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK
+from monitor.store.reverts import Reverts
 from monitor.store.streams import ChangeRecord, VersionRecord
 
 SUMMARIES_PER_LINE = 3  # the rest is counted; `diff` and `timeline --json` show them all
@@ -32,6 +33,7 @@ class TimelineEntry:
     severity: str | None  # the highest of its rated material changes; None when none is rated
     summary: str
     changes: tuple[ChangeRecord, ...]  # the material ones
+    reverted_in: int | None = None  # the later version that returned to the text before this change
 
 
 def entry_of(record: VersionRecord, *, include_all: bool = False) -> TimelineEntry | None:
@@ -81,14 +83,20 @@ def _form_summary(changes: tuple[ChangeRecord, ...]) -> str:
 
 def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_severity: str | None = None,
              include_all: bool = False) -> Iterator[TimelineEntry]:
-    """The entries of `records` (in their order) that pass the filters.
+    """The entries of `records` (newest first, as `stream_versions(order="newest")` reads them) that pass
+    the filters; a change a later blink back undid says which version did (`reverted_in`).
 
     `min_severity` keeps entries of that severity or higher (so never an unrated one); `topic` keeps
     entries with a material change about it.
     """
     floor = SEVERITY_RANK[min_severity] if min_severity else None
+    reverts: dict[str, Reverts] = {}  # (a clock set back can misorder a few: a mark may then be missed, never wrong)
     for record in records:
         entry = entry_of(record, include_all=include_all)
+        if entry is not None and entry.kind == "change" and record.source in reverts:
+            entry = replace(entry, reverted_in=reverts[record.source].undone_in(record.seq))
+        if record.reverts_to is not None:  # after asking about its own version: it undoes older ones only
+            reverts.setdefault(record.source, Reverts()).add(record.seq, record.reverts_to)
         if entry is None or (topic is not None and topic not in entry.topics):
             continue
         if floor is not None and (entry.severity is None or SEVERITY_RANK[entry.severity] < floor):
@@ -102,7 +110,7 @@ def entry_json(entry: TimelineEntry) -> dict:
         "fetched_at": entry.fetched_at.isoformat(timespec="seconds"), "source": entry.source,
         "previous_version": entry.previous, "version": entry.version, "kind": entry.kind,
         "topics": list(entry.topics), "alert_topics": list(entry.alert_topics), "severity": entry.severity,
-        "summary": entry.summary,
+        "summary": entry.summary, "reverted_in": entry.reverted_in,
         "changes": [{"section": c.section, "kind": c.kind, "topics": list(c.topics), "severity": c.severity,
                      "summary": c.summary, **({"not_rated": c.not_rated} if c.not_rated else {})}
                     for c in entry.changes],
@@ -118,8 +126,13 @@ def entry_line(entry: TimelineEntry, source_width: int) -> str:
     return "  ".join((
         entry.fetched_at.strftime("%Y-%m-%d %H:%M"), entry.source.ljust(source_width),
         versions_cell(entry).ljust(11), (entry.severity or "-").ljust(8),
-        (", ".join(entry.topics) or "-").ljust(18), _one_line(entry.summary),
+        (", ".join(entry.topics) or "-").ljust(18), reverted_note(entry.reverted_in) + _one_line(entry.summary),
     )).rstrip()
+
+
+def reverted_note(reverted_in: int | None) -> str:
+    """`[reverted in v5] `: said before the summary, so a change that no longer stands never reads as current."""
+    return f"[reverted in v{reverted_in}] " if reverted_in is not None else ""
 
 
 def header_line(source_width: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,10 +33,16 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from monitor.errors import NoDatabaseError, PolicyMonitorError, SchemaNotCurrentError, StoreError, UsageError
+from monitor.errors import (
+    DatabaseUnavailableError,
+    NoDatabaseError,
+    PolicyMonitorError,
+    SchemaNotCurrentError,
+    UsageError,
+)
 from monitor.store.plain import (  # noqa: F401 — re-exported: the other stages import them from here
     NOT_QUIET,
     SQLITE_PRAGMAS,
@@ -252,7 +259,7 @@ class Store:
         except PolicyMonitorError:
             raise
         except Exception as exc:  # driver errors differ per backend; users get one line
-            raise StoreError(f"cannot open database {_redact(url)}: {str(exc).splitlines()[0]}") from None
+            raise DatabaseUnavailableError(f"cannot open database {_redact(url)}: {_why_not(url, exc)}") from None
 
     def migrate(self) -> list[tuple[str, str]]:
         """Apply Alembic migrations up to head (idempotent; serialized between processes).
@@ -680,6 +687,19 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _why_not(url: str, exc: Exception) -> str:
+    """Why a database could not be opened, in one line about the database, not about a file of ours beside
+    it (the `-migrate.lock`) or a driver's internals."""
+    path = make_url(url).database if url.startswith("sqlite") else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            return f"its directory {folder} does not exist (create it, or point --db elsewhere)"
+        if isinstance(exc, OSError) and exc.filename:  # the lock file beside it, or the file itself
+            return f"cannot create files in its directory {folder} ({exc.strerror or type(exc).__name__})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _make_engine(url: str, *, read_only: bool = False) -> Engine:

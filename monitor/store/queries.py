@@ -24,6 +24,7 @@ from monitor.store.database import (
     text_hash,
 )
 from monitor.store.plain import VersionSection
+from monitor.store.reverts import Reverts
 
 
 def _iso(value) -> str | None:
@@ -57,7 +58,8 @@ def source_overview(store: Store, config: Config) -> list[dict]:
 
 
 def version_history(store: Store, source: Source) -> list[dict]:
-    """Every stored version of a source, oldest first, with its change count and alert topics.
+    """Every stored version of a source, oldest first, with its change count, alert topics and, for a change a
+    later blink back undid, that version (`reverted_in`).
 
     Reads columns, not rows: a source with 1,000 versions must not load 1,000 texts and raw pages."""
     with store.session() as session:
@@ -69,11 +71,13 @@ def version_history(store: Store, source: Source) -> list[dict]:
         for new_id, alert_topics in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics)
                                                  .where(ChangeRow.source_id == source.id)):
             changes.setdefault(new_id, []).append(alert_topics)
+    reverts = Reverts((seq, reverts_to) for _, seq, *_, reverts_to in reversed(versions) if reverts_to is not None)
+    undone = {seq: reverts.undone_in(seq) for id_, seq, *_ in reversed(versions) if any(changes.get(id_, ()))}
     return [{
         "version": seq, "fetched_at": _iso(fetched_at), "url": url, "hash": digest,
         "chars": chars, "changes": len(changes.get(id_, [])),
         "alert_topics": sorted({t for topics in changes.get(id_, []) for t in topics}),
-        "reverts_to": reverts_to,
+        "reverts_to": reverts_to, "reverted_in": undone.get(seq),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
 
@@ -221,9 +225,17 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
         console.file.write(f"{title}\n\n" + (render.render_text(rated) if rated else nothing + "\n") + "\n")
 
 
-def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> list[dict]:
-    """Re-derive every stored version's text from its raw page; record (never delete) what changed."""
-    report = []
+PRUNED_REASON = "its raw page was pruned (`prune`): nothing to re-derive the text from"
+
+
+def renormalize_sources(store: Store, config: Config | None, names: Sequence[str] | None) -> dict[str, list[dict]]:
+    """Re-derive every stored version's text from its raw page; record (never delete) what changed.
+
+    `rederived`: the versions whose text changed; `skipped`: those that keep their stored text, each with
+    why (a pruned raw page, or a page today's `select`/`remove` or normalizer cannot read: what `check`
+    would reject)."""
+    report: list[dict] = []
+    skipped: list[dict] = []
     with store.session() as session:
         query = select(Source)
         if names:
@@ -236,12 +248,14 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
             cfg = config.source(source.name) if config else None
             for version in Store.versions(session, source.id):
                 if version.raw_pruned:
-                    continue  # `prune` emptied its raw page: nothing to re-derive the text from
+                    skipped.append({"source": source.name, "version": version.seq, "reason": PRUNED_REASON})
+                    continue
                 try:
                     text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
                                          select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
-                except PolicyMonitorError:
-                    continue  # the page no longer matches today's selector: keep the old text
+                except PolicyMonitorError as exc:  # e.g. today's selector matches nothing in it: keep the old text
+                    skipped.append({"source": source.name, "version": version.seq, "reason": str(exc)})
+                    continue
                 digest = text_hash(text)
                 if digest == version.text_hash:
                     continue
@@ -252,7 +266,7 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                 version.text, version.text_hash, version.normalizer_version = text, digest, NORMALIZER_VERSION
                 session.add(version)
                 _replace_sections(session, version)
-    return report
+    return {"rederived": report, "skipped": skipped}
 
 
 def _replace_sections(session, version: Version) -> None:

@@ -16,6 +16,7 @@ from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
 from monitor.store.plain import VersionSection
 from monitor.store.queries import as_version_section, derived_sections
+from monitor.store.reverts import Reverts, blinks_of, undone_in
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
 STATUSES = ("ok", "failing", "rejected", "unchecked")
@@ -54,6 +55,7 @@ class MaterialChange:
     previous_version: int
     fetched_at: datetime
     changes: list[ChangeItem]  # the alert-worthy ones, in document order
+    reverted_in: int | None = None  # the later version that returned to the text before this change
 
     @property
     def topics(self) -> list[str]:
@@ -94,6 +96,7 @@ class VersionItem:
     alert_topics: list[str]
     severity: str | None
     form_only: bool  # changed, but only in form (spelling, moves, renames, date stamps)
+    reverted_in: int | None = None  # its change was undone by this later version (a blink back)
 
     @property
     def note(self) -> str:
@@ -158,8 +161,10 @@ def _change(row) -> ChangeItem:
 
 
 def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
-    """The source's versions with alert-worthy changes (about `topic`, if given), newest first. One query,
-    streamed: taking the first few never reads the whole history."""
+    """The source's versions with alert-worthy changes (about `topic`, if given), newest first, each with the
+    later version that undid it, if one did. Streamed (with the source's blinks back beside it): taking
+    the first few never reads the whole history."""
+    reverts = Reverts(blinks_of(session, source.id))
     old = aliased(Version)
     rows = session.exec(
         select(Version.seq, Version.fetched_at, old.seq, *_CHANGE_COLUMNS)
@@ -176,7 +181,7 @@ def material_changes(session: Session, source: Source, topic: str | None = None)
         if current is None or current.version != seq:
             if current is not None:
                 yield current
-            current = MaterialChange(source.name, source.url, seq, previous, fetched_at, [])
+            current = MaterialChange(source.name, source.url, seq, previous, fetched_at, [], reverts.undone_in(seq))
         current.changes.append(change)
     if current is not None:
         yield current
@@ -264,13 +269,14 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
                                    .where(ChangeRow.new_version_id.in_([v[0] for v in versions]))):
             changes.setdefault(change[0], []).append(change)
         items = []
+        undone = undone_in(session, row.id, [v[1] for v in versions if any(c[1] for c in changes.get(v[0], ()))])
         for version_id, seq, fetched_at, url, chars, reverts_to in versions:
             mine = changes.get(version_id, [])
             alerting = [c for c in mine if c[1]]
             items.append(VersionItem(
                 seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
                 max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
-                bool(mine) and all(not c[4] and not c[3] for c in mine)))
+                bool(mine) and all(not c[4] and not c[3] for c in mine), undone.get(seq)))
         timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
         status = _status(session, cfg, row, total, None) if cfg else None
