@@ -281,10 +281,11 @@ def test_a_write_that_is_not_quiet_writes_nothing_through_sqlite3(db):
     assert source[0][9] == "me:1", "the lock is still held: the Session path writes it all again"
 
 
-def test_an_unchanged_sharded_check_never_loads_sqlalchemy(site, make_config, tmp_path):
-    from monitor.cli.main import main as _  # noqa: F401 — the same entry point, run below in a fresh process
-
-    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3)))} for n in range(4)]
+def _sharded_check(site, make_config, tmp_path, first_seed: int):
+    """Four sources on two hosts (so two checking processes) and a function that checks them all in a fresh
+    process through the deferred store, returning its statuses and whether SQLAlchemy was imported."""
+    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3 + first_seed)))}
+               for n in range(4)]
     sources[1]["url"] = sources[1]["url"].replace("localhost", "127.0.0.1", 1)  # two hosts: two processes
     sources[3]["url"] = sources[3]["url"].replace("localhost", "127.0.0.1", 1)
     config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
@@ -300,11 +301,22 @@ store = DeferredStore.open({url!r})
 results = asyncio.run(check_all(config.sources, config=config, store=store))
 print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
 """
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
-    assert again.stdout.split() == ["unchanged"] * 4 + ["False"], again.stderr
+    def run() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        return done.stdout.split() or [done.stderr]
+
+    return run
+
+
+def test_an_unchanged_sharded_check_never_loads_sqlalchemy(site, make_config, tmp_path):
+    from monitor.cli.main import main as _  # noqa: F401 — the same entry point, run below in a fresh process
+
+    check = _sharded_check(site, make_config, tmp_path, first_seed=0)
+    first, again = check(), check()
+
+    assert first == ["new"] * 4 + ["True"]  # the database is created
+    assert again == ["unchanged"] * 4 + ["False"]
 
 
 def test_the_daemons_store_claims_and_writes_through_sqlite3_beside_the_open_store(db, tmp_path):
@@ -396,29 +408,14 @@ def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, 
 
 
 def test_a_sharded_check_storing_changed_pages_never_loads_sqlalchemy(site, make_config, tmp_path):
-    sources = [{"name": f"p{n}", "url": site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1)))} for n in range(4)]
-    sources[1]["url"] = sources[1]["url"].replace("localhost", "127.0.0.1", 1)  # two hosts: two processes
-    sources[3]["url"] = sources[3]["url"].replace("localhost", "127.0.0.1", 1)
-    config = make_config(sources, daemon={"concurrency": 4, "per_host_delay": "0s", "cpu_processes": 1})
-    url = f"sqlite:///{tmp_path / 'monitor.db'}"
-    code = f"""
-import asyncio, sys
-from monitor.config import load_config
-from monitor.pipeline import check_all
-from monitor.store.deferred import DeferredStore
-
-config = load_config({str(config)!r})
-store = DeferredStore.open({url!r})
-results = asyncio.run(check_all(config.sources, config=config, store=store))
-print(" ".join(r.status for r in results), "sqlalchemy" in sys.modules)
-"""
-    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    check = _sharded_check(site, make_config, tmp_path, first_seed=1)
+    first = check()
     for n in (0, 1):  # one changed page in each process
         site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1) + "\n\nWe sell your personal data to data brokers."))
-    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    again = check()
 
-    assert first.stdout.split() == ["new"] * 4 + ["True"], first.stderr  # the database is created
-    assert again.stdout.split() == ["changed", "changed", "unchanged", "unchanged", "False"], again.stderr
+    assert first == ["new"] * 4 + ["True"]  # the database is created
+    assert again == ["changed", "changed", "unchanged", "unchanged", "False"]
 
 
 def test_a_quick_write_held_up_by_another_writer_waits_for_it_and_then_writes_through_sqlite3(db):
