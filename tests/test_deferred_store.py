@@ -370,18 +370,28 @@ def table_rows(url: str) -> dict[str, list[tuple]]:
     return found
 
 
-def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, make_config, tmp_path):
+# a policy in a language the classifier does not know: its changes are stored unrated (severity NULL)
+GERMAN = ("# Datenschutzerklärung\n\nWir verarbeiten Ihre personenbezogenen Daten nur, wenn Sie uns Ihre "
+          "Einwilligung geben oder wenn das Gesetz es erlaubt. Die Daten werden nicht an Dritte weitergegeben, "
+          "es sei denn, wir sind dazu verpflichtet. Sie haben das Recht auf Auskunft, Berichtigung und "
+          "Löschung der Daten, die wir über Sie speichern. Wenn Sie Fragen haben, schreiben Sie uns.\n\n") * 3
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, make_config, tmp_path, language):
     """First, changed, changed again, then a blink back (which the Session writes either way): the same rows
-    from a `check` through the DeferredStore (sqlite3, SQLAlchemy never imported) and through the Store."""
+    from a `check` through the DeferredStore (sqlite3, SQLAlchemy never imported) and through the Store; in
+    English the changes are rated, in German stored unrated (severity NULL either way)."""
     from monitor.config import load_config
     from monitor.pipeline import check_all
 
-    base = seed_text(1)
-    sentence = "We may share your personal data with advertising partners for marketing purposes."
+    base = seed_text(1) if language == "en" else GERMAN
+    sentence = ("We may share your personal data with advertising partners for marketing purposes." if language == "en"
+                else "Wir geben Ihre Daten an Werbepartner weiter.")
     paragraph = next(line for line in base.splitlines() if len(line) > 80)
     texts = [base, base.replace(paragraph, paragraph + " " + sentence, 1),
              base.replace(paragraph, paragraph + " " + sentence + " You may opt out at any time.", 1), base]
-    config = make_config([{"name": "p", "url": site.set("/p", render_policy(texts[0])),
+    config = make_config([{"name": "p", "url": site.set("/p", render_policy(texts[0])), "language": language,
                            "topics": ["sharing", "ads_ai", "retention"]}],
                          daemon={"per_host_delay": "0s"})
     urls = {"quick": f"sqlite:///{tmp_path / 'quick.db'}", "session": f"sqlite:///{tmp_path / 'session.db'}"}
@@ -402,9 +412,15 @@ def test_a_new_version_through_sqlite3_leaves_the_rows_the_session_leaves(site, 
     assert statuses["quick"] == statuses["session"]
     assert [s[:4] for s in statuses["quick"]] == [("new", 1, None, None), ("changed", 2, 1, None),
                                                  ("changed", 3, 2, None), ("changed", 4, 3, 1)]
-    assert statuses["quick"][1][5], "the change was rated and stored"
+    assert statuses["quick"][1][5], "the change was stored"
     assert table_rows(urls["quick"]) == table_rows(urls["session"])
     assert len(table_rows(urls["quick"])["change"]) >= 3
+    import sqlite3
+
+    for url in urls.values():
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            stored = {row[0] for row in conn.execute("SELECT severity FROM change")}
+        assert stored == {None} if language == "de" else None not in stored, (url, stored)
 
 
 def test_a_sharded_check_storing_changed_pages_never_loads_sqlalchemy(site, make_config, tmp_path):

@@ -154,7 +154,9 @@ class ChangeRow(SQLModel, table=True):
     kind: str
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     alert_topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    severity: str | None = "low"   # None: not rated (see not_rated)
+    # None: not rated (see not_rated). No "low" default: the ORM would fill it in for a None and store an
+    # unrated change as rated low, unlike the sqlite3 writer (store/deferred.py)
+    severity: str | None = None
     summary: str = ""
     substantive: bool = False      # False: form-only, a move, a rename, a date stamp (see significance)
     not_rated: str | None = None   # why a change has no topics or severity: "error: KeyError", "language de"
