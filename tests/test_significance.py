@@ -1027,6 +1027,9 @@ def test_link_labels_run_together_in_one_line_are_a_menu() -> None:
     said = Clause("We share your data with LinkedIn and PayPal")
     assert _without_menus((said,)) == (said,)
     assert _without_menus((Clause("CoinDesk Podcast"),)) == (Clause("CoinDesk Podcast"),)
+    # a sentence without a full stop is no run of labels because a brand in it is written in camel case
+    sold = rate([], ["Sharing", "Your data is sold to eBay and iTunes"], "Sharing")
+    assert "sharing" in sold.alert_topics(WATCHED)
     # the promise beside it still counts when it goes
     promise = "We do not sell your personal information."
     assert rate([promise, footer.text], [footer.text.replace("Settings", "Consent")],
@@ -1065,6 +1068,11 @@ def test_list_items_under_an_ellipsis_link_are_link_labels() -> None:
                   ["Advertisers", "Analytics providers", "Payment processors", "Data brokers"],
                   "Sharing", lead_in="We share your personal information with:")
     assert shared.alert_topics(WATCHED) == ["sharing"]
+    # a sentence left open by an ellipsis announces its list too: only a link of a few words is a label
+    for lead_in in ("We may sell your data to...", "We may sell your data to…"):
+        sold = rate([], ["data brokers", "advertisers", "insurance companies", "your employer"], "Sharing",
+                    lead_in=lead_in)
+        assert sold.alert_topics(WATCHED) == ["sharing"], lead_in
 
 
 def test_a_name_renamed_throughout_the_check_is_no_party_swapped() -> None:
@@ -1100,6 +1108,9 @@ def test_a_quoted_link_text_after_click_is_a_pointer() -> None:
     # a statement that quotes a button is still a statement
     assert says_something(Clause('If you click "Accept", we share your browsing data with our advertising '
                                  'partners and their vendors.'))
+    # only an instruction to click is a pointer: a short conditional statement quoting a button is not
+    assert says_something(Clause('If you click "I agree", we share your data with advertisers.'))
+    assert says_something(Clause('When you tap “Accept”, we sell your personal data to data brokers.'))
 
 
 def test_a_whole_section_is_not_about_a_topic_its_heading_lends_to_a_few_of_its_sentences() -> None:

@@ -1052,14 +1052,17 @@ def _expander_only(clauses: tuple[Clause, ...]) -> bool:
 
 _MENU_RUN = 4       # labels in a row that make a menu, a footer or a language picker
 _LABEL_WORDS = 6    # "Do not sell my personal information" as a footer link, "Parental Guidance"
+_LINK_WORDS = 3     # a lead-in ending in an ellipsis that is itself a link: "More...", "Read more…", "See all events…"
 _SENTENCE_END = (".", ";", ":", "!", "?", "。", "；", "：")
 
 
 def _is_label(clause: Clause) -> bool:
     """A few words without sentence punctuation, not announced by a lead-in sentence: a link's text."""
     text, lead_in = clause.text.strip(), (clause.lead_in or "").strip()
-    # an ellipsis ends a link ("More...", "Read more…"), not a sentence: such a lead-in is a label too
-    sentence = lead_in.endswith(_SENTENCE_END) and not lead_in.endswith(("...", "…"))
+    # an ellipsis ends a link ("More...", "Read more…"), not a sentence: such a lead-in is a label too; a
+    # longer one is a sentence left open ("We may sell your data to...") that announces its list
+    link = lead_in.endswith(("...", "…")) and len(words(lead_in)) <= _LINK_WORDS
+    sentence = lead_in.endswith((*_SENTENCE_END, "…")) and not link
     announced = bool(lead_in) and (sentence or len(words(lead_in)) > _LABEL_WORDS)
     return not announced and len(words(text)) <= _LABEL_WORDS and not text.endswith(_SENTENCE_END)
 
@@ -1080,7 +1083,16 @@ def _labels_in(clause: Clause) -> int:
     pieces = _GLUED.split(text)
     if len(pieces) < 2 or not all(_is_label(Clause(p, lead_in=clause.lead_in)) for p in pieces):
         return 0
+    # labels are title-cased: each starts with a capital and ends in a capitalised word ("Terms of Use"),
+    # so a brand inside a sentence ("sold to eBay and iTunes": "…to e" | "Bay and i" | "Tunes") is no run
+    if not all(p[:1].isupper() and _capitalised_word(p.split()[-1]) for p in pieces[:-1]) \
+            or not pieces[-1][:1].isupper():
+        return 0
     return len(pieces)
+
+
+def _capitalised_word(word: str) -> bool:
+    return len(word) >= 2 and word[0].isupper()
 
 
 def _without_menus(clauses: tuple[Clause, ...]) -> tuple[Clause, ...]:

@@ -325,9 +325,11 @@ def _is_date_word(word: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 _NAVIGATION = re.compile(r"\b(?:learn|read|find out) more\b|\bclick here\b|\bback to top\b|\bsee (?:our|the) ")
-# a link's own text, quoted after "click": it stands where "here" would ("click "Embedding modules of
-# other companies"" is "click here"), one label however many words it has
-_QUOTED_LINK = re.compile(r"\b(click|tap|press)(?: on)? [\"“‘'][^\"”’]{1,80}[\"”’]", re.IGNORECASE)
+# a link's own text, quoted in an instruction to click it: it stands where "here" would ("Please click
+# "Embedding modules of other companies" to confirm" is "click here"), one label however many words it has.
+# Only an instruction (the clause starts with the verb): "If you click "I agree", we share…" is a statement.
+_QUOTED_LINK = re.compile(r"^\s*((?:please\s+)?(?:click|tap|press))(?: on)? [\"“‘'][^\"”’]{1,80}[\"”’]",
+                          re.IGNORECASE)
 
 
 def says_something(clause: Clause) -> bool:
