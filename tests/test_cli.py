@@ -167,6 +167,21 @@ def test_a_sqlite_database_in_a_missing_directory_names_the_directory(cli, make_
     assert not (tmp_path / "gone").exists()
 
 
+def test_a_file_that_is_no_database_is_one_clear_line_and_not_the_retried_exit_code(cli, make_config, tmp_path):
+    """Exit 3 says "it can come back" (systemd restarts `run` after it); a file that is no SQLite database will
+    not, so it is an error (exit 1) with the driver's one line, and the file is left as it was."""
+    config = make_config([])
+    garbage = tmp_path / "notes.db"
+    garbage.write_bytes(b"not a database, just some notes\n" * 200)
+
+    result = cli("--config", config, "--db", f"sqlite:///{garbage}", "check")
+
+    assert result.exit_code == 1, result.stderr
+    assert f"cannot open database sqlite:///{garbage}" in result.stderr and "file is not a database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert garbage.read_bytes() == b"not a database, just some notes\n" * 200
+
+
 def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_config, sqlite_url):
     text = seed_text(3)
     config = make_config([{"name": "zw", "url": site.set("/a", render_policy(text))}])

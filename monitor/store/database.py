@@ -41,6 +41,7 @@ from monitor.errors import (
     NoDatabaseError,
     PolicyMonitorError,
     SchemaNotCurrentError,
+    StoreError,
     UsageError,
 )
 from monitor.store.plain import (  # noqa: F401 — re-exported: the other stages import them from here
@@ -261,7 +262,10 @@ class Store:
         except PolicyMonitorError:
             raise
         except Exception as exc:  # driver errors differ per backend; users get one line
-            raise DatabaseUnavailableError(f"cannot open database {_redact(url)}: {_why_not(url, exc)}") from None
+            message = f"cannot open database {_redact(url)}: {_why_not(url, exc)}"
+            if _may_come_back(exc):
+                raise DatabaseUnavailableError(message) from None
+            raise StoreError(message) from None  # a file that is no database, a failed migration: needs a person
 
     def migrate(self) -> list[tuple[str, str]]:
         """Apply Alembic migrations up to head (idempotent; serialized between processes).
@@ -689,6 +693,14 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _may_come_back(exc: Exception) -> bool:
+    """Is this a database not reachable or not openable for now (a server down or refusing us, a directory
+    missing or not writable), rather than one that is wrong (a file that is no database, a failed migration)?"""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OSError | OperationalError | InterfaceError)
 
 
 def _why_not(url: str, exc: Exception) -> str:
