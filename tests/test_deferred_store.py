@@ -478,3 +478,33 @@ def test_a_quick_write_held_up_by_another_writer_waits_for_it_and_then_writes_th
         assert conn.execute("SELECT final_url, lock_owner FROM source WHERE name = 'p'").fetchone() == (
             "https://example.org/held", None)
         assert conn.execute('SELECT count(*) FROM "check"').fetchone()[0] == 1
+
+
+def test_after_a_failed_quick_write_the_store_writes_it_and_the_next_write_is_quick_again(db):
+    """A quick write that fails (here its connection was lost) is rolled back and handed to the store, which
+    writes it; the next write opens a new sqlite3 connection instead of staying on the slow path for good."""
+    import sqlite3
+
+    deferred = DeferredStore.open(db, open_beside=False)
+    claim = deferred.claim("p", "https://example.org/p", "me:1", 60)
+    started = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+    def write() -> object:
+        again = deferred.claim("p", "https://example.org/p", "me:1", 60) if deferred._quick else claim
+        return deferred.record_quiet_check(
+            (again or claim).id, owner="me:1", outcome="unchanged", failed=False, started_at=started, learned={},
+            quiet=lambda _: True,
+            check={"started_at": started, "duration_ms": 1, "outcome": "unchanged", "http_status": 200,
+                   "error": None, "version_seq": 1, "reverts_to": None})
+
+    lost = deferred._quick
+    lost.close()                                       # the connection is gone: sqlite3.ProgrammingError
+    first = write()
+    assert first is not NOT_QUIET and first is not None and deferred._store is not None, "the store wrote it"
+    second = write()
+    assert second is not NOT_QUIET and second is not None
+    assert deferred._quick is not None and deferred._quick is not lost, "a new quick connection"
+    deferred.dispose()
+    with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
+        assert conn.execute('SELECT count(*) FROM "check"').fetchone()[0] == 2
+        assert conn.execute("SELECT lock_owner FROM source WHERE name = 'p'").fetchone() == (None,)

@@ -153,7 +153,7 @@ class DeferredStore:
             return _waiting(lambda: _quick_record(self._quick, source_id, owner=owner, outcome=outcome, failed=failed,
                                                   started_at=started_at, learned=learned, check=check, quiet=quiet))
         except sqlite3.Error:  # rolled back: the store tries again and reports what it finds its usual way
-            self._close_quick()
+            self._reconnect_later()
             return self.opened().record_quiet_check(source_id, owner=owner, outcome=outcome, failed=failed,
                                                     started_at=started_at, learned=learned, check=check, quiet=quiet)
 
@@ -180,7 +180,7 @@ class DeferredStore:
             return _waiting(lambda: _quick_version(self._quick, version, owner=owner, outcome=outcome,
                                                    started_at=started_at, learned=learned, check=check, quiet=quiet))
         except sqlite3.Error:  # rolled back: the Session path tries again and reports what it finds its usual way
-            self._close_quick()
+            self._reconnect_later()
             return NOT_QUIET
 
     def opened(self) -> Store:
@@ -227,6 +227,12 @@ class DeferredStore:
         if self._quick is not None:
             self._quick.close()
             self._quick = None
+
+    def _reconnect_later(self) -> None:
+        """After a failed quick write (handed to the store): a new connection, the schema checked again, at the
+        next write, so one lapsed lock or long wait does not leave a daemon on the slow path until restarted."""
+        self._close_quick()
+        self._quick_later = True
 
 
 def quick_connection(url: str) -> sqlite3.Connection | None:
