@@ -644,10 +644,11 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     shown = (old + new) if substantive else [*removed, *added]
     reworded = {id(c): t for a, b in (pairs if substantive else ())
                 for c, t in zip((a, b), reworded_topics(a, b, heading, renames), strict=True)}
-    topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded
-                                                          else clause_topics(c, heading))))
+    hits = {id(c): clause_hits(c, heading) for c in shown if id(c) not in reworded}  # each clause classified once
+    topics = list(dict.fromkeys(t for c in shown for t in (reworded[id(c)] if id(c) in reworded else hits[id(c)])))
     if change.kind in ("added", "removed") and len(shown) > 1:
-        topics = _whole_section_topics(shown, heading, topics)
+        topics = _whole_section_topics([hits[id(c)] if id(c) in hits else clause_hits(c, heading) for c in shown],
+                                       topics)
     if not shown and change.kind in _STRUCTURE_SUMMARY:
         topics = [h.topic for h in classify(heading)]
     findings: list[Finding] = []
@@ -681,19 +682,20 @@ def rate_change(change: SectionChange, watched: Iterable[str] = WATCHED, renames
     return RatedChange(change, tuple(topics), True, severity, summary, tuple(findings))
 
 
-def _whole_section_topics(clauses: list[Clause], heading: str, topics: list[str]) -> list[str]:
-    """The topics of a whole section added or removed: a topic its heading alone lends to fewer than half
-    of its statements (a footer's "DISCLOSURE & POLICES" over a note on editorial independence) is not
-    what the section is about; one its statements' own words show, or most of them take from it, is."""
+def _whole_section_topics(statements: list[dict[str, TopicHit]], topics: list[str]) -> list[str]:
+    """The topics of a whole section added or removed, from its statements' `clause_hits`: a topic its heading
+    alone lends to fewer than half of its statements (a footer's "DISCLOSURE & POLICES" over a note on
+    editorial independence) is not what the section is about; one its statements' own words show, or most
+    of them take from it, is."""
     lent: Counter[str] = Counter()
     own: set[str] = set()
-    for clause in clauses:
-        for topic, hit in clause_hits(clause, heading).items():
+    for hits in statements:
+        for topic, hit in hits.items():
             if hit.basis == "context":
                 lent[topic] += 1
             else:
                 own.add(topic)
-    return [t for t in topics if t in own or t not in lent or 2 * lent[t] >= len(clauses)]
+    return [t for t in topics if t in own or t not in lent or 2 * lent[t] >= len(statements)]
 
 
 def _unmoved(old: list[Clause], new: list[Clause], pairs: list[tuple[Clause, Clause]], policy: WholePolicy,
