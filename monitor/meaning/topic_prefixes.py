@@ -60,17 +60,18 @@ def _prefixes(sequence, index: int = 0) -> set[str] | None:  # noqa: ANN001 - a 
     return None
 
 
-def start_keys(pattern: str, length: int = 2) -> frozenset[str] | None:
-    """The first one to `length` characters a match of `pattern` (lower-case, starting at a word start)
-    can begin with, or None when that is unknown or not a word character (then scan everywhere)."""
-    return _start_keys(_parsed(pattern), length)
-
-
 def pattern_facts(pattern: str) -> tuple[frozenset[str] | None, frozenset[str] | None, frozenset[str] | None]:
-    """`start_keys(pattern)`, `start_keys(pattern, 3)` and `word_anchors(pattern)` from one parse of it:
-    parsing is most of their cost, paid at import by every process that classifies."""
+    """Of `pattern` (lower-case, a match starting at a word start), from one parse of it (parsing is most of
+    the cost, paid at import by every process that classifies):
+
+    - the first two, and the first three, characters a match can begin with; None when that is unknown or
+      not a word character (then scan everywhere);
+    - the literals starting at a word start, one of which every match contains; None when unknown (a
+      sentence without any cannot hold a match)."""
     parsed = _parsed(pattern)
-    return _start_keys(parsed, 2), _start_keys(parsed, 3), _anchors(parsed)
+    prefixes = _word_prefixes(parsed)
+    keys2, keys3 = ((frozenset(p[:n] for p in prefixes) for n in (2, 3)) if prefixes is not None else (None, None))
+    return keys2, keys3, _anchors(parsed)
 
 
 _UNKNOWN = object()  # a pattern the parser cannot read, or no parser
@@ -85,7 +86,8 @@ def _parsed(pattern: str):  # noqa: ANN202 - a parsed `re` pattern, or _UNKNOWN
         return _UNKNOWN
 
 
-def _start_keys(parsed, length: int) -> frozenset[str] | None:  # noqa: ANN001
+def _word_prefixes(parsed) -> set[str] | None:  # noqa: ANN001
+    """The literal prefixes every match begins with, when each starts with a word character; else None."""
     if parsed is _UNKNOWN:
         return None
     try:
@@ -94,7 +96,7 @@ def _start_keys(parsed, length: int) -> frozenset[str] | None:  # noqa: ANN001
         return None
     if not prefixes or any(not (p[0].isalnum() or p[0] == "_") for p in prefixes):
         return None
-    return frozenset(p[:length] for p in prefixes)
+    return prefixes
 
 
 # Words in nearly every sentence of a policy: an anchor set holding one marks nearly every sentence.
@@ -167,12 +169,6 @@ def _word_anchors(sequence, at_word_start: bool) -> set[str] | None:  # noqa: AN
         else:
             word_start = False
     return best
-
-
-def word_anchors(pattern: str) -> frozenset[str] | None:
-    """Literals that start at a word start, one of which every match of `pattern` (lower-case, starting
-    at a word start) contains; None when unknown. A sentence without any cannot hold a match."""
-    return _anchors(_parsed(pattern))
 
 
 def _anchors(parsed) -> frozenset[str] | None:  # noqa: ANN001
