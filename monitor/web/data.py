@@ -13,9 +13,9 @@ from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
 from monitor.meaning.significance import SEVERITY_RANK
-from monitor.store.database import ChangeRow, Check, SectionRow, Source, Store, Version
+from monitor.store import queries
+from monitor.store.database import ChangeRow, Check, Source, Store, Version
 from monitor.store.plain import VersionSection
-from monitor.store.queries import as_version_section, derived_sections
 from monitor.store.reverts import Reverts, blinks_of, undone_in
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
@@ -319,14 +319,6 @@ def version_sections(store: Store, source: Source, seqs: Sequence[int]) -> dict[
     """The section rows of some versions of a source, by version number: those stored with a version, or
     derived from its text (`queries.version_sections`)."""
     with store.session() as session:
-        ids = dict(session.exec(select(Version.seq, Version.id)
-                                .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all())
-        rows = session.exec(select(SectionRow).where(SectionRow.version_id.in_(list(ids.values())))
-                            .order_by(SectionRow.version_id, SectionRow.position)).all()
-        by_id = {v: k for k, v in ids.items()}
-        out: dict[int, list[VersionSection]] = {seq: [] for seq in ids}
-        for r in rows:
-            out[by_id[r.version_id]].append(as_version_section(r))
-        for seq in [seq for seq, found in out.items() if not found]:
-            out[seq] = derived_sections(session.exec(select(Version.text).where(Version.id == ids[seq])).one())
-    return out
+        versions = session.exec(select(Version.seq, Version.id, Version.text)
+                                .where(Version.source_id == source.id, Version.seq.in_(list(seqs)))).all()
+        return {seq: queries.version_sections(session, version_id, text) for seq, version_id, text in versions}
