@@ -336,24 +336,37 @@ def finish_sql(release: bool, failed: bool, learned: tuple[str, ...]) -> str:
             "RETURNING consecutive_failures, failing_reported, unstable_reported")
 
 
+def _finish(conn: sqlite3.Connection, source_id: int, *, owner: str, outcome: str, failed: bool,
+            started_at: datetime, learned: Mapping[str, Any]) -> SourceHealth | None:
+    """Store.finish_check's UPDATE (the source's row, its lock released) in the open transaction: the counters
+    it returns, or None when the lock was not `owner`'s (nothing updated)."""
+    params = {"source_id": source_id, "owner": owner, "now": sqlite_time(utcnow()),
+              "started_at": sqlite_time(started_at), "outcome": outcome, **FINISH_LITERALS,
+              **{f"new_{name}": value for name, value in learned.items()}}
+    rows = conn.execute(finish_sql(True, failed, tuple(sorted(learned))), params).fetchall()
+    return SourceHealth(rows[0][0], bool(rows[0][1]), bool(rows[0][2])) if rows else None
+
+
+def _add_check(conn: sqlite3.Connection, source_id: int, check: Mapping[str, Any]) -> None:
+    """Store.add_check's INSERT (`check`: its columns but the source) in the open transaction."""
+    conn.execute(ADD_CHECK_SQL, {**check, "source_id": source_id, "started_at": sqlite_time(check["started_at"])})
+
+
 def _quick_record(conn: sqlite3.Connection, source_id: int, *, owner: str, outcome: str, failed: bool,
                   started_at: datetime, learned: Mapping[str, Any], check: Mapping[str, Any],
                   quiet: Callable[[SourceHealth], bool]) -> SourceHealth | None | NotQuiet:
     """Store.record_quiet_check's transaction: the source's row updated (its lock released) and the check's row
     inserted, or nothing written (None: the lock was not ours; NOT_QUIET: health has something to do)."""
-    params = {"source_id": source_id, "owner": owner, "now": sqlite_time(utcnow()),
-              "started_at": sqlite_time(started_at), "outcome": outcome, **FINISH_LITERALS,
-              **{f"new_{name}": value for name, value in learned.items()}}
     try:
-        rows = conn.execute(finish_sql(True, failed, tuple(sorted(learned))), params).fetchall()
-        if not rows:  # nothing was written
+        counters = _finish(conn, source_id, owner=owner, outcome=outcome, failed=failed, started_at=started_at,
+                           learned=learned)
+        if counters is None:  # nothing was written
             conn.rollback()
             return None
-        counters = SourceHealth(rows[0][0], bool(rows[0][1]), bool(rows[0][2]))
         if not quiet(counters):
             conn.rollback()
             return NOT_QUIET
-        conn.execute(ADD_CHECK_SQL, {**check, "source_id": source_id, "started_at": sqlite_time(check["started_at"])})
+        _add_check(conn, source_id, check)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -367,15 +380,12 @@ def _quick_version(conn: sqlite3.Connection, version: NewVersion, *, owner: str,
     """The Session's transaction for a new version that queues no alert: the source's row updated (its lock
     released), the version, its changes and the check's row inserted; or nothing written (None: the lock was not
     ours; NOT_QUIET: health has something to do, or the text is an earlier version's: a blink back)."""
-    params = {"source_id": version.source_id, "owner": owner, "now": sqlite_time(utcnow()),
-              "started_at": sqlite_time(started_at), "outcome": outcome, **FINISH_LITERALS,
-              **{f"new_{name}": value for name, value in learned.items()}}
     try:
-        rows = conn.execute(finish_sql(True, False, tuple(sorted(learned))), params).fetchall()
-        if not rows:  # nothing was written
+        counters = _finish(conn, version.source_id, owner=owner, outcome=outcome, failed=False, started_at=started_at,
+                           learned=learned)
+        if counters is None:  # nothing was written
             conn.rollback()
             return None
-        counters = SourceHealth(rows[0][0], bool(rows[0][1]), bool(rows[0][2]))
         if not quiet(counters) or version.reverts_to is not None or (version.previous_id is not None and conn.execute(
                 EARLIEST_SEQ_SQL, {"source_id": version.source_id, "text_hash": version.text_hash}).fetchone()):
             conn.rollback()
@@ -387,8 +397,7 @@ def _quick_version(conn: sqlite3.Connection, version: NewVersion, *, owner: str,
              **{name: getattr(change, name) for name in CHANGE_COLUMNS},
              "topics": json.dumps(change.topics), "alert_topics": json.dumps(change.alert_topics)}
             for change in version.changes])
-        conn.execute(ADD_CHECK_SQL, {**check, "source_id": version.source_id,
-                                     "started_at": sqlite_time(check["started_at"])})
+        _add_check(conn, version.source_id, check)
         conn.commit()
     except BaseException:
         conn.rollback()
