@@ -758,7 +758,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     async def here() -> None:  # the first shard, in this process once the others are forked
         hosts.claims.start(0)
-        own = _store_of_process(store) if isinstance(store, DeferredStore) or quick_url(store.url) else store
+        own = _store_of_process(store) if _on_sqlite_file(store) else store
         try:
             await _check_here(sources, config=config, store=own, fetcher=None, on_each=arrived,
                               lock_wait=lock_wait, cpu=CpuPool(0), hosts=hosts)
@@ -779,7 +779,6 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
 
     from monitor.capture import fingerprint  # noqa: F401
     from monitor.notify import health  # noqa: F401
-    from monitor.store.deferred import DeferredStore, quick_url
 
     store.dispose()  # no connection crosses the fork (the pool reconnects on next use)
     children: list[int] = []
@@ -813,13 +812,20 @@ def _store_of_process(store: Store | DeferredStore) -> Store | DeferredStore:
     store only when something needs it: unchanged pages and versions without alerts never do), even when the
     parent's is a Store (the first `check` of a new database, which the parent created: each new version is then
     written through sqlite3 too); else the store without migrating."""
-    from monitor.store.deferred import DeferredStore, quick_url
+    from monitor.store.deferred import DeferredStore
 
-    if isinstance(store, DeferredStore) or quick_url(store.url):
+    if _on_sqlite_file(store):
         return DeferredStore.open(store.url, open_beside=False, migrate=False)
     from monitor.store.database import Store
 
     return Store(store.url, migrate=False)
+
+
+def _on_sqlite_file(store: Store | DeferredStore) -> bool:
+    """Is the database a SQLite file a DeferredStore can write through sqlite3?"""
+    from monitor.store.deferred import DeferredStore, quick_url
+
+    return isinstance(store, DeferredStore) or quick_url(store.url) is not None
 
 
 def _release_locks_of(store: Store, pids: set[int]) -> None:
