@@ -212,13 +212,9 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
             learned["text_fingerprint"] = seen
     outcome = result.status if derived is None else "new" if latest is None else "changed"
     if derived is None:  # no version to store: the check's two writes alone, unless the source's health has news
-        from monitor.notify.health import is_quiet
-
-        threshold = config.daemon.failure_threshold
         written = store.record_quiet_check(
             claim.id, owner=LOCK_OWNER, outcome=outcome, failed=result.failed, started_at=started_at,
-            learned=learned, quiet=lambda counters: is_quiet(counters, failed=result.failed, blinked=False,
-                                                             threshold=threshold),
+            learned=learned, quiet=_quiet_rule(config, failed=result.failed),
             check={"started_at": started_at, "duration_ms": int((time.monotonic() - clock) * 1000),
                    "outcome": result.status, "http_status": result.http_status, "error": result.error,
                    "version_seq": result.version, "reverts_to": result.reverts_to})
@@ -227,13 +223,10 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if written is not NOT_QUIET:
             return result
     elif _queues_nothing(latest, derived, source, config):  # a new version, its rows alone (unless a blink back)
-        from monitor.notify.health import is_quiet
-
-        threshold = config.daemon.failure_threshold
         version = _new_version(claim.id, page, latest, derived, source, None)
         written = store.record_new_version(
             version, owner=LOCK_OWNER, outcome=outcome, started_at=started_at, learned=learned,
-            quiet=lambda counters: is_quiet(counters, failed=False, blinked=False, threshold=threshold),
+            quiet=_quiet_rule(config, failed=False),
             check={"started_at": started_at, "duration_ms": int((time.monotonic() - clock) * 1000),
                    "outcome": outcome, "http_status": result.http_status, "error": None,
                    "version_seq": version.seq, "reverts_to": None})
@@ -254,6 +247,15 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
             _store_version(session, claim.id, page, latest, derived, source, config, result)
         _record_check(session, config, source, claim.id, counters, result, started_at, time.monotonic() - clock)
     return result
+
+
+def _quiet_rule(config: Config, *, failed: bool) -> Callable[[SourceHealth], bool]:
+    """Whether a check's counters leave the source's health with nothing to do (`health.is_quiet`), so the
+    check can be written without a Session."""
+    from monitor.notify.health import is_quiet
+
+    threshold = config.daemon.failure_threshold
+    return lambda counters: is_quiet(counters, failed=failed, blinked=False, threshold=threshold)
 
 
 def _lost_lock(source: SourceConfig) -> CheckResult:
