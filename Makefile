@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test venv lint bench clean model agreement chromium system-deps
+.PHONY: run test venv lint bench clean model schema agreement chromium system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "policy-monitor needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -52,6 +52,9 @@ chromium: $(CHROMIUM)
 
 model: $(STAMP)   # rebuild monitor/meaning/models/en.json from data/labels/ (same bytes every time)
 	$(BIN)/python -m training.train_model
+
+schema: $(STAMP)   # rewrite monitor/store/schema.sql (a new SQLite file's schema) from the migrations, after adding one
+	PYTHONHASHSEED=0 $(BIN)/python -m monitor.store.fresh
 
 agreement: $(STAMP)   # Cohen's kappa per topic between the two independent labellers
 	$(BIN)/python -m training.labels agreement

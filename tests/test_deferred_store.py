@@ -170,18 +170,19 @@ def test_a_source_seen_for_the_first_time_is_created_and_claimed_as_the_store_do
 
 
 def test_anything_but_a_sqlite_file_at_head_opens_the_store_at_once(tmp_path, db):
-    missing = f"sqlite:///{tmp_path / 'new.db'}"
     behind = f"sqlite:///{tmp_path / 'behind.db'}"
     older = Store(behind)
     older.downgrade("0006_distributed_workers")
     older.dispose()
 
-    opened = [DeferredStore.open(url) for url in (missing, behind, "sqlite://")]
+    opened = [DeferredStore.open(url) for url in (behind, "sqlite://")]
+    missing = DeferredStore.open(f"sqlite:///{tmp_path / 'new.db'}")
 
     assert all(isinstance(store, Store) for store in opened)
-    assert (tmp_path / "new.db").exists(), "a new database is created and migrated as before"
-    assert [rev for rev, _ in opened[1].applied] == ["0007_text_fingerprint"], "an older one is migrated as before"
-    for store in opened:
+    assert [rev for rev, _ in opened[0].applied] == ["0007_text_fingerprint"], "an older one is migrated as before"
+    assert isinstance(missing, DeferredStore), "a new file is made at head (monitor.store.fresh), not migrated"
+    assert missing.opened().applied == [], "and the store finds it at head"
+    for store in (*opened, missing):
         store.dispose()
 
 
@@ -315,7 +316,7 @@ def test_an_unchanged_sharded_check_never_loads_sqlalchemy(site, make_config, tm
     check = _sharded_check(site, make_config, tmp_path, first_seed=0)
     first, again = check(), check()
 
-    assert first == ["new"] * 4 + ["True"]  # the database is created
+    assert first == ["new"] * 4 + ["False"]  # the database is made at head without SQLAlchemy too
     assert again == ["unchanged"] * 4 + ["False"]
 
 
@@ -430,7 +431,7 @@ def test_a_sharded_check_storing_changed_pages_never_loads_sqlalchemy(site, make
         site.set(f"/p{n}", render_policy(seed_text(n % 3 + 1) + "\n\nWe sell your personal data to data brokers."))
     again = check()
 
-    assert first == ["new"] * 4 + ["True"]  # the database is created
+    assert first == ["new"] * 4 + ["False"]
     assert again == ["changed", "changed", "unchanged", "unchanged", "False"]
 
 

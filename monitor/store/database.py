@@ -13,11 +13,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; concurrent first starts there may race (rare, and retried)
-    fcntl = None  # type: ignore[assignment]
-
 from sqlalchemy import (
     JSON,
     Column,
@@ -56,6 +51,7 @@ from monitor.store.plain import (  # noqa: F401 — re-exported: the other stage
     compress,
     decompress,
     head_revisions,
+    migration_lock,
     pid_alive,
     process_owner,
     text_hash,
@@ -680,19 +676,13 @@ def _pending(cfg, current: tuple[str, ...]) -> list[tuple[str, str]]:
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     """One migrator at a time on a SQLite file: a daemon and a `check` started together on a new
-    database would otherwise both create the tables. The lock is a file of its own beside the
-    database: closing a descriptor of the database file itself would drop every POSIX lock SQLite
-    holds on it in this process."""
+    database would otherwise both create the tables (`migration_lock`)."""
     path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if fcntl is None or not path or path == ":memory:" or path.startswith("file:"):
+    if not path or path == ":memory:" or path.startswith("file:"):
         yield
         return
-    with open(f"{path}-migrate.lock", "ab") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with migration_lock(path):
+        yield
 
 
 def _may_come_back(exc: Exception) -> bool:

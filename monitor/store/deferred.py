@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from monitor.store.fresh import create_fresh
 from monitor.store.plain import (
     CHANGE_COLUMNS,
     NOT_QUIET,
@@ -117,12 +118,15 @@ class DeferredStore:
 
     @classmethod
     def open(cls, url: str, *, open_beside: bool = True, migrate: bool = True) -> Store | DeferredStore:
-        """A DeferredStore for a SQLite file at head, else the Store opened now (migrated as ever, with `migrate`).
+        """A DeferredStore for a SQLite file at head (with `migrate`, also for a file not there yet: made at head by
+        `monitor.store.fresh`), else the Store opened now (migrated as ever, with `migrate`).
 
         `open_beside`: the store is opened in a thread once the first claim's check yields (its fetch under way),
         ready for its write; without, only when something needs it (a process of a sharded `check`, whose event
         loop keeps its core busy: a thread would only take turns with it, for a store an unchanged page never needs)."""
         quick = quick_connection(url)
+        if quick is None and migrate and (path := quick_url(url)) is not None and create_fresh(path):
+            quick = quick_connection(url)  # a new file, made at head without SQLAlchemy or Alembic
         if quick is None:
             from monitor.store.database import Store
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import socket
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; concurrent first starts there may race (rare, and retried)
+    fcntl = None  # type: ignore[assignment]
 
 
 def process_owner() -> str:
@@ -185,3 +192,19 @@ def head_revisions() -> frozenset[str]:
 SQLITE_WAL = "PRAGMA journal_mode=WAL"  # readers never block the daemon's writer; switching it writes to the file
 # what every connection to a SQLite database runs first (a read-only one all but the WAL switch)
 SQLITE_PRAGMAS = (SQLITE_WAL, "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=30000")
+
+
+@contextlib.contextmanager
+def migration_lock(path: str) -> Iterator[None]:
+    """One migrator (or creator) at a time on the SQLite file `path`. The lock is a file of its own beside the
+    database: closing a descriptor of the database file itself would drop every POSIX lock SQLite holds on it
+    in this process."""
+    if fcntl is None:
+        yield
+        return
+    with open(f"{path}-migrate.lock", "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
