@@ -120,6 +120,13 @@ class Context:
         return self._store
 
 
+    def close(self) -> None:
+        """Close the database the command opened, if any."""
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

@@ -79,6 +79,7 @@ def main_options(
 
     setup_logging(log_format, logging.DEBUG if verbose else logging.INFO)
     ctx.obj = Context(config, db, log_format)
+    ctx.call_on_close(ctx.obj.close)  # whatever the command's exit: its database connections closed, the WAL folded in
 
 
 STATUS_STYLE = {"new": "cyan", "changed": "yellow", "unchanged": "green", "error": "red", "rejected": "red",
