@@ -425,12 +425,13 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
 
 
 def test_the_first_revert_of_each_change_over_random_histories():
-    """`Reverts`, read newest first in constant memory, agrees with the rule read the long way (every blink
-    back V to E undoes the versions after E and before V; the first such V marks the change) on random
-    histories of a few texts, with reverts_to the earliest version of the same text as checks store it."""
+    """`Reverts`, read newest first in constant memory (and `undone_in_any_order`, read oldest first), agrees
+    with the rule read the long way (every blink back V to E undoes the versions after E and before V; the
+    first such V marks the change) on random histories of a few texts, with reverts_to the earliest version
+    of the same text as checks store it."""
     import random
 
-    from monitor.store.reverts import Reverts, undone_by
+    from monitor.store.reverts import Reverts, undone_by, undone_in_any_order
 
     rng = random.Random(7)
     for _ in range(500):
@@ -447,6 +448,8 @@ def test_the_first_revert_of_each_change_over_random_histories():
                     for x in range(len(texts), 0, -1)}
         reverts = Reverts(reversed(blinks))
         assert {x: reverts.undone_in(x) for x in range(len(texts), 0, -1)} == expected, (texts, blinks)
+        oldest_first = undone_in_any_order(reversed(blinks))  # as `export` asks: oldest first
+        assert {x: oldest_first(x) for x in range(1, len(texts) + 1)} == expected, (texts, blinks)
         pushed = Reverts()
         got = {}
         for x in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by
