@@ -93,5 +93,10 @@ def undone_in(session: Session, source_id: int, seqs: Iterable[int]) -> dict[int
     wanted = sorted(set(seqs), reverse=True)
     if not wanted:
         return {}
-    reverts = Reverts(blinks_of(session, source_id, after=wanted[-1]))
-    return {seq: by for seq in wanted if (by := reverts.undone_in(seq)) is not None}
+    return first_undoers(blinks_of(session, source_id, after=wanted[-1]), wanted)
+
+
+def first_undoers(blinks: Iterable[tuple[int, int]], seqs: Iterable[int]) -> dict[int, int]:
+    """`undone_in` over blinks back already read (newest first, as `blinks_of` gives them)."""
+    reverts = Reverts(blinks)
+    return {seq: by for seq in sorted(set(seqs), reverse=True) if (by := reverts.undone_in(seq)) is not None}
