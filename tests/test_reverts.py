@@ -238,7 +238,7 @@ def test_a_retried_check_cannot_queue_the_revert_twice(watch):
         store.dispose()
 
     assert len(back["reverted_alerts"]) == 1
-    assert again == [] and len(reverts) == 1
+    assert again == ([], []) and len(reverts) == 1
 
 
 def test_on_revert_is_validated_like_the_other_channel_keys():
@@ -310,6 +310,27 @@ def test_a_change_alert_still_waiting_to_be_retried_is_superseded_by_the_revert_
     assert superseded["last_error"] == ("superseded: version 3 returned to the text of version 1 before this alert "
                                         "was delivered, so it is not sent")
     assert [a["type"] for a in w.alerts()] == ["policy.changed"]            # and no policy.reverted was queued
+
+
+def test_a_blink_back_that_only_supersedes_undelivered_alerts_says_so_rather_than_no_alert(watch):
+    """A → B (its two alerts queued, not delivered) → A: nobody was told of B, so no `policy.reverted` goes
+    out, but the blink stopped B's alerts; `check` says so, `check --json` names them. Then C (queued) → A."""
+    w = watch({"siem": {}, "audit": {}})
+    w.check(A)
+    w.check(B, "--no-deliver")
+    w.site.set("/p", A)
+    back = w.run("check")
+    w.check(C, "--no-deliver")
+    queued_for_c = sorted(a["webhook_id"] for a in w.alerts() if a["status"] == "pending")
+    again = w.check(A)
+
+    details = "".join(back.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert "backtothetextofv1:supersedes2undeliveredalerts(neversent)" in details, back.stdout
+    assert "(noalert)" not in details and "policy.reverted" not in details
+    assert again["reverts_to"] == 1 and again["reverted_alerts"] == []
+    assert sorted(again["superseded_alerts"]) == queued_for_c and len(queued_for_c) == 2
+    assert sorted((a["type"], a["status"]) for a in w.alerts()) == [("policy.changed", "superseded")] * 4
+    assert w.hooks["siem"].received == w.hooks["audit"].received == []
 
 
 def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch):
