@@ -1,6 +1,6 @@
 """`export` formats: a source's versions and changes as JSON, JSON Lines, CSV or Markdown, written as they
-stream in (pure: each writer takes an iterator of `VersionRecord`s, which later blink back undid each, and a
-text stream)."""
+stream in (pure: each writer takes an iterator of `VersionRecord`s, the lookup of the later blink back that
+undid each, and a text stream)."""
 
 from __future__ import annotations
 
