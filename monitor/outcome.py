@@ -26,6 +26,7 @@ class CheckResult:
     error: str | None = None
     alert_topics: list[str] = field(default_factory=list)
     reverted_alerts: list[str] = field(default_factory=list)  # webhook ids of the alerts a blink back undid
+    superseded_alerts: list[str] = field(default_factory=list)  # …and of those it stopped before any delivery
     changes: list[RatedChange] = field(default_factory=list)
     http_status: int | None = None
     duration: float = 0.0
@@ -48,5 +49,6 @@ class CheckResult:
             "source": self.source, "url": self.url, "status": self.status, "version": self.version,
             "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
             "alert_topics": self.alert_topics, "reverted_alerts": self.reverted_alerts,
+            "superseded_alerts": self.superseded_alerts,
             "changes": [c.to_json() for c in self.changes],
         }

@@ -281,20 +281,28 @@ def test_an_interrupted_send_is_resent_with_the_same_id_after_its_lease(setup, r
     assert [r.headers["Webhook-Id"] for r in receiver.received] == [alert.idempotency_key]
 
 
-def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_unsigned(setup, receiver,
-                                                                                    monkeypatch):
+def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_unsigned_and_validate_warns(
+        setup, receiver, monkeypatch, cli):
+    """One unset variable, both readers of it: delivery (`unset_secrets`) holds the alert back, `validate`
+    (`config_warnings`) warns; once it is set, the alert goes out and the warning is gone."""
     monkeypatch.delenv("TEST_WEBHOOK_UNSET", raising=False)
     config, store = setup(receiver.url, secret_env="TEST_WEBHOOK_UNSET")
     queue_change(store, config, "wemet", [MINORS])
 
     reports = [deliver(store, config, after=3600 * i) for i in range(15)]  # more passes than max_attempts
+    validated = cli("--config", config.path, "validate")
 
     [row] = alert_rows(store)
     assert all(r.unconfigured == 1 and r.attempted == 0 for r in reports) and receiver.received == []
     assert row.status == "pending" and row.attempts == 0, "waiting for the secret is not a failed attempt"
     assert row.last_error == ("environment variable TEST_WEBHOOK_UNSET (secret_env) is not set; the alert waits "
                               "until the delivering process has it")
+    assert validated.exit_code == 0
+    assert "OK - 1 source, 1 channel" in validated.stdout
+    assert "warning:" in validated.stderr and "channel siem" in validated.stderr
+    assert "TEST_WEBHOOK_UNSET is not set" in validated.stderr
     monkeypatch.setenv("TEST_WEBHOOK_UNSET", SECRET)
+    assert "warning" not in cli("--config", config.path, "validate").stderr
     assert deliver(store, config).delivered == 1 and len(receiver.received) == 1
 
 

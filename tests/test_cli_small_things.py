@@ -210,22 +210,6 @@ def test_diff_keeps_its_markers_on_a_terminal_without_colour(cli, site, make_con
     assert "\x1b[" in coloured and "under the age of 1813 from" in words(coloured)
 
 
-# -- validate warns about unset secrets ----------------------------------------------------------------------
-
-def test_validate_is_ok_but_warns_when_a_webhook_secret_variable_is_unset(cli, make_config, monkeypatch):
-    monkeypatch.delenv("PM_TEST_SMALL_THINGS_SECRET", raising=False)
-    config = make_config([SOURCE], {"siem": {"type": "webhook", "url": "https://hooks.example.org/pm",
-                                             "secret_env": "PM_TEST_SMALL_THINGS_SECRET"}})
-    result = cli("--config", config, "validate")
-    assert result.exit_code == 0
-    assert "OK - 1 source, 1 channel" in result.stdout
-    assert "warning:" in result.stderr and "channel siem" in result.stderr
-    assert "PM_TEST_SMALL_THINGS_SECRET is not set" in result.stderr
-
-    monkeypatch.setenv("PM_TEST_SMALL_THINGS_SECRET", "whsec_c2VjcmV0")
-    assert "warning" not in cli("--config", config, "validate").stderr
-
-
 # -- 10: what a release ships -----------------------------------------------------------------------------
 
 def test_the_wheel_ships_py_typed_and_the_license(tmp_path):

@@ -106,6 +106,31 @@ def test_markdown_has_a_section_per_version_and_each_text_in_a_fence(history, tm
     assert "(form only)" in document
 
 
+def test_a_change_a_later_blink_back_undid_says_so_in_every_format(history, tmp_path):
+    """wemet v6 returns to the text of v2: v5's change (data brokers) no longer stands, as the timeline says;
+    v3 in between was form-only and v2 stands, so neither is marked."""
+    from tests.history_helpers import AGE
+
+    history.check("wemet", AGE, "2026-07-01T09:00")
+    history.cli("export", "wemet", "--format", "markdown", "--out", tmp_path)
+
+    lines = [json.loads(line) for line in history.cli("export", "wemet", "--format", "jsonl").stdout.splitlines()]
+    [source] = history.cli("export", "wemet", "--format", "json").json()["sources"]
+    rows = list(csv.DictReader(io.StringIO(history.cli("export", "wemet", "--format", "csv").stdout)))
+    timeline = history.cli("timeline", "wemet", "--json").json()
+    document = (tmp_path / "wemet.md").read_text()
+
+    marks = [(v["version"], v["reverts_to"], v["reverted_in"]) for v in lines]
+    assert marks == [(1, None, None), (2, None, None), (3, None, None), (4, 2, None), (5, None, 6), (6, 2, None)]
+    assert [(e["version"], e["reverted_in"]) for e in timeline] == [(5, 6), (2, None)]  # the same fact
+    assert [v["reverted_in"] for v in source["versions"]] == [v["reverted_in"] for v in lines]
+    assert [(r["version"], r["reverted_in"]) for r in rows if r["record"] == "version"] == [
+        ("1", ""), ("2", ""), ("3", ""), ("4", ""), ("5", "6"), ("6", "")]
+    v5 = document[document.index("## v4 → v5"):document.index("## v5 → v6")]
+    assert "- reverted in v6: the policy returned to the text before this change, which no longer stands\n" in v5
+    assert document.count("reverted in v") == 1
+
+
 def test_markdown_escapes_policy_text_outside_the_fences():
     from monitor.report.export import fenced, md_inline
 
@@ -207,6 +232,7 @@ def test_export_memory_does_not_grow_with_the_number_of_versions(tmp_path):
 
     from monitor.report.export import JsonLinesWriter
     from monitor.store.database import Store
+    from monitor.store.reverts import undone_in_any_order
     from monitor.store.streams import stream_versions
     from tests.history_helpers import fill_database
 
@@ -219,7 +245,8 @@ def test_export_memory_does_not_grow_with_the_number_of_versions(tmp_path):
             if measured:
                 tracemalloc.start()
             with store.session() as session:
-                JsonLinesWriter(sink, None).source("big", "", stream_versions(session, sources=["big"]))
+                JsonLinesWriter(sink, None).source("big", "", stream_versions(session, sources=["big"]),
+                                                   undone_in_any_order(()))
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
         store.dispose()

@@ -137,3 +137,49 @@ def test_a_blink_back_rewrites_the_feed_with_the_undone_entry_marked(cli, site, 
         "Reverted in v3: the policy returned to the text before this change, which no longer stands.\n")
     assert entry.findtext(f"{ATOM}updated") >= before.findtext(f"{ATOM}updated")
     assert ET.parse(feed).getroot().findtext(f"{ATOM}updated") == entry.findtext(f"{ATOM}updated")
+
+
+def test_the_feed_runs_the_same_statements_for_two_entries_as_for_six(cli, site, make_config, sqlite_url):
+    """Two sources, each changing its age threshold; `a` then returns to its first text (undoing all three of
+    its entries), `b` to its second (undoing two). Each entry's changes, previous version and revert are
+    read for the whole feed at once, so six entries, five of them reverted, cost what two did."""
+    from sqlalchemy import event
+
+    from monitor.notify.feed import feed_document
+    from monitor.store.database import Store
+
+    config = make_config([{"name": name, "url": site.url(f"/{name}")} for name in ("a", "b")])
+
+    def check(name: str, text: str) -> None:
+        site.set(f"/{name}", render_policy(text))
+        assert cli("--config", config, "--db", sqlite_url, "check", name).exit_code == 0
+
+    def feed() -> tuple[list[str], int]:
+        store = Store(sqlite_url, read_only=True)  # a fresh one each time: the same connection set-up
+        executed: list[str] = []
+        event.listen(store.engine, "before_cursor_execute", lambda conn, cursor, statement, *_: executed.append(
+            statement))
+        try:
+            document = feed_document(store)
+        finally:
+            store.dispose()
+        return [e.findtext(f"{ATOM}title") for e in ET.fromstring(document).findall(f"{ATOM}entry")], len(executed)
+
+    def age(years: int) -> str:
+        return edit(TEXT, "under the age of 18", f"under the age of {years}")
+
+    for name in ("a", "b"):
+        check(name, TEXT)
+        check(name, age(13))
+    two, statements_for_two = feed()
+    for name in ("a", "b"):
+        check(name, age(14))
+        check(name, age(15))
+    check("a", TEXT)     # a v5: back to v1, undoing v2, v3, v4
+    check("b", age(13))  # b v5: back to v2, undoing v3, v4
+    six, statements_for_six = feed()
+
+    assert two == ["b: minors changed (high)", "a: minors changed (high)"]
+    assert [(title.split(":")[0], title.endswith(" (reverted in v5)")) for title in six] == [
+        ("b", True), ("b", True), ("a", True), ("a", True), ("b", False), ("a", True)]
+    assert statements_for_six == statements_for_two, (statements_for_two, statements_for_six)

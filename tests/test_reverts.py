@@ -238,7 +238,7 @@ def test_a_retried_check_cannot_queue_the_revert_twice(watch):
         store.dispose()
 
     assert len(back["reverted_alerts"]) == 1
-    assert again == [] and len(reverts) == 1
+    assert again == ([], []) and len(reverts) == 1
 
 
 def test_on_revert_is_validated_like_the_other_channel_keys():
@@ -310,6 +310,27 @@ def test_a_change_alert_still_waiting_to_be_retried_is_superseded_by_the_revert_
     assert superseded["last_error"] == ("superseded: version 3 returned to the text of version 1 before this alert "
                                         "was delivered, so it is not sent")
     assert [a["type"] for a in w.alerts()] == ["policy.changed"]            # and no policy.reverted was queued
+
+
+def test_a_blink_back_that_only_supersedes_undelivered_alerts_says_so_rather_than_no_alert(watch):
+    """A → B (its two alerts queued, not delivered) → A: nobody was told of B, so no `policy.reverted` goes
+    out, but the blink stopped B's alerts; `check` says so, `check --json` names them. Then C (queued) → A."""
+    w = watch({"siem": {}, "audit": {}})
+    w.check(A)
+    w.check(B, "--no-deliver")
+    w.site.set("/p", A)
+    back = w.run("check")
+    w.check(C, "--no-deliver")
+    queued_for_c = sorted(a["webhook_id"] for a in w.alerts() if a["status"] == "pending")
+    again = w.check(A)
+
+    details = "".join(back.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert "backtothetextofv1:supersedes2undeliveredalerts(neversent)" in details, back.stdout
+    assert "(noalert)" not in details and "policy.reverted" not in details
+    assert again["reverts_to"] == 1 and again["reverted_alerts"] == []
+    assert sorted(again["superseded_alerts"]) == queued_for_c and len(queued_for_c) == 2
+    assert sorted((a["type"], a["status"]) for a in w.alerts()) == [("policy.changed", "superseded")] * 4
+    assert w.hooks["siem"].received == w.hooks["audit"].received == []
 
 
 def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch):
@@ -425,12 +446,13 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
 
 
 def test_the_first_revert_of_each_change_over_random_histories():
-    """`Reverts`, read newest first in constant memory, agrees with the rule read the long way (every blink
-    back V to E undoes the versions after E and before V; the first such V marks the change) on random
-    histories of a few texts, with reverts_to the earliest version of the same text as checks store it."""
+    """`Reverts`, read newest first in constant memory (and `undone_in_any_order`, read oldest first), agrees
+    with the rule read the long way (every blink back V to E undoes the versions after E and before V; the
+    first such V marks the change) on random histories of a few texts, with reverts_to the earliest version
+    of the same text as checks store it."""
     import random
 
-    from monitor.store.reverts import Reverts, undone_by
+    from monitor.store.reverts import Reverts, undone_by, undone_in_any_order
 
     rng = random.Random(7)
     for _ in range(500):
@@ -447,6 +469,8 @@ def test_the_first_revert_of_each_change_over_random_histories():
                     for x in range(len(texts), 0, -1)}
         reverts = Reverts(reversed(blinks))
         assert {x: reverts.undone_in(x) for x in range(len(texts), 0, -1)} == expected, (texts, blinks)
+        oldest_first = undone_in_any_order(reversed(blinks))  # as `export` asks: oldest first
+        assert {x: oldest_first(x) for x in range(1, len(texts) + 1)} == expected, (texts, blinks)
         pushed = Reverts()
         got = {}
         for x in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by

@@ -161,11 +161,14 @@ def _export_stream(session, names: list[str], fmt: str, handle: TextIO) -> int:
 
     from monitor.report.export import WRITERS
     from monitor.store.database import Source, utcnow
+    from monitor.store.reverts import blinks_of, undone_in_any_order
     from monitor.store.streams import stream_versions
 
     writer = WRITERS[fmt](handle, utcnow())
-    urls = dict(session.execute(select(Source.name, Source.url).where(Source.name.in_(names))).all())
-    total = sum(writer.source(name, urls[name], stream_versions(session, sources=[name], order="oldest"))
+    rows = {name: (id_, url) for id_, name, url in session.execute(
+        select(Source.id, Source.name, Source.url).where(Source.name.in_(names))).all()}
+    total = sum(writer.source(name, rows[name][1], stream_versions(session, sources=[name], order="oldest"),
+                              undone_in_any_order(blinks_of(session, rows[name][0])))
                 for name in names)
     writer.close()
     return total

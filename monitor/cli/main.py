@@ -109,16 +109,25 @@ def _change_details(result) -> str:
     return f"{n} change{'s' * (n != 1)}, none to watched topics in substance"
 
 
+def _blink_details(result) -> str:
+    """What a blink back did to the alerts of the changes it undid: withdrew those a channel received
+    (`policy.reverted`) and superseded those never delivered; "(no alert)" only when it touched none."""
+    done = []
+    if n := len(result.reverted_alerts):
+        done.append(f"policy.reverted withdraws {n} alert{'s' * (n != 1)}")
+    if n := len(result.superseded_alerts):
+        done.append(f"supersedes {n} undelivered alert{'s' * (n != 1)} (never sent)")
+    back = f"back to the text of v{result.reverts_to}"
+    return f"{back}: {'; '.join(done)}" if done else f"{back} (no alert)"
+
+
 def print_check_results(results) -> None:
     table = Table("source", "status", "version", "alert topics", "details")
     for r in results:
         if r.failed:
             details = r.error or ""
-        elif r.reverts_to and r.reverted_alerts:  # undoes a change alerted since: not silent
-            n = len(r.reverted_alerts)
-            details = f"back to the text of v{r.reverts_to}: policy.reverted withdraws {n} alert{'s' * (n != 1)}"
         elif r.reverts_to:
-            details = f"back to the text of v{r.reverts_to} (no alert)"
+            details = _blink_details(r)
         else:
             details = _change_details(r)
         version = f"v{r.previous_version} → v{r.version}" if r.previous_version else (f"v{r.version}" if r.version

@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import exists
-from sqlmodel import select
+from sqlalchemy import and_, exists, or_
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
-from monitor.store.reverts import undone_in
+from monitor.store.reverts import first_undoers
 from monitor.store.streams import json_list_has, json_list_nonempty
 
 log = logging.getLogger("monitor.notify.feed")
@@ -59,22 +60,61 @@ def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None =
               .order_by(Version.id.desc()).limit(limit))
     if source is not None:
         recent = recent.where(Source.name == source)
-    entries: list[FeedEntry] = []
     with store.session() as session:
-        for version, row in session.exec(recent):
-            changes = [c for c in session.exec(select(ChangeRow).where(ChangeRow.new_version_id == version.id)
-                                               .order_by(ChangeRow.position)) if c.alert_topics]
-            previous = session.get(Version, changes[0].old_version_id)
-            undone = undone_in(session, version.source_id, [version.seq]).get(version.seq)
-            entries.append(FeedEntry(
-                row.name, row.url, version.seq, previous.seq, version.fetched_at,
-                sorted({t for c in changes for t in c.alert_topics}),
-                max((c.severity for c in changes), key=SEVERITY_RANK.__getitem__),
-                [(c.section, c.summary) for c in changes], undone,
-                session.exec(select(Version.fetched_at).where(Version.source_id == version.source_id,
-                                                              Version.seq == undone)).one() if undone else None,
-            ))
+        found = session.exec(recent).all()
+        changes = _alert_worthy_changes(session, [version.id for version, _ in found])
+        undone = _reverts(session, found)
+    entries: list[FeedEntry] = []
+    for version, row in found:
+        mine = changes[version.id]
+        previous_seq, reverted_in, reverted_at = mine[0][1], *undone.get(version.id, (None, None))
+        entries.append(FeedEntry(
+            row.name, row.url, version.seq, previous_seq, version.fetched_at,
+            sorted({t for c, _ in mine for t in c.alert_topics}),
+            max((c.severity for c, _ in mine), key=SEVERITY_RANK.__getitem__),
+            [(c.section, c.summary) for c, _ in mine], reverted_in, reverted_at,
+        ))
     return entries
+
+
+def _alert_worthy_changes(session: Session, version_ids: list[int]) -> dict[int, list[tuple[ChangeRow, int]]]:
+    """The alert-worthy changes of these versions in their order, each with its old version's seq: one query
+    for the whole feed."""
+    old = aliased(Version)
+    rows = session.exec(select(ChangeRow, old.seq).join(old, old.id == ChangeRow.old_version_id)
+                        .where(ChangeRow.new_version_id.in_(version_ids))
+                        .order_by(ChangeRow.new_version_id, ChangeRow.position))
+    changes: dict[int, list[tuple[ChangeRow, int]]] = {}
+    for change, previous_seq in rows:
+        if change.alert_topics:
+            changes.setdefault(change.new_version_id, []).append((change, previous_seq))
+    return changes
+
+
+def _reverts(session: Session, found: list[tuple[Version, Source]]) -> dict[int, tuple[int, datetime]]:
+    """For each entry a later blink back undid, by version id, the first such blink's seq and capture time:
+    the blinks of every source in the feed (after its oldest entry) read in one query."""
+    entries: dict[int, dict[int, int]] = {}  # source id → {seq: version id}
+    for version, _ in found:
+        entries.setdefault(version.source_id, {})[version.seq] = version.id
+    if not entries:
+        return {}
+    rows = session.exec(select(Version.source_id, Version.seq, Version.reverts_to, Version.fetched_at)
+                        .where(Version.reverts_to.is_not(None),
+                               or_(*(and_(Version.source_id == source_id, Version.seq > min(seqs))
+                                     for source_id, seqs in entries.items())))
+                        .order_by(Version.source_id, Version.seq.desc())).all()
+    blinks: dict[int, list[tuple[int, int]]] = {}  # newest first, as Reverts reads them
+    captured: dict[tuple[int, int], datetime] = {}
+    for source_id, seq, reverts_to, fetched_at in rows:
+        blinks.setdefault(source_id, []).append((seq, reverts_to))
+        captured[(source_id, seq)] = fetched_at
+    undone: dict[int, tuple[int, datetime]] = {}
+    for source_id, mine in blinks.items():
+        seqs = entries[source_id]
+        for seq, by in first_undoers(mine, seqs).items():
+            undone[seqs[seq]] = (by, captured[(source_id, by)])
+    return undone
 
 
 def feed_document(store: Store, *, topic: str | None = None, source: str | None = None) -> bytes:

@@ -106,7 +106,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
 
 
 def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig, version: Version,
-                          result: CheckResult) -> list[str]:
+                          result: CheckResult) -> tuple[list[str], list[str]]:
     """Queue `policy.reverted` alerts when `version`, a blink back, undoes changes that were alerted.
 
     `version` restores the text of an earlier version E (`version.reverts_to`); every `policy.changed`
@@ -122,11 +122,11 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
       nobody received. `alerts retry --failed` does not pick superseded alerts up again.
 
     An alert is named by at most one revert ever, so flapping between the same texts
-    (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named (`reverted_alerts`
-    of `check --json`).
+    (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named and those superseded
+    (`reverted_alerts` and `superseded_alerts` of `check --json`).
     """
     if version.reverts_to is None:
-        return []
+        return [], []
     versions = undone_by(version.seq, version.reverts_to)
     undone = list(session.exec(
         select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
@@ -135,9 +135,14 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
                Version.seq >= versions.start, Version.seq < versions.stop)
         .order_by(Version.seq, Alert.id)
     ))
-    received = [(alert, seq) for alert, seq in undone if not _supersede(session, alert, version)]
+    received, superseded = [], []
+    for alert, seq in undone:
+        if _supersede(session, alert, version):
+            superseded.append(alert.idempotency_key)
+        else:
+            received.append((alert, seq))
     if not received:
-        return []
+        return [], superseded
     already = {key for payload in session.exec(select(Alert.payload).where(
                    Alert.source_id == version.source_id, Alert.event_type == "policy.reverted"))
                for key in ((payload or {}).get("data") or {}).get("reverted_alerts") or ()}
@@ -168,7 +173,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
         log.info(f"{source.name}: version {version.seq} returns to the text of version {version.reverts_to}; "
                  f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
                  extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
-    return named
+    return named, superseded
 
 
 def _change_link(config: Config, source: str, old: int | None, new: int) -> dict[str, str]:

@@ -1,12 +1,13 @@
 """`export` formats: a source's versions and changes as JSON, JSON Lines, CSV or Markdown, written as they
-stream in (pure: each writer takes an iterator of `VersionRecord`s and a text stream)."""
+stream in (pure: each writer takes an iterator of `VersionRecord`s, the lookup of the later blink back that
+undid each, and a text stream)."""
 
 from __future__ import annotations
 
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TextIO
 
@@ -15,6 +16,14 @@ from monitor.store.streams import ChangeRecord, VersionRecord
 FORMAT_NAME = "policy-monitor-export"
 FORMAT_VERSION = 1
 EXTENSIONS = {"json": "json", "jsonl": "jsonl", "csv": "csv", "markdown": "md"}
+
+UndoneIn = Callable[[int], int | None]  # a version's seq → the later blink back that undid it (reverts.py)
+
+
+def reverted_in(record: VersionRecord, undone_in: UndoneIn) -> int | None:
+    """The later version that returned to the text before this version's material changes; None while they
+    stand, and for a version without any (as the timeline, `history` and the feed mark only changes)."""
+    return undone_in(record.seq) if record.material_changes else None
 
 
 def _iso(moment: datetime) -> str:
@@ -28,7 +37,7 @@ def change_json(change: ChangeRecord) -> dict:
             "before": change.before, "after": change.after}
 
 
-def version_json(record: VersionRecord) -> dict:
+def version_json(record: VersionRecord, undone_in: UndoneIn) -> dict:
     """A version with its text, hashes, capture date, URL and changes: one JSON Lines line, one item of
     a source's `versions` in JSON."""
     return {"source": record.source, "version": record.seq, "previous_version": record.previous,
@@ -36,7 +45,8 @@ def version_json(record: VersionRecord) -> dict:
             "content_type": record.content_type, "text_sha256": record.text_hash, "raw_sha256": record.raw_hash,
             "raw_bytes_stored": record.raw_bytes, "raw_pruned": record.raw_bytes == 0,
             "normalizer_version": record.normalizer_version, "reverts_to": record.reverts_to,
-            "material": bool(record.material_changes), "text": record.text,
+            "material": bool(record.material_changes), "reverted_in": reverted_in(record, undone_in),
+            "text": record.text,
             "changes": [change_json(c) for c in record.changes]}
 
 
@@ -49,13 +59,14 @@ class JsonWriter:
         out.write(f'{{"format": "{FORMAT_NAME}", "format_version": {FORMAT_VERSION}, '
                   f'"exported_at": {json.dumps(_iso(exported_at))}, "sources": [')
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord]) -> int:
+    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         self.out.write(("," if self.sources else "") + "\n {" + f'"name": {json.dumps(name)}, '
                        f'"url": {json.dumps(url)}, "versions": [')
         self.sources += 1
         count = 0
         for record in versions:
-            self.out.write(("," if count else "") + "\n  " + json.dumps(version_json(record), ensure_ascii=False))
+            line = json.dumps(version_json(record, undone_in), ensure_ascii=False)
+            self.out.write(("," if count else "") + "\n  " + line)
             count += 1
         self.out.write("\n ]}")
         return count
@@ -70,10 +81,10 @@ class JsonLinesWriter:
     def __init__(self, out: TextIO, exported_at: datetime):
         self.out = out
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord]) -> int:
+    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         count = 0
         for record in versions:
-            self.out.write(json.dumps(version_json(record), ensure_ascii=False) + "\n")
+            self.out.write(json.dumps(version_json(record, undone_in), ensure_ascii=False) + "\n")
             count += 1
         return count
 
@@ -83,7 +94,7 @@ class JsonLinesWriter:
 
 CSV_COLUMNS = (
     "record", "source", "version", "previous_version", "fetched_at", "url", "http_status", "content_type",
-    "text_sha256", "raw_sha256", "raw_pruned", "reverts_to", "material", "text",
+    "text_sha256", "raw_sha256", "raw_pruned", "reverts_to", "material", "reverted_in", "text",
     "position", "section", "kind", "topics", "alert_topics", "severity", "substantive", "not_rated", "summary",
     "before", "after",
 )
@@ -97,7 +108,7 @@ class CsvWriter:
         self.writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
         self.writer.writeheader()
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord]) -> int:
+    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         count = 0
         for record in versions:
             base = {"source": record.source, "version": record.seq, "previous_version": record.previous or "",
@@ -106,7 +117,8 @@ class CsvWriter:
                 **base, "record": "version", "url": record.url, "http_status": record.http_status or "",
                 "content_type": record.content_type, "text_sha256": record.text_hash, "raw_sha256": record.raw_hash,
                 "raw_pruned": _bool(record.raw_bytes == 0), "reverts_to": record.reverts_to or "",
-                "material": _bool(bool(record.material_changes)), "text": record.text})
+                "material": _bool(bool(record.material_changes)),
+                "reverted_in": reverted_in(record, undone_in) or "", "text": record.text})
             for c in record.changes:
                 self.writer.writerow({
                     **base, "record": "change", "position": c.position, "section": c.section, "kind": c.kind,
@@ -132,7 +144,7 @@ class MarkdownWriter:
         self.exported_at = exported_at
         self.sources = 0
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord]) -> int:
+    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         w = self.out.write
         w(("\n---\n\n" if self.sources else "") + f"# {md_inline(name)}\n\n{md_inline(url)}\n\n"
           f"Exported by policy-monitor on {self.exported_at:%Y-%m-%d %H:%M} UTC.\n")
@@ -147,6 +159,9 @@ class MarkdownWriter:
               + "\n")
             if record.reverts_to is not None:
                 w(f"- back to the text of v{record.reverts_to} (a blink)\n")
+            if (undone := reverted_in(record, undone_in)) is not None:
+                w(f"- reverted in v{undone}: the policy returned to the text before this change, which no longer "
+                  f"stands\n")
             if record.changes:
                 w("\n### Changes\n\n")
                 for c in record.changes:

@@ -6,7 +6,8 @@ the change of every version after E and before V: the policy says again what it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,6 +57,28 @@ class Reverts:
                     None)
 
 
+def undone_in_any_order(blinks: Iterable[tuple[int, int]]) -> Callable[[int], int | None]:
+    """`Reverts.undone_in` for versions asked in any order (`export` reads them oldest first), holding only
+    the blinks back (`blinks` newest first, as `blinks_of` reads them), not an answer per version.
+
+    Which blink first undid a version can only change where a blink's range of undone versions starts
+    or ends, so `Reverts` is asked there (newest first, as it wants) and every other version is looked up
+    between two of those edges.
+    """
+    blinks = list(blinks)
+    edges = sorted({edge for blink, reverts_to in blinks
+                    for edge in (undone_by(blink, reverts_to).start, blink)}, reverse=True)
+    reverts = Reverts(blinks)
+    answers = [reverts.undone_in(edge) for edge in edges][::-1]
+    edges.reverse()
+
+    def undone_in(seq: int) -> int | None:
+        at = bisect_right(edges, seq) - 1
+        return answers[at] if at >= 0 else None
+
+    return undone_in
+
+
 def blinks_of(session: Session, source_id: int, *, after: int = 0) -> Iterator[tuple[int, int]]:
     """The blinks back of a source after version `after`, newest first, as (version, reverts_to)."""
     rows = session.execute(select(Version.seq, Version.reverts_to)
@@ -70,5 +93,10 @@ def undone_in(session: Session, source_id: int, seqs: Iterable[int]) -> dict[int
     wanted = sorted(set(seqs), reverse=True)
     if not wanted:
         return {}
-    reverts = Reverts(blinks_of(session, source_id, after=wanted[-1]))
-    return {seq: by for seq in wanted if (by := reverts.undone_in(seq)) is not None}
+    return first_undoers(blinks_of(session, source_id, after=wanted[-1]), wanted)
+
+
+def first_undoers(blinks: Iterable[tuple[int, int]], seqs: Iterable[int]) -> dict[int, int]:
+    """`undone_in` over blinks back already read (newest first, as `blinks_of` gives them)."""
+    reverts = Reverts(blinks)
+    return {seq: by for seq in sorted(set(seqs), reverse=True) if (by := reverts.undone_in(seq)) is not None}
