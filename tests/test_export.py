@@ -155,7 +155,7 @@ def test_git_export_has_one_dated_commit_per_version_and_reads_with_git_log(hist
         "2026-01-05T09:01:00+00:00 zw v1: first version captured",
         "2026-02-10T09:00:00+00:00 wemet v2: age threshold 18 → 13",
         "2026-03-01T09:00:00+00:00 wemet v3: no change in substance: 2 form-only edits",
-        "2026-03-15T09:00:00+00:00 wemet v4: back to the text of v2 (a blink: no alert)",
+        "2026-03-15T09:00:00+00:00 wemet v4: back to the text of v2 (a blink back: never a change alert)",
         "2026-04-01T09:00:00+00:00 zw v2: no change in substance: date stamp updated",
         "2026-05-12T09:00:00+00:00 zw v3: retention period as long as necessary → 3 years",
         "2026-06-20T09:00:00+00:00 wemet v5: adds recipient: data brokers",

@@ -38,7 +38,7 @@ def test_blinks_form_only_versions_and_first_captures_appear_only_with_all(histo
         ("wemet", "v4 → v5", "adds recipient: data brokers"),
         ("zw", "v2 → v3", "retention period as long as necessary → 3 years"),
         ("zw", "v1 → v2", "no change in substance: date stamp updated"),
-        ("wemet", "v3 → v4", "back to the text of v2 (a blink: no alert)"),
+        ("wemet", "v3 → v4", "back to the text of v2 (a blink back: never a change alert)"),
         ("wemet", "v2 → v3", "no change in substance: 2 form-only edits"),
         ("wemet", "v1 → v2", "age threshold 18 → 13"),
         ("zw", "v1", "first version captured"),

@@ -46,7 +46,7 @@ def entry_of(record: VersionRecord, *, include_all: bool = False) -> TimelineEnt
     if record.previous is None:
         kind, summary = "first", "first version captured"
     elif record.reverts_to is not None:
-        kind, summary = "blink", f"back to the text of v{record.reverts_to} (a blink: no alert)"
+        kind, summary = "blink", f"back to the text of v{record.reverts_to} (a blink back: never a change alert)"
     elif record.changes:
         kind, summary = "form-only", "no change in substance: " + _form_summary(record.changes)
     else:
