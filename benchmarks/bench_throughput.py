@@ -664,6 +664,9 @@ def main() -> None:
     tmp.chmod(0o755)
     nginx = None
     try:
+        # the package's bytecode written as `pip install` leaves an installed copy (urlwatch's, in its venv, is):
+        # an editable checkout under PYTHONDONTWRITEBYTECODE would compile every module in every process
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "monitor")], check=True)
         if args.startup_only:
             print_startup(startup_times(tmp, args.startup_runs), args.startup_runs)
             return
