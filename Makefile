@@ -54,7 +54,7 @@ model: $(STAMP)   # rebuild monitor/meaning/models/en.json from data/labels/ (sa
 	$(BIN)/python -m training.train_model
 
 schema: $(STAMP)   # rewrite monitor/store/schema.sql (a new SQLite file's schema) from the migrations, after adding one
-	PYTHONHASHSEED=0 $(BIN)/python -m monitor.store.fresh
+	$(BIN)/python -m monitor.store.fresh
 
 agreement: $(STAMP)   # Cohen's kappa per topic between the two independent labellers
 	$(BIN)/python -m training.labels agreement

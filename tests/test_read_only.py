@@ -178,6 +178,18 @@ def test_read_only_commands_work_on_an_up_to_date_database(cli, config, db_url):
     assert cli("--config", config, "--db", db_url, "history", "acme", "--json").json()[0]["version"] == 1
 
 
+def test_a_command_closes_its_database_when_it_ends_leaving_no_write_ahead_log(cli, config, sqlite_url, site):
+    # in one process (the CLI as a library, or these tests) a check's connections would otherwise stay open, and
+    # the log they leave be folded in by whichever later connection closes last: a reader, which must not write
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    assert cli("--config", config, "--db", sqlite_url, "check", "--no-deliver").exit_code == 0
+    assert not path.with_name(path.name + "-wal").exists()
+
+    site.set("/p", render_policy(seed_text(2) + "\n\nWe sell your personal data to data brokers."))
+    assert cli("--config", config, "--db", sqlite_url, "check", "--no-deliver").exit_code == 0
+    assert not path.with_name(path.name + "-wal").exists()
+
+
 def test_reading_the_history_leaves_the_database_file_byte_for_byte_as_it_was(cli, config, sqlite_url, tmp_path):
     import hashlib
 

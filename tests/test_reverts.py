@@ -325,7 +325,7 @@ def test_a_blink_back_that_only_supersedes_undelivered_alerts_says_so_rather_tha
     again = w.check(A)
 
     details = "".join(back.stdout.replace("│", "").split())  # the details column, unwrapped
-    assert "backtothetextofv1:supersedes2undeliveredalerts(neversent)" in details, back.stdout
+    assert "backtothetextofv1:supersedes2undeliveredalerts(nonewillbesent)" in details, back.stdout
     assert "(noalert)" not in details and "policy.reverted" not in details
     assert again["reverts_to"] == 1 and again["reverted_alerts"] == []
     assert sorted(again["superseded_alerts"]) == queued_for_c and len(queued_for_c) == 2

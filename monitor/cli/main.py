@@ -116,7 +116,7 @@ def _blink_details(result) -> str:
     if n := len(result.reverted_alerts):
         done.append(f"policy.reverted withdraws {n} alert{'s' * (n != 1)}")
     if n := len(result.superseded_alerts):
-        done.append(f"supersedes {n} undelivered alert{'s' * (n != 1)} (never sent)")
+        done.append(f"supersedes {n} undelivered alert{'s' * (n != 1)} (none will be sent)")
     back = f"back to the text of v{result.reverts_to}"
     return f"{back}: {'; '.join(done)}" if done else f"{back} (no alert)"
 

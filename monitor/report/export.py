@@ -94,9 +94,9 @@ class JsonLinesWriter:
 
 CSV_COLUMNS = (
     "record", "source", "version", "previous_version", "fetched_at", "url", "http_status", "content_type",
-    "text_sha256", "raw_sha256", "raw_pruned", "reverts_to", "material", "reverted_in", "text",
+    "text_sha256", "raw_sha256", "raw_pruned", "reverts_to", "material", "text",
     "position", "section", "kind", "topics", "alert_topics", "severity", "substantive", "not_rated", "summary",
-    "before", "after",
+    "before", "after", "reverted_in",  # added last: a reader by column position keeps its columns
 )
 
 

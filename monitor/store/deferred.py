@@ -125,8 +125,9 @@ class DeferredStore:
         ready for its write; without, only when something needs it (a process of a sharded `check`, whose event
         loop keeps its core busy: a thread would only take turns with it, for a store an unchanged page never needs)."""
         quick = quick_connection(url)
-        if quick is None and migrate and (path := quick_url(url)) is not None and create_fresh(path):
-            quick = quick_connection(url)  # a new file, made at head without SQLAlchemy or Alembic
+        if quick is None and migrate and (path := quick_url(url)) is not None:
+            create_fresh(path)  # a new file made at head without SQLAlchemy or Alembic, here or by another process
+            quick = quick_connection(url)
         if quick is None:
             from monitor.store.database import Store
 
@@ -197,9 +198,14 @@ class DeferredStore:
             return self._store
 
     def dispose(self) -> None:
+        """Close the sqlite3 connection and the store if it was opened (a store opening beside is waited for,
+        never opened here only to be closed)."""
         self._close_quick()
-        if self._store is not None or self._opener is not None:
-            self.opened().dispose()
+        if self._opener is not None and self._opener.is_alive():  # (one never started, its loop gone, is not)
+            self._opener.join()
+        with self._opening:
+            if self._store is not None:
+                self._store.dispose()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)

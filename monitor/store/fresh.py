@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import tempfile
 from importlib import resources
@@ -24,36 +25,38 @@ from monitor.store.plain import SQLITE_WAL, head_revisions, migration_lock
 
 SCHEMA_FILE = "schema.sql"
 _HEAD_LINE = "-- head: "
+_CONSTRAINT_LINE = re.compile(r"\s*(?:FOREIGN KEY|UNIQUE|PRIMARY KEY|CONSTRAINT|CHECK)\b")
 
 
-def shipped_schema() -> tuple[str, list[str]]:
-    """The head revision `schema.sql` was written at, and its statements in order."""
+def shipped_schema() -> tuple[str, str]:
+    """The head revision `schema.sql` was written at, and its SQL (a script of statements)."""
     text = (resources.files("monitor.store") / SCHEMA_FILE).read_text(encoding="utf-8")
     head = next((line[len(_HEAD_LINE):].strip() for line in text.splitlines() if line.startswith(_HEAD_LINE)), "")
-    sql = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    statements = [s.strip() for s in sql.split(";\n") if s.strip()]
-    return head, statements
+    return head, text
 
 
 def create_fresh(path: str) -> bool:
     """Make the SQLite database `path` at this release's head if no file is there; False when it was not made
-    here: the file exists (someone made it, or it is to be migrated), the shipped schema is not at this
-    release's head, or the file could not be made (the caller opens the store its usual way, which reports why)."""
+    here: the file exists (someone made it, or it is to be migrated), the shipped schema is missing or not at
+    this release's head, or the file could not be made (the caller opens the store its usual way, which reports
+    why)."""
     if os.path.exists(path):
         return False
-    head, statements = shipped_schema()
-    if not head or head_revisions() != frozenset({head}):
-        return False
-    directory = os.path.dirname(os.path.abspath(path))
+    directory, name = os.path.split(os.path.abspath(path))
     try:
+        head, script = shipped_schema()
+        if not head or head_revisions() != frozenset({head}):
+            return False
         with migration_lock(path):
             if os.path.exists(path):  # made by another process while this one waited for the lock
                 return False
-            fd, building = tempfile.mkstemp(prefix=".new-", suffix=".db", dir=directory)
-            os.close(fd)
+            for stale in Path(directory).glob(f".{name}.new-*"):  # a creator that died mid-way (never a live one:
+                stale.unlink(missing_ok=True)                      # each builds under this lock)
+            building = os.path.join(directory, f".{name}.new-{os.getpid()}")
+            # mode 0644 less the umask, as SQLite creates a database file
+            os.close(os.open(building, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
             try:
-                _build(building, statements, head)
-                os.chmod(building, 0o666 & ~_umask())  # as sqlite3 would have created the file
+                _build(building, script, head)
                 os.link(building, path)  # never over a file: another creator's, or one made without the lock
             finally:
                 with contextlib.suppress(OSError):
@@ -63,24 +66,15 @@ def create_fresh(path: str) -> bool:
     return True
 
 
-def _build(path: str, statements: list[str], head: str) -> None:
+def _build(path: str, script: str, head: str) -> None:
+    """The schema and its head revision written into the empty file `path`, whole, in one transaction."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute(SQLITE_WAL)  # persistent in the file, as the store's first connection would set it
-        conn.execute("BEGIN")
-        for statement in statements:
-            conn.execute(statement)
-        conn.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (head,))
-        conn.execute("COMMIT")
+        conn.executescript(f"BEGIN;\n{script}\nINSERT INTO alembic_version (version_num) VALUES ('{head}');\nCOMMIT;")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the file itself before it is linked
     finally:
         conn.close()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def schema_of(path: str) -> tuple[str, list[str]]:
@@ -97,11 +91,33 @@ def schema_of(path: str) -> tuple[str, list[str]]:
 
 
 def written_schema(head: str, statements: list[str]) -> str:
-    """`schema.sql`'s text for a head revision and its statements."""
+    """`schema.sql`'s text for a head revision and its statements: trailing spaces dropped, and each run of
+    constraint lines in a table sorted (SQLAlchemy lists a recreated table's foreign keys in an order that
+    varies from run to run; SQLite reads them in any order), so equal schemas give equal text."""
     lines = ["-- The SQLite schema at Alembic head, as `alembic upgrade head` leaves an empty file.",
              "-- Written by `make schema` (python -m monitor.store.fresh); never edited by hand.",
              f"{_HEAD_LINE}{head}", ""]
-    return "\n".join(lines) + "".join(f"{statement};\n" for statement in statements)
+    return "\n".join(lines) + "".join(f"{_sorted_constraints(statement)};\n" for statement in statements)
+
+
+def _sorted_constraints(statement: str) -> str:
+    lines = [line.rstrip() for line in statement.splitlines()]
+    out: list[str] = []
+    at = 0
+    while at < len(lines):
+        end = at
+        while end < len(lines) and _CONSTRAINT_LINE.match(lines[end]):
+            end += 1
+        if end == at:
+            out.append(lines[at])
+            at += 1
+            continue
+        run = lines[at:end]
+        endings = [line.endswith(",") for line in run]  # the separators stay where they were
+        for line, comma in zip(sorted(line.rstrip(",") for line in run), endings, strict=True):
+            out.append(line + ("," if comma else ""))
+        at = end
+    return "\n".join(out)
 
 
 def migrated_schema() -> tuple[str, list[str]]:
