@@ -192,3 +192,15 @@ def test_a_database_from_before_migration_0005_learns_which_changes_are_substant
     flags = [row[0] for row in db.execute("select substantive from change order by position")]
     db.close()
     assert flags == [1, 0, 0, 0, 1, 0]
+
+
+def test_the_topics_column_shows_the_alert_topics_and_counts_what_does_not_fit():
+    from monitor.report.timeline import TOPICS_WIDTH, topics_cell
+
+    many = ("ads_ai", "changes", "collection", "contact", "cookies", "minors", "sharing")
+
+    assert topics_cell(()) == "-"
+    assert topics_cell(("minors", "sharing")) == "minors, sharing"
+    assert topics_cell(many) == "ads_ai, changes +5"
+    assert topics_cell(("retention", "sharing", "minors")) == "retention +2"
+    assert all(len(topics_cell(many[:n])) <= TOPICS_WIDTH for n in range(1, len(many) + 1)), "summaries stay aligned"

@@ -126,8 +126,25 @@ def entry_line(entry: TimelineEntry, source_width: int) -> str:
     return "  ".join((
         entry.fetched_at.strftime("%Y-%m-%d %H:%M"), entry.source.ljust(source_width),
         versions_cell(entry).ljust(11), (entry.severity or "-").ljust(8),
-        (", ".join(entry.topics) or "-").ljust(18), reverted_note(entry.reverted_in) + _one_line(entry.summary),
+        topics_cell(entry.alert_topics or entry.topics).ljust(TOPICS_WIDTH),
+        reverted_note(entry.reverted_in) + _one_line(entry.summary),
     )).rstrip()
+
+
+TOPICS_WIDTH = 18
+
+
+def topics_cell(topics: tuple[str, ...]) -> str:
+    """`sharing, minors`, or as many as fit the column and the rest counted (`collection +6`), so the summaries
+    stay aligned. The line shows the alert topics when a change has any (what the watcher asked about)."""
+    shown: list[str] = []
+    for at, topic in enumerate(topics):
+        rest = len(topics) - at - 1
+        cell = ", ".join([*shown, topic]) + (f" +{rest}" if rest else "")
+        if len(cell) > TOPICS_WIDTH and shown:
+            return ", ".join(shown) + f" +{len(topics) - at}"
+        shown.append(topic)
+    return ", ".join(shown) or "-"
 
 
 def reverted_note(reverted_in: int | None) -> str:
@@ -137,7 +154,7 @@ def reverted_note(reverted_in: int | None) -> str:
 
 def header_line(source_width: int) -> str:
     return "  ".join(("date (UTC)".ljust(16), "source".ljust(source_width), "versions".ljust(11), "severity",
-                      "topics".ljust(18), "summary"))
+                      "topics".ljust(TOPICS_WIDTH), "summary"))
 
 
 def _one_line(text: str) -> str:
