@@ -307,3 +307,36 @@ def test_the_alerts_page_says_due_now_for_a_pending_alert_whose_time_has_passed(
     rows = {name: row for row in page.split("<tr")[1:] for name in ("held", "down") if f">{name}<" in row}
     assert "due now" in rows["held"] and "next " not in rows["held"]
     assert "next <time" in rows["down"] and "due now" not in rows["down"]
+
+
+def test_sources_added_to_the_config_show_without_a_restart_and_a_broken_edit_keeps_the_last_good_one(
+        tmp_path, caplog):
+    import os
+
+    from monitor.store.database import Store
+    from tests.conftest import write_config
+
+    config_path = write_config(tmp_path / "sources.yaml", sources=[{"name": "acme", "url": "https://example.org/a"}])
+    db_url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    Store(db_url).dispose()
+
+    def touched_later(path) -> None:  # a file system whose clock ticks coarsely would hide the edit otherwise
+        stat = os.stat(path)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+
+    with serve_thread(config_path, db_url) as url:
+        before = [s["name"] for s in get(url + "/api/sources").json()]
+        write_config(config_path, sources=[{"name": "acme", "url": "https://example.org/a"},
+                                           {"name": "zeta", "url": "https://example.org/z"}])
+        touched_later(config_path)
+        after = [s["name"] for s in get(url + "/api/sources").json()]
+        config_path.write_text(config_path.read_text() + "  - name: [broken\n")
+        touched_later(config_path)
+        broken = [s["name"] for s in get(url + "/api/sources").json()]
+        overview = get(url + "/").text
+
+    assert before == ["acme"]
+    assert after == ["acme", "zeta"]
+    assert broken == ["acme", "zeta"], "a config that does not load leaves the last good one served"
+    assert "zeta" in overview
+    assert any("changed but does not load" in r.getMessage() for r in caplog.records)

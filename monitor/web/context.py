@@ -3,6 +3,8 @@ the diffs computed on demand (kept, since stored texts never change)."""
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -12,11 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from monitor.config import Config
-from monitor.errors import UnknownSourceError
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, UnknownSourceError
 from monitor.store.database import Source, Store
 from monitor.store.queries import VersionDiff, diff_versions, rate_versions
 
+log = logging.getLogger("monitor.web")
 PACKAGE = resources.files("monitor.web")
 DIFF_CACHE = 32  # computed diffs kept, by the hashes of both texts
 
@@ -25,11 +28,34 @@ DIFF_CACHE = 32  # computed diffs kept, by the hashes of both texts
 class Web:
     """What every view needs: the config, the store, the templates and the static files' fingerprint."""
 
-    config: Config
+    loaded: Config  # the config as last read; views read `config`, which follows its file
     store: Store
     templates: jinja2.Environment
     static_version: str
     diff_cache: dict[tuple[str, str, str], list] = field(default_factory=dict)
+    _stamp: tuple[int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stamp = _file_stamp(self.loaded.path)
+
+    @property
+    def config(self) -> Config:
+        """The config, read again when its file changed since (a source added to sources.yaml shows without a
+        restart, as the daemon's SIGHUP reload); a file that no longer loads keeps the last good config, said in
+        the log once per change of the file."""
+        stamp = _file_stamp(self.loaded.path)
+        if stamp is None or stamp == self._stamp:
+            return self.loaded
+        self._stamp = stamp
+        try:
+            self.loaded = load_config(self.loaded.path)
+        except ConfigError as exc:
+            log.warning(f"web: {self.loaded.path} changed but does not load; still serving the config read "
+                        f"before it: {exc}")
+            return self.loaded
+        self.diff_cache.clear()  # a source's topics or language rate its diffs
+        log.info(f"web: {self.loaded.path} changed: {len(self.loaded.sources)} sources")
+        return self.loaded
 
     def source(self, name: str) -> Source:
         with self.store.session() as session:
@@ -89,3 +115,12 @@ def choice(request: Request, key: str, allowed: tuple[str, ...]) -> str | None:
     if value is not None and value not in allowed:
         raise HTTPException(400, f"{key} must be one of {', '.join(allowed)}")
     return value
+
+
+def _file_stamp(path: str) -> tuple[int, int] | None:
+    """When and how big the file at `path` is now; None when it cannot be read (then nothing is reloaded)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
