@@ -162,6 +162,22 @@ def test_most_headings_gone_needs_confirmation_even_at_the_same_length():
     assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "headings"
 
 
+def test_another_policy_at_the_address_needs_confirmation_even_when_it_is_longer():
+    # the trial's case: a short policy with two headings replaced by another company's longer one (real seeds)
+    old, new = seed_text(0), seed_text(3)
+    verdict = judge(new, previous=old, language="en")
+    assert verdict.accepted and verdict.needs_confirmation and verdict.rule == "replaced", verdict
+
+
+def test_a_rewrite_that_keeps_a_tenth_of_the_lines_is_not_drastic():
+    text = seed_text(4)
+    lines = [line for line in text.splitlines() if line.strip()]
+    kept = lines[: len(lines) // 5]  # a fifth of the lines kept, the rest new
+    new = "\n\n".join(kept + [f"{line} (revised)" for line in lines[len(lines) // 5:]])
+    verdict = judge(new, previous=text, language="en")
+    assert verdict.accepted and verdict.rule != "replaced", verdict
+
+
 def test_renumbered_headings_are_not_a_drastic_change():
     old = headed(8)
     new = old.replace("## 1. ", "## 0. ").replace("## 2. ", "## 1. ")

@@ -11,7 +11,8 @@ there is one) and the language the source expects, and returns a `Verdict`:
   make the next right-language fetch look like a full rewrite; a page that lost nearly everything.
 - **needs confirmation** (stored only if an immediate re-fetch gives the same text, see
   `pipeline._judge`): a drastic change against the previous version: more than 60% shorter, most of
-  the previous headings gone, or the end of the policy missing. Real rewrites pass the re-fetch;
+  the previous headings gone, nearly every previous line gone (another document at the address), or the
+  end of the policy missing. Real rewrites pass the re-fetch;
   half-loaded pages and one-off truncated captures do not.
 - **accepted** otherwise.
 
@@ -43,6 +44,8 @@ SHRINK_CONFIRM = 0.60       # losing more than this fraction of the previous wor
 SHRINK_REJECT = 0.85        # ...and losing this much while ending up short is rejected outright
 HEADINGS_MIN = 4            # the heading rule needs this many headings in the previous version
 HEADINGS_KEPT_MIN = 0.40    # fewer previous headings than this fraction still present: drastic
+REPLACED_LINES_MIN = 5      # the replaced-text rule needs this many lines in the previous version
+REPLACED_KEPT_MAX = 0.10    # fewer of the previous lines than this fraction still present: drastic
 TAIL_LOST_MIN = 0.10        # a prefix of the previous text missing at least this much of its end
 LANGUAGE_MIN_HITS = 12      # stopword hits needed before a language is trusted
 
@@ -52,7 +55,7 @@ class Verdict:
     """`accepted` False means rejected with `reason`; `needs_confirmation` means accept only if a re-fetch agrees.
 
     `rule` names the rule that decided (`empty`, `near-empty`, `captcha`, `login`, `maintenance`,
-    `redirect`, `language`, `shrink`, `headings`, `truncated`), None when the page was accepted as is.
+    `redirect`, `language`, `shrink`, `headings`, `replaced`, `truncated`), None when the page was accepted as is.
     """
 
     accepted: bool
@@ -368,6 +371,11 @@ def _drastic(page: _Profile, old: _Profile) -> Verdict:
         if kept < HEADINGS_KEPT_MIN:
             return Verdict(True, f"only {kept:.0%} of the previous version's headings are left",
                            needs_confirmation=True, rule="headings")
+    if len(old.lines) >= REPLACED_LINES_MIN:
+        kept = sum(line in page.line_set for line in old.lines) / len(old.lines)
+        if kept < REPLACED_KEPT_MAX:  # another document at the address (the headings rule needs 4 headings)
+            return Verdict(True, f"only {kept:.0%} of the previous version's lines are left: a different page?",
+                           needs_confirmation=True, rule="replaced")
     if _lost_tail(page, old):
         return Verdict(True, "the end of the previous version is missing (truncated page?)",
                        needs_confirmation=True, rule="truncated")
