@@ -342,3 +342,25 @@ def test_a_channel_topic_no_source_of_it_watches_is_warned_of_by_validate_and_ch
         assert "'minors' is not watched" not in output     # wemet watches minors (ads does not: its own choice)
         assert "'ads_ai' is not watched" not in output     # ads watches ads_ai
         assert output.count("is not watched") == 1
+
+
+def test_check_of_named_sources_delivers_their_alerts_only(make_config, sqlite_url, cli, site, receivers):
+    hook = receivers()
+    texts = {name: seed_text(n) for name, n in (("wemet", 2), ("zw", 1))}
+    urls = {name: site.set(f"/{name}", render_policy(text)) for name, text in texts.items()}
+    config_path = make_config([{"name": name, "url": url} for name, url in urls.items()],
+                              {"siem": {"type": "webhook", "url": hook.url}})
+    cli("--config", config_path, "--db", sqlite_url, "check")
+    site.set("/wemet", render_policy(edit(texts["wemet"], "under the age of 18", "under the age of 13")))
+    site.set("/zw", render_policy(texts["zw"] + "\n\nWe sell your personal data to data brokers."))
+    held = cli("--config", config_path, "--db", sqlite_url, "check", "--no-deliver", "--json")
+    assert [r["status"] for r in held.json()["results"]] == ["changed", "changed"] and not hook.received
+
+    result = cli("--config", config_path, "--db", sqlite_url, "check", "zw", "--json")
+
+    assert result.exit_code == 0 and result.json()["results"][0]["status"] == "unchanged"
+    assert [got.json()["data"]["source"] for got in hook.received] == ["zw"], "only the named source's alert"
+    pending = cli("--config", config_path, "--db", sqlite_url, "alerts", "--status", "pending", "--json").json()
+    assert [a["source"] for a in pending] == ["wemet"], "the other stays queued for `alerts deliver`"
+    cli("--config", config_path, "--db", sqlite_url, "alerts", "deliver")
+    assert sorted(got.json()["data"]["source"] for got in hook.received) == ["wemet", "zw"]

@@ -187,7 +187,8 @@ def check(
     as_json: JsonOption = False,
     no_deliver: Annotated[bool, typer.Option("--no-deliver", help="Store alerts but do not send them now.")] = False,
 ) -> None:
-    """Check sources once now; store new versions and queue alerts, then make one delivery pass."""
+    """Check sources once now; store new versions and queue alerts, then make one delivery pass (of the named
+    sources' alerts when sources are named)."""
     import asyncio
 
     from monitor.cli.progress import check_progress
@@ -208,7 +209,8 @@ def check(
     if not no_deliver:
         from monitor.notify.delivery import deliver_pending
 
-        asyncio.run(deliver_pending(store, config))
+        # the named sources' alerts only: alerts of others held back with --no-deliver stay for `alerts deliver`
+        asyncio.run(deliver_pending(store, config, sources=[s.name for s in chosen] if names else None))
     if as_json:
         print_json_results(results)
     else:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +31,7 @@ from monitor.config import Config, DeliveryConfig
 from monitor.errors import DeliveryError
 from monitor.notify.channel import ChannelKind, Outgoing
 from monitor.notify.channels import kind_for
-from monitor.store.database import Alert, Store, pid_alive, process_owner, utcnow
+from monitor.store.database import Alert, Source, Store, pid_alive, process_owner, utcnow
 
 log = logging.getLogger("monitor.notify")
 
@@ -144,8 +144,9 @@ class _Claimed:
 
 
 async def deliver_pending(store: Store, config: Config, *, now: datetime | None = None,
-                          limit: int | None = None) -> DeliveryReport:
-    """Deliver every due pending alert once; never raises for delivery failures.
+                          limit: int | None = None, sources: Sequence[str] | None = None) -> DeliveryReport:
+    """Deliver every due pending alert once (with `sources`, only those sources' alerts); never raises for
+    delivery failures.
 
     `now` (default: the current time) decides which alerts are due and when the next attempt is;
     tests pass a later time instead of sleeping through backoffs. Leases, backoffs and ages are taken
@@ -162,7 +163,7 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     if released:
         log.info(f"taking over {released} alert(s) claimed by a process that no longer runs",
                  extra={"released_claims": released})
-    due = _due_alerts(store, now, limit)
+    due = _due_alerts(store, now, limit, sources)
     if not due:
         return report
     why_by_channel = {name: _why_waiting(config, name) for name in {a.channel for a in due}}  # once per channel
@@ -198,9 +199,11 @@ async def deliver_pending(store: Store, config: Config, *, now: datetime | None 
     return report
 
 
-def _due_alerts(store: Store, now: datetime, limit: int | None) -> list[Alert]:
+def _due_alerts(store: Store, now: datetime, limit: int | None, sources: Sequence[str] | None) -> list[Alert]:
     query = (select(Alert).where(Alert.status == "pending", Alert.next_attempt_at <= now)
              .order_by(Alert.next_attempt_at, Alert.id))
+    if sources is not None:
+        query = query.where(Alert.source_id.in_(select(Source.id).where(Source.name.in_(list(sources)))))
     if limit:
         query = query.limit(limit)
     with store.session() as session:
