@@ -394,6 +394,9 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             if not os.environ.get(variable):
                 found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                              f"wait in the outbox until it is set where the daemon or `check` runs")
+        if isinstance(channel, WebhookChannel) and not channel.secret_env:
+            found.append(f"channel {name}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
+                         f"tell them from forged ones; name a variable holding a `whsec_…` secret in `secret_env:`")
     found += topic_warnings(config)
     if config.web.token_env and not os.environ.get(config.web.token_env):
         found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "

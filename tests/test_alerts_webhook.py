@@ -306,11 +306,16 @@ def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_u
     assert deliver(store, config).delivered == 1 and len(receiver.received) == 1
 
 
-def test_unsigned_webhooks_are_sent_with_one_warning(make_config, sqlite_url, receiver, caplog):
+def test_unsigned_webhooks_are_sent_with_one_warning_and_validate_says_so(make_config, sqlite_url, receiver,
+                                                                          caplog, cli):
     import logging
 
     channel = "unsigned-hook"  # a name no other test uses: the warning is once per process and channel
     config = load_config(make_config([SOURCE], {channel: {"type": "webhook", "url": receiver.url}}))
+    validated = cli("--config", config.path, "validate")
+    assert validated.exit_code == 0 and "OK - 1 source, 1 channel" in validated.stdout
+    assert (f"warning: channel {channel}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
+            f"tell them from forged ones" in " ".join(validated.stderr.split()))
     store = Store(sqlite_url)
     queue_change(store, config, "wemet", [MINORS])
     queue_change(store, config, "wemet", [SHARING], seq=3)

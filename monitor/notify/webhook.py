@@ -77,8 +77,8 @@ class Webhook(ChannelKind):
     """POST each alert as JSON to `url` (http or https only).
 
     Keys: `url`, `secret_env` (name of the environment variable holding a Standard Webhooks secret
-    `whsec_<base64>`; without the key alerts are sent unsigned and a warning is logged; with the key
-    but the variable unset they wait, pending), `timeout`
+    `whsec_<base64>`; without the key alerts are sent unsigned: `validate` warns, and each run logs it
+    once; with the key but the variable unset they wait, pending), `timeout`
     (default 10s), `insecure: true` (skip TLS certificate checks; logged as a warning), and the
     filters `topics` and `min_severity`.
 
