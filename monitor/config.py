@@ -127,7 +127,7 @@ class SourceConfig(_Strict):
     # `url:` in YAML: one URL, or a list of the pages one policy is split over (texts joined in order)
     urls: Annotated[tuple[HttpUrl, ...], BeforeValidator(_one_or_more)] = Field(alias="url")
     interval: Duration = 6 * 3600
-    topics: tuple[Topic, ...] = WATCHED
+    topics: tuple[Topic, ...] = Field(WATCHED, min_length=1)  # none: nothing it says could ever alert
     language: str = "en"
     timeout: Duration = 30
     max_bytes: Size = 10_000_000
@@ -206,7 +206,7 @@ class SmtpConfig(_Strict):
 
 
 class _ChannelBase(_Strict):
-    topics: tuple[Topic, ...] | None = None  # None: the source's topics
+    topics: tuple[Topic, ...] | None = Field(None, min_length=1)  # None: the source's topics; () never fires
     min_severity: Literal["low", "medium", "high"] = "low"
     on_revert: bool = True  # send `policy.reverted` when a blink back undoes a change this channel was alerted of
 
@@ -341,7 +341,8 @@ class Config(_Strict):
     feed: str | None = None
     web: WebConfig = WebConfig()
     channels: dict[str, Channel] = {}
-    sources: tuple[SourceConfig, ...] = ()
+    # no `sources:` key: a config for the commands that read the history or deliver alerts; a list is never empty
+    sources: tuple[SourceConfig, ...] = Field((), min_length=1)
 
     @field_validator("database")
     @classmethod
@@ -393,6 +394,9 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             if not os.environ.get(variable):
                 found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
                              f"wait in the outbox until it is set where the daemon or `check` runs")
+        if isinstance(channel, WebhookChannel) and not channel.secret_env:
+            found.append(f"channel {name}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
+                         f"tell them from forged ones; name a variable holding a `whsec_…` secret in `secret_env:`")
     found += topic_warnings(config)
     if config.web.token_env and not os.environ.get(config.web.token_env):
         found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
@@ -548,8 +552,12 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
             if err["type"] == "extra_forbidden" and loc[:1] == ("channels",) and loc[2:3] == ("apprise",) \
                     and loc[-1] in ("url", "urls"):
                 continue  # already explained by _apprise_url_problems
-            if loc == ("sources",) and err["type"] == "tuple_type":
+            if loc == ("sources",) and err["type"] in ("tuple_type", "too_short"):
                 continue  # already explained by _cross_problems
+            if err["type"] == "too_short" and _long_enough(err):
+                continue  # items were dropped as invalid, each with its own problem: the list itself is fine
+            if err["type"] == "union_tag_invalid":
+                loc = (*loc, "type")  # the problem is the `type:` value, on its own line
             problems.append(locator.problem(_pydantic_loc(loc, data), _message(err) + _did_you_mean(err)))
     if problems:
         raise ConfigError(_dedupe(problems))
@@ -596,7 +604,20 @@ def _pydantic_loc(loc: tuple, data: dict) -> tuple:
 
 # what one item of a list is called, for "needs at least one address"
 _ITEM_NOUNS = {"to": "address", "urls_env": "variable name", "url": "URL", "remove": "selector",
-               "topics": "topic", "channels": "channel name", "allow_hosts": "host name"}
+               "topics": "topic", "channels": "channel name", "allow_hosts": "host name", "sources": "source"}
+# why a list must not be empty, where that is not plain, by (top-level key, list key)
+_EMPTY_BECAUSE = {
+    ("sources", "topics"): "a source that watches no topic never alerts",
+    ("channels", "topics"): "leave `topics:` out for every topic the channel's sources watch",
+}
+NO_SOURCES = ("needs at least one source; a config only for the commands that read the history or deliver "
+              "alerts leaves `sources:` out")
+
+
+def _long_enough(err: dict) -> bool:
+    """Whether a too_short list had enough items as written (pydantic counts only the items that were valid)."""
+    bound = (err.get("ctx") or {}).get("min_length")
+    return isinstance(err.get("input"), list | tuple) and isinstance(bound, int) and len(err["input"]) >= bound
 
 
 def _message(err: dict) -> str:
@@ -609,7 +630,10 @@ def _message(err: dict) -> str:
         if isinstance(bound, int):
             count = "one" if bound == 1 else str(bound)
             noun += "es" if noun.endswith("ss") and bound != 1 else "s" * (bound != 1)
-            return f"needs at least {count} {noun}" if kind == "too_short" else f"takes at most {count} {noun}"
+            if kind == "too_short":
+                because = _EMPTY_BECAUSE.get((err["loc"][0], err["loc"][-1]))
+                return f"needs at least {count} {noun}" + (f": {because}" if because else "")
+            return f"takes at most {count} {noun}"
     if kind == "bool_parsing" or kind == "bool_type":
         return "expected true or false"
     if kind in ("int_parsing", "int_type", "int_from_float"):
@@ -620,6 +644,10 @@ def _message(err: dict) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid" or kind == "union_tag_not_found":
         return "channel `type` must be `email`, `webhook` or `apprise`"
+    if kind == "literal_error":
+        if "topics" in err["loc"]:
+            return f"unknown topic {err['input']!r}"
+        return f"must be {(err.get('ctx') or {}).get('expected', 'one of the listed values')}, not {err['input']!r}"
     if kind in ("tuple_type", "list_type") and err["loc"][-1:] == ("url",):
         return "expected a URL, or a list of the URLs one policy is split over"
     if kind in ("tuple_type", "list_type"):
@@ -632,13 +660,25 @@ def _message(err: dict) -> str:
 
 
 def _did_you_mean(err: dict) -> str:
-    """'; did you mean 'channels'?' for an unknown key close to one allowed at its level (a typo), else ''."""
+    """'; did you mean 'channels'?' for an unknown key close to one allowed at its level, or a value close
+    to one allowed (a channel `type`, a topic, any other choice): a typo. Else '' (for a topic: the topics)."""
     import difflib
 
-    if err["type"] != "extra_forbidden" or not isinstance(err["loc"][-1], str):
+    if err["type"] == "extra_forbidden" and isinstance(err["loc"][-1], str):
+        typed, allowed = err["loc"][-1], _allowed_keys(tuple(err["loc"][:-1]))
+    elif err["type"] == "union_tag_invalid":
+        typed, allowed = (err.get("ctx") or {}).get("tag"), ["email", "webhook", "apprise"]
+    elif err["type"] == "literal_error":
+        typed, allowed = err["input"], re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
+    else:
         return ""
-    close = difflib.get_close_matches(err["loc"][-1], _allowed_keys(tuple(err["loc"][:-1])), n=1, cutoff=0.7)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    by_lower = {choice.lower(): choice for choice in allowed}
+    close = difflib.get_close_matches(str(typed).lower(), list(by_lower), n=1, cutoff=0.7)
+    if close:
+        return f"; did you mean {by_lower[close[0]]!r}?"
+    if err["type"] == "literal_error" and "topics" in err["loc"]:
+        return f"; the topics are {', '.join(TOPICS)}"
+    return ""
 
 
 def _allowed_keys(parent: tuple) -> list[str]:
@@ -692,9 +732,11 @@ def _cross_problems(data: dict, locator: _Locator) -> list[Problem]:
     problems: list[Problem] = []
     channels = data.get("channels") or {}
     known = set(channels) if isinstance(channels, dict) else set()
-    sources = data.get("sources")
-    if sources is None:
+    if "sources" not in data:
         return problems
+    sources = data["sources"]
+    if sources is None or sources == []:  # `sources:` with nothing under it, or `sources: []`
+        return [locator.problem(("sources",), NO_SOURCES)]
     if not isinstance(sources, list):
         return [locator.problem(("sources",), "expected a list of sources")]
     seen: dict[str, int] = {}

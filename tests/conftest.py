@@ -95,14 +95,15 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
 
 
 def write_config(path: Path, *, sources: list[dict], channels: dict | None = None, **top: object) -> Path:
-    """Write a sources.yaml with fast test timings unless the test overrides them."""
+    """Write a sources.yaml with fast test timings unless the test overrides them. No sources: no `sources:`
+    key, as a config for the commands that only read the database leaves it out (`sources: []` is refused)."""
     data = {
         "daemon": {"concurrency": 4, "per_host_delay": "0.01s", "failure_threshold": 3},
         "fetch": {"retries": 1, "backoff": "0.01s", "max_retry_after": "1s"},
         "delivery": {"backoff": "0.05s", "max_backoff": "0.2s"},
         **top,
         "channels": channels or {},
-        "sources": sources,
+        **({"sources": sources} if sources else {}),
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

@@ -28,7 +28,7 @@ sources:
 """)
 HEALTH_EVENTS = {
     "source.failing": {"consecutive_failures": 3, "error": "HTTP 503 from https://example.org/privacy",
-                       "since": "2026-01-01T00:00:00+00:00", "last_success": None},
+                       "since": "2026-01-01T00:00:00+00:00", "last_success": "2025-12-31T23:54:28.565565+00:00"},
     "source.recovered": {"consecutive_failures": 4, "since": None},
     "source.unstable": {"reason": "returned to earlier content 3 times in the last 10 checks", "versions": [4, 5]},
 }
@@ -106,6 +106,15 @@ def test_every_event_type_renders_an_email(store, event, subject, phrase):
     assert phrase in rendered.text
     assert "msg_1" in rendered.text and "msg_1" in rendered.html
     assert rendered.html.lstrip().startswith("<!DOCTYPE html>")
+
+
+def test_a_failing_sources_last_success_reads_like_the_other_dates_of_an_email(store):
+    payload = next(p for p in every_event(store) if p["type"] == "source.failing")
+    rendered = render_email(payload, "msg_1")
+    for body in (rendered.text, rendered.html):
+        assert "since 2026-01-01 00:00 UTC." in body and "Last successful check: 2025-12-31 23:54 UTC" in body
+        assert "23:54:28" not in body and "+00:00" not in body
+    assert payload["data"]["last_success"] == "2025-12-31T23:54:28.565565+00:00", "webhooks keep the ISO form"
 
 
 def test_policy_change_email_lists_section_summary_severity_and_marked_words(store):

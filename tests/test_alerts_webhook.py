@@ -226,6 +226,34 @@ def test_receiver_down_keeps_the_alert_pending_until_it_is_back(setup):
     assert len(receiver.received) == 1
 
 
+def test_a_receiver_that_cannot_be_reached_is_named_by_scheme_host_and_port_never_its_path(setup, caplog):
+    """As an SMTP error names host:port; the path and query of a webhook url often carry its token."""
+    import logging
+
+    silent = socket.create_server(("127.0.0.1", 0))  # listens, never answers
+    down, quiet = free_port(), silent.getsockname()[1]
+    logger = logging.getLogger("monitor")
+    logger.addHandler(caplog.handler)  # the CLI's logging setup may have stopped propagation
+    errors = []
+    try:
+        for attempt, port in enumerate((down, quiet)):  # one alert, its receiver moved
+            config, store = setup(f"http://127.0.0.1:{port}/hook/T0KEN-PATH?key=T0KEN-QUERY", timeout="0.3s")
+            if not attempt:
+                queue_change(store, config, "wemet", [MINORS])
+            assert deliver(store, config, after=3600 * attempt).retrying == 1
+            [row] = alert_rows(store)
+            errors.append(row.last_error)
+    finally:
+        logger.removeHandler(caplog.handler)
+        silent.close()
+
+    assert errors[0].startswith(f"http://127.0.0.1:{down}: ConnectError: "), errors
+    assert errors[1] == f"http://127.0.0.1:{quiet}: timed out after 0.3s"
+    logged = {r.getMessage() for r in caplog.records if r.name.startswith("monitor.notify")}
+    assert all(any(error in line for line in logged) for error in errors), logged
+    assert not any("T0KEN" in text for text in [*errors, *logged])
+
+
 def test_a_channel_removed_from_the_config_leaves_its_alert_pending_with_the_reason(setup, receiver, make_config):
     config, store = setup(receiver.url)
     queue_change(store, config, "wemet", [MINORS])
@@ -306,11 +334,16 @@ def test_a_secret_variable_that_is_not_set_keeps_the_alert_pending_rather_than_u
     assert deliver(store, config).delivered == 1 and len(receiver.received) == 1
 
 
-def test_unsigned_webhooks_are_sent_with_one_warning(make_config, sqlite_url, receiver, caplog):
+def test_unsigned_webhooks_are_sent_with_one_warning_and_validate_says_so(make_config, sqlite_url, receiver,
+                                                                          caplog, cli):
     import logging
 
     channel = "unsigned-hook"  # a name no other test uses: the warning is once per process and channel
     config = load_config(make_config([SOURCE], {channel: {"type": "webhook", "url": receiver.url}}))
+    validated = cli("--config", config.path, "validate")
+    assert validated.exit_code == 0 and "OK - 1 source, 1 channel" in validated.stdout
+    assert (f"warning: channel {channel}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
+            f"tell them from forged ones" in " ".join(validated.stderr.split()))
     store = Store(sqlite_url)
     queue_change(store, config, "wemet", [MINORS])
     queue_change(store, config, "wemet", [SHARING], seq=3)

@@ -121,7 +121,7 @@ def test_an_unsupported_database_url_names_the_supported_ones(cli, make_config, 
 
 def test_an_unsupported_database_in_the_config_is_a_config_problem(cli, tmp_path):
     config = tmp_path / "sources.yaml"
-    config.write_text("database: mysql://db.example.org/pm\nsources: []\n", encoding="utf-8")
+    config.write_text("database: mysql://db.example.org/pm\n", encoding="utf-8")
     result = cli("--config", config, "validate")
     assert result.exit_code == 2
     assert "sources.yaml:1: database: unsupported database 'mysql://'" in result.stderr

@@ -116,7 +116,6 @@ def test_a_literal_password_is_refused_with_an_explanation():
             type: email
             to: [a@example.org]
             smtp: {host: smtp.example.org, password: hunter2}
-        sources: []
     """)
     assert any("sources.yaml:5: channels.mail.smtp.password: secrets are never written in the config; "
                "put the value in an environment variable and name it with `password_env:`" in p for p in found)
@@ -127,7 +126,6 @@ def test_a_literal_secret_is_one_problem_whose_fix_names_a_real_key():
     found = problems("""
         channels:
           hook: {type: webhook, url: "https://hooks.example.org/x", secret: abc, token: def}
-        sources: []
     """)
     assert len(found) == 2, found
     assert "name it with `secret_env:` (webhook channels) instead" in found[0] + found[1]
@@ -137,7 +135,6 @@ def test_a_literal_secret_is_one_problem_whose_fix_names_a_real_key():
 def test_a_database_url_with_a_password_is_refused_without_echoing_it():
     found = problems("""
         database: postgresql://monitor:hunter2@db.example.org/pm
-        sources: []
     """)
     assert found == ["sources.yaml:1: database: the URL holds a password, which must not be written in the config: "
                      "give the whole URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass"]
@@ -153,7 +150,6 @@ def test_smtp_settings_that_cannot_work_or_would_leak_the_password_are_refused()
           typo: {type: email, to: [notanemail], smtp: {host: smtp.example.org}}
           named: {type: email, to: ["Privacy Team <privacy@example.org>"], from: "Monitor <pm@example.org>",
                   smtp: {host: smtp.example.org}}
-        sources: []
     """)
     assert any(p.startswith("sources.yaml:2: channels.both.smtp: choose one: `ssl: true`") for p in found), found
     assert any(p.startswith("sources.yaml:4: channels.clear.smtp: refusing to send a password in clear text")
@@ -186,9 +182,78 @@ def test_channel_of_unknown_type_is_refused():
     found = problems("""
         channels:
           pager: {type: sms, to: "+100"}
-        sources: []
     """)
-    assert found == ["sources.yaml:2: channels.pager: channel `type` must be `email`, `webhook` or `apprise`"]
+    assert found == ["sources.yaml:2: channels.pager.type: channel `type` must be `email`, `webhook` or `apprise`"]
+
+
+def test_a_typo_in_a_channel_type_or_a_topic_names_the_line_of_the_value_and_the_closest_valid_one():
+    found = problems("""
+        channels:
+          hook:
+            url: https://hooks.example.org/x
+            type: webhok
+          team:
+            type: webhook
+            url: https://hooks.example.org/y
+            topics:
+              - sharing
+              - Minors
+            min_severity: hihg
+        sources:
+          - name: a
+            url: https://example.org/p
+            topics: [sharing, minor, nonsense]
+    """)
+    assert found == [
+        "sources.yaml:4: channels.hook.type: channel `type` must be `email`, `webhook` or `apprise`; "
+        "did you mean 'webhook'?",
+        "sources.yaml:10: channels.team.topics[1]: unknown topic 'Minors'; did you mean 'minors'?",
+        "sources.yaml:11: channels.team.min_severity: must be 'low', 'medium' or 'high', not 'hihg'; "
+        "did you mean 'high'?",
+        "sources.yaml:15: sources[0].topics[1]: unknown topic 'minor'; did you mean 'minors'?",
+        "sources.yaml:15: sources[0].topics[2]: unknown topic 'nonsense'; the topics are sharing, retention, "
+        "minors, ads_ai, collection, security, rights, cookies, transfers, contact, changes",
+    ]
+    # a list whose only item is a typo is not also "empty": its item's problem says it all
+    assert problems("""
+        defaults: {topics: [minor]}
+        sources:
+          - {name: a, url: "https://example.org/p"}
+    """) == ["sources.yaml:1: defaults.topics[0]: unknown topic 'minor'; did you mean 'minors'?"]
+
+
+def test_empty_sources_and_topics_lists_are_refused_with_their_line(cli, tmp_path):
+    assert problems("sources: []\n") == [
+        "sources.yaml:1: sources: needs at least one source; a config only for the commands that read the history "
+        "or deliver alerts leaves `sources:` out"]
+    assert problems("database: sqlite:///pm.db\nsources:\n")[0].startswith(
+        "sources.yaml:2: sources: needs at least one source;")
+    found = problems("""
+        defaults:
+          topics: []
+        channels:
+          hook: {type: webhook, url: "https://hooks.example.org/x", topics: []}
+        sources:
+          - {name: a, url: "https://example.org/a"}
+          - name: b
+            url: https://example.org/b
+            topics: []
+          - {name: c, url: "https://example.org/c", topics: [sharing]}
+    """)
+    assert found == [
+        "sources.yaml:2: defaults.topics: needs at least one topic: a source that watches no topic never alerts",
+        "sources.yaml:4: channels.hook.topics: needs at least one topic: leave `topics:` out for every topic the "
+        "channel's sources watch",
+        "sources.yaml:9: sources[1].topics: needs at least one topic: a source that watches no topic never alerts",
+    ]
+    # what the commands that only read the history or deliver alerts use: a config without `sources:`
+    assert parse_config("database: sqlite:///pm.db\n").sources == ()
+
+    path = tmp_path / "sources.yaml"
+    path.write_text("channels: {}\nsources: []\n", encoding="utf-8")
+    result = cli("--config", path, "validate")
+    assert result.exit_code == 2 and "OK" not in result.stdout
+    assert f"{path}:2: sources: needs at least one source" in result.stderr
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -279,7 +344,7 @@ def test_sizes():
 
 
 def test_database_url_precedence(monkeypatch):
-    config = parse_config("database: sqlite:///from-config.db\nsources: []\n")
+    config = parse_config("database: sqlite:///from-config.db\n")
     monkeypatch.delenv("POLICY_MONITOR_DB", raising=False)
     assert resolve_database_url(None, None) == "sqlite:///policy-monitor.db"
     assert resolve_database_url(None, config) == "sqlite:///from-config.db"

@@ -247,10 +247,10 @@ def test_on_revert_is_validated_like_the_other_channel_keys():
     assert parse_config("channels:\n  siem: {type: webhook, url: 'https://h.example.org/x'}\n").channels[
         "siem"].on_revert is True
     with pytest.raises(ConfigError) as caught:
-        parse_config("sources: []\nchannels:\n  siem:\n    type: webhook\n    url: https://h.example.org/x\n"
+        parse_config("channels:\n  siem:\n    type: webhook\n    url: https://h.example.org/x\n"
                      "    on_revert: sometimes\n", "s.yaml")
     [problem] = caught.value.problems
-    assert (problem.line, problem.field) == (6, "channels.siem.on_revert")
+    assert (problem.line, problem.field) == (5, "channels.siem.on_revert")
 
 
 def test_the_schema_refuses_a_revert_naming_no_alert():

@@ -21,7 +21,6 @@ def test_a_literal_token_is_refused_and_token_env_named():
     found = problems("""
         web:
           token: hunter2
-        sources: []
     """)
     assert found == ["sources.yaml:2: web.token: secrets are never written in the config; put the value in an "
                      "environment variable and name it with `token_env:` instead"]
@@ -34,7 +33,6 @@ def test_a_literal_token_is_refused_and_token_env_named():
 def test_a_base_url_must_be_an_http_address(value, message):
     found = problems(f"""
         web: {{base_url: "{value}"}}
-        sources: []
     """)
     assert len(found) == 1 and found[0].startswith("sources.yaml:1: web.base_url") and message in found[0]
 
@@ -42,16 +40,15 @@ def test_a_base_url_must_be_an_http_address(value, message):
 def test_token_env_must_name_a_variable():
     found = problems("""
         web: {token_env: "not a name"}
-        sources: []
     """)
     assert len(found) == 1 and found[0].startswith("sources.yaml:1: web.token_env")
 
 
 def test_the_change_page_url_escapes_nothing_it_need_not_and_strips_a_trailing_slash():
-    config = parse_config('web: {base_url: "https://policies.example.org/pm/"}\nsources: []\n')
+    config = parse_config('web: {base_url: "https://policies.example.org/pm/"}\n')
     assert config.web.change_url("wemet", 1, 2) == "https://policies.example.org/pm/sources/wemet/changes/1..2"
     assert config.web.change_url("wemet", None, 1) is None
-    assert parse_config("sources: []\n").web.change_url("wemet", 1, 2) is None
+    assert parse_config("").web.change_url("wemet", 1, 2) is None
 
 
 def test_emails_and_webhooks_link_to_the_change_page(tmp_path, make_config, site, cli, sqlite_url):

@@ -15,6 +15,7 @@ import time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import certifi
 import httpx
@@ -30,6 +31,7 @@ MAX_RESPONSE_BYTES = 4096
 EXCERPT_CHARS = 200  # of the answer kept in an alert's last_error
 RETRYABLE_4XX = (408, 429)
 RETRY_AFTER_STATUSES = (429, 503)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _warned_unsigned: set[str] = set()
 
 
@@ -77,8 +79,8 @@ class Webhook(ChannelKind):
     """POST each alert as JSON to `url` (http or https only).
 
     Keys: `url`, `secret_env` (name of the environment variable holding a Standard Webhooks secret
-    `whsec_<base64>`; without the key alerts are sent unsigned and a warning is logged; with the key
-    but the variable unset they wait, pending), `timeout`
+    `whsec_<base64>`; without the key alerts are sent unsigned: `validate` warns, and each run logs it
+    once; with the key but the variable unset they wait, pending), `timeout`
     (default 10s), `insecure: true` (skip TLS certificate checks; logged as a warning), and the
     filters `topics` and `min_severity`.
 
@@ -135,10 +137,26 @@ class Webhook(ChannelKind):
             ) as response:
                 snippet = await _read_capped(response)
         except httpx.TimeoutException:
-            raise DeliveryError(f"timed out after {channel.timeout:g}s") from None
+            raise DeliveryError(f"{receiver_address(channel.url)}: timed out after {channel.timeout:g}s") from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"{type(exc).__name__}: {exc or 'connection failed'}") from None
+            where = receiver_address(channel.url)
+            said = (str(exc) or "connection failed").replace(channel.url, where)  # the path may hold a token
+            raise DeliveryError(f"{where}: {type(exc).__name__}: {said}") from None
         return _outcome(response, snippet)
+
+
+def receiver_address(url: str) -> str:
+    """`https://hooks.example.org:443` of a channel's url: where a send failed, as an SMTP error names
+    host:port. Never the path or query, nor a user:password: receivers often carry a token in them."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or "?"
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port out of range: httpx refuses such a url before connecting
+        port = None
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
 
 
 async def _read_capped(response: httpx.Response) -> str:
