@@ -92,7 +92,8 @@ def _alert_worthy_changes(session: Session, version_ids: list[int]) -> dict[int,
 
 
 def _reverts(session: Session, found: list[tuple[Version, Source]]) -> dict[int, tuple[int, datetime]]:
-    """For each entry a later blink back undid, by version id, the first such blink's seq and capture time:
+    """For each entry a later blink back undid and none restored, by version id, the seq and capture time of the
+    blink since which it is undone (reverts.py):
     the blinks of every source in the feed (after its oldest entry) read in one query."""
     entries: dict[int, dict[int, int]] = {}  # source id → {seq: version id}
     for version, _ in found:
