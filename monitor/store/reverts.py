@@ -6,12 +6,14 @@ undoes the change of every version after E and before V (`undone_by`, what `poli
 a later blink back to the text of a version at which a change stood restores it: a return to the changed
 text itself, to a later version built on it before it was undone, or to any version whose state carries it
 (a text reached by a chain of such returns). Going back to some other version after E that never carried
-the change restores nothing, though it is "after the undone change" by number.
+the change restores nothing, though it is "after the undone change" by number. Why the state and not
+the number: the blink's text is E's word for word, so the policy says exactly what it said at E, no more.
 
 The views (timeline, `history`, the web view, the feed, `export`) mark a change *reverted in vB* only while
 it stays undone at the source's latest version, and name B, the blink that began the current stretch in
 which it is undone: a change undone in v4, restored in v5 and undone again in v6 reads "reverted in v6",
-whose diff (v5 → v6) shows the undoing; one restored for good carries no mark. Alerts keep their own rule
+whose diff (v5 → v6) shows the undoing (the mark says since when the change has not been the policy; v4's
+undoing was itself undone); one restored for good carries no mark. Alerts keep their own rule
 (outbox.py): each undone alert gets at most one `policy.reverted`, and later flapping stays silent, so a
 mark may name a later blink than the alert did.
 
