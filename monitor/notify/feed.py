@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
-from monitor.store.reverts import first_undoers
+from monitor.store.reverts import undoers
 from monitor.store.streams import json_list_has, json_list_nonempty
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _reverts(session: Session, found: list[tuple[Version, Source]]) -> dict[int,
     undone: dict[int, tuple[int, datetime]] = {}
     for source_id, mine in blinks.items():
         seqs = entries[source_id]
-        for seq, by in first_undoers(mine, seqs).items():
+        for seq, by in undoers(mine, seqs).items():
             undone[seqs[seq]] = (by, captured[(source_id, by)])
     return undone
 

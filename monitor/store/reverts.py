@@ -1,4 +1,4 @@
-"""Which changes a blink back undid and which still stand undone: the one rule behind the views' marks.
+"""Which changes a blink back undid and which stay undone: the rule of `policy.reverted` and of the views' marks.
 
 A version V whose text equals an earlier version E's (`Version.reverts_to = E`, a *blink back*) puts the
 policy back in E's state: the changes that stood at E stand again, every other one does not. So a blink
@@ -150,14 +150,14 @@ def blinks_of(session: Session, source_id: int, *, after: int = 0) -> Iterator[t
 
 
 def undone_in(session: Session, source_id: int, seqs: Iterable[int]) -> dict[int, int]:
-    """For versions of one source, the version that undid each one's change (those still standing left out)."""
+    """For versions of one source, the blink since which each one's change is undone (those standing left out)."""
     wanted = sorted(set(seqs), reverse=True)
     if not wanted:
         return {}
-    return first_undoers(blinks_of(session, source_id, after=wanted[-1]), wanted)
+    return undoers(blinks_of(session, source_id, after=wanted[-1]), wanted)
 
 
-def first_undoers(blinks: Iterable[tuple[int, int]], seqs: Iterable[int]) -> dict[int, int]:
+def undoers(blinks: Iterable[tuple[int, int]], seqs: Iterable[int]) -> dict[int, int]:
     """`undone_in` over blinks back already read (newest first, as `blinks_of` gives them)."""
     reverts = Reverts(blinks)
     return {seq: by for seq in sorted(set(seqs), reverse=True) if (by := reverts.undone_in(seq)) is not None}
