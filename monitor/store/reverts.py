@@ -112,7 +112,7 @@ class Reverts:
             self._reached.append((-negated, newest))
             self._reached_newest = max(self._reached_newest, newest)
         if not self._reached:
-            return self._oldest  # nothing ever returned to a text carrying it: undone since the first blink
+            return self._oldest  # no return to a text carrying it: undone since the first blink after it
         if self._reached_newest == self._newest:
             return None  # the newest blink's chain of returns carries it: it stands now
         return self._later[self._reached_newest]
