@@ -111,7 +111,7 @@ async def check_source(source: SourceConfig, *, config: Config, store: Store, fe
     if _feed_news(result) and config.feed:  # after the commit, in `check` and the daemon alike; never fatal
         from monitor.notify.feed import refresh_feed
 
-        refresh_feed(store, config.feed)
+        refresh_feed(store, config.feed, config.web)
     return result
 
 
@@ -806,7 +806,7 @@ async def _check_sharded(sources: Sequence[SourceConfig], shards: list[list[int]
     if config.feed and any(_feed_news(r) for r in results if r is not None):
         from monitor.notify.feed import refresh_feed
 
-        refresh_feed(store, config.feed)
+        refresh_feed(store, config.feed, config.web)
     return [r for r in results if r is not None]
 
 

@@ -178,7 +178,7 @@ class Daemon:
                      extra={"sources": len(self.config.sources), "due": overdue, "pid": os.getpid(),
                             "released_locks": released})
             self.heartbeat()
-            refresh_feed(self.store, self.config.feed)  # readers find the file from the start
+            refresh_feed(self.store, self.config.feed, self.config.web)  # readers find the file from the start
             stop_listening = on_queued(lambda: loop.call_soon_threadsafe(self.request_delivery))
             try:
                 self.request_delivery()  # what the last run left pending (or claimed, and died) goes out now

@@ -183,3 +183,52 @@ def test_the_feed_runs_the_same_statements_for_two_entries_as_for_six(cli, site,
     assert [(title.split(":")[0], title.endswith(" (reverted in v5)")) for title in six] == [
         ("b", True), ("b", True), ("a", True), ("a", True), ("b", False), ("a", True)]
     assert statements_for_six == statements_for_two, (statements_for_two, statements_for_six)
+
+
+def test_with_web_base_url_an_entry_links_to_its_change_page_as_alerts_do(cli, site, make_config, sqlite_url, tmp_path,
+                                                                          monkeypatch):
+    """`web.base_url` set: the entry's link is the change page, the very `change_url` the webhook carried (and a
+    page `serve` answers), the policy page a second link with rel="related"; the file `check` writes, `feed`
+    and the served /feed alike."""
+    import httpx
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.alert_helpers import SECRET, Receiver
+    from tests.web_site import serve_thread
+
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    feed = tmp_path / "changes.xml"
+    hook = Receiver().start()
+    try:
+        config = make_config([{"name": "we.met", "url": site.set("/p", render_policy(TEXT))}],
+                             {"siem": {"type": "webhook", "url": hook.url, "secret_env": "TEST_WEBHOOK_SECRET"}},
+                             feed=str(feed), web={"base_url": "http://monitor.example:8080/pm"})
+        cli("--config", config, "--db", sqlite_url, "check")
+        site.set("/p", render_policy(AGE_LOWERED))
+        changed = cli("--config", config, "--db", sqlite_url, "check")
+        assert len(hook.received) == 1, (changed.stdout, changed.stderr)
+        [got] = hook.received
+    finally:
+        hook.stop()
+    change_url = Webhook(SECRET).verify(got.body, got.headers)["data"]["change_url"]
+    assert change_url == "http://monitor.example:8080/pm/sources/we.met/changes/1..2"
+
+    printed = cli("--config", config, "--db", sqlite_url, "feed").stdout
+    with serve_thread(config, sqlite_url) as base:
+        served = httpx.get(base + "/feed.xml", timeout=30)
+        page = httpx.get(base + change_url.removeprefix("http://monitor.example:8080/pm"), timeout=30)
+    for document in (ET.parse(feed).getroot(), ET.fromstring(printed), ET.fromstring(served.content)):
+        [entry] = document.findall(f"{ATOM}entry")
+        assert [(link.get("rel"), link.get("href")) for link in entry.findall(f"{ATOM}link")] == [
+            (None, change_url), ("related", site.url("/p"))]
+    assert page.status_code == 200 and "18" in page.text and "13" in page.text
+
+
+def test_without_web_base_url_an_entry_links_to_the_policy_page_only(cli, site, make_config, sqlite_url, tmp_path):
+    feed = tmp_path / "changes.xml"
+    check = watch(cli, site, make_config, sqlite_url, feed)
+    site.set("/p", render_policy(AGE_LOWERED))
+    check()
+
+    [entry] = entries_of(feed)
+    assert [(link.get("rel"), link.get("href")) for link in entry.findall(f"{ATOM}link")] == [(None, site.url("/p"))]

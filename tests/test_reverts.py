@@ -445,36 +445,108 @@ def test_a_change_a_later_version_undid_is_marked_reverted_wherever_it_is_listed
     assert api == entries and api_history == history
 
 
-def test_the_first_revert_of_each_change_over_random_histories():
-    """`Reverts`, read newest first in constant memory (and `undone_in_any_order`, read oldest first), agrees
-    with the rule read the long way (every blink back V to E undoes the versions after E and before V; the
-    first such V marks the change) on random histories of a few texts, with reverts_to the earliest version
-    of the same text as checks store it."""
+def test_a_change_that_returns_after_its_revert_is_no_longer_marked_and_no_alert_is_sent(watch, db_url):
+    """v2 adds data brokers, v3 lowers the age to 13 (alerted), v4 returns to v2's text (v3's change reverted
+    in v4), v5 returns to v3's text: the change is the policy again, so no view marks it any more; nor does
+    v5 alert. v6 undoes it again: the views say reverted in v6, and that flapping stays silent too."""
+    import httpx
+
+    from tests.web_site import serve_thread
+
+    w = watch(db=db_url)
+    for page in (A, C, BOTH, C):
+        w.check(page)
+    def policy_alerts() -> list[str]:  # (flapping also sends source.unstable, a health alert of its own)
+        return [e["type"] for e in w.events("siem") if e["type"].startswith("policy.")]
+
+    assert policy_alerts() == ["policy.changed", "policy.changed", "policy.reverted"]
+
+    def views() -> dict:
+        timeline = {e["version"]: e["reverted_in"] for e in w.run("timeline", "--json").json()}
+        history = {h["version"]: h["reverted_in"] for h in w.run("history", "wemet", "--json").json()}
+        export = {v["version"]: v["reverted_in"] for v in map(__import__("json").loads,
+                                                                w.run("export", "wemet", "--format", "jsonl")
+                                                                .stdout.splitlines())}
+        with serve_thread(w.config, db_url) as base:
+            overview = httpx.get(base + "/", timeout=30).text
+            page = httpx.get(base + "/sources/wemet", timeout=30).text
+            api = {e["version"]: e["reverted_in"] for e in httpx.get(base + "/api/timeline", timeout=30).json()}
+        return {"timeline": timeline[3], "history": history[3], "export": export[3], "api": api[3],
+                "timeline line": re.findall(r"\[reverted in v\d+\]", w.run("timeline").stdout),
+                "feed": re.findall(r"\(reverted in v\d+\)", w.run("feed").stdout),
+                "overview": re.findall(r"reverted in <a[^>]*>v\d+", overview),
+                "source page": re.findall(r">reverted in <a[^>]*>v\d+", page)}
+
+    before = views()
+    assert before["timeline"] == before["history"] == before["export"] == before["api"] == 4
+    assert before["feed"] == ["(reverted in v4)"] and before["timeline line"] == ["[reverted in v4]"]
+
+    assert w.check(BOTH)["reverts_to"] == 3  # v5: v3's text again
+    assert views() == {"timeline": None, "history": None, "export": None, "api": None, "timeline line": [],
+                       "feed": [], "overview": [], "source page": []}
+    assert w.check(C)["reverts_to"] == 2  # v6: undone again
+    again = views()
+    assert again["timeline"] == again["history"] == again["export"] == again["api"] == 6
+    assert again["feed"] == ["(reverted in v6)"] and again["timeline line"] == ["[reverted in v6]"]
+    assert again["overview"] == ['reverted in <a href="/sources/wemet/changes/5..6">v6']
+    assert len(again["source page"]) == 2  # the material change and the version list
+    assert policy_alerts() == ["policy.changed", "policy.changed", "policy.reverted"]  # v5, v6: nothing more
+
+
+def test_a_change_stays_marked_only_while_it_stays_undone_over_random_histories():
+    """`Reverts`, read newest first (pulled, and pushed as the timeline streams), and `undone_in_any_order`,
+    read oldest first, agree with the rule read the long way on 2,000 random histories. A version's text
+    is the set of clauses the policy says: an ordinary version adds a clause of its own, a blink back
+    returns to an earlier version's set (reverts_to the earliest version with it, as checks store it). A
+    change stands while its clause is in the policy; it is marked while it is not, with the first version
+    of the stretch (to the latest) in which it is not. Flapping, nested undoing and restoring all occur."""
     import random
 
-    from monitor.store.reverts import Reverts, undone_by, undone_in_any_order
+    from monitor.store.reverts import Reverts, undone_in_any_order
 
     rng = random.Random(7)
-    for _ in range(500):
-        texts = [rng.randrange(4)]
-        while len(texts) < rng.randrange(2, 14):  # a new version's text differs from the one before
-            texts.append(rng.choice([t for t in range(4) if t != texts[-1]]))
-        first = {}
-        blinks = []
-        for seq, t in enumerate(texts, 1):
-            if t in first:
-                blinks.append((seq, first[t]))
-            first.setdefault(t, seq)
-        expected = {x: min((v for v, e in blinks if x in undone_by(v, e)), default=None)
-                    for x in range(len(texts), 0, -1)}
-        reverts = Reverts(reversed(blinks))
-        assert {x: reverts.undone_in(x) for x in range(len(texts), 0, -1)} == expected, (texts, blinks)
+    restored = undone_again = 0
+    for _ in range(2000):
+        texts: list[frozenset[int]] = [frozenset({1})]
+        blinks: list[tuple[int, int]] = []  # (version, reverts_to), oldest first
+        for seq in range(2, rng.randrange(2, 18)):
+            earlier = [t for t in dict.fromkeys(texts) if t != texts[-1]]
+            if earlier and rng.random() < 0.55:
+                texts.append(rng.choice(earlier))
+                blinks.append((seq, texts.index(texts[-1]) + 1))
+            else:
+                texts.append(texts[-1] | {seq})  # the clause this version's change adds
+        changes = [seq for seq in range(2, len(texts) + 1) if seq in texts[seq - 1]]  # not the blinks
+
+        expected = {seq: _undone_since(seq, texts) for seq in changes}
+        for seq in changes:
+            flips = "".join("+" if seq in text else "-" for text in texts[seq - 1:])
+            restored += "-+" in flips
+            undone_again += "-+" in flips and flips.endswith("-")
+
+        pulled = Reverts(reversed(blinks))
+        assert {seq: pulled.undone_in(seq) for seq in reversed(changes)} == expected, (texts, blinks)
         oldest_first = undone_in_any_order(reversed(blinks))  # as `export` asks: oldest first
-        assert {x: oldest_first(x) for x in range(1, len(texts) + 1)} == expected, (texts, blinks)
-        pushed = Reverts()
-        got = {}
-        for x in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by
-            got[x] = pushed.undone_in(x)
-            if (x, first[texts[x - 1]]) in blinks:
-                pushed.add(x, first[texts[x - 1]])
+        assert {seq: oldest_first(seq) for seq in changes} == expected, (texts, blinks)
+        pushed, got, blink_of = Reverts(), {}, dict(blinks)
+        for seq in range(len(texts), 0, -1):  # as the timeline gives them: each blink as its version streams by
+            if seq in expected:
+                got[seq] = pushed.undone_in(seq)
+            if seq in blink_of:
+                pushed.add(seq, blink_of[seq])
         assert got == expected, (texts, blinks)
+        for blink, _ in blinks:  # a blink back itself has no change to mark
+            assert Reverts(reversed(blinks)).undone_in(blink) is None and oldest_first(blink) is None
+    assert restored > 1000 and undone_again > 500, (restored, undone_again)  # restored, and undone again
+
+
+def _undone_since(seq: int, texts: list[frozenset[int]]) -> int | None:
+    """The rule the long way: None while version `seq`'s clause is in the latest text; else the first version
+    of the run (to the latest) whose texts all lack it."""
+    standing = [seq in text for text in texts]
+    if standing[-1]:
+        return None
+    since = len(texts)
+    while not standing[since - 2]:
+        since -= 1
+    return since

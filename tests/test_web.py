@@ -340,3 +340,44 @@ def test_sources_added_to_the_config_show_without_a_restart_and_a_broken_edit_ke
     assert broken == ["acme", "zeta"], "a config that does not load leaves the last good one served"
     assert "zeta" in overview
     assert any("changed but does not load" in r.getMessage() for r in caplog.records)
+
+
+CAPTCHA_PAGE = ("<html><head><title>Just a moment...</title></head><body><h1>Just a moment...</h1>"
+                "<p>Checking if the site connection is secure</p><p>example.org needs to review the security of "
+                "your connection before proceeding.</p><p>Ray ID: 7f1a2b3c4d5e6f70</p>"
+                "<p>Performance &amp; security by Cloudflare</p></body></html>")
+
+
+def test_the_failing_filter_lists_what_status_lists_rejected_checks_included(cli, site, make_config, sqlite_url):
+    """`walled` is answered with a captcha page four checks in a row (rejected each time): `status` lists it
+    failing, and so does the overview's `?status=failing`. `flaky` failed its last check only (HTTP 500, one
+    of three that make a source failing): neither lists it; the overview says `error`."""
+    from tests.pages import render_policy, seed_text
+
+    config = make_config([{"name": "wemet", "url": site.url("/wemet")},
+                          {"name": "walled", "url": site.url("/walled")},
+                          {"name": "flaky", "url": site.url("/flaky")}])
+    site.set("/wemet", render_policy(seed_text(2)))
+    site.set("/walled", CAPTCHA_PAGE)
+    site.set("/flaky", render_policy(seed_text(1)))
+    for n in range(4):
+        if n == 3:
+            site.set("/flaky", "oops", status=500)
+        checked = cli("--config", config, "--db", sqlite_url, "check", "--json", "--no-deliver")
+        assert [r["status"] for r in checked.json()["results"]][1] == "rejected", checked.stdout
+    status = cli("--config", config, "--db", sqlite_url, "status", "--json")
+    assert status.exit_code == 1  # a source is failing
+    failing_per_cli = [f["source"] for f in status.json()["failing"]]
+
+    with serve_thread(config, sqlite_url) as base:
+        only_failing = get(base + "/?status=failing").text
+        only_errors = get(base + "/?status=error").text
+        overview = get(base + "/").text
+        walled_page = get(base + "/sources/walled").text
+
+    listed = re.findall(r'<th scope="row"><a href="/sources/([^"]+)"', only_failing)
+    assert failing_per_cli == listed == ["walled"]
+    assert "1 of 3 sources that are <strong>failing</strong>" in only_failing
+    assert re.findall(r'<th scope="row"><a href="/sources/([^"]+)"', only_errors) == ["flaky"]
+    assert re.findall(r'status status-(\w+)">', overview) == ["ok", "failing", "error"]
+    assert 'status-failing">failing</span> since' in walled_page and "(4 checks)" in walled_page

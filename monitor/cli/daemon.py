@@ -35,6 +35,7 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
     from sqlmodel import select
 
     from monitor.config import DaemonConfig
+    from monitor.notify.health import is_failing
     from monitor.store.database import DaemonState, Source, utcnow
     from monitor.workers.fleet import fleet_status
 
@@ -55,16 +56,17 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
         next_due = (last + timedelta(seconds=interval)) if (last and interval) else None
         is_due = interval is not None and (last is None or next_due <= now)
         failures = row.consecutive_failures if row else 0
-        is_failing = bool(row) and (failures >= daemon_cfg.failure_threshold or row.failing_reported)
+        failing_now = bool(row) and is_failing(consecutive_failures=failures, failing_reported=row.failing_reported,
+                                               threshold=daemon_cfg.failure_threshold)
         entry = {"source": name, "last_checked_at": _iso(last), "last_outcome": row.last_outcome if row else None,
                  "next_due": _iso(next_due) if next_due else (_iso(now) if is_due else None), "due": is_due,
-                 "consecutive_failures": failures, "failing": is_failing,
+                 "consecutive_failures": failures, "failing": failing_now,
                  "unstable": bool(row and row.unstable_reported)}
         sources.append(entry)
         if is_due:
             due.append({"source": name, "overdue_seconds": int((now - next_due).total_seconds()) if next_due else None,
                         "never_checked": last is None})
-        if is_failing:
+        if failing_now:
             failing.append({"source": name, "consecutive_failures": failures,
                             "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
                             "reported": row.failing_reported})

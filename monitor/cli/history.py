@@ -199,10 +199,13 @@ def feed(
     from monitor.notify.feed import feed_document
 
     topic = _topic(topic)
-    store = ctx_obj(ctx).store(read_only=True)
+    obj = ctx_obj(ctx)
+    store = obj.store(read_only=True)
     if source is not None:
         _sources(store, [source])
-    sys.stdout.write(feed_document(store, topic=topic, source=source).decode("utf-8"))
+    config = obj.optional_config()
+    sys.stdout.write(feed_document(store, topic=topic, source=source, web=config.web if config else None)
+                     .decode("utf-8"))
 
 
 @app.command()

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from sqlalchemy import and_, exists, or_
@@ -17,8 +18,11 @@ from sqlmodel import Session, select
 
 from monitor.meaning.significance import SEVERITY_RANK
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
-from monitor.store.reverts import first_undoers
+from monitor.store.reverts import undoers
 from monitor.store.streams import json_list_has, json_list_nonempty
+
+if TYPE_CHECKING:
+    from monitor.config import WebConfig
 
 log = logging.getLogger("monitor.notify.feed")
 
@@ -92,7 +96,8 @@ def _alert_worthy_changes(session: Session, version_ids: list[int]) -> dict[int,
 
 
 def _reverts(session: Session, found: list[tuple[Version, Source]]) -> dict[int, tuple[int, datetime]]:
-    """For each entry a later blink back undid, by version id, the first such blink's seq and capture time:
+    """For each entry a later blink back undid and none restored, by version id, the seq and capture time of the
+    blink since which it is undone (reverts.py):
     the blinks of every source in the feed (after its oldest entry) read in one query."""
     entries: dict[int, dict[int, int]] = {}  # source id → {seq: version id}
     for version, _ in found:
@@ -112,22 +117,28 @@ def _reverts(session: Session, found: list[tuple[Version, Source]]) -> dict[int,
     undone: dict[int, tuple[int, datetime]] = {}
     for source_id, mine in blinks.items():
         seqs = entries[source_id]
-        for seq, by in first_undoers(mine, seqs).items():
+        for seq, by in undoers(mine, seqs).items():
             undone[seqs[seq]] = (by, captured[(source_id, by)])
     return undone
 
 
-def feed_document(store: Store, *, topic: str | None = None, source: str | None = None) -> bytes:
-    """The Atom document: what `feed:` writes and `policy-monitor feed` prints (filtered, a feed of its own)."""
+def feed_document(store: Store, *, topic: str | None = None, source: str | None = None,
+                  web: WebConfig | None = None) -> bytes:
+    """The Atom document: what `feed:` writes and `policy-monitor feed` prints (filtered, a feed of its own);
+    `web` (the config's `web:`) links each entry to its change page when `base_url` is set."""
     filters = [f"{key}={value}" for key, value in (("topic", topic), ("source", source)) if value]
     title = "policy-monitor: privacy policy changes" + (f" ({', '.join(filters)})" if filters else "")
     feed_id = ":".join(["urn:policy-monitor:feed", *filters])
-    return render_feed(feed_entries(store, topic=topic, source=source), title=title, feed_id=feed_id)
+    return render_feed(feed_entries(store, topic=topic, source=source), title=title, feed_id=feed_id, web=web)
 
 
 def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: privacy policy changes",
-                feed_id: str = "urn:policy-monitor:feed", now: datetime | None = None) -> bytes:
-    """Atom 1.0 XML; every text is escaped by the XML writer, never pasted into markup."""
+                feed_id: str = "urn:policy-monitor:feed", now: datetime | None = None,
+                web: WebConfig | None = None) -> bytes:
+    """Atom 1.0 XML; every text is escaped by the XML writer, never pasted into markup.
+
+    With `web.base_url` set, an entry's link is its change page, the `change_url` e-mails and webhooks carry
+    (`WebConfig.change_url`), and the policy page follows as `rel="related"`; without, the policy page."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", title)
@@ -140,7 +151,12 @@ def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: priva
         reverted = f" (reverted in v{entry.reverted_in})" if entry.reverted_in else ""
         _text(item, "title", f"{entry.source}: {', '.join(entry.topics)} changed ({entry.severity}){reverted}")
         _text(item, "updated", _iso(entry.updated))
-        ET.SubElement(item, f"{{{ATOM}}}link", href=_NOT_XML.sub("", entry.url))
+        change_url = web.change_url(entry.source, entry.previous_version, entry.version) if web else None
+        if change_url:
+            ET.SubElement(item, f"{{{ATOM}}}link", href=_NOT_XML.sub("", change_url))
+            ET.SubElement(item, f"{{{ATOM}}}link", rel="related", href=_NOT_XML.sub("", entry.url))
+        else:
+            ET.SubElement(item, f"{{{ATOM}}}link", href=_NOT_XML.sub("", entry.url))
         for topic in entry.topics:
             ET.SubElement(item, f"{{{ATOM}}}category", term=topic)
         lines = [f"Reverted in v{entry.reverted_in}: the policy returned to the text before this change, which no "
@@ -153,10 +169,10 @@ def render_feed(entries: list[FeedEntry], *, title: str = "policy-monitor: priva
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def write_feed(store: Store, path: str | Path) -> None:
+def write_feed(store: Store, path: str | Path, web: WebConfig | None = None) -> None:
     """Rewrite the feed file atomically, so a reader never sees half a file."""
     target = Path(path)
-    data = feed_document(store)
+    data = feed_document(store, web=web)
     handle, temp = tempfile.mkstemp(prefix=".feed-", dir=target.parent or Path("."))
     try:
         os.fchmod(handle, _FEED_MODE & ~_umask())  # mkstemp makes it private; a feed is for readers
@@ -168,12 +184,12 @@ def write_feed(store: Store, path: str | Path) -> None:
         raise
 
 
-def refresh_feed(store: Store, path: str | Path | None) -> None:
+def refresh_feed(store: Store, path: str | Path | None, web: WebConfig | None = None) -> None:
     """Rewrite the feed if one is configured; a feed that cannot be written is logged, never fatal."""
     if not path:
         return
     try:
-        write_feed(store, path)
+        write_feed(store, path, web)
     except Exception as exc:  # a full disk or a database hiccup must not stop checks or the daemon
         log.error(f"cannot write the feed {path}: {type(exc).__name__}: {exc}", extra={"feed": str(path)})
 

@@ -43,6 +43,18 @@ StabilityEvent = Literal["unstable", "settled"]
 log = logging.getLogger("monitor.notify.health")
 
 
+def is_failing(*, consecutive_failures: int, failing_reported: bool, threshold: int) -> bool:
+    """Whether a source counts as failing, the one predicate of `status` and the web view's `?status=failing`:
+    `threshold` failed (`error` or `rejected`) checks in a row, or reported failing and not yet recovered.
+
+    >>> is_failing(consecutive_failures=4, failing_reported=False, threshold=3)
+    True
+    >>> is_failing(consecutive_failures=1, failing_reported=False, threshold=3)
+    False
+    """
+    return consecutive_failures >= threshold or failing_reported
+
+
 def failure_event(*, failed: bool, consecutive_failures: int, failing_reported: bool,
                   threshold: int) -> FailureEvent | None:
     """What a check's outcome means for the failing/recovered state.

@@ -90,7 +90,7 @@ def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_
     entries with a material change about it.
     """
     floor = SEVERITY_RANK[min_severity] if min_severity else None
-    reverts: dict[str, Reverts] = {}  # (a clock set back can misorder a few: a mark may then be missed, never wrong)
+    reverts: dict[str, Reverts] = {}  # (a clock set back can misorder a few: a mark may then be missing or stale)
     for record in records:
         entry = entry_of(record, include_all=include_all)
         if entry is not None and entry.kind == "change" and record.source in reverts:

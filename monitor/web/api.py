@@ -91,5 +91,5 @@ def alerts(request: Request) -> JSONResponse:
 def feed(request: Request) -> Response:
     """The Atom feed that `feed:` writes to a file, served live."""
     web = _web(request)
-    return Response(render_feed(feed_entries(web.store)), media_type="application/atom+xml",
+    return Response(render_feed(feed_entries(web.store), web=web.config.web), media_type="application/atom+xml",
                     headers={"cache-control": "no-cache"})

@@ -13,13 +13,14 @@ from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
 from monitor.meaning.significance import SEVERITY_RANK
+from monitor.notify.health import is_failing
 from monitor.store import queries
 from monitor.store.database import ChangeRow, Check, Source, Store, Version
 from monitor.store.plain import VersionSection
 from monitor.store.reverts import Reverts, blinks_of, undone_in
 
 GOOD_OUTCOMES = ("new", "changed", "unchanged")
-STATUSES = ("ok", "failing", "rejected", "unchecked")
+STATUSES = ("ok", "failing", "rejected", "error", "unchecked")
 _BATCH = 200  # rows read at a time while looking for the latest material changes
 VERSIONS_PER_PAGE = 200  # a page of a source's versions (a busy source has thousands)
 TIMELINE_SHOWN = 50  # material changes listed on a source page; /api/timeline?source= has them all
@@ -74,7 +75,8 @@ class SourceStatus:
     url: str
     final_url: str | None
     topics: list[str]
-    status: str  # ok | failing | rejected | unchecked
+    status: str  # ok | failing (as `status` says: health.is_failing) | rejected or error (its last check, not yet
+    #             failing) | unchecked
     since: datetime | None  # first failed check of the current run of failures
     last_error: str | None
     consecutive_failures: int
@@ -198,7 +200,7 @@ def _failure_run(session: Session, row: Source) -> tuple[datetime | None, str | 
 
 
 def _status(session: Session, cfg: SourceConfig, row: Source | None, versions: int,
-            topic: str | None) -> SourceStatus:
+            topic: str | None, failure_threshold: int) -> SourceStatus:
     if row is None:
         return SourceStatus(cfg.name, cfg.url, None, list(cfg.topics), "unchecked", None, None, 0, None, 0, None)
     since, error = _failure_run(session, row)
@@ -206,8 +208,11 @@ def _status(session: Session, cfg: SourceConfig, row: Source | None, versions: i
         status = "unchecked"
     elif row.last_outcome in GOOD_OUTCOMES:
         status = "ok"
-    else:
-        status = "rejected" if row.last_outcome == "rejected" else "failing"
+    elif is_failing(consecutive_failures=row.consecutive_failures, failing_reported=row.failing_reported,
+                    threshold=failure_threshold):  # what `policy-monitor status` lists, rejected checks included
+        status = "failing"
+    else:  # failed, fewer times in a row than make a source failing
+        status = "rejected" if row.last_outcome == "rejected" else "error"
     last = next(material_changes(session, row, topic), None)
     return SourceStatus(cfg.name, cfg.url, row.final_url, list(cfg.topics), status, since, error,
                         row.consecutive_failures, row.last_checked_at, versions, last)
@@ -221,7 +226,7 @@ def overview(store: Store, config: Config, *, topic: str | None = None,
         rows = {s.name: s for s in session.exec(select(Source))}
         counts = dict(session.exec(select(Version.source_id, func.count()).group_by(Version.source_id)).all())
         found = [_status(session, cfg, rows.get(cfg.name), counts.get(getattr(rows.get(cfg.name), "id", None), 0),
-                         topic) for cfg in config.sources]
+                         topic, config.daemon.failure_threshold) for cfg in config.sources]
     if topic:
         found = [s for s in found if s.last_change is not None]
     if status:
@@ -257,7 +262,7 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
         if row is None and cfg is None:
             return None
         if row is None:
-            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None), [], [], [])
+            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None, 0), [], [], [])
         total = session.exec(select(func.count()).select_from(Version).where(Version.source_id == row.id)).one()
         versions = session.exec(
             select(Version.id, Version.seq, Version.fetched_at, Version.url, func.length(Version.text),
@@ -279,7 +284,7 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
                 bool(mine) and all(not c[4] and not c[3] for c in mine), undone.get(seq)))
         timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
-        status = _status(session, cfg, row, total, None) if cfg else None
+        status = _status(session, cfg, row, total, None, config.daemon.failure_threshold) if cfg else None
     return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items,
                       timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN)
 
