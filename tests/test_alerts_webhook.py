@@ -123,7 +123,8 @@ def test_gone_410_fails_at_once_and_stays_visible(setup):
     [row] = alert_rows(store)
     assert report.failed == 1 and again.attempted == 0 and len(receiver.received) == 1
     assert row.status == "failed" and row.attempts == 1
-    assert row.last_error.startswith("permanent failure: HTTP 410")
+    assert row.last_error.startswith(f"permanent failure: HTTP 410 GONE from http://127.0.0.1:{receiver.port}")
+    assert "/hook" not in row.last_error, "the receiver's address, never its path"
 
 
 def one_pass(setup, receiver: Receiver):

@@ -142,7 +142,7 @@ class Webhook(ChannelKind):
             where = receiver_address(channel.url)
             said = (str(exc) or "connection failed").replace(channel.url, where)  # the path may hold a token
             raise DeliveryError(f"{where}: {type(exc).__name__}: {said}") from None
-        return _outcome(response, snippet)
+        return _outcome(response, snippet, receiver_address(channel.url))
 
 
 def receiver_address(url: str) -> str:
@@ -188,12 +188,14 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
-def _outcome(response: httpx.Response, snippet: str) -> SendResult:
+def _outcome(response: httpx.Response, snippet: str, where: str) -> SendResult:
+    """The receiver's answer: a SendResult for 2xx, else a DeliveryError naming the status and `where` (the
+    receiver's scheme://host:port), permanent for a 4xx that retrying cannot change."""
     status = response.status_code
     detail = f"HTTP {status}" + (f" {response.reason_phrase}" if response.reason_phrase else "")
     if 200 <= status < 300:
         return SendResult(detail)
-    message = detail + (f": {snippet}" if snippet else "")
+    message = f"{detail} from {where}" + (f": {snippet}" if snippet else "")
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         raise DeliveryError(message, permanent=True)
     retry_after = retry_after_seconds(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
