@@ -1120,3 +1120,67 @@ def test_a_whole_section_is_not_about_a_topic_its_heading_lends_to_a_few_of_its_
     section, whose every sentence speaks of data brokers, is still sharing."""
     assert _step_alerts("coindesk", "053_2025-04-28", "054_2025-04-28") == []
     assert _step_alerts("outbrain", "024_2026-04-30", "025_2026-06-03") == ["sharing"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A new user's trial on real policies: facts read wrong. Sentences and steps from the train histories,
+# recorded by Open Terms Archive contributors (ODC-BY 1.0).
+# ---------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _trial_versions(service: str) -> dict[str, str]:
+    from tests.replay import load_histories
+
+    return {v.name: v.text for v in load_histories(services=[service])[service]}
+
+
+def _step_findings(service: str, old: str, new: str, rule: str) -> list[str]:
+    from monitor.meaning.significance import changes_between
+
+    versions = _trial_versions(service)
+    return [f.summary for c in changes_between(versions[old], versions[new]) for f in c.findings if f.rule == rule]
+
+
+def test_a_look_back_window_a_response_deadline_or_a_frequency_is_no_retention_period() -> None:
+    """lyft 003 → 004 (Open Terms Archive, ODC-BY 1.0) said "removes period: 12 months" for a look-back and
+    "removes retention period: 12 months, 1 year, 45 days" for a CCPA rights section: how far back a notice
+    looks, how soon a request is answered and how often it may be made are not how long data is kept."""
+    from monitor.meaning.facts import periods
+
+    def roles(text: str) -> list[tuple[str, str]]:
+        return [(p.label, p.role) for p in periods(text)]
+
+    shared = ("Depending on whether you’re a Rider or a Driver, Lyft may share the following categories of your "
+              "personal information for a business purpose (as we have done for the preceding 12 months) to "
+              "provide you with a variety of the Lyft Platform’s features and services:")
+    know = ("**Right to Know.** You have the right to know and see what data we have collected about you over the "
+            "past 12 months, including:")
+    once = "This request is free and may be made once a year."
+    answer = ("**Response Timing and Format.** We aim to respond to a consumer request for access or deletion "
+              "within 45 days of receiving that request.")
+    assert roles(shared) == roles(know) == [("12 months", "look-back")]
+    assert roles(once) == [("1 year", "frequency")]
+    assert roles(answer) == [("45 days", "deadline")]
+    assert roles("A response to your complaint within 45 days") == [("45 days", "deadline")]   # outbrain 008
+    assert roles("We will process your request within 30 days.") == [("30 days", "deadline")]
+    assert roles("You may ask what we collected in the 12 months preceding your request.") == [
+        ("12 months", "look-back")]
+    # a length stays one, also beside a request, and wins over a look-back of the same label
+    assert roles("We delete your data within 30 days of your request.") == [("30 days", "length")]
+    assert roles("We keep logs for 12 months. You can ask what we collected in the past 12 months.") == [
+        ("12 months", "length")]
+
+    rights = rate([know, once, answer], [], "B. State-Specific Rights")
+    assert "retention" not in rights.alert_topics(WATCHED) and "period" in rights.summary
+    assert "retention period" not in rights.summary
+    looked_back = rate(shared, shared.replace("12 months", "24 months"), "Sharing")
+    assert "look-back period 12 months → 24 months" in looked_back.summary
+    sooner = rate(answer, answer.replace("45 days", "30 days"), "Your Rights")
+    assert "response deadline 45 days → 30 days" in sooner.summary
+    assert "retention" not in sooner.alert_topics(WATCHED)
+    # a kept length beside a deadline is still retention, and the deadline is no part of it
+    kept = rate(["We keep your order history for 12 months.", answer],
+                ["We keep your order history for 24 months.", answer.replace("45 days", "30 days")], "Privacy")
+    assert kept.summary.startswith("retention period 12 months → 24 months")
+    assert not [s for s in _step_findings("lyft", "003_2022-09-20", "004_2022-12-12", "period")
+                if "retention" in s]

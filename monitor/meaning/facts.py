@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from monitor.text.clauses import split_sentences
 from monitor.text.sections import Clause
@@ -75,16 +76,57 @@ def ages(text: str, context: str = "") -> list[int]:
     return found
 
 
+# What a stated length of time measures: how long something lasts or is kept ("for 2 years"), a window
+# looked back over ("in the preceding 12 months"), a deadline to answer a request ("we respond within 45
+# days") or how often something may be done ("once a year"). Only a length can be how long data is kept.
+PeriodRole = Literal["length", "look-back", "deadline", "frequency"]
+
+
 @dataclass(frozen=True)
 class Period:
-    """A stated length of time: `label` as the policy words it, `days` (inf: indefinite, None: event)."""
+    """A stated length of time: `label` as the policy words it, `days` (inf: indefinite, None: event),
+    `role` what it measures (`PeriodRole`)."""
 
     label: str
     days: float | None
+    role: PeriodRole = "length"
+
+
+# "the preceding 12 months", "over the past twelve months", "the 12 months prior to your request"
+_LOOK_BACK_BEFORE = re.compile(r"\b(?:preceding|past|last|prior|previous)\s+$")
+_LOOK_BACK_AFTER = re.compile(r"^\s+(?:immediately\s+)?(?:preceding|prior to|before (?:the|your|a|our|we|receiv))")
+# "once a year", "twice a year", "two times a year", "once every 12 months"
+_FREQUENCY_BEFORE = re.compile(r"\b(?:once|twice|thrice|times)\s+(?:(?:in|per|every|each)\s+(?:any\s+|the\s+)?)?$")
+# a deadline: "within 45 days", "within a term of twenty business days", "no later than 30 days", "an additional
+# 45 days", in a sentence about answering someone ("we aim to respond to a consumer request … within 45 days",
+# "a response to your complaint within 45 days") or handling a request that keeps or deletes nothing ("we will
+# process your request within 30 days"; "we delete your data within 30 days of your request" is a length)
+_DEADLINE_BEFORE = re.compile(r"\b(?:within|no later than|not later than|no more than|an? (?:additional|further)|"
+                              r"another)\s+(?:(?:a|the) (?:term|period|maximum) of\s+)?(?:the\s+)?$")
+_ANSWERING = re.compile(r"\b(?:respond\w*|responses?|repl(?:y|ies|ied)|answer\w*|acknowledg\w*)\b")
+_REQUEST = re.compile(r"\b(?:requests?|inquir(?:y|ies)|enquir(?:y|ies)|complaints?|appeals?)\b")
+_SENTENCE_BREAK = re.compile(r"[.;!?]\s")
+_ROLE_REACH = 240  # characters before a period read for what it measures: its own sentence, as a rule
+
+
+def _role(folded: str, start: int, end: int) -> PeriodRole:
+    """What the period at folded[start:end] measures, from the words around it in its sentence."""
+    before = _SENTENCE_BREAK.split(folded[max(0, start - _ROLE_REACH):start])[-1]
+    after = folded[end:end + 40]
+    if _LOOK_BACK_BEFORE.search(before) or _LOOK_BACK_AFTER.match(after):
+        return "look-back"
+    if _FREQUENCY_BEFORE.search(before):
+        return "frequency"
+    if _DEADLINE_BEFORE.search(before):
+        sentence = before + _SENTENCE_BREAK.split(folded[start:start + _ROLE_REACH])[0]
+        if _ANSWERING.search(sentence) or (_REQUEST.search(sentence) and not RETENTION_WORDS.search(sentence)):
+            return "deadline"
+    return "length"
 
 
 def periods(text: str) -> list[Period]:
-    """Periods stated in a text ("for six months" → 6 months), in order, unique by label."""
+    """Periods stated in a text ("for six months" → 6 months), in order, unique by label; a label stated
+    both as a length and as something else ("keep it 12 months", "the past 12 months") is a length."""
     found: dict[str, Period] = {}
     folded = fold(text)
     for m in _PERIOD_RE.finditer(folded):
@@ -93,7 +135,9 @@ def periods(text: str) -> list[Period]:
             continue
         unit = m.group(3) + ("s" if value != 1 else "")
         label = f"{_fmt(value)} {m.group(2) + ' ' if m.group(2) else ''}{unit}"
-        found.setdefault(label, Period(label, value * _UNIT_DAYS[m.group(3)]))
+        role = _role(folded, m.start(), m.end())
+        if label not in found or (role == "length" and found[label].role != "length"):
+            found[label] = Period(label, value * _UNIT_DAYS[m.group(3)], role)
     for pattern, label, days in _OPEN_PERIODS:
         if pattern.search(folded):
             found.setdefault(label, Period(label, days))

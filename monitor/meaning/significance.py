@@ -200,22 +200,32 @@ def _same_length(a: Period, b: Period) -> bool:
     return abs(a.days - b.days) <= 0.05 * max(a.days, b.days)
 
 
+# What a changed period is called when it is not how long data is kept (`Period.role`)
+_PERIOD_NAMES = {"look-back": "look-back period", "deadline": "response deadline"}
+
+
 def _period_rule(cx: _Context) -> Finding | None:
     old, new = periods(cx.before.text), periods(cx.after.text)
-    old_labels = [p.label for p in old if not any(_same_length(p, q) for q in new)]
-    new_labels = [p.label for p in new if not any(_same_length(p, q) for q in old)]
-    if not old_labels and not new_labels:
+    old_changed = [p for p in old if not any(_same_length(p, q) for q in new)]
+    new_changed = [p for p in new if not any(_same_length(p, q) for q in old)]
+    if not old_changed and not new_changed:
         return None                                    # "12 months" → "one year" says the same
     # about keeping data? judged on the sentences stating a changed period (with their lead-ins), not the
     # rest of the change: "during the past 12 months" in a California notice that also says "we store
     # cookies" is no retention period; nor the heading ("Retention and Security" must not make "keys
-    # rotate every 90 days" one)
-    changed = set(old_labels) | set(new_labels)
-    retention = any(_keeps_for(clause, changed, cx.before.heading)
-                    for clause in (*cx.before.clauses, *cx.after.clauses))
-    name, topic = ("retention period", "retention") if retention else ("period", None)
-    gone = [p for p in old if p.label in old_labels]
-    came = [p for p in new if p.label in new_labels]
+    # rotate every 90 days" one). Only a length can be: a look-back ("the preceding 12 months"), a response
+    # deadline ("we respond to requests for deletion within 45 days") or a frequency ("once a year") never is.
+    lengths = {p.label for p in (*old_changed, *new_changed) if p.role == "length"}
+    retention = bool(lengths) and any(_keeps_for(clause, lengths, cx.before.heading)
+                                      for clause in (*cx.before.clauses, *cx.after.clauses))
+    if retention:
+        name, topic = "retention period", "retention"
+        gone = [p for p in old_changed if p.role == "length"]
+        came = [p for p in new_changed if p.role == "length"]
+    else:
+        roles = {p.role for p in (*old_changed, *new_changed)}
+        name = _PERIOD_NAMES.get(next(iter(roles)), "period") if len(roles) == 1 else "period"
+        topic, gone, came = None, old_changed, new_changed
 
     def longer(new: list[Period], old: list[Period]) -> bool:
         """Is the new period longer? A fixed length beats an event ("until closure") only when shorter."""
@@ -236,13 +246,14 @@ def _period_rule(cx: _Context) -> Finding | None:
 
 
 def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
-    """Does a clause state one of these periods (labels) as how long data is kept: in a sentence about
-    keeping or deleting data (with its lead-in), or in a clause about retention? "We answer requests to
-    delete your data within 30 days" is; "We answer within 30 days" next to "we store cookies" is not."""
+    """Does a clause state one of these periods (labels) as a length of time data is kept: in a sentence
+    about keeping or deleting data (with its lead-in), or in a clause about retention? "We delete your data
+    within 30 days of your request" is; "We answer within 30 days" next to "we store cookies" is not, and
+    nor is "we respond to requests to delete your data within 30 days" (a deadline, `Period.role`)."""
     lead_in = fold(clause.lead_in or "")
     stated = False
     for sentence in split_sentences(fold(ENUMERATOR.sub("", clause.text.strip()))):
-        if {p.label for p in periods(sentence)} & labels:
+        if {p.label for p in periods(sentence) if p.role == "length"} & labels:
             stated = True
             if RETENTION_WORDS.search(sentence) or RETENTION_WORDS.search(lead_in):
                 return True
