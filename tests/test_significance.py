@@ -1141,6 +1141,71 @@ def _step_findings(service: str, old: str, new: str, rule: str) -> list[str]:
     return [f.summary for c in changes_between(versions[old], versions[new]) for f in c.findings if f.rule == rule]
 
 
+def test_a_possessive_belongs_to_the_recipient_it_names() -> None:
+    """lyft 005 → 006 (Open Terms Archive, ODC-BY 1.0) said "adds recipient: s platform": the recipient's
+    words started inside "Lyft’s". A possessive is part of the owner's name, curly or straight, and a party
+    word that owns the next word ("partner's platform") is not a recipient of its own."""
+    from monitor.meaning.facts import recipients
+
+    lead_in = ("We disclose those categories of personal information to these other parties and service providers "
+               "to fulfill the following purposes:")
+    item = ("Providing marketing and advertising services, including targeted and cross-contextual behavioral "
+            "advertising, that you may receive on or off Lyft’s Platform;")
+    found = recipients([Clause(item, lead_in)])
+    assert found == {"lyft platform": "lyft's platform"}
+    assert found == recipients([Clause(item.replace("’", "'"), lead_in)])   # as version 008 writes it
+    assert recipients([Clause("We may share your data with our partner's platform.")]) == {
+        "partner platform": "partner's platform"}
+    assert list(recipients([Clause("We share data with Amazon's subsidiaries.")]).values()) == [
+        "amazon's subsidiaries"]
+    assert not [s for s in _step_findings("lyft", "005_2023-12-13", "006_2025-12-10", "recipients")
+                if "s platform" in s]
+
+
+def test_a_word_that_opens_a_clause_never_starts_a_recipient() -> None:
+    """grammarly 003 → 004 and 006 → 007 (Open Terms Archive, ODC-BY 1.0) said "adds/removes recipient: because
+    another organization": the clause's subordinator was read into the name. Conjunctions, subordinators and
+    verbs taking the party as object ("allow third parties") start no name; a party that is the subject of a
+    reason ("because another organization is buying") is none."""
+    from monitor.meaning.facts import recipients
+
+    grammarly = ("If you receive our products because another organization is buying or making them available to "
+                 "you, such as if you are a member of a Grammarly Business or Grammarly for Education team account, "
+                 "we process your personal data on behalf of that organization in accordance with our contract with "
+                 "them and this Privacy Policy does not apply.")
+    assert not [p for p in recipients([Clause(grammarly)]).values() if p.split()[0] in ("because", "another")]
+    for opener in ("and", "or", "that", "which", "because", "although"):
+        phrases = recipients([Clause(f"We share your data with partners {opener} advertisers get it too.")])
+        assert not [p for p in phrases.values() if p.startswith(opener)], opener
+    assert list(recipients([Clause("We share your data and allow third parties to use it.")]).values()) == [
+        "third parties"]
+    assert list(recipients([Clause("We share your data with partners because partners need it.")])) == ["partner"]
+    assert not [s for step in (("003_2023-09-21", "004_2024-06-21"), ("006_2024-07-10", "007_2024-11-07"))
+                for s in _step_findings("grammarly", *step, "recipients") if "because" in s]
+
+
+def test_third_party_before_a_noun_qualifies_it() -> None:
+    """grammarly 006 → 007 (Open Terms Archive, ODC-BY 1.0) said "adds recipients: advertising partners,
+    thirdparty": "on third-party websites" names websites, and "third-party" as a recipient is spelt so."""
+    from monitor.meaning.facts import recipients
+
+    grammarly = ("We also disclose certain categories of personal information to advertising partners in order to "
+                 "promote Grammarly on third-party websites and services.")
+    assert recipients([Clause(grammarly)]) == {"advertiz partner": "advertising partners"}
+    assert recipients([Clause("We share your data with a third-party.")]) == {"thirdparty": "third-party"}
+    assert recipients([Clause("We share your data with a third-party acting for us.")]) == {
+        "thirdparty": "third-party"}
+    assert recipients([Clause("We disclose data to third-party service providers.")]) == {
+        "servic provider": "service providers"}
+    assert not [s for s in _step_findings("grammarly", "006_2024-07-10", "007_2024-11-07", "recipients")
+                if "thirdparty" in s]
+    # the whole policy is searched for the phrase as its bodies are spelt: a third-party named elsewhere is found
+    from monitor.meaning.significance import WholePolicy
+
+    sections = parse_sections("# Privacy\n\n## Sharing\n\nWe share your data with a third-party.\n")
+    assert WholePolicy(sections, sections).names_recipient(0, "thirdparty", "third-party")
+
+
 def test_a_look_back_window_a_response_deadline_or_a_frequency_is_no_retention_period() -> None:
     """lyft 003 → 004 (Open Terms Archive, ODC-BY 1.0) said "removes period: 12 months" for a look-back and
     "removes retention period: 12 months, 1 year, 45 days" for a CCPA rights section: how far back a notice

@@ -257,13 +257,16 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     return found
 
 
+# A recipient: a kind of party with up to two words before it. A possessive belongs to the name ("lyft's
+# platform", "our partners' vendors"): a match never starts inside one (the "s" of "lyft's") and a party
+# word that owns the next ("partner's platform") is no head.
 _RECIPIENT = re.compile(
-    r"\b((?:[a-z]+ ){0,2}?(?:third part(?:y|ies)|thirdpart(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|"
-    r"advertisers?|marketers?|brokers?|compan(?:y|ies)|vendors?|suppliers?|providers?|processors?|contractors?|"
+    r"(?<![a-z]')\b((?:[a-z]+(?:'s|')? ){0,2}?(?:third part(?:y|ies)|thirdpart(?:y|ies)|partners?|affiliates?|"
+    r"subsidiar(?:y|ies)|advertisers?|marketers?|brokers?|compan(?:y|ies)|vendors?|suppliers?|providers?|processors?|contractors?|"
     r"agenc(?:y|ies)|authorit(?:y|ies)|governments?|regulators?|courts?|police|law enforcement|insurers?|"
     r"employers?|researchers?|institutions?|networks?|platforms?|sponsors?|resellers?|purchasers?|buyers?|"
     r"acquirers?|successors?|investors?|lenders?|banks?|organizations?|entities|firms?|bureaus?|"
-    r"businesses|analytics services|service providers))\b")
+    r"businesses|analytics services|service providers))\b(?!'s\b)(?!' (?!(?:and|or)\b)[a-z])")
 # Verb forms that send data somewhere. Only verbs: "service providers", "at least", "passwords",
 # "given that" and "trademarks" name no transfer, and must not make a mentioned company a recipient.
 _RECIPIENT_CONTEXT = re.compile(
@@ -282,12 +285,27 @@ _NP_STOP = frozenset("with to and or our the your their its his her such as incl
 _NOT_IN_A_NAME = frozenset(
     "within on through via into across among between about over under at in onto upon toward towards without "
     "per outside inside after before during when where how why whom whose what whether if unless while can could "
-    "might will would should must shall do does did has have had was were been being you they he she".split())
+    "might will would should must shall do does did has have had was were been being you they he she off beyond "
+    "behind near along around throughout".split())
+# Nor does a word that opens a clause ("because another organization is buying"), or a verb whose object
+# the party is ("allow third parties to", "help advertisers"): the name starts after it.
+_OPENS_A_CLAUSE = frozenset(
+    "because since although though whereas so nor but yet than once until unless as allow allows allowing "
+    "enable enables enabling help helps helping let lets letting permit permits permitting require requires "
+    "requiring ask asks asking instruct instructs instructing".split())
+_GIVES_A_REASON = frozenset({"because", "since", "although", "though", "whereas"})
 _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
 
 
 _QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
                         r"profiles?|content|activity)\b")
+
+
+# "third-party" (folded "thirdparty") before a noun is an adjective: "on third-party websites", "third-party
+# cookies"; before punctuation, a closed-class word or a verb ("with a third-party, who", "a third-party
+# acting for us") it is the party itself.
+_ADJECTIVE_OF = re.compile(r" (?!(?:" + "|".join(sorted(_NP_STOP | _NOT_IN_A_NAME | _OPENS_A_CLAUSE)) +
+                           r")\b)[a-z]+\b(?<!ing)")
 
 
 def _qualifies_next(phrase: list[str], after: str) -> bool:
@@ -319,15 +337,19 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
-                           or is_number(w)), default=0)
+                           or w in _OPENS_A_CLAUSE or is_number(w)), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if _qualifies_next(phrase, sentence[m.end(1):]):
                     continue                           # "non-registered Platform Users": users, not a platform
+                if phrase and phrase[-1] == "thirdparty" and _ADJECTIVE_OF.match(sentence[m.end(1):]):
+                    continue                           # "third-party websites": a website, not a third party
+                if before in _GIVES_A_REASON:          # "because another organization is buying them": the
+                    continue                           # subject of a reason, not whom the sentence shares with
                 if phrase and before != "from":        # "we receive data from partners": a source
                     # "third parties" and "third-party" (folded "thirdparty") are one recipient
                     key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")
-                    found.setdefault(key, " ".join(phrase))
+                    found.setdefault(key, " ".join(phrase).replace("thirdpart", "third-part"))
     return found
 
 

@@ -814,7 +814,7 @@ class WholePolicy:
         telling; without its ending, "company" ~ "companies") are read, up to the first that names
         it, and each answer is kept. (A clause holds it only if its section's body does.)"""
         if (side, key) not in self._named:
-            longest = max(phrase.lower().split(), key=len)
+            longest = max(_plain(phrase).split(), key=len)  # spelt as bodies are ("third-party" → "thirdparty")
             head = longest[:max(4, len(longest) - 3)]
             if self._plain is None:  # the bodies of both versions (most are the same), spelt as phrases are
                 bodies = list(dict.fromkeys(s.text for sides in self._sides for s in sides))
