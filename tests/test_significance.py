@@ -1249,3 +1249,24 @@ def test_a_look_back_window_a_response_deadline_or_a_frequency_is_no_retention_p
     assert kept.summary.startswith("retention period 12 months → 24 months")
     assert not [s for s in _step_findings("lyft", "003_2022-09-20", "004_2022-12-12", "period")
                 if "retention" in s]
+
+
+def test_numbers_of_a_postal_address_are_no_fact() -> None:
+    """nextdoor 001 → 002 (Open Terms Archive, ODC-BY 1.0) said "number 1801, 7 → 18, 1400, 4": Nextdoor Canada
+    moved office. Street, suite and postcode numbers state no fact; the change has the generic summary."""
+    before = ("If you reside in Canada, contact us at Nextdoor Canada Ltd, 1 Yonge Street Suite 1801 Toronto, "
+              "Ontario M5E 1W7. Email: privacy@nextdoor.com.")
+    after = ("If you reside in Canada, contact us at Nextdoor Canada Ltd, 18 King Street East, Suite 1400, Toronto, "
+             "Ontario M5C 1C4. Email: privacy@nextdoor.com.")
+    moved = rate(before, after, "Contact Us")
+    assert not [f for f in moved.findings if f.rule == "number"]
+    assert moved.summary == "contact clause modified"
+    assert _step_findings("nextdoor", "001_2021-08-18", "002_2021-11-30", "number") == []
+    # the Irish office (nextdoor 003), a US one, and a number that is no address still summarised
+    dublin = ("If you reside in the EU, contact us at Nextdoor EMEA Limited, The Greenway, Ardilaun Court, 112-114 "
+              "St. Stephen’s Green, Dublin 2, D02 TD28, Ireland.")
+    assert not rate(dublin, dublin.replace("112-114", "110"), "Contact Us").findings
+    us = "Write to us at 500 Howard St., Suite 300, San Francisco, CA 94105."
+    assert not rate(us, us.replace("500", "600").replace("94105", "94107"), "Contact Us").findings
+    assert rate("We keep 3 copies of your data.", "We keep 4 copies of your data.",
+                "Security").summary == "number 3 → 4"

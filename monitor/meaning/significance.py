@@ -411,9 +411,33 @@ def _section_rule(cx: _Context) -> Finding | None:
     return Finding("section", f"{cx.section_topic} section {kind}", cx.section_topic, kind == "removed")
 
 
+_STREET_TYPE = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Place|Pl|Court|Ct|Parkway|"
+                r"Pkwy|Highway|Hwy|Square|Sq|Plaza|Terrace|Green|Row|Quay|Circle|Broadway)")
+# Marks of a postal address: a street number before a street ("18 King Street East", "112-114 St. Stephen's
+# Green"), a suite, floor, unit or box number ("Suite 1400", "5th Floor", "P.O. Box 12"), a US state and ZIP
+# code ("CA 94107-1234", ", California 94107"), a Canadian, British or Irish postcode ("M5C 1C4", "EC1A 1BB",
+# "D02 TD28").
+_POSTAL_ADDRESS = re.compile(
+    rf"\b\d+[A-Za-z]?(?:\s*[-–]\s*\d+[A-Za-z]?)?,?\s+(?:[A-Z][\w'’.-]*\s+){{0,4}}{_STREET_TYPE}\b"
+    r"|\b(?i:suite|ste|floor|fl|unit|room|apt|apartment|building|bldg|p\.?\s?o\.?\s?box|box)\.?\s*"
+    r"(?:#|(?i:no)\.?)?\s*\d+[A-Za-z]?\b"
+    r"|\b\d+(?:st|nd|rd|th)\s+(?i:floor)\b"
+    r"|(?:\b[A-Z]{2}|,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+\d{5}(?:-\d{4})?\b"
+    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
+    r"|\b[AC-FHKNPRTV-Y]\d{2}\s[AC-FHKNPRTV-Y\d]{4}\b")
+
+
+def _stated_numbers(text: str) -> list[str]:
+    """The numbers a text states, but for those of a sentence giving a postal address: a company that moves
+    office ("1 Yonge Street Suite 1801" → "18 King Street East, Suite 1400") states no new fact."""
+    return [w for line in text.splitlines() for sentence in split_sentences(line)
+            if not _POSTAL_ADDRESS.search(sentence) for w in words(sentence) if w[0].isdigit()]
+
+
 def _number_rule(cx: _Context) -> Finding | None:
-    old = [w for w in words(cx.before.text) if w[0].isdigit()]
-    new = [w for w in words(cx.after.text) if w[0].isdigit()]
+    old = _stated_numbers(cx.before.text)
+    new = _stated_numbers(cx.after.text)
     if not old or not new or Counter(old) == Counter(new):
         return None
     gone = [w for w in old if w not in new]
