@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cached_property
-from typing import Literal
+from typing import Literal, TypeVar
 
 from monitor.compare.diff import SectionChange, diff_sections
 from monitor.meaning.facts import (
@@ -62,6 +62,13 @@ from monitor.text.wording import (
 
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+_Item = TypeVar("_Item")
+
+
+def most_severe_first(items: Iterable[_Item], severity: Callable[[_Item], str | None]) -> list[_Item]:
+    """Items high, medium, then low (unrated last), in their own order within a severity: a list of a
+    version's changes cut to its first few must not leave out a high change that comes ninth."""
+    return sorted(items, key=lambda item: -SEVERITY_RANK.get(severity(item) or "", -1))
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 NAVIGATION_SUMMARY = "table of contents or navigation changed"
