@@ -187,3 +187,30 @@ def test_templates_and_schema_are_read_from_an_installed_wheel(tmp_path):
 def test_a_checkout_reads_the_top_level_alerts_folder():
     assert (alerts_dir() / "webhook.schema.json").is_file()
     assert alerts_dir().name in ("alerts", "_alerts")
+
+
+def test_an_email_lists_the_most_severe_changes_first_and_the_webhook_keeps_document_order(store):
+    """Eight medium changes, then a high one: the e-mail lists the high change as [1] (the rest in document
+    order) and never cuts it; the webhook's `changes` stay in document order, and of more than 20 changes
+    keep the most severe, so a high change late in a long list is never the one left out."""
+    mediums = [rated(f"{n}. Retention", f"We keep logs for {n} days.", f"We keep logs for {n + 1} days.",
+                     ["retention"], "medium", f"retention period {n} days → {n + 1} days") for n in range(1, 9)]
+    queue_change(store, CONFIG, "wemet", [*mediums, SHARING, RETENTION])
+    payload = next(a.payload for a in alert_rows(store) if a.channel == "siem")
+    assert [c["section"] for c in payload["data"]["changes"]] == [*(c.change.section for c in mediums),
+                                                                 "4. Sharing", "6. Retention"]
+    text = render_email(payload, "msg_1").text
+    assert "[1] 4. Sharing" in text and "[2] 1. Retention" in text and "[9] 8. Retention" in text
+    assert "[10] 6. Retention" in text
+    html = render_email(payload, "msg_1").html
+    assert html.index("4. Sharing") < html.index("1. Retention")
+
+    lows = [rated(f"{n}. Contact", "Write to us.", f"Write to us at office {n}.", ["sharing"], "low",
+                  f"contact {n} changed") for n in range(1, 25)]
+    queue_change(store, CONFIG, "wemet", [*lows, MINORS], seq=3)
+    capped = next(a.payload for a in alert_rows(store) if a.channel == "siem" and a.payload["data"]["version"] == 3)
+    validate_envelope(capped)
+    sections = [c["section"] for c in capped["data"]["changes"]]
+    assert len(sections) == 20 and capped["data"]["more_changes"] == 5
+    assert sections == [*(c.change.section for c in lows[:19]), MINORS.change.section]
+    assert "[1] 5. Children › 5.2 Age" in render_email(capped, "msg_2").text

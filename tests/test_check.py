@@ -304,3 +304,22 @@ def test_a_fact_repeated_in_several_sections_is_said_once_in_the_details(cli, si
     assert details.count("agethreshold14→12") == 1, result.stdout
     assert "agethreshold14→12(3sections)" in details, result.stdout
     assert [c["summary"] for c in run.json()["changes"]].count("age threshold 14 → 12") == 3  # each section's own
+
+
+def test_the_details_lead_with_the_most_severe_change(cli, site, make_config, sqlite_url):
+    """A recipient dropped in section 3 (medium) and the minimum age lowered in section 5 (high): the details
+    column, cut to its first few summaries, leads with the high change, not with the first in the policy."""
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(edit(text, "payment processors, SMS providers", "payment processors")
+                                 .replace("under the age of 18", "under the age of 13")))
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+    run = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "1", "2", "--format", "json")
+
+    details = "".join(result.stdout.replace("│", "").split())  # the details column, unwrapped
+    assert 0 <= details.index("agethreshold18→13") < details.index("removesrecipient:smsproviders"), result.stdout
+    # `diff` keeps the policy's own order
+    assert [c["summary"] for c in run.json()["changes"]] == ["removes recipient: sms providers",
+                                                             "age threshold 18 → 13"]

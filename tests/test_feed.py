@@ -232,3 +232,16 @@ def test_without_web_base_url_an_entry_links_to_the_policy_page_only(cli, site, 
 
     [entry] = entries_of(feed)
     assert [(link.get("rel"), link.get("href")) for link in entry.findall(f"{ATOM}link")] == [(None, site.url("/p"))]
+
+
+def test_an_entry_lists_its_most_severe_change_first(cli, site, make_config, sqlite_url, tmp_path):
+    """A recipient dropped in section 3 (medium) and the minimum age lowered in section 5 (high): the entry,
+    whose list is capped, names the high change first."""
+    feed = tmp_path / "changes.xml"
+    check = watch(cli, site, make_config, sqlite_url, feed)
+    site.set("/p", render_policy(edit(TEXT, "payment processors, SMS providers", "payment processors")
+                                 .replace("under the age of 18", "under the age of 13")))
+    check()
+    (entry,) = entries_of(feed)
+    lines = entry.findtext(f"{ATOM}summary").splitlines()
+    assert lines[0].endswith("age threshold 18 → 13") and lines[1].endswith("removes recipient: sms providers")

@@ -91,12 +91,16 @@ DETAILS_SHOWN = 4  # summaries per source in the table; `diff` shows them all
 
 
 def _change_details(result) -> str:
-    """The alert-worthy changes' summaries, capped; or what kind of change it was when none alerts.
+    """The alert-worthy changes' summaries, most severe first (document order within a severity) and
+    capped; or what kind of change it was when none alerts.
 
     A fact the policy repeats in several sections changes in each ("age threshold 14 → 13" in the
     children's, the collection and the contact sections): said once, with how many sections said it."""
-    said = Counter(c.summary or f"{c.change.kind}: {c.change.section}"
-                   for c in result.changes if c.alert_topics(result.alert_topics))
+    from monitor.meaning.significance import most_severe_first
+
+    alerting = most_severe_first((c for c in result.changes if c.alert_topics(result.alert_topics)),
+                                 lambda c: c.severity)
+    said = Counter(c.summary or f"{c.change.kind}: {c.change.section}" for c in alerting)
     summaries = [summary + (f" ({n} sections)" if n > 1 else "") for summary, n in said.items()]
     if len(summaries) > DETAILS_SHOWN:
         more = len(summaries) - DETAILS_SHOWN

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from monitor.text.clauses import split_sentences
 from monitor.text.sections import Clause
@@ -75,16 +76,57 @@ def ages(text: str, context: str = "") -> list[int]:
     return found
 
 
+# What a stated length of time measures: how long something lasts or is kept ("for 2 years"), a window
+# looked back over ("in the preceding 12 months"), a deadline to answer a request ("we respond within 45
+# days") or how often something may be done ("once a year"). Only a length can be how long data is kept.
+PeriodRole = Literal["length", "look-back", "deadline", "frequency"]
+
+
 @dataclass(frozen=True)
 class Period:
-    """A stated length of time: `label` as the policy words it, `days` (inf: indefinite, None: event)."""
+    """A stated length of time: `label` as the policy words it, `days` (inf: indefinite, None: event),
+    `role` what it measures (`PeriodRole`)."""
 
     label: str
     days: float | None
+    role: PeriodRole = "length"
+
+
+# "the preceding 12 months", "over the past twelve months", "the 12 months prior to your request"
+_LOOK_BACK_BEFORE = re.compile(r"\b(?:preceding|past|last|prior|previous)\s+$")
+_LOOK_BACK_AFTER = re.compile(r"^\s+(?:immediately\s+)?(?:preceding|prior to|before (?:the|your|a|our|we|receiv))")
+# "once a year", "twice a year", "two times a year", "once every 12 months"
+_FREQUENCY_BEFORE = re.compile(r"\b(?:once|twice|thrice|times)\s+(?:(?:in|per|every|each)\s+(?:any\s+|the\s+)?)?$")
+# a deadline: "within 45 days", "within a term of twenty business days", "no later than 30 days", "an additional
+# 45 days", in a sentence about answering someone ("we aim to respond to a consumer request … within 45 days",
+# "a response to your complaint within 45 days") or handling a request that keeps or deletes nothing ("we will
+# process your request within 30 days"; "we delete your data within 30 days of your request" is a length)
+_DEADLINE_BEFORE = re.compile(r"\b(?:within|no later than|not later than|no more than|an? (?:additional|further)|"
+                              r"another)\s+(?:(?:a|the) (?:term|period|maximum) of\s+)?(?:the\s+)?$")
+_ANSWERING = re.compile(r"\b(?:respond\w*|responses?|repl(?:y|ies|ied)|answer\w*|acknowledg\w*)\b")
+_REQUEST = re.compile(r"\b(?:requests?|inquir(?:y|ies)|enquir(?:y|ies)|complaints?|appeals?)\b")
+_SENTENCE_BREAK = re.compile(r"[.;!?]\s")
+_ROLE_REACH = 240  # characters before a period read for what it measures: its own sentence, as a rule
+
+
+def _role(folded: str, start: int, end: int) -> PeriodRole:
+    """What the period at folded[start:end] measures, from the words around it in its sentence."""
+    before = _SENTENCE_BREAK.split(folded[max(0, start - _ROLE_REACH):start])[-1]
+    after = folded[end:end + 40]
+    if _LOOK_BACK_BEFORE.search(before) or _LOOK_BACK_AFTER.match(after):
+        return "look-back"
+    if _FREQUENCY_BEFORE.search(before):
+        return "frequency"
+    if _DEADLINE_BEFORE.search(before):
+        sentence = before + _SENTENCE_BREAK.split(folded[start:start + _ROLE_REACH])[0]
+        if _ANSWERING.search(sentence) or (_REQUEST.search(sentence) and not RETENTION_WORDS.search(sentence)):
+            return "deadline"
+    return "length"
 
 
 def periods(text: str) -> list[Period]:
-    """Periods stated in a text ("for six months" → 6 months), in order, unique by label."""
+    """Periods stated in a text ("for six months" → 6 months), in order, unique by label; a label stated
+    both as a length and as something else ("keep it 12 months", "the past 12 months") is a length."""
     found: dict[str, Period] = {}
     folded = fold(text)
     for m in _PERIOD_RE.finditer(folded):
@@ -93,7 +135,9 @@ def periods(text: str) -> list[Period]:
             continue
         unit = m.group(3) + ("s" if value != 1 else "")
         label = f"{_fmt(value)} {m.group(2) + ' ' if m.group(2) else ''}{unit}"
-        found.setdefault(label, Period(label, value * _UNIT_DAYS[m.group(3)]))
+        role = _role(folded, m.start(), m.end())
+        if label not in found or (role == "length" and found[label].role != "length"):
+            found[label] = Period(label, value * _UNIT_DAYS[m.group(3)], role)
     for pattern, label, days in _OPEN_PERIODS:
         if pattern.search(folded):
             found.setdefault(label, Period(label, days))
@@ -213,13 +257,16 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     return found
 
 
+# A recipient: a kind of party with up to two words before it. A possessive belongs to the name ("lyft's
+# platform", "our partners' vendors"): a match never starts inside one (the "s" of "lyft's") and a party
+# word that owns the next ("partner's platform") is no head.
 _RECIPIENT = re.compile(
-    r"\b((?:[a-z]+ ){0,2}?(?:third part(?:y|ies)|thirdpart(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|"
-    r"advertisers?|marketers?|brokers?|compan(?:y|ies)|vendors?|suppliers?|providers?|processors?|contractors?|"
+    r"(?<![a-z]')\b((?:[a-z]+(?:'s|')? ){0,2}?(?:third part(?:y|ies)|thirdpart(?:y|ies)|partners?|affiliates?|"
+    r"subsidiar(?:y|ies)|advertisers?|marketers?|brokers?|compan(?:y|ies)|vendors?|suppliers?|providers?|processors?|contractors?|"
     r"agenc(?:y|ies)|authorit(?:y|ies)|governments?|regulators?|courts?|police|law enforcement|insurers?|"
     r"employers?|researchers?|institutions?|networks?|platforms?|sponsors?|resellers?|purchasers?|buyers?|"
     r"acquirers?|successors?|investors?|lenders?|banks?|organizations?|entities|firms?|bureaus?|"
-    r"businesses|analytics services|service providers))\b")
+    r"businesses|analytics services|service providers))\b(?!'s\b)(?!' (?!(?:and|or)\b)[a-z])")
 # Verb forms that send data somewhere. Only verbs: "service providers", "at least", "passwords",
 # "given that" and "trademarks" name no transfer, and must not make a mentioned company a recipient.
 _RECIPIENT_CONTEXT = re.compile(
@@ -238,12 +285,27 @@ _NP_STOP = frozenset("with to and or our the your their its his her such as incl
 _NOT_IN_A_NAME = frozenset(
     "within on through via into across among between about over under at in onto upon toward towards without "
     "per outside inside after before during when where how why whom whose what whether if unless while can could "
-    "might will would should must shall do does did has have had was were been being you they he she".split())
+    "might will would should must shall do does did has have had was were been being you they he she off beyond "
+    "behind near along around throughout".split())
+# Nor does a word that opens a clause ("because another organization is buying"), or a verb whose object
+# the party is ("allow third parties to", "help advertisers"): the name starts after it.
+_OPENS_A_CLAUSE = frozenset(
+    "because since although though whereas so nor but yet than once until unless as allow allows allowing "
+    "enable enables enabling help helps helping let lets letting permit permits permitting require requires "
+    "requiring ask asks asking instruct instructs instructing".split())
+_GIVES_A_REASON = frozenset({"because", "since", "although", "though", "whereas"})
 _NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
 
 
 _QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
                         r"profiles?|content|activity)\b")
+
+
+# "third-party" (folded "thirdparty") before a noun is an adjective: "on third-party websites", "third-party
+# cookies"; before punctuation, a closed-class word or a verb ("with a third-party, who", "a third-party
+# acting for us") it is the party itself.
+_ADJECTIVE_OF = re.compile(r" (?!(?:" + "|".join(sorted(_NP_STOP | _NOT_IN_A_NAME | _OPENS_A_CLAUSE)) +
+                           r")\b)[a-z]+\b(?<!ing)")
 
 
 def _qualifies_next(phrase: list[str], after: str) -> bool:
@@ -275,15 +337,19 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
-                           or is_number(w)), default=0)
+                           or w in _OPENS_A_CLAUSE or is_number(w)), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if _qualifies_next(phrase, sentence[m.end(1):]):
                     continue                           # "non-registered Platform Users": users, not a platform
+                if phrase and phrase[-1] == "thirdparty" and _ADJECTIVE_OF.match(sentence[m.end(1):]):
+                    continue                           # "third-party websites": a website, not a third party
+                if before in _GIVES_A_REASON:          # "because another organization is buying them": the
+                    continue                           # subject of a reason, not whom the sentence shares with
                 if phrase and before != "from":        # "we receive data from partners": a source
                     # "third parties" and "third-party" (folded "thirdparty") are one recipient
                     key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")
-                    found.setdefault(key, " ".join(phrase))
+                    found.setdefault(key, " ".join(phrase).replace("thirdpart", "third-part"))
     return found
 
 

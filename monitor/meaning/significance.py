@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cached_property
-from typing import Literal
+from typing import Literal, TypeVar
 
 from monitor.compare.diff import SectionChange, diff_sections
 from monitor.meaning.facts import (
@@ -62,6 +62,13 @@ from monitor.text.wording import (
 
 Severity = Literal["low", "medium", "high"]
 SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2}
+_Item = TypeVar("_Item")
+
+
+def most_severe_first(items: Iterable[_Item], severity: Callable[[_Item], str | None]) -> list[_Item]:
+    """Items high, medium, then low (unrated last), in their own order within a severity: a list of a
+    version's changes cut to its first few must not leave out a high change that comes ninth."""
+    return sorted(items, key=lambda item: -SEVERITY_RANK.get(severity(item) or "", -1))
 
 FORM_ONLY_SUMMARY = "form-only edit, no change in substance"
 NAVIGATION_SUMMARY = "table of contents or navigation changed"
@@ -200,22 +207,32 @@ def _same_length(a: Period, b: Period) -> bool:
     return abs(a.days - b.days) <= 0.05 * max(a.days, b.days)
 
 
+# What a changed period is called when it is not how long data is kept (`Period.role`)
+_PERIOD_NAMES = {"look-back": "look-back period", "deadline": "response deadline"}
+
+
 def _period_rule(cx: _Context) -> Finding | None:
     old, new = periods(cx.before.text), periods(cx.after.text)
-    old_labels = [p.label for p in old if not any(_same_length(p, q) for q in new)]
-    new_labels = [p.label for p in new if not any(_same_length(p, q) for q in old)]
-    if not old_labels and not new_labels:
+    old_changed = [p for p in old if not any(_same_length(p, q) for q in new)]
+    new_changed = [p for p in new if not any(_same_length(p, q) for q in old)]
+    if not old_changed and not new_changed:
         return None                                    # "12 months" → "one year" says the same
     # about keeping data? judged on the sentences stating a changed period (with their lead-ins), not the
     # rest of the change: "during the past 12 months" in a California notice that also says "we store
     # cookies" is no retention period; nor the heading ("Retention and Security" must not make "keys
-    # rotate every 90 days" one)
-    changed = set(old_labels) | set(new_labels)
-    retention = any(_keeps_for(clause, changed, cx.before.heading)
-                    for clause in (*cx.before.clauses, *cx.after.clauses))
-    name, topic = ("retention period", "retention") if retention else ("period", None)
-    gone = [p for p in old if p.label in old_labels]
-    came = [p for p in new if p.label in new_labels]
+    # rotate every 90 days" one). Only a length can be: a look-back ("the preceding 12 months"), a response
+    # deadline ("we respond to requests for deletion within 45 days") or a frequency ("once a year") never is.
+    lengths = {p.label for p in (*old_changed, *new_changed) if p.role == "length"}
+    retention = bool(lengths) and any(_keeps_for(clause, lengths, cx.before.heading)
+                                      for clause in (*cx.before.clauses, *cx.after.clauses))
+    if retention:
+        name, topic = "retention period", "retention"
+        gone = [p for p in old_changed if p.role == "length"]
+        came = [p for p in new_changed if p.role == "length"]
+    else:
+        roles = {p.role for p in (*old_changed, *new_changed)}
+        name = _PERIOD_NAMES.get(next(iter(roles)), "period") if len(roles) == 1 else "period"
+        topic, gone, came = None, old_changed, new_changed
 
     def longer(new: list[Period], old: list[Period]) -> bool:
         """Is the new period longer? A fixed length beats an event ("until closure") only when shorter."""
@@ -236,13 +253,14 @@ def _period_rule(cx: _Context) -> Finding | None:
 
 
 def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
-    """Does a clause state one of these periods (labels) as how long data is kept: in a sentence about
-    keeping or deleting data (with its lead-in), or in a clause about retention? "We answer requests to
-    delete your data within 30 days" is; "We answer within 30 days" next to "we store cookies" is not."""
+    """Does a clause state one of these periods (labels) as a length of time data is kept: in a sentence
+    about keeping or deleting data (with its lead-in), or in a clause about retention? "We delete your data
+    within 30 days of your request" is; "We answer within 30 days" next to "we store cookies" is not, and
+    nor is "we respond to requests to delete your data within 30 days" (a deadline, `Period.role`)."""
     lead_in = fold(clause.lead_in or "")
     stated = False
     for sentence in split_sentences(fold(ENUMERATOR.sub("", clause.text.strip()))):
-        if {p.label for p in periods(sentence)} & labels:
+        if {p.label for p in periods(sentence) if p.role == "length"} & labels:
             stated = True
             if RETENTION_WORDS.search(sentence) or RETENTION_WORDS.search(lead_in):
                 return True
@@ -400,9 +418,33 @@ def _section_rule(cx: _Context) -> Finding | None:
     return Finding("section", f"{cx.section_topic} section {kind}", cx.section_topic, kind == "removed")
 
 
+_STREET_TYPE = (r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Place|Pl|Court|Ct|Parkway|"
+                r"Pkwy|Highway|Hwy|Square|Sq|Plaza|Terrace|Green|Row|Quay|Circle|Broadway)")
+# Marks of a postal address: a street number before a street ("18 King Street East", "112-114 St. Stephen's
+# Green"), a suite, floor, unit or box number ("Suite 1400", "5th Floor", "P.O. Box 12"), a US state and ZIP
+# code ("CA 94107-1234", ", California 94107"), a Canadian, British or Irish postcode ("M5C 1C4", "EC1A 1BB",
+# "D02 TD28").
+_POSTAL_ADDRESS = re.compile(
+    rf"\b\d+[A-Za-z]?(?:\s*[-–]\s*\d+[A-Za-z]?)?,?\s+(?:[A-Z][\w'’.-]*\s+){{0,4}}{_STREET_TYPE}\b"
+    r"|\b(?i:suite|ste|floor|fl|unit|room|apt|apartment|building|bldg|p\.?\s?o\.?\s?box|box)\.?\s*"
+    r"(?:#|(?i:no)\.?)?\s*\d+[A-Za-z]?\b"
+    r"|\b\d+(?:st|nd|rd|th)\s+(?i:floor)\b"
+    r"|(?:\b[A-Z]{2}|,\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)\s+\d{5}(?:-\d{4})?\b"
+    r"|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
+    r"|\b[AC-FHKNPRTV-Y]\d{2}\s[AC-FHKNPRTV-Y\d]{4}\b")
+
+
+def _stated_numbers(text: str) -> list[str]:
+    """The numbers a text states, but for those of a sentence giving a postal address: a company that moves
+    office ("1 Yonge Street Suite 1801" → "18 King Street East, Suite 1400") states no new fact."""
+    return [w for line in text.splitlines() for sentence in split_sentences(line)
+            if not _POSTAL_ADDRESS.search(sentence) for w in words(sentence) if w[0].isdigit()]
+
+
 def _number_rule(cx: _Context) -> Finding | None:
-    old = [w for w in words(cx.before.text) if w[0].isdigit()]
-    new = [w for w in words(cx.after.text) if w[0].isdigit()]
+    old = _stated_numbers(cx.before.text)
+    new = _stated_numbers(cx.after.text)
     if not old or not new or Counter(old) == Counter(new):
         return None
     gone = [w for w in old if w not in new]
@@ -803,7 +845,7 @@ class WholePolicy:
         telling; without its ending, "company" ~ "companies") are read, up to the first that names
         it, and each answer is kept. (A clause holds it only if its section's body does.)"""
         if (side, key) not in self._named:
-            longest = max(phrase.lower().split(), key=len)
+            longest = max(_plain(phrase).split(), key=len)  # spelt as bodies are ("third-party" → "thirdparty")
             head = longest[:max(4, len(longest) - 3)]
             if self._plain is None:  # the bodies of both versions (most are the same), spelt as phrases are
                 bodies = list(dict.fromkeys(s.text for sides in self._sides for s in sides))

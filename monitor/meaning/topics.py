@@ -565,9 +565,10 @@ def model_finds(topic: str, text: str, language: str = "en") -> bool:
 
 
 def states_exact_fact(topic: str, text: str) -> bool:
-    """Whether `text` states the exact fact a rule of `topic` reads: a period (retention), an age (minors)."""
+    """Whether `text` states the exact fact a rule of `topic` reads: a length of time (retention; not a
+    look-back, a response deadline or a frequency, `Period.role`), an age (minors)."""
     if topic == "retention":
-        return bool(periods(text))
+        return any(p.role == "length" for p in periods(text))
     if topic == "minors":
         return bool(ages(text))
     return False

@@ -16,7 +16,7 @@ from sqlalchemy import and_, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from monitor.meaning.significance import SEVERITY_RANK
+from monitor.meaning.significance import SEVERITY_RANK, most_severe_first
 from monitor.store.database import ChangeRow, Source, Store, Version, utcnow
 from monitor.store.reverts import undoers
 from monitor.store.streams import json_list_has, json_list_nonempty
@@ -42,7 +42,7 @@ class FeedEntry:
     fetched_at: datetime
     topics: list[str]
     severity: str
-    summaries: list[tuple[str, str]]  # (section path, summary) of each alert-worthy change
+    summaries: list[tuple[str, str]]  # (section path, summary) of each alert-worthy change, most severe first
     reverted_in: int | None = None  # the later version that returned to the text before this change
     reverted_at: datetime | None = None  # when it was captured: the entry's update
 
@@ -76,7 +76,8 @@ def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None =
             row.name, row.url, version.seq, previous_seq, version.fetched_at,
             sorted({t for c, _ in mine for t in c.alert_topics}),
             max((c.severity for c, _ in mine), key=SEVERITY_RANK.__getitem__),
-            [(c.section, c.summary) for c, _ in mine], reverted_in, reverted_at,
+            [(c.section, c.summary) for c, _ in most_severe_first(mine, lambda pair: pair[0].severity)],
+            reverted_in, reverted_at,
         ))
     return entries
 

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import select
 
-from monitor.meaning.significance import SEVERITY_RANK
+from monitor.meaning.significance import SEVERITY_RANK, most_severe_first
 from monitor.store.database import Alert, Source, Version, utcnow
 from monitor.store.reverts import undone_by
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from monitor.config import Config, SourceConfig
+    from monitor.meaning.significance import RatedChange
     from monitor.outcome import CheckResult
 
 SCHEMA_VERSION = 1
@@ -73,6 +74,15 @@ def envelope(event_type: str, data: dict[str, Any], timestamp: datetime | None =
             "timestamp": (timestamp or utcnow()).isoformat(), "data": data}
 
 
+def _capped(changes: list[RatedChange]) -> list[RatedChange]:
+    """At most `MAX_CHANGES_PER_ALERT` changes, in document order (as the webhook schema says): the most
+    severe when there are more, so a high change late in a long list is never the one left out."""
+    if len(changes) <= MAX_CHANGES_PER_ALERT:
+        return changes
+    kept = {id(c) for c in most_severe_first(changes, lambda c: c.severity)[:MAX_CHANGES_PER_ALERT]}
+    return [c for c in changes if id(c) in kept]
+
+
 def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig, version: Version,
                           result: CheckResult) -> list[Alert]:
     """Queue one `policy.changed` alert per channel whose filters some alert-worthy change passes."""
@@ -92,7 +102,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
         data = {
             "source": source.name, "url": source.url, "version": result.version,
             "previous_version": result.previous_version, "topics": topics, "severity": severity,
-            "changes": [c.to_json() for c in changes[:MAX_CHANGES_PER_ALERT]],
+            "changes": [c.to_json() for c in _capped(changes)],
             "more_changes": max(0, len(changes) - MAX_CHANGES_PER_ALERT),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {result.version}",
             **_change_link(config, source.name, result.previous_version, result.version),

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 
 from monitor.compare.align import word_diff
+from monitor.meaning.significance import most_severe_first
 
 MAX_EMAIL_CHANGES = 10
 
@@ -77,7 +78,8 @@ def _sides(before: str, after: str) -> tuple[list[tuple[str, str]], list[tuple[s
 def _context(payload: dict[str, Any], alert_id: str) -> dict[str, Any]:
     data = payload.get("data", {})
     changes = []
-    for change in data.get("changes", [])[:MAX_EMAIL_CHANGES]:
+    # most severe first: the payload lists them in document order, and a high change may come ninth
+    for change in most_severe_first(data.get("changes", []), lambda c: c.get("severity"))[:MAX_EMAIL_CHANGES]:
         old, new = _sides(change.get("before", ""), change.get("after", ""))
         changes.append({**change, "before_marked": old, "after_marked": new})
     shown = len(changes)
