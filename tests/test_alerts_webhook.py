@@ -127,6 +127,24 @@ def test_gone_410_fails_at_once_and_stays_visible(setup):
     assert "/hook" not in row.last_error, "the receiver's address, never its path"
 
 
+def test_a_receiver_that_echoes_the_request_never_puts_the_urls_token_in_the_outbox_or_the_log(setup, caplog):
+    # an Express-style 404 quotes the request line: the token in the channel url's query must not be kept
+    receiver = Receiver(statuses=[404], body=b"Cannot POST /hook?api_key=SUPERSECRET1234").start()
+    try:
+        config, store = setup(receiver.url + "?api_key=SUPERSECRET1234")
+        queue_change(store, config, "wemet", [MINORS])
+        report = deliver(store, config)
+    finally:
+        receiver.stop()
+
+    [row] = alert_rows(store)
+    assert report.failed == 1 and len(receiver.received) == 1
+    where = f"http://127.0.0.1:{receiver.port}"
+    assert row.last_error == f"permanent failure: HTTP 404 NOT FOUND from {where}: Cannot POST …"
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]  # (not the receiver's own log)
+    assert ours and not [line for line in ours if "SUPERSECRET" in line or "api_key" in line]
+
+
 def one_pass(setup, receiver: Receiver):
     """Queue one alert for `receiver`, make one delivery pass; (report, the alert's row)."""
     receiver.start()

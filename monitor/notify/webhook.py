@@ -135,7 +135,7 @@ class Webhook(ChannelKind):
             async with self._client(channel.insecure).stream(
                 "POST", channel.url, content=body, headers=headers, timeout=channel.timeout,
             ) as response:
-                snippet = await _read_capped(response)
+                snippet = without_url_secrets(await _read_capped(response), channel.url)
         except httpx.TimeoutException:
             raise DeliveryError(f"{receiver_address(channel.url)}: timed out after {channel.timeout:g}s") from None
         except httpx.HTTPError as exc:
@@ -143,6 +143,21 @@ class Webhook(ChannelKind):
             said = (str(exc) or "connection failed").replace(channel.url, where)  # the path may hold a token
             raise DeliveryError(f"{where}: {type(exc).__name__}: {said}") from None
         return _outcome(response, snippet, receiver_address(channel.url))
+
+
+def without_url_secrets(text: str, url: str) -> str:
+    """`text` (a receiver's answer, quoted in errors) with the channel url's path, query and user info cut out,
+    also percent-decoded: a receiver that echoes the request ("Cannot POST /hooks/tok_…?key=…") must not put
+    the token it was given into the outbox, the log or the web page."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    secrets = {parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query, parts.netloc,
+               *(p for p in parts.path.split("/") if len(p) >= 8)}
+    secrets |= {unquote(s) for s in secrets}
+    for secret in sorted((s for s in secrets if len(s) > 1), key=len, reverse=True):  # the longest first
+        text = text.replace(secret, "…")
+    return text
 
 
 def receiver_address(url: str) -> str:
