@@ -27,6 +27,7 @@ class CheckResult:
     alert_topics: list[str] = field(default_factory=list)
     reverted_alerts: list[str] = field(default_factory=list)  # webhook ids of the alerts a blink back undid
     superseded_alerts: list[str] = field(default_factory=list)  # …and of those it stopped before any delivery
+    requeued_alerts: list[str] = field(default_factory=list)  # superseded ones whose change it restored, sent now
     changes: list[RatedChange] = field(default_factory=list)
     http_status: int | None = None
     duration: float = 0.0
@@ -49,6 +50,6 @@ class CheckResult:
             "source": self.source, "url": self.url, "status": self.status, "version": self.version,
             "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
             "alert_topics": self.alert_topics, "reverted_alerts": self.reverted_alerts,
-            "superseded_alerts": self.superseded_alerts,
+            "superseded_alerts": self.superseded_alerts, "requeued_alerts": self.requeued_alerts,
             "changes": [c.to_json() for c in self.changes],
         }

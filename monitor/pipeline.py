@@ -547,8 +547,8 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     if result.alert_topics:
         enqueue_change_alerts(session, config, source, version, result)
     elif version.reverts_to is not None:  # never news as a change; news when it undoes an alerted change
-        result.reverted_alerts, result.superseded_alerts = enqueue_revert_alerts(session, config, source, version,
-                                                                                 result)
+        result.reverted_alerts, result.superseded_alerts, result.requeued_alerts = enqueue_revert_alerts(
+            session, config, source, version, result)
 
 
 def _feed_news(result: CheckResult) -> bool:

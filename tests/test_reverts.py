@@ -238,7 +238,7 @@ def test_a_retried_check_cannot_queue_the_revert_twice(watch):
         store.dispose()
 
     assert len(back["reverted_alerts"]) == 1
-    assert again == ([], []) and len(reverts) == 1
+    assert again == ([], [], []) and len(reverts) == 1
 
 
 def test_on_revert_is_validated_like_the_other_channel_keys():
@@ -333,6 +333,33 @@ def test_a_blink_back_that_only_supersedes_undelivered_alerts_says_so_rather_tha
     assert w.hooks["siem"].received == w.hooks["audit"].received == []
 
 
+def test_a_change_that_comes_back_after_its_alerts_were_superseded_is_sent_after_all(watch):
+    """A → B (queued, never delivered) → A (superseded: B no longer stands) → B: the change is the policy again
+    and no channel was ever told of it, so its alerts go out now, once, with their own webhook ids; flapping
+    on after a delivery stays as before (one policy.reverted, then silence)."""
+    w = watch({"siem": {}, "audit": {}})
+    w.check(A)
+    w.check(B, "--no-deliver")
+    queued = sorted(a["webhook_id"] for a in w.alerts() if a["status"] == "pending")
+    w.check(A, "--no-deliver")
+    w.site.set("/p", B)
+    table = w.run("check")
+    w.site.set("/p", A)
+    undone = w.check(A)
+    w.site.set("/p", B)
+    silent = w.check(B)
+
+    details = "".join(table.stdout.replace("│", "").split())
+    assert "backtothetextofv2:thechangeisback:2alertsneverdeliveredgooutnow" in details, table.stdout
+    policy = {name: [e for e in w.events(name) if e["type"].startswith("policy.")] for name in ("siem", "audit")}
+    assert sorted(events[0]["webhook_id"] for events in policy.values()) == queued, "the very alerts queued for B"
+    assert [e["type"] for e in policy["siem"]] == [e["type"] for e in policy["audit"]] == [
+        "policy.changed", "policy.reverted"], "once; its undoing after delivery withdrawn once; then silence"
+    assert len(undone["reverted_alerts"]) == 2 and silent["requeued_alerts"] == silent["reverted_alerts"] == []
+    assert sorted((a["type"], a["status"]) for a in w.alerts() if a["type"].startswith("policy.")) == [
+        ("policy.changed", "delivered")] * 2 + [("policy.reverted", "delivered")] * 2
+
+
 def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch):
     w = watch({"siem": {}, "audit": {"statuses": [410]}})     # audit refuses for good: its alert fails
     w.check(A)
@@ -349,7 +376,8 @@ def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch)
     assert len(w.hooks["audit"].received) == 1                             # the refused attempt; no revert
     after = _changed_alerts(w)
     assert after["audit"]["status"] == "superseded" and after["siem"]["status"] == "delivered"
-    assert after["audit"]["last_error"].endswith("(it had failed: permanent failure: HTTP 410 GONE: answer 410)")
+    assert after["audit"]["last_error"].endswith(
+        f"(it had failed: permanent failure: HTTP 410 GONE from http://127.0.0.1:{w.hooks['audit'].port}: answer 410)")
     assert requeued == {"requeued": []}                  # a superseded change is not re-queued with the failed
 
 

@@ -115,12 +115,16 @@ def _change_details(result) -> str:
 
 def _blink_details(result) -> str:
     """What a blink back did to the alerts of the changes it undid: withdrew those a channel received
-    (`policy.reverted`) and superseded those never delivered; "(no alert)" only when it touched none."""
+    (`policy.reverted`) and superseded those never delivered; and to those it restored: queued again the ones
+    superseded before; "(no alert)" only when it touched none."""
     done = []
     if n := len(result.reverted_alerts):
         done.append(f"policy.reverted withdraws {n} alert{'s' * (n != 1)}")
     if n := len(result.superseded_alerts):
         done.append(f"supersedes {n} undelivered alert{'s' * (n != 1)} (none will be sent)")
+    if n := len(result.requeued_alerts):
+        done.append(f"the change is back: {n} alert{'s' * (n != 1)} never delivered "
+                    f"{'go' if n != 1 else 'goes'} out now")
     back = f"back to the text of v{result.reverts_to}"
     return f"{back}: {'; '.join(done)}" if done else f"{back} (no alert)"
 

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from monitor.meaning.significance import SEVERITY_RANK, most_severe_first
 from monitor.store.database import Alert, Source, Version, utcnow
-from monitor.store.reverts import undone_by
+from monitor.store.reverts import undone_by, undone_in
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -116,7 +116,7 @@ def enqueue_change_alerts(session: Session, config: Config, source: SourceConfig
 
 
 def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig, version: Version,
-                          result: CheckResult) -> tuple[list[str], list[str]]:
+                          result: CheckResult) -> tuple[list[str], list[str], list[str]]:
     """Queue `policy.reverted` alerts when `version`, a blink back, undoes changes that were alerted.
 
     `version` restores the text of an earlier version E (`version.reverts_to`); every `policy.changed`
@@ -132,11 +132,13 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
       nobody received. `alerts retry --failed` does not pick superseded alerts up again.
 
     An alert is named by at most one revert ever, so flapping between the same texts
-    (A → B → A → B → A) reverts B's alert once. Returns the webhook ids named and those superseded
-    (`reverted_alerts` and `superseded_alerts` of `check --json`).
+    (A → B → A → B → A) reverts B's alert once. A superseded alert whose change this blink restores (B
+    again) is queued again (`_requeue_restored`). Returns the webhook ids named, those superseded and those
+    queued again (`reverted_alerts`, `superseded_alerts` and `requeued_alerts` of `check --json`).
     """
     if version.reverts_to is None:
-        return [], []
+        return [], [], []
+    requeued = _requeue_restored(session, version)
     versions = undone_by(version.seq, version.reverts_to)
     undone = list(session.exec(
         select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
@@ -152,7 +154,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
         else:
             received.append((alert, seq))
     if not received:
-        return [], superseded
+        return [], superseded, requeued
     already = {key for payload in session.exec(select(Alert.payload).where(
                    Alert.source_id == version.source_id, Alert.event_type == "policy.reverted"))
                for key in ((payload or {}).get("data") or {}).get("reverted_alerts") or ()}
@@ -183,7 +185,41 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
         log.info(f"{source.name}: version {version.seq} returns to the text of version {version.reverts_to}; "
                  f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
                  extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
-    return named, superseded
+    return named, superseded, requeued
+
+
+def _requeue_restored(session: Session, version: Version) -> list[str]:
+    """Queue again the `superseded` change alerts whose change stands again at `version`.
+
+    An alert is superseded when a blink back undid its change before any channel received it. When a later
+    blink back returns to a text that carries the change (A → B → A → B: the rule of `monitor.store.reverts`,
+    the one the views' "reverted" marks follow), the change is the policy again and nobody was ever told: the
+    alert goes out after all, once (pending again, due now, its webhook id unchanged). Alerts a channel did
+    receive are not sent again: later flapping stays silent."""
+    rows = list(session.exec(
+        select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
+        .where(Alert.source_id == version.source_id, Alert.event_type == "policy.changed",
+               Alert.status == "superseded")
+        .order_by(Version.seq, Alert.id)))
+    if not rows:
+        return []
+    still_undone = undone_in(session, version.source_id, {seq for _, seq in rows})
+    why = (f"queued again: version {version.seq} returned to the text of version {version.reverts_to}, where "
+           f"this change stands again")
+    requeued = []
+    for alert, seq in rows:
+        if seq in still_undone:
+            continue
+        session.execute(sa.update(Alert).where(Alert.id == alert.id, Alert.status == "superseded")
+                        .values(status="pending", next_attempt_at=utcnow(), claimed_by=None,
+                                last_error=why[:MAX_ERROR_CHARS])
+                        .execution_options(synchronize_session=False))
+        requeued.append(alert.idempotency_key)
+        log.info(f"alert {alert.id} to {alert.channel} {why}",
+                 extra={"alert": alert.id, "channel": alert.channel, "event": "alert.requeued"})
+    if requeued:
+        session.info[_QUEUED] = True
+    return requeued
 
 
 def _change_link(config: Config, source: str, old: int | None, new: int) -> dict[str, str]:
