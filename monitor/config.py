@@ -377,6 +377,10 @@ def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[st
             found.append(f"source {source.name}: topics and significance are not available in language "
                          f"{language!r} (known: {', '.join(known_languages)}); its changes are stored and "
                          f"diffed but reported unrated, and never alert")
+    muted = [s.name for s in config.sources if s.channels == ()]
+    if muted and config.channels:
+        found.append(f"source{'s' * (len(muted) != 1)} {', '.join(muted)}: `channels: []`, so changes are stored, "
+                     f"listed and in the feed but alert no channel (leave `channels:` out for every channel)")
     rendered = [s.name for s in config.sources if s.render == "browser"]
     if rendered:
         from monitor.capture.browser import CHROMIUM_NAMES, INSTALL_HINT, find_chromium, playwright_missing

@@ -415,3 +415,24 @@ def test_topic_warnings_name_the_channel_topic_line_and_every_source_that_does_n
         "to the sources' `topics:` (or to `defaults: topics:`)"]
     watched = parse_config(text.replace("topics: [sharing, retention]", "topics: [sharing, cookies]"))
     assert topic_warnings(watched, text) == []          # one source watching it is enough: it fires for b
+
+
+def test_a_source_with_an_empty_channels_list_is_valid_but_validate_says_it_alerts_no_channel(tmp_path, cli):
+    config = tmp_path / "sources.yaml"
+    config.write_text(dedent("""
+        channels:
+          siem: {type: webhook, url: "https://hooks.example.org/x", secret_env: HOOK_SECRET}
+        sources:
+          - name: quiet
+            url: https://example.org/privacy
+            channels: []
+          - name: loud
+            url: https://example.org/terms
+    """))
+
+    result = cli("--config", config, "validate")
+
+    assert result.exit_code == 0, result
+    warned = [line for line in (result.stdout + result.stderr).splitlines() if "channels: []" in line]
+    assert len(warned) == 1 and "source quiet:" in warned[0] and "loud" not in warned[0], warned
+    assert "alert no channel" in warned[0]
