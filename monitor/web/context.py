@@ -54,7 +54,8 @@ class Web:
                         f"before it: {exc}")
             return self.loaded
         self.diff_cache.clear()  # a source's topics or language rate its diffs
-        log.info(f"web: {self.loaded.path} changed: {len(self.loaded.sources)} sources")
+        count = len(self.loaded.sources)
+        log.info(f"web: {self.loaded.path} changed: {count} source{'s' * (count != 1)}")
         return self.loaded
 
     def source(self, name: str) -> Source:
