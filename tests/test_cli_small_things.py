@@ -179,9 +179,10 @@ def test_an_html_error_page_is_kept_as_its_status_line_and_a_short_excerpt(cli, 
     finally:
         receiver.stop()
     error = alert["last_error"]
-    assert error.startswith("HTTP 502 BAD GATEWAY: Bad Gateway The upstream server & its replicas did not answer.")
+    status = f"HTTP 502 BAD GATEWAY from http://127.0.0.1:{receiver.port}: "
+    assert error.startswith(status + "Bad Gateway The upstream server & its replicas did not answer.")
     assert "<" not in error and "font:" not in error and "window.trace" not in error
-    assert len(error) <= len("HTTP 502 BAD GATEWAY: ") + 200 and error.endswith("…")
+    assert len(error) <= len(status) + 200 and error.endswith("…")
 
 
 # -- 9: diff without colour -----------------------------------------------------------------------------
