@@ -423,6 +423,8 @@ async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture
         if await capture.text_of(again, source) != found.text:
             raise ContentRejected(f"{found.reason}; not confirmed by an immediate re-fetch")
         derived = await capture.cpu.run(_derive_confirmed, found.text, latest, previous_text, source)
+        log.warning(f"{source.name}: {found.reason}; confirmed by an immediate re-fetch, so stored as a new version",
+                    extra={"source": source.name, "rule": found.rule})
     return _Page(fetched, found.text), derived
 
 

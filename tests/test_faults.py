@@ -389,3 +389,17 @@ def test_failing_recovered_and_blinks_on_both_databases(cli, make_config, db_url
     events = sorted((alert["type"], alert["status"]) for alert in alerts)
     # the change alert was never delivered (no delivery pass ran) when the page went back: superseded
     assert events == [("policy.changed", "superseded"), ("source.failing", "pending"), ("source.recovered", "pending")]
+
+
+def test_another_policy_at_the_address_is_stored_only_after_a_confirming_refetch_and_the_log_says_so(monitor):
+    monitor.server.page("/p", POLICY)
+    monitor.check()
+    monitor.server.page("/p", render_policy(seed_text(0)))   # another company's policy (real seeds)
+
+    result = monitor.cli("--config", monitor.config, "--db", monitor.db, "check", "--json", "--no-deliver", "pol")
+
+    [replaced] = result.json()["results"]
+    assert replaced["status"] == "changed" and replaced["version"] == 2
+    [said] = [line for line in result.stderr.splitlines() if "confirmed by an immediate re-fetch" in line]
+    assert "warning pol: only" in said and "of the previous version's" in said, said  # the guard's reason
+    assert said.endswith("so stored as a new version")
