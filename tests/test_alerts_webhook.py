@@ -450,10 +450,12 @@ def test_tls_certificates_are_checked_unless_the_channel_says_insecure(setup, ht
     logger.addHandler(caplog.handler)
     try:
         accepted = deliver(store, insecure_config, after=3600)
+        queue_change(store, insecure_config, "wemet", [MINORS], seq=3)
+        later = deliver(store, insecure_config, after=3600)  # another pass, as a daemon makes: no second warning
     finally:
         logger.removeHandler(caplog.handler)
-    assert accepted.delivered == 1 and len(https_receiver.received) == 1
-    assert any("TLS certificate checks are off" in r.getMessage() for r in caplog.records)
+    assert accepted.delivered == later.delivered == 1 and len(https_receiver.received) == 2
+    assert sum("TLS certificate checks are off" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_a_huge_error_body_is_read_only_up_to_a_small_cap(setup):

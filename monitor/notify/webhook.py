@@ -32,7 +32,9 @@ EXCERPT_CHARS = 200  # of the answer kept in an alert's last_error
 RETRYABLE_4XX = (408, 429)
 RETRY_AFTER_STATUSES = (429, 503)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# channels already warned of in this process: once each, not at every delivery pass of a long-running daemon
 _warned_unsigned: set[str] = set()
+_warned_insecure: set[str] = set()
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +96,6 @@ class Webhook(ChannelKind):
 
     def __init__(self) -> None:
         self._clients: dict[bool, httpx.AsyncClient] = {}
-        self._warned_insecure: set[str] = set()
 
     def _client(self, insecure: bool) -> httpx.AsyncClient:
         if insecure not in self._clients:
@@ -127,8 +128,8 @@ class Webhook(ChannelKind):
             _warned_unsigned.add(outgoing.channel)
             log.warning(f"webhook channel {outgoing.channel}: sending unsigned alerts (no secret_env)",
                         extra={"channel": outgoing.channel})
-        if channel.insecure and outgoing.channel not in self._warned_insecure:
-            self._warned_insecure.add(outgoing.channel)
+        if channel.insecure and outgoing.channel not in _warned_insecure:
+            _warned_insecure.add(outgoing.channel)
             log.warning(f"webhook channel {outgoing.channel}: TLS certificate checks are off (insecure: true)",
                         extra={"channel": outgoing.channel})
         try:
