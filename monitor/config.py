@@ -368,44 +368,62 @@ class Config(_Strict):
 
 
 def config_warnings(config: Config, known_languages: tuple[str, ...]) -> list[str]:
-    """What is valid but will not work as the user may expect, said by `validate` (`check`, `run` and the
-    workers log the `topic_warnings` part too)."""
+    """What is valid but will not work as the user may expect, said by `validate` with its line and field as a
+    config error is (`check`, `run` and the workers log the `topic_warnings` part too)."""
+    locator = _Locator(_config_text(config), config.path)
+    sources = list(enumerate(config.sources))
+
+    def at(loc: tuple, message: str) -> str:
+        return str(locator.problem(loc, message))
+
     found = []
-    for source in config.sources:
+    for i, source in sources:
         language = primary_language(source.language)
         if language not in known_languages:
-            found.append(f"source {source.name}: topics and significance are not available in language "
-                         f"{language!r} (known: {', '.join(known_languages)}); its changes are stored and "
-                         f"diffed but reported unrated, and never alert")
-    muted = [s.name for s in config.sources if s.channels == ()]
-    if muted and config.channels:
-        found.append(f"source{'s' * (len(muted) != 1)} {', '.join(muted)}: `channels: []`, so changes are stored, "
-                     f"listed and in the feed but alert no channel (leave `channels:` out for every channel)")
-    rendered = [s.name for s in config.sources if s.render == "browser"]
+            found.append(at(("sources", i, "language"), f"source {source.name}: topics and significance are not "
+                            f"available in language {language!r} (known: {', '.join(known_languages)}); its changes "
+                            f"are stored and diffed but reported unrated, and never alert"))
+    for i, source in sources:
+        if source.channels == () and config.channels:
+            found.append(at(("sources", i, "channels"), f"source {source.name}: `channels: []`, so its changes are "
+                            f"stored, listed and in the feed but alert no channel (leave `channels:` out for every "
+                            f"channel)"))
+    rendered = [(i, s.name) for i, s in sources if s.render == "browser"]
     if rendered:
         from monitor.capture.browser import CHROMIUM_NAMES, INSTALL_HINT, find_chromium, playwright_missing
 
-        which = f"source{'s' * (len(rendered) != 1)} {', '.join(rendered)}"
+        first = ("sources", rendered[0][0], "render")
+        which = f"source{'s' * (len(rendered) != 1)} {', '.join(name for _, name in rendered)}"
         if find_chromium(config.browser.executable) is None:
             where = (f"browser.executable {config.browser.executable!r} is not an executable file"
                      if config.browser.executable else f"none of {', '.join(CHROMIUM_NAMES)} is on the PATH")
-            found.append(f"{which}: `render: browser` is set but no Chromium can be found ({where}); {INSTALL_HINT}. "
-                         f"Until then these checks fail")
+            found.append(at(first, f"{which}: `render: browser` is set but no Chromium can be found ({where}); "
+                                   f"{INSTALL_HINT}. Until then these checks fail"))
         if problem := playwright_missing():
-            found.append(f"{which}: `render: browser` is set but {problem}. Until then these checks fail")
+            found.append(at(first, f"{which}: `render: browser` is set but {problem}. Until then these checks fail"))
     for name, channel in config.channels.items():
-        for variable in channel.secret_variables():
+        for variable, key in channel.secret_variables().items():
             if not os.environ.get(variable):
-                found.append(f"channel {name}: environment variable {variable} is not set here; its alerts will "
-                             f"wait in the outbox until it is set where the daemon or `check` runs")
+                found.append(at(("channels", name, *key.split(".")),
+                                f"channel {name}: environment variable {variable} is not set here; its alerts will "
+                                f"wait in the outbox until it is set where the daemon or `check` runs"))
         if isinstance(channel, WebhookChannel) and not channel.secret_env:
-            found.append(f"channel {name}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
-                         f"tell them from forged ones; name a variable holding a `whsec_…` secret in `secret_env:`")
-    found += topic_warnings(config)
+            found.append(at(("channels", name), f"channel {name}: no `secret_env`, so its alerts are sent "
+                            f"unsigned and its receiver cannot tell them from forged ones; name a variable holding "
+                            f"a `whsec_…` secret in `secret_env:`"))
+    found += topic_warnings(config, locator.text)
     if config.web.token_env and not os.environ.get(config.web.token_env):
-        found.append(f"web: environment variable {config.web.token_env} is not set here; `serve` refuses a "
-                     f"non-loopback --host until it is")
+        found.append(at(("web", "token_env"), f"web: environment variable {config.web.token_env} is not set here; "
+                        f"`serve` refuses a non-loopback --host until it is"))
     return found
+
+
+def _config_text(config: Config) -> str:
+    """The text of the file `config` was read from ("" when it cannot be read now: warnings then name the file)."""
+    try:
+        return Path(config.path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def topic_warnings(config: Config, text: str | None = None) -> list[str]:
@@ -425,12 +443,7 @@ def topic_warnings(config: Config, text: str | None = None) -> list[str]:
     unheard = [u for u in unheard if len(u[3]) == len(sources_of[u[0]])]
     if not unheard:
         return []
-    if text is None:
-        try:
-            text = Path(config.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = ""
-    locator = _Locator(text, config.path)
+    locator = _Locator(_config_text(config) if text is None else text, config.path)
     found = []
     for name, j, topic, deaf in unheard:
         listed = ", ".join(deaf[:5]) + (f" and {len(deaf) - 5} more" if len(deaf) > 5 else "")

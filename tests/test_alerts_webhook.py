@@ -6,6 +6,7 @@ import asyncio
 import socket
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -361,8 +362,10 @@ def test_unsigned_webhooks_are_sent_with_one_warning_and_validate_says_so(make_c
     config = load_config(make_config([SOURCE], {channel: {"type": "webhook", "url": receiver.url}}))
     validated = cli("--config", config.path, "validate")
     assert validated.exit_code == 0 and "OK - 1 source, 1 channel" in validated.stdout
-    assert (f"warning: channel {channel}: no `secret_env`, so its alerts are sent unsigned and its receiver cannot "
-            f"tell them from forged ones" in " ".join(validated.stderr.split()))
+    line = next(n for n, text in enumerate(Path(config.path).read_text().splitlines(), 1) if f"{channel}:" in text)
+    assert (f"warning: {config.path}:{line}: channels.{channel}: channel {channel}: no `secret_env`, so its alerts "
+            f"are sent unsigned and its receiver cannot tell them from forged ones"
+            in " ".join(validated.stderr.split())), "said at the channel's line"
     store = Store(sqlite_url)
     queue_change(store, config, "wemet", [MINORS])
     queue_change(store, config, "wemet", [SHARING], seq=3)
