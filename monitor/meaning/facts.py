@@ -382,6 +382,33 @@ def named_recipients(clauses: Iterable[Clause]) -> dict[str, str]:
 _PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
 _PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]{3,80})|"
                              r"\bfor (?:[a-z]+ ){1,3}purposes\b")
+# Openers that only look like a purpose: "for example", "for instance", "for more details/information",
+# "to learn more" and "to the extent" are discourse markers that introduce an illustration, a pointer or a
+# condition, never the reason data is used. A small closed list, because English has few of them and a
+# list item starting so is never itself a purpose.
+_DISCOURSE_MARKER = re.compile(r"^(?:for (?:example|instance|(?:more|further|additional|full) (?:details|information|"
+                               r"info)|details|information)\b|in order to do (?:that|this|so|it)\b|"
+                               r"to (?:learn|find out|read|see) more\b|to the extent\b)")
+# Words that point at a purpose named elsewhere ("for the following purposes", "for these purposes", "for the
+# purposes described above", "for the purpose of this privacy policy", "in order to do that") and so name none:
+# determiners, pointers, quantifiers and the document's own name. A purpose needs one word outside them.
+_POINTS_ELSEWHERE = frozenset(
+    "for to in order so that as of the a an these those this that such following above below same said "
+    "aforementioned foregoing other various certain specific different respective new additional any all some "
+    "several many what which two three four five described listed mentioned stated set out outlined specified "
+    "identified explained indicated herein purpose purposes privacy policy notice statement section agreement "
+    "terms document do it".split())
+# A list item's purpose ends where its phrase does: at a sentence or statement end, or at a comma opening a
+# new clause ("in order to create an account, you need to register") — not twelve words on.
+_PURPOSE_END = re.compile(r"[.;:!?](?:\s|$)|,\s*(?=(?:we|you|they|please|if|when|where|which|unless|but|while|"
+                          r"this|these|it)\b)")
+
+
+def _names_a_purpose(phrase: str) -> bool:
+    """Does a purpose phrase say what data is used for, rather than introduce an example or point at
+    purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that")?"""
+    return not _DISCOURSE_MARKER.match(phrase) and any(w not in _POINTS_ELSEWHERE
+                                                       for w in re.findall(r"[a-z]+", phrase))
 
 
 def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
@@ -389,11 +416,14 @@ def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
     found: dict[str, str] = {}
     for clause in clauses:
         item = fold(ENUMERATOR.sub("", clause.text.strip())).strip()
-        candidates = [item] if clause.lead_in and _PURPOSE_ITEM.match(item) else []
+        # a list item's purpose is its phrase, up to the end of its clause
+        candidates = [_PURPOSE_END.split(item, maxsplit=1)[0]] if clause.lead_in and _PURPOSE_ITEM.match(item) \
+            else []
         candidates += [m.group(0) for m in _PURPOSE_INLINE.finditer(item)]
         for phrase in candidates:
             phrase = re.sub(r"[;,.]?\s*(?:and|or)?\s*$", "", phrase.strip()).strip(" ;,.")
-            found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
+            if _names_a_purpose(phrase):
+                found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
     return found
 
 
