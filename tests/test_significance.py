@@ -1309,3 +1309,39 @@ def test_a_discourse_marker_or_a_pointer_names_no_purpose() -> None:
     assert not [s for s in _step_findings("outbrain", "012_2024-08-09", "013_2025-03-18", "purposes")
                 if "in order to do this" in s or "this privacy policy" in s]
 
+
+def test_a_generic_noun_left_over_or_a_bullet_letter_names_no_recipient() -> None:
+    """grammarly 006 → 007 (Open Terms Archive, ODC-BY 1.0) said "adds recipients: similar authorities,
+    authorities, company"; outbrain 007 → 008 "adds recipients: public authorities, organization"; alibaba-com
+    047 lists "o payment service providers" with a bullet written as the letter o. A lone generic party noun
+    ("that organization", "the company", "other organizations") refers back to a party or to anyone and names
+    no kind of recipient; "similar", like "other", qualifies no new one; a one-letter word is never part of a
+    name; a party word before the record it qualifies ("bank routing numbers") is none."""
+    from monitor.meaning.facts import recipients
+
+    grammarly = ("If you receive our products because another organization is buying or making them available to "
+                 "you, such as if you are a member of a Grammarly Business or Grammarly for Education team account, "
+                 "we process your personal data on behalf of that organization in accordance with our contract with "
+                 "them and this Privacy Policy does not apply.")
+    assert recipients([Clause(grammarly)]) == {}
+    authorities = ("**Government, legal, and similar authorities.** We may disclose information about you to "
+                   "governmental agencies, regulators, and other authorities or authorized parties to comply with "
+                   "any applicable law, regulation, legal process, or appropriate governmental request.")
+    assert "similar authorities" not in recipients([Clause(authorities)]).values()
+    alibaba = ("o payment service providers who collect and process personal information to assist with settling "
+               "the payments for transactions or process withdrawal requests for Sellers.")
+    alibaba_lead_in = ("We may disclose (or provide access to) personal information to the following categories of "
+                       "recipients:")
+    assert list(recipients([Clause(alibaba, alibaba_lead_in)]).values()) == ["payment service providers"]
+    lyft = ("Financial information, such as bank routing numbers, tax information, and any other payment "
+            "information you provide us;")
+    lead_in = ("Depending on whether you’re a Rider or a Driver, Lyft may share the following categories of your "
+               "personal information for a business purpose (as we have done for the preceding 12 months) to "
+               "provide you with a variety of the Lyft Platform’s features and services:")
+    assert recipients([Clause(lyft, lead_in)]) == {}
+    assert list(recipients([Clause("We may share your data with a bank.")]).values()) == ["bank"]
+    assert list(recipients([Clause("We share data with affiliated companies.")]).values()) == ["affiliated companies"]
+    assert not [s for s in _step_findings("grammarly", "006_2024-07-10", "007_2024-11-07", "recipients")
+                if "company" in s or "similar" in s]
+    assert not [s for s in _step_findings("outbrain", "007_2023-05-05", "008_2023-11-01", "recipients")
+                if "organization" in s]

@@ -294,11 +294,21 @@ _OPENS_A_CLAUSE = frozenset(
     "enable enables enabling help helps helping let lets letting permit permits permitting require requires "
     "requiring ask asks asking instruct instructs instructing".split())
 _GIVES_A_REASON = frozenset({"because", "since", "although", "though", "whereas"})
-_NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
+_NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such",
+                            "similar"})
+# A singular party word after a demonstrative ("on behalf of that organization") refers back to a party
+# named before; and a lone generic noun ("the company", "a company, organization, or other legal entity",
+# "your employer or organization", "clients, business partners and other organizations") is the policy's
+# writer, the customer it serves or anyone at all, left over once its qualifiers are cut: neither names a
+# kind of recipient. Singular and plural alike, as they share a key: dropping only "organization" would
+# make an "other organizations" the other version keeps read as news.
+_REFERS_BACK = frozenset({"that", "this", "said", "same"})
+_GENERIC_PARTY = frozenset({"company", "companies", "organization", "organizations", "organisation",
+                            "organisations", "entity", "entities", "business", "businesses", "firm", "firms"})
 
 
 _QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
-                        r"profiles?|content|activity)\b")
+                        r"profiles?|content|activity|(?:routing |account )?numbers?|records?|statements?)\b")
 
 
 # "third-party" (folded "thirdparty") before a noun is an adjective: "on third-party websites", "third-party
@@ -337,13 +347,16 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
-                           or w in _OPENS_A_CLAUSE or is_number(w)), default=0)
+                           or w in _OPENS_A_CLAUSE or is_number(w) or len(w) == 1), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if _qualifies_next(phrase, sentence[m.end(1):]):
                     continue                           # "non-registered Platform Users": users, not a platform
                 if phrase and phrase[-1] == "thirdparty" and _ADJECTIVE_OF.match(sentence[m.end(1):]):
                     continue                           # "third-party websites": a website, not a third party
+                if len(phrase) == 1 and (phrase[0] in _GENERIC_PARTY or
+                                         before in _REFERS_BACK and not phrase[0].endswith("s")):
+                    continue                           # "that organization", "the company": no kind of recipient
                 if before in _GIVES_A_REASON:          # "because another organization is buying them": the
                     continue                           # subject of a reason, not whom the sentence shares with
                 if phrase and before != "from":        # "we receive data from partners": a source
