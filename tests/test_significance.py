@@ -1270,3 +1270,78 @@ def test_numbers_of_a_postal_address_are_no_fact() -> None:
     assert not rate(us, us.replace("500", "600").replace("94105", "94107"), "Contact Us").findings
     assert rate("We keep 3 copies of your data.", "We keep 4 copies of your data.",
                 "Security").summary == "number 3 → 4"
+
+
+def test_a_discourse_marker_or_a_pointer_names_no_purpose() -> None:
+    """grammarly 003 → 004 (Open Terms Archive, ODC-BY 1.0) said "adds purposes: for example, we process your
+    user content …, for more details about what you instruct us to do with your" and "removes purposes: for
+    the following specific purposes"; outbrain 012 → 013 "removes purpose: in order to do this". An opener that
+    introduces an example, a pointer or a condition names no purpose, nor do words that only point at purposes
+    named elsewhere; a list item's purpose ends with its phrase, not at the next clause."""
+    from monitor.meaning.facts import purposes
+
+    lead_in = "We use your personal data for the following purposes:"
+    grammarly = ("For example, depending on your location and consent settings, we may use account information to "
+                 "send you marketing emails about new products or offers, from which you can unsubscribe.")
+    assert purposes([Clause(grammarly, lead_in)]) == {}
+    assert purposes([Clause(lead_in)]) == {}
+    assert purposes([Clause("We use your personal data for the following specific purposes:")]) == {}
+    outbrain = ("In order to do this, we collect the following information from your device: (i) IP address; "
+                "(ii) User Agent data: device type (e.g., iPhone), browser type (e.g., Chrome), operating system "
+                "(e.g., iOS)")
+    assert purposes([Clause(outbrain)]) == {}
+    nordvpn = ("In order to delete all of your data, we would need to delete all of your Accounts associated with "
+               "different Nord products (in order to do so, please contact our support team)")
+    assert list(purposes([Clause(nordvpn)]).values()) == ["in order to delete all of your data"]
+    # the pointer class, not a list of phrases: any purpose named only by determiners and pointers is none
+    for pointer in ("for these purposes", "for the purposes described above", "for such purposes",
+                    "for the purpose of this privacy policy", "for more information, see our cookie notice"):
+        assert purposes([Clause(f"We may use your data {pointer}.")]) == {}, pointer
+    assert list(purposes([Clause("We use your data for these advertising purposes.")]).values()) == [
+        "for these advertising purposes"]
+    line = ("In order to create an Account, you need to register your phone number or Facebook ID.")
+    assert list(purposes([Clause(line, "We use your information as follows:")]).values()) == [
+        "in order to create an account"]
+    found = [s for step in (("003_2023-09-21", "004_2024-06-21"), ("006_2024-07-10", "007_2024-11-07"))
+             for s in _step_findings("grammarly", *step, "purposes")]
+    assert found and not [s for s in found if "for example" in s or "for the following" in s
+                          or "for more details" in s], found
+    assert not [s for s in _step_findings("outbrain", "012_2024-08-09", "013_2025-03-18", "purposes")
+                if "in order to do this" in s or "this privacy policy" in s]
+
+
+def test_a_generic_noun_left_over_or_a_bullet_letter_names_no_recipient() -> None:
+    """grammarly 006 → 007 (Open Terms Archive, ODC-BY 1.0) said "adds recipients: similar authorities,
+    authorities, company"; outbrain 007 → 008 "adds recipients: public authorities, organization"; alibaba-com
+    047 lists "o payment service providers" with a bullet written as the letter o. A lone generic party noun
+    ("that organization", "the company", "other organizations") refers back to a party or to anyone and names
+    no kind of recipient; "similar", like "other", qualifies no new one; a one-letter word is never part of a
+    name; a party word before the record it qualifies ("bank routing numbers") is none."""
+    from monitor.meaning.facts import recipients
+
+    grammarly = ("If you receive our products because another organization is buying or making them available to "
+                 "you, such as if you are a member of a Grammarly Business or Grammarly for Education team account, "
+                 "we process your personal data on behalf of that organization in accordance with our contract with "
+                 "them and this Privacy Policy does not apply.")
+    assert recipients([Clause(grammarly)]) == {}
+    authorities = ("**Government, legal, and similar authorities.** We may disclose information about you to "
+                   "governmental agencies, regulators, and other authorities or authorized parties to comply with "
+                   "any applicable law, regulation, legal process, or appropriate governmental request.")
+    assert "similar authorities" not in recipients([Clause(authorities)]).values()
+    alibaba = ("o payment service providers who collect and process personal information to assist with settling "
+               "the payments for transactions or process withdrawal requests for Sellers.")
+    alibaba_lead_in = ("We may disclose (or provide access to) personal information to the following categories of "
+                       "recipients:")
+    assert list(recipients([Clause(alibaba, alibaba_lead_in)]).values()) == ["payment service providers"]
+    lyft = ("Financial information, such as bank routing numbers, tax information, and any other payment "
+            "information you provide us;")
+    lead_in = ("Depending on whether you’re a Rider or a Driver, Lyft may share the following categories of your "
+               "personal information for a business purpose (as we have done for the preceding 12 months) to "
+               "provide you with a variety of the Lyft Platform’s features and services:")
+    assert recipients([Clause(lyft, lead_in)]) == {}
+    assert list(recipients([Clause("We may share your data with a bank.")]).values()) == ["bank"]
+    assert list(recipients([Clause("We share data with affiliated companies.")]).values()) == ["affiliated companies"]
+    assert not [s for s in _step_findings("grammarly", "006_2024-07-10", "007_2024-11-07", "recipients")
+                if "company" in s or "similar" in s]
+    assert not [s for s in _step_findings("outbrain", "007_2023-05-05", "008_2023-11-01", "recipients")
+                if "organization" in s]

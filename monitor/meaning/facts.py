@@ -294,11 +294,21 @@ _OPENS_A_CLAUSE = frozenset(
     "enable enables enabling help helps helping let lets letting permit permits permitting require requires "
     "requiring ask asks asking instruct instructs instructing".split())
 _GIVES_A_REASON = frozenset({"because", "since", "although", "though", "whereas"})
-_NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such"})
+_NOT_MODIFIERS = frozenset({"information", "info", "personal", "user", "users", "customer", "details", "such",
+                            "similar"})
+# A singular party word after a demonstrative ("on behalf of that organization") refers back to a party
+# named before; and a lone generic noun ("the company", "a company, organization, or other legal entity",
+# "your employer or organization", "clients, business partners and other organizations") is the policy's
+# writer, the customer it serves or anyone at all, left over once its qualifiers are cut: neither names a
+# kind of recipient. Singular and plural alike, as they share a key: dropping only "organization" would
+# make an "other organizations" the other version keeps read as news.
+_REFERS_BACK = frozenset({"that", "this", "said", "same"})
+_GENERIC_PARTY = frozenset({"company", "companies", "organization", "organizations", "organisation",
+                            "organisations", "entity", "entities", "business", "businesses", "firm", "firms"})
 
 
 _QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
-                        r"profiles?|content|activity)\b")
+                        r"profiles?|content|activity|(?:routing |account )?numbers?|records?|statements?)\b")
 
 
 # "third-party" (folded "thirdparty") before a noun is an adjective: "on third-party websites", "third-party
@@ -337,13 +347,16 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                 phrase = m.group(1).split()
                 cut = max((i + 1 for i, w in enumerate(phrase)
                            if w in _NP_STOP or w in _NOT_MODIFIERS or w in _NOT_IN_A_NAME or w in VERB_FORMS
-                           or w in _OPENS_A_CLAUSE or is_number(w)), default=0)
+                           or w in _OPENS_A_CLAUSE or is_number(w) or len(w) == 1), default=0)
                 before = phrase[cut - 1] if cut else (sentence[:m.start(1)].split() or [""])[-1]
                 phrase = phrase[cut:]                  # "information with advertisers" → "advertisers"
                 if _qualifies_next(phrase, sentence[m.end(1):]):
                     continue                           # "non-registered Platform Users": users, not a platform
                 if phrase and phrase[-1] == "thirdparty" and _ADJECTIVE_OF.match(sentence[m.end(1):]):
                     continue                           # "third-party websites": a website, not a third party
+                if len(phrase) == 1 and (phrase[0] in _GENERIC_PARTY or
+                                         before in _REFERS_BACK and not phrase[0].endswith("s")):
+                    continue                           # "that organization", "the company": no kind of recipient
                 if before in _GIVES_A_REASON:          # "because another organization is buying them": the
                     continue                           # subject of a reason, not whom the sentence shares with
                 if phrase and before != "from":        # "we receive data from partners": a source
@@ -382,6 +395,33 @@ def named_recipients(clauses: Iterable[Clause]) -> dict[str, str]:
 _PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
 _PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]{3,80})|"
                              r"\bfor (?:[a-z]+ ){1,3}purposes\b")
+# Openers that only look like a purpose: "for example", "for instance", "for more details/information",
+# "to learn more" and "to the extent" are discourse markers that introduce an illustration, a pointer or a
+# condition, never the reason data is used. A small closed list, because English has few of them and a
+# list item starting so is never itself a purpose.
+_DISCOURSE_MARKER = re.compile(r"^(?:for (?:example|instance|(?:more|further|additional|full) (?:details|information|"
+                               r"info)|details|information)\b|in order to do (?:that|this|so|it)\b|"
+                               r"to (?:learn|find out|read|see) more\b|to the extent\b)")
+# Words that point at a purpose named elsewhere ("for the following purposes", "for these purposes", "for the
+# purposes described above", "for the purpose of this privacy policy", "in order to do that") and so name none:
+# determiners, pointers, quantifiers and the document's own name. A purpose needs one word outside them.
+_POINTS_ELSEWHERE = frozenset(
+    "for to in order so that as of the a an these those this that such following above below same said "
+    "aforementioned foregoing other various certain specific different respective new additional any all some "
+    "several many what which two three four five described listed mentioned stated set out outlined specified "
+    "identified explained indicated herein purpose purposes privacy policy notice statement section agreement "
+    "terms document do it".split())
+# A list item's purpose ends where its phrase does: at a sentence or statement end, or at a comma opening a
+# new clause ("in order to create an account, you need to register") — not twelve words on.
+_PURPOSE_END = re.compile(r"[.;:!?](?:\s|$)|,\s*(?=(?:we|you|they|please|if|when|where|which|unless|but|while|"
+                          r"this|these|it)\b)")
+
+
+def _names_a_purpose(phrase: str) -> bool:
+    """Does a purpose phrase say what data is used for, rather than introduce an example or point at
+    purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that")?"""
+    return not _DISCOURSE_MARKER.match(phrase) and any(w not in _POINTS_ELSEWHERE
+                                                       for w in re.findall(r"[a-z]+", phrase))
 
 
 def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
@@ -389,11 +429,14 @@ def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
     found: dict[str, str] = {}
     for clause in clauses:
         item = fold(ENUMERATOR.sub("", clause.text.strip())).strip()
-        candidates = [item] if clause.lead_in and _PURPOSE_ITEM.match(item) else []
+        # a list item's purpose is its phrase, up to the end of its clause
+        candidates = [_PURPOSE_END.split(item, maxsplit=1)[0]] if clause.lead_in and _PURPOSE_ITEM.match(item) \
+            else []
         candidates += [m.group(0) for m in _PURPOSE_INLINE.finditer(item)]
         for phrase in candidates:
             phrase = re.sub(r"[;,.]?\s*(?:and|or)?\s*$", "", phrase.strip()).strip(" ;,.")
-            found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
+            if _names_a_purpose(phrase):
+                found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
     return found
 
 
