@@ -145,7 +145,7 @@ def test_migrate_upgrades_an_outdated_database_then_reading_works(cli, config, s
     assert "applied 0003" in migrated.stdout and "0001" not in migrated.stdout
     assert f"schema upgraded to {_head()}" in migrated.stdout
     assert _revision(sqlite_url) == [_head()]
-    assert again.exit_code == 0 and "already up to date" in again.stdout
+    assert again.exit_code == 0 and f"already up to date ({_head()})" in again.stdout
     assert history.exit_code == 0 and history.json() == []
 
 

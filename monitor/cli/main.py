@@ -368,7 +368,11 @@ def migrate(
     store = ctx_obj(ctx).store()
     where = store.location
     if not store.applied:
-        out.print(f"{where}: schema already up to date", highlight=False, markup=False, soft_wrap=True)
+        from monitor.store.plain import head_revisions
+
+        at = ", ".join(sorted(head_revisions()))
+        out.print(f"{where}: schema already up to date ({at})" if at else f"{where}: schema already up to date",
+                  highlight=False, markup=False, soft_wrap=True)
         return
     for revision, doc in store.applied:
         out.print(f"applied {revision}: {doc}", highlight=False, markup=False, soft_wrap=True)
