@@ -15,7 +15,7 @@ import time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import certifi
 import httpx
@@ -150,8 +150,6 @@ def without_url_secrets(text: str, url: str) -> str:
     """`text` (a receiver's answer, quoted in errors) with the channel url's path, query and user info cut out,
     also percent-decoded: a receiver that echoes the request ("Cannot POST /hooks/tok_…?key=…") must not put
     the token it was given into the outbox, the log or the web page."""
-    from urllib.parse import unquote, urlsplit
-
     parts = urlsplit(url)
     secrets = {parts.path + (f"?{parts.query}" if parts.query else ""), parts.path, parts.query, parts.netloc,
                *(p for p in parts.path.split("/") if len(p) >= 8)}

@@ -125,9 +125,9 @@ class DeferredStore:
         ready for its write; without, only when something needs it (a process of a sharded `check`, whose event
         loop keeps its core busy: a thread would only take turns with it, for a store an unchanged page never needs)."""
         quick = quick_connection(url)
-        if quick is None and migrate and (path := quick_url(url)) is not None:
+        if quick is None and migrate and (path := quick_url(url)) is not None and not os.path.exists(path):
             create_fresh(path)  # a new file made at head without SQLAlchemy or Alembic, here or by another process
-            quick = quick_connection(url)
+            quick = quick_connection(url)  # (a file that was there already, behind head, is not asked twice)
         if quick is None:
             from monitor.store.database import Store
 
