@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK
+from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK, most_severe_first
 from monitor.store.reverts import Reverts
 from monitor.store.streams import ChangeRecord, VersionRecord
 
@@ -65,7 +65,7 @@ def _entry(record: VersionRecord, kind: str, material: tuple[ChangeRecord, ...],
 
 def _summary(material: tuple[ChangeRecord, ...]) -> str:
     """The most severe changes' summaries first, as many as fit one line; the rest counted."""
-    ranked = sorted(material, key=lambda c: -SEVERITY_RANK.get(c.severity or "", -1))
+    ranked = most_severe_first(material, lambda c: c.severity)
     summaries = list(dict.fromkeys(c.summary or f"{c.kind}: {c.section}" for c in ranked))
     shown = "; ".join(summaries[:SUMMARIES_PER_LINE])
     more = len(summaries) - SUMMARIES_PER_LINE
