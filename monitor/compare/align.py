@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 from diff_match_patch import diff_match_patch
 
-from monitor.text.clauses import Clause, canonical, fold_spelling, is_dated_heading, may_hold_dates
+from monitor.text.clauses import Clause, canonical, fold_contractions, fold_spelling, is_dated_heading, may_hold_dates
 from monitor.text.sections import Section, slugify
 
 # ---------------------------------------------------------------------------------------------
@@ -39,7 +39,7 @@ class SideSection:
         """The title without number, case or spelling variants (the key for an untitled section)."""
         if self._title_key is None:
             title = self.section.title
-            self._title_key = fold_spelling(slugify(title)) if title else self.section.key
+            self._title_key = fold_spelling(slugify(fold_contractions(title))) if title else self.section.key
         return self._title_key
 
     @property
@@ -170,8 +170,9 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 
 def _align_by_position(old: list[SideSection], new: list[SideSection], matched: dict[int, int],
                        taken: set[int]) -> None:
-    """Rewritten in place: the one unmatched old and new section between the same matched
-    neighbours, at the same level, with a similar title or body, are one section edited."""
+    """Rewritten in place: unmatched old and new sections between the same matched neighbours, in the
+    same order, at the same level, with a similar title or body, are sections edited (one such pair, or
+    many when a whole policy was reworded, "personal information" → "personal data" in every heading)."""
     new_to_old = {n: o for o, n in matched.items()}
     gaps_old: dict[int, list[int]] = defaultdict(list)  # gap id (matched old index before it) → old sections
     last = -1
@@ -189,16 +190,47 @@ def _align_by_position(old: list[SideSection], new: list[SideSection], matched: 
             gaps_new[last].append(s.index)
     for gap, olds in gaps_old.items():
         news = gaps_new.get(gap, [])
-        if len(olds) != 1 or len(news) != 1:
-            continue
-        o, n = old[olds[0]], new[news[0]]
+        if news and len(olds) * len(news) <= _MAX_GAP_PAIRS:
+            for o, n in _similar_in_order([old[i] for i in olds], [new[i] for i in news]):
+                matched[o] = n
+                taken.add(n)
+
+
+# A gap is every unmatched section between two matched ones; a whole policy rewritten in one term
+# ("personal information" → "personal data" in every heading and sentence) leaves one gap of them all.
+_MAX_GAP_PAIRS = 40_000
+
+
+def _similar_in_order(olds: list[SideSection], news: list[SideSection]) -> list[tuple[int, int]]:
+    """Pairs of old and new sections, in the same order on both sides and at the same level, each with
+    a similar title or body; of all such pairings the one with the most similarity in total."""
+    words = {id(s): (_words(s.section.title), _words(s.section.text)) for s in (*olds, *news)}
+
+    def similarity(o: SideSection, n: SideSection) -> float:
         if o.section.level != n.section.level:
-            continue
-        title = _jaccard(_words(o.section.title), _words(n.section.title))
-        body = _jaccard(_words(o.section.text), _words(n.section.text))
-        if title >= 0.5 or body >= 0.4:
-            matched[o.index] = n.index
-            taken.add(n.index)
+            return 0.0
+        (old_title, old_body), (new_title, new_body) = words[id(o)], words[id(n)]
+        title, body = _jaccard(old_title, new_title), _jaccard(old_body, new_body)
+        return max(title, body) if title >= 0.5 or body >= 0.4 else 0.0
+
+    # best[i][j]: the most total similarity pairing olds[i:] with news[j:] (a longest-common-subsequence table)
+    best = [[0.0] * (len(news) + 1) for _ in range(len(olds) + 1)]
+    scores = [[similarity(o, n) for n in news] for o in olds]
+    for i in range(len(olds) - 1, -1, -1):
+        for j in range(len(news) - 1, -1, -1):
+            paired = best[i + 1][j + 1] + scores[i][j] if scores[i][j] else 0.0
+            best[i][j] = max(paired, best[i + 1][j], best[i][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(olds) and j < len(news):
+        if scores[i][j] and best[i][j] == best[i + 1][j + 1] + scores[i][j]:
+            pairs.append((olds[i].index, news[j].index))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:

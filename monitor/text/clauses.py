@@ -90,6 +90,29 @@ def fold_spelling(lower_text: str) -> str:
     return lower_text
 
 
+def fold_contractions(text: str) -> str:
+    """Contractions and a standalone `&` written out ("don't" → "do not", "&" → "and"), for comparison only.
+
+    A possessive or "it's" is left alone: "'s" says either "is", "has" or whose, and "'d" "would" or "had".
+    """
+    if "'" not in text and "&" not in text:
+        return text
+    return _CONTRACTED.sub(_written_out, text)
+
+
+_CONTRACTED = re.compile(r"\b(can|won|shan)'t\b|(?<=[^\W\d_])(n't|'ll|'re|'ve|'m)\b|(?<!\S)&(?!\S)", re.IGNORECASE)
+_IRREGULAR_NOT = {"can": "can not", "won": "will not", "shan": "shall not"}
+_CONTRACTED_WORD = {"n't": " not", "'ll": " will", "'re": " are", "'ve": " have", "'m": " am"}
+
+
+def _written_out(match: re.Match) -> str:
+    if match[1]:
+        return _IRREGULAR_NOT[match[1].lower()]
+    if match[2]:
+        return _CONTRACTED_WORD[match[2].lower()]
+    return "and"
+
+
 BULLET = re.compile(r"^(?P<glyph>[•·◦▪▫●○■□‣⁃∙➢►▶✓✔]|[-*+–—](?=\s))\s*(?P<rest>.*)$")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LIST_MARKER = re.compile(
@@ -114,6 +137,7 @@ def canonical(text: str) -> str:
     """The comparison form of a clause: equal canonical forms mean "no change" for a reader.
 
     Folds case, quote style, dash kinds, hyphenation (e-mail/email), British/American spelling,
+    contractions ("don't"/"do not") and a standalone `&` ("and"),
     whitespace and the spacing around punctuation, bullet glyphs and list numbers, Markdown marks,
     HTML entities and tag fragments leaked from broken markup, and e-mail addresses (CDNs
     obfuscate them differently on every fetch, down to fragments like `privac[email protected]`).
@@ -140,6 +164,8 @@ _EMAIL = re.compile(r"\S*\[email(?:\s|&#160;)*protected\]\S*|\[email\]|[\w.+-]+@
 def _fold_word(word: str) -> str:
     """One whitespace-separated token in comparison form (cached: policies reuse their words)."""
     word = fold_spelling(word.replace("**", "").replace("__", ""))
+    if "'" in word or word == "&":
+        word = fold_contractions(word).replace(" ", "")
     if "-" in word:
         word = _INNER_HYPHEN.sub("", word)
     return word.replace('"', "").replace("'", "")

@@ -1,0 +1,322 @@
+"""Form-only edits of real policies: each rewrites a whole real policy without changing what it says.
+
+The issue's and REAL_WORLD.md's classes of edits that must never alert, applied to the 260 real
+policies vendored in `tests/corpus/policies.tar.xz` (Open Terms Archive contributors, ODC-BY 1.0):
+spelling swapped British ↔ American, a term replaced throughout ("personal information" → "personal
+data"), contractions, `&` for "and", sentences or paragraphs split, joined or swapped, list items
+reordered, sections swapped, headings renumbered, re-cased or promoted from bold, a heading or a
+table of contents inserted, a notice injected above the policy, ages written in words… Each edit is
+made on the recorded Markdown, so the page goes through the real normalizer, sections, diff and
+significance (`check`'s path from bytes on), dressed in chrome that changes between the two fetches.
+`tests/test_form_edits.py` keeps a sample of the train and dev policies at zero alerts;
+`benchmarks/bench_form_edits.py` prints the rate per edit for a split.
+
+Each edit is seeded by policy and edit name, and returns None where the policy has nothing to edit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import lzma
+import random
+import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "tests" / "corpus" / "policies.tar.xz"
+WATCHED = ("sharing", "retention", "minors")
+
+Edit = Callable[[str, random.Random], "str | None"]
+
+
+@cache
+def policies() -> dict[str, str]:
+    """Service name → the recorded Markdown of its current policy."""
+    found: dict[str, str] = {}
+    with lzma.open(POLICIES) as packed, tarfile.open(fileobj=io.BytesIO(packed.read())) as tar:
+        for member in tar.getmembers():
+            path = Path(member.name)
+            if member.isfile() and path.suffix == ".md" and path.parent.name == "policies":
+                found[path.stem] = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+    return dict(sorted(found.items()))
+
+
+def services_of(*splits: str) -> list[str]:
+    """The vendored policies whose service `data/splits.json` puts in one of `splits`."""
+    services = json.loads((ROOT / "data" / "splits.json").read_text())["services"]
+    return [name for name in policies() if services.get(name) in splits]
+
+
+# ---------------------------------------------------------------------------------------------
+# The edits
+
+_BRITISH = {"analyse": "analyze", "behaviour": "behavior", "organisation": "organization", "personalise": "personalize",
+            "licence": "license", "colour": "color", "centre": "center", "recognise": "recognize",
+            "optimise": "optimize", "authorise": "authorize", "minimise": "minimize", "favour": "favor",
+            "programme": "program", "anonymise": "anonymize", "pseudonymise": "pseudonymize",
+            "customise": "customize", "utilise": "utilize", "categorise": "categorize", "summarise": "summarize",
+            "defence": "defense"}
+_SUFFIX = r"(?=(?:s|d|ed|ing|es|r|rs|ation|ations)?\b)"
+
+
+def spelling(md: str, rng: random.Random) -> str | None:
+    """Each of twenty word families respelled the other way (British ↔ American) throughout."""
+    out = md
+    for british, american in _BRITISH.items():
+        old, new = (british, american) if rng.random() < 0.5 else (american, british)
+        out = re.sub(rf"\b{old}{_SUFFIX}", new, out)
+        out = re.sub(rf"\b{old.capitalize()}{_SUFFIX}", new.capitalize(), out)
+    return out
+
+
+def term_replaced(md: str, _rng: random.Random) -> str | None:
+    """"personal information" → "personal data" everywhere, headings included."""
+    out = re.sub(r"\bpersonal information\b", "personal data", md)
+    return re.sub(r"\bPersonal Information\b", "Personal Data", out)
+
+
+def contractions(md: str, rng: random.Random) -> str | None:
+    """"do not" ↔ "don't" and the like, throughout."""
+    out = md
+    for full, short in (("do not", "don't"), ("does not", "doesn't"), ("will not", "won't"), ("cannot", "can't"),
+                        ("is not", "isn't"), ("we will", "we'll"), ("you are", "you're")):
+        out = re.sub(rf"\b{full}\b", short, out) if rng.random() < 0.7 else re.sub(rf"\b{short}\b", full, out)
+    return out
+
+
+def ampersands(md: str, _rng: random.Random) -> str | None:
+    """The first five "X and Y" written "X & Y"."""
+    return re.sub(r"(\w) and (\w)", r"\1 & \2", md, count=5)
+
+
+def serial_comma(md: str, _rng: random.Random) -> str | None:
+    """The comma before "and"/"or" closing a list taken out."""
+    return re.sub(r"(\w+, \w+), (and|or) ", r"\1 \2 ", md)
+
+
+def hyphenation(md: str, _rng: random.Random) -> str | None:
+    """"e-mail" ↔ "email" throughout (never inside the normalizer's `[email protected]` placeholder)."""
+    out = re.sub(r"\b([eE])-mail", r"\1mail", md)
+    if out == md:
+        out = re.sub(r"(?<!\[)\b([eE])mail(?! protected)", r"\1-mail", md)
+    return out
+
+
+def abbreviation(md: str, _rng: random.Random) -> str | None:
+    """"e.g." ↔ "for example"."""
+    out = re.sub(r"\be\.g\.,? ", "for example, ", md)
+    return out if out != md else re.sub(r"\bfor example,? ", "e.g., ", md)
+
+
+def agreement(md: str, _rng: random.Random) -> str | None:
+    """"data is" ↔ "data are" throughout (an agreement fix)."""
+    out = re.sub(r"\bdata is\b", "data are", md)
+    return out if out != md else re.sub(r"\bdata are\b", "data is", md)
+
+
+_NUMBER_WORDS = {"13": "thirteen", "16": "sixteen", "18": "eighteen"}
+
+
+def ages_in_words(md: str, _rng: random.Random) -> str | None:
+    """An age limit written in words ("under 13" → "under thirteen")."""
+    return re.sub(r"\b(under|below|younger than|under the age of|over the age of|at least) (13|16|18)\b",
+                  lambda m: f"{m[1]} {_NUMBER_WORDS[m[2]]}", md)
+
+
+# Paragraph-level edits touch plain paragraphs only: a top-level line of prose with a blank line before it,
+# not a heading, list item, table row, link line or an indented continuation (which would change structure)
+_NOT_PROSE = ("#", "*", "-", "+", "|", "[", ">", "•", "·", "–")
+_SENTENCE_GAP = re.compile(r"(?<=[a-z]\.) (?=[A-Z][a-z]+ [a-z])")
+
+
+def _prose(lines: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines)
+            if len(line) > 80 and line == line.lstrip() and not line.startswith(_NOT_PROSE)
+            and not re.match(r"\(?\w{1,3}[.)] ", line) and (i == 0 or lines[i - 1] == "") and ". " in line
+            and "**" not in line and not line.endswith("  ")]
+
+
+def _sentences(line: str) -> list[str] | None:
+    parts = _SENTENCE_GAP.split(line)
+    return parts if len(parts) >= 2 and not any("[" in p or "]" in p for p in parts) else None
+
+
+def paragraph_split(md: str, rng: random.Random) -> str | None:
+    """One paragraph cut in two between sentences."""
+    lines = md.split("\n")
+    candidates = [i for i in _prose(lines) if _sentences(lines[i])]
+    if not candidates:
+        return None
+    i = rng.choice(candidates)
+    parts = _sentences(lines[i])
+    cut = rng.randrange(1, len(parts))
+    lines[i:i + 1] = [" ".join(parts[:cut]), "", " ".join(parts[cut:])]
+    return "\n".join(lines)
+
+
+def _prose_pairs(lines: list[str]) -> list[int]:
+    prose = set(_prose(lines))
+    return [i for i in sorted(prose) if i + 2 in prose and lines[i + 1] == ""]
+
+
+def paragraphs_joined(md: str, rng: random.Random) -> str | None:
+    """Two consecutive paragraphs made one."""
+    lines = md.split("\n")
+    candidates = _prose_pairs(lines)
+    if not candidates:
+        return None
+    i = rng.choice(candidates)
+    lines[i:i + 3] = [lines[i] + " " + lines[i + 2]]
+    return "\n".join(lines)
+
+
+def paragraphs_swapped(md: str, rng: random.Random) -> str | None:
+    """Two consecutive paragraphs of a section in the other order."""
+    lines = md.split("\n")
+    candidates = _prose_pairs(lines)
+    if not candidates:
+        return None
+    i = rng.choice(candidates)
+    lines[i], lines[i + 2] = lines[i + 2], lines[i]
+    return "\n".join(lines)
+
+
+def sentences_swapped(md: str, rng: random.Random) -> str | None:
+    """Two neighbouring sentences of one paragraph in the other order."""
+    lines = md.split("\n")
+    candidates = [i for i in _prose(lines)  # (a paragraph ending in a colon announces what follows it)
+                  if (parts := _sentences(lines[i])) and len(parts) >= 3 and lines[i].endswith(".")]
+    if not candidates:
+        return None
+    i = rng.choice(candidates)
+    parts = _sentences(lines[i])
+    k = rng.randrange(len(parts) - 1)
+    parts[k], parts[k + 1] = parts[k + 1], parts[k]
+    lines[i] = " ".join(parts)
+    return "\n".join(lines)
+
+
+def list_reordered(md: str, rng: random.Random) -> str | None:
+    """The items of one flat list (three or more) shuffled."""
+    lines = md.split("\n")
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, line in enumerate([*lines, ""]):
+        if re.match(r"^ {0,3}[*-] +\S", line) and not (i + 1 < len(lines) and lines[i + 1].startswith("    ")):
+            start = i if start is None else start
+        else:
+            if start is not None and i - start >= 3:
+                runs.append((start, i))
+            start = None
+    if not runs:
+        return None
+    first, end = rng.choice(runs)
+    items = lines[first:end]
+    rng.shuffle(items)
+    lines[first:end] = items
+    return "\n".join(lines)
+
+
+def heading_inserted(md: str, rng: random.Random) -> str | None:
+    """A new heading put above a paragraph that stays as it was."""
+    lines = md.split("\n")
+    candidates = _prose(lines)
+    if not candidates:
+        return None
+    i = rng.choice(candidates)
+    lines[i:i] = ["### In brief", ""]
+    return "\n".join(lines)
+
+
+def headings_upper_cased(md: str, _rng: random.Random) -> str | None:
+    """Every `#` heading in capitals."""
+    return re.sub(r"^(#+\s+)(.+)$", lambda m: m[1] + m[2].upper(), md, flags=re.M)
+
+
+def headings_renumbered(md: str, _rng: random.Random) -> str | None:
+    """Every numbered `#` heading's number one higher."""
+    return re.sub(r"^(#+\s*)(\d+)(\.)", lambda m: f"{m[1]}{int(m[2]) + 1}{m[3]}", md, flags=re.M)
+
+
+def bold_headings(md: str, _rng: random.Random) -> str | None:
+    """Bold-only title lines made `###` headings (or, in a policy without them, `###` headings made bold lines)."""
+    out = re.sub(r"^\*\*([^*\n]{3,80})\*\*\s*$", r"### \1", md, flags=re.M)
+    return out if out != md else re.sub(r"^#{3,4}\s+(.{3,80})$", r"**\1**", md, flags=re.M)
+
+
+def contents_added(md: str, _rng: random.Random) -> str | None:
+    """A table of contents (links to every `##`/`###` heading) put above the first such heading."""
+    titles = re.findall(r"^#{2,3}\s+(.+)$", md, flags=re.M)
+    if len(titles) < 3:
+        return None
+    contents = "## Contents\n\n" + "\n".join(f"* [{t}](#s{i})" for i, t in enumerate(titles)) + "\n\n"
+    first = re.search(r"^#{2,3}\s+", md, flags=re.M)
+    return md[:first.start()] + contents + md[first.start():]
+
+
+def sections_swapped(md: str, rng: random.Random) -> str | None:
+    """Two neighbouring sections of one level (each with its subsections) in the other order."""
+    lines = md.split("\n")
+    headings = [(i, len(line) - len(line.lstrip("#"))) for i, line in enumerate(lines) if re.match(r"^#{2,3}\s", line)]
+    candidates = []
+    for (a, level_a), (b, level_b) in zip(headings, headings[1:], strict=False):
+        if level_a == level_b:
+            end = next((i for i, level in headings if i > b and level <= level_b), len(lines))
+            candidates.append((a, b, end))
+    if not candidates:
+        return None
+    a, b, end = rng.choice(candidates)
+    lines[a:end] = lines[b:end] + [""] + lines[a:b]
+    return "\n".join(lines)
+
+
+def notice_injected(md: str, _rng: random.Random) -> str | None:
+    """"We have updated our Privacy Policy…" put above the policy, as sites announce a new version."""
+    return "We have updated our Privacy Policy. Please take a moment to review it.\n\n" + md
+
+
+EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
+    spelling, term_replaced, contractions, ampersands, serial_comma, hyphenation, abbreviation, agreement,
+    ages_in_words, paragraph_split, paragraphs_joined, paragraphs_swapped, sentences_swapped, list_reordered,
+    heading_inserted, headings_upper_cased, headings_renumbered, bold_headings, contents_added, sections_swapped,
+    notice_injected)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Running them
+
+
+@dataclass(frozen=True)
+class Outcome:
+    service: str
+    edit: str
+    verdict: str                # "same" (no text change after normalizing), "quiet" or "alert"
+    alerts: tuple[str, ...]     # "topics: summary" of each change that would alert
+
+
+def edited_outcomes(service: str, edits: dict[str, Edit] = EDITS) -> list[Outcome]:
+    """Every edit of one policy, as `check` would judge the edited page after the recorded one."""
+    from monitor.capture.document import document_text
+    from monitor.meaning.significance import changes_between
+    from tests.replay import dress
+
+    md = policies()[service]
+    before = document_text(dress(md, 1).encode(), content_type="text/html; charset=utf-8")
+    outcomes = []
+    for name, edit in edits.items():
+        edited = edit(md, random.Random(f"{service}:{name}"))
+        if edited is None or edited == md:
+            continue
+        after = document_text(dress(edited, 2).encode(), content_type="text/html; charset=utf-8")
+        if after == before:
+            outcomes.append(Outcome(service, name, "same", ()))
+            continue
+        alerts = tuple(f"{','.join(r.alert_topics(WATCHED))}: {r.summary}"
+                       for r in changes_between(before, after, WATCHED, "en") if r.alert_topics(WATCHED))
+        outcomes.append(Outcome(service, name, "alert" if alerts else "quiet", alerts))
+    return outcomes
