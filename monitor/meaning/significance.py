@@ -258,6 +258,9 @@ def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
     within 30 days of your request" is; "We answer within 30 days" next to "we store cookies" is not, and
     nor is "we respond to requests to delete your data within 30 days" (a deadline, `Period.role`)."""
     lead_in = fold(clause.lead_in or "")
+    if _row_of_a_retention_table(clause.text, heading) and \
+            {p.label for p in periods(clause.text) if p.role == "length"} & labels:
+        return True                            # "… | 13 months from your last activity" under "… | Retention periods"
     stated = False
     for sentence in split_sentences(fold(ENUMERATOR.sub("", clause.text.strip()))):
         if {p.label for p in periods(sentence) if p.role == "length"} & labels:
@@ -265,6 +268,14 @@ def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
             if RETENTION_WORDS.search(sentence) or RETENTION_WORDS.search(lead_in):
                 return True
     return stated and "retention" in clause_topics(clause, heading)
+
+
+def _row_of_a_retention_table(text: str, heading: str) -> bool:
+    """Is this clause (part of) a table row whose section heading is the table's header row, one of its
+    columns about keeping data? The normalizer writes rows as cells joined by " | ", and a row of long
+    cells is cut into sentences, so which cell is which column is not known: the table says it."""
+    headers = heading.split(" | ")
+    return " | " in text and len(headers) >= 2 and any(RETENTION_WORDS.search(fold(h)) for h in headers)
 
 
 def _join_or(items: list[str]) -> str:

@@ -294,9 +294,22 @@ def form_only(before: str, after: str, renames: Iterable[Rename] = ()) -> bool:
     if old_count == new_count and not negated and not set(span) & {"but", "than", "only", "excluding", "except"}:
         # the same words in another order: a reordered list, unless what moved is a verb or a number
         return not any(protected(w) or (_ACTION_VERBS.match(w) and not _is_action_noun(w)) for w in changed)
-    if _DATE_STAMP.search(before) and _DATE_STAMP.search(after):
-        return all(_is_date_word(w) for w in changed)   # "Last updated: 3 May 2024" → "1 June 2025"
+    if _DATE_STAMP.search(before) and _DATE_STAMP.search(after):  # "Last updated: 3 May 2024" → "1 June 2025"
+        return all(_is_date_word(w) for w in changed) and all(
+            _within_a_date(old, i1, i2) and _within_a_date(new, j1, j2) for _tag, i1, i2, j1, j2 in edits)
     return False
+
+
+def _within_a_date(tokens: Sequence[str], start: int, end: int) -> bool:
+    """Are the changed tokens[start:end] part of a date: a month, a year or a d/m/y form among them or
+    beside them, or a version number? A bare number is no date ("for 13 months from the date of collection"
+    is a period)."""
+    if start == end or tuple(tokens[start - 1:start]) in (("version",), ("revision",)):
+        return True
+    return any(w in _MONTHS or _DATE_PART.fullmatch(w) for w in tokens[max(start - 2, 0):end + 2])
+
+
+_DATE_PART = re.compile(r"(?:19|20)\d\d|\d{1,4}[./]\d{1,2}(?:[./]\d{1,4})?")
 
 
 _IDIOMS = (("not", "limited", "to"), ("without", "limitation"), ("not", "limited"))

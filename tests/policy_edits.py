@@ -1,17 +1,25 @@
-"""Form-only edits of real policies: each rewrites a whole real policy without changing what it says.
+"""Edits of whole real policies: form-only ones that must never alert, material ones that must alert.
 
-The issue's and REAL_WORLD.md's classes of edits that must never alert, applied to the 260 real
-policies vendored in `tests/corpus/policies.tar.xz` (Open Terms Archive contributors, ODC-BY 1.0):
-spelling swapped British ↔ American, a term replaced throughout ("personal information" → "personal
-data"), contractions, `&` for "and", sentences or paragraphs split, joined or swapped, list items
-reordered, sections swapped, headings renumbered, re-cased or promoted from bold, a heading or a
-table of contents inserted, a notice injected above the policy, ages written in words… Each edit is
-made on the recorded Markdown, so the page goes through the real normalizer, sections, diff and
-significance (`check`'s path from bytes on), dressed in chrome that changes between the two fetches.
-`tests/test_form_edits.py` keeps a sample of the train and dev policies at zero alerts;
-`benchmarks/bench_form_edits.py` prints the rate per edit for a split.
+The policies are the 260 real ones vendored in `tests/corpus/policies.tar.xz` (Open Terms Archive
+contributors, ODC-BY 1.0). Each edit is made on the recorded Markdown, so the page goes through the
+real normalizer, sections, diff and significance (`check`'s path from bytes on), dressed in chrome
+that changes between the two fetches.
 
-Each edit is seeded by policy and edit name, and returns None where the policy has nothing to edit.
+Form-only edits rewrite a policy without changing what it says, the issue's and REAL_WORLD.md's
+classes of noise: spelling swapped British ↔ American, a term replaced throughout ("personal
+information" → "personal data"), contractions, `&` for "and", sentences or paragraphs split, joined
+or swapped, list items reordered, sections swapped, headings renumbered, re-cased or promoted from
+bold, a heading or a table of contents inserted, a notice injected above the policy, ages written in
+words… None may alert.
+
+Material edits change one thing a policy says about a watched topic, as real histories do: an age
+limit or a retention period changed, "we do not sell" turned into "we may sell", a recipient added to
+a sharing sentence, a sentence selling data added, the children's or the retention section removed.
+Each must alert with its topic.
+
+`tests/test_policy_edits.py` keeps a sample of the train and dev policies at no false alert and no
+miss; `benchmarks/bench_policy_edits.py` prints the figures per edit for a split. Each edit is seeded
+by policy and edit name, and returns None where the policy has nothing to edit.
 """
 
 from __future__ import annotations
@@ -280,11 +288,91 @@ def notice_injected(md: str, _rng: random.Random) -> str | None:
     return "We have updated our Privacy Policy. Please take a moment to review it.\n\n" + md
 
 
-EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
+FORM_EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     spelling, term_replaced, contractions, ampersands, serial_comma, hyphenation, abbreviation, agreement,
     ages_in_words, paragraph_split, paragraphs_joined, paragraphs_swapped, sentences_swapped, list_reordered,
     heading_inserted, headings_upper_cased, headings_renumbered, bold_headings, contents_added, sections_swapped,
     notice_injected)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Material edits: one change of substance each, and the topic it is about
+
+
+def age_limit_changed(md: str, _rng: random.Random) -> str | None:
+    """The first age limit of 13 raised to 16 (or of 16 to 18)."""
+    found = re.search(r"\b(under|younger than|under the age of|below the age of) (13|16)\b", md)
+    if not found:
+        return None
+    return md[:found.start()] + f"{found[1]} {'16' if found[2] == '13' else '18'}" + md[found.end():]
+
+
+_LENGTH = re.compile(r"\b(\d{1,3}) (days|months|years)\b(?! (?:of age|old))")
+_KEEPING = re.compile(r"\b(?:retain|keep|store|delete|kept|retained|stored|deleted)", re.IGNORECASE)
+
+
+def retention_period_doubled(md: str, _rng: random.Random) -> str | None:
+    """The first length of time in a sentence about keeping or deleting data, doubled."""
+    for line in re.finditer(r"[^\n]+", md):
+        offset = line.start()
+        for sentence in re.finditer(r"[^.]+\.?", line[0]):
+            length = _LENGTH.search(sentence[0])
+            if length and _KEEPING.search(sentence[0]):
+                at = offset + sentence.start() + length.start()
+                return md[:at] + f"{int(length[1]) * 2} {length[2]}" + md[at + len(length[0]):]
+    return None
+
+
+def sale_allowed(md: str, _rng: random.Random) -> str | None:
+    """"We do not sell" → "We may sell"."""
+    found = re.search(r"\b([Ww]e) (?:do not|don't|will not|never) sell\b", md)
+    return None if not found else md[:found.start()] + f"{found[1]} may sell" + md[found.end():]
+
+
+def recipient_added(md: str, _rng: random.Random) -> str | None:
+    """"… share … with our service providers" → "… with our service providers and data brokers"."""
+    for found in re.finditer(r"\b(?:share|disclose)(?: [\w ,]{0,60}?)? with (?:our |certain |third[- ]party )?"
+                             r"(?:service providers|affiliates|partners|advertisers|third parties)\b", md):
+        line = md[md.rfind("\n", 0, found.start()) + 1:md.find("\n", found.end()) % (len(md) + 1)]
+        if not line.lstrip().startswith("#") and not line.rstrip().endswith("?"):  # a statement, not a title
+            return md[:found.end()] + " and data brokers" + md[found.end():]
+    return None
+
+
+def sale_sentence_added(md: str, _rng: random.Random) -> str | None:
+    """A sentence selling data to data brokers added under the first heading about sharing or disclosure."""
+    heading = re.search(r"^#+ .*(?:shar|disclos).*$", md, re.MULTILINE | re.IGNORECASE)
+    if not heading:
+        return None
+    added = "\n\nWe may also sell your personal information to data brokers for their own marketing purposes.\n"
+    return md[:heading.end()] + added + md[heading.end():]
+
+
+def _section_removed(title: str, stating: str) -> Edit:
+    """The first section whose heading matches `title` and whose text states something of its topic
+    (matches `stating`), not only points elsewhere ("See the COPPA section")."""
+    def section_removed(md: str, _rng: random.Random) -> str | None:
+        lines = md.split("\n")
+        headings = [(i, len(line) - len(line.lstrip("#"))) for i, line in enumerate(lines) if re.match(r"^#+\s", line)]
+        for k, (i, level) in enumerate(headings):
+            body = lines[i + 1:next((j for j, lv in headings[k + 1:] if lv <= level), len(lines))]
+            if re.search(title, lines[i], re.IGNORECASE) and re.search(stating, " ".join(body), re.IGNORECASE):
+                return "\n".join(lines[:i] + lines[i + 1 + len(body):])
+        return None
+    return section_removed
+
+
+_KEEPS_FOR = r"\b(?:retain|keep|delete)\w* [^.]*(?:\d+ (?:day|month|year)|as long as)"
+
+MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
+    "age_limit_changed": (age_limit_changed, "minors"),
+    "retention_period_doubled": (retention_period_doubled, "retention"),
+    "sale_allowed": (sale_allowed, "sharing"),
+    "recipient_added": (recipient_added, "sharing"),
+    "sale_sentence_added": (sale_sentence_added, "sharing"),
+    "children_section_removed": (_section_removed(r"child|minor|kids", r"\b(?:1[3-8]|parent|guardian)"), "minors"),
+    "retention_section_removed": (_section_removed(r"retention|how long|retain", _KEEPS_FOR), "retention"),
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,28 +383,39 @@ EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
 class Outcome:
     service: str
     edit: str
-    verdict: str                # "same" (no text change after normalizing), "quiet" or "alert"
+    expected: str | None        # the topic a material edit is about; None for a form-only edit
+    verdict: str                # "same" (no text change after normalizing), "quiet", "alert" or, for a
+                                # material edit, "found" (alerted with its topic) or "missed"
     alerts: tuple[str, ...]     # "topics: summary" of each change that would alert
 
 
-def edited_outcomes(service: str, edits: dict[str, Edit] = EDITS) -> list[Outcome]:
-    """Every edit of one policy, as `check` would judge the edited page after the recorded one."""
+def edited_outcomes(service: str, form: bool = True, material: bool = True,
+                    only: str | None = None) -> list[Outcome]:
+    """Each edit of one policy (or the one named `only`), as `check` would judge the edited page after
+    the recorded one."""
     from monitor.capture.document import document_text
     from monitor.meaning.significance import changes_between
     from tests.replay import dress
 
+    edits: list[tuple[str, Edit, str | None]] = \
+        ([(name, edit, None) for name, edit in FORM_EDITS.items()] if form else []) + \
+        ([(name, edit, topic) for name, (edit, topic) in MATERIAL_EDITS.items()] if material else [])
     md = policies()[service]
     before = document_text(dress(md, 1).encode(), content_type="text/html; charset=utf-8")
     outcomes = []
-    for name, edit in edits.items():
-        edited = edit(md, random.Random(f"{service}:{name}"))
+    for name, edit, topic in edits:
+        edited = edit(md, random.Random(f"{service}:{name}")) if only in (None, name) else None
         if edited is None or edited == md:
             continue
         after = document_text(dress(edited, 2).encode(), content_type="text/html; charset=utf-8")
         if after == before:
-            outcomes.append(Outcome(service, name, "same", ()))
+            outcomes.append(Outcome(service, name, topic, "same", ()))
             continue
-        alerts = tuple(f"{','.join(r.alert_topics(WATCHED))}: {r.summary}"
-                       for r in changes_between(before, after, WATCHED, "en") if r.alert_topics(WATCHED))
-        outcomes.append(Outcome(service, name, "alert" if alerts else "quiet", alerts))
+        rated = [r for r in changes_between(before, after, WATCHED, "en") if r.alert_topics(WATCHED)]
+        alerts = tuple(f"{','.join(r.alert_topics(WATCHED))}: {r.summary}" for r in rated)
+        if topic is None:
+            verdict = "alert" if alerts else "quiet"
+        else:
+            verdict = "found" if any(topic in r.alert_topics(WATCHED) for r in rated) else "missed"
+        outcomes.append(Outcome(service, name, topic, verdict, alerts))
     return outcomes
