@@ -55,19 +55,28 @@ def main() -> int:
     alerted = sum(o.verdict == "alert" for o in form)
     print(f"{'all form-only':26} {len(form):6} {'':5} {'':6} {alerted:6}  "
           f"false alerts {alerted / max(len(form), 1):.2%}")
-    print(f"\n{'material edit':26} {'topic':>9} {'pages':>6} {'found':>6} {'missed':>7}")
+    # a material edit alerting for a topic besides its own: the change's attribution reached further
+    wider = Counter(o.edit for o in outcomes if o.verdict == "found" and _topics(o) - {o.expected})
+    print(f"\n{'material edit':26} {'topic':>9} {'pages':>6} {'found':>6} {'missed':>7} {'+other topic':>13}")
     for edit, (_, topic) in MATERIAL_EDITS.items():
         pages = counts[(edit, "found")] + counts[(edit, "missed")] + counts[(edit, "same")]
-        print(f"{edit:26} {topic:>9} {pages:6} {counts[(edit, 'found')]:6} {counts[(edit, 'missed')]:7}")
+        print(f"{edit:26} {topic:>9} {pages:6} {counts[(edit, 'found')]:6} {counts[(edit, 'missed')]:7} "
+              f"{wider[edit]:13}")
     material = [o for o in outcomes if o.expected is not None]
     found = sum(o.verdict == "found" for o in material)
     print(f"{'all material':26} {'':>9} {len(material):6} {found:6} {len(material) - found:7}  "
           f"recall {found / max(len(material), 1):.1%}")
     if args.show:
         for o in outcomes:
-            if o.verdict in ("alert", "missed", "same") and not (o.verdict == "same" and o.expected is None):
-                print(f"  {o.verdict}: {o.service} / {o.edit}: " + " | ".join(a[:160] for a in o.alerts[:3]))
+            wide = o.verdict == "found" and _topics(o) - {o.expected}
+            if o.verdict in ("alert", "missed") or wide or (o.verdict == "same" and o.expected is not None):
+                print(f"  {'other topic' if wide else o.verdict}: {o.service} / {o.edit}: "
+                      + " | ".join(a[:160] for a in o.alerts[:3]))
     return 0
+
+
+def _topics(outcome: Outcome) -> set[str]:
+    return {t for alert in outcome.alerts for t in alert.split(":", 1)[0].split(",")}
 
 
 if __name__ == "__main__":

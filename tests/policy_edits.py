@@ -329,6 +329,26 @@ def sale_allowed(md: str, _rng: random.Random) -> str | None:
     return None if not found else md[:found.start()] + f"{found[1]} may sell" + md[found.end():]
 
 
+def sharing_promise_dropped(md: str, _rng: random.Random) -> str | None:
+    """"We do not share (or disclose) …" → "We share …"."""
+    found = re.search(r"\b([Ww]e) (?:do not|don't|will not|never) (share|disclose)\b", md)
+    return None if not found else md[:found.start()] + f"{found[1]} {found[2]}" + md[found.end():]
+
+
+def retention_made_indefinite(md: str, _rng: random.Random) -> str | None:
+    """"… for as long as necessary …" in a sentence about keeping data → "… indefinitely …"."""
+    found = re.search(r"\b(?:retain|keep|store)\w*\b[^.\n]{0,80}?\b(for (?:as long as|so long as)[^.,;\n]{0,60}?"
+                      r"(?:necessary|needed|required))", md)
+    return None if not found else md[:found.start(1)] + "indefinitely" + md[found.end(1):]
+
+
+def parental_consent_dropped(md: str, _rng: random.Random) -> str | None:
+    """"… without (verifiable) parental consent" taken out of a sentence."""
+    found = re.search(r",? without (?:verifiable |prior )?(?:parental|parent's|the consent of a parent)"
+                      r"[^.,;\n]{0,40}", md)
+    return None if not found else md[:found.start()] + md[found.end():]
+
+
 def recipient_added(md: str, _rng: random.Random) -> str | None:
     """"… share … with our service providers" → "… with our service providers and data brokers"."""
     for found in re.finditer(r"\b(?:share|disclose)(?: [\w ,]{0,60}?)? with (?:our |certain |third[- ]party )?"
@@ -369,6 +389,9 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "retention_period_doubled": (retention_period_doubled, "retention"),
     "sale_allowed": (sale_allowed, "sharing"),
     "recipient_added": (recipient_added, "sharing"),
+    "sharing_promise_dropped": (sharing_promise_dropped, "sharing"),
+    "retention_made_indefinite": (retention_made_indefinite, "retention"),
+    "parental_consent_dropped": (parental_consent_dropped, "minors"),
     "sale_sentence_added": (sale_sentence_added, "sharing"),
     "children_section_removed": (_section_removed(r"child|minor|kids", r"\b(?:1[3-8]|parent|guardian)"), "minors"),
     "retention_section_removed": (_section_removed(r"retention|how long|retain", _KEEPS_FOR), "retention"),
