@@ -154,17 +154,24 @@ def _sentences(line: str) -> list[str] | None:
     return parts if len(parts) >= 2 and not any("[" in p or "]" in p for p in parts) else None
 
 
+def _one_place(md: str, rng: random.Random, places: Callable[[list[str]], list[int]],
+               change: Callable[[list[str], int], None]) -> str | None:
+    """`md` with `change` made to its lines at one of the `places` (line numbers) chosen by `rng`."""
+    lines = md.split("\n")
+    found = places(lines)
+    if not found:
+        return None
+    change(lines, rng.choice(found))
+    return "\n".join(lines)
+
+
 def paragraph_split(md: str, rng: random.Random) -> str | None:
     """One paragraph cut in two between sentences."""
-    lines = md.split("\n")
-    candidates = [i for i in _prose(lines) if _sentences(lines[i])]
-    if not candidates:
-        return None
-    i = rng.choice(candidates)
-    parts = _sentences(lines[i])
-    cut = rng.randrange(1, len(parts))
-    lines[i:i + 1] = [" ".join(parts[:cut]), "", " ".join(parts[cut:])]
-    return "\n".join(lines)
+    def split(lines: list[str], i: int) -> None:
+        parts = _sentences(lines[i])
+        cut = rng.randrange(1, len(parts))
+        lines[i:i + 1] = [" ".join(parts[:cut]), "", " ".join(parts[cut:])]
+    return _one_place(md, rng, lambda lines: [i for i in _prose(lines) if _sentences(lines[i])], split)
 
 
 def _prose_pairs(lines: list[str]) -> list[int]:
@@ -174,39 +181,30 @@ def _prose_pairs(lines: list[str]) -> list[int]:
 
 def paragraphs_joined(md: str, rng: random.Random) -> str | None:
     """Two consecutive paragraphs made one."""
-    lines = md.split("\n")
-    candidates = _prose_pairs(lines)
-    if not candidates:
-        return None
-    i = rng.choice(candidates)
-    lines[i:i + 3] = [lines[i] + " " + lines[i + 2]]
-    return "\n".join(lines)
+    def join(lines: list[str], i: int) -> None:
+        lines[i:i + 3] = [lines[i] + " " + lines[i + 2]]
+    return _one_place(md, rng, _prose_pairs, join)
 
 
 def paragraphs_swapped(md: str, rng: random.Random) -> str | None:
     """Two consecutive paragraphs of a section in the other order."""
-    lines = md.split("\n")
-    candidates = _prose_pairs(lines)
-    if not candidates:
-        return None
-    i = rng.choice(candidates)
-    lines[i], lines[i + 2] = lines[i + 2], lines[i]
-    return "\n".join(lines)
+    def swap(lines: list[str], i: int) -> None:
+        lines[i], lines[i + 2] = lines[i + 2], lines[i]
+    return _one_place(md, rng, _prose_pairs, swap)
 
 
 def sentences_swapped(md: str, rng: random.Random) -> str | None:
     """Two neighbouring sentences of one paragraph in the other order."""
-    lines = md.split("\n")
-    candidates = [i for i in _prose(lines)  # (a paragraph ending in a colon announces what follows it)
-                  if (parts := _sentences(lines[i])) and len(parts) >= 3 and lines[i].endswith(".")]
-    if not candidates:
-        return None
-    i = rng.choice(candidates)
-    parts = _sentences(lines[i])
-    k = rng.randrange(len(parts) - 1)
-    parts[k], parts[k + 1] = parts[k + 1], parts[k]
-    lines[i] = " ".join(parts)
-    return "\n".join(lines)
+    def swap(lines: list[str], i: int) -> None:
+        parts = _sentences(lines[i])
+        k = rng.randrange(len(parts) - 1)
+        parts[k], parts[k + 1] = parts[k + 1], parts[k]
+        lines[i] = " ".join(parts)
+
+    def places(lines: list[str]) -> list[int]:  # (a paragraph ending in a colon announces what follows it)
+        return [i for i in _prose(lines)
+                if (parts := _sentences(lines[i])) and len(parts) >= 3 and lines[i].endswith(".")]
+    return _one_place(md, rng, places, swap)
 
 
 def list_reordered(md: str, rng: random.Random) -> str | None:
@@ -232,13 +230,9 @@ def list_reordered(md: str, rng: random.Random) -> str | None:
 
 def heading_inserted(md: str, rng: random.Random) -> str | None:
     """A new heading put above a paragraph that stays as it was."""
-    lines = md.split("\n")
-    candidates = _prose(lines)
-    if not candidates:
-        return None
-    i = rng.choice(candidates)
-    lines[i:i] = ["### In brief", ""]
-    return "\n".join(lines)
+    def insert(lines: list[str], i: int) -> None:
+        lines[i:i] = ["### In brief", ""]
+    return _one_place(md, rng, _prose, insert)
 
 
 def headings_upper_cased(md: str, _rng: random.Random) -> str | None:
