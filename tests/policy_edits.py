@@ -277,6 +277,40 @@ def sections_swapped(md: str, rng: random.Random) -> str | None:
     return "\n".join(lines)
 
 
+def paragraph_moved(md: str, rng: random.Random) -> str | None:
+    """One paragraph moved to the end of the next section (the policy still says it, elsewhere)."""
+    lines = md.split("\n")
+    headings = [i for i, line in enumerate(lines) if re.match(r"^#{1,4}\s", line)]
+    prose = [i for i in _prose(lines) if any(h > i for h in headings[1:])]
+    movable = [i for i in prose if sum(h > i for h in headings) >= 2]
+    if not movable:
+        return None
+    i = rng.choice(movable)
+    following = [h for h in headings if h > i]
+    end = following[1]                                  # the line after the next section's text
+    moved = lines[i]
+    out = lines[:i] + lines[i + 2:end] + [moved, ""] + lines[end:] if lines[i + 1] == "" else None
+    return None if out is None else "\n".join(out)
+
+
+def company_renamed(md: str, _rng: random.Random, service: str = "") -> str | None:
+    """The company's name (its service's name, as the text capitalises it) replaced everywhere by another,
+    links and domains left as they were (a rebrand)."""
+    parts = [p for p in re.split(r"[-_]", service) if p and p not in ("com", "inc", "app")]
+    if not parts:
+        return None
+    name = re.compile(r"(?<![\w./@-])" + r"[ -]?".join(re.escape(p) for p in parts) + r"(?![\w/@-]|\.\w)",
+                      re.IGNORECASE)
+    found = [m for m in name.finditer(md) if m[0][0].isupper()]
+    if len(found) < 3:
+        return None
+    out, last = [], 0
+    for m in found:
+        out += [md[last:m.start()], "Examplia"]
+        last = m.end()
+    return "".join(out) + md[last:]
+
+
 def notice_injected(md: str, _rng: random.Random) -> str | None:
     """"We have updated our Privacy Policy…" put above the policy, as sites announce a new version."""
     return "We have updated our Privacy Policy. Please take a moment to review it.\n\n" + md
@@ -286,7 +320,7 @@ FORM_EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     spelling, term_replaced, contractions, ampersands, serial_comma, hyphenation, abbreviation, agreement,
     ages_in_words, paragraph_split, paragraphs_joined, paragraphs_swapped, sentences_swapped, list_reordered,
     heading_inserted, headings_upper_cased, headings_renumbered, bold_headings, contents_added, sections_swapped,
-    notice_injected)}
+    paragraph_moved, company_renamed, notice_injected)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +377,40 @@ def parental_consent_dropped(md: str, _rng: random.Random) -> str | None:
     return None if not found else md[:found.start()] + md[found.end():]
 
 
+_RECIPIENT_LIST = re.compile(
+    r"\b(?:share|disclose|sell|transfer)\w*\b[^.\n]{0,80}? (?:with|to) (?:our |certain |third[- ]party )?"
+    r"(?:[\w -]{2,40}, ){0,6}?[\w -]{2,40}(, (?:advertisers|advertising partners|data brokers|affiliates"
+    r"|business partners|marketing partners|analytics providers|service providers|vendors|partners"
+    r"|subsidiaries|law enforcement|government authorities|third parties))(?=[,;.]| and | or )")
+
+
+def recipient_removed(md: str, _rng: random.Random) -> str | None:
+    """One recipient taken out of the list of those a sentence shares or discloses data with (or to)."""
+    for found in _RECIPIENT_LIST.finditer(md):
+        line_start = md.rfind("\n", 0, found.start()) + 1
+        if not md[line_start:].lstrip().startswith("#"):
+            return md[:found.start(1)] + md[found.end(1):]
+    return None
+
+
+def retention_period_added(md: str, _rng: random.Random) -> str | None:
+    """A sentence keeping data for a stated time added under the first heading about retention."""
+    heading = re.search(r"^#+ .*(?:retention|retain|how long|keep).*$", md, re.MULTILINE | re.IGNORECASE)
+    if not heading:
+        return None
+    added = "\n\nWe keep your account information for 7 years after you close your account.\n"
+    return md[:heading.end()] + added + md[heading.end():]
+
+
+def children_section_added(md: str, _rng: random.Random) -> str | None:
+    """A children's section (an age limit and what happens to a child's data) added at the end, where the
+    policy has none."""
+    if re.search(r"^#+ .*(?:child|minor|kids|teen)", md, re.MULTILINE | re.IGNORECASE):
+        return None
+    return md.rstrip() + ("\n\n## Children\n\nOur services are not directed to children under 13. If we learn "
+                          "that we have collected personal information from a child under 13, we will delete it.\n")
+
+
 def recipient_added(md: str, _rng: random.Random) -> str | None:
     """"… share … with our service providers" → "… with our service providers and data brokers"."""
     for found in re.finditer(r"\b(?:share|disclose)(?: [\w ,]{0,60}?)? with (?:our |certain |third[- ]party )?"
@@ -384,6 +452,9 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "sale_allowed": (sale_allowed, "sharing"),
     "recipient_added": (recipient_added, "sharing"),
     "sharing_promise_dropped": (sharing_promise_dropped, "sharing"),
+    "recipient_removed": (recipient_removed, "sharing"),
+    "retention_period_added": (retention_period_added, "retention"),
+    "children_section_added": (children_section_added, "minors"),
     "retention_made_indefinite": (retention_made_indefinite, "retention"),
     "parental_consent_dropped": (parental_consent_dropped, "minors"),
     "sale_sentence_added": (sale_sentence_added, "sharing"),
@@ -421,7 +492,9 @@ def edited_outcomes(service: str, form: bool = True, material: bool = True,
     before = document_text(dress(md, 1).encode(), content_type="text/html; charset=utf-8")
     outcomes = []
     for name, edit, topic in edits:
-        edited = edit(md, random.Random(f"{service}:{name}")) if only in (None, name) else None
+        seed = random.Random(f"{service}:{name}")
+        edited = None if only not in (None, name) else \
+            edit(md, seed, service) if edit is company_renamed else edit(md, seed)
         if edited is None or edited == md:
             continue
         after = document_text(dress(edited, 2).encode(), content_type="text/html; charset=utf-8")

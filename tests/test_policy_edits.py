@@ -93,3 +93,23 @@ def test_contractions_and_ampersands_compare_equal_to_the_words_they_stand_for()
         canonical("We do not sell and will not share; you cannot opt out, we will tell you")
     assert fold_contractions("The company's data, AT&T & co, it's") == "The company's data, AT&T and co, it's"
     assert canonical("We do not sell your data.") != canonical("We do sell your data.")
+
+
+@pytest.mark.parametrize("service", ["netflix", "mozilla", "gitlab", "better-stack"])
+def test_a_company_renamed_throughout_a_real_policy_is_no_news(service):
+    """A rebrand leaves its links' domains as they were ("Examplia … help.netflix.com"), and the name is
+    also written possessive ("Mozilla's", "Better Stack's"): neither may make the rename look inconsistent."""
+    [outcome] = edited_outcomes(service, material=False, only="company_renamed")
+    assert outcome.verdict == "quiet", outcome.alerts
+
+
+def test_a_rename_holds_where_the_new_text_kept_the_old_name_in_a_link():
+    from monitor.meaning.significance import policy_renames
+
+    before = ["For questions about the Netflix service, visit help.netflix.com.",
+              "Netflix shares data with Netflix affiliates.", "Netflix keeps logs for 30 days."]
+    after = [b.replace("Netflix", "Examplia") for b in before]
+    renames = policy_renames([modified(before, after)])
+    assert (("netflix",), ("examplia",)) in renames and (("netflix's",), ("examplia's",)) in renames
+    assert form_only(before[0], after[0], renames)
+    assert not form_only(before[2], after[2].replace("30", "60"), renames)

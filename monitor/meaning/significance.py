@@ -163,8 +163,18 @@ def policy_renames(changes: Iterable[SectionChange]) -> tuple[Rename, ...]:
         pairs, _, _ = pair_up([c for c in change.removed if says_something(c)],
                                [c for c in change.added if says_something(c)])
         for a, b in pairs:
-            seen.update(set(substitutions(a.text, b.text)))
-    return tuple(rename for rename, count in seen.items() if count >= RENAME_MIN_CLAUSES)
+            seen.update({_without_possessive(rename) for rename in substitutions(a.text, b.text)})
+    kept = [rename for rename, count in seen.items() if count >= RENAME_MIN_CLAUSES]
+    return tuple(kept) + tuple((old[:-1] + (old[-1] + "'s",), new[:-1] + (new[-1] + "'s",)) for old, new in kept)
+
+
+def _without_possessive(rename: Rename) -> Rename:
+    """"Better Stack's" → "Examplia's" counts as "Better Stack" → "Examplia": a rename of the name, however
+    it is used."""
+    (old, new) = rename
+    if old and new and old[-1].endswith("'s") and new[-1].endswith("'s"):
+        return old[:-1] + (old[-1][:-2],), new[:-1] + (new[-1][:-2],)
+    return rename
 
 
 # ---------------------------------------------------------------------------------------------

@@ -273,17 +273,22 @@ def form_only(before: str, after: str, renames: Iterable[Rename] = ()) -> bool:
     Never form: a number, a negation, a modal, a quantifier or a sharing/retention term.
     """
     old, new = words(before), words(after)
+    renames = tuple(renames)
     if renames:
-        old = _apply_renames(old, tuple(renames))
+        old = _apply_renames(old, renames)
     if "".join(old) == "".join(new):
         return True
+    # where the new text kept the old name (a domain in a link: "Examplia … help.netflix.com"), renaming
+    # the old text made a difference that is not there
+    kept = {(b, a) for a, b in renames}
     old_count, new_count = Counter(old), Counter(new)
     differing = sum(((old_count - new_count) + (new_count - old_count)).values())
     if differing > 6 + 0.05 * (len(old) + len(new)):
         return False                                   # too many words differ for typos and grammar
     matcher = SequenceMatcher(None, old, new, autojunk=False)
     edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-    if all(_edit_is_form_only(tag, old[i1:i2], new[j1:j2], old, i1) for tag, i1, i2, j1, j2 in edits):
+    if all((old[i1:i2], new[j1:j2]) in kept or _edit_is_form_only(tag, old[i1:i2], new[j1:j2], old, i1)
+           for tag, i1, i2, j1, j2 in edits):
         return True
     changed = [w for tag, i1, i2, j1, j2 in edits for w in old[i1:i2] + new[j1:j2]]
     # Order matters next to a negation anywhere in the clause ("we do not share A; we share B") and
