@@ -393,6 +393,25 @@ def recipient_removed(md: str, _rng: random.Random) -> str | None:
     return None
 
 
+def _item_added_under(lead_in: str, item: str) -> Edit:
+    """A list item added at the end of the first list whose lead-in sentence (ending in a colon) matches."""
+    def item_added(md: str, _rng: random.Random) -> str | None:
+        lines = md.split("\n")
+        for i, line in enumerate(lines):
+            announcing = re.split(r"(?<=[.!?]) ", line.strip())[-1]  # the lead-in's own sentence
+            if announcing.endswith(":") and re.search(lead_in, announcing, re.IGNORECASE) \
+                    and not line.startswith("#"):
+                items = [j for j in range(i + 1, min(i + 4, len(lines))) if re.match(r"^ {0,3}[*-] +\S", lines[j])]
+                if items:
+                    end = items[0]
+                    while end + 1 < len(lines) and re.match(r"^ {0,3}[*-] +\S", lines[end + 1]):
+                        end += 1
+                    marker = re.match(r"^ {0,3}[*-] +", lines[items[0]])[0]
+                    return "\n".join(lines[:end + 1] + [marker + item] + lines[end + 1:])
+        return None
+    return item_added
+
+
 def retention_period_added(md: str, _rng: random.Random) -> str | None:
     """A sentence keeping data for a stated time added under the first heading about retention."""
     heading = re.search(r"^#+ .*(?:retention|retain|how long|keep).*$", md, re.MULTILINE | re.IGNORECASE)
@@ -444,6 +463,7 @@ def _section_removed(title: str, stating: str) -> Edit:
     return section_removed
 
 
+_KEEPING_LEAD_IN = r"^(?!.*secur).*\b(?:retain|keep)\w*\b(?! in mind)"  # not "keep it secure", "keep in mind"
 _KEEPS_FOR = r"\b(?:retain|keep|delete)\w* [^.]*(?:\d+ (?:day|month|year)|as long as)"
 
 MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
@@ -454,6 +474,10 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "sharing_promise_dropped": (sharing_promise_dropped, "sharing"),
     "recipient_removed": (recipient_removed, "sharing"),
     "retention_period_added": (retention_period_added, "retention"),
+    "retention_purpose_listed": (_item_added_under(_KEEPING_LEAD_IN, "to train our artificial intelligence models;"),
+                                 "retention"),
+    "sharing_purpose_listed": (_item_added_under(r"\b(?:share|disclose)\w*\b",
+                                                 "to data brokers, who may sell it to others;"), "sharing"),
     "children_section_added": (children_section_added, "minors"),
     "retention_made_indefinite": (retention_made_indefinite, "retention"),
     "parental_consent_dropped": (parental_consent_dropped, "minors"),

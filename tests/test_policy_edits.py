@@ -113,3 +113,15 @@ def test_a_rename_holds_where_the_new_text_kept_the_old_name_in_a_link():
     assert (("netflix",), ("examplia",)) in renames and (("netflix's",), ("examplia's",)) in renames
     assert form_only(before[0], after[0], renames)
     assert not form_only(before[2], after[2].replace("30", "60"), renames)
+
+
+def test_a_purpose_added_to_the_reasons_to_keep_data_after_a_deletion_request_is_a_retention_change():
+    """adroll (Open Terms Archive, ODC-BY 1.0): the list after this lead-in is about the user's rights, but
+    a reason added to it is a new reason to keep their data."""
+    lead_in = ("We may deny your deletion request if retaining the information is necessary for us or our "
+               "service provider(s) to:")
+    change = modified([], "to train our artificial intelligence models;", "Right to Delete", lead_in=lead_in)
+    rated = rate_change(change)
+    assert "retention" in rated.alert_topics(["retention"]) and "adds purpose" in rated.summary
+    reminder = modified([], "to train our artificial intelligence models;", "Your account", lead_in="Keep in mind:")
+    assert "retention" not in rate_change(reminder).topics

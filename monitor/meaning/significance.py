@@ -416,7 +416,21 @@ def _purpose_rule(cx: _Context) -> Finding | None:
     gone = [v for k, v in old.items() if k not in new]
     parts = ([_list_summary("adds", "purpose", came)] if came else []) + \
             ([_list_summary("removes", "purpose", gone)] if gone else [])
-    return Finding("purposes", "; ".join(parts), None, bool(came)) if parts else None
+    # a purpose listed under "… retaining the information is necessary for us to:" is a reason data is kept
+    # (even in a paragraph about deletion requests, whose topic is the user's rights)
+    changed = [c for c in (*cx.before.clauses, *cx.after.clauses) if c.lead_in and purposes([c])
+               and (c in cx.before.clauses) != (c in cx.after.clauses)]
+    keeping = any(_KEEPING_LEAD_IN.search(fold(_last_sentence(c.lead_in))) for c in changed)
+    return Finding("purposes", "; ".join(parts), "retention" if keeping else None, bool(came)) if parts else None
+
+
+# a lead-in about keeping data (not deleting it: "we delete your data, except:" lists what is *not* deleted)
+_KEEPING_LEAD_IN = re.compile(r"\b(?:retain(?:s|ed|ing)?|retention|keep(?:s|ing)?(?! in mind)|kept|hold(?:s|ing)?|held"
+                              r"|preserv(?:e|es|ed|ing))\b")
+
+
+def _last_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s+", text.strip())[-1]
 
 
 def _guarantee_rule(cx: _Context) -> Finding | None:
