@@ -293,3 +293,26 @@ def test_content_mentioning_dates_is_not_a_date_line(line: str) -> None:
 def test_an_edit_announced_with_its_date_is_content() -> None:
     assert not is_date_line("We updated our retention period to 30 days on 1 May 2024.")
     assert is_date_line("This Privacy Policy was last updated on March 3, 2024.")
+
+
+def test_a_lead_in_nested_in_one_item_does_not_announce_the_next_top_level_item():
+    """nordvpn (Open Terms Archive, ODC-BY 1.0): item 8's nested list had a lead-in; item 9's text
+    ("We do not sell personal data…") took it as its own, so a change there read as about retention."""
+    body = ("  Secure disposal\n"
+            "  When we no longer have a valid reason to retain your personal data, it will either be:\n"
+            "  - Permanently and securely deleted using industry-standard data destruction methods, or\n"
+            "  - Irreversibly anonymized so it can no longer be linked to you.\n"
+            "- Country-specific provisions\n"
+            "  We do not sell personal data to third parties.")
+    clauses = split_clauses(body)
+    assert [c.text for c in clauses] == [
+        "Secure disposal", "When we no longer have a valid reason to retain your personal data, it will either be:",
+        "Permanently and securely deleted using industry-standard data destruction methods, or",
+        "Irreversibly anonymized so it can no longer be linked to you.", "Country-specific provisions",
+        "We do not sell personal data to third parties."]
+    assert [c.lead_in is not None for c in clauses] == [False, False, True, True, False, False]
+
+
+def test_a_line_broken_inside_a_sentence_is_still_one_sentence():
+    assert [c.text for c in split_clauses("We may share your data with our partners and\nAdvertisers in some cases.")] \
+        == ["We may share your data with our partners and Advertisers in some cases."]

@@ -327,7 +327,11 @@ def split_sentences(text: str) -> tuple[str, ...]:
 _PYSBD_MAX = 4000  # pysbd is slow on long text; a longer unclear stretch stays one clause
 
 
-_LINE_END = re.compile(r"(?:(?<=[:;。！？])|(?<=[.!?])[\"'”’)\]]*)[ ]*\n\s*")
+_LINE_END = re.compile(r"(?:(?<=[:;。！？])|(?<=[.!?])[\"'”’)\]]*)[ ]*\n\s*"
+                       # a short title line ("Secure disposal", "Country-specific provisions") over a sentence
+                       r"|(?:^|(?<=\n))[ ]*[^\W\d_][^\n.!?:;]{0,60}(?<![,(])" + "".join(
+                           f"(?<! {w})" for w in ("a", "an", "and", "or", "the", "of", "to", "with", "for", "in", "on",
+                                                  "by", "our", "your", "its", "their")) + r"[ ]*\n\s*(?=[A-Z])")
 
 
 def _paragraph_sentences(text: str) -> list[str]:
@@ -335,7 +339,9 @@ def _paragraph_sentences(text: str) -> list[str]:
 
     A line break after `:` `;` or a sentence end is a boundary (lines of a plain-text page often
     are its sentences), unless the period belongs to an abbreviation or a number ("Section 4.",
-    "e.g."); any other line break is re-wrapping.
+    "e.g."); so is one after a short line without sentence punctuation before a capital (a title
+    inside a list item: "Secure disposal" over "When we no longer…"); any other line break is
+    re-wrapping.
     """
     if "\n" not in text:
         return list(split_sentences(" ".join(text.split())))
@@ -407,6 +413,7 @@ def split_clauses(text: str) -> list[Clause]:
     """
     clauses: list[Clause] = []
     list_lead: str | None = None
+    list_lead_indent = 0
     item_stack: list[tuple[int, str]] = []
     implicit_open = False  # inside a list written as paragraphs ("…following cases:" / "…;")
     previous_kind = None
@@ -420,7 +427,9 @@ def split_clauses(text: str) -> list[Clause]:
         if entry.kind == "item":
             while item_stack and item_stack[-1][0] >= entry.indent:
                 item_stack.pop()
-            lead = item_stack[-1][1] if item_stack else list_lead
+            # a paragraph introduces only the lists at its own depth or deeper: an item further out (the
+            # next "- 9. …" after a block nested in item 8) belongs to a list that paragraph did not announce
+            lead = item_stack[-1][1] if item_stack else list_lead if entry.indent >= list_lead_indent else None
             if not item_stack and not entry.glyph and lead and not lead.rstrip().endswith((":", "：")):
                 lead = None
             clauses.extend(Clause(s, lead, True, is_date_line(s)) for s in sentences)
@@ -433,7 +442,7 @@ def split_clauses(text: str) -> list[Clause]:
             implicit_open = sentences[-1].rstrip().endswith((";", ",", " and", " or", "；"))
             continue
         clauses.extend(Clause(s, None, False, is_date_line(s)) for s in sentences)
-        list_lead = sentences[-1]
+        list_lead, list_lead_indent = sentences[-1], entry.indent
         item_stack = []
         implicit_open = list_lead.rstrip().endswith((":", "："))
         previous_kind = "para"
