@@ -1151,9 +1151,9 @@ def test_a_possessive_belongs_to_the_recipient_it_names() -> None:
                "to fulfill the following purposes:")
     item = ("Providing marketing and advertising services, including targeted and cross-contextual behavioral "
             "advertising, that you may receive on or off Lyft’s Platform;")
-    found = recipients([Clause(item, lead_in)])
-    assert found == {"lyft platform": "lyft's platform"}
-    assert found == recipients([Clause(item.replace("’", "'"), lead_in)])   # as version 008 writes it
+    # "on or off Lyft's Platform" is where the ads are received, not a party (the place rule below)
+    assert recipients([Clause(item, lead_in)]) == recipients([Clause(item.replace("’", "'"), lead_in)]) == {}
+    assert recipients([Clause("We disclose your data to Lyft’s affiliates.")]) == {"lyft affiliat": "lyft's affiliates"}
     assert recipients([Clause("We may share your data with our partner's platform.")]) == {
         "partner platform": "partner's platform"}
     assert list(recipients([Clause("We share data with Amazon's subsidiaries.")]).values()) == [
@@ -1345,3 +1345,25 @@ def test_a_generic_noun_left_over_or_a_bullet_letter_names_no_recipient() -> Non
                 if "company" in s or "similar" in s]
     assert not [s for s in _step_findings("outbrain", "007_2023-05-05", "008_2023-11-01", "recipients")
                 if "organization" in s]
+
+
+def test_a_platform_after_a_preposition_of_place_is_where_not_to_whom() -> None:
+    """lyft (Open Terms Archive, ODC-BY 1.0): "advertising … that you may receive on or off Lyft's Platform"
+    listed "Lyft's Platform" as a recipient."""
+    from monitor.meaning.facts import recipients
+
+    assert recipients([Clause("We share information with advertising partners to show you ads on and off "
+                              "Lyft's Platform.")]) == {"advertiz partner": "advertising partners"}
+    assert recipients([Clause("We share your data with social media platforms.")]) == {
+        "social media platform": "social media platforms"}
+
+
+def test_a_list_item_saying_whom_a_part_of_the_policy_is_for_names_no_purpose() -> None:
+    """A scope ("For California residents", "For users in EEA, UK and Switzerland") is not what data is used for."""
+    from monitor.meaning.facts import purposes
+
+    lead_in = "We use your personal data:"
+    for scope in ("For California residents", "For users in EEA, UK and Switzerland", "for EU users",
+                  "for residents of the European Economic Area"):
+        assert purposes([Clause(scope, lead_in)]) == {}, scope
+    assert list(purposes([Clause("for marketing our products", lead_in)]).values()) == ["for marketing our products"]

@@ -359,12 +359,17 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                     continue                           # "that organization", "the company": no kind of recipient
                 if before in _GIVES_A_REASON:          # "because another organization is buying them": the
                     continue                           # subject of a reason, not whom the sentence shares with
+                if before in _PLACE_BEFORE and phrase and phrase[-1] in ("platform", "platforms"):
+                    continue                           # "ads on and off Lyft's Platform": where, not to whom
                 if phrase and before != "from":        # "we receive data from partners": a source
                     # "third parties" and "third-party" (folded "thirdparty") are one recipient
                     key = " ".join(stem(canon_word(w)) for w in phrase).replace("third party", "thirdparty")
                     found.setdefault(key, " ".join(phrase).replace("thirdpart", "third-part"))
     return found
 
+
+# Prepositions of place: a platform after them is where something happens, not a party data goes to
+_PLACE_BEFORE = frozenset({"on", "off", "across", "outside", "within", "throughout", "through", "via", "onto"})
 
 _KIND_OF_RECIPIENT = (r"(?:third[- ]part(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|advertisers?|brokers?|"
                       r"vendors?|suppliers?|providers?|processors?|sub-?processors?|contractors?|platforms?)")
@@ -417,11 +422,20 @@ _PURPOSE_END = re.compile(r"[.;:!?](?:\s|$)|,\s*(?=(?:we|you|they|please|if|when
                           r"this|these|it)\b)")
 
 
+# A list item naming whom a part of the policy is for ("For California residents", "For users in the EEA, UK
+# and Switzerland") scopes what follows; it is no purpose.
+_AUDIENCE_SCOPE = re.compile(
+    r"^for (?:[\w.-]+ ){0,3}(?:residents?|users?|consumers?|individuals?|customers?|members?|visitors?|citizens?"
+    r"|people|persons|employees|applicants|candidates|subscribers|players|parents|children|minors|teens|kids"
+    r"|account holders)(?:\s+(?:in|of|from|located|based|living|outside|who|under|over|aged)\b.*)?$")
+
+
 def _names_a_purpose(phrase: str) -> bool:
-    """Does a purpose phrase say what data is used for, rather than introduce an example or point at
-    purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that")?"""
-    return not _DISCOURSE_MARKER.match(phrase) and any(w not in _POINTS_ELSEWHERE
-                                                       for w in re.findall(r"[a-z]+", phrase))
+    """Does a purpose phrase say what data is used for, rather than introduce an example, point at
+    purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that") or
+    say whom a part of the policy is for ("for California residents")?"""
+    return not _DISCOURSE_MARKER.match(phrase) and not _AUDIENCE_SCOPE.match(phrase) and \
+        any(w not in _POINTS_ELSEWHERE for w in re.findall(r"[a-z]+", phrase))
 
 
 def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
