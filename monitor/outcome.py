@@ -29,6 +29,9 @@ class CheckResult:
     superseded_alerts: list[str] = field(default_factory=list)  # …and of those it stopped before any delivery
     requeued_alerts: list[str] = field(default_factory=list)  # superseded ones whose change it restored, sent now
     changes: list[RatedChange] = field(default_factory=list)
+    # the guard's reason when the new version is a drastic change (most of the text gone, another document at
+    # the address) stored because an immediate re-fetch served the same text
+    drastic: str | None = None
     http_status: int | None = None
     duration: float = 0.0
 
@@ -51,5 +54,5 @@ class CheckResult:
             "previous_version": self.previous_version, "reverts_to": self.reverts_to, "error": self.error,
             "alert_topics": self.alert_topics, "reverted_alerts": self.reverted_alerts,
             "superseded_alerts": self.superseded_alerts, "requeued_alerts": self.requeued_alerts,
-            "changes": [c.to_json() for c in self.changes],
+            "drastic": self.drastic, "changes": [c.to_json() for c in self.changes],
         }

@@ -62,6 +62,7 @@ LOCK_POLL = 0.25
 class _Page:
     fetched: FetchResult
     text: str
+    drastic: str | None = None  # the guard's reason, when a drastic change was confirmed by a re-fetch
 
 
 async def check_source(source: SourceConfig, *, config: Config, store: Store, fetcher: Fetcher,
@@ -194,6 +195,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
                 if latest is not None:
                     previous_text = store.read_version_text(latest.id)
                 page, derived = await _analysed(fetched, source, capture, previous_text, latest)
+                result.drastic = page.drastic if derived is not None else None
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:
@@ -417,7 +419,7 @@ async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture
     found = await capture.cpu.run(_analyse, text, source, fetched.final_url, previous_text, latest)
     if not found.accepted:
         raise ContentRejected(_rejection(found.rule, found.reason, fetched, source))
-    derived = found.derived
+    derived, drastic = found.derived, None
     if found.needs_confirmation:
         again = await _fetch(source, capture)
         if await capture.text_of(again, source) != found.text:
@@ -425,7 +427,8 @@ async def _analysed(fetched: FetchResult, source: SourceConfig, capture: Capture
         derived = await capture.cpu.run(_derive_confirmed, found.text, latest, previous_text, source)
         log.warning(f"{source.name}: {found.reason}; confirmed by an immediate re-fetch, so stored as a new version",
                     extra={"source": source.name, "rule": found.rule})
-    return _Page(fetched, found.text), derived
+        drastic = f"{found.reason} (confirmed by an immediate re-fetch)"
+    return _Page(fetched, found.text, drastic), derived
 
 
 def _note_new_address(source: SourceConfig, final_url: str, last_final_url: str | None) -> None:

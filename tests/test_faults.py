@@ -7,6 +7,7 @@ Every case goes good page → fault → good page through `policy-monitor check`
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 
@@ -403,3 +404,14 @@ def test_another_policy_at_the_address_is_stored_only_after_a_confirming_refetch
     [said] = [line for line in result.stderr.splitlines() if "confirmed by an immediate re-fetch" in line]
     assert "warning pol: only" in said and "of the previous version's" in said, said  # the guard's reason
     assert said.endswith("so stored as a new version")
+    # …and the result says so too, in `check --json` and in the table's details
+    assert replaced["drastic"].startswith("only ") and replaced["drastic"].endswith(
+        "(confirmed by an immediate re-fetch)")
+    monitor.server.page("/p", POLICY)
+    table = monitor.cli("--config", monitor.config, "--db", monitor.db, "check", "--no-deliver", "pol").stdout
+    details = " ".join(re.sub(r"[│┃|]", " ", table).split())   # the details column's lines, unwrapped
+    # (going back to the first policy is as drastic, here by its headings, and a blink back too)
+    assert "of the previous version's headings are left (confirmed by an immediate re-fetch); back to the text " \
+        "of v1" in details, table
+    steady = monitor.cli("--config", monitor.config, "--db", monitor.db, "check", "--json", "--no-deliver", "pol")
+    assert steady.json()["results"][0]["drastic"] is None       # an unchanged check says nothing of it

@@ -138,6 +138,8 @@ def print_check_results(results) -> None:
             details = _blink_details(r)
         else:
             details = _change_details(r)
+        if r.drastic:
+            details = f"{r.drastic}; {details}" if details else r.drastic
         version = f"v{r.previous_version} → v{r.version}" if r.previous_version else (f"v{r.version}" if r.version
                                                                                      else "-")
         table.add_row(escape(r.source), f"[{STATUS_STYLE[r.status]}]{r.status}[/]", version,
