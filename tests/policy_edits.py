@@ -299,7 +299,7 @@ def company_renamed(md: str, _rng: random.Random, service: str = "") -> str | No
     parts = [p for p in re.split(r"[-_]", service) if p and p not in ("com", "inc", "app")]
     if not parts:
         return None
-    name = re.compile(r"(?<![\w./@-])" + r"[ -]?".join(re.escape(p) for p in parts) + r"(?![\w/@-]|\.\w)",
+    name = re.compile(r"(?<![\w./@])" + r"[ -]?".join(re.escape(p) for p in parts) + r"(?![\w/@-]|\.\w)",
                       re.IGNORECASE)
     found = [m for m in name.finditer(md) if m[0][0].isupper()]
     if len(found) < 3:

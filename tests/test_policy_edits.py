@@ -36,13 +36,13 @@ def test_the_sample_is_real_policies_and_every_edit_changes_some_of_them(outcome
 def test_no_form_only_edit_of_a_real_policy_alerts(outcomes):
     form = [o for o in outcomes if o.expected is None]
     assert [(o.service, o.edit, o.alerts) for o in form if o.verdict == "alert"] == []
-    assert len(form) >= 40 * 12
+    assert sum(o.verdict != "same" for o in form) >= 40 * 12     # pages whose text the edit did change
 
 
 def test_every_material_edit_of_a_real_policy_alerts_with_its_topic(outcomes):
     material = [o for o in outcomes if o.expected is not None]
     assert [(o.service, o.edit, o.alerts) for o in material if o.verdict != "found"] == []
-    assert len(material) >= 60
+    assert len(material) >= 100
 
 
 @pytest.mark.parametrize("service, edit", [("netflix", "term_replaced"), ("xfinity", "ampersands"),
@@ -125,3 +125,29 @@ def test_a_purpose_added_to_the_reasons_to_keep_data_after_a_deletion_request_is
     assert "retention" in rated.alert_topics(["retention"]) and "adds purpose" in rated.summary
     reminder = modified([], "to train our artificial intelligence models;", "Your account", lead_in="Keep in mind:")
     assert "retention" not in rate_change(reminder).topics
+
+
+def test_review_cases_a_modal_a_keeping_verb_a_scope_a_wrapped_line_and_a_storage_column_are_read_right():
+    """Found by a review of this harness's fixes: each broad reading misjudged an ordinary sentence."""
+    from monitor.meaning.facts import purposes, recipients
+    from monitor.text.clauses import split_clauses
+    from monitor.text.sections import Clause
+
+    logs = "Logs may remain 14 days after the date of collection."       # "may" is no month beside "date"
+    assert not form_only(logs, logs.replace("14", "60"))
+    for lead_in in ("To keep our services safe and secure, we use your information to:",
+                    "If you hold an account with us, we use your personal data to:"):
+        change = modified([], "to train our AI models;", "Privacy", lead_in=lead_in)
+        assert "retention" not in rate_change(change).alert_topics(["retention"]), lead_in
+    for purpose in ("for sending offers to customers", "for profiling children under 13",
+                    "for targeted advertising to users in the EU"):
+        assert purposes([Clause(purpose, "We use your personal data:")]), purpose
+    assert [c.text for c in split_clauses("We share personal data with Acme\nCorporation for payments.")] == [
+        "We share personal data with Acme Corporation for payments."]
+    rows = "Account | Your e-mail address | 13 months\nBilling | Card number, expiry date and the name on it | 5 years"
+    assert len(split_clauses(rows)) == 2                            # a table row is a clause, short or long
+    row = "Free trial | Your trial lasts 30 days. | Servers in the EU"
+    assert "retention" not in rate_change(modified(row, row.replace("30", "14"),
+                                                   "Purpose | Details | Storage location")).summary
+    assert recipients([Clause("When you send cryptocurrency from outside of the Coinbase platform we share data "
+                              "with the recipient.")]) == {}

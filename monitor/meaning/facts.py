@@ -359,7 +359,8 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
                     continue                           # "that organization", "the company": no kind of recipient
                 if before in _GIVES_A_REASON:          # "because another organization is buying them": the
                     continue                           # subject of a reason, not whom the sentence shares with
-                if before in _PLACE_BEFORE and phrase and phrase[-1] in ("platform", "platforms"):
+                if phrase and phrase[-1] in ("platform", "platforms") and _PLACE_BEFORE.search(
+                        sentence[:m.end(1)].rstrip()[:-len(" ".join(phrase))]):
                     continue                           # "ads on and off Lyft's Platform": where, not to whom
                 if phrase and before != "from":        # "we receive data from partners": a source
                     # "third parties" and "third-party" (folded "thirdparty") are one recipient
@@ -369,7 +370,8 @@ def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
 
 
 # Prepositions of place: a platform after them is where something happens, not a party data goes to
-_PLACE_BEFORE = frozenset({"on", "off", "across", "outside", "within", "throughout", "through", "via", "onto"})
+_PLACE_BEFORE = re.compile(r"\b(?:on|off|across|outside(?: of)?|within|throughout|through|via|onto)\s+"
+                           r"(?:(?:the|a|an|our|your|their|its|this|that|[\w-]+'s)\s+)*$")
 
 _KIND_OF_RECIPIENT = (r"(?:third[- ]part(?:y|ies)|partners?|affiliates?|subsidiar(?:y|ies)|advertisers?|brokers?|"
                       r"vendors?|suppliers?|providers?|processors?|sub-?processors?|contractors?|platforms?)")
@@ -424,17 +426,26 @@ _PURPOSE_END = re.compile(r"[.;:!?](?:\s|$)|,\s*(?=(?:we|you|they|please|if|when
 
 # A list item naming whom a part of the policy is for ("For California residents", "For users in the EEA, UK
 # and Switzerland") scopes what follows; it is no purpose.
+# Before the noun only a determiner or a place ("for all EU users", "for California residents"), after it only
+# where they are ("in the EEA, UK and Switzerland") or an age: no verb, so "for sending offers to customers" or
+# "for profiling children under 13" stay purposes.
 _AUDIENCE_SCOPE = re.compile(
-    r"^for (?:[\w.-]+ ){0,3}(?:residents?|users?|consumers?|individuals?|customers?|members?|visitors?|citizens?"
-    r"|people|persons|employees|applicants|candidates|subscribers|players|parents|children|minors|teens|kids"
-    r"|account holders)(?:\s+(?:in|of|from|located|based|living|outside|who|under|over|aged)\b.*)?$")
+    r"^for (?:(?:all|our|the|existing|new|registered|certain)\s+)?(?:(?!\w+ing\b)[a-z][\w.-]*\s+){0,3}?"
+    r"(?:residents?|users?|consumers?|individuals?|customers?|members?|visitors?|citizens?|people|persons"
+    r"|employees|applicants|candidates|subscribers|players|parents|children|minors|teens|kids|account holders)"
+    r"(?:\s+(?:(?:located |based |living )?(?:in|of|from|outside)\s+(?!\w+ing\b)[^;:]{1,60}"
+    r"|(?:under|over|aged)\s+(?:the age of\s+)?\d{1,2}))?$")
+
+
+def _scope(phrase: str) -> bool:
+    return bool(_AUDIENCE_SCOPE.match(phrase)) and " to " not in phrase and not re.search(r"\w+ing\b", phrase)
 
 
 def _names_a_purpose(phrase: str) -> bool:
     """Does a purpose phrase say what data is used for, rather than introduce an example, point at
     purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that") or
     say whom a part of the policy is for ("for California residents")?"""
-    return not _DISCOURSE_MARKER.match(phrase) and not _AUDIENCE_SCOPE.match(phrase) and \
+    return not _DISCOURSE_MARKER.match(phrase) and not _scope(phrase) and \
         any(w not in _POINTS_ELSEWHERE for w in re.findall(r"[a-z]+", phrase))
 
 

@@ -285,7 +285,13 @@ def _row_of_a_retention_table(text: str, heading: str) -> bool:
     columns about keeping data? The normalizer writes rows as cells joined by " | ", and a row of long
     cells is cut into sentences, so which cell is which column is not known: the table says it."""
     headers = heading.split(" | ")
-    return " | " in text and len(headers) >= 2 and any(RETENTION_WORDS.search(fold(h)) for h in headers)
+    return " | " in text and len(headers) >= 2 and any(_HOW_LONG_KEPT.search(fold(h)) for h in headers)
+
+
+# a column saying how long data is kept ("Retention periods", "How long we keep it", "Storage period"); not
+# one that only names a storage word ("Storage location", "Deleted?", "Held by")
+_HOW_LONG_KEPT = re.compile(r"\b(?:retention|retain\w*|how long|(?:storage|keeping|deletion) "
+                            r"(?:periods?|duration|times?|limits?)|kept (?:for|until)|deleted (?:after|when))\b")
 
 
 def _join_or(items: list[str]) -> str:
@@ -418,15 +424,17 @@ def _purpose_rule(cx: _Context) -> Finding | None:
             ([_list_summary("removes", "purpose", gone)] if gone else [])
     # a purpose listed under "… retaining the information is necessary for us to:" is a reason data is kept
     # (even in a paragraph about deletion requests, whose topic is the user's rights)
-    changed = [c for c in (*cx.before.clauses, *cx.after.clauses) if c.lead_in and purposes([c])
-               and (c in cx.before.clauses) != (c in cx.after.clauses)]
-    keeping = any(_KEEPING_LEAD_IN.search(fold(_last_sentence(c.lead_in))) for c in changed)
+    changed = {k for k in new if k not in old} | {k for k in old if k not in new}
+    keeping = any(_KEEPING_DATA.search(fold(_last_sentence(c.lead_in)))
+                  for c in (*cx.before.clauses, *cx.after.clauses) if c.lead_in and set(purposes([c])) & changed)
     return Finding("purposes", "; ".join(parts), "retention" if keeping else None, bool(came)) if parts else None
 
 
-# a lead-in about keeping data (not deleting it: "we delete your data, except:" lists what is *not* deleted)
-_KEEPING_LEAD_IN = re.compile(r"\b(?:retain(?:s|ed|ing)?|retention|keep(?:s|ing)?(?! in mind)|kept|hold(?:s|ing)?|held"
-                              r"|preserv(?:e|es|ed|ing))\b")
+# a lead-in about keeping data: a keeping verb with data as its object ("retaining the information", "we may
+# keep your personal data"), or retention itself; not "to keep our services safe", "if you hold an account"
+_KEEPING_DATA = re.compile(r"\bretention\b|\b(?:retain|keep|hold|preserv|stor)(?:e|es|s|ed|ing)?\s+"
+                           r"(?:(?:the|your|this|that|such|these|some|certain|any|all|our|personal|of)\s+){0,3}"
+                           r"(?:information|data|records?|details|it|them)\b")
 
 
 def _last_sentence(text: str) -> str:

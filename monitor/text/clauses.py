@@ -327,11 +327,25 @@ def split_sentences(text: str) -> tuple[str, ...]:
 _PYSBD_MAX = 4000  # pysbd is slow on long text; a longer unclear stretch stays one clause
 
 
-_LINE_END = re.compile(r"(?:(?<=[:;。！？])|(?<=[.!?])[\"'”’)\]]*)[ ]*\n\s*"
-                       # a short title line ("Secure disposal", "Country-specific provisions") over a sentence
-                       r"|(?:^|(?<=\n))[ ]*[^\W\d_][^\n.!?:;]{0,60}(?<![,(])" + "".join(
-                           f"(?<! {w})" for w in ("a", "an", "and", "or", "the", "of", "to", "with", "for", "in", "on",
-                                                  "by", "our", "your", "its", "their")) + r"[ ]*\n\s*(?=[A-Z])")
+_LINE_END = re.compile(r"(?:(?<=[:;。！？])|(?<=[.!?])[\"'”’)\]]*)[ ]*\n\s*")
+_FUNCTION_WORDS = frozenset("a an and or the of to with for in on at by as from such including is are that our your "
+                            "its their".split())
+_OPENS_A_SENTENCE = re.compile(r"[A-Z][a-z]")
+
+
+def _stands_alone(line: str, following: str) -> bool:
+    """Is the line break after `line` a block boundary whatever its punctuation: a table row (on either side:
+    the normalizer writes each row on a line of its own, cells joined by " | "), or a title line inside a list
+    item ("Secure disposal" over "When we no longer…": a capital first, at most four words or every long
+    word capitalised, no sentence punctuation and no trailing function word) over a sentence?"""
+    if " | " in line or " | " in following:
+        return True
+    words = line.split()
+    if not words or not line[0].isupper() or len(line) > 60 or line[-1] in ".,;:!?(" \
+            or words[-1].lower() in _FUNCTION_WORDS:
+        return False
+    titled = len(words) <= 4 or all(w[:1].isupper() for w in words if len(w) > 3)
+    return titled and bool(_OPENS_A_SENTENCE.match(following))
 
 
 def _paragraph_sentences(text: str) -> list[str]:
@@ -339,12 +353,20 @@ def _paragraph_sentences(text: str) -> list[str]:
 
     A line break after `:` `;` or a sentence end is a boundary (lines of a plain-text page often
     are its sentences), unless the period belongs to an abbreviation or a number ("Section 4.",
-    "e.g."); so is one after a short line without sentence punctuation before a capital (a title
-    inside a list item: "Secure disposal" over "When we no longer…"); any other line break is
-    re-wrapping.
+    "e.g."); so is one around a table row or after a title line (`_stands_alone`); any other line
+    break is re-wrapping.
     """
     if "\n" not in text:
         return list(split_sentences(" ".join(text.split())))
+    lines = [line.strip() for line in text.split("\n")]
+    blocks = [[lines[0]]]
+    for line, following in zip(lines, lines[1:], strict=False):
+        if _stands_alone(line, following):
+            blocks.append([following])
+        else:
+            blocks[-1].append(following)
+    if len(blocks) > 1:
+        return [s for block in blocks for s in _paragraph_sentences("\n".join(block))]
     pieces: list[str] = []
     start = 0
     for match in _LINE_END.finditer(text):

@@ -79,6 +79,7 @@ ENUMERATOR = re.compile(r"^\s*(?:[-*•·–]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[iv
 
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.I)
+_ADDRESS = re.compile(r"\b(?:https?://)?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}\b(?:/[^\s<>()\[\]]*)?", re.I)  # or a bare domain
 # an address, a CDN's obfuscation of one, or normalize's placeholder for it ([email])
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\[email(?:&#160;|\s)protected\]|\[email\]")
 
@@ -278,9 +279,10 @@ def form_only(before: str, after: str, renames: Iterable[Rename] = ()) -> bool:
         old = _apply_renames(old, renames)
     if "".join(old) == "".join(new):
         return True
-    # where the new text kept the old name (a domain in a link: "Examplia … help.netflix.com"), renaming
-    # the old text made a difference that is not there
-    kept = {(b, a) for a, b in renames}
+    # where the new text kept the old name in a web address ("Examplia … help.netflix.com"), renaming the old
+    # text made a difference that is not there; anywhere else the old name coming back is news
+    addresses = set(words(" ".join(_ADDRESS.findall(after)))) if renames else set()
+    kept = {(b, a) for a, b in renames if set(a) <= addresses}
     old_count, new_count = Counter(old), Counter(new)
     differing = sum(((old_count - new_count) + (new_count - old_count)).values())
     if differing > 6 + 0.05 * (len(old) + len(new)):
@@ -311,7 +313,17 @@ def _within_a_date(tokens: Sequence[str], start: int, end: int) -> bool:
     is a period)."""
     if start == end or tuple(tokens[start - 1:start]) in (("version",), ("revision",)):
         return True
-    return any(w in _MONTHS or _DATE_PART.fullmatch(w) for w in tokens[max(start - 2, 0):end + 2])
+    near = range(max(start - 2, 0), min(end + 2, len(tokens)))
+    return any(_DATE_PART.fullmatch(tokens[i]) or _is_month(tokens, i) for i in near)
+
+
+def _is_month(tokens: Sequence[str], i: int) -> bool:
+    """A month name; "may" and "march" only beside a number ("1 May", "May 2024"), since they are also a
+    modal and a verb ("Logs may remain 14 days")."""
+    if tokens[i] not in _MONTHS:
+        return False
+    return tokens[i] not in ("may", "march") or any(
+        tokens[j][:1].isdigit() for j in (i - 1, i + 1) if 0 <= j < len(tokens))
 
 
 _DATE_PART = re.compile(r"(?:19|20)\d\d|\d{1,4}[./]\d{1,2}(?:[./]\d{1,4})?")
