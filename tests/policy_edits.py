@@ -412,13 +412,12 @@ def _item_added_under(lead_in: str, item: str) -> Edit:
     return item_added
 
 
-def retention_period_added(md: str, _rng: random.Random) -> str | None:
-    """A sentence keeping data for a stated time added under the first heading about retention."""
-    heading = re.search(r"^#+ .*(?:retention|retain|how long|keep).*$", md, re.MULTILINE | re.IGNORECASE)
-    if not heading:
-        return None
-    added = "\n\nWe keep your account information for 7 years after you close your account.\n"
-    return md[:heading.end()] + added + md[heading.end():]
+def _sentence_added_under(heading: str, sentence: str) -> Edit:
+    """`sentence` added as a paragraph right under the first heading matching `heading`."""
+    def sentence_added(md: str, _rng: random.Random) -> str | None:
+        found = re.search(rf"^#+ .*(?:{heading}).*$", md, re.MULTILINE | re.IGNORECASE)
+        return None if not found else md[:found.end()] + f"\n\n{sentence}\n" + md[found.end():]
+    return sentence_added
 
 
 def children_section_added(md: str, _rng: random.Random) -> str | None:
@@ -438,15 +437,6 @@ def recipient_added(md: str, _rng: random.Random) -> str | None:
         if not line.lstrip().startswith("#") and not line.rstrip().endswith("?"):  # a statement, not a title
             return md[:found.end()] + " and data brokers" + md[found.end():]
     return None
-
-
-def sale_sentence_added(md: str, _rng: random.Random) -> str | None:
-    """A sentence selling data to data brokers added under the first heading about sharing or disclosure."""
-    heading = re.search(r"^#+ .*(?:shar|disclos).*$", md, re.MULTILINE | re.IGNORECASE)
-    if not heading:
-        return None
-    added = "\n\nWe may also sell your personal information to data brokers for their own marketing purposes.\n"
-    return md[:heading.end()] + added + md[heading.end():]
 
 
 def _section_removed(title: str, stating: str) -> Edit:
@@ -473,7 +463,9 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "recipient_added": (recipient_added, "sharing"),
     "sharing_promise_dropped": (sharing_promise_dropped, "sharing"),
     "recipient_removed": (recipient_removed, "sharing"),
-    "retention_period_added": (retention_period_added, "retention"),
+    "retention_period_added": (_sentence_added_under(
+        "retention|retain|how long|keep", "We keep your account information for 7 years after you close your account."),
+        "retention"),
     "retention_purpose_listed": (_item_added_under(_KEEPING_LEAD_IN, "to train our artificial intelligence models;"),
                                  "retention"),
     "sharing_purpose_listed": (_item_added_under(r"\b(?:share|disclose)\w*\b",
@@ -481,7 +473,9 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "children_section_added": (children_section_added, "minors"),
     "retention_made_indefinite": (retention_made_indefinite, "retention"),
     "parental_consent_dropped": (parental_consent_dropped, "minors"),
-    "sale_sentence_added": (sale_sentence_added, "sharing"),
+    "sale_sentence_added": (_sentence_added_under(
+        "shar|disclos", "We may also sell your personal information to data brokers for their own marketing purposes."),
+        "sharing"),
     "children_section_removed": (_section_removed(r"child|minor|kids", r"\b(?:1[3-8]|parent|guardian)"), "minors"),
     "retention_section_removed": (_section_removed(r"retention|how long|retain", _KEEPS_FOR), "retention"),
 }
