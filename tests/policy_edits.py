@@ -311,6 +311,22 @@ def company_renamed(md: str, _rng: random.Random, service: str = "") -> str | No
     return "".join(out) + md[last:]
 
 
+def curly_quotes(md: str, _rng: random.Random) -> str | None:
+    """Straight quotes and apostrophes made typographic (“…”, ’)."""
+    out = re.sub(r'"([^"\n]{1,80})"', "\u201c\\1\u201d", md)
+    return re.sub(r"(?<=\w)'(?=\w)", "\u2019", out)
+
+
+def headings_demoted(md: str, _rng: random.Random) -> str | None:
+    """Every `##`–`#####` heading one level lower (a theme's new heading styles)."""
+    return re.sub(r"^(#{2,5}) ", r"#\1 ", md, flags=re.MULTILINE)
+
+
+def link_reworded(md: str, _rng: random.Random) -> str | None:
+    """"click here" → "visit this page"."""
+    return re.sub(r"\b[Cc]lick here\b", "visit this page", md)
+
+
 def notice_injected(md: str, _rng: random.Random) -> str | None:
     """"We have updated our Privacy Policy…" put above the policy, as sites announce a new version."""
     return "We have updated our Privacy Policy. Please take a moment to review it.\n\n" + md
@@ -320,7 +336,7 @@ FORM_EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
     spelling, term_replaced, contractions, ampersands, serial_comma, hyphenation, abbreviation, agreement,
     ages_in_words, paragraph_split, paragraphs_joined, paragraphs_swapped, sentences_swapped, list_reordered,
     heading_inserted, headings_upper_cased, headings_renumbered, bold_headings, contents_added, sections_swapped,
-    paragraph_moved, company_renamed, notice_injected)}
+    paragraph_moved, company_renamed, curly_quotes, headings_demoted, link_reworded, notice_injected)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,6 +353,19 @@ def age_limit_changed(md: str, _rng: random.Random) -> str | None:
 
 _LENGTH = re.compile(r"\b(\d{1,3}) (days|months|years)\b(?! (?:of age|old))")
 _KEEPING = re.compile(r"\b(?:retain|keep|store|delete|kept|retained|stored|deleted)", re.IGNORECASE)
+
+
+def age_limit_lowered(md: str, _rng: random.Random) -> str | None:
+    """The first age limit of 16 or 18 lowered to 13."""
+    found = re.search(r"\b(under|younger than|under the age of|below the age of) (16|18)\b", md)
+    return None if not found else md[:found.start()] + f"{found[1]} 13" + md[found.end():]
+
+
+def retention_sentence_removed(md: str, _rng: random.Random) -> str | None:
+    """The first sentence (not a paragraph's first) keeping or storing data for a stated time, taken out."""
+    found = re.search(r"(?<=[.!?] )[A-Z][^.\n]*\b(?:retain|keep|store)\w*\b[^.\n]*\b\d+ (?:days|months|years)\b"
+                      r"[^.\n]*\. ", md)
+    return None if not found else md[:found.start()] + md[found.end():]
 
 
 def retention_period_doubled(md: str, _rng: random.Random) -> str | None:
@@ -458,6 +487,8 @@ _KEEPS_FOR = r"\b(?:retain|keep|delete)\w* [^.]*(?:\d+ (?:day|month|year)|as lon
 
 MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "age_limit_changed": (age_limit_changed, "minors"),
+    "age_limit_lowered": (age_limit_lowered, "minors"),
+    "retention_sentence_removed": (retention_sentence_removed, "retention"),
     "retention_period_doubled": (retention_period_doubled, "retention"),
     "sale_allowed": (sale_allowed, "sharing"),
     "recipient_added": (recipient_added, "sharing"),

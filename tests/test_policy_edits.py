@@ -151,3 +151,11 @@ def test_review_cases_a_modal_a_keeping_verb_a_scope_a_wrapped_line_and_a_storag
                                                    "Purpose | Details | Storage location")).summary
     assert recipients([Clause("When you send cryptocurrency from outside of the Coinbase platform we share data "
                               "with the recipient.")]) == {}
+
+
+def test_a_link_reworded_is_no_news():
+    """coolmath4kids (Open Terms Archive, ODC-BY 1.0): "…children's privacy online, click here." →
+    "…, visit this page." alerted minors."""
+    before = "Parents, to learn more about how to protect children's privacy online, click here."
+    assert form_only(before, before.replace("click here", "visit this page"))
+    assert not form_only("We share data with partners.", "We share data with this page.")

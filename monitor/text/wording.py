@@ -211,10 +211,17 @@ def _split_or_join(old: Sequence[str], new: Sequence[str], before: Sequence[str]
     return trade(set(old), set(new)) or trade(set(new), set(old))
 
 
+# The words of a link's wording ("click here" → "visit this page", "tap here", "see this link"): only where
+# to read more, never what the policy says
+_POINTER_WORDS = frozenset("click tap here visit this page link see".split())
+
+
 def _edit_is_form_only(tag: str, old: Sequence[str], new: Sequence[str], before: Sequence[str],
                        i1: int) -> bool:
     if "".join(old) == "".join(new):
         return True                                    # "third party" ↔ "thirdparty"
+    if tag == "replace" and set(old) | set(new) <= _POINTER_WORDS:
+        return True                                    # "click here" → "visit this page"
     if _split_or_join(old, new, before, i1):
         return True
     if tag == "delete" or tag == "insert":
