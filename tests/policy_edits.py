@@ -343,12 +343,16 @@ FORM_EDITS: dict[str, Edit] = {edit.__name__: edit for edit in (
 # Material edits: one change of substance each, and the topic it is about
 
 
+def _replace_first(md: str, pattern: str, replacement: Callable[[re.Match], str]) -> str | None:
+    """`md` with the first match of `pattern` replaced by `replacement(match)`; None without a match."""
+    found = re.search(pattern, md)
+    return None if not found else md[:found.start()] + replacement(found) + md[found.end():]
+
+
 def age_limit_changed(md: str, _rng: random.Random) -> str | None:
     """The first age limit of 13 raised to 16 (or of 16 to 18)."""
-    found = re.search(r"\b(under|younger than|under the age of|below the age of) (13|16)\b", md)
-    if not found:
-        return None
-    return md[:found.start()] + f"{found[1]} {'16' if found[2] == '13' else '18'}" + md[found.end():]
+    return _replace_first(md, r"\b(under|younger than|under the age of|below the age of) (13|16)\b",
+                          lambda m: f"{m[1]} {'16' if m[2] == '13' else '18'}")
 
 
 _LENGTH = re.compile(r"\b(\d{1,3}) (days|months|years)\b(?! (?:of age|old))")
@@ -357,15 +361,14 @@ _KEEPING = re.compile(r"\b(?:retain|keep|store|delete|kept|retained|stored|delet
 
 def age_limit_lowered(md: str, _rng: random.Random) -> str | None:
     """The first age limit of 16 or 18 lowered to 13."""
-    found = re.search(r"\b(under|younger than|under the age of|below the age of) (16|18)\b", md)
-    return None if not found else md[:found.start()] + f"{found[1]} 13" + md[found.end():]
+    return _replace_first(md, r"\b(under|younger than|under the age of|below the age of) (16|18)\b",
+                          lambda m: f"{m[1]} 13")
 
 
 def retention_sentence_removed(md: str, _rng: random.Random) -> str | None:
     """The first sentence (not a paragraph's first) keeping or storing data for a stated time, taken out."""
-    found = re.search(r"(?<=[.!?] )[A-Z][^.\n]*\b(?:retain|keep|store)\w*\b[^.\n]*\b\d+ (?:days|months|years)\b"
-                      r"[^.\n]*\. ", md)
-    return None if not found else md[:found.start()] + md[found.end():]
+    return _replace_first(md, r"(?<=[.!?] )[A-Z][^.\n]*\b(?:retain|keep|store)\w*\b[^.\n]*\b\d+ (?:days|months|"
+                              r"years)\b[^.\n]*\. ", lambda m: "")
 
 
 def retention_period_doubled(md: str, _rng: random.Random) -> str | None:
@@ -382,21 +385,20 @@ def retention_period_doubled(md: str, _rng: random.Random) -> str | None:
 
 def sale_allowed(md: str, _rng: random.Random) -> str | None:
     """"We do not sell" → "We may sell"."""
-    found = re.search(r"\b([Ww]e) (?:do not|don't|will not|never) sell\b", md)
-    return None if not found else md[:found.start()] + f"{found[1]} may sell" + md[found.end():]
+    return _replace_first(md, r"\b([Ww]e) (?:do not|don't|will not|never) sell\b", lambda m: f"{m[1]} may sell")
 
 
 def sharing_promise_dropped(md: str, _rng: random.Random) -> str | None:
     """"We do not share (or disclose) …" → "We share …"."""
-    found = re.search(r"\b([Ww]e) (?:do not|don't|will not|never) (share|disclose)\b", md)
-    return None if not found else md[:found.start()] + f"{found[1]} {found[2]}" + md[found.end():]
+    return _replace_first(md, r"\b([Ww]e) (?:do not|don't|will not|never) (share|disclose)\b",
+                          lambda m: f"{m[1]} {m[2]}")
 
 
 def retention_made_indefinite(md: str, _rng: random.Random) -> str | None:
     """"… for as long as necessary …" in a sentence about keeping data → "… indefinitely …"."""
-    found = re.search(r"\b(?:retain|keep|store)\w*\b[^.\n]{0,80}?\b(for (?:as long as|so long as)[^.,;\n]{0,60}?"
-                      r"(?:necessary|needed|required))", md)
-    return None if not found else md[:found.start(1)] + "indefinitely" + md[found.end(1):]
+    return _replace_first(md, r"\b(?:retain|keep|store)\w*\b[^.\n]{0,80}?\b(for (?:as long as|so long as)"
+                              r"[^.,;\n]{0,60}?(?:necessary|needed|required))",
+                          lambda m: m[0][:m.start(1) - m.start()] + "indefinitely")
 
 
 def parental_consent_dropped(md: str, _rng: random.Random) -> str | None:
