@@ -195,7 +195,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
                 if latest is not None:
                     previous_text = store.read_version_text(latest.id)
                 page, derived = await _analysed(fetched, source, capture, previous_text, latest)
-                result.drastic = page.drastic if derived is not None else None
+                result.drastic = page.drastic
     except FetchError as exc:
         result.status, result.error, result.http_status = "error", str(exc), exc.status_code
     except ContentRejected as exc:

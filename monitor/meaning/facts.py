@@ -430,14 +430,15 @@ _PURPOSE_END = re.compile(r"[.;:!?](?:\s|$)|,\s*(?=(?:we|you|they|please|if|when
 # where they are ("in the EEA, UK and Switzerland") or an age: no verb, so "for sending offers to customers" or
 # "for profiling children under 13" stay purposes.
 _AUDIENCE_SCOPE = re.compile(
-    r"^for (?:(?:all|our|the|existing|new|registered|certain)\s+)?(?:(?!\w+ing\b)[a-z][\w.-]*\s+){0,3}?"
+    r"^for (?:(?:all|our|the|existing|new|registered|certain)\s+)?(?:[a-z][\w.-]*\s+){0,3}?"
     r"(?:residents?|users?|consumers?|individuals?|customers?|members?|visitors?|citizens?|people|persons"
     r"|employees|applicants|candidates|subscribers|players|parents|children|minors|teens|kids|account holders)"
-    r"(?:\s+(?:(?:located |based |living )?(?:in|of|from|outside)\s+(?!\w+ing\b)[^;:]{1,60}"
+    r"(?:\s+(?:(?:located |based |living )?(?:in|of|from|outside)\s+[^;:]{1,60}"
     r"|(?:under|over|aged)\s+(?:the age of\s+)?\d{1,2}))?$")
 
 
 def _scope(phrase: str) -> bool:
+    """An audience scope: the pattern, and no verb anywhere ("-ing", "to …")."""
     return bool(_AUDIENCE_SCOPE.match(phrase)) and " to " not in phrase and not re.search(r"\w+ing\b", phrase)
 
 

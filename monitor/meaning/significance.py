@@ -424,9 +424,10 @@ def _purpose_rule(cx: _Context) -> Finding | None:
             ([_list_summary("removes", "purpose", gone)] if gone else [])
     # a purpose listed under "… retaining the information is necessary for us to:" is a reason data is kept
     # (even in a paragraph about deletion requests, whose topic is the user's rights)
-    changed = {k for k in new if k not in old} | {k for k in old if k not in new}
-    keeping = any(_KEEPING_DATA.search(fold(_last_sentence(c.lead_in)))
-                  for c in (*cx.before.clauses, *cx.after.clauses) if c.lead_in and set(purposes([c])) & changed)
+    changed = set(old) ^ set(new)
+    keeping = any(_KEEPING_DATA.search(fold(sentences[-1]))
+                  for c in (*cx.before.clauses, *cx.after.clauses)
+                  if c.lead_in and (sentences := split_sentences(c.lead_in)) and set(purposes([c])) & changed)
     return Finding("purposes", "; ".join(parts), "retention" if keeping else None, bool(came)) if parts else None
 
 
@@ -436,9 +437,6 @@ _KEEPING_DATA = re.compile(r"\bretention\b|\b(?:retain|keep|hold|preserv|stor)(?
                            r"(?:(?:the|your|this|that|such|these|some|certain|any|all|our|personal|of)\s+){0,3}"
                            r"(?:information|data|records?|details|it|them)\b")
 
-
-def _last_sentence(text: str) -> str:
-    return re.split(r"(?<=[.!?])\s+", text.strip())[-1]
 
 
 def _guarantee_rule(cx: _Context) -> Finding | None:

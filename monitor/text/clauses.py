@@ -365,8 +365,12 @@ def _paragraph_sentences(text: str) -> list[str]:
             blocks.append([following])
         else:
             blocks[-1].append(following)
-    if len(blocks) > 1:
-        return [s for block in blocks for s in _paragraph_sentences("\n".join(block))]
+    return [s for block in blocks for s in _block_sentences("\n".join(block))]
+
+
+def _block_sentences(text: str) -> list[str]:
+    """Sentences of lines that no table row or title line parts (`_paragraph_sentences`): a line end after a
+    sentence end is a boundary, any other is re-wrapping."""
     pieces: list[str] = []
     start = 0
     for match in _LINE_END.finditer(text):
