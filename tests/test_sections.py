@@ -316,3 +316,51 @@ def test_a_lead_in_nested_in_one_item_does_not_announce_the_next_top_level_item(
 def test_a_line_broken_inside_a_sentence_is_still_one_sentence():
     assert [c.text for c in split_clauses("We may share your data with our partners and\nAdvertisers in some cases.")] \
         == ["We may share your data with our partners and Advertisers in some cases."]
+
+
+def test_bold_labels_between_numbered_chapters_are_their_subheadings() -> None:
+    """streamable (Open Terms Archive contributors, ODC-BY 1.0) writes every heading as a bold line: numbered
+    chapters with unnumbered labels under them. A label was the parent of the next chapter ("Children ›
+    3. How is your personal data collected?"), and a change under "Other Third Parties" lost its chapter
+    "5. Disclosures of your personal data"."""
+    text = "\n\n".join([
+        "**Table of Contents**", "- Important information and who we are",
+        "**1. Important information and who we are**", "This privacy policy gives you information.",
+        "**Purpose of this privacy policy**", "It explains how we collect your personal data.",
+        "**2. The personal data we collect about you**", "Personal data means any information about you.",
+        "**Children**", "We do not knowingly collect personal data from children.",
+        "**3. How is your personal data collected?**", "We use different methods to collect data.",
+        "**4. How we use your personal data**", "We use your personal data to provide the Services.",
+        "**5. Disclosures of your personal data**", "We will share your personal data with these recipients.",
+        "**Service providers**", "- Providers of our cloud services such as AWS and Google.",
+        "**Other Third Parties**", "- Our affiliates and Hopin group companies.",
+        "**6. International transfers**", "We will transfer your personal data outside your country.",
+    ])
+    assert [" › ".join(s.path) for s in parse_sections(text)] == [
+        "Table of Contents",
+        "1. Important information and who we are",
+        "1. Important information and who we are › Purpose of this privacy policy",
+        "2. The personal data we collect about you",
+        "2. The personal data we collect about you › Children",
+        "3. How is your personal data collected?",
+        "4. How we use your personal data",
+        "5. Disclosures of your personal data",
+        "5. Disclosures of your personal data › Service providers",
+        "5. Disclosures of your personal data › Other Third Parties",
+        "6. International transfers",
+    ]
+
+
+def test_numbers_that_start_again_or_sit_under_markdown_headings_are_no_chapters() -> None:
+    """A first numbering that starts again (a numbered contents list, then the chapters) or one under Markdown
+    headings (a numbered list of rights inside "## E. Your rights") leaves the usual nesting: a bold label is
+    the sibling of the label before it."""
+    restarting = "\n\n".join(["**1. One**", "Text.", "**2. Two**", "Text.", "**1. One**", "Text.", "**Label**",
+                              "Text.", "**Other label**", "Text."])
+    assert [" › ".join(s.path) for s in parse_sections(restarting)][-1] == "2. Two › 1. One › Other label"
+    under_markdown = "\n\n".join(["# Privacy", "Text.", "## D. Sharing", "Text.", "## E. Your rights",
+                                  "**Your state rights**", "Text.",
+                                  "**1. Access**", "Text.", "**2. Deletion**", "Text.", "**3. Opt out**", "Text.",
+                                  "**Appeals**", "Text."])
+    assert [" › ".join(s.path) for s in parse_sections(under_markdown)][-2:] == [
+        "E. Your rights › Your state rights › 3. Opt out", "E. Your rights › Appeals"]

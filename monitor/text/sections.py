@@ -378,17 +378,40 @@ class _Open:
     key_index: int  # index into the builder's section list
 
 
-def _place(stack: list[_Open], heading: _Heading) -> None:
-    """Pop `stack` down to where `heading` belongs (its parent on top); messy numbering tolerated."""
+def _chapter_style(units: list[_Heading | _Line | None]) -> tuple[str, ...] | None:
+    """The numbering style of a page's chapters: the style (not Markdown) of its first one-level number, when
+    its numbers run 1, 2, 3… through the page without starting again. Bold labels between chapters
+    ("**Cookies**" after "**4. How we use your data**") are then their subheadings, not their parents; None
+    when the page's first numbering does not run so (a contents list numbered like the chapters, say), or when
+    the page's chapters are Markdown headings (more than a title): numbers are then lists inside them."""
+    headings = [unit for unit in units if isinstance(unit, _Heading)]
+    numbered = [unit for unit in headings if unit.kind != "md" and unit.value is not None and len(unit.value) == 1]
+    if not numbered or sum(1 for unit in headings if unit.kind == "md") > 1:
+        return None
+    style = numbered[0].style
+    values = [unit.value[0] for unit in numbered if unit.style == style]
+    runs = len(values) >= 3 and values[0] <= 2 and all(b > a for a, b in zip(values, values[1:], strict=False))
+    return style if runs else None
+
+
+def _place(stack: list[_Open], heading: _Heading, chapters: tuple[str, ...] | None = None) -> None:
+    """Pop `stack` down to where `heading` belongs (its parent on top); messy numbering tolerated. A heading
+    of the `chapters` style (`_chapter_style`) opens at the top of the headings that are not Markdown ones."""
     if heading.kind == "md":
         while stack and not (stack[-1].heading.kind == "md" and stack[-1].heading.md_level < heading.md_level):
             stack.pop()
         return
     style, value = heading.style, heading.value
+    if chapters is not None and style == chapters and value is not None and len(value) == 1:
+        while stack and stack[-1].heading.kind != "md":
+            stack.pop()
+        return
     same = [i for i, entry in enumerate(stack) if entry.heading.style == style and entry.heading.kind != "md"]
     if value is None:  # unnumbered: sibling of the nearest same-style heading, else a child
         if same:
-            del stack[same[-1]:]
+            # ...unless a chapter opened since: then it is one of that chapter's subheadings
+            opened = [i for i in range(same[-1] + 1, len(stack)) if stack[i].heading.style == chapters]
+            del stack[opened[-1] + 1 if opened else same[-1]:]
         return
     if style[0] == "dec" and len(value) > 1:  # 2.3 belongs under 2., next to 2.2
         for i in range(len(stack) - 1, -1, -1):
@@ -466,9 +489,10 @@ def _parse_sections(text: str) -> tuple[Section, ...]:
     raw_sections: list[dict] = [{"heading": None, "level": 0, "path": (preamble_title,) if preamble_title else (),
                                  "lines": [], "parent": None}]
     stack: list[_Open] = []
+    chapters = _chapter_style(units)
     for unit in units:
         if isinstance(unit, _Heading):
-            _place(stack, unit)
+            _place(stack, unit, chapters)
             parent = stack[-1].key_index if stack else None
             path = tuple(raw_sections[e.key_index]["heading"].display for e in stack) + (unit.display,)
             raw_sections.append({"heading": unit, "level": len(stack) + 1, "path": path, "lines": [],
