@@ -451,6 +451,33 @@ def _sentence_added_under(heading: str, sentence: str) -> Edit:
     return sentence_added
 
 
+def recipient_item_added(md: str, _rng: random.Random) -> str | None:
+    """"- Data brokers and credit reference agencies." added to the first list of a section whose heading
+    (a Markdown heading or a bold line, "**5. Disclosures of your personal data**") says data is shared or
+    disclosed, where no lead-in sentence announces the list: the heading does."""
+    lines = md.split("\n")
+    for i, line in enumerate(lines):
+        title = line.strip().lstrip("#").strip().strip("*").strip()
+        is_heading = line.startswith("#") or (line.strip().startswith("**") and line.strip().endswith("**"))
+        if not (is_heading and re.search(r"\b(?:shar|disclos|recipient)", title, re.IGNORECASE)
+                and re.search(r"\b(?:data|information)\b", title, re.IGNORECASE)):
+            continue
+        for j in range(i + 1, min(i + 40, len(lines))):
+            if lines[j].startswith("#") or re.match(r"^\*\*.*\*\*$", lines[j].strip()):
+                break                                  # the next heading: the section has no list of its own
+            if re.match(r"^ {0,3}[*-] +\S", lines[j]):
+                above = next((line for line in reversed(lines[i + 1:j]) if line.strip()), "")
+                if above.rstrip().endswith(":") or re.match(r"^ {0,3}[*-] +[*-] ", lines[j]):
+                    break                              # announced by a lead-in (another edit's case), or nested
+                end = j
+                while end + 1 < len(lines) and re.match(r"^ {0,3}[*-] +\S", lines[end + 1]):
+                    end += 1
+                marker = re.match(r"^ {0,3}[*-] +", lines[j])[0]
+                return "\n".join(lines[:end + 1] + [marker + "Data brokers and credit reference agencies."]
+                                 + lines[end + 1:])
+    return None
+
+
 def children_section_added(md: str, _rng: random.Random) -> str | None:
     """A children's section (an age limit and what happens to a child's data) added at the end, where the
     policy has none."""
@@ -494,6 +521,7 @@ MATERIAL_EDITS: dict[str, tuple[Edit, str]] = {
     "retention_period_doubled": (retention_period_doubled, "retention"),
     "sale_allowed": (sale_allowed, "sharing"),
     "recipient_added": (recipient_added, "sharing"),
+    "recipient_item_added": (recipient_item_added, "sharing"),
     "sharing_promise_dropped": (sharing_promise_dropped, "sharing"),
     "recipient_removed": (recipient_removed, "sharing"),
     "retention_period_added": (_sentence_added_under(

@@ -1367,3 +1367,55 @@ def test_a_list_item_saying_whom_a_part_of_the_policy_is_for_names_no_purpose() 
                   "for residents of the European Economic Area"):
         assert purposes([Clause(scope, lead_in)]) == {}, scope
     assert list(purposes([Clause("for marketing our products", lead_in)]).values()) == ["for marketing our products"]
+
+
+def _edited_policy_changes(service: str, old: str, new: str) -> list[tuple[str, list[str]]]:
+    """(summary, alert topics) of the substantive changes when `old` becomes `new` in a vendored real policy
+    (Open Terms Archive contributors, ODC-BY 1.0), read as Markdown as `tests/policy_edits.py` reads them."""
+    from monitor.meaning.significance import changes_between
+    from tests.policy_edits import policies
+
+    md = policies()[service]
+    assert old in md, (service, old)
+    before, after = (normalize(text, content_type="text/markdown") for text in (md, md.replace(old, new, 1)))
+    return [(r.summary, r.alert_topics(WATCHED)) for r in changes_between(before, after) if r.substantive]
+
+
+def test_a_recipient_listed_under_a_heading_that_discloses_data_is_named() -> None:
+    """A new user's edits (2026-12-04): a list item naming a kind of party under "5. Disclosures of your personal
+    data › Other Third Parties" (bold lines, no lead-in of its own) was "low: clause added", and parties added
+    to "service providers such as …" under "4. Disclosing and transfer of data" were "sharing clause modified"."""
+    assert _edited_policy_changes(
+        "streamable", "*   Our affiliates and Hopin group companies.",
+        "*   Our affiliates and Hopin group companies.\n*   Data brokers and credit reference agencies.") == [
+        ("adds recipients: data brokers, credit reference agencies", ["sharing"])]
+    assert _edited_policy_changes(
+        "wordfeud", "data analyzers and business intelligence providers.",
+        "data analyzers, business intelligence providers, advertising networks and data brokers.") == [
+        ("adds recipients: advertising networks, data brokers", ["sharing"])]
+
+
+def test_headings_lend_a_transfer_only_when_one_of_them_says_data_is_disclosed() -> None:
+    """coindesk's "Other important information › Disclosure & Policies" (an editorial note naming its owner's
+    investors) says nothing of data going anywhere: no recipient there; "Disclosures of your personal data" does."""
+    from monitor.meaning.facts import recipients
+
+    note = Clause("CoinDesk is part of the Bullish group, which owns and invests in digital asset businesses.")
+    assert recipients([note], "Privacy › OTHER IMPORTANT INFORMATION › DISCLOSURE & POLICES") == {}
+    item = Clause("Data brokers.", is_item=True)
+    assert recipients([item], "5. Disclosures of your personal data › Other Third Parties") == {
+        "data broker": "data brokers"}
+    assert recipients([item], "Other Third Parties") == {}
+    assert recipients([Clause("We never sell data to data brokers.")], "Disclosures of your data") == {}
+
+
+def test_an_age_in_years_is_no_period_and_one_of_several_ages_changed_is_changed() -> None:
+    """hugging-face: "children under the age of 13 years" → 16 also said "period 13 years → 16 years"; streamable:
+    "(a) under 13 years old …; (b) under 16 years old …" with (a) raised to 16 said "removes age threshold: 13"."""
+    assert _edited_policy_changes("hugging-face", "children under the age of 13 years",
+                                  "children under the age of 16 years") == [("age threshold 13 → 16", ["minors"])]
+    assert _edited_policy_changes("streamable", "(a) under 13 years old", "(a) under 16 years old") == [
+        ("age threshold 13 → 16", ["minors"])]
+    assert periods("children under the age of 13 years") == []
+    assert [p.label for p in periods("we keep it for 13 years")] == ["13 years"]
+    assert ages("(a) under 13 years old; (b) under 16 years old; (c) under 14 years old") == [13, 16, 14]

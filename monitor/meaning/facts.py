@@ -62,18 +62,26 @@ def ages(text: str, context: str = "") -> list[int]:
 
     Bare comparisons ("under 13") count only next to words about minors, in the sentence or `context`.
     """
-    found: list[int] = []
+    return list(dict.fromkeys(age_mentions(text, context)))
+
+
+def age_mentions(text: str, context: str = "") -> list[int]:
+    """Every statement of an age threshold in a text, in order, repeats included: "(a) under 13 …; (b) under 16"
+    → [13, 16], so that one of several ages changed can be told from one removed (see `ages`)."""
+    found: list[tuple[int, int, int]] = []  # (sentence, start, age)
     minors_context = bool(_MINORS_WORDS.search(fold(context)))
-    for sentence in _sentences(text):
+    for number, sentence in enumerate(_sentences(text)):
+        taken: set[int] = set()  # a number two patterns read ("13 years old", "under 13") is one statement
         for pattern, needs_minors_words in _AGE_RES:
             if needs_minors_words and not (minors_context or _MINORS_WORDS.search(sentence)):
                 continue
             for m in pattern.finditer(sentence):
                 value = number_value(m.group(1))
                 if m.group(1) not in ("a", "an") and value is not None and 1 < value < 100 \
-                        and int(value) not in found:
-                    found.append(int(value))
-    return found
+                        and m.start(1) not in taken:
+                    taken.add(m.start(1))
+                    found.append((number, m.start(1), int(value)))
+    return [age for _, _, age in sorted(found)]
 
 
 # What a stated length of time measures: how long something lasts or is kept ("for 2 years"), a window
@@ -124,6 +132,9 @@ def _role(folded: str, start: int, end: int) -> PeriodRole:
     return "length"
 
 
+_AGE_BEFORE = re.compile(r"\b(?:age|aged|ages)\s+(?:of\s+)?(?:at\s+least\s+|over\s+|under\s+|below\s+)?$")
+
+
 def periods(text: str) -> list[Period]:
     """Periods stated in a text ("for six months" → 6 months), in order, unique by label; a label stated
     both as a length and as something else ("keep it 12 months", "the past 12 months") is a length."""
@@ -131,8 +142,9 @@ def periods(text: str) -> list[Period]:
     folded = fold(text)
     for m in _PERIOD_RE.finditer(folded):
         value = number_value(m.group(1))
-        if value is None or re.search(r"(?:years?[- ]old|years? of age)", folded[m.end() - 6: m.end() + 8]):
-            continue
+        if value is None or re.search(r"(?:years?[- ]old|years? of age)", folded[m.end() - 6: m.end() + 8]) \
+                or _AGE_BEFORE.search(folded[max(0, m.start() - 40):m.start()]):
+            continue                                   # an age: "13 years old", "under the age of 13 years"
         unit = m.group(3) + ("s" if value != 1 else "")
         label = f"{_fmt(value)} {m.group(2) + ' ' if m.group(2) else ''}{unit}"
         role = _role(folded, m.start(), m.end())
@@ -325,23 +337,33 @@ def _qualifies_next(phrase: list[str], after: str) -> bool:
     return bool(phrase) and not phrase[-1].endswith("s") and bool(_QUALIFIED.match(after))
 
 
-def recipients(clauses: Iterable[Clause]) -> dict[str, str]:
+def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     """Who clauses say data goes to: canonical key → display phrase ("data brokers").
 
     A recipient counts in a sentence that shares, sells, discloses… data (or under a lead-in that does),
     unless every sharing verb there is negated ("we never sell to data brokers"); a company data comes
     *from* is a source ("we receive information from advertising partners"), and one that is given
-    something other than data is no recipient ("Gumb provides the technical platform").
+    something other than data is no recipient ("Gumb provides the technical platform"). A clause whose words
+    (and lead-in) say no transfer is read under its section's `headings` (the path, "5. Disclosures of your
+    personal data › Other Third Parties") as under a lead-in: "- Data brokers and credit reference agencies."
+    there, or "they might be service providers such as … data brokers" under "Disclosing and transfer of data".
     """
     found: dict[str, str] = {}
+    # one of the headings says data is disclosed ("Disclosure & Policies" over an editorial note says nothing of
+    # data, though its parent is "Other important information")
+    headings = fold(headings)
+    headings = headings if any(_RECIPIENT_CONTEXT.search(heading) and _DATA_WORDS.search(heading)
+                               for heading in headings.split(" › ")) else ""
     for clause in clauses:
         lead_in = fold(clause.lead_in or "")
         for sentence in _sentences(ENUMERATOR.sub("", clause.text.strip())):
-            says = statements(sentence) or statements(lead_in)
+            transfers = _RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(lead_in)
+            context = lead_in if transfers else headings  # ("Externally," over a list says nothing either)
+            says = statements(sentence) or statements(context)
             sharing = [s for lemma, s in says.items() if VERBS[lemma][1] == "sharing"]
-            if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(lead_in)) or \
+            if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(context)) or \
                     (sharing and all(neg for s in sharing for neg, _ in s)) or \
-                    not (_DATA_WORDS.search(sentence) or _DATA_WORDS.search(lead_in)):
+                    not (_DATA_WORDS.search(sentence) or _DATA_WORDS.search(context)):
                 continue                               # no transfer, a denied one, or none of data
             for m in _RECIPIENT.finditer(sentence):
                 phrase = m.group(1).split()

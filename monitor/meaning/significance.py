@@ -36,6 +36,7 @@ from monitor.meaning.facts import (
     RETENTION_WORDS,
     VERBS,
     Period,
+    age_mentions,
     ages,
     guarantees,
     named_recipients,
@@ -201,12 +202,25 @@ def _age_rule(cx: _Context) -> Finding | None:
     if set(old) == set(new):
         return None
     gone, came = [a for a in old if a not in new], [a for a in new if a not in old]
+    if not (gone and came):  # one of several ages became another the text already states: "(a) under 13, (b)
+        # under 16" → "(a) under 16, (b) under 16" changed 13 to 16, it did not only remove 13
+        replaced = _replaced(age_mentions(cx.before.text, cx.before.context),
+                             age_mentions(cx.after.text, cx.after.context))
+        came += [b for a, b in replaced if a in gone and b not in came]
+        gone += [a for a, b in replaced if b in came and a not in gone]
     if gone and came:
         return Finding("age", f"age threshold {_arrow([str(a) for a in gone], [str(a) for a in came])}",
                        "minors", loosening=min(came) < min(gone))
     if gone:
         return Finding("age", f"removes age threshold: {', '.join(map(str, gone))}", "minors", loosening=True)
     return Finding("age", f"adds age threshold: {', '.join(map(str, came))}", "minors")
+
+
+def _replaced(old: list[int], new: list[int]) -> list[tuple[int, int]]:
+    """The (old, new) pairs where one sequence has another value in place of the other's."""
+    matcher = SequenceMatcher(None, old, new, autojunk=False)
+    return [(a, b) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag == "replace" and i2 - i1 == j2 - j1
+            for a, b in zip(old[i1:i2], new[j1:j2], strict=True) if a != b]
 
 
 def _same_length(a: Period, b: Period) -> bool:
@@ -395,14 +409,15 @@ def _list_summary(verb: str, noun: str, items: list[str]) -> str:
 
 
 def _recipient_rule(cx: _Context) -> Finding | None:
-    old, new = recipients(cx.before.clauses), recipients(cx.after.clauses)
+    path = cx.change.section
+    old, new = recipients(cx.before.clauses, path), recipients(cx.after.clauses, path)
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
     if cx.policy is not None and (came or gone):   # news only if the policy as a whole gained or lost them
         # ... and only from a clause the other version does not state word for word (text re-nested by
         # formatting alone, a list flattened into one clause, can read as naming a recipient it named before)
-        said_new = recipients([c for c in cx.after.clauses if not cx.policy.states(0, c)]) if came else {}
-        said_old = recipients([c for c in cx.before.clauses if not cx.policy.states(1, c)]) if gone else {}
+        said_new = recipients([c for c in cx.after.clauses if not cx.policy.states(0, c)], path) if came else {}
+        said_old = recipients([c for c in cx.before.clauses if not cx.policy.states(1, c)], path) if gone else {}
         came = [v for k, v in new.items()
                 if k not in old and k in said_new and not cx.policy.names_recipient(0, k, v)]
         gone = [v for k, v in old.items()
@@ -894,8 +909,8 @@ class WholePolicy:
             bodies, plain = self._plain
             holding = {bodies[i] for i in plain.holding(head)}
             sections = [s for s in self._sides[side] if s.text in holding] if holding else []
-            self._named[side, key] = any(key in recipients((c,)) for s in sections for c in s.clauses
-                                         if head in _plain(c.text))
+            self._named[side, key] = any(key in recipients((c,), " › ".join(s.path)) for s in sections
+                                         for c in s.clauses if head in _plain(c.text))
         return self._named[side, key]
 
     def mentions(self, side: int, name: str) -> bool:
