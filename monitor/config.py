@@ -106,6 +106,43 @@ def _check_http_url(url: Any) -> Any:
 
 HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 
+# A well-formed BCP 47 (RFC 5646) language tag: a primary subtag of 2–3 letters (up to three extlangs), then
+# script, region, variants, extensions and private use. `_` is read as `-`, as primary_language reads it
+# (`en_US` is how locales spell it). Checked here because a word such as `english` would otherwise be read
+# as a language without a topic model: every change of the source stored unrated, and none ever alerting.
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?"
+                           r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[\da-wyz](?:-[a-z\d]{2,8})+)*"
+                           r"(?:-x(?:-[a-z\d]{1,8})+)?", re.IGNORECASE)
+# the tag to suggest for a language's English name: the languages the guard's detector tells apart
+# (monitor.capture.guard._LANGUAGE_NAMES; its Cyrillic family and Norwegian by their own names). Norwegian
+# is `nb`, not `no`: YAML reads an unquoted `no` as false.
+_TAG_OF_NAME = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
+                "portuguese": "pt", "dutch": "nl", "swedish": "sv", "danish": "da", "norwegian": "nb",
+                "polish": "pl", "czech": "cs", "turkish": "tr", "romanian": "ro", "hungarian": "hu",
+                "finnish": "fi", "indonesian": "id", "vietnamese": "vi", "japanese": "ja", "korean": "ko",
+                "chinese": "zh", "russian": "ru", "ukrainian": "uk", "bulgarian": "bg", "serbian": "sr",
+                "macedonian": "mk", "belarusian": "be", "kazakh": "kk", "greek": "el", "arabic": "ar",
+                "hebrew": "he", "thai": "th"}
+
+
+def _check_language(tag: str) -> str:
+    if _LANGUAGE_TAG.fullmatch(tag.strip().replace("_", "-")):
+        return tag
+    raise ValueError(f"{tag!r} is not a language tag; use a BCP 47 tag such as en, de-AT or zh-Hans"
+                     + (f"; did you mean {suggestion!r}?" if (suggestion := _tag_of_name(tag)) else ""))
+
+
+def _tag_of_name(name: str) -> str | None:
+    """The tag of a language written by its English name: `English`, `english (UK)`, a typo (`Englsh`)."""
+    import difflib
+
+    words = re.findall(r"[a-z]+", name.lower())
+    close = difflib.get_close_matches(words[0], list(_TAG_OF_NAME), n=1, cutoff=0.8) if words else []
+    return _TAG_OF_NAME[close[0]] if close else None
+
+
+LanguageTag = Annotated[str, AfterValidator(_check_language)]
+
 
 def _one_or_more(value: Any) -> Any:
     """`url: https://…` and `url: [https://…/part-1, https://…/part-2]` both give a tuple of URLs."""
@@ -128,7 +165,7 @@ class SourceConfig(_Strict):
     urls: Annotated[tuple[HttpUrl, ...], BeforeValidator(_one_or_more)] = Field(alias="url")
     interval: Duration = 6 * 3600
     topics: tuple[Topic, ...] = Field(WATCHED, min_length=1)  # none: nothing it says could ever alert
-    language: str = "en"
+    language: LanguageTag = "en"  # sent as Accept-Language; picks the topic model
     timeout: Duration = 30
     max_bytes: Size = 10_000_000
     select: Selector | None = None
@@ -540,8 +577,12 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
         line = mark.line + 1 if mark else None
         reason = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([Problem(filename, line, "yaml", f"not valid YAML: {reason}")]) from None
-    if data is None:
-        data = {}
+    if data is None or data == {}:
+        # refused as `sources: []` is: a file with nothing in it is a mistake (the wrong file, an edit not
+        # saved), and accepted it would watch nothing and say OK
+        what = "an empty mapping" if data == {} else "the file is empty or only comments"
+        raise ConfigError([Problem(filename, None, "(top level)",
+                                   f"holds no `sources:` ({what}); needs at least one source under `sources:`")])
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, 1, "(top level)", "expected a mapping of keys")])
 

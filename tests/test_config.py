@@ -256,6 +256,69 @@ def test_empty_sources_and_topics_lists_are_refused_with_their_line(cli, tmp_pat
     assert f"{path}:2: sources: needs at least one source" in result.stderr
 
 
+@pytest.mark.parametrize("text, what", [
+    ("", "the file is empty or only comments"),
+    ("# sources:\n#   - name: wemet\n\n", "the file is empty or only comments"),
+    ("---\n", "the file is empty or only comments"),
+    ("{}\n", "an empty mapping"),
+])
+def test_an_empty_or_comments_only_config_is_refused_as_sources_without_items_is(cli, tmp_path, text, what):
+    """Accepted, it would say `OK - 0 sources` and `check` would watch nothing."""
+    assert problems(text) == [f"sources.yaml: (top level): holds no `sources:` ({what}); needs at least one source "
+                              f"under `sources:`"]
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    for command in ("validate", "check"):
+        result = cli("--config", path, "--db", f"sqlite:///{tmp_path / 'pm.db'}", command)
+        assert result.exit_code == 2 and "OK" not in result.stdout, command
+        assert f"{path}: (top level): holds no `sources:`" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "pm.db").exists()
+
+
+def test_a_language_that_is_not_a_language_tag_is_refused_with_the_tag_of_a_language_name(cli, tmp_path):
+    """`language: english` used to pass, with a warning, and then leave every change of the source unrated."""
+    found = problems("""
+        defaults:
+          language: German
+        sources:
+          - name: a
+            url: https://example.org/a
+            language: english
+          - name: b
+            url: https://example.org/b
+            language: Englsh
+          - name: c
+            url: https://example.org/c
+            language: en-
+          - name: d
+            url: https://example.org/d
+            language: klingon
+          - name: e
+            url: https://example.org/e
+    """)
+    use = "is not a language tag; use a BCP 47 tag such as en, de-AT or zh-Hans"
+    assert found == [
+        f"sources.yaml:2: defaults.language: 'German' {use}; did you mean 'de'?",
+        f"sources.yaml:6: sources[0].language: 'english' {use}; did you mean 'en'?",
+        f"sources.yaml:9: sources[1].language: 'Englsh' {use}; did you mean 'en'?",
+        f"sources.yaml:12: sources[2].language: 'en-' {use}",
+        f"sources.yaml:15: sources[3].language: 'klingon' {use}",
+    ]
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - name: a\n    url: https://example.org/a\n    language: english\n")
+    result = cli("--config", path, "validate")
+    assert result.exit_code == 2 and "OK" not in result.stdout
+    assert f"{path}:4: sources[0].language: 'english' {use}; did you mean 'en'?" in result.stderr
+
+
+@pytest.mark.parametrize("tag", ["en", "EN", "en-GB", "en_US", "de", "de-AT", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS",
+                                 "es-419", "de-CH-1901", "yue", "en-US-x-twain"])
+def test_a_well_formed_language_tag_is_valid_whether_or_not_a_topic_model_knows_it(tag):
+    """A language without a topic model stays valid: `validate` warns, its changes are stored unrated."""
+    config = parse_config(f"sources:\n  - name: a\n    url: https://example.org/a\n    language: {tag}\n")
+    assert config.sources[0].language == tag
+
+
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no config file at"):
         load_config(tmp_path / "nope.yaml")

@@ -185,6 +185,14 @@ def test_a_german_source_is_stored_and_diffed_but_reported_unrated(cli, site, ma
     assert r["changes"] and all(c["topics"] == [] and c["severity"] is None and c["not_rated"] == "language de"
                                 for c in r["changes"])
 
+    # the table says the changes were not rated, never that they were judged outside the watched topics
+    site.set("/datenschutz", policy.replace("unter 16 Jahren", "unter 13 Jahren").replace("12 Monate", "10 Jahre")
+             .replace("Eine Weitergabe zu Werbezwecken findet nicht statt.", "Wir geben Daten an Werbepartner."))
+    table = cli("--config", config, "--db", sqlite_url, "check")
+    row = " ".join(table.stdout.replace("│", " ").split())  # the row's cells, wrapped onto several lines, joined
+    assert table.exit_code == 0 and "beispiel changed v2 → v3 - 1 change, not rated (language de)" in row, table.stdout
+    assert "in substance" not in table.stdout
+
 
 def test_language_tags_are_read_the_same_way_everywhere():
     from monitor.config import config_warnings, parse_config

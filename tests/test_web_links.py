@@ -48,7 +48,7 @@ def test_the_change_page_url_escapes_nothing_it_need_not_and_strips_a_trailing_s
     config = parse_config('web: {base_url: "https://policies.example.org/pm/"}\n')
     assert config.web.change_url("wemet", 1, 2) == "https://policies.example.org/pm/sources/wemet/changes/1..2"
     assert config.web.change_url("wemet", None, 1) is None
-    assert parse_config("").web.change_url("wemet", 1, 2) is None
+    assert parse_config("channels: {}\n").web.change_url("wemet", 1, 2) is None  # no `web:` at all
 
 
 def test_emails_and_webhooks_link_to_the_change_page(tmp_path, make_config, site, cli, sqlite_url):

@@ -109,8 +109,12 @@ def _change_details(result) -> str:
         return "; ".join(summaries)
     if not result.changes:
         return "layout only: no clause changed"
-    n = len(result.changes)
-    return f"{n} change{'s' * (n != 1)}, none to watched topics in substance"
+    # a change not rated (a language without a topic model, a rating step that failed) was not judged
+    # harmless: say so, with why, rather than count it among those rated outside the watched topics
+    unrated = Counter(c.not_rated for c in result.changes if c.not_rated)
+    counts = [(len(result.changes) - unrated.total(), "none to watched topics in substance"),
+              *((n, f"not rated ({why})") for why, n in unrated.items())]
+    return "; ".join(f"{n} change{'s' * (n != 1)}, {what}" for n, what in counts if n)
 
 
 def _blink_details(result) -> str:
