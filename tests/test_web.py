@@ -60,6 +60,21 @@ def test_the_api_answers_exactly_what_the_cli_prints_with_json(monitored, base, 
     assert answer.json() == cli_json(monitored, *command)
 
 
+@pytest.mark.parametrize("path", ["/api", "/api/"])
+def test_the_api_root_lists_its_endpoints_each_of_which_answers(base, path):
+    answer = get(base + path)
+
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
+    endpoints = answer.json()["endpoints"]
+    assert [e["path"] for e in endpoints] == ["/api/sources", "/api/sources/{name}/history",
+                                              "/api/sources/{name}/diff/{old}/{new}", "/api/timeline", "/api/alerts",
+                                              "/feed.xml"]
+    assert endpoints[0]["answers"] == "`policy-monitor sources --json`."
+    for e in endpoints:
+        filled = e["path"].format(name="wemet", old=1, new=2)
+        assert get(base + filled).status_code == 200, filled
+
+
 def test_the_timeline_is_what_the_timeline_command_prints(base, monitored):
     entries = get(base + "/api/timeline").json()
 
@@ -381,3 +396,25 @@ def test_the_failing_filter_lists_what_status_lists_rejected_checks_included(cli
     assert re.findall(r'<th scope="row"><a href="/sources/([^"]+)"', only_errors) == ["flaky"]
     assert re.findall(r'status status-(\w+)">', overview) == ["ok", "failing", "error"]
     assert 'status-failing">failing</span> since' in walled_page and "(4 checks)" in walled_page
+
+
+def test_the_overview_shows_the_most_severe_change_of_a_version_not_its_first(cli, site, make_config, sqlite_url):
+    """A version whose first change (in document order) is a medium one and whose later one is high: the
+    overview's one line is the high one, with the count of the others."""
+    from tests.pages import edit, render_policy, seed_text
+
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/wemet", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check", "--no-deliver")
+    site.set("/wemet", render_policy(edit(edit(text, "We sign strict data confidentiality agreements",
+                                               "We sign data confidentiality agreements"),
+                                          "under the age of 18", "under the age of 13"), noise=1))
+    [result] = cli("--config", config, "--db", sqlite_url, "check", "--json", "--no-deliver").json()["results"]
+    in_order = [(c["summary"], c["severity"]) for c in result["changes"]]
+
+    with serve_thread(config, sqlite_url) as base:
+        overview = get(base + "/").text
+
+    assert in_order == [("sharing clause modified", "medium"), ("age threshold 18 → 13", "high")]
+    [line] = re.findall(r'<div class="summary">(.*?)</div>', overview)
+    assert line == 'age threshold 18 → 13 <span class="more">(+1 more)</span>'

@@ -7,6 +7,7 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from monitor.meaning.names import TOPICS
 from monitor.notify.feed import feed_entries, render_feed
@@ -38,6 +39,16 @@ def _limit(request: Request, default: int, most: int) -> int:
     if not 1 <= value <= most:
         raise HTTPException(400, f"limit must be between 1 and {most}")
     return value
+
+
+def index(request: Request) -> JSONResponse:
+    """`/api`: the endpoints, each with what it answers (its handler's docstring), read from the routes
+    themselves so the list cannot drift from them."""
+    root = request.scope.get("root_path", "")
+    paths = {route.endpoint: route.path for route in request.app.routes if isinstance(route, Route)}
+    return PrettyJSON({"endpoints": [{"path": root + paths[handler],
+                                      "answers": " ".join((handler.__doc__ or "").split())}
+                                     for handler in _LISTED if handler in paths]})
 
 
 def sources(request: Request) -> JSONResponse:
@@ -93,3 +104,6 @@ def feed(request: Request) -> Response:
     web = _web(request)
     return Response(render_feed(feed_entries(web.store), web=web.config.web), media_type="application/atom+xml",
                     headers={"cache-control": "no-cache"})
+
+
+_LISTED = (sources, history, diff, timeline, alerts, feed)  # what `index` lists: the API and the feed, not the pages

@@ -70,6 +70,8 @@ def create_app(config: Config, store: Store, *, token: str | None = None) -> Gua
         Route("/sources/{name}/changes/{span}", pages.change, name="change"),
         Route("/alerts", pages.alerts, name="alerts"),
         Route("/feed.xml", api.feed, name="feed"),
+        Route("/api", api.index),
+        Route("/api/", api.index),  # answered, not redirected: both are what people type
         Route("/api/sources", api.sources),
         Route("/api/sources/{name}/history", api.history),
         Route("/api/sources/{name}/diff/{old}/{new}", api.diff),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
-from monitor.meaning.significance import SEVERITY_RANK
+from monitor.meaning.significance import SEVERITY_RANK, most_severe_first
 from monitor.notify.health import is_failing
 from monitor.store import queries
 from monitor.store.database import ChangeRow, Check, Source, Store, Version
@@ -65,6 +65,12 @@ class MaterialChange:
     @property
     def severity(self) -> str:
         return max((c.severity or "low" for c in self.changes), key=SEVERITY_RANK.__getitem__)
+
+    @property
+    def headline(self) -> ChangeItem:
+        """The change whose summary stands for the version where one line is shown (the overview): the most
+        severe, the first in document order among equals, so a high change never hides behind "(+2 more)"."""
+        return most_severe_first(self.changes, lambda c: c.severity)[0]
 
 
 @dataclass(frozen=True)
