@@ -1419,3 +1419,19 @@ def test_an_age_in_years_is_no_period_and_one_of_several_ages_changed_is_changed
     assert periods("children under the age of 13 years") == []
     assert [p.label for p in periods("we keep it for 13 years")] == ["13 years"]
     assert ages("(a) under 13 years old; (b) under 16 years old; (c) under 14 years old") == [13, 16, 14]
+
+
+def test_a_company_added_to_a_list_of_service_providers_is_named() -> None:
+    """hugging-face's "10. List of third-party service providers" lists "Subprocessor | Description | Location"
+    rows; a row added was "medium: sharing clause added", naming no one."""
+    from monitor.meaning.facts import named_recipients
+
+    assert _edited_policy_changes(
+        "hugging-face", "*   Stripe | Payment | United States",
+        "*   Stripe | Payment | United States\n*   Meta Platforms, Inc. | Advertising measurement | United States") \
+        == [("adds recipient: Meta Platforms, Inc.", ["sharing"])]
+    row = Clause("Klaviyo – for the purposes of email marketing.", is_item=True)
+    assert named_recipients([row], "5. Disclosures of your personal data › Service providers") == {
+        "klaviyo": "Klaviyo"}
+    assert named_recipients([row], "Contact us") == {}
+    assert named_recipients([Clause("Klaviyo – for the purposes of email marketing.")], "Service providers") == {}

@@ -408,16 +408,27 @@ _NAMED_LIST = re.compile(
 _NAME_IN_LIST = re.compile(_PROPER_NAME)
 
 
-def named_recipients(clauses: Iterable[Clause]) -> dict[str, str]:
+# A row of a list of companies: its first cell a name ("Stripe | Payment | United States", "Meta Platforms,
+# Inc. - advertising measurement"), a company form after a comma allowed
+_NAME_CELL = re.compile(rf"^({_PROPER_NAME}(?:,? (?:Inc|LLC|L\.L\.C|Ltd|Limited|GmbH|SAS|SA|S\.A|BV|B\.V|AG|Corp|"
+                        rf"Corporation|Co|plc|PLC|Pty|Oy|AB|AS|ApS|SRL|S\.r\.l|KK)\.?)?) ?(?:\||:| - | – )")
+
+
+def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     """Companies a clause lists right after a kind of recipient ("Our email vendors are Mailchimp or
-    Braze" → Mailchimp, Braze): key (letters and digits, lower case) → name as written."""
+    Braze" → Mailchimp, Braze), and the names opening the rows of a list under headings naming a kind of
+    recipient ("10. List of third-party service providers" over "- Stripe | Payment | United States"): key
+    (letters and digits, lower case) → name as written."""
     found: dict[str, str] = {}
+    rows_name = bool(re.search(rf"(?i:\b{_KIND_OF_RECIPIENT}\b|\brecipients?\b)", headings))
     for clause in clauses:
-        for m in _NAMED_LIST.finditer(clause.text):
-            for name in _NAME_IN_LIST.findall(m.group(1)):
-                name = name.strip(" .")
-                if name:
-                    found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
+        names = [name.strip(" .") for m in _NAMED_LIST.finditer(clause.text)  # (a sentence's full stop)
+                 for name in _NAME_IN_LIST.findall(m.group(1))]
+        if rows_name and (clause.is_item or " | " in clause.text) and (row := _NAME_CELL.match(clause.text.strip())):
+            names.append(row.group(1))
+        for name in names:
+            if name:
+                found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
     return found
 
 

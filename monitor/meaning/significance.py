@@ -423,7 +423,7 @@ def _recipient_rule(cx: _Context) -> Finding | None:
         gone = [v for k, v in old.items()
                 if k not in new and k in said_old and not cx.policy.names_recipient(1, k, v)]
     if cx.policy is not None:  # a company listed as one, which the other version never names at all
-        old_names, new_names = named_recipients(cx.before.clauses), named_recipients(cx.after.clauses)
+        old_names, new_names = named_recipients(cx.before.clauses, path), named_recipients(cx.after.clauses, path)
         came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, v)]
         gone += [v for k, v in old_names.items() if k not in new_names and not cx.policy.mentions(1, v)]
     parts = ([_list_summary("adds", "recipient", came)] if came else []) + \
