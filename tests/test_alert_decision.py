@@ -37,7 +37,7 @@ CASES = [
     AlertCase("promise not to sell replaced by may sell", 2,
               "promise not to sell, rent, or illegally provide your personal information to any third party "
               "without your authorization", "may sell, rent, or provide your personal information to third parties",
-              ("sharing",), ("sharing",), "high", "no longer says data is not sold, rented or provided"),
+              ("sharing",), ("sharing",), "high", "now says data may be sold, rented or provided (it said it is not)"),
     AlertCase("new recipients", 2, "payment processors, SMS providers",
               "payment processors, data brokers, insurance companies, SMS providers",
               ("sharing",), ("sharing",), "high", "adds recipients: data brokers, insurance companies"),

@@ -311,7 +311,7 @@ def test_period_extraction(text: str, labels: list[str]) -> None:
 def test_promise_not_to_share_becoming_may_share_is_high() -> None:
     rated = rate("We will not share your personal information with third parties.",
                  "We may share your personal information with third parties.", "Sharing")
-    assert rated.summary.startswith("no longer says data is not shared")
+    assert rated.summary.startswith("now says data may be shared (it said it is not)")
     assert (rated.alert_topics(WATCHED), rated.severity) == (["sharing"], "high")
 
 
@@ -319,7 +319,7 @@ def test_promise_not_to_sell_replaced_by_may_sell() -> None:
     before = seed_sentence(2, "We highly value the protection")
     after = edit(before, "promise not to sell, rent, or illegally provide", "may sell, rent, or provide")
     rated = rate(before, after, "3. Sharing and Disclosure of Personal Information")
-    assert rated.summary.startswith("no longer says data is not sold, rented or provided")
+    assert rated.summary.startswith("now says data may be sold, rented or provided (it said it is not)")
     assert rated.severity == "high" and "sharing" in rated.alert_topics(WATCHED)
 
 

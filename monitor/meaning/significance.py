@@ -328,8 +328,8 @@ def _negation_rule(cx: _Context) -> Finding | None:
         was_neg, now_neg = any(n for n, _ in was), any(n for n, _ in now)
         # sorted: a set of (negated, modal) orders None by its hash, which changes from process to process
         now_pos = sorted((m for n, m in now if not n), key=lambda m: (m is None, m or ""))
-        if risky and was_neg and not now_neg:
-            found["dropped"].append((participle, verb_topic, None))
+        if risky and was_neg and not now_neg:  # (with the modal now allowing it, if one does: a flip)
+            found["dropped"].append((participle, verb_topic, (now_pos[0] or "") if now_pos else None))
         elif risky and now_neg and not was_neg and was:
             found["negated"].append((participle, verb_topic, None))
         elif now_pos and not was and not shared_before and lemma in _NEWLY_ALLOWED:
@@ -352,6 +352,11 @@ def _negation_rule(cx: _Context) -> Finding | None:
         return _join_or([p for p, _, _ in found[kind]])
 
     if found["dropped"]:
+        allowing = [modal for _, _, modal in found["dropped"]]
+        if all(modal is not None for modal in allowing):  # "will not sell" → "may sell": say what it says now
+            verb = f"{allowing[0]} be" if allowing[0] else "is"
+            return Finding("negation", f"now says data {verb} {verbs('dropped')} (it said it is not)",
+                           topic_of("dropped"), True)
         return Finding("negation", f"no longer says data is not {verbs('dropped')}", topic_of("dropped"), True)
     if found["newly"]:
         modal = found["newly"][0][2]
