@@ -323,3 +323,19 @@ def test_the_details_lead_with_the_most_severe_change(cli, site, make_config, sq
     # `diff` keeps the policy's own order
     assert [c["summary"] for c in run.json()["changes"]] == ["removes recipient: sms providers",
                                                              "age threshold 18 → 13"]
+
+
+def test_a_version_whose_changes_are_form_only_says_so_in_the_table(cli, site, make_config, sqlite_url):
+    """A new user: two clauses respelt ("e-mail" → "email", "analyzers" → "analysers") read "1 change, none to
+    watched topics in substance", as if a change of substance had been judged outside the watched topics."""
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    first = next(line for line in text.splitlines() if line.count(" ") > 8 and not line.startswith("#"))
+    words = first.split()
+    site.set("/p", render_policy(text.replace(first, " ".join([*words[:3], words[4], words[3], *words[5:]]))))
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+
+    assert "1 change, form only" in result.stdout, result.stdout
+    assert "none to watched topics" not in result.stdout

@@ -112,7 +112,9 @@ def _change_details(result) -> str:
     # a change not rated (a language without a topic model, a rating step that failed) was not judged
     # harmless: say so, with why, rather than count it among those rated outside the watched topics
     unrated = Counter(c.not_rated for c in result.changes if c.not_rated)
-    counts = [(len(result.changes) - unrated.total(), "none to watched topics in substance"),
+    form = sum(1 for c in result.changes if not c.not_rated and not c.substantive)
+    counts = [(form, "form only"),  # spelling, order, layout: `diff` shows them
+              (len(result.changes) - unrated.total() - form, "none to watched topics"),
               *((n, f"not rated ({why})") for why, n in unrated.items())]
     return "; ".join(f"{n} change{'s' * (n != 1)}, {what}" for n, what in counts if n)
 
