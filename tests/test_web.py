@@ -414,7 +414,10 @@ def test_the_overview_shows_the_most_severe_change_of_a_version_not_its_first(cl
 
     with serve_thread(config, sqlite_url) as base:
         overview = get(base + "/").text
+        source = get(base + "/sources/wemet").text
 
     assert in_order == [("sharing clause modified", "medium"), ("age threshold 18 → 13", "high")]
     [line] = re.findall(r'<div class="summary">(.*?)</div>', overview)
     assert line == 'age threshold 18 → 13 <span class="more">(+1 more)</span>'
+    # the source page's timeline lists a version's first few changes: the high one first there too
+    assert 0 < source.index("age threshold 18 → 13") < source.index("sharing clause modified")

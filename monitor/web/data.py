@@ -70,7 +70,12 @@ class MaterialChange:
     def headline(self) -> ChangeItem:
         """The change whose summary stands for the version where one line is shown (the overview): the most
         severe, the first in document order among equals, so a high change never hides behind "(+2 more)"."""
-        return most_severe_first(self.changes, lambda c: c.severity)[0]
+        return self.most_severe_first[0]
+
+    @property
+    def most_severe_first(self) -> list[ChangeItem]:
+        """The changes where only the first few are listed (a source's timeline): a high one first."""
+        return most_severe_first(self.changes, lambda c: c.severity)
 
 
 @dataclass(frozen=True)
