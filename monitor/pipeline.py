@@ -188,7 +188,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if not fetched.not_modified:
             from monitor.capture.fingerprint import same_text
 
-            seen = _fingerprint(fetched, source, claim.text_fingerprint)
+            seen = _fingerprint(fetched, source, claim.text_fingerprint, keep_tree=capture.cpu.workers <= 0)
             known_text = latest is not None and same_text(seen, claim.text_fingerprint) \
                 and fetched.final_url == latest.url
             if not known_text:  # the full path: normalize, judge, and compare with the latest text
@@ -337,16 +337,18 @@ def _full_type(fetched: FetchResult) -> str:
     return fetched.content_type or "application/octet-stream"
 
 
-def _fingerprint(fetched: FetchResult, source: SourceConfig, known: str | None) -> str | None:
+def _fingerprint(fetched: FetchResult, source: SourceConfig, known: str | None, *, keep_tree: bool) -> str | None:
     """The cheap "same text?" fingerprint of a single markup page, as the source remembers it (`known`: the
     remembered one, kept without a parse when the page came byte for byte); None for a PDF or a bundle of
-    parts, whose text is always read."""
+    parts, whose text is always read. `keep_tree`: the page's text, if needed, is read in this process, from
+    the fingerprint's parse."""
     if fetched.content_type == BUNDLE_TYPE or is_pdf(fetched.content_type, fetched.final_url, fetched.content):
         return None
     from monitor.capture.fingerprint import body_digest, fingerprint, remembered
 
     read = {"content_type": fetched.content_type, "select": source.select, "remove": source.remove}
-    return remembered(lambda: fingerprint(fetched.text, **read), body_digest(fetched.text, **read), known)
+    return remembered(lambda: fingerprint(fetched.text, **read, keep_tree=keep_tree),
+                      body_digest(fetched.text, **read), known)
 
 
 def _rejection(rule: str | None, reason: str | None, fetched: FetchResult, source: SourceConfig) -> str:

@@ -55,6 +55,29 @@ def test_anything_the_normalizer_reads_changes_the_fingerprint(old, new):
     assert fingerprint(changed) != fingerprint(page("1"))
 
 
+def test_the_text_of_a_comment_is_not_read_where_it_stands_is():
+    """A build stamp in a comment changes at every deploy; the normalizer never reads it."""
+    stamped = page().replace("<main>", "<main><!-- built {stamp} -->")
+    assert fingerprint(stamped.replace("{stamp}", "12:00")) == fingerprint(stamped.replace("{stamp}", "12:05"))
+    assert fingerprint(stamped) != fingerprint(page())  # a comment more: a normalization more, never a miss
+
+
+def test_a_kept_tree_is_normalized_once_by_the_next_reader_of_the_same_page():
+    """`check` fingerprints a new page, then normalizes it in the same process: one parse serves both."""
+    from monitor.capture import html_tree
+
+    body = render_policy(seed_text(1))
+    fingerprint(body, keep_tree=True)
+    assert html_tree._kept is not None and html_tree._kept[0] == body
+    assert normalize(body) == normalize(body + " ")  # the kept tree taken by the first normalize, then gone
+    assert html_tree._kept is None
+    fingerprint(body, keep_tree=True)
+    assert normalize(body.replace("</main>", "<p>More.</p></main>")).endswith("More.")  # another page: parsed
+    assert html_tree._kept is None
+    fingerprint("<p>x</p>" * (html_tree.KEEP_MAX_CHARS // 8 + 1), keep_tree=True)  # a huge page: not kept
+    assert html_tree._kept is None
+
+
 def test_select_and_remove_are_part_of_the_fingerprint_and_their_attributes_are_read():
     assert fingerprint(page(), select="main") != fingerprint(page())
     assert fingerprint(page(), remove=("p.lead",)) != fingerprint(page())

@@ -4,15 +4,16 @@ Pages whose bytes change at every request (a nonce in an attribute, a build id i
 keep their text; parsing them with lxml and hashing only what the normalizer can see costs ~0.7 ms for
 a corpus page, against ~5 for the full normalization (and sectioning and rating after it). `check`
 compares this fingerprint with the one stored for the source's latest version and normalizes only when
-it differs.
+it differs, from the same parse (`keep_tree`).
 
 What is hashed, for HTML, element by element in document order: the tag name and the number of
 children (which, in that order, fix the tree's shape); the attributes the drop and block rules read
 (`READ_ATTRIBUTES`, any `aria-*`, an in-page or e-mail-protection `href`, and any attribute named in
 the source's `select`/`remove` selectors); the element's text unless it is a `<script>`/`<style>`
-(always dropped, and where nonces and build ids live), and its tail. Comments and processing
-instructions are left out: the normalizer skips them too. Also hashed: NORMALIZER_VERSION, the kind
-of body (HTML, Markdown, plain), `select` and `remove`. Markdown and plain-text bodies are hashed whole.
+(always dropped, and where nonces and build ids live), and its tail. The text of comments and processing
+instructions is left out (the normalizer skips it; timestamps and build ids live there too), not where
+they stand. Also hashed: NORMALIZER_VERSION, the kind of body (HTML, Markdown, plain), `select` and
+`remove`. Markdown and plain-text bodies are hashed whole.
 
 `remembered()` adds a digest of the body as read (`body_digest`, a hash of the bytes with those
 settings, ~50 times cheaper than the parse): a page served byte for byte as the remembered one, the
@@ -20,8 +21,8 @@ common case for a page without validators, keeps the remembered fingerprint with
 
 Anything the fingerprint leaves out must be something the normalizer never reads, or a page could
 change without a version: `tests/test_fingerprint.py` checks that every attribute the rules name is
-in `READ_ATTRIBUTES`. Differences the normalizer ignores (whitespace, comments) only cost a full
-normalization, never a missed change.
+in `READ_ATTRIBUTES`. Differences the normalizer ignores (whitespace, a comment more or less) only cost a
+full normalization, never a missed change.
 """
 
 from __future__ import annotations
@@ -30,9 +31,8 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 
-from lxml import etree
-
 from monitor.capture.body_kind import NORMALIZER_VERSION, content_kind
+from monitor.capture.html_tree import parse_html
 
 # attributes read by monitor.capture.page_chrome and monitor.capture.normalize (plus aria-*, below)
 READ_ATTRIBUTES = frozenset({"id", "class", "role", "style", "hidden", "data-cfemail", "open", "type"})
@@ -40,14 +40,9 @@ _UNREAD_TEXT = frozenset({"script", "style"})
 _SELECTOR_ATTRIBUTE = re.compile(r"\[\s*([^\s~|^$*=\]]+)")
 _READS_TEXT = re.compile(r":(?:-soup-)?contains", re.I)
 _SEP, _START, _END, _ATTR = "\x00", "\x01", "\x02", "\x03"
-
-
-def _parser() -> etree.HTMLParser:
-    return etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, no_network=True,
-                            huge_tree=True)
-
-
-_PARSER = _parser()
+# fp2 parsed without comments, apart from the normalizer; fp3 reads the normalizer's tree, comments as places (a
+# source remembering an fp2 fingerprint normalizes its page once more, then remembers fp3)
+_VERSION = "fp3"
 
 
 def body_digest(body: str, *, content_type: str = "text/html", select: str | None = None,
@@ -74,8 +69,11 @@ def same_text(seen: str | None, known: str | None) -> bool:
 
 
 def fingerprint(body: str, *, content_type: str = "text/html", select: str | None = None,
-                remove: Sequence[str] = ()) -> str:
+                remove: Sequence[str] = (), keep_tree: bool = False) -> str:
     """The fingerprint of `body` as `normalize(body, content_type=…, select=…, remove=…)` would read it.
+
+    The page is parsed as `normalize` parses it (`html_tree.parse_html`); `keep_tree` keeps that tree for the
+    normalization that follows in this process when the fingerprint turns out new (one parse, not two).
 
     >>> fingerprint('<p data-nonce="1">Hi</p>') == fingerprint('<p data-nonce="2">Hi</p>')
     True
@@ -87,23 +85,20 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
     digest.update(f"{NORMALIZER_VERSION}{_SEP}{kind}{_SEP}{select or ''}{_SEP}{_SEP.join(remove)}{_SEP}".encode())
     if kind != "html":
         digest.update(body.encode("utf-8", "surrogatepass"))
-        return f"fp2:{digest.hexdigest()}"
+        return f"{_VERSION}:{digest.hexdigest()}"
     selectors = " ".join([select or "", *remove])
     extra = frozenset(name.lower() for name in _SELECTOR_ATTRIBUTE.findall(selectors))
     script_text = bool(_READS_TEXT.search(selectors))  # `:-soup-contains()` reads every text node
-    try:
-        root = etree.fromstring(body, _PARSER)
-    except (ValueError, etree.LxmlError):  # e.g. a str with an XML encoding declaration: hash it all
-        root = None
-    if root is None:
+    document = parse_html(body, keep=keep_tree)
+    if not document:
         digest.update(body.encode("utf-8", "surrogatepass"))
-        return f"fp2:{digest.hexdigest()}"
+        return f"{_VERSION}:{digest.hexdigest()}"
     parts: list[str] = []
     add = parts.append
-    for element in root.iter():  # pre-order; with each element's number of children, the tree is fixed
-        tag = element.tag
-        if not isinstance(tag, str):  # the parser drops comments and PIs; anything else counts by its tail
-            tail = element.tail
+    for element in (element for top in document for element in top.iter()):  # pre-order, each top in turn;
+        tag = element.tag  # with each element's number of children, the tree is fixed
+        if not isinstance(tag, str):  # a comment or PI: its text is never read (a timestamp, a build id), its
+            tail = element.tail       # tail is text like any other
             add(f"{_END}{tail or ''}")
             continue
         add(f"{_START}{tag}{_SEP}{len(element)}")
@@ -119,4 +114,4 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
         if tail:
             add(_END + tail)
     digest.update("".join(parts).encode("utf-8", "surrogatepass"))
-    return f"fp2:{digest.hexdigest()}"
+    return f"{_VERSION}:{digest.hexdigest()}"

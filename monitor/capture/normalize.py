@@ -71,6 +71,7 @@ from monitor.capture.body_kind import FRONT_MATTER as _FRONT_MATTER
 from monitor.capture.body_kind import NORMALIZER_VERSION as NORMALIZER_VERSION  # re-exported: its old home
 from monitor.capture.body_kind import content_kind
 from monitor.capture.css import css_to_xpath
+from monitor.capture.html_tree import parse_html
 from monitor.capture.page_chrome import (
     BOLD_STYLE,
     HEADING_TAGS,
@@ -431,105 +432,6 @@ def _normalize_html(body: str, select: str | None, remove: Sequence[str]) -> str
             walker.walk(root)
         walker.flush()
     return _render(walker.blocks)
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing
-
-
-_DEPTH_LIMIT = 2048  # libxml2's tree builder stops a document there (with XML_PARSE_HUGE; 256 without)
-_AT_DEPTH_LIMIT = etree.XPath("boolean(" + "/*" * _DEPTH_LIMIT + ")")
-_INVALID_NAME_CHAR = re.compile(r"[^\w.-]")
-# Characters libxml2's tree keeps in a text but lxml's API refuses: control characters, U+FFFE, U+FFFF
-_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    """`text` as lxml's API takes it: a whitespace control character as a space, any other as U+FFFD (the
-    only place the deep-page path can differ from libxml2's tree, where they stay as they are)."""
-    if not _NOT_XML_TEXT.search(text):
-        return text
-    return _NOT_XML_TEXT.sub(lambda m: " " if m.group().isspace() else "\ufffd", text)
-
-
-def parse_html(body: str) -> list[Tag]:
-    """The top-level elements of an HTML page as libxml2 reads it (a second <html> follows content after
-    `</html>`); [] for a page without elements. Parsed as BeautifulSoup fed lxml: a str, once, recovering."""
-    if body[:1] == "\ufeff":
-        body = body[1:]
-    for markup, encoding in ((body, None), (body.encode("utf-8", "surrogatepass"), "utf-8")):
-        parser = etree.HTMLParser(recover=True, huge_tree=True, no_network=True, encoding=encoding)
-        try:
-            parser.feed(markup)
-            root = parser.close()
-        except (UnicodeDecodeError, LookupError, etree.ParserError):
-            continue  # BeautifulSoup then tried the UTF-8 bytes
-        except etree.XMLSyntaxError:  # no element at all
-            return []
-        if root is None:
-            return []
-        document = [root, *(tag for tag in root.itersiblings() if isinstance(tag.tag, str))]
-        if _AT_DEPTH_LIMIT(root):  # libxml2 stopped building the tree there: build it from the parse events
-            return _parse_events(markup, encoding)
-        return document
-    return []
-
-
-class _EventTree:
-    """An lxml parser target that builds the tree itself: no depth limit, unlike libxml2's tree builder."""
-
-    def __init__(self) -> None:
-        self.tops: list[Tag] = []
-        self.open: list[Tag] = []
-
-    def start(self, name: str, attrib: dict[str, str]) -> None:
-        try:
-            tag = etree.Element(name)
-        except ValueError:  # `<fb:like>`: a name libxml2 accepts and lxml's API does not; no rule reads it
-            try:
-                tag = etree.Element("x" + _INVALID_NAME_CHAR.sub("_", name))  # a `-` (custom element) stays
-            except ValueError:
-                tag = etree.Element("x_")
-        for key, value in attrib.items():
-            try:
-                tag.set(key, _xml_text(value))
-            except ValueError:  # `@click`, `:class`: no rule reads them either
-                pass
-        if self.open:
-            self.open[-1].append(tag)
-        else:
-            self.tops.append(tag)
-        self.open.append(tag)
-
-    def end(self, name: str) -> None:
-        if self.open:
-            self.open.pop()
-
-    def data(self, text: str) -> None:
-        if not self.open:
-            return  # whitespace between top-level elements
-        parent, text = self.open[-1], _xml_text(text)
-        if len(parent):
-            parent[-1].tail = (parent[-1].tail or "") + text
-        else:
-            parent.text = (parent.text or "") + text
-
-    def comment(self, text: str) -> None:
-        if self.open:  # an empty comment keeps the texts around it apart, as in libxml2's tree
-            self.open[-1].append(etree.Comment())
-
-    def pi(self, target: str, data: str | None = None) -> None:
-        self.comment("")
-
-    def close(self) -> list[Tag]:
-        return self.tops
-
-
-def _parse_events(markup: str | bytes, encoding: str | None) -> list[Tag]:
-    target = _EventTree()
-    parser = etree.HTMLParser(recover=True, huge_tree=True, no_network=True, encoding=encoding, target=target)
-    parser.feed(markup)
-    return parser.close()
 
 
 def _drop(tag: Tag) -> None:
