@@ -224,7 +224,9 @@ def main() -> None:
                         help="parse every page through the deep-page path (parser events), not libxml2's tree")
     args = parser.parse_args()
     if args.events:
-        port._AT_DEPTH_LIMIT = lambda root: True
+        import monitor.capture.html_tree as html_tree
+
+        html_tree._AT_DEPTH_LIMIT = lambda root: True
 
     pages = [body for _, body, _ in bench_pages(args.pages)][:args.pages]
     reference.normalize(pages[0]), port.normalize(pages[0])  # warm-up: imports, regex compilation
