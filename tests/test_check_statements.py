@@ -51,7 +51,7 @@ def test_first_sight_creates_the_row_and_the_write_releases_the_lock_with_the_ou
     row = source_row(store)
     assert row.lock_owner is None and row.lock_expires_at is None
     assert (row.last_outcome, row.consecutive_failures, row.etag) == ("unchanged", 0, '"v1"')
-    assert row.final_url == site.url("/p") and row.text_fingerprint.startswith("fp2:")
+    assert row.final_url == site.url("/p") and row.text_fingerprint.startswith("fp3:")
     with store.session() as session:
         checks = session.exec(select(Check.outcome, Check.version_seq).order_by(Check.id)).all()
     assert [tuple(c) for c in checks] == [("new", 1), ("unchanged", 1)]
