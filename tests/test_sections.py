@@ -364,3 +364,17 @@ def test_numbers_that_start_again_or_sit_under_markdown_headings_are_no_chapters
                                   "**Appeals**", "Text."])
     assert [" › ".join(s.path) for s in parse_sections(under_markdown)][-2:] == [
         "E. Your rights › Your state rights › 3. Opt out", "E. Your rights › Appeals"]
+
+
+def test_plain_numbered_lines_or_a_sparse_contents_list_are_no_chapters() -> None:
+    """watch-hockey (Open Terms Archive, ODC-BY 1.0) numbers the trackers it lists in plain lines between bold
+    labels, and toyota-connected-services opens with a contents list numbered 1, 6, 8, 10, 12: neither numbering
+    is the page's chapters, so the bold labels after them do not become their subheadings."""
+    trackers = "\n\n".join(["**Privacy Policy**", "Intro.", "**Cookies**", "We use these tools:",
+                            "1. Google Analytics", "It measures visits.",
+                            "2. Hotjar", "It records sessions.", "3. Facebook pixel", "It measures ads.",
+                            "**Sharing of your data**", "We share data with processors."])
+    assert [" › ".join(s.path) for s in parse_sections(trackers)][-1] == "Sharing of your data"
+    sparse = "\n\n".join(["**Privacy Policy**", "Intro.", "**Quick guide**", "Text.", "**1. Information**", "Text.",
+                          "**6. Retention**", "Text.", "**8. Children**", "Text."])
+    assert "Quick guide › 1. Information" in [" › ".join(s.path) for s in parse_sections(sparse)]  # not chapters

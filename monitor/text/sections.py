@@ -379,18 +379,18 @@ class _Open:
 
 
 def _chapter_style(units: list[_Heading | _Line | None]) -> tuple[str, ...] | None:
-    """The numbering style of a page's chapters: the style (not Markdown) of its first one-level number, when
-    its numbers run 1, 2, 3… through the page without starting again. Bold labels between chapters
+    """The numbering style of a page's chapters: the style of its first one-level number, when that is a bold line
+    and the bold lines so numbered run 1, 2, 3… through the page, one by one. Bold labels between chapters
     ("**Cookies**" after "**4. How we use your data**") are then their subheadings, not their parents; None
     when the page's first numbering does not run so (a contents list numbered like the chapters, say), or when
     the page's chapters are Markdown headings (more than a title): numbers are then lists inside them."""
     headings = [unit for unit in units if isinstance(unit, _Heading)]
     numbered = [unit for unit in headings if unit.kind != "md" and unit.value is not None and len(unit.value) == 1]
-    if not numbered or sum(1 for unit in headings if unit.kind == "md") > 1:
-        return None
+    if not numbered or numbered[0].kind != "bold" or sum(1 for unit in headings if unit.kind == "md") > 1:
+        return None  # (plain numbered lines among bold labels are a list: "10. Facebook pixel" heads no chapter)
     style = numbered[0].style
-    values = [unit.value[0] for unit in numbered if unit.style == style]
-    runs = len(values) >= 3 and values[0] <= 2 and all(b > a for a, b in zip(values, values[1:], strict=False))
+    values = [unit.value[0] for unit in numbered if unit.style == style and unit.kind == "bold"]
+    runs = len(values) >= 3 and values[0] == 1 and all(b == a + 1 for a, b in zip(values, values[1:], strict=False))
     return style if runs else None
 
 
