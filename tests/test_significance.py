@@ -1435,3 +1435,46 @@ def test_a_company_added_to_a_list_of_service_providers_is_named() -> None:
         "klaviyo": "Klaviyo"}
     assert named_recipients([row], "Contact us") == {}
     assert named_recipients([Clause("Klaviyo – for the purposes of email marketing.")], "Service providers") == {}
+
+
+def test_sharing_allowed_is_no_news_in_a_section_that_already_allowed_it_a_sale_is() -> None:
+    """A new user added "may share … with data brokers and advertising partners" to hugging-face's "3. Sharing of
+    information", which already says the company "may also share other information": the summary opened with
+    "now says data may be shared", as if sharing had been ruled out before."""
+    added = "The Company may also share other information as provided by this Policy."
+    assert _edited_policy_changes("hugging-face", added, added + " The Company may share your personal "
+                                  "information with data brokers and advertising partners.") == [
+        ("adds recipients: data brokers, advertising partners", ["sharing"])]
+    [(sold, topics)] = _edited_policy_changes("hugging-face", added, added + " The Company may sell your personal "
+                                              "information to data brokers.")
+    assert sold.startswith("now says data may be sold") and topics == ["sharing"]
+
+
+def test_headings_about_data_coming_in_or_the_users_rights_lend_no_transfer() -> None:
+    """A reviewer's cases: parties under "Information you provide to us", an authority under "Your rights to
+    access, delete or transfer your data", a category row under "Categories of personal information we disclose"
+    and a table's header row are no recipients; a retention period of logs "aged over 90 days" is a period."""
+    from monitor.meaning.facts import named_recipients, recipients
+
+    item = Clause("Data about you that we obtain through our marketing partners and data brokers.", is_item=True)
+    assert recipients([item], "Information you provide to us") == {}
+    assert recipients([Clause("You may also lodge a complaint with your local supervisory authority.")],
+                      "7. Your rights to access, delete or transfer your data") == {}
+    assert recipients([Clause("Data brokers.", is_item=True)], "Who we share with") == {"data broker": "data brokers"}
+    category = Clause("Geolocation Data: precise location of your device.", is_item=True)
+    assert named_recipients([category], "Categories of personal information we disclose to third parties") == {}
+    assert named_recipients([Clause("Purpose | Legal basis | Retention period")],
+                            "How we share data with service providers") == {}
+    label = Clause("Business Transfers: if we sell our business…", is_item=True)
+    assert named_recipients([label], "Third parties") == {}
+    assert [p.label for p in periods("We automatically delete server logs aged over 90 days.")] == ["90 days"]
+    assert ages("children aged below 13 years") == [13] and periods("children aged below 13 years") == []
+
+
+def test_a_promise_not_to_sell_turned_into_a_condition_is_not_called_a_permission() -> None:
+    """"We will never sell…" → "If we sell or transfer … as part of a merger, we will notify you": the promise is
+    gone (high), but the policy does not now say data is sold."""
+    rated = rate("We will never sell your personal information.",
+                 "If we sell or transfer your personal information as part of a merger, we will notify you first.",
+                 "Sharing")
+    assert rated.summary.startswith("no longer says data is not sold") and rated.severity == "high"

@@ -17,8 +17,12 @@ _NUM = (r"(?:\d{1,4}(?:\.\d+)?|(?:twenty|thirty|forty|fifty|sixty|seventy|eighty
         r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|a|an)")
 _MINORS_WORDS = re.compile(r"\b(?:child|children|minor|minors|kid|kids|teen|teens|teenagers?|young|youth|"
                            r"parent|parents|parental|guardian|guardians|age|aged|coppa|students?)\b")
+# "under the age of", "aged at least", "ages": the number after it is an age, unless a unit shorter than a year
+# follows ("logs aged over 90 days")
+_AGE_LEAD = r"\b(?:age|aged|ages)\s+(?:of\s+)?(?:at\s+least\s+|over\s+|under\s+|below\s+)?"
 _AGE_RES = [
-    (re.compile(rf"\b(?:age|aged)\s+(?:of\s+)?(?:at\s+least\s+|over\s+|under\s+)?({_NUM})\b(?!\s*%)"), False),
+    (re.compile(rf"{_AGE_LEAD}({_NUM})\b(?!\s*(?:%|(?:\(\d+\)\s*)?(?:minutes?|hours?|days?|weeks?|months?)\b))"),
+     False),
     (re.compile(rf"\b({_NUM})\s*(?:\(\d+\)\s*)?(?:years?[- ]old|years?\s+of\s+age|yrs? old)\b"), False),
     (re.compile(rf"\b({_NUM})\s*(?:\+|or\s+(?:older|over|above|younger|under))"), True),
     (re.compile(rf"\b(?:under|below|younger than|older than|over|above)\s+({_NUM})\b"
@@ -132,7 +136,7 @@ def _role(folded: str, start: int, end: int) -> PeriodRole:
     return "length"
 
 
-_AGE_BEFORE = re.compile(r"\b(?:age|aged|ages)\s+(?:of\s+)?(?:at\s+least\s+|over\s+|under\s+|below\s+)?$")
+_AGE_BEFORE = re.compile(_AGE_LEAD + "$")
 
 
 def periods(text: str) -> list[Period]:
@@ -143,7 +147,7 @@ def periods(text: str) -> list[Period]:
     for m in _PERIOD_RE.finditer(folded):
         value = number_value(m.group(1))
         if value is None or re.search(r"(?:years?[- ]old|years? of age)", folded[m.end() - 6: m.end() + 8]) \
-                or _AGE_BEFORE.search(folded[max(0, m.start() - 40):m.start()]):
+                or m.group(3) == "year" and _AGE_BEFORE.search(folded[max(0, m.start() - 40):m.start()]):
             continue                                   # an age: "13 years old", "under the age of 13 years"
         unit = m.group(3) + ("s" if value != 1 else "")
         label = f"{_fmt(value)} {m.group(2) + ' ' if m.group(2) else ''}{unit}"
@@ -349,11 +353,7 @@ def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     there, or "they might be service providers such as … data brokers" under "Disclosing and transfer of data".
     """
     found: dict[str, str] = {}
-    # one of the headings says data is disclosed ("Disclosure & Policies" over an editorial note says nothing of
-    # data, though its parent is "Other important information")
-    headings = fold(headings)
-    headings = headings if any(_RECIPIENT_CONTEXT.search(heading) and _DATA_WORDS.search(heading)
-                               for heading in headings.split(" › ")) else ""
+    headings = fold(headings) if _sends_data_out(headings) else ""
     for clause in clauses:
         lead_in = fold(clause.lead_in or "")
         for sentence in _sentences(ENUMERATOR.sub("", clause.text.strip())):
@@ -391,6 +391,20 @@ def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     return found
 
 
+# A heading that says data goes out: shared, sold, its recipients; or disclosed, where data is named ("Disclosure &
+# Policies" over an editorial note discloses no data). Not one about data coming in ("Information you provide to
+# us", "Third-party sources") or about the user's rights ("…delete or transfer your data").
+_OUTBOUND_HEADING = re.compile(r"\b(?:shar(?:e|es|ed|ing)|sell(?:s|ing)?|sold|sales?|recipients?)\b")
+_DISCLOSURE_HEADING = re.compile(r"\bdisclos(?:e|es|ed|ing|ure|ures)\b")
+
+
+def _sends_data_out(headings: str) -> bool:
+    """Does one of a section's headings (its path, " › " between them) say data goes out of the company?"""
+    return any(_OUTBOUND_HEADING.search(heading)
+               or (_DISCLOSURE_HEADING.search(heading) and _DATA_WORDS.search(heading))
+               for heading in fold(headings).split(" › "))
+
+
 # Prepositions of place: a platform after them is where something happens, not a party data goes to
 _PLACE_BEFORE = re.compile(r"\b(?:on|off|across|outside(?: of)?|within|throughout|through|via|onto)\s+"
                            r"(?:(?:the|a|an|our|your|their|its|this|that|[\w-]+'s)\s+)*$")
@@ -414,17 +428,33 @@ _NAME_CELL = re.compile(rf"^({_PROPER_NAME}(?:,? (?:Inc|LLC|L\.L\.C|Ltd|Limited|
                         rf"Corporation|Co|plc|PLC|Pty|Oy|AB|AS|ApS|SRL|S\.r\.l|KK)\.?)?) ?(?:\||:| - | – )")
 
 
+# Headings over a list of the parties data goes to ("List of third-party service providers", "Subprocessors"), not
+# over a list of categories, sources, cookies or purposes (whose rows open with "Geolocation Data:", "Cookie |")
+_LISTS_RECIPIENTS = re.compile(r"(?i:\b(?:sub-?processors?|processors|service providers?|vendors|recipients?|"
+                               r"third[- ]part(?:y|ies)|partners)\b)")
+_LISTS_SOMETHING_ELSE = re.compile(r"(?i:categor|sources?\b|cookie|purpose|collect|receiv|obtain|\bfrom\b)")
+# ...and a row's first cell is no name when it holds a word of a table's header or of a category
+_NOT_A_NAME = frozenset("data information info storage cookie cookies purpose purposes basis bases interest "
+                        "interests decision decisions period periods category categories identifier identifiers "
+                        "type types name names networks media providers provider partners partner vendors vendor "
+                        "processor processors subprocessor subprocessors recipient recipients description location "
+                        "country legal retention company companies affiliates affiliate contractors contractor "
+                        "advertisers advertiser third party parties integrations integration links transfers "
+                        "transfer notice account user users segment ex".split())
+
+
 def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     """Companies a clause lists right after a kind of recipient ("Our email vendors are Mailchimp or
     Braze" → Mailchimp, Braze), and the names opening the rows of a list under headings naming a kind of
     recipient ("10. List of third-party service providers" over "- Stripe | Payment | United States"): key
     (letters and digits, lower case) → name as written."""
     found: dict[str, str] = {}
-    rows_name = bool(re.search(rf"(?i:\b{_KIND_OF_RECIPIENT}\b|\brecipients?\b)", headings))
+    rows_name = bool(_LISTS_RECIPIENTS.search(headings)) and not _LISTS_SOMETHING_ELSE.search(headings)
     for clause in clauses:
         names = [name.strip(" .") for m in _NAMED_LIST.finditer(clause.text)  # (a sentence's full stop)
                  for name in _NAME_IN_LIST.findall(m.group(1))]
-        if rows_name and (clause.is_item or " | " in clause.text) and (row := _NAME_CELL.match(clause.text.strip())):
+        if rows_name and (clause.is_item or " | " in clause.text) and (row := _NAME_CELL.match(clause.text.strip())) \
+                and not set(re.findall(r"[a-z]+", row.group(1).lower())) & _NOT_A_NAME:
             names.append(row.group(1))
         for name in names:
             if name:

@@ -314,6 +314,13 @@ def _join_or(items: list[str]) -> str:
 
 
 _NEWLY_ALLOWED = ("sell", "rent", "trade", "lease", "share", "disclose", "transfer")  # not "provide", "use"
+# kinds of allowing: a section that already says data may be disclosed says nothing new by "may share" (a sale is
+# still news there)
+_ALLOWING_KINDS = (("share", "disclose", "transfer"), ("sell", "rent", "trade", "lease"))
+
+
+def _kind_of_allowing(lemma: str) -> tuple[str, ...]:
+    return next(kind for kind in _ALLOWING_KINDS if lemma in kind)
 
 
 def _negation_rule(cx: _Context) -> Finding | None:
@@ -332,7 +339,8 @@ def _negation_rule(cx: _Context) -> Finding | None:
             found["dropped"].append((participle, verb_topic, (now_pos[0] or "") if now_pos else None))
         elif risky and now_neg and not was_neg and was:
             found["negated"].append((participle, verb_topic, None))
-        elif now_pos and not was and not shared_before and lemma in _NEWLY_ALLOWED:
+        elif now_pos and not was and not shared_before and lemma in _NEWLY_ALLOWED and not (
+                cx.policy is not None and cx.policy.section_allows(0, cx.change.old_key, _kind_of_allowing(lemma))):
             found["newly"].append((participle, verb_topic, now_pos[0]))
         elif verb_topic == "retention" and not risky and not now and any(not n and MODAL_RANK[m] == 3
                                                                           for n, m in was):
@@ -352,10 +360,11 @@ def _negation_rule(cx: _Context) -> Finding | None:
         return _join_or([p for p, _, _ in found[kind]])
 
     if found["dropped"]:
-        allowing = [modal for _, _, modal in found["dropped"]]
-        if all(modal is not None for modal in allowing):  # "will not sell" → "may sell": say what it says now
-            verb = f"{allowing[0]} be" if allowing[0] else "is"
-            return Finding("negation", f"now says data {verb} {verbs('dropped')} (it said it is not)",
+        allowing = {modal for _, _, modal in found["dropped"]}
+        # "will not sell" → "may sell": say what it says now, when every verb says it with one modal ("If we sell
+        # … in a merger" has none: a condition, not a permission)
+        if len(allowing) == 1 and (modal := allowing.pop()):
+            return Finding("negation", f"now says data {modal} be {verbs('dropped')} (it said it is not)",
                            topic_of("dropped"), True)
         return Finding("negation", f"no longer says data is not {verbs('dropped')}", topic_of("dropped"), True)
     if found["newly"]:
@@ -917,6 +926,14 @@ class WholePolicy:
             self._named[side, key] = any(key in recipients((c,), " › ".join(s.path)) for s in sections
                                          for c in s.clauses if head in _plain(c.text))
         return self._named[side, key]
+
+    def section_allows(self, side: int, key: str | None, lemmas: Iterable[str]) -> bool:
+        """Does the section `key` of version `side` say anywhere in its body that data is (or may be) done
+        with as one of `lemmas` says ("We may disclose your information to…")?"""
+        lemmas = set(lemmas)
+        body = next((s.text for s in self._sides[side] if s.key == key), None) if key is not None else None
+        return body is not None and any(not negated for lemma, said in statements(body).items() if lemma in lemmas
+                                        for negated, _ in said)
 
     def mentions(self, side: int, name: str) -> bool:
         """Does version `side` name this company anywhere (up to case, spacing and punctuation)?"""
