@@ -6,6 +6,7 @@ import logging
 import os
 import re
 from email.utils import parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -113,32 +114,53 @@ HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z]{3}){0,3}(?:-[a-z]{4})?(?:-(?:[a-z]{2}|\d{3}))?"
                            r"(?:-(?:[a-z\d]{5,8}|\d[a-z\d]{3}))*(?:-[\da-wyz](?:-[a-z\d]{2,8})+)*"
                            r"(?:-x(?:-[a-z\d]{1,8})+)?", re.IGNORECASE)
-# the tag to suggest for a language's English name: the languages the guard's detector tells apart
-# (monitor.capture.guard._LANGUAGE_NAMES; its Cyrillic family and Norwegian by their own names). Norwegian
-# is `nb`, not `no`: YAML reads an unquoted `no` as false.
-_TAG_OF_NAME = {"english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
-                "portuguese": "pt", "dutch": "nl", "swedish": "sv", "danish": "da", "norwegian": "nb",
-                "polish": "pl", "czech": "cs", "turkish": "tr", "romanian": "ro", "hungarian": "hu",
-                "finnish": "fi", "indonesian": "id", "vietnamese": "vi", "japanese": "ja", "korean": "ko",
-                "chinese": "zh", "russian": "ru", "ukrainian": "uk", "bulgarian": "bg", "serbian": "sr",
-                "macedonian": "mk", "belarusian": "be", "kazakh": "kk", "greek": "el", "arabic": "ar",
-                "hebrew": "he", "thai": "th"}
+# RFC 5646 §2.2.1: a language with a two-letter code (ISO 639-1) takes it, never its three-letter ISO 639-2/3
+# codes (terminology and bibliographic); the topic model and the guard know only the two-letter one, so `eng`
+# would leave every change unrated. The languages guard's detector tells apart, by two-letter code; `nor` would
+# be `no`, but it gets `nb`, as the name Norwegian does (`_tags_of_names`).
+_TWO_LETTER_OF = {three: two for two, threes in {
+    "en": "eng", "de": "deu ger", "fr": "fra fre", "es": "spa", "it": "ita", "pt": "por", "nl": "nld dut",
+    "sv": "swe", "da": "dan", "nb": "nor nob", "nn": "nno", "pl": "pol", "cs": "ces cze", "tr": "tur",
+    "ro": "ron rum", "hu": "hun", "fi": "fin", "id": "ind", "vi": "vie", "ja": "jpn", "ko": "kor",
+    "zh": "zho chi", "ru": "rus", "uk": "ukr", "bg": "bul", "sr": "srp", "mk": "mkd mac", "be": "bel",
+    "kk": "kaz", "el": "ell gre", "ar": "ara", "he": "heb", "th": "tha",
+}.items() for three in threes.split()}
 
 
 def _check_language(tag: str) -> str:
-    if _LANGUAGE_TAG.fullmatch(tag.strip().replace("_", "-")):
-        return tag
-    raise ValueError(f"{tag!r} is not a language tag; use a BCP 47 tag such as en, de-AT or zh-Hans"
-                     + (f"; did you mean {suggestion!r}?" if (suggestion := _tag_of_name(tag)) else ""))
+    tag = tag.strip()
+    if not _LANGUAGE_TAG.fullmatch(tag.replace("_", "-")):
+        raise ValueError(f"{tag!r} is not a language tag; use a BCP 47 tag such as en, de-AT or zh-Hans"
+                         + (f"; did you mean {suggestion!r}?" if (suggestion := _tag_of_name(tag)) else ""))
+    primary = primary_language(tag)
+    if two := _TWO_LETTER_OF.get(primary):
+        name = next((name for name, code in _tags_of_names().items() if code == two), None)
+        raise ValueError(f"{tag!r} is not a BCP 47 tag" + f" for {name}" * bool(name)
+                         + f": use {two + tag[len(primary):]!r}")
+    return tag
+
+
+@lru_cache(maxsize=1)
+def _tags_of_names() -> dict[str, str]:
+    """A language's English name → its tag, for the languages guard's detector names (its Cyrillic family it
+    names only by the script: none of those)."""
+    # imported here, on a problem only: guard compiles many regexes at import, and every command imports config
+    from monitor.capture.guard import _LANGUAGE_NAMES
+
+    tags = {name: code for code, names in _LANGUAGE_NAMES.items() for name in names.split(" or ") if name.isalpha()}
+    # guard names `da` "Danish or Norwegian" (one detector for both); `nb` is Norwegian's own tag (not `no`:
+    # YAML reads an unquoted `no` as false)
+    return {**tags, "Norwegian": "nb"}
 
 
 def _tag_of_name(name: str) -> str | None:
     """The tag of a language written by its English name: `English`, `english (UK)`, a typo (`Englsh`)."""
     import difflib
 
+    tags = {known.lower(): tag for known, tag in _tags_of_names().items()}
     words = re.findall(r"[a-z]+", name.lower())
-    close = difflib.get_close_matches(words[0], list(_TAG_OF_NAME), n=1, cutoff=0.8) if words else []
-    return _TAG_OF_NAME[close[0]] if close else None
+    close = difflib.get_close_matches(words[0], list(tags), n=1, cutoff=0.8) if words else []
+    return tags[close[0]] if close else None
 
 
 LanguageTag = Annotated[str, AfterValidator(_check_language)]
@@ -582,7 +604,9 @@ def parse_config(text: str, filename: str = DEFAULT_CONFIG_PATH) -> Config:
         # saved), and accepted it would watch nothing and say OK
         what = "an empty mapping" if data == {} else "the file is empty or only comments"
         raise ConfigError([Problem(filename, None, "(top level)",
-                                   f"holds no `sources:` ({what}); needs at least one source under `sources:`")])
+                                   f"holds no keys ({what}); needs at least one source under `sources:`; "
+                                   f"{_READERS_ONLY} and holds the keys they read, such as `database:` or "
+                                   f"`channels:`")])
     if not isinstance(data, dict):
         raise ConfigError([Problem(filename, 1, "(top level)", "expected a mapping of keys")])
 
@@ -668,8 +692,8 @@ _EMPTY_BECAUSE = {
     ("sources", "topics"): "a source that watches no topic never alerts",
     ("channels", "topics"): "leave `topics:` out for every topic the channel's sources watch",
 }
-NO_SOURCES = ("needs at least one source; a config only for the commands that read the history or deliver "
-              "alerts leaves `sources:` out")
+_READERS_ONLY = "a config only for the commands that read the history or deliver alerts leaves `sources:` out"
+NO_SOURCES = f"needs at least one source; {_READERS_ONLY}"
 
 
 def _long_enough(err: dict) -> bool:

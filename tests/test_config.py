@@ -264,14 +264,15 @@ def test_empty_sources_and_topics_lists_are_refused_with_their_line(cli, tmp_pat
 ])
 def test_an_empty_or_comments_only_config_is_refused_as_sources_without_items_is(cli, tmp_path, text, what):
     """Accepted, it would say `OK - 0 sources` and `check` would watch nothing."""
-    assert problems(text) == [f"sources.yaml: (top level): holds no `sources:` ({what}); needs at least one source "
-                              f"under `sources:`"]
+    assert problems(text) == [f"sources.yaml: (top level): holds no keys ({what}); needs at least one source under "
+                              f"`sources:`; a config only for the commands that read the history or deliver alerts "
+                              f"leaves `sources:` out and holds the keys they read, such as `database:` or `channels:`"]
     path = tmp_path / "sources.yaml"
     path.write_text(text, encoding="utf-8")
     for command in ("validate", "check"):
         result = cli("--config", path, "--db", f"sqlite:///{tmp_path / 'pm.db'}", command)
         assert result.exit_code == 2 and "OK" not in result.stdout, command
-        assert f"{path}: (top level): holds no `sources:`" in result.stderr and "Traceback" not in result.stderr
+        assert f"{path}: (top level): holds no keys" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "pm.db").exists()
 
 
@@ -309,6 +310,9 @@ def test_a_language_that_is_not_a_language_tag_is_refused_with_the_tag_of_a_lang
     result = cli("--config", path, "validate")
     assert result.exit_code == 2 and "OK" not in result.stdout
     assert f"{path}:4: sources[0].language: 'english' {use}; did you mean 'en'?" in result.stderr
+    # Norwegian's own tag, not `no`, which YAML reads as false unquoted
+    assert problems("sources:\n  - {name: a, url: 'https://example.org/a', language: Norwegian}\n") == [
+        f"sources.yaml:2: sources[0].language: 'Norwegian' {use}; did you mean 'nb'?"]
 
 
 @pytest.mark.parametrize("tag", ["en", "EN", "en-GB", "en_US", "de", "de-AT", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS",
@@ -317,6 +321,49 @@ def test_a_well_formed_language_tag_is_valid_whether_or_not_a_topic_model_knows_
     """A language without a topic model stays valid: `validate` warns, its changes are stored unrated."""
     config = parse_config(f"sources:\n  - name: a\n    url: https://example.org/a\n    language: {tag}\n")
     assert config.sources[0].language == tag
+
+
+@pytest.mark.parametrize("tag, stored", [(" en", "en"), ("de-AT ", "de-AT"), ("\\ten_US\\t", "en_US")])
+def test_a_language_tag_is_stored_without_the_spaces_around_it(tag, stored):
+    """` en` used to be kept with its space: the tag sent as Accept-Language and the one diffs name."""
+    config = parse_config(f'defaults:\n  language: "{tag}"\nsources:\n  - name: a\n    url: https://example.org/a\n'
+                          f'  - name: b\n    url: https://example.org/b\n    language: "{tag}"\n')
+    assert [source.language for source in config.sources] == [stored, stored]
+
+
+def test_a_three_letter_code_of_a_language_with_a_two_letter_code_is_refused_with_that_code(cli, tmp_path):
+    """BCP 47 takes the two-letter code where there is one; `eng` passed and left every change unrated."""
+    found = problems("""
+        defaults:
+          language: ger
+        sources:
+          - {name: a, url: "https://example.org/a", language: eng}
+          - {name: b, url: "https://example.org/b", language: FRE}
+          - {name: c, url: "https://example.org/c", language: nob-NO}
+          - {name: d, url: "https://example.org/d", language: zho_Hant}
+          - {name: e, url: "https://example.org/e", language: rus}
+          - {name: f, url: "https://example.org/f", language: " dan "}
+          - {name: g, url: "https://example.org/g", language: de}
+          - {name: h, url: "https://example.org/h"}
+    """)
+    assert found == [
+        "sources.yaml:2: defaults.language: 'ger' is not a BCP 47 tag for German: use 'de'",
+        "sources.yaml:4: sources[0].language: 'eng' is not a BCP 47 tag for English: use 'en'",
+        "sources.yaml:5: sources[1].language: 'FRE' is not a BCP 47 tag for French: use 'fr'",
+        "sources.yaml:6: sources[2].language: 'nob-NO' is not a BCP 47 tag for Norwegian: use 'nb-NO'",
+        "sources.yaml:7: sources[3].language: 'zho_Hant' is not a BCP 47 tag for Chinese: use 'zh_Hant'",
+        "sources.yaml:8: sources[4].language: 'rus' is not a BCP 47 tag: use 'ru'",  # guard names no Cyrillic language
+        "sources.yaml:9: sources[5].language: 'dan' is not a BCP 47 tag for Danish: use 'da'",
+    ]
+    for code in ("deu", "fra", "spa", "ita", "por", "nld", "dut", "swe", "pol", "ces", "cze", "tur", "ron", "rum",
+                 "hun", "fin", "ind", "vie", "jpn", "kor", "chi", "ukr", "ell", "gre", "ara", "heb", "tha", "nor"):
+        assert problems(f"sources:\n  - {{name: a, url: 'https://example.org/a', language: {code}}}\n")[0].startswith(
+            f"sources.yaml:2: sources[0].language: {code!r} is not a BCP 47 tag"), code
+    path = tmp_path / "sources.yaml"
+    path.write_text("sources:\n  - name: a\n    url: https://example.org/a\n    language: eng\n")
+    result = cli("--config", path, "validate")
+    assert result.exit_code == 2 and "OK" not in result.stdout
+    assert f"{path}:4: sources[0].language: 'eng' is not a BCP 47 tag for English: use 'en'" in result.stderr
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
