@@ -1478,3 +1478,16 @@ def test_a_promise_not_to_sell_turned_into_a_condition_is_not_called_a_permissio
                  "If we sell or transfer your personal information as part of a merger, we will notify you first.",
                  "Sharing")
     assert rated.summary.startswith("no longer says data is not sold") and rated.severity == "high"
+
+
+def test_an_age_lowered_where_the_sentence_repeats_it_and_a_party_added_to_a_lettered_list() -> None:
+    """A new user running the daemon (acuityads, Open Terms Archive, ODC-BY 1.0): "children under 18 years of
+    age" → 16, the same sentence saying "children under 18" again, read "adds age threshold: 16"; "i) data brokers
+    and advertising partners" added to the lettered list of providers under "Disclosure, onward transfer" read
+    "sharing clause modified", medium."""
+    assert _edited_policy_changes("acuityads", "children under 18 years of age", "children under 16 years of age") \
+        == [("age threshold 18 → 16", ["minors"])]
+    assert _edited_policy_changes(
+        "acuityads", "h) auditing, debugging and security vendors.",
+        "h) auditing, debugging and security vendors, i) data brokers and advertising partners.") == [
+        ("adds recipients: data brokers, advertising partners", ["sharing"])]

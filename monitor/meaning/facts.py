@@ -391,10 +391,11 @@ def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     return found
 
 
-# A heading that says data goes out: shared, sold, its recipients; or disclosed, where data is named ("Disclosure &
+# A heading that says data goes out: shared, sold, its recipients, its onward transfer (the Privacy Shield's and the
+# DPF's word); or disclosed, where data is named ("Disclosure &
 # Policies" over an editorial note discloses no data). Not one about data coming in ("Information you provide to
 # us", "Third-party sources") or about the user's rights ("…delete or transfer your data").
-_OUTBOUND_HEADING = re.compile(r"\b(?:shar(?:e|es|ed|ing)|sell(?:s|ing)?|sold|sales?|recipients?)\b")
+_OUTBOUND_HEADING = re.compile(r"\b(?:shar(?:e|es|ed|ing)|sell(?:s|ing)?|sold|sales?|recipients?|onward transfers?)\b")
 _DISCLOSURE_HEADING = re.compile(r"\bdisclos(?:e|es|ed|ing|ure|ures)\b")
 
 

@@ -217,7 +217,11 @@ def _age_rule(cx: _Context) -> Finding | None:
 
 
 def _replaced(old: list[int], new: list[int]) -> list[tuple[int, int]]:
-    """The (old, new) pairs where one sequence has another value in place of the other's."""
+    """The (old, new) pairs where one sequence has another value in place of the other's: by position when
+    both are as long ("under 18 …, children under 18" → "under 16 …, children under 18": 18 → 16), else where
+    a stretch of one stands for a stretch as long of the other."""
+    if len(old) == len(new):
+        return [(a, b) for a, b in zip(old, new, strict=True) if a != b]
     matcher = SequenceMatcher(None, old, new, autojunk=False)
     return [(a, b) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag == "replace" and i2 - i1 == j2 - j1
             for a, b in zip(old[i1:i2], new[j1:j2], strict=True) if a != b]
