@@ -13,15 +13,29 @@ import time
 
 import jsonschema
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 from standardwebhooks.webhooks import Webhook
 
 from monitor.config import load_config, parse_config
 from monitor.errors import ConfigError
 from monitor.notify.outbox import enqueue_revert_alerts
+from monitor.notify.render import render_email
 from monitor.outcome import CheckResult
-from monitor.store.database import Alert, Source, Store, utcnow
-from tests.alert_helpers import SECRET, Receiver, SmtpServer, email_channel, validate_envelope
+from monitor.store.database import Alert, Source, Store, Version, compress, text_hash, utcnow
+from tests.alert_helpers import (
+    MINORS,
+    RETENTION,
+    SECRET,
+    SHARING,
+    Receiver,
+    SmtpServer,
+    alert_rows,
+    email_channel,
+    queue_change,
+    rated,
+    validate_envelope,
+)
 from tests.pages import edit, render_policy, seed_text
 
 TEXT = seed_text(2)
@@ -100,9 +114,14 @@ def test_a_blink_back_that_undoes_an_alerted_change_sends_one_policy_reverted(wa
     [changed_siem] = w.events("siem")
     [changed_audit] = w.events("audit")
 
-    back = w.check(A)
+    w.site.set("/p", A)
+    run = w.run("check", "--json")
+    [back] = run.json()["results"]
 
     assert to_b["alert_topics"] == ["minors"] and to_b["reverted_alerts"] == []
+    # each channel's message names its own alert: the log must not read as if one message named both
+    assert ("wemet: version 3 returns to the text of version 1; policy.reverted to 2 channels names 1 alert each "
+            "(2 in all)") in run.stderr, run.stderr
     assert back["status"] == "changed" and back["version"] == 3 and back["previous_version"] == 2
     assert back["reverts_to"] == 1 and back["alert_topics"] == []      # a blink back is never a change
     assert back["reverted_alerts"] == [changed_siem["webhook_id"], changed_audit["webhook_id"]]
@@ -114,8 +133,16 @@ def test_a_blink_back_that_undoes_an_alerted_change_sends_one_policy_reverted(wa
             "source": "wemet", "url": w.site.url("/p"), "version": 3, "previous_version": 2, "reverts_to": 1,
             "reverted_alerts": [changed["webhook_id"]], "reverted_versions": [2], "topics": ["minors"],
             "summary": "the policy returned to the text of version 1: the change alerted in version 2 no longer stands",
+            "reverted_details": [{           # what the withdrawn alert said, restated as it was sent
+                "alert": changed["webhook_id"], "version": 2, "topics": ["minors"], "severity": "high",
+                "summaries": ["age threshold 18 → 13"], "more_changes": 0,
+                "summary": "reverts: age threshold 18 → 13 (minors, high), alerted in version 2"}],
+            "more_reverted_details": 0,
             "diff_command": "policy-monitor diff wemet 2 3",
         }
+        said = changed["data"]   # read from the alert sent, not rated again
+        assert (said["topics"], said["severity"], [c["summary"] for c in said["changes"]]) == (
+            ["minors"], "high", ["age threshold 18 → 13"])
     assert w.hooks["sharing-desk"].received == []        # never alerted of the minors change: told nothing
     listed = sorted((a["channel"], a["type"], a["status"]) for a in w.alerts())
     assert listed == [("audit", "policy.changed", "delivered"), ("audit", "policy.reverted", "delivered"),
@@ -185,6 +212,11 @@ def test_one_revert_names_every_alert_it_undoes(watch):
     assert back["reverted_alerts"] == [to_b["webhook_id"], to_both["webhook_id"]]
     assert revert["data"]["reverted_versions"] == [2, 3] and revert["data"]["topics"] == ["minors", "sharing"]
     assert revert["data"]["summary"].endswith("the changes alerted in versions 2 and 3 no longer stand")
+    assert [(r["alert"], r["summary"]) for r in revert["data"]["reverted_details"]] == [
+        (to_b["webhook_id"], "reverts: age threshold 18 → 13 (minors, high), alerted in version 2"),
+        (to_both["webhook_id"], f"reverts: {to_both['data']['changes'][0]['summary']} (sharing, high), "
+                                f"alerted in version 3")]
+    assert revert["data"]["more_reverted_details"] == 0
 
 
 def test_blinks_of_versions_that_never_alerted_stay_silent(watch):
@@ -216,8 +248,13 @@ def test_on_revert_false_silences_one_channel_while_another_still_hears(watch):
     assert ("The policy returned to the text of version 1: the change alerted in version 2 no longer stands."
             in text)
     assert team_alert in text and "policy-monitor diff wemet 2 3" in text
+    # what the withdrawn mail said, restated: the reader need not look the id up
+    assert ("Withdrawn alert:\n"
+            "   - reverts: age threshold 18 → 13 (minors, high), alerted in version 2\n"
+            f"     (alert {team_alert})\n") in text.replace("\r\n", "\n"), text   # (SMTP lines end in CRLF)
     html = revert_mail.message.get_body(("html",)).get_content()
-    assert f"<code>{team_alert}</code> (version 2)" in html
+    assert ("<li style=\"margin-bottom:.5em\">reverts: age threshold 18 → 13 (minors, high), alerted in version 2"
+            f"<br><span style=\"color:#666\">alert <code>{team_alert}</code></span></li>") in html, html
 
 
 def test_a_retried_check_cannot_queue_the_revert_twice(watch):
@@ -268,6 +305,72 @@ def test_the_schema_refuses_a_revert_naming_no_alert():
     del missing["data"]["reverted_versions"]
     with pytest.raises(jsonschema.ValidationError):
         validate_envelope(missing)
+    # what the withdrawn alerts said is an addition: the payload above (without it) stays valid, and so is one with it
+    restated = copy.deepcopy(payload)
+    restated["data"] |= {"more_reverted_details": 0, "reverted_details": [{
+        "alert": "msg_0123", "version": 2, "topics": ["minors"], "severity": "high",
+        "summaries": ["age threshold 18 → 13"], "more_changes": 0,
+        "summary": "reverts: age threshold 18 → 13 (minors, high), alerted in version 2"}]}
+    validate_envelope(restated)
+    unsaid = copy.deepcopy(restated)
+    del unsaid["data"]["reverted_details"][0]["summaries"]
+    with pytest.raises(jsonschema.ValidationError, match="summaries"):
+        validate_envelope(unsaid)
+
+
+def test_a_revert_of_many_alerts_restates_the_most_severe_ones_and_counts_the_rest(make_config, sqlite_url, caplog):
+    """Eleven low alerts (v2–v12) and a high one (v13) undone at once: the revert names all twelve and
+    restates ten, the high one among them, each from the alert its channel was sent (a channel watching only
+    minors was told of v13's minors change alone); the e-mail says how many more, the payload matches the
+    schema, and the log counts per channel."""
+    config = load_config(make_config([{"name": "wemet", "url": "https://example.org/p"}], {
+        "siem": {"type": "webhook", "url": "https://hooks.example.org/policy"},
+        "minors-desk": {"type": "webhook", "url": "https://hooks.example.org/minors", "topics": ["minors"]}}))
+    store = Store(sqlite_url)
+    try:
+        for seq in range(2, 13):
+            queue_change(store, config, "wemet", [rated("4. Sharing", "We share with A.", f"We share with A and {seq}.",
+                                                        ["sharing"], "low", f"recipient {seq} added")], seq=seq)
+        lows = [rated(f"{n}. Contact", "Write to us.", f"Write to us at office {n}.", ["sharing"], "low",
+                      f"contact {n} changed") for n in (1, 2)]
+        queue_change(store, config, "wemet", [*lows, RETENTION, MINORS, SHARING], seq=13)
+        with store.session() as session:
+            session.execute(sa.update(Alert).values(status="delivered"))     # every channel was told
+            row = session.exec(select(Source).where(Source.name == "wemet")).one()
+            back = Version(source_id=row.id, seq=14, url="https://example.org/p", text_hash=text_hash("wemet1"),
+                           raw_hash=text_hash("wemet1"), raw=compress(b"<p>x</p>"), text="v1", reverts_to=1)
+            session.add(back)
+            session.flush()
+            result = CheckResult("wemet", "https://example.org/p", "changed", version=14, previous_version=13,
+                                 reverts_to=1)
+            with caplog.at_level("INFO", logger="monitor.notify"):
+                named, _, _ = enqueue_revert_alerts(session, config, config.sources[0], back, result)
+        reverts = {a.channel: a for a in alert_rows(store) if a.event_type == "policy.reverted"}
+    finally:
+        store.dispose()
+
+    siem, desk = reverts["siem"].payload, reverts["minors-desk"].payload
+    validate_envelope(siem)
+    validate_envelope(desk)
+    assert len(named) == 13 and siem["data"]["reverted_versions"] == list(range(2, 14))
+    assert [r["version"] for r in siem["data"]["reverted_details"]] == [*range(2, 11), 13]   # v11, v12 left out
+    assert siem["data"]["more_reverted_details"] == 2
+    v13 = siem["data"]["reverted_details"][-1]
+    assert (v13["topics"], v13["severity"], v13["more_changes"]) == (["minors", "retention", "sharing"], "high", 0)
+    assert v13["summaries"] == ["age threshold 16 → 13", "sale of data no longer excluded",
+                                "retention period 30 days → 90 days", "contact 1 changed", "contact 2 changed"]
+    assert v13["summary"] == ("reverts: age threshold 16 → 13; sale of data no longer excluded; retention period "
+                              "30 days → 90 days and 2 more changes (minors, retention, sharing, high), alerted in "
+                              "version 13")
+    assert [r["summary"] for r in desk["data"]["reverted_details"]] == [
+        "reverts: age threshold 16 → 13 (minors, high), alerted in version 13"]
+    text = render_email(siem, reverts["siem"].idempotency_key).text
+    assert "   - reverts: recipient 2 added (sharing, low), alerted in version 2\n" in text
+    assert "   ... and 2 more withdrawn alerts.\n" in text and "version 11" not in text
+    html = render_email(siem, reverts["siem"].idempotency_key).html
+    assert "<li>&hellip; and 2 more withdrawn alerts.</li>" in html
+    assert ("wemet: version 14 returns to the text of version 1; policy.reverted to 2 channels names 1 to 12 "
+            "alerts each (13 in all)") in caplog.text
 
 
 def test_the_revert_email_escapes_what_comes_from_outside():
@@ -283,6 +386,21 @@ def test_the_revert_email_escapes_what_comes_from_outside():
     assert "<script>" not in rendered.html and "<i>" not in rendered.html and "<b>" not in rendered.html
     assert "&lt;script&gt;" in rendered.html and "<code>msg_&lt;b&gt;</code> (version 2)" in rendered.html
     assert rendered.subject == "[policy-monitor] wemet: minors change reverted (back to version 1)"
+
+    # the restated summaries come from the policy's text: escaped like the rest
+    restated = render_email(envelope("policy.reverted", {
+        "source": "wemet", "url": "https://example.org/p", "version": 3, "previous_version": 2, "reverts_to": 1,
+        "reverted_alerts": ["msg_<b>"], "reverted_versions": [2], "topics": ["minors"],
+        "summary": "the policy returned to the text of version 1: the change alerted in version 2 no longer stands",
+        "reverted_details": [{"alert": "msg_<b>", "version": 2, "topics": ["minors"], "severity": "high",
+                              "summaries": ["now says <script>alert(1)</script>"], "more_changes": 0,
+                              "summary": "reverts: now says <script>alert(1)</script> (minors, high), alerted "
+                                         "in version 2"}],
+        "more_reverted_details": 0, "diff_command": "policy-monitor diff wemet 2 3"}), "msg_1")
+    assert "<script>" not in restated.html and "<b>" not in restated.html
+    assert ("reverts: now says &lt;script&gt;alert(1)&lt;/script&gt; (minors, high), alerted in version 2<br>"
+            "<span style=\"color:#666\">alert <code>msg_&lt;b&gt;</code></span>") in restated.html
+    assert "   - reverts: now says <script>alert(1)</script> (minors, high), alerted in version 2\n" in restated.text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 MAX_CHANGES_PER_ALERT = 20
 MAX_ERROR_CHARS = 500
+MAX_RESTATED_ALERTS = 10      # a revert restates this many of the alerts it withdraws (it may undo many)
+MAX_RESTATED_SUMMARIES = 3    # change summaries in each restated alert's one line
 EVENT_TYPES = ("policy.changed", "policy.reverted", "source.failing", "source.recovered", "source.unstable", "test")
 SOURCE_EVENTS = ("source.failing", "source.recovered", "source.unstable")
 _QUEUED = "policy_monitor_alerts_queued"   # session.info flag: this transaction queued alerts
@@ -159,6 +161,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
                    Alert.source_id == version.source_id, Alert.event_type == "policy.reverted"))
                for key in ((payload or {}).get("data") or {}).get("reverted_alerts") or ()}
     named: list[str] = []
+    per_channel: list[int] = []  # how many each channel's revert names: `named` adds them up across channels
     for name, channel in config.channels_for(source).items():
         mine = [(alert, seq) for alert, seq in received
                 if alert.channel == name and alert.idempotency_key not in already]
@@ -167,14 +170,17 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
         key = alert_id("policy.reverted", source.name, version.seq, name)
         ids, seqs = [a.idempotency_key for a, _ in mine], [seq for _, seq in mine]
         named.extend(ids)
+        per_channel.append(len(ids))
         if _exists(session, key):
             continue
         topics = sorted({t for a, _ in mine for t in ((a.payload or {}).get("data") or {}).get("topics") or ()})
+        details = _restated(mine)
         data = {
             "source": source.name, "url": source.url, "version": version.seq,
             "previous_version": result.previous_version, "reverts_to": version.reverts_to,
             "reverted_alerts": ids, "reverted_versions": seqs, "topics": topics,
             "summary": revert_summary(version.reverts_to, seqs),
+            "reverted_details": details, "more_reverted_details": len(mine) - len(details),
             "diff_command": f"policy-monitor diff {source.name} {result.previous_version} {version.seq}",
             **_change_link(config, source.name, result.previous_version, version.seq),
         }
@@ -183,7 +189,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
         session.info[_QUEUED] = True
     if named:
         log.info(f"{source.name}: version {version.seq} returns to the text of version {version.reverts_to}; "
-                 f"policy.reverted names {len(named)} alert{'s' * (len(named) != 1)}",
+                 f"policy.reverted {_per_channel(per_channel)}",
                  extra={"source": source.name, "event": "policy.reverted", "reverted_alerts": named})
     return named, superseded, requeued
 
@@ -255,6 +261,43 @@ def _supersede(session: Session, alert: Alert, version: Version) -> bool:
         log.info(f"alert {alert.id} to {alert.channel} superseded: {why}",
                  extra={"alert": alert.id, "channel": alert.channel, "event": "alert.superseded"})
     return bool(taken)
+
+
+def _per_channel(counts: list[int]) -> str:
+    """'names 1 alert', or 'to 2 channels names 1 alert each (2 in all)': each channel's revert names only its
+    own alerts, so a total across channels alone would read as if one message named them all."""
+    def alerts(n: int) -> str:
+        return f"{n} alert{'s' * (n != 1)}"
+    if len(counts) == 1:
+        return f"names {alerts(counts[0])}"
+    low, high = min(counts), max(counts)
+    each = alerts(low) if low == high else f"{low} to {alerts(high)}"
+    return f"to {len(counts)} channels names {each} each ({sum(counts)} in all)"
+
+
+def _restated(undone: list[tuple[Alert, int]]) -> list[dict[str, Any]]:
+    """What each undone alert told its channel, read from its stored `policy.changed` payload rather than
+    rated again: the revert must withdraw what was said, even if the rating has changed since. At most
+    `MAX_RESTATED_ALERTS`, the most severe, in the order of `reverted_alerts`."""
+    items = [_restate(alert, seq) for alert, seq in undone]
+    kept = {id(i) for i in most_severe_first(items, lambda i: i["severity"])[:MAX_RESTATED_ALERTS]}
+    return [i for i in items if id(i) in kept]
+
+
+def _restate(alert: Alert, seq: int) -> dict[str, Any]:
+    data = (alert.payload or {}).get("data") or {}
+    # most severe first, as the alert's e-mail listed them, so the one line keeps the ones that mattered most
+    changes = most_severe_first(data.get("changes") or [], lambda c: c.get("severity"))
+    summaries = [c.get("summary") or c.get("kind") or "" for c in changes]
+    more = int(data.get("more_changes") or 0)
+    topics, severity = list(data.get("topics") or []), data.get("severity")
+    shown = summaries[:MAX_RESTATED_SUMMARIES]
+    left = len(summaries) - len(shown) + more
+    said = "; ".join(shown) + (f" and {left} more change{'s' * (left != 1)}" if left else "")
+    rated = ", ".join([*topics, *([severity] if severity else [])])
+    return {"alert": alert.idempotency_key, "version": seq, "topics": topics, "severity": severity,
+            "summaries": summaries, "more_changes": more,
+            "summary": f"reverts: {said}{f' ({rated})' if rated else ''}, alerted in version {seq}"}
 
 
 def revert_summary(reverts_to: int, versions: list[int]) -> str:
