@@ -75,7 +75,8 @@ JITTER_FRACTION = 0.1
 
 def run_daemon(config: Config, store: Store, *, config_path: str, db_url: str | None = None,
                grace: float = SHUTDOWN_GRACE) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code (0 after a clean stop).
+    """Run until SIGTERM/SIGINT; returns the process exit code (0 after a clean stop, 2 when another daemon
+    runs on this database).
 
     The grace period in-flight checks get at shutdown may be set with the environment variable
     POLICY_MONITOR_SHUTDOWN_GRACE (seconds), e.g. shorter under a supervisor with a tight stop timeout.
@@ -157,8 +158,11 @@ class Daemon:
         self._stop = asyncio.Event()
         other = running_daemon(self.store)
         if other:
+            from monitor.cli.common import EXIT_USAGE
+
             log.error(f"another daemon is running on this database ({other}); stop it first")
-            return 1
+            # a conflict, not a failed source: exit 1 would have the systemd unit restart this one every 30 s
+            return EXIT_USAGE
         released = release_dead_locks(self.store)
         self._write_state(started_at=utcnow().isoformat(), stopped_at="", pid=str(os.getpid()),
                           host=socket.gethostname(), heartbeat_interval=str(self.config.daemon.heartbeat))

@@ -6,6 +6,8 @@ import sqlite3
 import subprocess
 import sys
 
+import httpx
+
 from tests.pages import edit, render_policy, seed_text
 
 
@@ -195,6 +197,40 @@ def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_co
     assert hidden.exit_code == 0
     assert "no changes (use --all to include form-only edits, moves and date stamps)" in hidden.stdout
     assert "[date changed]" in shown.stdout and "[-June 30-]{+July 1+}" in shown.stdout
+
+
+def test_history_says_which_versions_changed_only_a_date_stamp_or_only_form_as_the_web_source_page(
+        cli, site, make_config, sqlite_url):
+    """A new user: a date-stamp-only version read `changes 1` with an empty note in `history`, `no changes` in
+    `diff` and `form-only` on the web source page."""
+    from tests.web_site import serve_thread
+
+    text = seed_text(3)
+    config = make_config([{"name": "zw", "url": site.set("/a", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    dated = edit(text, "June 30, 2025", "July 1, 2026")
+    site.set("/a", render_policy(dated))
+    cli("--config", config, "--db", sqlite_url, "check")
+    first = next(line for line in dated.splitlines() if line.count(" ") > 8 and not line.startswith("#"))
+    words = first.split()
+    site.set("/a", render_policy(dated.replace(first, " ".join([*words[:3], words[4], words[3], *words[5:]]))))
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    rows = cli("--config", config, "--db", sqlite_url, "history", "zw", "--json").json()
+    table = cli("--config", config, "--db", sqlite_url, "history", "zw").stdout
+    with serve_thread(config, sqlite_url) as base:
+        page = httpx.get(base + "/sources/zw", timeout=30).text
+
+    assert [(r["changes"] > 0, r["without_substance"]) for r in rows] == [
+        (False, None), (True, "date stamp only"), (True, "form only")]
+    notes: list[str] = []  # the note column, its cells unwrapped (a narrow table wraps them)
+    for cells in (line.split("│") for line in table.splitlines() if line.startswith("│")):
+        if cells[1].strip():
+            notes.append("")
+        notes[-1] = f"{notes[-1]} {cells[-2].strip()}".strip()
+    assert notes == ["", "date stamp only", "form only"], table
+    assert '<span class="badge form-only">date stamp only</span>' in page
+    assert '<span class="badge form-only">form only</span>' in page
 
 
 def test_diff_counts_form_only_edits_instead_of_listing_them(cli, site, make_config, sqlite_url):

@@ -200,6 +200,7 @@ def discard(
     from sqlmodel import select
 
     from monitor.store.database import Alert, utcnow
+    from monitor.store.delivery_health import DISCARDED
 
     if bool(ids) == bool(channel):
         fail("name alert ids or use --channel (not both)")
@@ -209,7 +210,7 @@ def discard(
             chosen = list(session.exec(select(Alert).where(Alert.status == "pending", Alert.channel == channel)))
         else:
             chosen = _alerts_by_id(session, ids, refuse=lambda a: None if a.status == "pending" else "is not pending")
-        message = f"discarded by a user on {utcnow():%Y-%m-%d %H:%M} UTC"
+        message = f"{DISCARDED} on {utcnow():%Y-%m-%d %H:%M} UTC"  # `status` tells it from a failure by it
         for alert in chosen:
             session.execute(update(Alert).where(Alert.id == alert.id, Alert.status == "pending")
                             .values(status="failed", last_error=message))

@@ -20,23 +20,26 @@ STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as
 
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show the daemon's heartbeat or the workers and queue, the checks due and the failing sources (exit 1 if any)."""
+    """Show the daemon's heartbeat or the workers and queue, the checks due, the failing sources and the alerts
+    not delivered (exit 1 while a source or an alert channel is failing)."""
     obj = ctx_obj(ctx)
     report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
         print_json(report)
     else:
         _print_status(report)
-    raise typer.Exit(EXIT_SOURCE_FAILED if report["failing"] else EXIT_OK)
+    failing = report["failing"] or report["alerts"]["failing_channels"]
+    raise typer.Exit(EXIT_SOURCE_FAILED if failing else EXIT_OK)
 
 
 def daemon_status(store: Store, config: Config | None, now: datetime | None = None) -> dict:
-    """The `status --json` document: daemon liveness, per-source schedule, due and failing sources."""
+    """The `status --json` document: daemon liveness, per-source schedule, due and failing sources, the outbox."""
     from sqlmodel import select
 
     from monitor.config import DaemonConfig
     from monitor.notify.health import is_failing
     from monitor.store.database import DaemonState, Source, utcnow
+    from monitor.store.delivery_health import outbox_health
     from monitor.workers.fleet import fleet_status
 
     now = now or utcnow()
@@ -70,7 +73,9 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
             failing.append({"source": name, "consecutive_failures": failures,
                             "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
                             "reported": row.failing_reported})
-    report = {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing}
+    outbox = outbox_health(store, config.channels if config else None)
+    report = {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing,
+              "alerts": outbox.to_json()}
     if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
         report.update(fleet)
     return report
@@ -139,6 +144,23 @@ def _print_status(report: dict) -> None:
             error = item["error"] or item["last_outcome"] or ""
             table.add_row(item["source"], str(item["consecutive_failures"]), escape(error))
         out.print(table)
+    _print_outbox(report["alerts"])
+
+
+def _print_outbox(alerts: dict) -> None:
+    if not alerts["channels"]:  # every alert delivered (or none queued): nothing to say, as with no due source
+        return
+    out.print(f"alerts pending: {alerts['pending']} (retrying: {alerts['retrying']}) · failed: {alerts['failed']} "
+              f"· failing channels: {len(alerts['failing_channels'])}", highlight=False, soft_wrap=True)
+    table = Table("alert channel", "pending", "retrying", "failed", "state")
+    for c in alerts["channels"]:
+        state = "failing" if c["failing"] else "retrying" if c["retrying"] else ""
+        table.add_row(escape(c["channel"]), str(c["pending"]), str(c["retrying"]), str(c["failed"]), state)
+    out.print(table)
+    if alerts["failed"] or alerts["retrying"]:
+        retry = "; `policy-monitor alerts retry --failed` sends the failed ones again" if alerts["failed"] else ""
+        out.print(f"their errors: `policy-monitor alerts` (the web view's /alerts){retry}",
+                  highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_fleet(report: dict) -> None:

@@ -272,7 +272,7 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     table = Table("version", "fetched (UTC)", "size", "changes", "alert topics", "note")
     for r in rows:
         note = (f"blink back to v{r['reverts_to']}" if r["reverts_to"] else
-                f"reverted in v{r['reverted_in']}" if r["reverted_in"] else "")
+                f"reverted in v{r['reverted_in']}" if r["reverted_in"] else r["without_substance"] or "")
         table.add_row(str(r["version"]), r["fetched_at"][:16].replace("T", " "), f"{r['chars']:,} chars",
                       str(r["changes"]),
                       ", ".join(r["alert_topics"]) or "-", note)

@@ -57,9 +57,20 @@ def source_overview(store: Store, config: Config) -> list[dict]:
     return out
 
 
+def without_substance(changes: Sequence[tuple[str, bool, str | None]]) -> str | None:
+    """What a version is whose changes, each a (kind, substantive, not_rated), are none of substance:
+    "date stamp only" when each is a date stamp, else "form only" (spelling, order, moves, renames); None when
+    it has no change, or one of substance or not rated (nobody judged that one harmless: `is_material`).
+    The one rule of `history`'s note and of the web view's source page."""
+    if not changes or any(substantive or not_rated for _, substantive, not_rated in changes):
+        return None
+    return "date stamp only" if all(kind == "date" for kind, *_ in changes) else "form only"
+
+
 def version_history(store: Store, source: Source) -> list[dict]:
-    """Every stored version of a source, oldest first, with its change count, alert topics and, for a change a
-    later blink back undid, that version (`reverted_in`).
+    """Every stored version of a source, oldest first, with its change count, alert topics, what it is when
+    none of its changes is of substance (`without_substance`) and, for a change a later blink back undid,
+    that version (`reverted_in`).
 
     Reads columns, not rows: a source with 1,000 versions must not load 1,000 texts and raw pages."""
     with store.session() as session:
@@ -67,16 +78,20 @@ def version_history(store: Store, source: Source) -> list[dict]:
             select(Version.id, Version.seq, Version.fetched_at, Version.url, Version.text_hash,
                    func.length(Version.text), Version.reverts_to)
             .where(Version.source_id == source.id).order_by(Version.seq)).all()
-        changes: dict[int, list[list[str]]] = {}
-        for new_id, alert_topics in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics)
-                                                 .where(ChangeRow.source_id == source.id)):
-            changes.setdefault(new_id, []).append(alert_topics)
+        topics_of: dict[int, list[list[str]]] = {}
+        kinds_of: dict[int, list[tuple[str, bool, str | None]]] = {}
+        for new_id, alert_topics, kind, substantive, not_rated in session.exec(
+                select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.kind, ChangeRow.substantive,
+                       ChangeRow.not_rated).where(ChangeRow.source_id == source.id)):
+            topics_of.setdefault(new_id, []).append(alert_topics)
+            kinds_of.setdefault(new_id, []).append((kind, substantive, not_rated))
     reverts = Reverts((seq, reverts_to) for _, seq, *_, reverts_to in reversed(versions) if reverts_to is not None)
-    undone = {seq: reverts.undone_in(seq) for id_, seq, *_ in reversed(versions) if any(changes.get(id_, ()))}
+    undone = {seq: reverts.undone_in(seq) for id_, seq, *_ in reversed(versions) if any(topics_of.get(id_, ()))}
     return [{
         "version": seq, "fetched_at": _iso(fetched_at), "url": url, "hash": digest,
-        "chars": chars, "changes": len(changes.get(id_, [])),
-        "alert_topics": sorted({t for topics in changes.get(id_, []) for t in topics}),
+        "chars": chars, "changes": len(topics_of.get(id_, [])),
+        "alert_topics": sorted({t for topics in topics_of.get(id_, []) for t in topics}),
+        "without_substance": None if reverts_to else without_substance(kinds_of.get(id_, [])),
         "reverts_to": reverts_to, "reverted_in": undone.get(seq),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 

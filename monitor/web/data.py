@@ -108,7 +108,7 @@ class VersionItem:
     changes: int
     alert_topics: list[str]
     severity: str | None
-    form_only: bool  # changed, but only in form (spelling, moves, renames, date stamps)
+    form_only: str | None  # "form only" or "date stamp only": changed, none in substance (queries.without_substance)
     reverted_in: int | None = None  # its change was undone by this later version (a blink back)
 
     @property
@@ -121,7 +121,7 @@ class VersionItem:
             return "material"
         if not self.changes:
             return "layout only"
-        return "form-only" if self.form_only else "outside watched topics"
+        return self.form_only or "outside watched topics"
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,7 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
             .offset((page - 1) * VERSIONS_PER_PAGE).limit(VERSIONS_PER_PAGE)).all()
         changes: dict[int, list] = {}
         for change in session.exec(select(ChangeRow.new_version_id, ChangeRow.alert_topics, ChangeRow.severity,
-                                          ChangeRow.substantive, ChangeRow.not_rated)
+                                          ChangeRow.substantive, ChangeRow.not_rated, ChangeRow.kind)
                                    .where(ChangeRow.new_version_id.in_([v[0] for v in versions]))):
             changes.setdefault(change[0], []).append(change)
         items = []
@@ -292,7 +292,7 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
             items.append(VersionItem(
                 seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
                 max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
-                bool(mine) and all(not c[4] and not c[3] for c in mine), undone.get(seq)))
+                queries.without_substance([(c[5], c[3], c[4]) for c in mine]), undone.get(seq)))
         timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
         status = _status(session, cfg, row, total, None, config.daemon.failure_threshold) if cfg else None

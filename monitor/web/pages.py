@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 from monitor.errors import NoSuchVersionError
 from monitor.meaning.names import TOPICS
 from monitor.notify.listing import ALERT_STATUSES, is_due, list_alerts
+from monitor.store.delivery_health import outbox_health
 from monitor.store.queries import is_material, version_detail
 from monitor.web import data, diffview
 from monitor.web.context import Web, choice, render
@@ -29,8 +30,9 @@ def overview(request: Request) -> HTMLResponse:
     topic = choice(request, "topic", TOPICS)
     status = choice(request, "status", data.STATUSES)
     rows = data.overview(web.store, web.config, topic=topic, status=status)
+    outbox = outbox_health(web.store, web.config.channels)
     return render(request, "overview.html", rows=rows, topic=topic, status=status, topics=TOPICS,
-                  statuses=data.STATUSES, total=len(web.config.sources))
+                  statuses=data.STATUSES, total=len(web.config.sources), outbox=outbox)
 
 
 def source(request: Request) -> HTMLResponse:
