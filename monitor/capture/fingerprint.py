@@ -95,23 +95,24 @@ def fingerprint(body: str, *, content_type: str = "text/html", select: str | Non
         return f"{_VERSION}:{digest.hexdigest()}"
     parts: list[str] = []
     add = parts.append
-    for element in (element for top in document for element in top.iter()):  # pre-order, each top in turn;
-        tag = element.tag  # with each element's number of children, the tree is fixed
-        if not isinstance(tag, str):  # a comment or PI: its text is never read (a timestamp, a build id), its
-            tail = element.tail       # tail is text like any other
-            add(f"{_END}{tail or ''}")
-            continue
-        add(f"{_START}{tag}{_SEP}{len(element)}")
-        if element.attrib:
-            for name, value in element.items():
-                if name in READ_ATTRIBUTES or name.startswith("aria-") or name in extra or (
-                        name == "href" and (value.startswith("#") or "email-protection" in value)):
-                    add(f"{_ATTR}{name}={value}")
-        text = element.text
-        if text and (tag not in _UNREAD_TEXT or script_text):
-            add(_SEP + text)
-        tail = element.tail
-        if tail:
-            add(_END + tail)
+    for top in document:
+        for element in top.iter():  # pre-order; with each element's number of children, the tree is fixed
+            tag = element.tag
+            if not isinstance(tag, str):  # a comment or PI: its text is never read (a timestamp, a build id),
+                tail = element.tail       # its tail is text like any other
+                add(f"{_END}{tail or ''}")
+                continue
+            add(f"{_START}{tag}{_SEP}{len(element)}")
+            if element.attrib:
+                for name, value in element.items():
+                    if name in READ_ATTRIBUTES or name.startswith("aria-") or name in extra or (
+                            name == "href" and (value.startswith("#") or "email-protection" in value)):
+                        add(f"{_ATTR}{name}={value}")
+            text = element.text
+            if text and (tag not in _UNREAD_TEXT or script_text):
+                add(_SEP + text)
+            tail = element.tail
+            if tail:
+                add(_END + tail)
     digest.update("".join(parts).encode("utf-8", "surrogatepass"))
     return f"{_VERSION}:{digest.hexdigest()}"
