@@ -195,7 +195,7 @@ def test_diff_of_a_date_only_version_says_where_the_change_is(cli, site, make_co
     shown = cli("--config", config, "--db", sqlite_url, "diff", "zw", "--format", "text", "--all")
 
     assert hidden.exit_code == 0
-    assert "no changes (use --all to include form-only edits, moves and date stamps)" in hidden.stdout
+    assert "no changes in substance (use --all to include form-only edits, moves and date stamps)" in hidden.stdout
     assert "[date changed]" in shown.stdout and "[-June 30-]{+July 1+}" in shown.stdout
 
 

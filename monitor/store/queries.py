@@ -224,7 +224,10 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
     title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
     counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown (use --all to see them)"
                if form_only else "")
-    nothing = ("no changes in substance" if form_only else "no changes") + (
+    # moves and date stamps are left out unlisted: say so when they are all a version changed (a date-stamp-only
+    # version is one `history` and the web call "date stamp only", not "no changes")
+    left_out = 0 if show_all else len(diff.rated) - len(rated) - form_only
+    nothing = ("no changes in substance" if form_only or left_out else "no changes") + (
         "" if show_all else " (use --all to include form-only edits, moves and date stamps)")
     if counted and rated:
         title += f" ({counted})"
