@@ -1491,3 +1491,24 @@ def test_an_age_lowered_where_the_sentence_repeats_it_and_a_party_added_to_a_let
         "acuityads", "h) auditing, debugging and security vendors.",
         "h) auditing, debugging and security vendors, i) data brokers and advertising partners.") == [
         ("adds recipients: data brokers, advertising partners", ["sharing"])]
+
+
+def test_purposes_read_as_phrases_not_fragments() -> None:
+    """A new user's timeline read "adds purposes: to assist each other, as service providers, in data processing
+    operations, such, …": purposes (phrases with commas of their own) were joined by commas, an inline phrase cut
+    at its cap ended mid-phrase ("…you've asked for under a"), and "For most devices," or "To this end we may"
+    counted as purposes. Real sentences: adsense and cloudant (Open Terms Archive, ODC-BY 1.0)."""
+    from monitor.meaning.facts import purposes
+    from monitor.meaning.significance import _list_summary
+
+    cut = purposes([Clause("We process your data in order to provide a service that you've asked for under a "
+                           "contract, for example loading a YouTube video.")])
+    assert list(cut.values()) == ["in order to provide a service that you've asked for under a …"]  # 12 words
+    lead_in = "We use your information:"
+    for scope in ("For most devices, you can turn this off in settings.",
+                  "To this end we may, for example, process the login information of your account."):
+        assert purposes([Clause(scope, lead_in)]) == {}, scope
+    assert purposes([Clause("in order to protect the safety of the users)")]) == {
+        "in order to protect the safety of the users": "in order to protect the safety of the users"}
+    assert _list_summary("adds", "purpose", ["to assist each other, as service providers", "to make it safer"],
+                         "; ") == "adds purposes: to assist each other, as service providers; to make it safer"

@@ -464,7 +464,8 @@ def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str,
 
 
 _PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
-_PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]{3,80})|"
+_INLINE_CAP = 80  # characters of an inline purpose read (its key): a long phrase's later words are no purpose of theirs
+_PURPOSE_INLINE = re.compile(rf"\b(?:for the purposes? of|in order to)\s+([^,.;:]{{3,{_INLINE_CAP}}})|"
                              r"\bfor (?:[a-z]+ ){1,3}purposes\b")
 # Openers that only look like a purpose: "for example", "for instance", "for more details/information",
 # "to learn more" and "to the extent" are discourse markers that introduce an illustration, a pointer or a
@@ -472,7 +473,11 @@ _PURPOSE_INLINE = re.compile(r"\b(?:for the purposes? of|in order to)\s+([^,.;:]
 # list item starting so is never itself a purpose.
 _DISCOURSE_MARKER = re.compile(r"^(?:for (?:example|instance|(?:more|further|additional|full) (?:details|information|"
                                r"info)|details|information)\b|in order to do (?:that|this|so|it)\b|"
-                               r"to (?:learn|find out|read|see) more\b|to the extent\b)")
+                               r"to (?:learn|find out|read|see) more\b|to the extent\b|to (?:this|that) end\b|"
+                               r"to do (?:so|this|that)\b|"
+                               # "For most devices, …", "for some services": a scope a quantifier opens, no use
+                               r"for (?:most|some|all|each|every|any|many|certain|these|those|such)\b"
+                               r"(?! (?:[a-z]+ ){0,2}purposes?\b))")  # ("for these advertising purposes" names one)
 # Words that point at a purpose named elsewhere ("for the following purposes", "for these purposes", "for the
 # purposes described above", "for the purpose of this privacy policy", "in order to do that") and so name none:
 # determiners, pointers, quantifiers and the document's own name. A purpose needs one word outside them.
@@ -520,13 +525,21 @@ def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
     for clause in clauses:
         item = fold(ENUMERATOR.sub("", clause.text.strip())).strip()
         # a list item's purpose is its phrase, up to the end of its clause
-        candidates = [_PURPOSE_END.split(item, maxsplit=1)[0]] if clause.lead_in and _PURPOSE_ITEM.match(item) \
-            else []
-        candidates += [m.group(0) for m in _PURPOSE_INLINE.finditer(item)]
-        for phrase in candidates:
+        candidates = [(_PURPOSE_END.split(item, maxsplit=1)[0], False)] \
+            if clause.lead_in and _PURPOSE_ITEM.match(item) else []
+        # (an inline phrase is read up to its cap: one cut there goes on in the text)
+        candidates += [(m.group(0), m.group(1) is not None and len(m.group(1)) == _INLINE_CAP)
+                       for m in _PURPOSE_INLINE.finditer(item)]
+        for phrase, cut in candidates:
             phrase = re.sub(r"[;,.]?\s*(?:and|or)?\s*$", "", phrase.strip()).strip(" ;,.")
+            if phrase.endswith(")") and phrase.count(")") > phrase.count("("):
+                phrase = phrase[:-1].rstrip(" ;,.")  # "…the safety of the users)": the bracket closes the text's
             if _names_a_purpose(phrase):
-                found.setdefault(" ".join(words(phrase)), " ".join(phrase.split()[:12]))
+                shown = phrase.split()
+                if cut:  # the last word may be cut in two
+                    shown = shown[:-1]
+                found.setdefault(" ".join(words(phrase)),
+                                 " ".join(shown[:12]) + (" …" if cut or len(shown) > 12 else ""))
     return found
 
 

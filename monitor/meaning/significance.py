@@ -420,9 +420,9 @@ def _exception_rule(cx: _Context) -> Finding | None:
     return None
 
 
-def _list_summary(verb: str, noun: str, items: list[str]) -> str:
+def _list_summary(verb: str, noun: str, items: list[str], separator: str = ", ") -> str:
     items = list(dict.fromkeys(items))  # a recipient found both as a kind and by name is listed once
-    shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+    shown = separator.join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
     return f"{verb} {noun}{'s' if len(items) > 1 else ''}: {shown}"
 
 
@@ -453,8 +453,9 @@ def _purpose_rule(cx: _Context) -> Finding | None:
     old, new = purposes(cx.before.clauses), purposes(cx.after.clauses)
     came = [v for k, v in new.items() if k not in old]
     gone = [v for k, v in old.items() if k not in new]
-    parts = ([_list_summary("adds", "purpose", came)] if came else []) + \
-            ([_list_summary("removes", "purpose", gone)] if gone else [])
+    # purposes are phrases with commas of their own ("to assist each other, as service providers, in …"): "; "
+    parts = ([_list_summary("adds", "purpose", came, "; ")] if came else []) + \
+            ([_list_summary("removes", "purpose", gone, "; ")] if gone else [])
     # a purpose listed under "… retaining the information is necessary for us to:" is a reason data is kept
     # (even in a paragraph about deletion requests, whose topic is the user's rights)
     changed = set(old) ^ set(new)
