@@ -125,6 +125,9 @@ _TWO_LETTER_OF = {three: two for two, threes in {
     "zh": "zho chi", "ru": "rus", "uk": "ukr", "bg": "bul", "sr": "srp", "mk": "mkd mac", "be": "bel",
     "kk": "kaz", "el": "ell gre", "ar": "ara", "he": "heb", "th": "tha",
 }.items() for three in threes.split()}
+# RFC 5646 §2.2.2: codes ISO 639 withdrew, which the registry keeps as deprecated, the model and guard knowing
+# neither: every change would be stored unrated. Refused with the code that replaced each.
+_DEPRECATED = {"iw": "he", "in": "id", "ji": "yi"}
 
 
 def _check_language(tag: str) -> str:
@@ -133,6 +136,8 @@ def _check_language(tag: str) -> str:
         raise ValueError(f"{tag!r} is not a language tag; use a BCP 47 tag such as en, de-AT or zh-Hans"
                          + (f"; did you mean {suggestion!r}?" if (suggestion := _tag_of_name(tag)) else ""))
     primary = primary_language(tag)
+    if current := _DEPRECATED.get(primary):
+        raise ValueError(f"{tag!r} is a withdrawn language code: use {current + tag[len(primary):]!r}")
     if two := _TWO_LETTER_OF.get(primary):
         name = next((name for name, code in _tags_of_names().items() if code == two), None)
         raise ValueError(f"{tag!r} is not a BCP 47 tag" + f" for {name}" * bool(name)

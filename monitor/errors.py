@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# README.md "Exit codes": here, not in the CLI, so the daemon (monitor/scheduler.py) returns them without it
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3
+# `run` while another daemon's heartbeat is fresh: not a usage error (2, which systemd does not restart), as
+# that daemon may have died on another host; restarted, the run starts once its heartbeat is stale
+EXIT_DAEMON_RUNNING = 4
+
 
 class PolicyMonitorError(Exception):
     """Base of every error policy-monitor raises on purpose."""

@@ -54,6 +54,7 @@ from sqlmodel import select
 from monitor.capture.browser import BrowserPool
 from monitor.capture.fetch import Fetcher
 from monitor.config import Config, SourceConfig, reload_config
+from monitor.errors import EXIT_DAEMON_RUNNING
 from monitor.logs import adopt_library_logs
 from monitor.notify.delivery import deliver_pending
 from monitor.notify.feed import refresh_feed
@@ -75,7 +76,7 @@ JITTER_FRACTION = 0.1
 
 def run_daemon(config: Config, store: Store, *, config_path: str, db_url: str | None = None,
                grace: float = SHUTDOWN_GRACE) -> int:
-    """Run until SIGTERM/SIGINT; returns the process exit code (0 after a clean stop, 2 when another daemon
+    """Run until SIGTERM/SIGINT; returns the process exit code (0 after a clean stop, 4 when another daemon
     runs on this database).
 
     The grace period in-flight checks get at shutdown may be set with the environment variable
@@ -158,11 +159,10 @@ class Daemon:
         self._stop = asyncio.Event()
         other = running_daemon(self.store)
         if other:
-            from monitor.cli.common import EXIT_USAGE
-
             log.error(f"another daemon is running on this database ({other}); stop it first")
-            # a conflict, not a failed source: exit 1 would have the systemd unit restart this one every 30 s
-            return EXIT_USAGE
+            # its own code: that daemon may have crashed on another host, its heartbeat fresh a while yet, so
+            # the systemd unit retries this (not 2, which it never retries) and the run starts once it is stale
+            return EXIT_DAEMON_RUNNING
         released = release_dead_locks(self.store)
         self._write_state(started_at=utcnow().isoformat(), stopped_at="", pid=str(os.getpid()),
                           host=socket.gethostname(), heartbeat_interval=str(self.config.daemon.heartbeat))

@@ -71,6 +71,14 @@ def test_the_schema_rejects_malformed_envelopes(store, broken):
         validate_envelope({**payload, **broken})
 
 
+def test_the_schemas_topics_are_the_classifiers():
+    """A topic the classifier can give (`ads_ai` was missing) must validate in every payload that lists topics."""
+    from monitor.meaning.topics import TOPICS
+
+    schema = json.loads((alerts_dir() / "webhook.schema.json").read_text())
+    assert schema["$defs"]["topic"]["enum"] == list(TOPICS)
+
+
 def test_the_schema_requires_each_event_types_own_fields():
     with pytest.raises(jsonschema.ValidationError, match="consecutive_failures"):
         validate_envelope(envelope("source.failing", {"source": "wemet", "url": "https://x.org/", "error": "boom"}))

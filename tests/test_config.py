@@ -331,6 +331,14 @@ def test_a_language_tag_is_stored_without_the_spaces_around_it(tag, stored):
     assert [source.language for source in config.sources] == [stored, stored]
 
 
+@pytest.mark.parametrize("tag, current", [("iw", "he"), ("in", "id"), ("ji", "yi"), ("iw-IL", "he-IL")])
+def test_a_withdrawn_language_code_is_refused_with_the_code_that_replaced_it(tag, current):
+    """`iw` passed the tag check, and neither the topic model nor the guard knows it: every change unrated."""
+    with pytest.raises(ConfigError) as refused:
+        parse_config(f"sources:\n  - name: a\n    url: https://example.org/a\n    language: {tag}\n")
+    assert f"'{tag}' is a withdrawn language code: use '{current}'" in str(refused.value)
+
+
 def test_a_three_letter_code_of_a_language_with_a_two_letter_code_is_refused_with_that_code(cli, tmp_path):
     """BCP 47 takes the two-letter code where there is one; `eng` passed and left every change unrated."""
     found = problems("""

@@ -42,8 +42,8 @@ def test_a_new_file_is_a_migrated_file_and_alembic_takes_it_as_head(tmp_path):
     store = Store(f"sqlite:///{path}")
     try:
         assert store.applied == [], "Alembic finds it at head: nothing to apply"
-        assert [rev for rev, _ in store.downgrade("0006_distributed_workers")] == ["0007_text_fingerprint"]
-        assert [rev for rev, _ in store.migrate()] == ["0007_text_fingerprint"], "and migrates it as its own"
+        assert [rev for rev, _ in store.downgrade("0007_text_fingerprint")] == ["0008_alert_status_channel_id"]
+        assert [rev for rev, _ in store.migrate()] == ["0008_alert_status_channel_id"], "and migrates it as its own"
     finally:
         store.dispose()
 

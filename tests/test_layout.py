@@ -76,6 +76,12 @@ def test_the_package_has_no_import_cycles():
     assert cycles(import_graph()) == []
 
 
+def test_the_daemon_depends_on_no_command_line_module():
+    # the daemon's exit codes come from monitor.errors, which the CLI shares: `run` wraps the daemon, not the reverse
+    graph = import_graph()
+    assert not [t for t in graph["monitor.scheduler"] if t.startswith("monitor.cli")]
+
+
 def test_every_module_says_its_one_job_in_a_docstring():
     missing = [name for name, path in module_names().items()
                if not ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))]

@@ -373,6 +373,41 @@ def test_a_revert_of_many_alerts_restates_the_most_severe_ones_and_counts_the_re
             "alerts each (13 in all)") in caplog.text
 
 
+def test_a_revert_of_an_alert_stored_without_summary_or_severity_restates_it_within_the_schema(
+        make_config, sqlite_url):
+    """An alert stored by an older version, or an unrated change: no summary, no severity. The restatement
+    says "the change", not "reverts:  (…)", and leaves the severity out rather than null."""
+    config = load_config(make_config([{"name": "wemet", "url": "https://example.org/p"}], {
+        "siem": {"type": "webhook", "url": "https://hooks.example.org/policy"}}))
+    store = Store(sqlite_url)
+    try:
+        queue_change(store, config, "wemet", [MINORS], seq=2)
+        with store.session() as session:
+            alert = session.exec(select(Alert)).one()
+            payload = copy.deepcopy(alert.payload)
+            payload["data"].pop("severity")
+            for change in payload["data"]["changes"]:
+                change["summary"] = ""
+                change.pop("kind", None)
+            session.execute(sa.update(Alert).values(status="delivered", payload=payload))
+            row = session.exec(select(Source).where(Source.name == "wemet")).one()
+            back = Version(source_id=row.id, seq=3, url="https://example.org/p", text_hash=text_hash("wemet1"),
+                           raw_hash=text_hash("wemet1"), raw=compress(b"<p>x</p>"), text="v1", reverts_to=1)
+            session.add(back)
+            session.flush()
+            result = CheckResult("wemet", "https://example.org/p", "changed", version=3, previous_version=2,
+                                 reverts_to=1)
+            enqueue_revert_alerts(session, config, config.sources[0], back, result)
+        revert = next(a for a in alert_rows(store) if a.event_type == "policy.reverted")
+    finally:
+        store.dispose()
+
+    validate_envelope(revert.payload)
+    detail = revert.payload["data"]["reverted_details"][0]
+    assert "severity" not in detail and detail["summaries"] == []
+    assert detail["summary"] == "reverts: the change (minors), alerted in version 2"
+
+
 def test_the_revert_email_escapes_what_comes_from_outside():
     from monitor.notify.outbox import envelope
     from monitor.notify.render import render_email

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -13,13 +15,16 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from monitor.errors import EXIT_DATABASE as EXIT_DATABASE  # re-exported: the commands take them from here
+from monitor.errors import EXIT_OK as EXIT_OK
+from monitor.errors import EXIT_SOURCE_FAILED as EXIT_SOURCE_FAILED
+from monitor.errors import EXIT_USAGE as EXIT_USAGE
 from monitor.errors import ConfigError
 
 if TYPE_CHECKING:  # imported when a command opens them: `--help` must not load pydantic or SQLAlchemy
     from monitor.config import Config
     from monitor.store.database import Store
 
-EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_DATABASE = 0, 1, 2, 3  # README.md "Exit codes"
 
 
 class CommandGroup(TyperGroup):
@@ -35,6 +40,25 @@ class CommandGroup(TyperGroup):
             for param in (*command.params, command.get_help_option(ctx)):
                 _untyped_flag(param)
         return command
+
+    def make_context(self, *args, **kwargs):
+        with _plain_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context):
+        with _plain_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextmanager
+def _plain_usage_errors() -> Iterator[None]:
+    """typer validates options with pydantic, whose messages start "Value error, ": a user typing `--format html`
+    needs only what follows. Here, where every command's arguments are parsed, so no command repeats it."""
+    try:
+        yield
+    except typer.BadParameter as exc:
+        exc.message = exc.message.removeprefix("Value error, ")
+        raise
 
 
 def _untyped_flag(param):

@@ -150,12 +150,18 @@ def _print_status(report: dict) -> None:
 def _print_outbox(alerts: dict) -> None:
     if not alerts["channels"]:  # every alert delivered (or none queued): nothing to say, as with no due source
         return
-    out.print(f"alerts pending: {alerts['pending']} (retrying: {alerts['retrying']}) · failed: {alerts['failed']} "
-              f"· failing channels: {len(alerts['failing_channels'])}", highlight=False, soft_wrap=True)
-    table = Table("alert channel", "pending", "retrying", "failed", "state")
+    # discarded ones apart: a user's choice, and `alerts retry --failed` would send them after all
+    discarded = f" · discarded: {alerts['discarded']}" if alerts["discarded"] else ""
+    # without a config, a failed channel may be one removed from it, which never fails: none is judged
+    failing = (len(alerts["failing_channels"]) if alerts["failing_judged"]
+               else "not judged without a config (sources.yaml)")
+    out.print(f"alerts pending: {alerts['pending']} (retrying: {alerts['retrying']}) · failed: {alerts['failed']}"
+              f"{discarded} · failing channels: {failing}", highlight=False, soft_wrap=True)
+    table = Table("alert channel", "pending", "retrying", "failed", "discarded", "state")
     for c in alerts["channels"]:
         state = "failing" if c["failing"] else "retrying" if c["retrying"] else ""
-        table.add_row(escape(c["channel"]), str(c["pending"]), str(c["retrying"]), str(c["failed"]), state)
+        table.add_row(escape(c["channel"]), str(c["pending"]), str(c["retrying"]), str(c["failed"]),
+                      str(c["discarded"]), state)
     out.print(table)
     if alerts["failed"] or alerts["retrying"]:
         retry = "; `policy-monitor alerts retry --failed` sends the failed ones again" if alerts["failed"] else ""

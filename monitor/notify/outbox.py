@@ -280,7 +280,7 @@ def _restated(undone: list[tuple[Alert, int]]) -> list[dict[str, Any]]:
     rated again: the revert must withdraw what was said, even if the rating has changed since. At most
     `MAX_RESTATED_ALERTS`, the most severe, in the order of `reverted_alerts`."""
     items = [_restate(alert, seq) for alert, seq in undone]
-    kept = {id(i) for i in most_severe_first(items, lambda i: i["severity"])[:MAX_RESTATED_ALERTS]}
+    kept = {id(i) for i in most_severe_first(items, lambda i: i.get("severity"))[:MAX_RESTATED_ALERTS]}
     return [i for i in items if id(i) in kept]
 
 
@@ -288,16 +288,23 @@ def _restate(alert: Alert, seq: int) -> dict[str, Any]:
     data = (alert.payload or {}).get("data") or {}
     # most severe first, as the alert's e-mail listed them, so the one line keeps the ones that mattered most
     changes = most_severe_first(data.get("changes") or [], lambda c: c.get("severity"))
-    summaries = [c.get("summary") or c.get("kind") or "" for c in changes]
+    # a change stored without a summary (or kind) says nothing: left out, not an empty "reverts:  (…)"
+    summaries = [said for c in changes if (said := c.get("summary") or c.get("kind"))]
     more = int(data.get("more_changes") or 0)
     topics, severity = list(data.get("topics") or []), data.get("severity")
     shown = summaries[:MAX_RESTATED_SUMMARIES]
     left = len(summaries) - len(shown) + more
-    said = "; ".join(shown) + (f" and {left} more change{'s' * (left != 1)}" if left else "")
+    if shown:
+        said = "; ".join(shown) + (f" and {left} more change{'s' * (left != 1)}" if left else "")
+    else:
+        said = f"{left} changes" if left > 1 else "the change"
     rated = ", ".join([*topics, *([severity] if severity else [])])
-    return {"alert": alert.idempotency_key, "version": seq, "topics": topics, "severity": severity,
+    item = {"alert": alert.idempotency_key, "version": seq, "topics": topics,
             "summaries": summaries, "more_changes": more,
             "summary": f"reverts: {said}{f' ({rated})' if rated else ''}, alerted in version {seq}"}
+    if severity:  # an alert stored without one (none rated) has none to restate; the schema has no null
+        item["severity"] = severity
+    return item
 
 
 def revert_summary(reverts_to: int, versions: list[int]) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Index,
     LargeBinary,
     Text,
     UniqueConstraint,
@@ -163,6 +164,9 @@ class ChangeRow(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     """An alert for one channel in the outbox: written with its cause, delivered and retried later."""
+
+    # whether a channel delivered anything after its latest failure (store/delivery_health.py), in one step
+    __table_args__ = (Index("ix_alert_status_channel_id", "status", "channel", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True)

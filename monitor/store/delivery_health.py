@@ -22,19 +22,21 @@ class ChannelHealth:
     channel: str
     pending: int   # waiting to go out, the retrying ones included
     retrying: int  # pending after at least one failed attempt
-    failed: int    # given up on, or discarded by a user (`alerts --status failed` lists them)
-    failing: bool  # its latest alert that is not pending failed (not discarded): nothing gets through now
+    failed: int     # given up on (`alerts retry --failed` sends them again)
+    discarded: int  # failed too (`alerts --status failed` lists them), but by a user's choice: no news
+    failing: bool   # a failed alert and none delivered after it: nothing gets through now
 
     def to_json(self) -> dict[str, Any]:
         return {"channel": self.channel, "pending": self.pending, "retrying": self.retrying, "failed": self.failed,
-                "failing": self.failing}
+                "discarded": self.discarded, "failing": self.failing}
 
 
 @dataclass(frozen=True)
 class OutboxHealth:
-    """Every channel with a pending or failed alert, by name."""
+    """Every channel with a pending, failed or discarded alert, by name."""
 
     channels: list[ChannelHealth]
+    judged: bool = True  # False without a config: no channel is marked failing (which ones remain is unknown)
 
     @property
     def pending(self) -> int:
@@ -49,41 +51,59 @@ class OutboxHealth:
         return sum(c.failed for c in self.channels)
 
     @property
+    def discarded(self) -> int:
+        return sum(c.discarded for c in self.channels)
+
+    @property
     def failing(self) -> list[str]:
         return [c.channel for c in self.channels if c.failing]
 
     def to_json(self) -> dict[str, Any]:
         """The `alerts` part of `status --json`."""
         return {"pending": self.pending, "retrying": self.retrying, "failed": self.failed,
-                "failing_channels": self.failing, "channels": [c.to_json() for c in self.channels]}
+                "discarded": self.discarded, "failing_channels": self.failing, "failing_judged": self.judged,
+                "channels": [c.to_json() for c in self.channels]}
 
 
 def outbox_health(store: Store, configured: Collection[str] | None = None) -> OutboxHealth:
-    """Count the outbox by channel in one grouped query (the status index serves it).
+    """Count the outbox's pending and failed alerts by channel: work bounded by those, never by the delivered.
+
+    One grouped query over the pending and failed alerts (the status index finds them), then, per channel
+    with a failed alert, one look for a delivered alert after its latest failure (the `(status, channel, id)`
+    index answers it from its first entry, however many alerts were delivered).
 
     A channel is failing as a source is: by its present state, not its past. Its alerts given up on stay
     counted until retried, but once a later alert to it is delivered it has recovered; one a user
-    discarded says nothing about the channel. With `configured` (the config's channel names), a channel
-    no longer in the config is never failing: nothing will be sent to it again."""
-    discarded = Alert.last_error.startswith(DISCARDED)
-    query = (select(Alert.channel, Alert.status, func.count(),
-                    func.sum(case((Alert.attempts > 0, 1), else_=0)),
-                    func.max(case((discarded, None), else_=Alert.id)))  # the latest not discarded
-             .where(Alert.status.in_(("pending", "failed", "delivered")))
-             .group_by(Alert.channel, Alert.status))
-    counts: dict[str, dict[str, tuple[int, int, int | None]]] = {}
+    discarded is counted apart and says nothing about the channel. A channel no longer in `configured` (the
+    config's channel names) is never failing: nothing will be sent to it again; without a config
+    (`configured` None) which channels remain is unknown, so none is marked failing."""
+    discarded = case((Alert.last_error.startswith(DISCARDED), 1), else_=0)
+    query = (select(Alert.channel, Alert.status, discarded, func.count(),
+                     func.sum(case((Alert.attempts > 0, 1), else_=0)), func.max(Alert.id))
+             .where(Alert.status.in_(("pending", "failed")))
+             .group_by(Alert.channel, Alert.status, discarded))
+    counts: dict[str, dict[str, int]] = {}
+    last_failed: dict[str, int] = {}
     with store.session() as session:
-        for channel, status, count, tried, latest in session.exec(query):
-            counts.setdefault(channel, {})[status] = (count, int(tried or 0), latest)
-    channels = []
-    for name in sorted(counts):
-        by_status = counts[name]
-        pending, retrying, _ = by_status.get("pending", (0, 0, None))
-        failed, _, last_failed = by_status.get("failed", (0, 0, None))
-        if not pending and not failed:
-            continue
-        last_delivered = by_status.get("delivered", (0, 0, None))[2]
-        failing = (last_failed is not None and last_failed > (last_delivered or 0)
-                   and (configured is None or name in configured))
-        channels.append(ChannelHealth(name, pending, retrying, failed, failing))
-    return OutboxHealth(channels)
+        for channel, status, by_user, count, tried, latest in session.exec(query):
+            c = counts.setdefault(channel, {"pending": 0, "retrying": 0, "failed": 0, "discarded": 0})
+            if status == "pending":
+                c["pending"] += count
+                c["retrying"] += int(tried or 0)
+            elif by_user:
+                c["discarded"] += count
+            else:
+                c["failed"] += count
+                last_failed[channel] = latest
+        failing = set()
+        if configured is not None:
+            for channel, failed_id in last_failed.items():
+                if channel not in configured:
+                    continue
+                recovered = session.exec(select(Alert.id).where(
+                    Alert.channel == channel, Alert.status == "delivered", Alert.id > failed_id).limit(1)).first()
+                if recovered is None:
+                    failing.add(channel)
+    return OutboxHealth([ChannelHealth(name, c["pending"], c["retrying"], c["failed"], c["discarded"],
+                                       name in failing) for name, c in sorted(counts.items())],
+                        judged=configured is not None)

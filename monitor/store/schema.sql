@@ -1,6 +1,6 @@
 -- The SQLite schema at Alembic head, as `alembic upgrade head` leaves an empty file.
 -- Written by `make schema` (python -m monitor.store.fresh); never edited by hand.
--- head: 0007_text_fingerprint
+-- head: 0008_alert_status_channel_id
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL,
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
@@ -154,6 +154,7 @@ CREATE INDEX ix_alert_channel ON alert (channel);
 CREATE INDEX ix_alert_next_attempt_at ON alert (next_attempt_at);
 CREATE INDEX ix_alert_source_id ON alert (source_id);
 CREATE INDEX ix_alert_status ON alert (status);
+CREATE INDEX ix_alert_status_channel_id ON alert (status, channel, id);
 CREATE INDEX ix_change_new_version_id ON change (new_version_id);
 CREATE INDEX ix_change_source_id ON change (source_id);
 CREATE INDEX ix_check_source_id ON "check" (source_id);

@@ -43,12 +43,14 @@ def _limit(request: Request, default: int, most: int) -> int:
 
 def index(request: Request) -> JSONResponse:
     """`/api`: the endpoints, each with what it answers (its handler's docstring), read from the routes
-    themselves so the list cannot drift from them."""
+    themselves so the list cannot drift from them: every route under /api/ (the index itself aside) and the
+    feed last, the rest in the order the app declares them."""
     root = request.scope.get("root_path", "")
-    paths = {route.endpoint: route.path for route in request.app.routes if isinstance(route, Route)}
-    return PrettyJSON({"endpoints": [{"path": root + paths[handler],
-                                      "answers": " ".join((handler.__doc__ or "").split())}
-                                     for handler in _LISTED if handler in paths]})
+    listed = [route for route in request.app.routes if isinstance(route, Route) and route.endpoint is not index
+              and (route.path.startswith("/api/") or route.endpoint is feed)]
+    return PrettyJSON({"endpoints": [{"path": root + route.path,
+                                      "answers": " ".join((route.endpoint.__doc__ or "").split())}
+                                     for route in sorted(listed, key=lambda r: r.endpoint is feed)]})
 
 
 def sources(request: Request) -> JSONResponse:
@@ -105,5 +107,3 @@ def feed(request: Request) -> Response:
     return Response(render_feed(feed_entries(web.store), web=web.config.web), media_type="application/atom+xml",
                     headers={"cache-control": "no-cache"})
 
-
-_LISTED = (sources, history, diff, timeline, alerts, feed)  # what `index` lists: the API and the feed, not the pages
