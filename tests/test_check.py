@@ -339,3 +339,18 @@ def test_a_version_whose_changes_are_form_only_says_so_in_the_table(cli, site, m
 
     assert "1 change, form only" in result.stdout, result.stdout
     assert "none to watched topics" not in result.stdout
+
+
+def test_changes_of_several_kinds_are_counted_under_one_total(cli, site, make_config, sqlite_url):
+    """A reviewer: "1 change, form only; 1 change, none to watched topics" read as two versions' details."""
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    check(cli, config, sqlite_url)
+    site.set("/p", render_policy(edit(edit(text, "top priority", "main concern"),  # security: not watched
+                                      "SMS providers, content review platforms",
+                                      "content review platforms, SMS providers")))  # a list reordered: form
+
+    result = cli("--config", config, "--db", sqlite_url, "check")
+
+    details = " ".join("".join(result.stdout.replace("│", "  ").split("\n")).split())
+    assert "2 changes: 1 form only, 1 none to watched topics" in details, result.stdout

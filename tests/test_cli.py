@@ -282,3 +282,101 @@ def test_diff_rates_changes_with_the_sources_own_topics_and_language(cli, site, 
     assert rated("sharing-only") == stored("sharing-only")
     # the classifier does not read French: shown, not rated, as the check stored it
     assert rated("french") == stored("french") == [(rated("french")[0][0], None, "language fr")]
+
+
+def _notes(table: str) -> list[str]:
+    """The note column of `history`'s table, its cells unwrapped (a narrow table wraps them)."""
+    notes: list[str] = []
+    for cells in (line.split("│") for line in table.splitlines() if line.startswith("│")):
+        if cells[1].strip():
+            notes.append("")
+        notes[-1] = f"{notes[-1]} {cells[-2].strip()}".strip()
+    return notes
+
+
+def test_check_history_and_diff_call_a_date_stamp_version_the_same(cli, site, make_config, sqlite_url):
+    """A reviewer: `check` said "1 change, form only" for a version `history` and the web call "date stamp only"."""
+    text = seed_text(3)
+    config = make_config([{"name": "zw", "url": site.set("/a", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "June 30, 2025", "July 1, 2026")))
+
+    checked = cli("--config", config, "--db", sqlite_url, "check").stdout
+    table = cli("--config", config, "--db", sqlite_url, "history", "zw").stdout
+
+    assert "1 change, date stamp only" in "".join(checked.replace("│", "").split("  ")), checked
+    assert _notes(table) == ["", "date stamp only"], table
+
+
+def test_a_layout_only_version_reads_the_same_in_every_view(cli, site, make_config, sqlite_url):
+    """A reviewer: `check` said "no clause changed", `timeline` "no section changed", `history` nothing and
+    `diff --all` "no changes" for the same version."""
+    from tests.web_site import serve_thread
+
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/p", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/p", render_policy(text, style="bold"))  # headings become bold divs: new text, same clauses
+    checked = cli("--config", config, "--db", sqlite_url, "check").stdout
+
+    rows = cli("--config", config, "--db", sqlite_url, "history", "wemet", "--json").json()
+    table = cli("--config", config, "--db", sqlite_url, "history", "wemet").stdout
+    diff = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "text", "--all").stdout
+    timeline = cli("--config", config, "--db", sqlite_url, "timeline", "--all").stdout
+    with serve_thread(config, sqlite_url) as base:
+        page = httpx.get(base + "/sources/wemet", timeout=30).text
+
+    said = "layout only: no clause changed"
+    assert said in checked and said in diff and said in timeline, (checked, diff, timeline)
+    assert [r["without_substance"] for r in rows] == [None, said]
+    assert _notes(table) == ["", said], table
+    assert f'<span class="badge form-only">{said}</span>' in page
+
+
+def test_diff_of_the_same_text_twice_says_no_changes_and_hints_at_nothing_hidden(cli, site, make_config,
+                                                                                  sqlite_url):
+    text = seed_text(3)
+    config = make_config([{"name": "zw", "url": site.set("/a", render_policy(text))}])
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(edit(text, "June 30, 2025", "July 1, 2026")))
+    cli("--config", config, "--db", sqlite_url, "check")
+    site.set("/a", render_policy(text))  # a blink back to v1: the same text
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    result = cli("--config", config, "--db", sqlite_url, "diff", "zw", "1", "3", "--format", "text")
+
+    assert result.stdout == "zw: v1 → v3\n\nno changes\n\n", result.stdout
+
+
+def test_a_bad_choice_is_said_without_pydantics_prefix(cli, make_config):
+    config = make_config([])
+    for args, said in ((("export", "--format", "html"), "'html' is not one of 'json'"),
+                       (("--log-format", "x", "sources"), "'x' is not one of 'text', 'json'")):
+        result = cli("--config", config, *args)
+        assert result.exit_code == 2 and said in result.stderr, result.stderr
+        assert "Value error" not in result.stderr
+
+
+def test_a_policy_in_parts_shows_every_parts_url_where_its_address_is_shown(cli, site, make_config, sqlite_url):
+    """A new user: `sources`, /api/sources, the web page and `export` named only the first of three pages."""
+    from tests.web_site import serve_thread
+
+    text = seed_text(2)
+    half = len(text.splitlines()) // 2
+    parts = [site.set("/p1", render_policy("\n".join(text.splitlines()[:half]))),
+             site.set("/p2", render_policy("\n".join(text.splitlines()[half:])))]
+    config = make_config([{"name": "wemet", "url": parts}])
+    cli("--config", config, "--db", sqlite_url, "check")
+
+    [listed] = cli("--config", config, "--db", sqlite_url, "sources", "--json").json()
+    table = cli("--config", config, "--db", sqlite_url, "sources").stdout
+    exported = cli("--config", config, "--db", sqlite_url, "export", "wemet", "--format", "json").json()
+    with serve_thread(config, sqlite_url) as base:
+        api = httpx.get(base + "/api/sources", timeout=30).json()
+        page = httpx.get(base + "/sources/wemet", timeout=30).text
+
+    assert listed["url"] == parts[0] and listed["urls"] == parts
+    assert all(p.rsplit(":", 1)[1] in table for p in parts), table  # "41969/p2": a narrow column folds URLs
+    assert exported["sources"][0]["url"] == parts[0] and exported["sources"][0]["urls"] == parts
+    assert api[0]["urls"] == parts
+    assert all(f'href="{p}"' in page for p in parts)

@@ -109,10 +109,12 @@ def test_every_source_and_change_page_is_reachable_by_links_from_the_overview(ba
 
 
 def test_the_overview_says_ok_failing_since_and_the_last_material_change(base):
+    """The last material change as `timeline` has it: wemet's v3 rewords a sentence outside the watched
+    topics, a change of substance all the same."""
     page = get(base + "/").text
 
     assert "failing" in page and "since" in page and "HTTP 404" in page
-    assert 'href="/sources/wemet/changes/1..2"' in page and "adds recipients" in page
+    assert 'href="/sources/wemet/changes/2..3"' in page
     only_failing = get(base + "/?status=failing").text
     assert "/sources/gone" in only_failing and "/sources/wemet" not in only_failing
     about_minors = get(base + "/?topic=minors").text
@@ -421,3 +423,41 @@ def test_the_overview_shows_the_most_severe_change_of_a_version_not_its_first(cl
     assert line == 'age threshold 18 → 13 <span class="more">(+1 more)</span>'
     # the source page's timeline lists a version's first few changes: the high one first there too
     assert 0 < source.index("age threshold 18 → 13") < source.index("sharing clause modified")
+
+
+def test_material_changes_are_the_ones_timeline_lists_on_every_view(cli, site, make_config, sqlite_url):
+    """A reviewer: `timeline` listed a low change about an unwatched topic, the source page left it out and
+    called its version "outside watched topics". One rule now (`ChangeRecord.material`: of substance, or not
+    rated), and one count of the changes not shown behind every "+N more"."""
+    from tests.pages import edit, render_policy, seed_text
+
+    text = seed_text(2)
+    config = make_config([{"name": "wemet", "url": site.set("/wemet", render_policy(text)), "topics": ["minors"]}])
+    cli("--config", config, "--db", sqlite_url, "check", "--no-deliver")
+    site.set("/wemet", render_policy(edit(text, "You are welcome to contact us through the following means",
+                                          "You may write to our privacy office by registered post only")))
+    [result] = cli("--config", config, "--db", sqlite_url, "check", "--json", "--no-deliver").json()["results"]
+    timeline = cli("--config", config, "--db", sqlite_url, "timeline", "--json").json()
+
+    with serve_thread(config, sqlite_url) as base:
+        overview = get(base + "/").text
+        source = get(base + "/sources/wemet").text
+
+    [change] = result["changes"]
+    assert not result["alert_topics"] and change["severity"], result  # rated, of substance, no watched topic
+    assert [e["summary"] for e in timeline] == [change["summary"]]
+    assert change["summary"] in overview and change["summary"] in source
+    assert "outside watched topics" not in source and '<span class="note">material</span>' in source
+
+
+def test_a_span_of_versions_has_no_step_links_and_an_out_of_range_page_says_so(base):
+    """A reviewer: /changes/1..3 offered `← v1 → v2` as its previous step, ?page=99 said "No version stored
+    yet.", and the nav's API link went to /api/sources rather than the index."""
+    span, back, step = (get(base + f"/sources/wemet/changes/{s}").text for s in ("1..3", "3..1", "2..3"))
+    beyond = get(base + "/sources/wemet?page=99")
+
+    assert 'rel="prev"' not in span and 'rel="next"' not in span and 'rel="prev"' not in back
+    assert 'rel="prev"' in step
+    assert beyond.status_code == 404 and "no page 99: wemet has 1 page of versions" in beyond.text
+    assert "No version stored yet" not in beyond.text
+    assert '<a href="/api">API</a>' in span

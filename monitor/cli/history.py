@@ -144,7 +144,7 @@ def export(
         if fmt == "git":
             return _export_git(session, chosen, out_dir)
         if out_dir is None:
-            _export_stream(session, chosen, fmt, sys.stdout)
+            _export_stream(session, chosen, fmt, sys.stdout, ctx_obj(ctx).optional_config())
             return
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageError(f"--out {out_dir} is a file, not a directory")
@@ -152,22 +152,24 @@ def export(
         for name in chosen:
             target = out_dir / f"{checked_file_stem(name)}.{EXTENSIONS[fmt]}"
             with _output_file(target) as handle:
-                n = _export_stream(session, [name], fmt, handle)
+                n = _export_stream(session, [name], fmt, handle, ctx_obj(ctx).optional_config())
             sys.stderr.write(f"{target}: {n} version{'s' * (n != 1)}\n")
 
 
-def _export_stream(session, names: list[str], fmt: str, handle: TextIO) -> int:
+def _export_stream(session, names: list[str], fmt: str, handle: TextIO, config) -> int:
     from sqlmodel import select
 
     from monitor.report.export import WRITERS
     from monitor.store.database import Source, utcnow
+    from monitor.store.queries import source_urls
     from monitor.store.reverts import blinks_of, undone_in_any_order
     from monitor.store.streams import stream_versions
 
     writer = WRITERS[fmt](handle, utcnow())
     rows = {name: (id_, url) for id_, name, url in session.execute(
         select(Source.id, Source.name, Source.url).where(Source.name.in_(names))).all()}
-    total = sum(writer.source(name, rows[name][1], stream_versions(session, sources=[name], order="oldest"),
+    total = sum(writer.source(name, source_urls(config, name, rows[name][1]),
+                              stream_versions(session, sources=[name], order="oldest"),
                               undone_in_any_order(blinks_of(session, rows[name][0])))
                 for name in names)
     writer.close()

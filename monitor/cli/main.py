@@ -97,26 +97,35 @@ def _change_details(result) -> str:
     A fact the policy repeats in several sections changes in each ("age threshold 14 → 13" in the
     children's, the collection and the contact sections): said once, with how many sections said it."""
     from monitor.meaning.significance import most_severe_first
+    from monitor.store.queries import not_shown, without_substance
+
+    def summary(c) -> str:
+        return c.summary or f"{c.change.kind}: {c.change.section}"
 
     alerting = most_severe_first((c for c in result.changes if c.alert_topics(result.alert_topics)),
                                  lambda c: c.severity)
-    said = Counter(c.summary or f"{c.change.kind}: {c.change.section}" for c in alerting)
+    said = Counter(summary(c) for c in alerting)
     summaries = [summary + (f" ({n} sections)" if n > 1 else "") for summary, n in said.items()]
     if len(summaries) > DETAILS_SHOWN:
-        more = len(summaries) - DETAILS_SHOWN
+        more = not_shown(alerting, list(said)[:DETAILS_SHOWN], summary)
         summaries = [*summaries[:DETAILS_SHOWN], f"… and {more} more (policy-monitor diff {result.source})"]
     if summaries or result.status != "changed":
         return "; ".join(summaries)
-    if not result.changes:
-        return "layout only: no clause changed"
+    total = len(result.changes)
+    plural = f"{total} change{'s' * (total != 1)}"
+    kind = without_substance([(c.change.kind, c.substantive, c.not_rated) for c in result.changes])
+    if kind is not None:  # the words of `history` and the web for the same version
+        return kind if not total else f"{plural}, {kind}"
     # a change not rated (a language without a topic model, a rating step that failed) was not judged
     # harmless: say so, with why, rather than count it among those rated outside the watched topics
     unrated = Counter(c.not_rated for c in result.changes if c.not_rated)
     form = sum(1 for c in result.changes if not c.not_rated and not c.substantive)
-    counts = [(form, "form only"),  # spelling, order, layout: `diff` shows them
-              (len(result.changes) - unrated.total() - form, "none to watched topics"),
-              *((n, f"not rated ({why})") for why, n in unrated.items())]
-    return "; ".join(f"{n} change{'s' * (n != 1)}, {what}" for n, what in counts if n)
+    counts = [(n, what) for n, what in ((form, "form only"),  # spelling, order, layout: `diff --all` shows them
+                                        (total - unrated.total() - form, "none to watched topics"),
+                                        *((n, f"not rated ({why})") for why, n in unrated.items())) if n]
+    if len(counts) == 1:
+        return f"{plural}, {counts[0][1]}"
+    return f"{plural}: " + ", ".join(f"{n} {what}" for n, what in counts)
 
 
 def _blink_details(result) -> str:
@@ -191,7 +200,7 @@ def sources(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table = Table("name", Column("url", overflow="fold"), "interval", "last check (UTC)", "outcome", "versions")
     for r in rows:
         checked = r["last_checked_at"][:16].replace("T", " ") if r["last_checked_at"] else "never"
-        table.add_row(r["name"], escape(r["url"]), r["interval"], checked,
+        table.add_row(r["name"], escape("\n".join(r["urls"])), r["interval"], checked,
                       r["last_outcome"] or "-", str(r["versions"]))
     out.print(table)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TextIO
 
@@ -51,7 +51,7 @@ def version_json(record: VersionRecord, undone_in: UndoneIn) -> dict:
 
 
 class JsonWriter:
-    """`{"format": …, "sources": [{"name", "url", "versions": [...]}, …]}`, one version at a time."""
+    """`{"format": …, "sources": [{"name", "url", "urls", "versions": [...]}, …]}`, one version at a time."""
 
     def __init__(self, out: TextIO, exported_at: datetime):
         self.out = out
@@ -59,9 +59,9 @@ class JsonWriter:
         out.write(f'{{"format": "{FORMAT_NAME}", "format_version": {FORMAT_VERSION}, '
                   f'"exported_at": {json.dumps(_iso(exported_at))}, "sources": [')
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
+    def source(self, name: str, urls: Sequence[str], versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         self.out.write(("," if self.sources else "") + "\n {" + f'"name": {json.dumps(name)}, '
-                       f'"url": {json.dumps(url)}, "versions": [')
+                       f'"url": {json.dumps(urls[0])}, "urls": {json.dumps(list(urls))}, "versions": [')
         self.sources += 1
         count = 0
         for record in versions:
@@ -81,7 +81,7 @@ class JsonLinesWriter:
     def __init__(self, out: TextIO, exported_at: datetime):
         self.out = out
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
+    def source(self, name: str, urls: Sequence[str], versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         count = 0
         for record in versions:
             self.out.write(json.dumps(version_json(record, undone_in), ensure_ascii=False) + "\n")
@@ -108,7 +108,7 @@ class CsvWriter:
         self.writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
         self.writer.writeheader()
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
+    def source(self, name: str, urls: Sequence[str], versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         count = 0
         for record in versions:
             base = {"source": record.source, "version": record.seq, "previous_version": record.previous or "",
@@ -144,9 +144,9 @@ class MarkdownWriter:
         self.exported_at = exported_at
         self.sources = 0
 
-    def source(self, name: str, url: str, versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
+    def source(self, name: str, urls: Sequence[str], versions: Iterable[VersionRecord], undone_in: UndoneIn) -> int:
         w = self.out.write
-        w(("\n---\n\n" if self.sources else "") + f"# {md_inline(name)}\n\n{md_inline(url)}\n\n"
+        w(("\n---\n\n" if self.sources else "") + f"# {md_inline(name)}\n\n{md_inline(' '.join(urls))}\n\n"
           f"Exported by policy-monitor on {self.exported_at:%Y-%m-%d %H:%M} UTC.\n")
         self.sources += 1
         count = 0

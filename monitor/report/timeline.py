@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK, most_severe_first
+from monitor.store.queries import LAYOUT_ONLY, not_shown
 from monitor.store.reverts import Reverts
 from monitor.store.streams import ChangeRecord, VersionRecord
 
@@ -50,7 +51,7 @@ def entry_of(record: VersionRecord, *, include_all: bool = False) -> TimelineEnt
     elif record.changes:
         kind, summary = "form-only", "no change in substance: " + _form_summary(record.changes)
     else:
-        kind, summary = "layout", "layout only: no section changed"
+        kind, summary = "layout", LAYOUT_ONLY
     return _entry(record, kind, (), summary)
 
 
@@ -64,12 +65,15 @@ def _entry(record: VersionRecord, kind: str, material: tuple[ChangeRecord, ...],
 
 
 def _summary(material: tuple[ChangeRecord, ...]) -> str:
-    """The most severe changes' summaries first, as many as fit one line; the rest counted."""
+    """The most severe changes' summaries first, as many as fit one line; the changes not shown counted."""
     ranked = most_severe_first(material, lambda c: c.severity)
-    summaries = list(dict.fromkeys(c.summary or f"{c.kind}: {c.section}" for c in ranked))
-    shown = "; ".join(summaries[:SUMMARIES_PER_LINE])
-    more = len(summaries) - SUMMARIES_PER_LINE
-    return shown + (f" (+{more} more)" if more > 0 else "")
+    summaries = list(dict.fromkeys(_said(c) for c in ranked))
+    more = not_shown(material, summaries[:SUMMARIES_PER_LINE], _said)
+    return "; ".join(summaries[:SUMMARIES_PER_LINE]) + (f" (+{more} more)" if more else "")
+
+
+def _said(change: ChangeRecord) -> str:
+    return change.summary or f"{change.kind}: {change.section}"
 
 
 def _form_summary(changes: tuple[ChangeRecord, ...]) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich.console import Console
 from sqlmodel import func, select
@@ -26,6 +27,8 @@ from monitor.store.database import (
 from monitor.store.plain import VersionSection
 from monitor.store.reverts import Reverts
 
+T = TypeVar("T")
+
 
 def _iso(value) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
@@ -38,6 +41,13 @@ def _interval(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def source_urls(config: Config | None, name: str, stored_url: str) -> list[str]:
+    """Every part's URL of a source (a policy split over pages has several), wherever its address is shown:
+    as configured, else (a source since removed from sources.yaml) the one stored with it."""
+    configured = config.source(name) if config else None
+    return [str(u) for u in configured.urls] if configured else [stored_url]
+
+
 def source_overview(store: Store, config: Config) -> list[dict]:
     """One row per configured source: its URL, interval, last check, last outcome, number of versions."""
     with store.session() as session:
@@ -47,7 +57,8 @@ def source_overview(store: Store, config: Config) -> list[dict]:
     for source in config.sources:
         row = rows.get(source.name)
         out.append({
-            "name": source.name, "url": source.url, "interval": _interval(source.interval),
+            "name": source.name, "url": source.url, "urls": source_urls(config, source.name, source.url),
+            "interval": _interval(source.interval),
             "topics": list(source.topics),
             "last_checked_at": _iso(row.last_checked_at) if row else None,
             "last_outcome": row.last_outcome if row else None,
@@ -57,14 +68,28 @@ def source_overview(store: Store, config: Config) -> list[dict]:
     return out
 
 
+LAYOUT_ONLY = "layout only: no clause changed"  # a new text whose sections all read as before
+
+
 def without_substance(changes: Sequence[tuple[str, bool, str | None]]) -> str | None:
-    """What a version is whose changes, each a (kind, substantive, not_rated), are none of substance:
+    """What a later version (not the first, not a blink back) is whose changes, each a (kind, substantive,
+    not_rated), are none of substance: `LAYOUT_ONLY` when it has none (its text differs, no clause does),
     "date stamp only" when each is a date stamp, else "form only" (spelling, order, moves, renames); None when
-    it has no change, or one of substance or not rated (nobody judged that one harmless: `is_material`).
-    The one rule of `history`'s note and of the web view's source page."""
-    if not changes or any(substantive or not_rated for _, substantive, not_rated in changes):
+    one is of substance or not rated (nobody judged that one harmless: `is_material`).
+    The one rule of `check`'s details, `history`'s note and the web view's source page."""
+    if not changes:
+        return LAYOUT_ONLY
+    if any(substantive or not_rated for _, substantive, not_rated in changes):
         return None
     return "date stamp only" if all(kind == "date" for kind, *_ in changes) else "form only"
+
+
+def not_shown(changes: Iterable[T], shown: Iterable[str], summary: Callable[[T], str]) -> int:
+    """How many of the changes a view lists are not shown: those whose summary is not among the `shown`
+    ones (a summary said once for several sections covers each of them). The one count behind every
+    "+N more": `check`'s details, `timeline`, the web overview and source page."""
+    said = set(shown)
+    return sum(1 for c in changes if summary(c) not in said)
 
 
 def version_history(store: Store, source: Source) -> list[dict]:
@@ -91,7 +116,7 @@ def version_history(store: Store, source: Source) -> list[dict]:
         "version": seq, "fetched_at": _iso(fetched_at), "url": url, "hash": digest,
         "chars": chars, "changes": len(topics_of.get(id_, [])),
         "alert_topics": sorted({t for topics in topics_of.get(id_, []) for t in topics}),
-        "without_substance": None if reverts_to else without_substance(kinds_of.get(id_, [])),
+        "without_substance": None if reverts_to or seq == 1 else without_substance(kinds_of.get(id_, [])),
         "reverts_to": reverts_to, "reverted_in": undone.get(seq),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
@@ -225,10 +250,12 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
     counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown (use --all to see them)"
                if form_only else "")
     # moves and date stamps are left out unlisted: say so when they are all a version changed (a date-stamp-only
-    # version is one `history` and the web call "date stamp only", not "no changes")
-    left_out = 0 if show_all else len(diff.rated) - len(rated) - form_only
-    nothing = ("no changes in substance" if form_only or left_out else "no changes") + (
-        "" if show_all else " (use --all to include form-only edits, moves and date stamps)")
+    # version is one `history` and the web call "date stamp only", not "no changes"); a new text whose clauses
+    # all read as before is layout only, as `history` calls it; only the same text twice is "no changes"
+    if diff.rated:
+        nothing = "no changes in substance (use --all to include form-only edits, moves and date stamps)"
+    else:
+        nothing = "no changes" if old_v.text_hash == new_v.text_hash else LAYOUT_ONLY
     if counted and rated:
         title += f" ({counted})"
     if fmt == "rich" and not console.is_terminal:

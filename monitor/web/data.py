@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from sqlalchemy import String, cast
+from sqlalchemy import or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
@@ -48,19 +48,27 @@ class ChangeItem:
 
 @dataclass(frozen=True)
 class MaterialChange:
-    """A version whose changes were alert-worthy: what the timeline and the overview show."""
+    """A version with material changes (`ChangeRecord.material`, as `timeline` reads them: of substance, or not
+    rated): what the source page's "Material changes" and the overview show."""
 
     source: str
     url: str
     version: int
     previous_version: int
     fetched_at: datetime
-    changes: list[ChangeItem]  # the alert-worthy ones, in document order
+    changes: list[ChangeItem]  # the material ones, in document order
     reverted_in: int | None = None  # the later version that returned to the text before this change
 
     @property
     def topics(self) -> list[str]:
-        return sorted({t for c in self.changes for t in c.alert_topics})
+        """Its alert topics, else its other topics: what `timeline`'s topics column shows."""
+        return sorted({t for c in self.changes for t in c.alert_topics}) or sorted({t for c in self.changes
+                                                                                  for t in c.topics})
+
+    def more(self, shown: int) -> int:
+        """The changes not shown when the `shown` most severe are (`queries.not_shown`: every "+N more")."""
+        listed = self.most_severe_first
+        return queries.not_shown(listed, [c.summary for c in listed[:shown]], lambda c: c.summary)
 
     @property
     def severity(self) -> str:
@@ -108,7 +116,7 @@ class VersionItem:
     changes: int
     alert_topics: list[str]
     severity: str | None
-    form_only: str | None  # "form only" or "date stamp only": changed, none in substance (queries.without_substance)
+    form_only: str | None  # "form only", "date stamp only", layout only: none of substance (without_substance)
     reverted_in: int | None = None  # its change was undone by this later version (a blink back)
 
     @property
@@ -117,11 +125,7 @@ class VersionItem:
             return "baseline"
         if self.reverts_to:
             return f"blink back to v{self.reverts_to}"
-        if self.alert_topics:
-            return "material"
-        if not self.changes:
-            return "layout only"
-        return self.form_only or "outside watched topics"
+        return self.form_only or "material"
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class SourcePage:
     total_versions: int = 0
     page: int = 1
     more_material: bool = False  # the timeline was cut
+    urls: tuple[str, ...] = ()  # every part's (`queries.source_urls`); `url` is the first
 
     @property
     def pages(self) -> int:
@@ -161,9 +166,8 @@ _CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRo
                    ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated, ChangeRow.substantive)
 
 
-# alert_topics is a JSON list; an empty one is stored as the text [] on SQLite and PostgreSQL alike, so
-# the database leaves out the (many) changes that alerted nothing
-ALERTED = cast(ChangeRow.alert_topics, String) != "[]"
+# the rule of `ChangeRecord.material`, in SQL, so the database leaves out the (many) form-only changes
+MATERIAL = or_(ChangeRow.substantive, ChangeRow.not_rated.is_not(None))
 
 
 def _change(row) -> ChangeItem:
@@ -174,7 +178,7 @@ def _change(row) -> ChangeItem:
 
 
 def material_changes(session: Session, source: Source, topic: str | None = None) -> Iterator[MaterialChange]:
-    """The source's versions with alert-worthy changes (about `topic`, if given), newest first, each with the
+    """The source's versions with material changes (about `topic`, if given), newest first, each with the
     later version that undid it, if one did. Streamed (with the source's blinks back beside it): taking
     the first few never reads the whole history."""
     reverts = Reverts(blinks_of(session, source.id))
@@ -183,13 +187,13 @@ def material_changes(session: Session, source: Source, topic: str | None = None)
         select(Version.seq, Version.fetched_at, old.seq, *_CHANGE_COLUMNS)
         .select_from(ChangeRow).join(Version, ChangeRow.new_version_id == Version.id)
         .join(old, ChangeRow.old_version_id == old.id)
-        .where(ChangeRow.source_id == source.id, ALERTED, Version.reverts_to.is_(None))
+        .where(ChangeRow.source_id == source.id, MATERIAL, Version.reverts_to.is_(None))
         .order_by(Version.seq.desc(), ChangeRow.position)
         .execution_options(yield_per=_BATCH))
     current: MaterialChange | None = None
     for seq, fetched_at, previous, *columns in rows:
         change = _change(columns)
-        if topic is not None and topic not in change.alert_topics:
+        if topic is not None and topic not in change.topics:  # as `timeline --topic`
             continue
         if current is None or current.version != seq:
             if current is not None:
@@ -273,7 +277,8 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
         if row is None and cfg is None:
             return None
         if row is None:
-            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None, 0), [], [], [])
+            return SourcePage(name, cfg, cfg.url, None, _status(session, cfg, None, 0, None, 0), [], [], [],
+                              urls=tuple(queries.source_urls(config, name, cfg.url)))
         total = session.exec(select(func.count()).select_from(Version).where(Version.source_id == row.id)).one()
         versions = session.exec(
             select(Version.id, Version.seq, Version.fetched_at, Version.url, func.length(Version.text),
@@ -292,12 +297,14 @@ def source_page(store: Store, config: Config, name: str, page: int = 1) -> Sourc
             items.append(VersionItem(
                 seq, fetched_at, url, chars, reverts_to, len(mine), sorted({t for c in alerting for t in c[1]}),
                 max((c[2] or "low" for c in alerting), key=SEVERITY_RANK.__getitem__) if alerting else None,
-                queries.without_substance([(c[5], c[3], c[4]) for c in mine]), undone.get(seq)))
+                None if seq == 1 else queries.without_substance([(c[5], c[3], c[4]) for c in mine]),
+                undone.get(seq)))
         timeline = list(islice(material_changes(session, row), TIMELINE_SHOWN + 1))
         failing, checks = _failing_periods(session, row)
         status = _status(session, cfg, row, total, None, config.daemon.failure_threshold) if cfg else None
     return SourcePage(name, cfg, cfg.url if cfg else row.url, row.final_url, status, items,
-                      timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN)
+                      timeline[:TIMELINE_SHOWN], failing, checks, total, page, len(timeline) > TIMELINE_SHOWN,
+                      tuple(queries.source_urls(config, name, row.url)))
 
 
 @dataclass(frozen=True)

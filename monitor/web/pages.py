@@ -44,6 +44,9 @@ def source(request: Request) -> HTMLResponse:
     page = data.source_page(web.store, web.config, request.path_params["name"], max(number, 1))
     if page is None:
         raise HTTPException(404, f"unknown source {request.path_params['name']!r}")
+    if page.page > page.pages:  # not "no version stored yet": the source has versions, this page has none
+        raise HTTPException(404, f"no page {page.page}: {page.name} has {page.pages} page{'s' * (page.pages != 1)} "
+                                 f"of versions")
     return render(request, "source.html", page=page)
 
 
@@ -98,8 +101,9 @@ def change(request: Request) -> HTMLResponse:
                   substance=substance, form_only=form_only[:FORM_ONLY_SHOWN], form_only_total=len(form_only),
                   old_text=diffview.full_text(sections[old], drawn, side="old"),
                   new_text=diffview.full_text(sections[new], drawn, side="new"),
-                  previous=(new - 2, new - 1) if new > 2 else None,
-                  following=(new, new + 1) if new + 1 in heads else None)
+                  # the steps before and after a change between consecutive versions: a span (1..6, 6..1) has none
+                  previous=(new - 2, new - 1) if new > 2 and new == old + 1 else None,
+                  following=(new, new + 1) if new + 1 in heads and new == old + 1 else None)
 
 
 def alerts(request: Request) -> HTMLResponse:
