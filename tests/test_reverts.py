@@ -318,6 +318,18 @@ def test_the_schema_refuses_a_revert_naming_no_alert():
         validate_envelope(unsaid)
 
 
+def _back_to_v1(session, config, *, seq: int):
+    """Store version `seq` of "wemet" as a blink back to v1's text and queue its reverts, as a check would."""
+    row = session.exec(select(Source).where(Source.name == "wemet")).one()
+    back = Version(source_id=row.id, seq=seq, url="https://example.org/p", text_hash=text_hash("wemet1"),
+                   raw_hash=text_hash("wemet1"), raw=compress(b"<p>x</p>"), text="v1", reverts_to=1)
+    session.add(back)
+    session.flush()
+    result = CheckResult("wemet", "https://example.org/p", "changed", version=seq, previous_version=seq - 1,
+                         reverts_to=1)
+    return enqueue_revert_alerts(session, config, config.sources[0], back, result)
+
+
 def test_a_revert_of_many_alerts_restates_the_most_severe_ones_and_counts_the_rest(make_config, sqlite_url, caplog):
     """Eleven low alerts (v2–v12) and a high one (v13) undone at once: the revert names all twelve and
     restates ten, the high one among them, each from the alert its channel was sent (a channel watching only
@@ -336,15 +348,8 @@ def test_a_revert_of_many_alerts_restates_the_most_severe_ones_and_counts_the_re
         queue_change(store, config, "wemet", [*lows, RETENTION, MINORS, SHARING], seq=13)
         with store.session() as session:
             session.execute(sa.update(Alert).values(status="delivered"))     # every channel was told
-            row = session.exec(select(Source).where(Source.name == "wemet")).one()
-            back = Version(source_id=row.id, seq=14, url="https://example.org/p", text_hash=text_hash("wemet1"),
-                           raw_hash=text_hash("wemet1"), raw=compress(b"<p>x</p>"), text="v1", reverts_to=1)
-            session.add(back)
-            session.flush()
-            result = CheckResult("wemet", "https://example.org/p", "changed", version=14, previous_version=13,
-                                 reverts_to=1)
             with caplog.at_level("INFO", logger="monitor.notify"):
-                named, _, _ = enqueue_revert_alerts(session, config, config.sources[0], back, result)
+                named, _, _ = _back_to_v1(session, config, seq=14)
         reverts = {a.channel: a for a in alert_rows(store) if a.event_type == "policy.reverted"}
     finally:
         store.dispose()
@@ -390,14 +395,7 @@ def test_a_revert_of_an_alert_stored_without_summary_or_severity_restates_it_wit
                 change["summary"] = ""
                 change.pop("kind", None)
             session.execute(sa.update(Alert).values(status="delivered", payload=payload))
-            row = session.exec(select(Source).where(Source.name == "wemet")).one()
-            back = Version(source_id=row.id, seq=3, url="https://example.org/p", text_hash=text_hash("wemet1"),
-                           raw_hash=text_hash("wemet1"), raw=compress(b"<p>x</p>"), text="v1", reverts_to=1)
-            session.add(back)
-            session.flush()
-            result = CheckResult("wemet", "https://example.org/p", "changed", version=3, previous_version=2,
-                                 reverts_to=1)
-            enqueue_revert_alerts(session, config, config.sources[0], back, result)
+            _back_to_v1(session, config, seq=3)
         revert = next(a for a in alert_rows(store) if a.event_type == "policy.reverted")
     finally:
         store.dispose()
