@@ -83,10 +83,10 @@ class _Block:
 def pdf_text(content: bytes) -> str:
     """The normalized text of a PDF (rules in the module docstring); raises ContentRejected when it has none.
 
-    >>> pdf_text(b"%PDF-1.4 not really")
+    >>> pdf_text(b"%PDF-1.4 not really")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    monitor.errors.ContentRejected: not a readable PDF: No /Root object! - Is this really a PDF?
+    monitor.errors.ContentRejected: not a readable PDF: damaged, truncated or not a PDF (pdfminer: No /Root object!...)
     """
     lines, pages, image_pages = _read(content)
     if not lines:
@@ -143,10 +143,14 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
         raise
     except PDFPasswordIncorrect:
         raise ContentRejected("PDF is password-protected") from None
+    # what a reader can act on first (a damaged or truncated file, or not a PDF at all), the parser's own words
+    # after it, for a bug report
     except PDFSyntaxError as exc:
-        raise ContentRejected(f"not a readable PDF: {_first_line(exc)}") from None
+        raise ContentRejected(f"not a readable PDF: damaged, truncated or not a PDF (pdfminer: {_first_line(exc)})") \
+            from None
     except Exception as exc:  # noqa: BLE001 — pdfminer raises many kinds on damaged files; none may escape
-        raise ContentRejected(f"not a readable PDF: {type(exc).__name__}: {_first_line(exc)}") from None
+        raise ContentRejected(f"not a readable PDF: damaged, truncated or not a PDF (pdfminer: "
+                              f"{type(exc).__name__}: {_first_line(exc)})") from None
     if pages == 0:
         raise ContentRejected("not a readable PDF: no page found")
     return lines, pages, image_pages
