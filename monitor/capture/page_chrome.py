@@ -16,7 +16,7 @@ from itertools import islice
 
 from lxml import etree
 
-Tag = etree._Element
+from monitor.capture.html_tree import Tag as Tag  # re-exported: normalize reads it here
 
 _DROP_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "frame", "frameset", "object",

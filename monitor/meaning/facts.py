@@ -353,7 +353,8 @@ def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     there, or "they might be service providers such as … data brokers" under "Disclosing and transfer of data".
     """
     found: dict[str, str] = {}
-    headings = fold(headings) if _sends_data_out(headings) else ""
+    headings = fold(headings)
+    headings = headings if _sends_data_out(headings) else ""
     for clause in clauses:
         lead_in = fold(clause.lead_in or "")
         for sentence in _sentences(ENUMERATOR.sub("", clause.text.strip())):
@@ -361,7 +362,7 @@ def recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
             context = lead_in if transfers else headings  # ("Externally," over a list says nothing either)
             says = statements(sentence) or statements(context)
             sharing = [s for lemma, s in says.items() if VERBS[lemma][1] == "sharing"]
-            if not (_RECIPIENT_CONTEXT.search(sentence) or _RECIPIENT_CONTEXT.search(context)) or \
+            if not (transfers or _RECIPIENT_CONTEXT.search(context)) or \
                     (sharing and all(neg for s in sharing for neg, _ in s)) or \
                     not (_DATA_WORDS.search(sentence) or _DATA_WORDS.search(context)):
                 continue                               # no transfer, a denied one, or none of data
@@ -399,11 +400,11 @@ _OUTBOUND_HEADING = re.compile(r"\b(?:shar(?:e|es|ed|ing)|sell(?:s|ing)?|sold|sa
 _DISCLOSURE_HEADING = re.compile(r"\bdisclos(?:e|es|ed|ing|ure|ures)\b")
 
 
-def _sends_data_out(headings: str) -> bool:
-    """Does one of a section's headings (its path, " › " between them) say data goes out of the company?"""
+def _sends_data_out(folded: str) -> bool:
+    """Does one of a section's headings (its path, folded, " › " between them) say data goes out of the company?"""
     return any(_OUTBOUND_HEADING.search(heading)
                or (_DISCLOSURE_HEADING.search(heading) and _DATA_WORDS.search(heading))
-               for heading in fold(headings).split(" › "))
+               for heading in folded.split(" › "))
 
 
 # Prepositions of place: a platform after them is where something happens, not a party data goes to

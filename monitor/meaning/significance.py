@@ -909,6 +909,7 @@ class WholePolicy:
         self._sides = (tuple(old), tuple(new))
         self._texts = texts  # the two versions' texts, when the caller has them (no copy of 10 MB made)
         self._named: dict[tuple[int, str], bool] = {}
+        self._allowed: dict[tuple[int, str | None], set[str]] = {}  # section → the verbs its body says positively
         self._plain: tuple[list[str], _Bodies] | None = None
         self._every: dict[int, frozenset[str]] = {}
         changes = tuple(changes)
@@ -935,10 +936,11 @@ class WholePolicy:
     def section_allows(self, side: int, key: str | None, lemmas: Iterable[str]) -> bool:
         """Does the section `key` of version `side` say anywhere in its body that data is (or may be) done
         with as one of `lemmas` says ("We may disclose your information to…")?"""
-        lemmas = set(lemmas)
-        body = next((s.text for s in self._sides[side] if s.key == key), None) if key is not None else None
-        return body is not None and any(not negated for lemma, said in statements(body).items() if lemma in lemmas
-                                        for negated, _ in said)
+        if (side, key) not in self._allowed:  # (asked once a verb of a change: the body read once)
+            body = next((s.text for s in self._sides[side] if s.key == key), None) if key is not None else None
+            self._allowed[side, key] = set() if body is None else {
+                lemma for lemma, said in statements(body).items() if any(not negated for negated, _ in said)}
+        return not self._allowed[side, key].isdisjoint(lemmas)
 
     def mentions(self, side: int, name: str) -> bool:
         """Does version `side` name this company anywhere (up to case, spacing and punctuation)?"""
