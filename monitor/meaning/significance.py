@@ -45,6 +45,7 @@ from monitor.meaning.facts import (
     recipients,
     statements,
 )
+from monitor.meaning.material import is_material
 from monitor.meaning.model import primary_language
 from monitor.meaning.topics import WATCHED, TopicHit, classify, knows_language, model_finds
 from monitor.text.clauses import body_clauses, split_sentences
@@ -115,6 +116,10 @@ class RatedChange:
     def unrated(cls, change: SectionChange, why: str) -> RatedChange:
         """A change stored and shown, but never alerted: no topics, no severity."""
         return cls(change, (), False, None, "not rated: " + why, (), why)
+
+    @property
+    def material(self) -> bool:
+        return is_material(self.substantive, self.not_rated)
 
     def alert_topics(self, watched: Iterable[str]) -> list[str]:
         """The watched topics this change is alert-worthy for."""

@@ -13,6 +13,7 @@ from monitor.capture.body_kind import NORMALIZER_VERSION
 from monitor.capture.document import document_text
 from monitor.config import Config, SourceConfig
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
+from monitor.meaning.material import is_material
 from monitor.meaning.significance import RatedChange, changes_between
 from monitor.store.database import (
     ChangeRow,
@@ -75,11 +76,11 @@ def without_substance(changes: Sequence[tuple[str, bool, str | None]]) -> str | 
     """What a later version (not the first, not a blink back) is whose changes, each a (kind, substantive,
     not_rated), are none of substance: `LAYOUT_ONLY` when it has none (its text differs, no clause does),
     "date stamp only" when each is a date stamp, else "form only" (spelling, order, moves, renames); None when
-    one is of substance or not rated (nobody judged that one harmless: `is_material`).
+    one is material (`is_material`: of substance, or not rated: nobody judged that one harmless).
     The one rule of `check`'s details, `history`'s note and the web view's source page."""
     if not changes:
         return LAYOUT_ONLY
-    if any(substantive or not_rated for _, substantive, not_rated in changes):
+    if any(is_material(substantive, not_rated) for _, substantive, not_rated in changes):
         return None
     return "date stamp only" if all(kind == "date" for kind, *_ in changes) else "form only"
 
@@ -190,7 +191,7 @@ class VersionDiff:
         if show_all:
             return list(self.rated), 0
         rated = [r for r in self.rated if r.change.kind not in HIDDEN_BY_DEFAULT]
-        listed = [r for r in rated if is_material(r)]
+        listed = [r for r in rated if r.material]
         return listed, len(rated) - len(listed)
 
     def to_json(self, show_all: bool = False) -> dict:
@@ -198,11 +199,6 @@ class VersionDiff:
         listed, form_only = self.listed(show_all)
         return {"source": self.source, "old": self.old.seq, "new": self.new.seq,
                 "changes": [r.to_json() for r in listed], "form_only_edits": form_only}
-
-
-def is_material(rated: RatedChange) -> bool:
-    """A change in substance, or one that could not be rated (shown, since nobody judged it form-only)."""
-    return rated.substantive or bool(rated.not_rated)
 
 
 def diff_versions(store: Store, source: Source, old: int | None, new: int | None) -> tuple[Version, Version]:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, false, func, literal, 
 from sqlalchemy.orm import Session
 
 from monitor.errors import UnknownSourceError
+from monitor.meaning.material import is_material
 from monitor.store.database import ChangeRow, Source, Version
 
 Order = Literal["oldest", "newest"]
@@ -42,7 +43,7 @@ class ChangeRecord:
     @property
     def material(self) -> bool:
         """A change of substance, or one that could not be rated (shown, as `diff` shows it)."""
-        return self.substantive or self.not_rated is not None
+        return is_material(self.substantive, self.not_rated)
 
 
 @dataclass(frozen=True)

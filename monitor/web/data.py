@@ -166,7 +166,7 @@ _CHANGE_COLUMNS = (ChangeRow.section, ChangeRow.kind, ChangeRow.topics, ChangeRo
                    ChangeRow.summary, ChangeRow.before, ChangeRow.after, ChangeRow.not_rated, ChangeRow.substantive)
 
 
-# the rule of `ChangeRecord.material`, in SQL, so the database leaves out the (many) form-only changes
+# the rule of `meaning.material.is_material`, in SQL, so the database leaves out the (many) form-only changes
 MATERIAL = or_(ChangeRow.substantive, ChangeRow.not_rated.is_not(None))
 
 

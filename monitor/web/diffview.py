@@ -155,11 +155,11 @@ class ChangeView:
     new_key: str | None = None
 
 
-def from_rated(rated: RatedChange, material: bool) -> ChangeView:
+def from_rated(rated: RatedChange) -> ChangeView:
     """A change computed now (`diff`), which knows its sections' keys."""
     c = rated.change
     return ChangeView(c.section, c.kind, tuple(rated.topics), rated.severity, rated.summary, c.before, c.after,
-                      material, rated.not_rated, c.old_key, c.new_key)
+                      rated.material, rated.not_rated, c.old_key, c.new_key)
 
 
 def from_recorded(item: ChangeItem, old_keys: dict[str, str], new_keys: dict[str, str]) -> ChangeView:

@@ -12,7 +12,7 @@ from monitor.errors import NoSuchVersionError
 from monitor.meaning.names import TOPICS
 from monitor.notify.listing import ALERT_STATUSES, is_due, list_alerts
 from monitor.store.delivery_health import outbox_health
-from monitor.store.queries import is_material, version_detail
+from monitor.store.queries import version_detail
 from monitor.web import data, diffview
 from monitor.web.context import Web, choice, render
 
@@ -92,7 +92,7 @@ def change(request: Request) -> HTMLResponse:
         new_keys = {s.path: s.key for s in sections[new]}
         views = [diffview.from_recorded(c, old_keys, new_keys) for c in recorded]
     else:
-        views = [diffview.from_rated(r, is_material(r)) for r in web.diff(name, old, new).rated]
+        views = [diffview.from_rated(r) for r in web.diff(name, old, new).rated]
     panels = diffview.panels(views)
     substance = [p for p in panels if p.material]
     form_only = [p for p in panels if not p.material]
