@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import feedparser
 
-from tests.history_helpers import AGE, SHORT, build_history
+from tests.history_helpers import AGE, BROKERS, SHORT, WEMET, build_history
 from tests.pages import edit
 
 MATERIAL = [("2026-06-20 09:00", "wemet", "v4 → v5", "high", "sharing", "adds recipient: data brokers"),
@@ -59,6 +59,27 @@ def test_filters_by_source_topic_severity_and_date(history):
     assert versions("--since", "2026-03-01") == [("wemet", 5), ("zw", 3)]
     assert versions("--since", "2026-05-12T09:00") == [("wemet", 5), ("zw", 3)]
     assert versions("zw", "--topic", "sharing") == []
+
+
+def test_topic_and_severity_together_ask_for_one_change_that_is_both(site, tmp_path, sqlite_url):
+    # v2 adds a recipient (sharing, high) and raises the age threshold (minors, medium): a high change and a
+    # minors change, but no high minors change
+    both = edit(BROKERS, "under the age of 13", "under the age of 21")
+    history = build_history(site, tmp_path, sqlite_url, steps=[("wemet", WEMET, "2026-01-05T09:00"),
+                                                              ("wemet", both, "2026-02-10T09:00")])
+
+    def versions(*args: str) -> list[int]:
+        result = history.cli("timeline", "--json", *args)
+        assert result.exit_code == 0, result
+        return [e["version"] for e in result.json()]
+
+    [entry] = history.cli("timeline", "--json").json()
+    assert sorted((c["topics"][0], c["severity"]) for c in entry["changes"]) == [("minors", "medium"),
+                                                                                  ("sharing", "high")]
+    assert versions("--topic", "minors", "--severity", "high") == []
+    assert versions("--topic", "minors", "--severity", "medium") == [2]
+    assert versions("--topic", "sharing", "--severity", "high") == [2]
+    assert versions("--severity", "high") == [2] and versions("--topic", "minors") == [2]
 
 
 def test_timeline_json_carries_each_change(history):

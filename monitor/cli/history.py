@@ -64,7 +64,8 @@ def timeline(
     since: Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only versions captured on or after "
                      "this date (2026-01-31, or 2026-01-31T12:00; UTC).")] = None,
     severity: Annotated[str | None, typer.Option("--severity", metavar="SEVERITY", help="Only changes of this "
-                        "severity or higher: low, medium or high.")] = None,
+                        "severity or higher: low, medium or high (with --topic: one change both about the topic "
+                        "and this severe).")] = None,
     include_all: Annotated[bool, typer.Option("--all", help="Also first captures, blinks back, form-only and "
                                                             "layout-only versions.")] = False,
     as_json: JsonOption = False,

@@ -90,10 +90,16 @@ def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_
     """The entries of `records` (newest first, as `stream_versions(order="newest")` reads them) that pass
     the filters; a change a later blink back undid says which version did (`reverted_in`).
 
-    `min_severity` keeps entries of that severity or higher (so never an unrated one); `topic` keeps
-    entries with a material change about it.
+    `min_severity` keeps entries with a material change of that severity or higher (so never an unrated one);
+    `topic` keeps entries with a material change about it; both keep entries with one change that is both (a
+    high sharing change beside a medium minors one is no high minors change).
     """
     floor = SEVERITY_RANK[min_severity] if min_severity else None
+
+    def wanted(change: ChangeRecord) -> bool:
+        return (topic is None or topic in change.topics) and (
+            floor is None or (change.severity is not None and SEVERITY_RANK[change.severity] >= floor))
+
     reverts: dict[str, Reverts] = {}  # (a clock set back can misorder a few: a mark may then be missing or stale)
     for record in records:
         entry = entry_of(record, include_all=include_all)
@@ -101,9 +107,7 @@ def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_
             entry = replace(entry, reverted_in=reverts[record.source].undone_in(record.seq))
         if record.reverts_to is not None:  # after asking about its own version: it undoes older ones only
             reverts.setdefault(record.source, Reverts()).add(record.seq, record.reverts_to)
-        if entry is None or (topic is not None and topic not in entry.topics):
-            continue
-        if floor is not None and (entry.severity is None or SEVERITY_RANK[entry.severity] < floor):
+        if entry is None or ((topic is not None or floor is not None) and not any(map(wanted, entry.changes))):
             continue
         yield entry
 
