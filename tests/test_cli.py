@@ -246,9 +246,12 @@ def test_diff_counts_form_only_edits_instead_of_listing_them(cli, site, make_con
     counted = cli("--config", config, "--db", sqlite_url, "diff", "wemet", "--format", "json").json()
 
     assert "age threshold 18 → 13" in hidden.stdout
-    assert "form-only edit" in hidden.stdout and "use --all to see them" in hidden.stdout
+    assert "form-only edit" in hidden.stdout and "not shown: --all lists them)" in hidden.stdout
     assert counted["form_only_edits"] >= 1
     assert len(listed["changes"]) == len(counted["changes"]) + counted["form_only_edits"]
+    # each change says whether it is of substance: the listed ones are, the ones --all adds are not
+    assert [c["substantive"] for c in counted["changes"]] == [True] * len(counted["changes"])
+    assert sum(not c["substantive"] for c in listed["changes"]) == counted["form_only_edits"]
 
 
 FRENCH = ("# Politique de confidentialité\n\n## Vos données\n\nNous traitons vos données personnelles pour vous "

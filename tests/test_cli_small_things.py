@@ -43,6 +43,14 @@ def test_version_prints_the_installed_version(cli):
     assert result.stdout == f"policy-monitor {version('policy-monitor')}\n"
 
 
+def test_a_command_named_as_other_tools_name_it_points_to_ours(cli):
+    for typed, ours in [("web", "serve"), ("daemon", "run"), ("log", "history"), ("serv", "serve")]:
+        result = cli(typed)
+        assert result.exit_code == 2
+        assert f"No such command '{typed}'. Did you mean '{ours}'?" in result.stderr, result.stderr
+    assert "Did you mean" not in cli("frobnicate").stderr
+
+
 def test_help_has_no_type_placeholders_and_lists_the_log_formats(cli):
     main = cli("--help")
     assert main.exit_code == 0

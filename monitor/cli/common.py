@@ -45,9 +45,25 @@ class CommandGroup(TyperGroup):
         with _plain_usage_errors():
             return super().make_context(*args, **kwargs)
 
+    def resolve_command(self, ctx: typer.Context, args: list[str]):
+        """An unknown command that other tools use for one of ours names ours (click only suggests look-alikes)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as exc:  # typer's own copy of click's UsageError
+            meant = _OTHER_NAMES.get(args[0]) if args else None
+            message = getattr(exc, "message", None)
+            if meant in self.commands and isinstance(message, str) and message.startswith("No such command"):
+                exc.message = message.split(" Did you mean")[0] + f" Did you mean '{meant}'?"
+            raise
+
     def invoke(self, ctx: typer.Context):
         with _plain_usage_errors():
             return super().invoke(ctx)
+
+
+# names a user may try first (from other tools, or this one's docs: "the web view", "the daemon") → our command
+_OTHER_NAMES = {"web": "serve", "server": "serve", "ui": "serve", "daemon": "run", "start": "run", "watch": "run",
+                "log": "history", "versions": "history", "list": "sources", "compare": "diff", "changes": "timeline"}
 
 
 @contextmanager

@@ -131,7 +131,7 @@ class RatedChange:
     def to_json(self) -> dict:
         c = self.change
         out = {"section": c.section, "kind": c.kind, "topics": list(self.topics), "severity": self.severity,
-               "summary": self.summary, "before": c.before, "after": c.after}
+               "summary": self.summary, "substantive": self.substantive, "before": c.before, "after": c.after}
         if self.not_rated:
             out["not_rated"] = self.not_rated
         return out

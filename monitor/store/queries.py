@@ -243,7 +243,7 @@ def render_diff(console: Console, store: Store, source: Source, old: int | None,
     old_v, new_v = diff.old, diff.new
     rated, form_only = diff.listed(show_all)
     title = f"{source.name}: v{old_v.seq} → v{new_v.seq}"
-    counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown (use --all to see them)"
+    counted = (f"{form_only} form-only edit{'s' * (form_only != 1)} not shown: --all lists them"
                if form_only else "")
     # moves and date stamps are left out unlisted: say so when they are all a version changed (a date-stamp-only
     # version is one `history` and the web call "date stamp only", not "no changes"); a new text whose clauses
