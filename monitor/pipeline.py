@@ -225,7 +225,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if written is not NOT_QUIET:
             return result
     elif _queues_nothing(latest, derived, source, config):  # a new version, its rows alone (unless a blink back)
-        version = _new_version(claim.id, page, latest, derived, source, None)
+        version = new_version_row(claim.id, page.fetched, page.text, latest, derived, source, None)
         written = store.record_new_version(
             version, owner=LOCK_OWNER, outcome=outcome, started_at=started_at, learned=learned,
             quiet=_quiet_rule(config, failed=False),
@@ -384,7 +384,7 @@ def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str
         verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
                               final_url=final_url, previous_url=latest.url if latest else None)
         sure = verdict.accepted and not verdict.needs_confirmation
-        derived = _derive(text, latest, previous_text, source) if sure else None
+        derived = derive_changes(text, latest, previous_text, source) if sure else None
         return _Analysis(text, verdict.accepted, verdict.rule, verdict.reason, verdict.needs_confirmation, derived)
     finally:
         _forget_texts()
@@ -392,9 +392,9 @@ def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str
 
 def _derive_confirmed(text: str, latest: VersionHead | None, previous_text: str | None,
                       source: SourceConfig) -> _Derived | None:
-    """`_derive` of a text an immediate re-fetch confirmed (the CPU work, like `_analyse`)."""
+    """`derive_changes` of a text an immediate re-fetch confirmed (the CPU work, like `_analyse`)."""
     try:
-        return _derive(text, latest, previous_text, source)
+        return derive_changes(text, latest, previous_text, source)
     finally:
         _forget_texts()
 
@@ -448,7 +448,7 @@ class _Derived:
     changes: list[RatedChange]
 
 
-def _derive(text: str, latest: VersionHead | None, previous_text: str | None,
+def derive_changes(text: str, latest: VersionHead | None, previous_text: str | None,
             source: SourceConfig) -> _Derived | None:
     """None when the text is the latest version's; otherwise its sections and rated changes."""
     digest = text_hash(text)
@@ -493,8 +493,8 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def _new_version(source_id: int, page: _Page, latest: VersionHead | None, derived: _Derived, source: SourceConfig,
-                 reverts_to: int | None) -> NewVersion:
+def new_version_row(source_id: int, fetched: FetchResult, text: str, latest: VersionHead | None, derived: _Derived,
+                    source: SourceConfig, reverts_to: int | None) -> NewVersion:
     """The version to store and its change rows, as plain values (the same whichever way they are written);
     `reverts_to`: the seq of an earlier version with the same text."""
     changes = tuple(NewChange(
@@ -504,9 +504,9 @@ def _new_version(source_id: int, page: _Page, latest: VersionHead | None, derive
         before=rated.change.before, after=rated.change.after,
     ) for position, rated in enumerate(derived.changes)) if latest is not None else ()
     return NewVersion(
-        source_id=source_id, seq=(latest.seq + 1) if latest else 1, fetched_at=utcnow(), url=page.fetched.final_url,
-        http_status=page.fetched.status_code, content_type=page.fetched.content_type, text_hash=derived.digest,
-        raw_hash=hashlib.sha256(page.fetched.content).hexdigest(), raw=compress(page.fetched.content), text=page.text,
+        source_id=source_id, seq=(latest.seq + 1) if latest else 1, fetched_at=utcnow(), url=fetched.final_url,
+        http_status=fetched.status_code, content_type=fetched.content_type, text_hash=derived.digest,
+        raw_hash=hashlib.sha256(fetched.content).hexdigest(), raw=compress(fetched.content), text=text,
         normalizer_version=NORMALIZER_VERSION, reverts_to=reverts_to, previous_id=latest.id if latest else None,
         changes=changes)
 
@@ -539,7 +539,7 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     from monitor.store.database import ChangeRow, Store, Version
 
     earlier = Store.earliest_seq_with_hash(session, source_id, derived.digest) if latest else None
-    new = _new_version(source_id, page, latest, derived, source, earlier)
+    new = new_version_row(source_id, page.fetched, page.text, latest, derived, source, earlier)
     version = Version(**new.columns())
     session.add(version)
     session.flush()

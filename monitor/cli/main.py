@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -144,9 +145,12 @@ def _blink_details(result) -> str:
     return f"{back}: {'; '.join(done)}" if done else f"{back} (no alert)"
 
 
-def print_check_results(results) -> None:
-    table = Table("source", "status", "version", "alert topics", "details")
-    for r in results:
+def print_check_results(results, captured=None) -> None:
+    """The check table; `captured` (an import's archived versions, one per result) puts when and from where
+    each was captured in place of the source's name."""
+    table = Table("captured (UTC)" if captured else "source", "status", "version",
+                  "would alert" if captured else "alert topics", "details")
+    for at, r in enumerate(results):
         if r.failed:
             details = r.error or ""
         elif r.reverts_to:
@@ -157,9 +161,16 @@ def print_check_results(results) -> None:
             details = f"{r.drastic}; {details}" if details else r.drastic
         version = f"v{r.previous_version} → v{r.version}" if r.previous_version else (f"v{r.version}" if r.version
                                                                                      else "-")
-        table.add_row(escape(r.source), f"[{STATUS_STYLE[r.status]}]{r.status}[/]", version,
+        first = f"{_moment(captured[at].captured_at)} {captured[at].label}" if captured else r.source
+        first = escape(first)
+        table.add_row(first, f"[{STATUS_STYLE[r.status]}]{r.status}[/]", version,
                       ", ".join(r.alert_topics) or "-", escape(details))
     out.print(table)
+
+
+def _moment(when) -> str:
+    """A capture's date, with its time when it has one (an archive named by day has none)."""
+    return f"{when:%Y-%m-%d}" if (when.hour, when.minute, when.second) == (0, 0, 0) else f"{when:%Y-%m-%d %H:%M}"
 
 
 def source_row(store: Store, name: str) -> Source:
@@ -464,6 +475,55 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(EXIT_USAGE)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@app.command("import")
+def import_archive(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The source (in sources.yaml) whose history this is; it must have "
+                                             "no stored version yet.")],
+    path: Annotated[Path, typer.Argument(help="A folder of captures named by date (2021-10-05.html, "
+                                              "007_2021-10-05T12-30-00.md…), or a git repository with --git-path.")],
+    git_path: Annotated[str | None, typer.Option("--git-path", metavar="FILE", help="The policy's file in the "
+                        "git repository PATH: each commit that changed it is a capture at its author date.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be stored; change nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fill a source's history from an archive of earlier captures, dated as captured: each is read, judged
+    and rated as a check would, and none is alerted."""
+    from monitor.backfill import backfill
+    from monitor.capture.archive import read_archive
+
+    obj = ctx_obj(ctx)
+    config = obj.config()
+    source = config.source(name)
+    if source is None:
+        raise UsageError(f"unknown source {name!r}: add it to {config.path} first (configured: "
+                         f"{', '.join(s.name for s in config.sources) or 'none'})")
+    archived = read_archive(path, git_path)
+    done = backfill(source, archived, config=config, store=_store_if_any(obj) if dry_run else obj.store(),
+                    dry_run=dry_run)
+    if as_json:
+        return print_json([{"captured_at": b.archived.captured_at.isoformat(timespec="seconds"),
+                            "from": b.archived.label, **b.result.to_json()} for b in done])
+    print_check_results([b.result for b in done], captured=[b.archived for b in done])
+    stored = [b.result for b in done if b.result.version is not None and b.result.status in ("new", "changed")]
+    same = sum(1 for b in done if b.result.status == "unchanged")
+    refused = sum(1 for b in done if b.result.failed)
+    verb = "would store" if dry_run else "stored"
+    out.print(f"{verb} {len(stored)} version{'s' * (len(stored) != 1)} of {name} from {len(done)} capture"
+              f"{'s' * (len(done) != 1)} ({same} with the text of the one before, {refused} rejected); no alert "
+              f"is sent for an imported change", highlight=False, soft_wrap=True)
+
+
+def _store_if_any(obj) -> Store | None:
+    """The database for reading, or None where there is none yet (a dry run before the first check)."""
+    from monitor.errors import NoDatabaseError
+
+    try:
+        return obj.store(read_only=True)
+    except NoDatabaseError:
+        return None
 
 
 # Command groups owned by other stages register themselves on `app`.

@@ -1,0 +1,135 @@
+"""An archive's recorded versions stored as a source's history before its first check: read, judged and rated
+as checks do, dated as they were captured, and never alerted (old changes are history, not news).
+
+Only a source with no stored version takes an archive: its versions must come before every check's, and the
+source's validators and fingerprint must stand for the version a check will compare with next. Each recorded
+capture is read like a fetched page (the source's `select`/`remove` apply to HTML files), judged by the guard
+against the version before it (an error page or a captcha someone archived is left out, as a check leaves it
+out), compared and rated; a capture with the text of the version before it is no version; one returning to an
+earlier text is a blink back. A drastic change is kept, with the guard's reason: an archive cannot be fetched
+again to confirm it, and it is what the address served. All versions are written in one transaction, or none.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from monitor.capture.archive import ArchivedVersion
+from monitor.capture.document import document_text
+from monitor.capture.fetch import FetchResult
+from monitor.config import Config, SourceConfig
+from monitor.errors import PolicyMonitorError, UsageError
+from monitor.outcome import CheckResult
+from monitor.pipeline import derive_changes, new_version_row
+from monitor.store.database import ChangeRow, Source, Store, Version
+from monitor.store.plain import CHANGE_COLUMNS, NewVersion, VersionHead
+
+LOCK_OWNER = f"import:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    """What became of one recorded capture: its result in `check`'s words (`alert_topics`: what a check would
+    have alerted on; nothing is sent)."""
+
+    archived: ArchivedVersion
+    result: CheckResult
+
+
+def backfill(source: SourceConfig, archived: Sequence[ArchivedVersion], *, config: Config, store: Store | None,
+             dry_run: bool = False) -> list[Backfilled]:
+    """Store `archived` (oldest first) as the history of `source`, which must have no version yet; with
+    `dry_run`, only say what would be stored (nothing is written, not even the source's row; `store` None:
+    there is no database yet)."""
+    if dry_run or store is None:
+        if store is not None and _has_versions(store, source.name):
+            raise _already_checked(source)
+        return _rated(source, archived, source_id=0)[0]
+    claim = store.claim(source.name, source.url, LOCK_OWNER, config.daemon.lock_timeout)
+    if claim is None:
+        raise UsageError(f"another process is checking {source.name} right now: stop the daemon (or wait for the "
+                         "check to end) and import again")
+    try:
+        if claim.latest is not None:
+            raise _already_checked(source)
+        outcomes, versions = _rated(source, archived, source_id=claim.id)
+        with store.session() as session:
+            ids: dict[int, int] = {}  # seq → the id of its row
+            for version in versions:
+                row = Version(**replace(version, previous_id=ids.get(version.seq - 1)).columns())
+                session.add(row)
+                session.flush()
+                ids[version.seq] = row.id
+                session.add_all(ChangeRow(source_id=claim.id, old_version_id=ids[version.seq - 1],
+                                          new_version_id=row.id, **{name: getattr(c, name) for name in CHANGE_COLUMNS})
+                                for c in version.changes)
+        return outcomes
+    finally:
+        with store.transaction() as conn:
+            Store.release_source(conn, claim.id, LOCK_OWNER)
+
+
+def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_id: int
+           ) -> tuple[list[Backfilled], list[NewVersion]]:
+    """Each capture read, judged and rated against the version before it; the versions to store (their
+    `previous_id` left for the writer, which knows the rows' ids)."""
+    from monitor.capture import guard
+
+    outcomes: list[Backfilled] = []
+    versions: list[NewVersion] = []
+    latest: VersionHead | None = None
+    previous_text: str | None = None
+    seq_of_text: dict[str, int] = {}  # text hash → the first version with it (blinks back)
+    for capture in archived:
+        result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
+        outcomes.append(Backfilled(capture, result))
+        if len(capture.content) > source.max_bytes:
+            result.status, result.error = "rejected", f"larger than max_bytes ({source.max_bytes:,} bytes)"
+            continue
+        html = capture.content_type == "text/html"
+        try:
+            text = document_text(capture.content, content_type=capture.content_type, url=source.url,
+                                 select=source.select if html else None, remove=source.remove if html else ())
+        except PolicyMonitorError as exc:  # a PDF that is not one, `select` matching nothing…
+            result.status, result.error = "rejected", str(exc)
+            continue
+        verdict = guard.judge(text, previous=previous_text, language=source.language)
+        if not verdict.accepted:
+            result.status, result.error = "rejected", verdict.reason
+            continue
+        derived = derive_changes(text, latest, previous_text, source)
+        if derived is None:
+            continue  # the text of the version before it
+        reverts_to = seq_of_text.get(derived.digest)
+        page = FetchResult(url=source.url, final_url=source.url, status_code=0, content=capture.content, text="",
+                           content_type=capture.content_type, encoding=None, etag=None, last_modified=None,
+                           not_modified=False, elapsed=0.0)
+        version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
+                          fetched_at=capture.captured_at, http_status=None)
+        result.version, result.previous_version, result.reverts_to = version.seq, latest.seq if latest else None, \
+            reverts_to
+        result.status = "new" if latest is None else "changed"
+        result.changes = derived.changes
+        if verdict.needs_confirmation:  # an archive cannot be fetched again: what it recorded is what was served
+            result.drastic = f"{verdict.reason} (as recorded)"
+        if latest is not None and reverts_to is None:
+            result.alert_topics = sorted({t for c in derived.changes for t in c.alert_topics(source.topics)})
+        versions.append(version)
+        seq_of_text.setdefault(derived.digest, version.seq)
+        latest, previous_text = VersionHead(0, version.seq, source.url, derived.digest), text
+    return outcomes, versions
+
+
+def _has_versions(store: Store, name: str) -> bool:
+    from sqlmodel import select
+
+    with store.session() as session:
+        return session.exec(select(Version.id).join(Source, Source.id == Version.source_id)
+                            .where(Source.name == name).limit(1)).first() is not None
+
+
+def _already_checked(source: SourceConfig) -> UsageError:
+    return UsageError(f"{source.name} already has stored versions: an archive can only be imported before a "
+                      "source's first check (to keep both, import into a new source name and database)")

@@ -1,0 +1,166 @@
+"""`import`: a new source's history filled from an archive of earlier captures (a folder of dated files, or a
+file's history in git), read, judged and rated as checks do, dated as captured, never alerted. On a real
+recorded history (Open Terms Archive, ODC-BY 1.0: tests/corpus/histories.tar.xz)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.alert_helpers import Receiver
+from tests.conftest import write_config
+from tests.pages import render_policy
+from tests.replay import load_histories
+
+SERVICE = "nordvpn"  # a train/dev history service (data/splits.json): its early captures hold bad recordings
+CAPTURES = 16
+
+
+@pytest.fixture(scope="module")
+def whole_history() -> list:
+    return load_histories(services=[SERVICE])[SERVICE]
+
+
+@pytest.fixture(scope="module")
+def recorded(whole_history) -> list:
+    return whole_history[:CAPTURES]
+
+
+@pytest.fixture
+def archive(tmp_path: Path, recorded) -> Path:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for version in recorded:
+        (folder / f"{version.name}.md").write_text(version.text, encoding="utf-8")
+    (folder / ".DS_Store").write_bytes(b"\x00")  # hidden files are not captures
+    return folder
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path, site, receiver) -> Path:
+    return write_config(tmp_path / "sources.yaml", sources=[{"name": SERVICE, "url": site.url("/privacy")}],
+                        channels={"siem": {"type": "webhook", "url": receiver.url}})
+
+
+def test_an_archive_becomes_the_history_dated_as_captured_and_alerts_nobody(cli, archive, config, sqlite_url, site,
+                                                                             receiver, recorded):
+    imported = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json")
+
+    assert imported.exit_code == 0, imported.stderr
+    rows = imported.json()
+    assert [r["from"] for r in rows] == [f"{v.name}.md" for v in recorded]
+    assert rows[0]["captured_at"] == "2025-12-21T00:00:00+00:00" and rows[0]["status"] == "new"
+    # the archive recorded error captures ("near-empty page"): left out, as a check leaves them out
+    rejected = [r for r in rows if r["status"] == "rejected"]
+    assert rejected and all("near-empty page" in r["error"] for r in rejected)
+    assert all(r["version"] is None or r["status"] != "rejected" or r["version"] < 2 for r in rows)
+    stored = [r for r in rows if r["status"] in ("new", "changed")]
+    assert [r["version"] for r in stored] == list(range(1, len(stored) + 1))
+
+    history = cli("--config", config, "--db", sqlite_url, "history", SERVICE, "--json").json()
+    assert [v["version"] for v in history] == [r["version"] for r in stored]
+    assert [v["fetched_at"][:10] for v in history] == [r["captured_at"][:10] for r in stored]
+    assert not cli("--config", config, "--db", sqlite_url, "alerts", "--json").json()
+
+    # the next check compares the live page with the last imported text, and sends nothing about the past
+    last = next(v for v in recorded if f"{v.name}.md" == stored[-1]["from"])
+    site.set("/privacy", render_policy(last.text))
+    checked = cli("--config", config, "--db", sqlite_url, "check", "--json").json()["results"][0]
+    assert checked["status"] in ("unchanged", "changed") and checked["alert_topics"] == [], checked["error"]
+    assert checked["version"] in (stored[-1]["version"], stored[-1]["version"] + 1)
+    assert receiver.received == []
+
+
+def test_a_source_with_versions_takes_no_archive(cli, archive, config, sqlite_url):
+    assert cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive).exit_code == 0
+
+    again = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive)
+
+    assert again.exit_code == 2
+    assert f"{SERVICE} already has stored versions: an archive can only be imported before" in again.stderr
+
+
+def test_a_dry_run_writes_nothing(cli, archive, config, tmp_path: Path):
+    db = tmp_path / "never.db"
+    dry = cli("--config", config, "--db", f"sqlite:///{db}", "import", SERVICE, archive, "--dry-run")
+
+    assert dry.exit_code == 0, dry.stderr
+    assert "would store" in dry.stdout and "no alert is sent for an imported change" in dry.stdout
+    assert not db.exists()
+
+
+def test_bad_archives_are_clear_usage_errors(cli, archive, config, sqlite_url, tmp_path: Path):
+    def error(*args: object) -> str:
+        result = cli("--config", config, "--db", sqlite_url, "import", *args)
+        assert result.exit_code == 2, result
+        return result.stderr
+
+    (archive / "notes.md").write_text("about this archive", encoding="utf-8")
+    assert "notes.md: no capture date in the file name" in error(SERVICE, archive)
+    (archive / "notes.md").unlink()
+    (archive / "2026-01-31.docx").write_bytes(b"PK")
+    assert "2026-01-31.docx: unknown file type '.docx'" in error(SERVICE, archive)
+    (archive / "2026-01-31.docx").unlink()
+    (archive / "2026-02-30.md").write_text("x", encoding="utf-8")
+    assert "2026-02-30.md: 2026-02-30 is not a date" in error(SERVICE, archive)
+    assert "not a folder" in error(SERVICE, tmp_path / "missing")
+    assert "unknown source 'other'" in error("other", archive)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no files to read" in error(SERVICE, empty)
+    assert "not a git repository" in error(SERVICE, empty, "--git-path", "policy.md").lower()
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists() or _versions(sqlite_url) == 0
+
+
+def test_a_files_git_history_is_read_commit_by_commit_renames_followed(cli, config, sqlite_url, tmp_path: Path,
+                                                                       whole_history):
+    repo = tmp_path / "versions"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=archiver", "-c", "user.email=archiver@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    texts = list(dict.fromkeys(v.text for v in whole_history if len(v.text) > 1000))[:3]
+    name = "NordVPN Privacy Policy.md"
+    for at, step in enumerate([texts[0], texts[1], "rename", texts[2]]):
+        if step == "rename":  # the file renamed, its text kept: a capture of the same text
+            subprocess.run([*git, "mv", "Privacy.md", name], check=True)
+        else:
+            (repo / (name if at > 2 else "Privacy.md")).write_text(step, encoding="utf-8")
+        subprocess.run([*git, "add", "-A"], check=True)
+        stamp = f"2024-0{at + 1}-15T08:30:00+02:00"
+        subprocess.run([*git, "commit", "-q", "-m", f"capture {at}"], check=True,
+                       env={**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"})
+    (repo / "unrelated.md").write_text("another document", encoding="utf-8")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "unrelated"], check=True)
+
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, repo, "--git-path", name, "--json").json()
+
+    assert [r["captured_at"] for r in rows] == [f"2024-0{month}-15T06:30:00+00:00" for month in (1, 2, 3, 4)]
+    assert [r["from"].split(" ", 1)[1:] for r in rows] == [["Privacy.md"], ["Privacy.md"], [], []]
+    assert [r["status"] for r in rows] == ["new", "changed", "unchanged", "changed"]
+    assert _versions(sqlite_url) == 3
+
+
+def _versions(sqlite_url: str) -> int:
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
+        return db.execute("select count(*) from version").fetchone()[0]
+
+
+def test_the_json_of_each_capture_is_checks_shape_with_when_and_from_where(cli, archive, config, sqlite_url):
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+
+    assert {"captured_at", "from", "source", "status", "version", "previous_version", "reverts_to", "error",
+            "alert_topics", "changes"} <= set(rows[0])
+    assert json.dumps(rows)  # plain JSON all through
