@@ -164,3 +164,13 @@ def test_the_json_of_each_capture_is_checks_shape_with_when_and_from_where(cli, 
     assert {"captured_at", "from", "source", "status", "version", "previous_version", "reverts_to", "error",
             "alert_topics", "changes"} <= set(rows[0])
     assert json.dumps(rows)  # plain JSON all through
+
+
+def test_an_archive_imports_into_postgresql_too(cli, archive, config, postgres_url):
+    rows = cli("--config", config, "--db", postgres_url, "import", SERVICE, archive, "--json").json()
+
+    stored = [r for r in rows if r["status"] in ("new", "changed")]
+    history = cli("--config", config, "--db", postgres_url, "history", SERVICE, "--json").json()
+    assert [(v["version"], v["fetched_at"][:10]) for v in history] == [(r["version"], r["captured_at"][:10])
+                                                                       for r in stored]
+    assert cli("--config", config, "--db", postgres_url, "import", SERVICE, archive).exit_code == 2
