@@ -58,6 +58,16 @@ def site(httpserver: HTTPServer) -> Site:
 
 
 @pytest.fixture
+def receiver():
+    """A real webhook receiver on loopback (tests/alert_helpers.py), stopped after the test."""
+    from tests.alert_helpers import Receiver
+
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'monitor.db'}"
 

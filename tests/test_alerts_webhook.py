@@ -30,13 +30,6 @@ SOURCE = {"name": "wemet", "url": "https://example.org/privacy"}
 
 
 @pytest.fixture
-def receiver():
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
 def setup(make_config, sqlite_url, monkeypatch):
     """(config, store) for a source `wemet` with one webhook channel `siem` pointing at `url`."""
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)

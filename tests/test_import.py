@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.alert_helpers import Receiver
 from tests.conftest import write_config
 from tests.pages import render_policy
 from tests.replay import load_histories
@@ -39,13 +38,6 @@ def archive(tmp_path: Path, recorded) -> Path:
         (folder / f"{version.name}.md").write_text(version.text, encoding="utf-8")
     (folder / ".DS_Store").write_bytes(b"\x00")  # hidden files are not captures
     return folder
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
