@@ -358,6 +358,15 @@ def test_migrate_db_copies_a_sqlite_history_into_postgresql_resumes_and_refuses_
     rerun = cli("migrate-db", "--from", sqlite_url, "--to", postgres_url)
     assert rerun.exit_code == 0 and "counts verified" in rerun.stdout
     assert cli("--config", config, "--db", postgres_url, "check", "--no-deliver").exit_code == 0
+    # once the target is in use (a check wrote to it), a re-run would copy the source's later rows into a history
+    # that went on without them: refused, the target untouched
+    policy_server.pages["/p"] = POLICY
+    assert cli("--config", config, "--db", sqlite_url, "check", "--no-deliver").exit_code == 0
+    versions = sql(postgres_url, "SELECT count(*) FROM version")[0][0]
+    diverged = cli("migrate-db", "--from", sqlite_url, "--to", postgres_url)
+    assert diverged.exit_code != 0
+    assert "of table 'check'" in diverged.stderr and "has been used since the copy" in diverged.stderr
+    assert sql(postgres_url, "SELECT count(*) FROM version")[0][0] == versions
     # another database's history is refused unless --force
     other = f"sqlite:///{tmp_path / 'other.db'}"
     assert cli("--config", config, "--db", other, "check").exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Integer, Table, func, select, text
 from sqlmodel import SQLModel
@@ -59,6 +60,11 @@ def copy_database(source: Store, target: Store, *, force: bool = False,
             raise TargetNotEmpty(f"{target.location} already holds policy-monitor data{where}; copying into it "
                                  f"would mix two histories. Use an empty database, or --force to empty it first")
         _empty(target)
+    elif ours and not force and (diverged := _written_since(source, target)):
+        table, extra = diverged
+        raise TargetNotEmpty(f"{target.location} holds {extra} row{'s' * (extra != 1)} of table {table!r} that "
+                             f"{origin} does not: it has been used since the copy (checks, workers), and copying "
+                             "more would mix two histories. Keep using it, or --force to empty it and copy again")
     _set_marker(target, f"copying from {origin} since {utcnow().isoformat(timespec='seconds')}")
     counts = []
     for table in tables():
@@ -102,6 +108,47 @@ def _copy_table(source: Store, target: Store, table: Table, progress: Callable[[
     if progress:
         progress(table.name, len(rows))
     return len(rows)
+
+
+def _written_since(source: Store, target: Store) -> tuple[str, int] | None:
+    """The first table (keyed by number) in which the target holds rows the source lacks, with how many: rows
+    written into the target since an earlier run copied it. None when every target row came from the source
+    (an interrupted copy, or a finished one the source has only grown past): then resuming is safe."""
+    for table in tables():
+        key = list(table.primary_key.columns)
+        if len(key) != 1 or not isinstance(key[0].type, Integer):
+            continue
+        with target.engine.connect() as conn:
+            held, last = conn.execute(select(func.count(), func.max(key[0])).select_from(table)).one()
+        if not held:
+            continue
+        with source.engine.connect() as conn:
+            known = conn.execute(select(func.count()).select_from(table).where(key[0] <= last)).scalar() or 0
+        if held > known:
+            return table.name, held - known
+        if table.name not in _IDENTITY:
+            continue
+        # the same id written on both sides since the copy: the rows at it are two different events
+        columns = [table.c[name] for name in _IDENTITY[table.name]]
+        rows = []
+        for store in (source, target):
+            with store.engine.connect() as conn:
+                rows.append(conn.execute(select(*columns).where(key[0] == last)).first())
+        if rows[0] is None or _plain(rows[0]) != _plain(rows[1]):
+            return table.name, 1
+    return None
+
+
+# what identifies a row of an append-only table (the rows of others are updated in place: a source's health, an
+# alert's status, a version's raw page once pruned): equal in source and target when the target's row was copied
+_IDENTITY = {"version": ("source_id", "seq", "text_hash", "fetched_at"), "check": ("source_id", "started_at")}
+
+
+def _plain(row) -> tuple:
+    """A row's values as both backends give them back equal: datetimes in naive UTC (SQLite hands them back
+    naive, PostgreSQL aware)."""
+    return tuple(value.astimezone(UTC).replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo
+                 else value for value in row)
 
 
 def _count(store: Store, table: Table) -> int:
