@@ -241,6 +241,46 @@ def test_a_dispatcher_and_two_workers_check_each_source_once_per_interval_never_
     assert all(line.get("level") != "error" for p in (*workers, dispatcher) for line in fleet.lines(p))
 
 
+def test_one_dispatcher_leads_after_the_leaders_connection_drops_and_both_outlive_a_database_restart(
+        policy_server: PolicyServer, fleet_for, postgres_url: str, tmp_path: Path) -> None:
+    policy_server.pages["/a"] = render_policy(seed_text(1))
+    config = write_config(tmp_path / "sources.yaml", daemon=fleet_daemon(),
+                          sources=[{"name": "a", "url": policy_server.url("/a"), "interval": "5s"}])
+    fleet = fleet_for(config)
+    first = fleet.start("dispatcher")
+
+    def said(proc, words: str) -> int:
+        return sum(words in line.get("msg", "") for line in fleet.lines(proc))
+
+    wait_for(lambda: said(first, "leads: queueing"), what="the first dispatcher leading")
+    second = fleet.start("dispatcher")
+    wait_for(lambda: said(second, "standing by"), what="the second standing by")
+
+    def holders() -> int:
+        return sql(postgres_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 727276 "
+                                 "AND granted")[0][0]
+
+    def leads(proc) -> int:  # 1 while it leads: each time it stood down (its connection lost, an outage) it said so
+        return said(proc, "leads: queueing") - said(proc, "standing down")
+
+    def leaders() -> int:
+        return leads(first) + leads(second)
+
+    # the leader's lock connection alone dies (as a network blip or an idle timeout drops it): the lock goes with
+    # it, the standby takes it, and the old leader notices and stands down instead of leading beside it
+    sql(postgres_url, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                      "AND objid = 727276 AND granted")
+    wait_for(lambda: said(first, "lost its connection"), what="the old leader standing down")
+    wait_for(lambda: holders() == 1 and leaders() == 1, what="exactly one leader")
+    # every connection of the database dies, as when the server restarts: nobody exits, one leads again
+    name = postgres_url.rsplit("/", 1)[1]
+    sql(postgres_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", name)
+    wait_for(lambda: holders() == 1 and leaders() == 1, timeout=60, what="one leader after the restart")
+    assert first.poll() is None and second.poll() is None
+    assert fleet.stop_all() == [0, 0]
+
+
 def test_a_worker_killed_mid_check_loses_no_version_and_duplicates_no_alert(
         policy_server: PolicyServer, fleet_for, postgres_url: str, tmp_path: Path) -> None:
     slow_host = PolicyServer("127.0.0.2")  # its own host, so its hung request holds no other source's turn

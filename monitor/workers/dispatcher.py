@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 import psycopg
 from procrastinate import exceptions as engine_errors
 from sqlalchemy import text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import delete, select
 
 from monitor.config import Config, SourceConfig, reload_config
@@ -52,6 +53,9 @@ from monitor.workers.engine import (
 )
 
 log = logging.getLogger("monitor.workers")
+# what a database outage raises here: the lock connection (psycopg), the store (SQLAlchemy), the queue (procrastinate)
+DATABASE_ERRORS = (psycopg.Error, SQLAlchemyError, engine_errors.ConnectorException, OSError)
+OUTAGE_WAIT = 30.0        # the longest wait between tries while the database is unavailable
 LEADER_LOCK = 727_276     # advisory lock held by the dispatcher that leads
 BATCH = 500               # due sources queued per round
 MAX_SLEEP = 1.0           # the longest a dispatcher sleeps between rounds (config reloads, stop, standby)
@@ -117,40 +121,72 @@ class Dispatcher:
             loop.add_signal_handler(signal.SIGHUP, self.reload)
         daemon = self.config.daemon
         self._row_id = fleet.register(self.store, "dispatcher", daemon.heartbeat)
-        async with self.app.open_async(), await psycopg.AsyncConnection.connect(
-                conninfo(self.url), autocommit=True) as lock_conn:
+        async with self.app.open_async():
             log.info(f"dispatcher started: {len(self.config.sources)} sources", extra={"pid": os.getpid()})
+            lock_conn: psycopg.AsyncConnection | None = None
             next_beat = next_reap = next_delivery = 0.0
+            outages = 0  # database errors in a row: the wait before trying again doubles, up to OUTAGE_WAIT
             try:
                 while not self._stop.is_set():
                     clock = loop.time()
-                    if not self.leader:
-                        cursor = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
-                        self.leader = bool((await cursor.fetchone())[0])
+                    try:
+                        lock_conn = await self._hold_or_seek_lead(lock_conn, first=next_beat == 0.0)
+                        if clock >= next_beat:
+                            fleet.beat(self.store, self._row_id, running=int(self.leader), done=self.queued)
+                            next_beat = clock + self.config.daemon.heartbeat
+                        wait = MAX_SLEEP
                         if self.leader:
-                            log.info("dispatcher leads: queueing checks")
-                        elif next_beat == 0.0:
-                            log.info("another dispatcher leads; standing by to take over")
-                    if clock >= next_beat:
-                        fleet.beat(self.store, self._row_id, running=int(self.leader), done=self.queued)
-                        next_beat = clock + self.config.daemon.heartbeat
-                    wait = MAX_SLEEP
-                    if self.leader:
-                        if clock >= next_reap:
-                            await self.reap()
-                            next_reap = clock + min(self.config.daemon.heartbeat, 5.0)
-                        if clock >= next_delivery:
-                            await self.queue_delivery()
-                            next_delivery = clock + self.config.daemon.delivery_interval
-                        wait = await self.queue_due()
+                            if clock >= next_reap:
+                                await self.reap()
+                                next_reap = clock + min(self.config.daemon.heartbeat, 5.0)
+                            if clock >= next_delivery:
+                                await self.queue_delivery()
+                                next_delivery = clock + self.config.daemon.delivery_interval
+                            wait = await self.queue_due()
+                        outages = 0
+                    except DATABASE_ERRORS as exc:  # the database went away: stand down, keep trying, never exit
+                        outages += 1
+                        wait = min(OUTAGE_WAIT, 2.0 ** outages)
+                        first_line = (str(exc).splitlines() or [""])[0][:200]
+                        log.warning(f"database unavailable ({type(exc).__name__}: {first_line}); "
+                                    f"{'standing down, ' if self.leader else ''}trying again in {wait:.0f} s")
+                        self.leader = False
+                        lock_conn = await _closed(lock_conn)
                     try:
                         await asyncio.wait_for(self._stop.wait(), timeout=max(wait, MIN_SLEEP))
                     except TimeoutError:
                         pass
             finally:
-                fleet.stopped(self.store, self._row_id)
+                await _closed(lock_conn)
+                try:
+                    fleet.stopped(self.store, self._row_id)
+                except DATABASE_ERRORS as exc:  # the row goes stale; the next dispatcher reaps it
+                    log.warning(f"could not mark the dispatcher stopped: {type(exc).__name__}")
         log.info("dispatcher stopped")
         return 0
+
+    async def _hold_or_seek_lead(self, lock_conn: psycopg.AsyncConnection | None, *, first: bool
+                                 ) -> psycopg.AsyncConnection:
+        """The connection holding (or trying for) the leader's advisory lock. A leader asks it a question each
+        round: a session that died (a dropped connection, a restarted server) took the lock with it, and another
+        dispatcher may lead now, so this one stands down and tries for the lock again like a standby."""
+        if lock_conn is not None and self.leader:
+            try:
+                await lock_conn.execute("SELECT 1")
+            except psycopg.Error:
+                log.warning("dispatcher lost its connection, and the leader lock with it: standing down")
+                self.leader = False
+                lock_conn = await _closed(lock_conn)
+        if lock_conn is None:
+            lock_conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
+        if not self.leader:
+            cursor = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+            self.leader = bool((await cursor.fetchone())[0])
+            if self.leader:
+                log.info("dispatcher leads: queueing checks")
+            elif first:
+                log.info("another dispatcher leads; standing by to take over")
+        return lock_conn
 
     def reload(self) -> None:
         if (new := reload_config(self.config_path, log)) is None:
@@ -286,3 +322,13 @@ class Dispatcher:
             claims = conn.execute(update(Alert).where(Alert.claimed_by == owner, Alert.status == "pending")
                                   .values(claimed_by=None, next_attempt_at=now)).rowcount
         return locks, claims
+
+
+async def _closed(conn: psycopg.AsyncConnection | None) -> None:
+    """Close a connection that may already be broken; None, to put in its place."""
+    if conn is not None:
+        try:
+            await conn.close()
+        except psycopg.Error:
+            pass
+    return None
