@@ -34,7 +34,8 @@ SECRET_KEYS = {"password", "secret", "token", "api_key", "apikey", "passwd"}
 _SECRET_HINT = {"password": "`password_env:` (under smtp)", "passwd": "`password_env:` (under smtp)",
                 "secret": "`secret_env:` (webhook channels)"}
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
-_URL_PASSWORD = re.compile(r"^[\w+.-]+://[^/@:\s]*:[^/@\s]+@")
+# user:password@host, or a password in the query string (libpq takes `?password=` too)
+_URL_PASSWORD = re.compile(r"^[\w+.-]+://(?:[^/@:\s]*:[^/@\s]+@|[^?#\s]*\?(?:[^#\s]*&)?password=)", re.I)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")

@@ -51,6 +51,13 @@ def test_a_command_named_as_other_tools_name_it_points_to_ours(cli):
     assert "Did you mean" not in cli("frobnicate").stderr
 
 
+def test_a_database_password_never_reaches_an_error_message(cli, tmp_path):
+    for url in ("postgresql+psycopg://pm:S3cretPW@127.0.0.1:9/x", "postgresql+psycopg://pm@127.0.0.1:9/x?password=S3cretPW"):
+        result = cli("--db", url, "sources")
+        assert result.exit_code == 3, result
+        assert "cannot open database" in result.stderr and "S3cretPW" not in result.stderr, result.stderr
+
+
 def test_help_has_no_type_placeholders_and_lists_the_log_formats(cli):
     main = cli("--help")
     assert main.exit_code == 0

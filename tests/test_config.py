@@ -140,6 +140,13 @@ def test_a_database_url_with_a_password_is_refused_without_echoing_it():
                      "give the whole URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass"]
 
 
+def test_a_password_in_the_urls_query_string_is_refused_too():
+    found = problems("""
+        database: postgresql+psycopg://monitor@db.example.org:5433/pm?sslmode=require&password=hunter2
+    """)
+    assert len(found) == 1 and "the URL holds a password" in found[0] and "hunter2" not in found[0]
+
+
 def test_smtp_settings_that_cannot_work_or_would_leak_the_password_are_refused():
     found = problems("""
         channels:

@@ -423,3 +423,8 @@ def test_worker_and_dispatcher_refuse_sqlite_with_a_clear_error(cli, tmp_path: P
         result = cli("--config", config, "--db", f"sqlite:///{tmp_path / 'x.db'}", role)
         assert result.exit_code == 2
         assert "needs PostgreSQL" in result.stderr and "migrate-db" in result.stderr
+        # a PostgreSQL that does not answer: the one line every command gives (exit 3), the password hidden
+        down = cli("--config", config, "--db", "postgresql+psycopg://pm@127.0.0.1:9/pm?password=S3cretPW", role)
+        assert down.exit_code == 3, down
+        assert down.stderr.startswith("error: cannot open database postgresql+psycopg://pm@127.0.0.1:9/pm?password=***")
+        assert "Traceback" not in down.stderr and "S3cretPW" not in down.stderr

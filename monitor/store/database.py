@@ -262,7 +262,7 @@ class Store:
         except PolicyMonitorError:
             raise
         except Exception as exc:  # driver errors differ per backend; users get one line
-            message = f"cannot open database {_redact(url)}: {_why_not(url, exc)}"
+            message = f"cannot open database {redact_url(url)}: {_why_not(url, exc)}"
             if _may_come_back(exc):
                 raise DatabaseUnavailableError(message) from None
             raise StoreError(message) from None  # a file that is no database, a failed migration: needs a person
@@ -335,7 +335,7 @@ class Store:
         """Where the database is, for messages: a SQLite file's path, else the URL without its password."""
         if self.engine.dialect.name == "sqlite" and self.engine.url.database:
             return self.engine.url.database
-        return _redact(self.url)
+        return redact_url(self.url)
 
     def _require_database(self) -> None:
         """For a read-only store: the database exists and its schema is at head; nothing is created."""
@@ -728,6 +728,7 @@ def _make_engine(url: str, *, read_only: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Hide a password in a database URL before it reaches a message or a log."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    url = re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.I)  # libpq takes `?password=` too

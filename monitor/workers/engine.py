@@ -12,9 +12,9 @@ from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
-from monitor.errors import UsageError
+from monitor.errors import DatabaseUnavailableError, UsageError
 from monitor.logs import adopt_library_logs
-from monitor.store.database import Store
+from monitor.store.database import Store, redact_url
 
 log = logging.getLogger("monitor.workers")
 
@@ -66,7 +66,12 @@ def prepare_database(url: str) -> Store:
     Every worker and dispatcher calls this at start, so a fleet started on an empty database needs no
     manual schema step: the first takes the advisory lock and builds everything, the others wait for it
     and find nothing left to do."""
-    with _advisory_lock(conninfo(url), SCHEMA_LOCK) as conn:
+    try:
+        conn = psycopg.connect(conninfo(url), autocommit=True)
+    except psycopg.OperationalError as exc:  # a wrong port, host or database name: one line, exit 3, as `check`
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise DatabaseUnavailableError(f"cannot open database {redact_url(url)}: {first_line}") from None
+    with _advisory_lock(conn, SCHEMA_LOCK):
         store = Store(url)
         if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
             conn.execute(SchemaManager.get_schema())  # type: ignore[arg-type]  (no parameters: % stays as is)
@@ -87,8 +92,9 @@ def engine_ready(store: Store) -> bool:
 
 
 @contextmanager
-def _advisory_lock(info: str, key: int) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(info, autocommit=True) as conn:
+def _advisory_lock(conn: psycopg.Connection, key: int) -> Iterator[psycopg.Connection]:
+    """Hold the advisory lock `key` on `conn`, then close it."""
+    with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (key,))
         try:
             yield conn
