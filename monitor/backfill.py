@@ -3,30 +3,34 @@ as checks do, dated as they were captured, and never alerted (old changes are hi
 
 Only a source with no stored version takes an archive: its versions must come before every check's, and the
 source's validators and fingerprint must stand for the version a check will compare with next. Each recorded
-capture is read like a fetched page (the source's `select`/`remove` apply to HTML files), judged by the guard
-against the version before it (an error page or a captcha someone archived is left out, as a check leaves it
-out), compared and rated; a capture with the text of the version before it is no version; one returning to an
-earlier text is a blink back. A drastic change is kept, with the guard's reason: an archive cannot be fetched
-again to confirm it, and it is what the address served. All versions are written in one transaction, or none.
+capture is read like a fetched page (`capture_selectors`: the source's `select`/`remove` apply to HTML captures;
+an archive's Markdown or text is the policy already extracted), judged by the guard against the version before
+it (an error page or a captcha someone archived is left out, as a check leaves it out), compared and rated; a
+capture with the text of the version before it is no version; one returning to an earlier text is a blink back.
+A drastic change is kept, with the guard's reason: an archive cannot be fetched again to confirm it, and it is
+what the address served. Imported versions carry no HTTP status: that marks them as imported.
+
+The source's lock is held while the captures are rated (renewed as it goes, so no check stores a version
+meanwhile) and released in the one transaction that writes every version, or none.
 """
 
 from __future__ import annotations
 
-import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sqlalchemy.exc import IntegrityError
+
 from monitor.capture.archive import ArchivedVersion
-from monitor.capture.document import document_text
+from monitor.capture.document import capture_selectors, document_text
 from monitor.capture.fetch import FetchResult
 from monitor.config import Config, SourceConfig
 from monitor.errors import PolicyMonitorError, UsageError
 from monitor.outcome import CheckResult
 from monitor.pipeline import derive_changes, new_version_row
 from monitor.store.database import ChangeRow, Source, Store, Version
-from monitor.store.plain import CHANGE_COLUMNS, NewVersion, VersionHead
-
-LOCK_OWNER = f"import:{os.getpid()}"
+from monitor.store.plain import CHANGE_COLUMNS, NewVersion, VersionHead, process_owner
 
 
 @dataclass(frozen=True)
@@ -46,35 +50,56 @@ def backfill(source: SourceConfig, archived: Sequence[ArchivedVersion], *, confi
     if dry_run or store is None:
         if store is not None and _has_versions(store, source.name):
             raise _already_checked(source)
-        return _rated(source, archived, source_id=0)[0]
-    claim = store.claim(source.name, source.url, LOCK_OWNER, config.daemon.lock_timeout)
+        return _rated(source, archived)[0]
+    owner, ttl = process_owner(), config.daemon.lock_timeout
+    claim = store.claim(source.name, source.url, owner, ttl)
     if claim is None:
-        raise UsageError(f"another process is checking {source.name} right now: stop the daemon (or wait for the "
-                         "check to end) and import again")
+        raise _busy(source)
+    written = False
     try:
         if claim.latest is not None:
             raise _already_checked(source)
-        outcomes, versions = _rated(source, archived, source_id=claim.id)
+
+        def keep_lock() -> None:
+            if store.claim(source.name, source.url, owner, ttl) is None:
+                raise _busy(source)
+
+        outcomes, versions = _rated(source, archived, source_id=claim.id, keep_lock=keep_lock, every=ttl / 3)
+        _write(store, source, claim.id, versions, owner)
+        written = True
+        return outcomes
+    finally:
+        if not written:
+            with store.transaction() as conn:
+                Store.release_source(conn, claim.id, owner)
+
+
+def _write(store: Store, source: SourceConfig, source_id: int, versions: Sequence[NewVersion], owner: str) -> None:
+    """Every version and its changes, and the lock's release, in one transaction: none if the lock is no longer
+    ours (a check took the source after it expired) or the source gained a version meanwhile."""
+    try:
         with store.session() as session:
+            if not Store.release_source(session.connection(), source_id, owner):
+                raise _busy(source)
             ids: dict[int, int] = {}  # seq → the id of its row
             for version in versions:
                 row = Version(**replace(version, previous_id=ids.get(version.seq - 1)).columns())
                 session.add(row)
                 session.flush()
                 ids[version.seq] = row.id
-                session.add_all(ChangeRow(source_id=claim.id, old_version_id=ids[version.seq - 1],
+                session.add_all(ChangeRow(source_id=source_id, old_version_id=ids[version.seq - 1],
                                           new_version_id=row.id, **{name: getattr(c, name) for name in CHANGE_COLUMNS})
                                 for c in version.changes)
-        return outcomes
-    finally:
-        with store.transaction() as conn:
-            Store.release_source(conn, claim.id, LOCK_OWNER)
+                session.flush()
+                session.expunge_all()  # written: the session need not hold a thousand texts until the commit
+    except IntegrityError:
+        raise _already_checked(source) from None  # a check stored a version between the rating and the write
 
 
-def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_id: int
-           ) -> tuple[list[Backfilled], list[NewVersion]]:
+def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_id: int = 0, keep_lock=None,
+           every: float = 60.0) -> tuple[list[Backfilled], list[NewVersion]]:
     """Each capture read, judged and rated against the version before it; the versions to store (their
-    `previous_id` left for the writer, which knows the rows' ids)."""
+    `previous_id` left for the writer, which knows the rows' ids). `keep_lock` is called at least `every` seconds."""
     from monitor.capture import guard
 
     outcomes: list[Backfilled] = []
@@ -82,16 +107,25 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
     latest: VersionHead | None = None
     previous_text: str | None = None
     seq_of_text: dict[str, int] = {}  # text hash → the first version with it (blinks back)
+    renewed = time.monotonic()
     for capture in archived:
+        if keep_lock is not None and time.monotonic() - renewed > every:
+            keep_lock()
+            renewed = time.monotonic()
         result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
         outcomes.append(Backfilled(capture, result))
-        if len(capture.content) > source.max_bytes:
-            result.status, result.error = "rejected", f"larger than max_bytes ({source.max_bytes:,} bytes)"
+        too_big = f"larger than max_bytes ({source.max_bytes:,} bytes)"
+        if capture.size is not None and capture.size > source.max_bytes:  # never read whole
+            result.status, result.error = "rejected", too_big
             continue
-        html = capture.content_type == "text/html"
+        content = capture.read()
+        if len(content) > source.max_bytes:
+            result.status, result.error = "rejected", too_big
+            continue
+        select, remove = capture_selectors(capture.content_type, source.select, source.remove, archived=True)
         try:
-            text = document_text(capture.content, content_type=capture.content_type, url=source.url,
-                                 select=source.select if html else None, remove=source.remove if html else ())
+            text = document_text(content, content_type=capture.content_type, url=source.url, select=select,
+                                 remove=remove)
         except PolicyMonitorError as exc:  # a PDF that is not one, `select` matching nothing…
             result.status, result.error = "rejected", str(exc)
             continue
@@ -103,15 +137,14 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
         if derived is None:
             continue  # the text of the version before it
         reverts_to = seq_of_text.get(derived.digest)
-        page = FetchResult(url=source.url, final_url=source.url, status_code=0, content=capture.content, text="",
+        page = FetchResult(url=source.url, final_url=source.url, status_code=0, content=content, text="",
                            content_type=capture.content_type, encoding=None, etag=None, last_modified=None,
                            not_modified=False, elapsed=0.0)
         version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
                           fetched_at=capture.captured_at, http_status=None)
-        result.version, result.previous_version, result.reverts_to = version.seq, latest.seq if latest else None, \
-            reverts_to
         result.status = "new" if latest is None else "changed"
-        result.changes = derived.changes
+        result.version, result.reverts_to, result.changes = version.seq, reverts_to, derived.changes
+        result.previous_version = latest.seq if latest else None
         if verdict.needs_confirmation:  # an archive cannot be fetched again: what it recorded is what was served
             result.drastic = f"{verdict.reason} (as recorded)"
         if latest is not None and reverts_to is None:
@@ -133,3 +166,8 @@ def _has_versions(store: Store, name: str) -> bool:
 def _already_checked(source: SourceConfig) -> UsageError:
     return UsageError(f"{source.name} already has stored versions: an archive can only be imported before a "
                       "source's first check (to keep both, import into a new source name and database)")
+
+
+def _busy(source: SourceConfig) -> UsageError:
+    return UsageError(f"another process is checking {source.name} right now: stop the daemon (or wait for the "
+                      "check to end) and import again")

@@ -8,10 +8,14 @@ import json
 import os
 import sqlite3
 import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from monitor.capture.archive import read_archive
+from monitor.errors import UsageError
 from tests.conftest import write_config
 from tests.pages import render_policy
 from tests.replay import load_histories
@@ -166,3 +170,124 @@ def test_an_archive_imports_into_postgresql_too(cli, archive, config, postgres_u
     assert [(v["version"], v["fetched_at"][:10]) for v in history] == [(r["version"], r["captured_at"][:10])
                                                                        for r in stored]
     assert cli("--config", config, "--db", postgres_url, "import", SERVICE, archive).exit_code == 2
+
+
+# -- what the archive readers take (after a fresh-eyes review of the first version) --------------------
+
+def git_repo(path: Path) -> Callable[..., None]:
+    """A git repository at `path`; the function it returns commits its arguments: (file, text or None to
+    delete, author date), or ("mv", old, new, date), or ("cp", old, new, date)."""
+    path.mkdir()
+    git = ["git", "-C", str(path), "-c", "user.name=archiver", "-c", "user.email=archiver@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+
+    def commit(*step: object) -> None:
+        if step[0] in ("mv", "cp"):
+            _, old, new, when = step
+            if step[0] == "mv":
+                subprocess.run([*git, "mv", str(old), str(new)], check=True)
+            else:
+                (path / str(new)).parent.mkdir(parents=True, exist_ok=True)
+                (path / str(new)).write_bytes((path / str(old)).read_bytes())
+        else:
+            name, text, when = step
+            (path / str(name)).parent.mkdir(parents=True, exist_ok=True)
+            (path / str(name)).write_text(str(text), encoding="utf-8")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "capture"], check=True,
+                       env={**os.environ, "GIT_AUTHOR_DATE": str(when), "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"})
+    return commit
+
+
+def test_a_copied_files_history_starts_at_the_copy_not_in_the_other_document(tmp_path: Path, whole_history):
+    texts = list(dict.fromkeys(v.text for v in whole_history if len(v.text) > 1000))
+    commit = git_repo(tmp_path / "versions")
+    commit("Terms of Service.md", texts[0], "2025-01-01T00:00:00Z")
+    commit("Terms of Service.md", texts[1], "2025-06-01T00:00:00Z")
+    commit("cp", "Terms of Service.md", "Privacy Policy.md", "2026-03-02T00:00:00Z")  # one company, one text
+    commit("Privacy Policy.md", texts[2], "2026-04-02T00:00:00Z")
+
+    versions = read_archive(tmp_path / "versions", "Privacy Policy.md")
+
+    assert [v.captured_at.isoformat() for v in versions] == ["2026-03-02T00:00:00+00:00", "2026-04-02T00:00:00+00:00"]
+    assert [v.read().decode() for v in versions] == [texts[1], texts[2]]
+
+
+def test_commits_of_one_moment_keep_their_order_in_history(tmp_path: Path, whole_history):
+    texts = list(dict.fromkeys(v.text for v in whole_history if len(v.text) > 1000))
+    commit = git_repo(tmp_path / "versions")
+    for text in texts[:4]:  # four commits, one author date: hashes in any order
+        commit("Privacy.md", text, "2026-03-01T00:00:00Z")
+
+    assert [v.read().decode() for v in read_archive(tmp_path / "versions", "Privacy.md")] == texts[:4]
+
+
+def test_odd_names_in_git_and_a_folder_as_git_path(cli, config, sqlite_url, tmp_path: Path, whole_history):
+    commit = git_repo(tmp_path / "versions")
+    name = 'Tom "T" \\ Co/Política de privacidad.md'  # quoted by git unless read with -z
+    commit(name, whole_history[0].text, "2026-03-01T00:00:00Z")
+
+    [only] = read_archive(tmp_path / "versions", name)
+    assert only.read().decode() == whole_history[0].text
+    folder = cli("--config", config, "--db", sqlite_url, "import", SERVICE, tmp_path / "versions", "--git-path",
+                 'Tom "T" \\ Co')
+    assert folder.exit_code == 2 and "is not a file in the last commit (tree)" in folder.stderr
+
+
+def test_dates_in_file_names(tmp_path: Path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    names = ["10_2026-02-16.md", "9_2026-02-16.md", "2026-01-12T10-00-00+02:00.md", "2026-01-12T07:30Z.md",
+             "web.archive.org_20260322101500.html"]
+    for name in names:
+        (folder / name).write_text("x", encoding="utf-8")
+
+    versions = read_archive(folder, now=datetime(2026, 12, 4, tzinfo=UTC))
+
+    assert [(v.label, v.captured_at.isoformat()) for v in versions] == [
+        ("2026-01-12T07:30Z.md", "2026-01-12T07:30:00+00:00"),
+        ("2026-01-12T10-00-00+02:00.md", "2026-01-12T08:00:00+00:00"),  # its zone, not taken for UTC
+        ("9_2026-02-16.md", "2026-02-16T00:00:00+00:00"),  # numbers read as numbers: 9 before 10
+        ("10_2026-02-16.md", "2026-02-16T00:00:00+00:00"),
+        ("web.archive.org_20260322101500.html", "2026-03-22T10:15:00+00:00"),  # a Wayback Machine timestamp
+    ]
+    (folder / "2062-01-12.md").write_text("x", encoding="utf-8")
+    with pytest.raises(UsageError, match="2062-01-12.md: captured 2062-01-12 00:00 UTC, which is still to come"):
+        read_archive(folder, now=datetime(2026, 12, 4, tzinfo=UTC))
+
+
+def test_a_capture_over_max_bytes_is_rejected_unread(cli, archive, site, sqlite_url, tmp_path: Path):
+    config = write_config(tmp_path / "small.yaml", sources=[{"name": SERVICE, "url": site.url("/privacy"),
+                                                             "max_bytes": 5000}])
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+
+    big = [r for r in rows if r["error"] and "larger than max_bytes (5,000 bytes)" in r["error"]]
+    assert big and all(r["status"] == "rejected" for r in big)
+
+
+def test_select_reads_html_captures_only_and_renormalize_reads_them_the_same(cli, archive, site, sqlite_url,
+                                                                             tmp_path: Path, recorded):
+    # the live page needs `select`; the archive's Markdown is the policy already extracted; one HTML capture too
+    config = write_config(tmp_path / "select.yaml", sources=[{"name": SERVICE, "url": site.url("/privacy"),
+                                                              "select": "main"}])
+    text = next(v.text for v in reversed(recorded) if len(v.text) > 1000)
+    (archive / "2026-12-01.html").write_text(f"<nav>Menu</nav><main>{render_policy(text)}</main>", encoding="utf-8")
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+    assert not [r for r in rows if r["error"] and "select" in r["error"]]
+
+    again = cli("--config", config, "--db", sqlite_url, "renormalize", SERVICE, "--json")
+
+    assert again.exit_code == 0, again.stdout
+    assert again.json() == {"rederived": [], "skipped": []}
+
+
+def test_an_import_waits_for_no_check_it_refuses_while_one_holds_the_source(cli, archive, config, sqlite_url):
+    from monitor.store.database import Store
+
+    store = Store(sqlite_url)
+    assert store.claim(SERVICE, "https://example.org/p", "another-host:1", 600) is not None
+
+    busy = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive)
+
+    assert busy.exit_code == 2 and f"another process is checking {SERVICE} right now" in busy.stderr
+    assert _versions(sqlite_url) == 0

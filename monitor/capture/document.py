@@ -56,6 +56,17 @@ def is_pdf(content_type: str, url: str = "", content: bytes = b"") -> bool:
     return content[:1024].lstrip().startswith(b"%PDF-")
 
 
+def capture_selectors(content_type: str, select: str | None, remove: Sequence[str], *, archived: bool
+                      ) -> tuple[str | None, Sequence[str]]:
+    """The `select`/`remove` a capture is read with: a fetched page's as configured; one imported from an
+    archive (`import`; stored with no HTTP status) only when it is HTML, since an archive's Markdown, text or
+    PDF is the policy already extracted, without the page's elements. The one rule of `import` and
+    `renormalize`."""
+    if archived and content_type.split(";")[0].strip().lower() != "text/html":
+        return None, ()
+    return select, remove
+
+
 def document_text(content: bytes, *, content_type: str = "text/html", url: str = "", select: str | None = None,
                   remove: Sequence[str] = ()) -> str:
     """The normalized text of a response body (PDF, bundle of parts, or markup/text); pure and deterministic."""

@@ -91,7 +91,7 @@ class Version(SQLModel, table=True):
     seq: int
     fetched_at: datetime = Field(default_factory=utcnow)
     url: str
-    http_status: int | None = None
+    http_status: int | None = None  # None: a capture imported from an archive (`import`), never fetched here
     content_type: str = ""
     text_hash: str = Field(index=True)
     raw_hash: str  # sha256 of the response body as received, to tell "same page" from "same text"

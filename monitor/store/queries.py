@@ -10,7 +10,7 @@ from rich.console import Console
 from sqlmodel import func, select
 
 from monitor.capture.body_kind import NORMALIZER_VERSION
-from monitor.capture.document import document_text
+from monitor.capture.document import capture_selectors, document_text
 from monitor.config import Config, SourceConfig
 from monitor.errors import NoSuchVersionError, PolicyMonitorError, UnknownSourceError
 from monitor.meaning.material import is_material
@@ -291,9 +291,11 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                 if version.raw_pruned:
                     skipped.append({"source": source.name, "version": version.seq, "reason": PRUNED_REASON})
                     continue
+                select_, remove = capture_selectors(version.content_type, cfg.select if cfg else None,
+                                                    cfg.remove if cfg else (), archived=version.http_status is None)
                 try:
                     text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
-                                         select=cfg.select if cfg else None, remove=cfg.remove if cfg else ())
+                                         select=select_, remove=remove)
                 except PolicyMonitorError as exc:  # e.g. today's selector matches nothing in it: keep the old text
                     skipped.append({"source": source.name, "version": version.seq, "reason": str(exc)})
                     continue
