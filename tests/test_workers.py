@@ -175,6 +175,12 @@ def sql(url: str, query: str, *params: object) -> list[tuple]:
         return conn.execute(query, params).fetchall()
 
 
+def allow_connections(admin_url: str, database: str, allowed: bool) -> None:
+    """Open or close a database to new connections (ALTER DATABASE … ALLOW_CONNECTIONS), as an outage would."""
+    with psycopg.connect(admin_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
+
+
 def status(config: Path, db: str) -> dict:
     out = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", db, "status", "--json"],
                          capture_output=True, text=True, timeout=WAIT)
@@ -279,6 +285,36 @@ def test_one_dispatcher_leads_after_the_leaders_connection_drops_and_both_outliv
     wait_for(lambda: holders() == 1 and leaders() == 1, timeout=60, what="one leader after the restart")
     assert first.poll() is None and second.poll() is None
     assert fleet.stop_all() == [0, 0]
+
+
+def test_a_worker_and_a_dispatcher_wait_out_a_database_outage_and_go_on_checking(
+        policy_server: PolicyServer, fleet_for, postgres_url: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("POLICY_MONITOR_DB_WAIT", "2")  # the queue's pool gives up on the database after 2 s
+    policy_server.pages["/a"] = render_policy(seed_text(1))
+    config = write_config(tmp_path / "sources.yaml", daemon=fleet_daemon(),
+                          sources=[{"name": "a", "url": policy_server.url("/a"), "interval": "2s"}])
+    fleet = fleet_for(config)
+    worker = fleet.start("worker")
+    wait_for(lambda: workers_ready(postgres_url, 1), what="the worker registered")
+    dispatcher = fleet.start("dispatcher")
+    wait_for(lambda: len(policy_server.hits_to("/a")) >= 2, what="two checks")
+
+    name = postgres_url.rsplit("/", 1)[1]
+    admin = postgres_url.rsplit("/", 1)[0] + "/postgres"
+    allow_connections(admin, name, False)
+    sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", name)
+    try:
+        time.sleep(8)  # four times the pool's wait: the engine's worker gives up on the database meanwhile
+        assert worker.poll() is None and dispatcher.poll() is None
+    finally:
+        allow_connections(admin, name, True)
+    checked = len(policy_server.hits_to("/a"))
+    wait_for(lambda: len(policy_server.hits_to("/a")) >= checked + 2, what="checks again after the outage")
+
+    assert fleet.stop_all() == [0, 0]
+    said = [line.get("msg", "") for p in (worker, dispatcher) for line in fleet.lines(p)]
+    assert any(m.startswith("database unavailable") for m in said)
+    assert not any("Traceback" in m for m in said)
 
 
 def test_a_worker_killed_mid_check_loses_no_version_and_duplicates_no_alert(

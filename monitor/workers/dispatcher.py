@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 import psycopg
 from procrastinate import exceptions as engine_errors
 from sqlalchemy import text, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import delete, select
 
 from monitor.config import Config, SourceConfig, reload_config
@@ -44,18 +43,17 @@ from monitor.store.database import Alert, DispatchRow, Source, Store, WorkerRow,
 from monitor.workers import fleet
 from monitor.workers.engine import (
     CHECK_TASK,
+    DATABASE_ERRORS,
     DELIVER_LOCK,
     DELIVER_TASK,
     build_app,
     conninfo,
+    outage_wait,
     prepare_database,
     source_lock,
 )
 
 log = logging.getLogger("monitor.workers")
-# what a database outage raises here: the lock connection (psycopg), the store (SQLAlchemy), the queue (procrastinate)
-DATABASE_ERRORS = (psycopg.Error, SQLAlchemyError, engine_errors.ConnectorException, OSError)
-OUTAGE_WAIT = 30.0        # the longest wait between tries while the database is unavailable
 LEADER_LOCK = 727_276     # advisory lock held by the dispatcher that leads
 BATCH = 500               # due sources queued per round
 MAX_SLEEP = 1.0           # the longest a dispatcher sleeps between rounds (config reloads, stop, standby)
@@ -146,7 +144,7 @@ class Dispatcher:
                         outages = 0
                     except DATABASE_ERRORS as exc:  # the database went away: stand down, keep trying, never exit
                         outages += 1
-                        wait = min(OUTAGE_WAIT, 2.0 ** outages)
+                        wait = outage_wait(outages)
                         first_line = (str(exc).splitlines() or [""])[0][:200]
                         log.warning(f"database unavailable ({type(exc).__name__}: {first_line}); "
                                     f"{'standing down, ' if self.leader else ''}trying again in {wait:.0f} s")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from procrastinate import App, PsycopgConnector
+from procrastinate.exceptions import ConnectorException
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import DatabaseUnavailableError, UsageError
 from monitor.logs import adopt_library_logs
@@ -57,7 +60,28 @@ class HandBack(BaseRetryStrategy):
 def build_app(url: str) -> App:
     """A procrastinate app on the store's database (psycopg 3 pool); tasks are added by whoever runs them."""
     adopt_library_logs("procrastinate")  # its per-job info lines stay out: we log each check
-    return App(connector=PsycopgConnector(conninfo=conninfo(url)))
+    return App(connector=PsycopgConnector(conninfo=conninfo(url), timeout=connection_wait()))
+
+
+def connection_wait() -> float:
+    """Seconds the queue's pool waits for a database connection before it counts as an outage (which a worker
+    or dispatcher logs and waits out): POLICY_MONITOR_DB_WAIT, default 30."""
+    try:
+        return max(1.0, float(os.environ.get("POLICY_MONITOR_DB_WAIT", "30")))
+    except ValueError:
+        log.warning("POLICY_MONITOR_DB_WAIT is not a number of seconds; using 30")
+        return 30.0
+
+
+# what a database outage raises in a worker or dispatcher: psycopg (lock connections), SQLAlchemy (the store),
+# procrastinate (the queue: a pool that found no connection within its timeout), the network below them
+DATABASE_ERRORS = (psycopg.Error, SQLAlchemyError, ConnectorException, OSError)
+OUTAGE_WAIT = 30.0  # the longest wait between tries while the database is unavailable
+
+
+def outage_wait(outages: int) -> float:
+    """How long to wait after this many database errors in a row: 2, 4, 8… seconds, up to OUTAGE_WAIT."""
+    return min(OUTAGE_WAIT, 2.0 ** outages)
 
 
 def prepare_database(url: str) -> Store:

@@ -40,11 +40,13 @@ from monitor.store.database import DispatchRow, Store, utcnow
 from monitor.workers import fleet
 from monitor.workers.engine import (
     CHECK_TASK,
+    DATABASE_ERRORS,
     DELIVER_LOCK,
     DELIVER_TASK,
     HandBack,
     build_app,
     conninfo,
+    outage_wait,
     prepare_database,
 )
 from monitor.workers.turns import SharedFetcher, SharedTurns
@@ -79,6 +81,7 @@ class WorkerProcess:
         self.fetcher: SharedFetcher | None = None
         self.turns: SharedTurns | None = None
         self.engine: Worker | None = None
+        self._stopping = asyncio.Event()
         self.running = 0
         self.done = 0
         self._row_id: int | None = None
@@ -102,12 +105,6 @@ class WorkerProcess:
                     SharedFetcher(fetch_settings(self.config), turns) as fetcher:
                 self.turns, self.fetcher = turns, fetcher
                 self._row_id = fleet.register(self.store, "worker", daemon.heartbeat)
-                self.engine = Worker(
-                    self.app, name="policy-monitor", concurrency=daemon.concurrency, wait=True,
-                    fetch_job_polling_interval=POLL_INTERVAL, shutdown_graceful_timeout=self.grace,
-                    listen_notify=True, delete_jobs=DeleteJobCondition.SUCCESSFUL, install_signal_handlers=False,
-                    update_heartbeat_interval=daemon.heartbeat,
-                    stalled_worker_timeout=fleet.stale_after(daemon.heartbeat))
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.add_signal_handler(sig, self.request_stop)
                 if hasattr(signal, "SIGHUP"):
@@ -117,17 +114,47 @@ class WorkerProcess:
                 log.info(f"worker started: {len(self.config.sources)} sources configured, up to "
                          f"{daemon.concurrency} checks at once fleet-wide", extra={"pid": os.getpid()})
                 try:
-                    await self.engine.run()
+                    await self._work()
                 finally:
                     stop_listening()
                     beating.cancel()
                     await asyncio.gather(beating, return_exceptions=True)
-                    fleet.stopped(self.store, self._row_id)
+                    try:
+                        fleet.stopped(self.store, self._row_id)
+                    except DATABASE_ERRORS as exc:  # the row goes stale; a dispatcher reaps it
+                        log.warning(f"could not mark the worker stopped: {type(exc).__name__}")
         log.info("worker stopped")
         return 0
 
+    async def _work(self) -> None:
+        """Take and run jobs until asked to stop. A database outage stops the engine's worker (its pool found no
+        connection); this one logs it, waits (2, 4… up to 30 s) and starts another, never exiting for it."""
+        daemon = self.config.daemon
+        outages = 0
+        while not self._stopping.is_set():
+            self.engine = Worker(
+                self.app, name="policy-monitor", concurrency=daemon.concurrency, wait=True,
+                fetch_job_polling_interval=POLL_INTERVAL, shutdown_graceful_timeout=self.grace,
+                listen_notify=True, delete_jobs=DeleteJobCondition.SUCCESSFUL, install_signal_handlers=False,
+                update_heartbeat_interval=daemon.heartbeat,
+                stalled_worker_timeout=fleet.stale_after(daemon.heartbeat))
+            try:
+                await self.engine.run()
+                return
+            except DATABASE_ERRORS as exc:
+                outages += 1
+                wait = outage_wait(outages)
+                first_line = (str(exc).splitlines() or [""])[0][:200]
+                log.warning(f"database unavailable ({type(exc).__name__}: {first_line}); taking jobs again in "
+                            f"{wait:.0f} s")
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+                except TimeoutError:
+                    pass
+
     def request_stop(self) -> None:
         log.info(f"stopping: no new jobs; running ones get up to {self.grace:g}s, then go back to the queue")
+        self._stopping.set()
         if self.engine is not None:
             self.engine.stop()
 
