@@ -257,9 +257,23 @@ def test_age_threshold_in_words() -> None:
     ("Our team has at least 18 years of experience.", []),
     ("Over 18 partners help us deliver the service.", []),
     ("We reply within 13 days.", []),
+    # a person under or over a number is of that age, with no word about minors (bbc's "personalisation" section)
+    ("If you’re under 13 and create an account your personalisation is set to off.", [13]),
+    ("Users under 16 need the consent of a parent.", [16]),
+    ("Anyone over 18 may join the panel.", [18]),
+    ("Users under 3 months of membership see fewer ads.", []),
+    ("People over 50% of the time use the app.", []),
 ])
 def test_age_extraction(text: str, expected: list[int]) -> None:
     assert ages(text) == expected
+
+
+def test_a_changed_number_stated_twice_is_named_once() -> None:
+    # bbc: "under 13" twice in a paragraph about personalisation became "under 16": the number, named once
+    before = ("Allow Personalisation is set to on when you create an account. If your score is 13 it is off. "
+              "With a score of 13 you do not need to do anything.")
+    rated = rate(before, before.replace("13", "16"), "Personalisation")
+    assert rated.summary == "number 13 → 16"
 
 
 def test_retention_period_lengthened_is_high() -> None:

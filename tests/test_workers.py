@@ -244,6 +244,12 @@ def test_a_dispatcher_and_two_workers_check_each_source_once_per_interval_never_
     roles = sorted((w["role"], w["state"]) for w in report["workers"])
     assert roles == [("dispatcher", "running"), ("worker", "running"), ("worker", "running")]
     assert {"due", "running", "failed"} <= set(report["queue"])
+    assert report["fleet_problems"] == []
+    # with the fleet stopped, `status` says nothing queues the scheduled sources, and fails for cron and Nagios
+    stalled = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "--db", postgres_url,
+                              "status"], capture_output=True, text=True, timeout=WAIT)
+    assert stalled.returncode == 1, stalled.stderr
+    assert "no dispatcher running: nothing is being queued" in stalled.stdout
     assert all(line.get("level") != "error" for p in (*workers, dispatcher) for line in fleet.lines(p))
 
 

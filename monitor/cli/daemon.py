@@ -21,14 +21,15 @@ STALE_HEARTBEATS = 3  # a daemon that missed this many heartbeats is reported as
 @app.command()
 def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the daemon's heartbeat or the workers and queue, the checks due, the failing sources and the alerts
-    not delivered (exit 1 while a source or an alert channel is failing)."""
+    not delivered (exit 1 while a source or an alert channel is failing, or a fleet has no dispatcher or no
+    worker for its work)."""
     obj = ctx_obj(ctx)
     report = daemon_status(obj.store(read_only=True), obj.optional_config())
     if as_json:
         print_json(report)
     else:
         _print_status(report)
-    failing = report["failing"] or report["alerts"]["failing_channels"]
+    failing = report["failing"] or report["alerts"]["failing_channels"] or report.get("fleet_problems")
     raise typer.Exit(EXIT_SOURCE_FAILED if failing else EXIT_OK)
 
 
@@ -175,12 +176,21 @@ def _print_fleet(report: dict) -> None:
               f"· {q['scheduled_sources']} sources scheduled", highlight=False, soft_wrap=True)
     if not report["workers"]:
         out.print("workers: none running", highlight=False, soft_wrap=True)
+        for problem in report.get("fleet_problems", []):
+            out.print(f"[red]{escape(problem)}[/red]", highlight=False, soft_wrap=True)
         return
     table = Table("role", "host:pid", "state", "heartbeat", "running", "done")
     for w in report["workers"]:
-        table.add_row(w["role"], escape(f"{w['host']}:{w['pid']}"), w["state"], _ago(w["heartbeat_age_seconds"]),
-                      str(w["running"]), str(w["done"]))
+        state = w["state"]
+        if w["role"] == "dispatcher" and state == "running":  # its `running` is 1 while it leads
+            state, running = ("leading" if w["running"] else "standing by"), "-"
+        else:
+            running = str(w["running"])
+        table.add_row(w["role"], escape(f"{w['host']}:{w['pid']}"), state, _ago(w["heartbeat_age_seconds"]),
+                      running, str(w["done"]))
     out.print(table)
+    for problem in report.get("fleet_problems", []):
+        out.print(f"[red]{escape(problem)}[/red]", highlight=False, soft_wrap=True)
 
 
 def _ago(seconds: float | None) -> str:

@@ -25,6 +25,10 @@ _AGE_RES = [
      False),
     (re.compile(rf"\b({_NUM})\s*(?:\(\d+\)\s*)?(?:years?[- ]old|years?\s+of\s+age|yrs? old)\b"), False),
     (re.compile(rf"\b({_NUM})\s*(?:\+|or\s+(?:older|over|above|younger|under))"), True),
+    # a person under or over a number is of that age: "if you're under 13", "users under 16", "anyone over 18"
+    (re.compile(rf"\b(?:you'?re|you\s+are|users?|anyone|persons?|people|individuals?)\s+(?:who\s+are\s+)?"
+                rf"(?:under|below|younger\s+than|over|above|older\s+than)\s+(?:the\s+age\s+of\s+)?({_NUM})\b"
+                r"(?!\s*(?:%|percent|hours?|days?|weeks?|months?|years?(?![- ]old| of age)))"), False),
     (re.compile(rf"\b(?:under|below|younger than|older than|over|above)\s+({_NUM})\b"
                 r"(?!\s*(?:\(\d+\)\s*)?(?:%|percent|hours?|days?|weeks?|months?|years?(?![- ]old| of age)))"),
      True),

@@ -527,8 +527,8 @@ def _number_rule(cx: _Context) -> Finding | None:
     new = _stated_numbers(cx.after.text)
     if not old or not new or Counter(old) == Counter(new):
         return None
-    gone = [w for w in old if w not in new]
-    came = [w for w in new if w not in old]
+    gone = list(dict.fromkeys(w for w in old if w not in new))  # "under 13 … under 13" → 16 twice: 13 → 16
+    came = list(dict.fromkeys(w for w in new if w not in old))
     return Finding("number", f"number {_arrow(gone, came)}") if gone and came else None
 
 

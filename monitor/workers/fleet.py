@@ -94,7 +94,21 @@ def fleet_status(store: Store) -> dict | None:
     queue = {"due": counts.get("due", 0), "later": counts.get("later", 0), "running": counts.get("running", 0),
              "failed": counts.get("failed", 0), "scheduled_sources": scheduled, "overdue_sources": overdue,
              "locked_sources": locked}
-    return {"workers": workers, "queue": queue}
+    return {"workers": workers, "queue": queue, "fleet_problems": _stalls(workers, queue)}
+
+
+def _stalls(workers: list[dict], queue: dict) -> list[str]:
+    """What keeps a fleet from checking: no dispatcher to queue the scheduled sources, no worker for the jobs
+    queued. (`status` says them and exits 1.)"""
+    live = {role: [w for w in workers if w["role"] == role and w["state"] == "running"]
+            for role in ("dispatcher", "worker")}
+    problems = []
+    if queue["scheduled_sources"] and not live["dispatcher"]:
+        problems.append(f"no dispatcher running: nothing is being queued ({queue['overdue_sources']} of "
+                        f"{queue['scheduled_sources']} scheduled sources due); start `policy-monitor dispatcher`")
+    if queue["due"] and not live["worker"]:
+        problems.append(f"no worker running: {queue['due']} queued checks wait; start `policy-monitor worker`")
+    return problems
 
 
 def _iso(value: datetime | None) -> str | None:
