@@ -197,6 +197,19 @@ def test_status_before_any_daemon_ran_lists_every_source_as_due(cli, make_config
     assert report["due"] == [{"source": "a", "overdue_seconds": None, "never_checked": True}]
 
 
+def test_a_source_being_checked_is_not_listed_as_due(cli, make_config, sqlite_url):
+    from monitor.store.database import Store
+
+    config = make_config([{"name": "a", "url": "http://127.0.0.1:9/a"}, {"name": "b", "url": "http://127.0.0.1:9/b"}])
+    cli("--config", config, "--db", sqlite_url, "migrate")
+    assert Store(sqlite_url).claim("a", "http://127.0.0.1:9/a", "worker-host:7", 600) is not None  # a check runs
+
+    report = cli("--config", config, "--db", sqlite_url, "status", "--json").json()
+
+    assert [d["source"] for d in report["due"]] == ["b"]
+    assert [(s["source"], s["checking"]) for s in report["sources"]] == [("a", True), ("b", False)]
+
+
 def test_sigterm_lets_an_in_flight_check_finish_and_store_its_version(start, server, make_config):
     server.slow("/slow", POLICY, 1.5)
     config = make_config([{"name": "slow", "url": server.url("/slow"), "interval": "1h", "timeout": "10s"}],

@@ -67,7 +67,9 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
                  "consecutive_failures": failures, "failing": failing_now,
                  "unstable": bool(row and row.unstable_reported)}
         sources.append(entry)
-        if is_due:
+        checking = bool(row and row.lock_owner and row.lock_expires_at and row.lock_expires_at > now)
+        entry["checking"] = checking
+        if is_due and not checking:  # one being checked right now is not waiting for its check
             due.append({"source": name, "overdue_seconds": int((now - next_due).total_seconds()) if next_due else None,
                         "never_checked": last is None})
         if failing_now:
