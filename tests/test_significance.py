@@ -635,7 +635,8 @@ def test_to_json_has_the_public_fields() -> None:
     rated = rate("We keep your data for 30 days.", "We keep your data for 2 years.", "5. Retention")
     assert rated.to_json() == {"section": "5. Retention", "kind": "modified", "topics": ["retention"],
                                "severity": "high", "summary": "retention period 30 days → 2 years",
-                               "before": "We keep your data for 30 days.", "after": "We keep your data for 2 years."}
+                               "substantive": True, "before": "We keep your data for 30 days.",
+                               "after": "We keep your data for 2 years."}
 
 
 def test_a_list_line_promoted_to_a_heading_is_structure_not_a_removed_clause() -> None:
