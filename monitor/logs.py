@@ -35,12 +35,43 @@ class TextFormatter(logging.Formatter):
 
 
 def adopt_library_logs(name: str) -> None:
-    """A library's warnings and errors (logger `name`) in our format, through our handlers; its info
-    lines stay out (we log what matters ourselves)."""
+    """A library's warnings and errors (logger `name`) in our format, through our handlers, one line each and
+    each repeated line at most once a minute; its info lines stay out (we log what matters ourselves). A
+    database outage makes a pool or a task engine say the same thing several times a second, each with a
+    traceback of its own internals: what the operator needs is that it happened, which our line says."""
     theirs = logging.getLogger(name)
-    theirs.handlers[:] = logging.getLogger("monitor").handlers
+    # a handler, not a logger filter: records of the library's own child loggers (procrastinate.utils…) reach
+    # the handlers of `name` but never its filters
+    theirs.handlers[:] = [_LibraryLines(logging.getLogger("monitor").handlers)]
     theirs.setLevel(logging.WARNING)
     theirs.propagate = False
+
+
+class _LibraryLines(logging.Handler):
+    """Hands a library's records to our handlers one line each (an exception named, not traced), a line said
+    again within REPEAT_AFTER seconds dropped."""
+
+    REPEAT_AFTER = 60.0
+
+    def __init__(self, targets: list[logging.Handler]) -> None:
+        super().__init__()
+        self.targets = list(targets)
+        self._said: dict[tuple[str, str], float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = (record.name, str(record.msg)[:80])
+        if record.created - self._said.get(key, float("-inf")) < self.REPEAT_AFTER:
+            return
+        self._said[key] = record.created
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            line = next((part.strip() for part in str(error).splitlines() if part.strip()), "")
+            record.msg = f"{' '.join(record.getMessage().split())} ({type(error).__name__}: {line[:200]})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        else:
+            record.msg, record.args = " ".join(record.getMessage().split()), None
+        for target in self.targets:
+            target.handle(record)
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:

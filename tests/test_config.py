@@ -140,11 +140,27 @@ def test_a_database_url_with_a_password_is_refused_without_echoing_it():
                      "give the whole URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass"]
 
 
-def test_a_password_in_the_urls_query_string_is_refused_too():
-    found = problems("""
-        database: postgresql+psycopg://monitor@db.example.org:5433/pm?sslmode=require&password=hunter2
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://monitor@db.example.org:5433/pm?sslmode=require&password=hunter2",
+    "postgresql+psycopg://monitor@db.example.org/pm?PASSWORD=hunter2",
+    "postgresql+psycopg://monitor@db.example.org/pm?pass%77ord=hunter2",  # percent-encoded, as libpq decodes it
+    "postgresql+psycopg://:hunter2@db.example.org/pm",  # no user name
+    "postgresql+psycopg://monitor:hunt/er2@db.example.org/pm",  # a slash in the password
+])
+def test_a_password_anywhere_in_the_url_is_refused_too(url: str):
+    found = problems(f"""
+        database: {url}
     """)
-    assert len(found) == 1 and "the URL holds a password" in found[0] and "hunter2" not in found[0]
+    assert len(found) == 1 and "the URL holds a password" in found[0] and "hunter2" not in found[0], found
+
+
+def test_a_url_without_a_password_is_accepted():
+    config = parse_config(dedent("""
+        database: postgresql+psycopg://monitor@db.example.org:5433/pm?sslmode=require&passfile=/etc/pm/pgpass
+        sources:
+          - {name: a, url: "https://example.org/privacy"}
+    """), "sources.yaml")
+    assert config.database.endswith("passfile=/etc/pm/pgpass")
 
 
 def test_smtp_settings_that_cannot_work_or_would_leak_the_password_are_refused():

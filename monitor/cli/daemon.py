@@ -81,6 +81,8 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
               "alerts": outbox.to_json()}
     if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
         report.update(fleet)
+        if report["daemon"]["state"] == "running":  # the plain daemon checks instead: a fleet stopped is no stall
+            report["fleet_problems"] = []
     return report
 
 

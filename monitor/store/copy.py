@@ -116,7 +116,7 @@ def _written_since(source: Store, target: Store) -> tuple[str, int] | None:
     (an interrupted copy, or a finished one the source has only grown past): then resuming is safe."""
     for table in tables():
         key = list(table.primary_key.columns)
-        if len(key) != 1 or not isinstance(key[0].type, Integer):
+        if table.name not in _APPEND_ONLY or len(key) != 1 or not isinstance(key[0].type, Integer):
             continue
         with target.engine.connect() as conn:
             held, last = conn.execute(select(func.count(), func.max(key[0])).select_from(table)).one()
@@ -139,9 +139,12 @@ def _written_since(source: Store, target: Store) -> tuple[str, int] | None:
     return None
 
 
-# what identifies a row of an append-only table (the rows of others are updated in place: a source's health, an
-# alert's status, a version's raw page once pruned): equal in source and target when the target's row was copied
-_IDENTITY = {"version": ("source_id", "seq", "text_hash", "fetched_at"), "check": ("source_id", "started_at")}
+# tables whose rows are only ever added (sections are replaced by `renormalize`, sources and workers come and go,
+# the fleet's tables are the fleet's): a target holding more of their rows than the source was written to
+_APPEND_ONLY = ("check", "version", "change", "alert")
+# what identifies a row of one (other columns change in place: a version's text and hash by `renormalize`, its raw
+# page by `prune`, an alert's status): equal in source and target when the target's row was copied
+_IDENTITY = {"version": ("source_id", "seq", "fetched_at"), "check": ("source_id", "started_at")}
 
 
 def _plain(row) -> tuple:

@@ -43,11 +43,12 @@ from monitor.store.database import Alert, DispatchRow, Source, Store, WorkerRow,
 from monitor.workers import fleet
 from monitor.workers.engine import (
     CHECK_TASK,
-    DATABASE_ERRORS,
     DELIVER_LOCK,
     DELIVER_TASK,
     build_app,
     conninfo,
+    describe,
+    is_outage,
     outage_wait,
     prepare_database,
     source_lock,
@@ -57,6 +58,7 @@ log = logging.getLogger("monitor.workers")
 LEADER_LOCK = 727_276     # advisory lock held by the dispatcher that leads
 BATCH = 500               # due sources queued per round
 MAX_SLEEP = 1.0           # the longest a dispatcher sleeps between rounds (config reloads, stop, standby)
+LEAD_CHECK_TIMEOUT = 5.0  # seconds a leader waits for PostgreSQL to confirm it still holds the lock
 MIN_SLEEP = 0.1           # the shortest: due checks are queued in rounds of 0.1 s, not one round per check
 
 
@@ -142,11 +144,12 @@ class Dispatcher:
                                 next_delivery = clock + self.config.daemon.delivery_interval
                             wait = await self.queue_due()
                         outages = 0
-                    except DATABASE_ERRORS as exc:  # the database went away: stand down, keep trying, never exit
+                    except Exception as exc:  # the database went away: stand down, keep trying, never exit
+                        if not is_outage(exc):
+                            raise  # a bug is not waited out
                         outages += 1
                         wait = outage_wait(outages)
-                        first_line = (str(exc).splitlines() or [""])[0][:200]
-                        log.warning(f"database unavailable ({type(exc).__name__}: {first_line}); "
+                        log.warning(f"database unavailable ({describe(exc)}); "
                                     f"{'standing down, ' if self.leader else ''}trying again in {wait:.0f} s")
                         self.leader = False
                         lock_conn = await _closed(lock_conn)
@@ -158,8 +161,8 @@ class Dispatcher:
                 await _closed(lock_conn)
                 try:
                     fleet.stopped(self.store, self._row_id)
-                except DATABASE_ERRORS as exc:  # the row goes stale; the next dispatcher reaps it
-                    log.warning(f"could not mark the dispatcher stopped: {type(exc).__name__}")
+                except Exception as exc:  # noqa: BLE001 — the row goes stale; the next dispatcher reaps it
+                    log.warning(f"could not mark the dispatcher stopped ({describe(exc)})")
         log.info("dispatcher stopped")
         return 0
 
@@ -168,15 +171,14 @@ class Dispatcher:
         """The connection holding (or trying for) the leader's advisory lock. A leader asks it a question each
         round: a session that died (a dropped connection, a restarted server) took the lock with it, and another
         dispatcher may lead now, so this one stands down and tries for the lock again like a standby."""
-        if lock_conn is not None and self.leader:
-            try:
-                await lock_conn.execute("SELECT 1")
-            except psycopg.Error:
-                log.warning("dispatcher lost its connection, and the leader lock with it: standing down")
-                self.leader = False
-                lock_conn = await _closed(lock_conn)
-        if lock_conn is None:
-            lock_conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
+        if lock_conn is not None and self.leader and not await _holds_lead(lock_conn):
+            log.warning("dispatcher lost its connection, and the leader lock with it: standing down")
+            self.leader = False
+            lock_conn = await _closed(lock_conn)
+        if lock_conn is None:  # keepalives: a peer gone without a word (a half-open connection) is noticed
+            lock_conn = await psycopg.AsyncConnection.connect(
+                conninfo(self.url), autocommit=True, connect_timeout=10, keepalives=1, keepalives_idle=10,
+                keepalives_interval=5, keepalives_count=3)
         if not self.leader:
             cursor = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
             self.leader = bool((await cursor.fetchone())[0])
@@ -308,7 +310,12 @@ class Dispatcher:
                 "OR w.last_heartbeat < now() - make_interval(secs => :stale))"),
                 {"dead": dead_engine_ids, "stale": stale}).scalars().all()
         for job_id in jobs:
-            await self.app.job_manager.retry_job_by_id_async(job_id, retry_at=now)
+            try:
+                await self.app.job_manager.retry_job_by_id_async(job_id, retry_at=now)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                continue  # it finished or was handed back between the query and now: nothing to do
             log.warning(f"job {job_id}: its worker is gone; queued again", extra={"job": job_id})
         await self.app.job_manager.prune_stalled_workers(stale)
         return len(jobs)
@@ -320,6 +327,19 @@ class Dispatcher:
             claims = conn.execute(update(Alert).where(Alert.claimed_by == owner, Alert.status == "pending")
                                   .values(claimed_by=None, next_attempt_at=now)).rowcount
         return locks, claims
+
+
+async def _holds_lead(conn: psycopg.AsyncConnection) -> bool:
+    """Whether this session still holds the leader lock: asked of PostgreSQL (a connection that answers may not
+    be the session that took the lock, behind a pooler), within LEAD_CHECK_TIMEOUT (a connection that hangs has
+    lost it for all we know)."""
+    try:
+        cursor = await asyncio.wait_for(conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = %s "
+            "AND objsubid = 1 AND pid = pg_backend_pid() AND granted)", (LEADER_LOCK,)), LEAD_CHECK_TIMEOUT)
+        return bool((await cursor.fetchone())[0])
+    except (psycopg.Error, OSError):  # TimeoutError is an OSError
+        return False
 
 
 async def _closed(conn: psycopg.AsyncConnection | None) -> None:

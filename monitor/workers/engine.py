@@ -9,11 +9,10 @@ from contextlib import contextmanager
 
 import psycopg
 from procrastinate import App, PsycopgConnector
-from procrastinate.exceptions import ConnectorException
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 from procrastinate.schema import SchemaManager
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.errors import DatabaseUnavailableError, UsageError
 from monitor.logs import adopt_library_logs
@@ -60,6 +59,7 @@ class HandBack(BaseRetryStrategy):
 def build_app(url: str) -> App:
     """A procrastinate app on the store's database (psycopg 3 pool); tasks are added by whoever runs them."""
     adopt_library_logs("procrastinate")  # its per-job info lines stay out: we log each check
+    adopt_library_logs("psycopg.pool")  # "error connecting in 'pool-1'" several times a second in an outage
     return App(connector=PsycopgConnector(conninfo=conninfo(url), timeout=connection_wait()))
 
 
@@ -73,10 +73,31 @@ def connection_wait() -> float:
         return 30.0
 
 
-# what a database outage raises in a worker or dispatcher: psycopg (lock connections), SQLAlchemy (the store),
-# procrastinate (the queue: a pool that found no connection within its timeout), the network below them
-DATABASE_ERRORS = (psycopg.Error, SQLAlchemyError, ConnectorException, OSError)
 OUTAGE_WAIT = 30.0  # the longest wait between tries while the database is unavailable
+# what a lost database raises, wrapped or not: psycopg's operational and interface errors (a pool that found no
+# connection in time, PoolTimeout, is one), SQLAlchemy's wrappers of them, the network below (timeouts included)
+_OUTAGES = (psycopg.OperationalError, psycopg.InterfaceError, sqlalchemy_exc.OperationalError,
+            sqlalchemy_exc.InterfaceError, sqlalchemy_exc.DisconnectionError, OSError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` says the database went away (and may come back), here or in what it wraps (procrastinate's
+    ConnectorException wraps psycopg's errors). A bug or a refused statement (an integrity error, a job that
+    changed state meanwhile) is no outage: it must not be waited out for ever."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, _OUTAGES):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """One line for a log: the wrapped error's type and first line (ConnectorException's own text is empty)."""
+    cause = exc.__cause__ or exc
+    line = next((part.strip() for part in str(cause).splitlines() if part.strip()), "")
+    return f"{type(cause).__name__}: {line[:200]}" if line else type(cause).__name__
 
 
 def outage_wait(outages: int) -> float:

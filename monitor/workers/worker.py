@@ -40,12 +40,14 @@ from monitor.store.database import DispatchRow, Store, utcnow
 from monitor.workers import fleet
 from monitor.workers.engine import (
     CHECK_TASK,
-    DATABASE_ERRORS,
     DELIVER_LOCK,
     DELIVER_TASK,
+    OUTAGE_WAIT,
     HandBack,
     build_app,
     conninfo,
+    describe,
+    is_outage,
     outage_wait,
     prepare_database,
 )
@@ -68,6 +70,27 @@ def run_worker(config: Config, url: str, *, config_path: str, grace: float = SHU
         return 130
     finally:
         store.dispose()
+
+
+class _EngineWorker(Worker):
+    """procrastinate's worker, stopping when its heartbeat or its listener fails (and saying which, in one line).
+
+    The engine stops when the first of its side tasks ends; its periodic deferrer, with no periodic task
+    registered, ends at once, so a heartbeat that failed later went unnoticed: the worker ran on, unheartbeated,
+    and the dispatcher handed its running jobs to another worker. Here the deferrer waits for ever, so the
+    failed task is the first to end, the engine stops, and `WorkerProcess._work` starts another."""
+
+    side_task_failure: str | None = None
+
+    async def _periodic_deferrer(self) -> None:
+        await asyncio.Event().wait()
+
+    async def _monitor_side_tasks(self, side_tasks: list[asyncio.Task]) -> None:
+        done, _ = await asyncio.wait(side_tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                self.side_task_failure = f"{task.get_name()}: {describe(exc)}"
+        self.stop()
 
 
 class WorkerProcess:
@@ -121,36 +144,43 @@ class WorkerProcess:
                     await asyncio.gather(beating, return_exceptions=True)
                     try:
                         fleet.stopped(self.store, self._row_id)
-                    except DATABASE_ERRORS as exc:  # the row goes stale; a dispatcher reaps it
-                        log.warning(f"could not mark the worker stopped: {type(exc).__name__}")
+                    except Exception as exc:  # noqa: BLE001 — the row goes stale; a dispatcher reaps it
+                        log.warning(f"could not mark the worker stopped ({describe(exc)})")
         log.info("worker stopped")
         return 0
 
     async def _work(self) -> None:
         """Take and run jobs until asked to stop. A database outage stops the engine's worker (its pool found no
-        connection); this one logs it, waits (2, 4… up to 30 s) and starts another, never exiting for it."""
+        connection, or its heartbeat or listener lost theirs); this one logs it, waits (2, 4… up to 30 s) and
+        starts another, never exiting for it. The wait grows only while outages follow each other closely."""
         daemon = self.config.daemon
         outages = 0
         while not self._stopping.is_set():
-            self.engine = Worker(
+            self.engine = _EngineWorker(
                 self.app, name="policy-monitor", concurrency=daemon.concurrency, wait=True,
                 fetch_job_polling_interval=POLL_INTERVAL, shutdown_graceful_timeout=self.grace,
                 listen_notify=True, delete_jobs=DeleteJobCondition.SUCCESSFUL, install_signal_handlers=False,
                 update_heartbeat_interval=daemon.heartbeat,
                 stalled_worker_timeout=fleet.stale_after(daemon.heartbeat))
+            started = asyncio.get_running_loop().time()
             try:
                 await self.engine.run()
-                return
-            except DATABASE_ERRORS as exc:
-                outages += 1
-                wait = outage_wait(outages)
-                first_line = (str(exc).splitlines() or [""])[0][:200]
-                log.warning(f"database unavailable ({type(exc).__name__}: {first_line}); taking jobs again in "
-                            f"{wait:.0f} s")
-                try:
-                    await asyncio.wait_for(self._stopping.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+                if self._stopping.is_set():
+                    return
+                why = self.engine.side_task_failure or "its engine stopped"  # a heartbeat or listener lost
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                why = describe(exc)
+            if asyncio.get_running_loop().time() - started > OUTAGE_WAIT:
+                outages = 0  # it had worked since the last outage: this one starts the waits afresh
+            outages += 1
+            wait = outage_wait(outages)
+            log.warning(f"database unavailable ({why}); taking jobs again in {wait:.0f} s")
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=wait)
+            except TimeoutError:
+                pass
 
     def request_stop(self) -> None:
         log.info(f"stopping: no new jobs; running ones get up to {self.grace:g}s, then go back to the queue")
@@ -224,12 +254,18 @@ class WorkerProcess:
 
     async def _heartbeats(self) -> None:
         assert self._row_id is not None
+        missed = 0
         while True:
             try:
                 engine_id = self.engine.worker_id if self.engine else None
                 fleet.beat(self.store, self._row_id, running=self.running, done=self.done, engine_id=engine_id)
-            except Exception as exc:  # noqa: BLE001 — a missed heartbeat is logged, the worker goes on
-                log.error(f"heartbeat not written: {type(exc).__name__}: {exc}")
+                if missed:
+                    log.info(f"heartbeat written again after {missed} missed")
+                missed = 0
+            except Exception as exc:  # noqa: BLE001 — a missed heartbeat is logged once an outage, the worker goes on
+                if not missed:
+                    log.warning(f"heartbeat not written ({describe(exc)}); trying every heartbeat")
+                missed += 1
             await asyncio.sleep(min(self.config.daemon.heartbeat, 1.0) if self._engine_id_missing()
                                 else self.config.daemon.heartbeat)
 
