@@ -45,8 +45,10 @@ def test_status_counts_alerts_not_delivered_and_exits_1_while_a_channel_is_faili
     assert document.json()["failing"] == []
     assert document.json()["alerts"] == {
         "pending": 1, "retrying": 1, "failed": 1, "discarded": 0, "failing_channels": ["gone"], "failing_judged": True,
-        "channels": [{"channel": "down", "pending": 1, "retrying": 1, "failed": 0, "discarded": 0, "failing": False},
-                     {"channel": "gone", "pending": 0, "retrying": 0, "failed": 1, "discarded": 0, "failing": True}]}
+        "channels": [{"channel": "down", "pending": 1, "retrying": 1, "failed": 0, "discarded": 0, "failing": False,
+                      "waiting": 0, "waiting_for": None},
+                     {"channel": "gone", "pending": 0, "retrying": 0, "failed": 1, "discarded": 0, "failing": True,
+                      "waiting": 0, "waiting_for": None}]}
     assert "alerts pending: 1 (retrying: 1) · failed: 1 · failing channels: 1" in text.stdout
     assert "`policy-monitor alerts retry --failed`" in text.stdout
 
@@ -68,7 +70,7 @@ def test_alerts_a_user_discarded_are_counted_apart_and_neither_fail_a_channel_no
     text = cli("--config", config, "--db", db_url, "status").stdout
 
     assert health["channels"][0] == {"channel": "down", "pending": 0, "retrying": 0, "failed": 0, "discarded": 1,
-                                     "failing": False}
+                                     "failing": False, "waiting": 0, "waiting_for": None}
     assert (health["failed"], health["discarded"], health["failing_channels"]) == (1, 1, ["gone"])
     assert "failed: 1 · discarded: 1 · failing channels: 1" in text
 
@@ -163,3 +165,25 @@ def test_status_says_nothing_of_an_outbox_with_nothing_left_to_send(make_config,
     assert document.json()["alerts"] == {"pending": 0, "retrying": 0, "failed": 0, "discarded": 0,
                                          "failing_channels": [], "failing_judged": True, "channels": []}
     assert "alerts" not in text.stdout  # as with no due source: no line, no table
+
+
+def test_a_channel_waiting_for_its_secret_says_so(make_config, db_url, cli, monkeypatch):
+    monkeypatch.delenv("TRIAL_WEBHOOK_SECRET", raising=False)
+    receiver = Receiver().start()
+    config = make_config([SOURCE], {"signed": {"type": "webhook", "url": receiver.url,
+                                               "secret_env": "TRIAL_WEBHOOK_SECRET"}})
+    store = Store(db_url)
+    queue_change(store, load_config(config), "wemet", [MINORS], seq=2)
+    store.dispose()
+    cli("--config", config, "--db", db_url, "alerts", "deliver")
+
+    document = cli("--config", config, "--db", db_url, "status", "--json").json()
+    text = cli("--config", config, "--db", db_url, "status").stdout
+
+    [channel] = document["alerts"]["channels"]
+    assert (channel["pending"], channel["retrying"], channel["waiting"]) == (1, 0, 1)
+    assert "TRIAL_WEBHOOK_SECRET" in channel["waiting_for"] and "is not set" in channel["waiting_for"]
+    assert "signed: 1 waiting: environment variable TRIAL_WEBHOOK_SECRET (secret_env) is not set" in text, text
+    assert receiver.received == []
+    receiver.stop()
+

@@ -164,10 +164,14 @@ def _print_outbox(alerts: dict) -> None:
               f"{discarded} · failing channels: {failing}", highlight=False, soft_wrap=True)
     table = Table("alert channel", "pending", "retrying", "failed", "discarded", "state")
     for c in alerts["channels"]:
-        state = "failing" if c["failing"] else "retrying" if c["retrying"] else ""
+        state = "failing" if c["failing"] else "retrying" if c["retrying"] else "waiting" if c["waiting"] else ""
         table.add_row(escape(c["channel"]), str(c["pending"]), str(c["retrying"]), str(c["failed"]),
                       str(c["discarded"]), state)
     out.print(table)
+    for c in alerts["channels"]:  # never tried: the delivering process lacks the channel's configuration
+        if c["waiting"]:
+            out.print(f"{c['channel']}: {c['waiting']} waiting: {c['waiting_for']}", highlight=False,
+                      soft_wrap=True, markup=False)
     if alerts["failed"] or alerts["retrying"]:
         retry = "; `policy-monitor alerts retry --failed` sends the failed ones again" if alerts["failed"] else ""
         out.print(f"their errors: `policy-monitor alerts` (the web view's /alerts){retry}",

@@ -25,10 +25,13 @@ class ChannelHealth:
     failed: int     # given up on (`alerts retry --failed` sends them again)
     discarded: int  # failed too (`alerts --status failed` lists them), but by a user's choice: no news
     failing: bool   # a failed alert and none delivered after it: nothing gets through now
+    waiting: int = 0  # pending, never tried: the channel's configuration is missing here (a secret unset…)
+    waiting_for: str | None = None  # why, as the delivering process said it
 
     def to_json(self) -> dict[str, Any]:
         return {"channel": self.channel, "pending": self.pending, "retrying": self.retrying, "failed": self.failed,
-                "discarded": self.discarded, "failing": self.failing}
+                "discarded": self.discarded, "failing": self.failing, "waiting": self.waiting,
+                "waiting_for": self.waiting_for}
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,11 @@ def outbox_health(store: Store, configured: Collection[str] | None = None) -> Ou
             else:
                 c["failed"] += count
                 last_failed[channel] = latest
+        # pending and never tried, with a reason: a delivery pass found the channel's configuration missing
+        waiting = {channel: (n, why) for channel, n, why in session.exec(
+            select(Alert.channel, func.count(), func.max(Alert.last_error))
+            .where(Alert.status == "pending", Alert.attempts == 0, Alert.last_error.is_not(None))
+            .group_by(Alert.channel))}
         failing = set()
         if configured is not None:
             for channel, failed_id in last_failed.items():
@@ -105,5 +113,6 @@ def outbox_health(store: Store, configured: Collection[str] | None = None) -> Ou
                 if recovered is None:
                     failing.add(channel)
     return OutboxHealth([ChannelHealth(name, c["pending"], c["retrying"], c["failed"], c["discarded"],
-                                       name in failing) for name, c in sorted(counts.items())],
+                                       name in failing, *waiting.get(name, (0, None)))
+                         for name, c in sorted(counts.items())],
                         judged=configured is not None)
