@@ -8,7 +8,8 @@ an archive's Markdown or text is the policy already extracted), judged by the gu
 it (an error page or a captcha someone archived is left out, as a check leaves it out), compared and rated; a
 capture with the text of the version before it is no version; one returning to an earlier text is a blink back.
 A drastic change is kept, with the guard's reason: an archive cannot be fetched again to confirm it, and it is
-what the address served. Imported versions carry no HTTP status: that marks them as imported.
+what the address served. Imported versions carry no HTTP status, and their address is where the capture is
+kept (a file:// URI, with `#commit:path` for git): that marks them as imported.
 
 The source's lock is held while the captures are rated (renewed as it goes, so no check stores a version
 meanwhile) and released in the one transaction that writes every version, or none.
@@ -67,6 +68,10 @@ def backfill(source: SourceConfig, archived: Sequence[ArchivedVersion], *, confi
         outcomes, versions = _rated(source, archived, source_id=claim.id, keep_lock=keep_lock, every=ttl / 3)
         _write(store, source, claim.id, versions, owner)
         written = True
+        if config.feed and any(b.result.alert_topics for b in outcomes):  # its file says what the command prints
+            from monitor.notify.feed import refresh_feed
+
+            refresh_feed(store, config.feed, config.web)
         return outcomes
     finally:
         if not written:
@@ -141,7 +146,7 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
                            content_type=capture.content_type, encoding=None, etag=None, last_modified=None,
                            not_modified=False, elapsed=0.0)
         version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
-                          fetched_at=capture.captured_at, http_status=None)
+                          fetched_at=capture.captured_at, http_status=None, url=capture.origin or source.url)
         result.status = "new" if latest is None else "changed"
         result.version, result.reverts_to, result.changes = version.seq, reverts_to, derived.changes
         result.previous_version = latest.seq if latest else None
@@ -155,6 +160,12 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
     return outcomes, versions
 
 
+def ensure_no_versions(store: Store | None, source: SourceConfig) -> None:
+    """Refuse, before an archive is read, a source that has a stored version (`store` None: no database yet)."""
+    if store is not None and _has_versions(store, source.name):
+        raise _already_checked(source)
+
+
 def _has_versions(store: Store, name: str) -> bool:
     from sqlmodel import select
 
@@ -165,7 +176,8 @@ def _has_versions(store: Store, name: str) -> bool:
 
 def _already_checked(source: SourceConfig) -> UsageError:
     return UsageError(f"{source.name} already has stored versions: an archive can only be imported before a "
-                      "source's first check (to keep both, import into a new source name and database)")
+                      "source's first check (with a daemon running, import before it reloads the config that adds "
+                      "the source; to keep both, import into a new database)")
 
 
 def _busy(source: SourceConfig) -> UsageError:

@@ -382,12 +382,17 @@ def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str
 
     try:
         verdict = guard.judge(text, previous=previous_text, language=source.language, requested_url=source.url,
-                              final_url=final_url, previous_url=latest.url if latest else None)
+                              final_url=final_url, previous_url=_fetched_from(latest))
         sure = verdict.accepted and not verdict.needs_confirmation
         derived = derive_changes(text, latest, previous_text, source) if sure else None
         return _Analysis(text, verdict.accepted, verdict.rule, verdict.reason, verdict.needs_confirmation, derived)
     finally:
         _forget_texts()
+
+
+def _fetched_from(latest: VersionHead | None) -> str | None:
+    """Where the latest version was fetched from; None for one imported from an archive (a file:// address)."""
+    return latest.url if latest is not None and latest.url.startswith(("http://", "https://")) else None
 
 
 def _derive_confirmed(text: str, latest: VersionHead | None, previous_text: str | None,

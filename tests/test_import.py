@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
@@ -55,7 +56,7 @@ def test_an_archive_becomes_the_history_dated_as_captured_and_alerts_nobody(cli,
     imported = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json")
 
     assert imported.exit_code == 0, imported.stderr
-    rows = imported.json()
+    rows = imported.json()["results"]
     assert [r["from"] for r in rows] == [f"{v.name}.md" for v in recorded]
     assert rows[0]["captured_at"] == "2025-12-21T00:00:00+00:00" and rows[0]["status"] == "new"
     # the archive recorded error captures ("near-empty page"): left out, as a check leaves them out
@@ -67,6 +68,10 @@ def test_an_archive_becomes_the_history_dated_as_captured_and_alerts_nobody(cli,
 
     history = cli("--config", config, "--db", sqlite_url, "history", SERVICE, "--json").json()
     assert [v["version"] for v in history] == [r["version"] for r in stored]
+    # each imported version says where its capture is kept, never the live address it was not fetched from
+    assert all(v["imported"] and v["url"] == (archive / r["from"]).resolve().as_uri()
+               for v, r in zip(history, stored, strict=True))
+    assert "imported" in cli("--config", config, "--db", sqlite_url, "history", SERVICE).stdout
     assert [v["fetched_at"][:10] for v in history] == [r["captured_at"][:10] for r in stored]
     assert not cli("--config", config, "--db", sqlite_url, "alerts", "--json").json()
 
@@ -141,7 +146,8 @@ def test_a_files_git_history_is_read_commit_by_commit_renames_followed(cli, conf
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "unrelated"], check=True)
 
-    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, repo, "--git-path", name, "--json").json()
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, repo, "--git-path", name,
+               "--json").json()["results"]
 
     assert [r["captured_at"] for r in rows] == [f"2024-0{month}-15T06:30:00+00:00" for month in (1, 2, 3, 4)]
     assert [r["from"].split(" ", 1)[1:] for r in rows] == [["Privacy.md"], ["Privacy.md"], [], []]
@@ -155,7 +161,7 @@ def _versions(sqlite_url: str) -> int:
 
 
 def test_the_json_of_each_capture_is_checks_shape_with_when_and_from_where(cli, archive, config, sqlite_url):
-    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()["results"]
 
     assert {"captured_at", "from", "source", "status", "version", "previous_version", "reverts_to", "error",
             "alert_topics", "changes"} <= set(rows[0])
@@ -163,7 +169,7 @@ def test_the_json_of_each_capture_is_checks_shape_with_when_and_from_where(cli, 
 
 
 def test_an_archive_imports_into_postgresql_too(cli, archive, config, postgres_url):
-    rows = cli("--config", config, "--db", postgres_url, "import", SERVICE, archive, "--json").json()
+    rows = cli("--config", config, "--db", postgres_url, "import", SERVICE, archive, "--json").json()["results"]
 
     stored = [r for r in rows if r["status"] in ("new", "changed")]
     history = cli("--config", config, "--db", postgres_url, "history", SERVICE, "--json").json()
@@ -259,7 +265,7 @@ def test_dates_in_file_names(tmp_path: Path):
 def test_a_capture_over_max_bytes_is_rejected_unread(cli, archive, site, sqlite_url, tmp_path: Path):
     config = write_config(tmp_path / "small.yaml", sources=[{"name": SERVICE, "url": site.url("/privacy"),
                                                              "max_bytes": 5000}])
-    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()["results"]
 
     big = [r for r in rows if r["error"] and "larger than max_bytes (5,000 bytes)" in r["error"]]
     assert big and all(r["status"] == "rejected" for r in big)
@@ -272,7 +278,7 @@ def test_select_reads_html_captures_only_and_renormalize_reads_them_the_same(cli
                                                               "select": "main"}])
     text = next(v.text for v in reversed(recorded) if len(v.text) > 1000)
     (archive / "2026-12-01.html").write_text(f"<nav>Menu</nav><main>{render_policy(text)}</main>", encoding="utf-8")
-    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()
+    rows = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json").json()["results"]
     assert not [r for r in rows if r["error"] and "select" in r["error"]]
 
     again = cli("--config", config, "--db", sqlite_url, "renormalize", SERVICE, "--json")
@@ -291,3 +297,43 @@ def test_an_import_waits_for_no_check_it_refuses_while_one_holds_the_source(cli,
 
     assert busy.exit_code == 2 and f"another process is checking {SERVICE} right now" in busy.stderr
     assert _versions(sqlite_url) == 0
+
+
+def test_archive_mistakes_are_named_all_at_once_and_a_repository_needs_its_file(cli, archive, config, sqlite_url,
+                                                                                tmp_path: Path, whole_history):
+    for name in ("notes.md", "2026-02-30.md", "scan.docx"):
+        (archive / name).write_text("x", encoding="utf-8")
+    listed = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive)
+    assert listed.exit_code == 2
+    assert "3 files of" in listed.stderr and all(n in listed.stderr for n in ("notes.md", "2026-02-30.md", "scan.docx"))
+
+    commit = git_repo(tmp_path / "versions")
+    commit("NordVPN/Privacy Policy.md", whole_history[0].text, "2026-03-01T00:00:00Z")
+    whole = cli("--config", config, "--db", sqlite_url, "import", SERVICE, tmp_path / "versions")
+    assert whole.exit_code == 2 and "is a git repository: name the policy's file in it with --git-path" in whole.stderr
+    # a path given from a folder inside the repository is read from there, as git reads it
+    inside = cli("--config", config, "--db", sqlite_url, "import", SERVICE, tmp_path / "versions" / "NordVPN",
+                 "--git-path", "Privacy Policy.md", "--json")
+    assert inside.exit_code == 0, inside.stderr
+    [row] = inside.json()["results"]
+    assert row["status"] == "new"
+    history = cli("--config", config, "--db", sqlite_url, "history", SERVICE, "--json").json()
+    assert history[0]["url"].endswith(":NordVPN/Privacy Policy.md") and "#" in history[0]["url"]
+
+
+def test_an_import_rewrites_the_feed_file_and_old_changes_follow_new_ones(cli, site, sqlite_url, tmp_path: Path,
+                                                                           whole_history):
+    everything = tmp_path / "everything"
+    everything.mkdir()
+    for version in whole_history:  # the whole history: its rewrite of February 2026 is alert-worthy
+        (everything / f"{version.name}.md").write_text(version.text, encoding="utf-8")
+    feed = tmp_path / "feed.xml"
+    config = write_config(tmp_path / "feed.yaml", sources=[{"name": SERVICE, "url": site.url("/privacy")}],
+                          feed=str(feed))
+    assert cli("--config", config, "--db", sqlite_url, "import", SERVICE, everything).exit_code == 0
+
+    printed = cli("--config", config, "--db", sqlite_url, "feed").stdout
+    assert feed.exists() and feed.read_text(encoding="utf-8") == printed
+    updated = re.findall(r"<entry>.*?<updated>([^<]+)</updated>", printed, re.S)
+    assert updated and updated == sorted(updated, reverse=True)  # newest capture first
+

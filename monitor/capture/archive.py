@@ -50,6 +50,7 @@ class ArchivedVersion:
     content_type: str
     size: int | None  # bytes, when known before reading (a file's); None for a git blob
     read: Callable[[], bytes]
+    origin: str = ""  # where it is kept, stored as the version's address: a file:// URI (#commit:path in git)
 
 
 def read_archive(path: Path, git_path: str | None = None, *, now: datetime | None = None) -> list[ArchivedVersion]:
@@ -67,11 +68,26 @@ def _folder(path: Path) -> list[ArchivedVersion]:
     if not path.is_dir():
         raise UsageError(f"{path}: not a folder (to read a file's history in a git repository, give the "
                          "repository and --git-path)")
-    files = [p for p in path.iterdir() if not p.name.startswith(".") and p.is_file()]
+    if (path / ".git").exists():
+        raise UsageError(f"{path} is a git repository: name the policy's file in it with --git-path")
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    files = [p for p in entries if p.is_file()]
     if not files:
-        raise UsageError(f"{path}: no files to read")
-    versions = [ArchivedVersion(_date_in_name(file.name), file.name, _content_type(file.name), file.stat().st_size,
-                                file.read_bytes) for file in files]
+        folders = sum(1 for p in entries if p.is_dir())
+        inside = (f" ({folders} folder{'s' * (folders != 1)} in it: an archive is the folder holding one policy's "
+                  "captures)") if folders else ""
+        raise UsageError(f"{path}: no files to read{inside}")
+    versions, problems = [], []
+    for file in files:
+        try:
+            versions.append(ArchivedVersion(_date_in_name(file.name), file.name, _content_type(file.name),
+                                            file.stat().st_size, file.read_bytes, file.resolve().as_uri()))
+        except UsageError as exc:
+            problems.append(str(exc))
+    if problems:  # every file that cannot be read as a capture, as `validate` lists every problem
+        more = f"\n… and {len(problems) - 10} more" if len(problems) > 10 else ""
+        raise UsageError(f"{len(problems)} file{'s' * (len(problems) != 1)} of {path} cannot be read as captures:\n"
+                         + "\n".join(problems[:10]) + more)
     return sorted(versions, key=lambda v: (v.captured_at, _natural(v.label)))
 
 
@@ -116,7 +132,11 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
     renames followed back, the history cut where the file was added or copied."""
     if shutil.which("git") is None:
         raise UsageError("reading a git history needs the git command, which is not installed")
-    name = os.fsencode(git_path)
+    # a path given from a folder inside the repository reads from that folder, as git itself does
+    prefix = _git(repository, "rev-parse", "--show-prefix", what=git_path).strip()
+    repository = Path(os.fsdecode(_git(repository, "rev-parse", "--show-toplevel", what=git_path).strip()))
+    name = prefix + os.fsencode(git_path)
+    git_path = os.fsdecode(name)
     kind = _git(repository, "cat-file", "-t", b"HEAD:" + name, what=git_path).strip()
     if kind != b"blob":
         raise UsageError(f"{repository}: {git_path!r} is not a file in the last commit "
@@ -137,7 +157,8 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
         versions.append(ArchivedVersion(datetime.fromisoformat(date).astimezone(UTC), label,
                                         _content_type(os.fsdecode(now_named)), None,
                                         partial(_git, repository, "cat-file", "blob",
-                                                commit.encode() + b":" + now_named, what=git_path)))
+                                                commit.encode() + b":" + now_named, what=git_path),
+                                        f"{repository.resolve().as_uri()}#{commit}:{os.fsdecode(now_named)}"))
         if status in (b"A", b"C"):
             break  # where this document's history starts: what --follow finds before a copy is another document's
     if not versions:

@@ -293,6 +293,8 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     for r in rows:
         note = (f"blink back to v{r['reverts_to']}" if r["reverts_to"] else
                 f"reverted in v{r['reverted_in']}" if r["reverted_in"] else r["without_substance"] or "")
+        if r["imported"]:  # captured by someone else, read from an archive (`import`)
+            note = f"{note}; imported" if note else "imported"
         table.add_row(str(r["version"]), r["fetched_at"][:16].replace("T", " "), f"{r['chars']:,} chars",
                       str(r["changes"]),
                       ", ".join(r["alert_topics"]) or "-", note)
@@ -491,7 +493,7 @@ def import_archive(
 ) -> None:
     """Fill a source's history from an archive of earlier captures, dated as captured: each is read, judged
     and rated as a check would, and none is alerted."""
-    from monitor.backfill import backfill
+    from monitor.backfill import backfill, ensure_no_versions
     from monitor.capture.archive import read_archive
 
     obj = ctx_obj(ctx)
@@ -500,12 +502,13 @@ def import_archive(
     if source is None:
         raise UsageError(f"unknown source {name!r}: add it to {config.path} first (configured: "
                          f"{', '.join(s.name for s in config.sources) or 'none'})")
+    store = _store_if_any(obj) if dry_run else obj.store()
+    ensure_no_versions(store, source)  # before reading a whole archive for nothing
     archived = read_archive(path, git_path)
-    done = backfill(source, archived, config=config, store=_store_if_any(obj) if dry_run else obj.store(),
-                    dry_run=dry_run)
+    done = backfill(source, archived, config=config, store=store, dry_run=dry_run)
     if as_json:
-        return print_json([{"captured_at": b.archived.captured_at.isoformat(timespec="seconds"),
-                            "from": b.archived.label, **b.result.to_json()} for b in done])
+        return print_json({"results": [{"captured_at": b.archived.captured_at.isoformat(timespec="seconds"),
+                                        "from": b.archived.label, **b.result.to_json()} for b in done]})
     print_check_results([b.result for b in done], captured=[b.archived for b in done])
     stored = [b.result for b in done if b.result.version is not None and b.result.status in ("new", "changed")]
     same = sum(1 for b in done if b.result.status == "unchanged")

@@ -59,9 +59,10 @@ def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None =
     worthy = [ChangeRow.new_version_id == Version.id, json_list_nonempty(ChangeRow.alert_topics)]
     if topic is not None:
         worthy.append(json_list_has(ChangeRow.alert_topics, topic))
+    # the newest captures first, whenever they were stored (a history imported later is older than what checks found)
     recent = (select(Version, Source).join(Source, Source.id == Version.source_id)
               .where(Version.seq > 1, Version.reverts_to.is_(None), exists().where(*worthy))
-              .order_by(Version.id.desc()).limit(limit))
+              .order_by(Version.fetched_at.desc(), Version.id.desc()).limit(limit))
     if source is not None:
         recent = recent.where(Source.name == source)
     with store.session() as session:

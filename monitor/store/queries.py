@@ -118,7 +118,7 @@ def version_history(store: Store, source: Source) -> list[dict]:
         "chars": chars, "changes": len(topics_of.get(id_, [])),
         "alert_topics": sorted({t for topics in topics_of.get(id_, []) for t in topics}),
         "without_substance": None if reverts_to or seq == 1 else without_substance(kinds_of.get(id_, [])),
-        "reverts_to": reverts_to, "reverted_in": undone.get(seq),
+        "reverts_to": reverts_to, "reverted_in": undone.get(seq), "imported": url.startswith("file:"),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
 
