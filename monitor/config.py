@@ -555,6 +555,14 @@ def _holds_password(url: str) -> bool:
     return parsed.password is not None or any(key.lower() == "password" for key in parsed.query)
 
 
+def sources_digest(config: Config) -> str:
+    """A short digest of the configured source names: the daemon writes the one it runs with, so `status` can
+    tell a sources.yaml edited since (a source added, not loaded until SIGHUP)."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(s.name for s in config.sources)).encode()).hexdigest()[:16]
+
+
 def database_url_problem(url: str) -> str | None:
     """What is wrong with a database URL policy-monitor cannot use, or None. The message names the scheme
     only, never the rest: the URL may hold a password."""

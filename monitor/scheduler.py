@@ -53,7 +53,7 @@ from sqlmodel import select
 
 from monitor.capture.browser import BrowserPool
 from monitor.capture.fetch import Fetcher
-from monitor.config import Config, SourceConfig, reload_config
+from monitor.config import Config, SourceConfig, reload_config, sources_digest
 from monitor.errors import EXIT_DAEMON_RUNNING
 from monitor.logs import adopt_library_logs
 from monitor.notify.delivery import deliver_pending
@@ -348,7 +348,7 @@ class Daemon:
     def heartbeat(self) -> None:
         try:
             self._write_state(heartbeat=utcnow().isoformat(), sources=str(len(self.config.sources)),
-                              in_flight=str(len(self._inflight)))
+                              sources_digest=sources_digest(self.config), in_flight=str(len(self._inflight)))
         except Exception as exc:
             log.error(f"heartbeat not written: {type(exc).__name__}: {exc}")
 

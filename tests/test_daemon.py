@@ -173,8 +173,18 @@ def test_status_shows_the_heartbeat_the_due_checks_and_failing_sources(start, se
 
     running = cli("--config", config, "--db", sqlite_url, "status", "--json")
     text = cli("--config", config, "--db", sqlite_url, "status")
+    # a source added to the file, the daemon not told (no SIGHUP): status says the file is not what it runs
+    edited = make_config([{"name": "ok", "url": server.url("/ok"), "interval": "1h"},
+                          {"name": "down", "url": server.url("/down"), "interval": "0.3s"},
+                          {"name": "new", "url": server.url("/ok"), "interval": "1h"}],
+                         daemon=fast_daemon(), fetch={"retries": 0, "backoff": "0.01s"})
+    assert edited == config
+    unloaded = cli("--config", config, "--db", sqlite_url, "status")
     daemon.stop()
     stopped = cli("--config", config, "--db", sqlite_url, "status", "--json").json()
+    assert "the running daemon has not loaded this sources.yaml (it runs with 2 sources, the file lists 3)" \
+        in " ".join(unloaded.stdout.split())
+    assert running.json()["daemon"]["config_loaded"] is True and stopped["daemon"]["config_loaded"] is None
 
     report = running.json()
     assert running.exit_code == 1  # a source is failing

@@ -37,7 +37,7 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
     """The `status --json` document: daemon liveness, per-source schedule, due and failing sources, the outbox."""
     from sqlmodel import select
 
-    from monitor.config import DaemonConfig
+    from monitor.config import DaemonConfig, sources_digest
     from monitor.notify.health import is_failing
     from monitor.store.database import DaemonState, Source, utcnow
     from monitor.store.delivery_health import outbox_health
@@ -77,8 +77,13 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
                             "last_outcome": row.last_outcome, "error": last_errors.get(row.id),
                             "reported": row.failing_reported})
     outbox = outbox_health(store, config.channels if config else None)
-    report = {"daemon": _daemon_part(state, now, daemon_cfg), "sources": sources, "due": due, "failing": failing,
-              "alerts": outbox.to_json()}
+    daemon = _daemon_part(state, now, daemon_cfg)
+    running_with = state["sources_digest"].value if "sources_digest" in state else None
+    # the daemon runs with another list of sources than this file's: edited since, not reloaded (SIGHUP)
+    daemon["config_loaded"] = (None if config is None or daemon["state"] != "running" or not running_with
+                               else running_with == sources_digest(config))
+    daemon["sources_loaded"] = int(state["sources"].value) if "sources" in state and state["sources"].value else None
+    report = {"daemon": daemon, "sources": sources, "due": due, "failing": failing, "alerts": outbox.to_json()}
     if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
         report.update(fleet)
         if report["daemon"]["state"] == "running":  # the plain daemon checks instead: a fleet stopped is no stall
@@ -134,6 +139,10 @@ def _print_status(report: dict) -> None:
         where = f"pid {d['pid']} on {d['host']}" if d["pid"] else "unknown process"
         out.print(f"daemon: {d['state']} ({where}), last heartbeat {d['heartbeat']} "
                   f"({_ago(d['heartbeat_age_seconds'])}), started {d['started_at']}", highlight=False, soft_wrap=True)
+    if d.get("config_loaded") is False:
+        out.print(f"[yellow]the running daemon has not loaded this sources.yaml[/yellow] (it runs with "
+                  f"{d['sources_loaded']} sources, the file lists {len(report['sources'])}): send it SIGHUP "
+                  "(`systemctl reload policy-monitor`) to check the new list", highlight=False, soft_wrap=True)
     if "workers" in report:
         _print_fleet(report)
     out.print(f"sources: {len(report['sources'])} · due now: {len(report['due'])} · "
