@@ -8,8 +8,8 @@ an archive's Markdown or text is the policy already extracted), judged by the gu
 it (an error page or a captcha someone archived is left out, as a check leaves it out), compared and rated; a
 capture with the text of the version before it is no version; one returning to an earlier text is a blink back.
 A drastic change is kept, with the guard's reason: an archive cannot be fetched again to confirm it, and it is
-what the address served. Imported versions carry no HTTP status, and their address is where the capture is
-kept (a file:// URI, with `#commit:path` for git): that marks them as imported.
+what the address served. An imported version's address is where its capture is kept (a file:// URI, with
+`#commit:path` for git, `archive.is_archived`), and it carries no HTTP status.
 
 The source's lock is held while the captures are rated (renewed as it goes, so no check stores a version
 meanwhile) and released in the one transaction that writes every version, or none.
@@ -49,8 +49,7 @@ def backfill(source: SourceConfig, archived: Sequence[ArchivedVersion], *, confi
     `dry_run`, only say what would be stored (nothing is written, not even the source's row; `store` None:
     there is no database yet)."""
     if dry_run or store is None:
-        if store is not None and _has_versions(store, source.name):
-            raise _already_checked(source)
+        ensure_no_versions(store, source)
         return _rated(source, archived)[0]
     owner, ttl = process_owner(), config.daemon.lock_timeout
     claim = store.claim(source.name, source.url, owner, ttl)
@@ -119,13 +118,13 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
             renewed = time.monotonic()
         result = CheckResult(source.name, source.url, "unchanged", version=latest.seq if latest else None)
         outcomes.append(Backfilled(capture, result))
-        too_big = f"larger than max_bytes ({source.max_bytes:,} bytes)"
-        if capture.size is not None and capture.size > source.max_bytes:  # never read whole
-            result.status, result.error = "rejected", too_big
-            continue
-        content = capture.read()
-        if len(content) > source.max_bytes:
-            result.status, result.error = "rejected", too_big
+        try:
+            if capture.size() > source.max_bytes:  # never read whole
+                result.status, result.error = "rejected", f"larger than max_bytes ({source.max_bytes:,} bytes)"
+                continue
+            content = capture.read()
+        except OSError as exc:  # a file that vanished or may not be read: that capture is not read, no more
+            result.status, result.error = "rejected", f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
             continue
         select, remove = capture_selectors(capture.content_type, source.select, source.remove, archived=True)
         try:
@@ -146,7 +145,7 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
                            content_type=capture.content_type, encoding=None, etag=None, last_modified=None,
                            not_modified=False, elapsed=0.0)
         version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
-                          fetched_at=capture.captured_at, http_status=None, url=capture.origin or source.url)
+                          fetched_at=capture.captured_at, http_status=None, url=capture.origin)
         result.status = "new" if latest is None else "changed"
         result.version, result.reverts_to, result.changes = version.seq, reverts_to, derived.changes
         result.previous_version = latest.seq if latest else None

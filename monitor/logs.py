@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -34,44 +35,64 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-def adopt_library_logs(name: str) -> None:
-    """A library's warnings and errors (logger `name`) in our format, through our handlers, one line each and
-    each repeated line at most once a minute; its info lines stay out (we log what matters ourselves). A
-    database outage makes a pool or a task engine say the same thing several times a second, each with a
-    traceback of its own internals: what the operator needs is that it happened, which our line says."""
+def adopt_library_logs(name: str, *, lost_connection: Callable[[BaseException], bool] | None = None) -> None:
+    """A library's warnings and errors (logger `name`) in our format, through our handlers; its info lines stay
+    out (we log what matters ourselves).
+
+    `lost_connection` (the distributed mode passes `is_outage`): a database outage makes a pool or a task engine
+    say the same thing several times a second, each with a traceback of its own internals, while what the
+    operator needs is that it happened, which our own line says. So a record about an exception it accepts is
+    one line, and a line said again within a minute (such a record, or one with no exception) is dropped. Every
+    other record, an error of ours that a library reports with its traceback included, passes whole."""
     theirs = logging.getLogger(name)
     # a handler, not a logger filter: records of the library's own child loggers (procrastinate.utils…) reach
     # the handlers of `name` but never its filters
-    theirs.handlers[:] = [_LibraryLines(logging.getLogger("monitor").handlers)]
+    theirs.handlers[:] = [_LibraryLines(lost_connection)]
     theirs.setLevel(logging.WARNING)
     theirs.propagate = False
 
 
 class _LibraryLines(logging.Handler):
-    """Hands a library's records to our handlers one line each (an exception named, not traced), a line said
-    again within REPEAT_AFTER seconds dropped."""
+    """Hands a library's records to our handlers (those of the `monitor` logger when the record comes), outage
+    records one line each and said at most once every REPEAT_AFTER seconds (see `adopt_library_logs`)."""
 
     REPEAT_AFTER = 60.0
+    REMEMBERED = 1000  # lines remembered at most (messages with ids in them differ): older ones are forgotten
 
-    def __init__(self, targets: list[logging.Handler]) -> None:
+    def __init__(self, lost_connection: Callable[[BaseException], bool] | None) -> None:
         super().__init__()
-        self.targets = list(targets)
+        self.lost_connection = lost_connection
         self._said: dict[tuple[str, str], float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        key = (record.name, str(record.msg)[:80])
-        if record.created - self._said.get(key, float("-inf")) < self.REPEAT_AFTER:
-            return
-        self._said[key] = record.created
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
+        try:
+            record = self._shortened(record)
+            if record is None:
+                return
+            for target in logging.getLogger("monitor").handlers or [logging.lastResort]:
+                if target is not None and record.levelno >= target.level:
+                    target.handle(record)
+        except Exception:  # noqa: BLE001 — a log line must never break the library that logs it
+            self.handleError(record)
+
+    def _shortened(self, record: logging.LogRecord) -> logging.LogRecord | None:
+        """The record to hand on (a copy when shortened), or None to drop a repeat."""
+        error = record.exc_info[1] if record.exc_info else None
+        if self.lost_connection is None or (error is not None and not self.lost_connection(error)):
+            return record
+        message = " ".join(record.getMessage().split())
+        if error is not None:
             line = next((part.strip() for part in str(error).splitlines() if part.strip()), "")
-            record.msg = f"{' '.join(record.getMessage().split())} ({type(error).__name__}: {line[:200]})"
-            record.args, record.exc_info, record.exc_text = None, None, None
-        else:
-            record.msg, record.args = " ".join(record.getMessage().split()), None
-        for target in self.targets:
-            target.handle(record)
+            message = f"{message} ({type(error).__name__}: {line[:200]})"
+        key = (record.name, message)
+        if record.created - self._said.get(key, float("-inf")) < self.REPEAT_AFTER:
+            return None
+        if len(self._said) >= self.REMEMBERED:
+            self._said = {k: at for k, at in self._said.items() if record.created - at < self.REPEAT_AFTER}
+        self._said[key] = record.created
+        short = logging.makeLogRecord(record.__dict__)
+        short.msg, short.args, short.exc_info, short.exc_text, short.stack_info = message, None, None, None, None
+        return short
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:

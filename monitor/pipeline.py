@@ -391,8 +391,10 @@ def _analyse(text: str, source: SourceConfig, final_url: str, previous_text: str
 
 
 def _fetched_from(latest: VersionHead | None) -> str | None:
-    """Where the latest version was fetched from; None for one imported from an archive (a file:// address)."""
-    return latest.url if latest is not None and latest.url.startswith(("http://", "https://")) else None
+    """Where the latest version was fetched from; None for one imported from an archive."""
+    from monitor.capture.archive import is_archived
+
+    return latest.url if latest is not None and not is_archived(latest.url) else None
 
 
 def _derive_confirmed(text: str, latest: VersionHead | None, previous_text: str | None,

@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -337,3 +338,37 @@ def test_an_import_rewrites_the_feed_file_and_old_changes_follow_new_ones(cli, s
     updated = re.findall(r"<entry>.*?<updated>([^<]+)</updated>", printed, re.S)
     assert updated and updated == sorted(updated, reverse=True)  # newest capture first
 
+
+
+def test_a_git_capture_over_max_bytes_and_a_file_gone_before_reading_are_rejected_not_read(tmp_path: Path,
+                                                                                           whole_history, site):
+    from monitor.backfill import backfill
+    from monitor.config import load_config
+
+    texts = list(dict.fromkeys(v.text for v in whole_history if len(v.text) > 1000))
+    commit = git_repo(tmp_path / "versions")
+    commit("Privacy.md", texts[0], "2026-01-01T00:00:00Z")
+    commit("Privacy.md", texts[1] + "\n\n" + "padding " * 2000, "2026-02-01T00:00:00Z")  # over the cap
+    config = load_config(write_config(tmp_path / "cap.yaml", sources=[
+        {"name": SERVICE, "url": site.url("/privacy"), "max_bytes": max(len(texts[0]), len(texts[1])) + 100}]))
+    source = config.sources[0]
+    read = []
+    captures = [replace(v, read=lambda v=v: read.append(v.label) or v.read())
+                for v in read_archive(tmp_path / "versions", "Privacy.md")]
+
+    done = backfill(source, captures, config=config, store=None, dry_run=True)
+
+    assert [b.result.status for b in done] == ["new", "rejected"]
+    assert "larger than max_bytes" in done[1].result.error and read == [captures[0].label]  # never read
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "2026-01-01.md").write_text(texts[0], encoding="utf-8")
+    (folder / "2026-02-01.md").write_text(texts[1], encoding="utf-8")
+    listed = read_archive(folder)
+    (folder / "2026-02-01.md").unlink()  # gone between the listing and the reading
+
+    gone = backfill(source, listed, config=config, store=None, dry_run=True)
+
+    assert [b.result.status for b in gone] == ["new", "rejected"]
+    assert gone[1].result.error.startswith("cannot be read (FileNotFoundError")

@@ -39,3 +39,48 @@ def test_both_formats_keep_the_traceback_of_an_unexpected_error():
 
     assert "RuntimeError: boom" in TextFormatter().format(record("alert 3: unexpected error", exc_info))
     assert "RuntimeError: boom" in json.loads(JsonFormatter().format(record("x", exc_info)))["exc"]
+
+
+# -- a library's records (adopt_library_logs) -------------------------------------------------------------------
+
+def _raised(error: BaseException):
+    try:
+        raise error
+    except BaseException:  # noqa: BLE001
+        import sys
+        return sys.exc_info()
+
+
+def test_a_librarys_outage_records_are_one_line_once_a_minute_and_our_errors_pass_whole(tmp_path, monkeypatch):
+    import io
+
+    import psycopg
+
+    from monitor.logs import adopt_library_logs, setup_logging
+    from monitor.workers.engine import is_outage
+
+    setup_logging("json")
+    stream = io.StringIO()
+    monkeypatch.setattr(logging.getLogger("monitor").handlers[0], "stream", stream)
+    adopt_library_logs("trial_library", lost_connection=is_outage)
+    library = logging.getLogger("trial_library.utils")  # a child logger: its records reach the parent's handler
+
+    lost = _raised(psycopg.OperationalError("connection failed: connection to server at \"127.0.0.1\"\nrefused"))
+    for _ in range(3):  # an outage says the same thing several times a second
+        library.error("listener error: %s", "ConnectorException('\nDatabase error.\n')", exc_info=lost)
+    library.warning("error connecting in 'pool-1': refused")
+    library.warning("error connecting in 'pool-1': refused")
+    ours = [_raised(KeyError("source")), _raised(ZeroDivisionError("division by zero"))]
+    for info in ours:  # an error of ours that the library reports: its traceback is ours to read
+        library.error("Job check ended with status: Error", exc_info=info)
+    library.warning("bad %d", "not a number")  # a library's own formatting mistake breaks nothing
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["msg"] for line in lines[:2]] == [
+        "listener error: ConnectorException(' Database error. ') (OperationalError: connection failed: connection to "
+        "server at \"127.0.0.1\")",
+        "error connecting in 'pool-1': refused"]
+    assert all("exc" not in line for line in lines[:2])
+    assert [("KeyError" in line["exc"], "ZeroDivisionError" in line["exc"]) for line in lines[2:4]] == [
+        (True, False), (False, True)]
+    assert len(lines) == 4

@@ -48,9 +48,14 @@ class ArchivedVersion:
     captured_at: datetime  # UTC
     label: str
     content_type: str
-    size: int | None  # bytes, when known before reading (a file's); None for a git blob
+    size: Callable[[], int]  # bytes, asked before reading: one over a cap is never read
     read: Callable[[], bytes]
-    origin: str = ""  # where it is kept, stored as the version's address: a file:// URI (#commit:path in git)
+    origin: str  # where it is kept, stored as the version's address: a file:// URI (#commit:path in git)
+
+
+def is_archived(address: str) -> bool:
+    """Whether a stored version's address is an archive's (`import`): it was never fetched from the web."""
+    return address.startswith("file:")
 
 
 def read_archive(path: Path, git_path: str | None = None, *, now: datetime | None = None) -> list[ArchivedVersion]:
@@ -70,8 +75,11 @@ def _folder(path: Path) -> list[ArchivedVersion]:
                          "repository and --git-path)")
     if (path / ".git").exists():
         raise UsageError(f"{path} is a git repository: name the policy's file in it with --git-path")
-    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-    files = [p for p in entries if p.is_file()]
+    try:
+        entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+        files = [p for p in entries if p.is_file()]
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
     if not files:
         folders = sum(1 for p in entries if p.is_dir())
         inside = (f" ({folders} folder{'s' * (folders != 1)} in it: an archive is the folder holding one policy's "
@@ -81,7 +89,8 @@ def _folder(path: Path) -> list[ArchivedVersion]:
     for file in files:
         try:
             versions.append(ArchivedVersion(_date_in_name(file.name), file.name, _content_type(file.name),
-                                            file.stat().st_size, file.read_bytes, file.resolve().as_uri()))
+                                            lambda file=file: file.stat().st_size, file.read_bytes,
+                                            file.resolve().as_uri()))
         except UsageError as exc:
             problems.append(str(exc))
     if problems:  # every file that cannot be read as a capture, as `validate` lists every problem
@@ -154,10 +163,11 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
             continue  # the file deleted in this commit: no capture
         now_named = fields[-1]  # R and C give the old name, then the new one
         label = commit[:12] if now_named == name else f"{commit[:12]} {os.fsdecode(now_named)}"
+        blob = commit.encode() + b":" + now_named
         versions.append(ArchivedVersion(datetime.fromisoformat(date).astimezone(UTC), label,
-                                        _content_type(os.fsdecode(now_named)), None,
-                                        partial(_git, repository, "cat-file", "blob",
-                                                commit.encode() + b":" + now_named, what=git_path),
+                                        _content_type(os.fsdecode(now_named)),
+                                        partial(_blob_size, repository, blob, git_path),
+                                        partial(_git, repository, "cat-file", "blob", blob, what=git_path),
                                         f"{repository.resolve().as_uri()}#{commit}:{os.fsdecode(now_named)}"))
         if status in (b"A", b"C"):
             break  # where this document's history starts: what --follow finds before a copy is another document's
@@ -166,6 +176,10 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
     # oldest first; commits of the same moment in history's order (git answered newest first)
     order = {id(v): at for at, v in enumerate(reversed(versions))}
     return sorted(versions, key=lambda v: (v.captured_at, order[id(v)]))
+
+
+def _blob_size(repository: Path, blob: bytes, what: str) -> int:
+    return int(_git(repository, "cat-file", "-s", blob, what=what))
 
 
 def _git(repository: Path, *args: str | bytes, what: str) -> bytes:

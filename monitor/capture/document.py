@@ -59,7 +59,7 @@ def is_pdf(content_type: str, url: str = "", content: bytes = b"") -> bool:
 def capture_selectors(content_type: str, select: str | None, remove: Sequence[str], *, archived: bool
                       ) -> tuple[str | None, Sequence[str]]:
     """The `select`/`remove` a capture is read with: a fetched page's as configured; one imported from an
-    archive (`import`; stored with no HTTP status) only when it is HTML, since an archive's Markdown, text or
+    archive (`import`; `archive.is_archived`) only when it is HTML, since an archive's Markdown, text or
     PDF is the policy already extracted, without the page's elements. The one rule of `import` and
     `renormalize`."""
     if archived and content_type.split(";")[0].strip().lower() != "text/html":

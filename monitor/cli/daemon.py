@@ -193,19 +193,17 @@ def _print_fleet(report: dict) -> None:
               f"· {q['scheduled_sources']} sources scheduled", highlight=False, soft_wrap=True)
     if not report["workers"]:
         out.print("workers: none running", highlight=False, soft_wrap=True)
-        for problem in report.get("fleet_problems", []):
-            out.print(f"[red]{escape(problem)}[/red]", highlight=False, soft_wrap=True)
-        return
-    table = Table("role", "host:pid", "state", "heartbeat", "running", "done")
-    for w in report["workers"]:
-        state = w["state"]
-        if w["role"] == "dispatcher" and state == "running":  # its `running` is 1 while it leads
-            state, running = ("leading" if w["running"] else "standing by"), "-"
-        else:
-            running = str(w["running"])
-        table.add_row(w["role"], escape(f"{w['host']}:{w['pid']}"), state, _ago(w["heartbeat_age_seconds"]),
-                      running, str(w["done"]))
-    out.print(table)
+    else:
+        table = Table("role", "host:pid", "state", "heartbeat", "running", "done")
+        for w in report["workers"]:
+            state = w["state"]
+            if w["role"] == "dispatcher" and state == "running":  # its `running` is 1 while it leads
+                state, running = ("leading" if w["running"] else "standing by"), "-"
+            else:
+                running = str(w["running"])
+            table.add_row(w["role"], escape(f"{w['host']}:{w['pid']}"), state, _ago(w["heartbeat_age_seconds"]),
+                          running, str(w["done"]))
+        out.print(table)
     for problem in report.get("fleet_problems", []):
         out.print(f"[red]{escape(problem)}[/red]", highlight=False, soft_wrap=True)
 

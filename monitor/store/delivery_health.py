@@ -71,9 +71,10 @@ class OutboxHealth:
 def outbox_health(store: Store, configured: Collection[str] | None = None) -> OutboxHealth:
     """Count the outbox's pending and failed alerts by channel: work bounded by those, never by the delivered.
 
-    One grouped query over the pending and failed alerts (the status index finds them), then, per channel
-    with a failed alert, one look for a delivered alert after its latest failure (the `(status, channel, id)`
-    index answers it from its first entry, however many alerts were delivered).
+    One grouped query over the pending and failed alerts (the status index finds them), one over the pending
+    ones never tried that wait for their channel's configuration (each channel's latest reason), then, per
+    channel with a failed alert, one look for a delivered alert after its latest failure (the
+    `(status, channel, id)` index answers it from its first entry, however many alerts were delivered).
 
     A channel is failing as a source is: by its present state, not its past. Its alerts given up on stay
     counted until retried, but once a later alert to it is delivered it has recovered; one a user
@@ -99,10 +100,10 @@ def outbox_health(store: Store, configured: Collection[str] | None = None) -> Ou
                 c["failed"] += count
                 last_failed[channel] = latest
         # pending and never tried, with a reason: a delivery pass found the channel's configuration missing
-        waiting = {channel: (n, why) for channel, n, why in session.exec(
-            select(Alert.channel, func.count(), func.max(Alert.last_error))
-            .where(Alert.status == "pending", Alert.attempts == 0, Alert.last_error.is_not(None))
-            .group_by(Alert.channel))}
+        never_tried = (Alert.status == "pending", Alert.attempts == 0, Alert.last_error.is_not(None))
+        waiting = {channel: (n, session.exec(select(Alert.last_error).where(*never_tried, Alert.id == latest)).one())
+                   for channel, n, latest in session.exec(select(Alert.channel, func.count(), func.max(Alert.id))
+                                                          .where(*never_tried).group_by(Alert.channel)).all()}
         failing = set()
         if configured is not None:
             for channel, failed_id in last_failed.items():

@@ -9,6 +9,7 @@ from typing import TypeVar
 from rich.console import Console
 from sqlmodel import func, select
 
+from monitor.capture.archive import is_archived
 from monitor.capture.body_kind import NORMALIZER_VERSION
 from monitor.capture.document import capture_selectors, document_text
 from monitor.config import Config, SourceConfig
@@ -118,7 +119,7 @@ def version_history(store: Store, source: Source) -> list[dict]:
         "chars": chars, "changes": len(topics_of.get(id_, [])),
         "alert_topics": sorted({t for topics in topics_of.get(id_, []) for t in topics}),
         "without_substance": None if reverts_to or seq == 1 else without_substance(kinds_of.get(id_, [])),
-        "reverts_to": reverts_to, "reverted_in": undone.get(seq), "imported": url.startswith("file:"),
+        "reverts_to": reverts_to, "reverted_in": undone.get(seq), "imported": is_archived(url),
     } for id_, seq, fetched_at, url, digest, chars, reverts_to in versions]
 
 
@@ -292,7 +293,7 @@ def renormalize_sources(store: Store, config: Config | None, names: Sequence[str
                     skipped.append({"source": source.name, "version": version.seq, "reason": PRUNED_REASON})
                     continue
                 select_, remove = capture_selectors(version.content_type, cfg.select if cfg else None,
-                                                    cfg.remove if cfg else (), archived=version.http_status is None)
+                                                    cfg.remove if cfg else (), archived=is_archived(version.url))
                 try:
                     text = document_text(decompress(version.raw), content_type=version.content_type, url=version.url,
                                          select=select_, remove=remove)

@@ -180,8 +180,12 @@ class Dispatcher:
                 conninfo(self.url), autocommit=True, connect_timeout=10, keepalives=1, keepalives_idle=10,
                 keepalives_interval=5, keepalives_count=3)
         if not self.leader:
-            cursor = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
-            self.leader = bool((await cursor.fetchone())[0])
+            try:
+                cursor = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,))
+                self.leader = bool((await cursor.fetchone())[0])
+            except BaseException:
+                await _closed(lock_conn)  # the caller keeps no connection it cannot close
+                raise
             if self.leader:
                 log.info("dispatcher leads: queueing checks")
             elif first:
@@ -312,10 +316,12 @@ class Dispatcher:
         for job_id in jobs:
             try:
                 await self.app.job_manager.retry_job_by_id_async(job_id, retry_at=now)
-            except Exception as exc:
-                if is_outage(exc):
+            except engine_errors.ConnectorException as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
                     raise
-                continue  # it finished or was handed back between the query and now: nothing to do
+                # the engine's own refusal: the job finished or was handed back between the query and now
+                log.info(f"job {job_id}: no longer running when its worker was found gone ({describe(exc)})")
+                continue
             log.warning(f"job {job_id}: its worker is gone; queued again", extra={"job": job_id})
         await self.app.job_manager.prune_stalled_workers(stale)
         return len(jobs)

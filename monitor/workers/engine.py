@@ -58,8 +58,8 @@ class HandBack(BaseRetryStrategy):
 
 def build_app(url: str) -> App:
     """A procrastinate app on the store's database (psycopg 3 pool); tasks are added by whoever runs them."""
-    adopt_library_logs("procrastinate")  # its per-job info lines stay out: we log each check
-    adopt_library_logs("psycopg.pool")  # "error connecting in 'pool-1'" several times a second in an outage
+    adopt_library_logs("procrastinate", lost_connection=is_outage)  # its per-job info lines stay out
+    adopt_library_logs("psycopg.pool", lost_connection=is_outage)  # "error connecting in 'pool-1'", many a second
     return App(connector=PsycopgConnector(conninfo=conninfo(url), timeout=connection_wait()))
 
 
@@ -112,10 +112,11 @@ def prepare_database(url: str) -> Store:
     manual schema step: the first takes the advisory lock and builds everything, the others wait for it
     and find nothing left to do."""
     try:
-        conn = psycopg.connect(conninfo(url), autocommit=True)
+        conn = psycopg.connect(conninfo(url), autocommit=True, connect_timeout=10)
     except psycopg.OperationalError as exc:  # a wrong port, host or database name: one line, exit 3, as `check`
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        raise DatabaseUnavailableError(f"cannot open database {redact_url(url)}: {first_line}") from None
+        raise DatabaseUnavailableError(f"cannot open database {redact_url(url)}: {describe(exc)}") from None
+    except psycopg.Error as exc:  # a URL libpq cannot read (an unknown parameter): the user's to fix, exit 2
+        raise UsageError(f"cannot open database {redact_url(url)}: {describe(exc)}") from None
     with _advisory_lock(conn, SCHEMA_LOCK):
         store = Store(url)
         if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:

@@ -80,7 +80,7 @@ class _EngineWorker(Worker):
     and the dispatcher handed its running jobs to another worker. Here the deferrer waits for ever, so the
     failed task is the first to end, the engine stops, and `WorkerProcess._work` starts another."""
 
-    side_task_failure: str | None = None
+    side_task_failure: tuple[str, BaseException | None] | None = None  # (task name, what it raised, if anything)
 
     async def _periodic_deferrer(self) -> None:
         await asyncio.Event().wait()
@@ -89,7 +89,9 @@ class _EngineWorker(Worker):
         done, _ = await asyncio.wait(side_tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and (exc := task.exception()) is not None:
-                self.side_task_failure = f"{task.get_name()}: {describe(exc)}"
+                self.side_task_failure = (task.get_name(), exc)
+        if self.side_task_failure is None:  # a side task that ended without an error is no less gone
+            self.side_task_failure = (next(iter(done)).get_name(), None)
         self.stop()
 
 
@@ -165,12 +167,18 @@ class WorkerProcess:
             started = asyncio.get_running_loop().time()
             try:
                 await self.engine.run()
-                if self._stopping.is_set():
+                failed = self.engine.side_task_failure  # its heartbeat or listener, or None: asked to stop
+                if failed is None or self._stopping.is_set():
                     return
-                why = self.engine.side_task_failure or "its engine stopped"  # a heartbeat or listener lost
+                task, exc = failed
+                if exc is not None and not is_outage(exc):
+                    raise exc  # a bug is not waited out
+                why = f"{task}: {describe(exc)}" if exc is not None else f"{task} ended"
             except Exception as exc:
                 if not is_outage(exc):
                     raise
+                if self._stopping.is_set():
+                    return
                 why = describe(exc)
             if asyncio.get_running_loop().time() - started > OUTAGE_WAIT:
                 outages = 0  # it had worked since the last outage: this one starts the waits afresh
