@@ -26,6 +26,7 @@ from pydantic import (
 from monitor.errors import ConfigError, ConfigNotFoundError, Problem, UsageError
 from monitor.meaning.model import primary_language
 from monitor.meaning.names import TOPICS, WATCHED
+from monitor.store.url_password import holds_password
 
 DEFAULT_CONFIG_PATH = "sources.yaml"
 DEFAULT_DATABASE = "sqlite:///policy-monitor.db"
@@ -35,7 +36,6 @@ _SECRET_HINT = {"password": "`password_env:` (under smtp)", "passwd": "`password
                 "secret": "`secret_env:` (webhook channels)"}
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 # user:password@host, or a password in the query string (libpq takes `?password=` too)
-_URL_PASSWORD = re.compile(r"^[\w+.-]+://(?:[^/@:\s]*:[^/@\s]+@|[^?#\s]*\?(?:[^#\s]*&)?password=)", re.I)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -412,7 +412,7 @@ class Config(_Strict):
     @field_validator("database")
     @classmethod
     def _no_password_in_url(cls, url: str | None) -> str | None:
-        if url and _holds_password(url):
+        if url and holds_password(url):
             raise ValueError("the URL holds a password, which must not be written in the config: give the whole "
                              "URL in POLICY_MONITOR_DB instead, or the password in PGPASSWORD or ~/.pgpass")
         if url and (problem := database_url_problem(url)):
@@ -541,18 +541,6 @@ def resolve_database_url(cli_value: str | None, config: Config | None) -> str:
 SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 _SUPPORTED_HINT = ("policy-monitor supports SQLite (sqlite:///path/to/monitor.db) and PostgreSQL "
                    "(postgresql+psycopg://user@host/dbname)")
-
-
-def _holds_password(url: str) -> bool:
-    """Whether a database URL carries a password: `user:password@`, or a `password` query parameter (libpq
-    takes one; any case, percent-encoded or not), read as SQLAlchemy will read it."""
-    from sqlalchemy.engine import make_url  # only for a config that names a database: `check` never pays it
-
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 — not a URL SQLAlchemy reads: the plain pattern, and database_url_problem says why
-        return bool(_URL_PASSWORD.match(url))
-    return parsed.password is not None or any(key.lower() == "password" for key in parsed.query)
 
 
 def sources_digest(config: Config) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ from monitor.store.plain import (  # noqa: F401 — re-exported: the other stage
     text_hash,
     utcnow,
 )
+from monitor.store.url_password import redact_url
 
 
 class Source(SQLModel, table=True):
@@ -726,18 +726,3 @@ def _make_engine(url: str, *, read_only: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
-
-
-def redact_url(url: str) -> str:
-    """Hide a password in a database URL before it reaches a message or a log: `user:***@`, and `password=***`
-    in the query (libpq takes one), as SQLAlchemy reads them (an empty user, any case, percent-encoding)."""
-    try:
-        parsed = make_url(url)
-    except Exception:  # noqa: BLE001 — not a URL SQLAlchemy reads: hide what looks like a password all the same
-        url = re.sub(r"(://[^/@]*):[^@]*@", r"\1:***@", url)
-        return re.sub(r"([?&]pass(?:%77|w)ord=)[^&#]*", r"\1***", url, flags=re.I)
-    if parsed.password is not None:
-        parsed = parsed.set(password="***")
-    if hidden := {key: "***" for key in parsed.query if key.lower() == "password"}:
-        parsed = parsed.update_query_dict(hidden)
-    return parsed.render_as_string(hide_password=False).replace("%2A%2A%2A", "***")  # (rendering quotes the stars)

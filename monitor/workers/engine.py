@@ -16,7 +16,8 @@ from sqlalchemy.engine import make_url
 
 from monitor.errors import DatabaseUnavailableError, UsageError
 from monitor.logs import adopt_library_logs
-from monitor.store.database import Store, redact_url
+from monitor.store.database import Store
+from monitor.store.url_password import redact_url
 
 log = logging.getLogger("monitor.workers")
 
