@@ -29,7 +29,7 @@ from monitor.capture.fetch import FetchResult
 from monitor.config import Config, SourceConfig
 from monitor.errors import PolicyMonitorError, UsageError
 from monitor.outcome import CheckResult
-from monitor.pipeline import derive_changes, new_version_row
+from monitor.pipeline import derive_changes, new_version_row, tell_version
 from monitor.store.database import ChangeRow, Source, Store, Version
 from monitor.store.plain import CHANGE_COLUMNS, NewVersion, VersionHead, process_owner
 
@@ -146,13 +146,9 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
                            not_modified=False, elapsed=0.0)
         version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
                           fetched_at=capture.captured_at, http_status=None, url=capture.origin)
-        result.status = "new" if latest is None else "changed"
-        result.version, result.reverts_to, result.changes = version.seq, reverts_to, derived.changes
-        result.previous_version = latest.seq if latest else None
+        tell_version(result, version, latest, derived, source)  # in a check's words (alert topics: what it would say)
         if verdict.needs_confirmation:  # an archive cannot be fetched again: what it recorded is what was served
             result.drastic = f"{verdict.reason} (as recorded)"
-        if latest is not None and reverts_to is None:
-            result.alert_topics = sorted({t for c in derived.changes for t in c.alert_topics(source.topics)})
         versions.append(version)
         seq_of_text.setdefault(derived.digest, version.seq)
         latest, previous_text = VersionHead(0, version.seq, source.url, derived.digest), text

@@ -235,7 +235,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if written is None:
             return _lost_lock(source)
         if written is not NOT_QUIET:
-            _tell_version(result, version, latest, derived, source)
+            tell_version(result, version, latest, derived, source)
             return result
     from monitor.store.database import Store
 
@@ -518,7 +518,7 @@ def new_version_row(source_id: int, fetched: FetchResult, text: str, latest: Ver
         changes=changes)
 
 
-def _tell_version(result: CheckResult, version: NewVersion, latest: VersionHead | None, derived: _Derived,
+def tell_version(result: CheckResult, version: NewVersion, latest: VersionHead | None, derived: _Derived,
                   source: SourceConfig) -> None:
     """What the check's result says of the version it stored."""
     result.version = version.seq
@@ -550,7 +550,7 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     version = Version(**new.columns())
     session.add(version)
     session.flush()
-    _tell_version(result, new, latest, derived, source)
+    tell_version(result, new, latest, derived, source)
     if latest is None:
         return
     from monitor.notify.outbox import enqueue_change_alerts, enqueue_revert_alerts  # imports the rating stage
