@@ -82,8 +82,7 @@ class _LibraryLines(logging.Handler):
             return record
         message = " ".join(record.getMessage().split())
         if error is not None:
-            line = next((part.strip() for part in str(error).splitlines() if part.strip()), "")
-            message = f"{message} ({type(error).__name__}: {line[:200]})"
+            message = f"{message} ({error_line(error)})"
         key = (record.name, message)
         if record.created - self._said.get(key, float("-inf")) < self.REPEAT_AFTER:
             return None
@@ -93,6 +92,13 @@ class _LibraryLines(logging.Handler):
         short = logging.makeLogRecord(record.__dict__)
         short.msg, short.args, short.exc_info, short.exc_text, short.stack_info = message, None, None, None, None
         return short
+
+
+def error_line(error: BaseException) -> str:
+    """An error in one line for a log: its type and the first line of its text (a database error's later lines
+    quote SQL and its parameters)."""
+    line = next((part.strip() for part in str(error).splitlines() if part.strip()), "")
+    return f"{type(error).__name__}: {line[:200]}" if line else type(error).__name__
 
 
 def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:

@@ -159,10 +159,7 @@ class Dispatcher:
                         pass
             finally:
                 await _closed(lock_conn)
-                try:
-                    fleet.stopped(self.store, self._row_id)
-                except Exception as exc:  # noqa: BLE001 — the row goes stale; the next dispatcher reaps it
-                    log.warning(f"could not mark the dispatcher stopped ({describe(exc)})")
+                fleet.stopped(self.store, self._row_id)
         log.info("dispatcher stopped")
         return 0
 

@@ -15,7 +15,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.engine import make_url
 
 from monitor.errors import DatabaseUnavailableError, UsageError
-from monitor.logs import adopt_library_logs
+from monitor.logs import adopt_library_logs, error_line
 from monitor.store.database import Store
 from monitor.store.url_password import redact_url
 
@@ -95,10 +95,8 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """One line for a log: the wrapped error's type and first line (ConnectorException's own text is empty)."""
-    cause = exc.__cause__ or exc
-    line = next((part.strip() for part in str(cause).splitlines() if part.strip()), "")
-    return f"{type(cause).__name__}: {line[:200]}" if line else type(cause).__name__
+    """One line for a log: the wrapped error's (ConnectorException's own text is empty)."""
+    return error_line(exc.__cause__ or exc)
 
 
 def outage_wait(outages: int) -> float:

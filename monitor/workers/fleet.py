@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import datetime
@@ -9,7 +10,10 @@ from datetime import datetime
 from sqlalchemy import func, text, update
 from sqlmodel import select
 
+from monitor.logs import error_line
 from monitor.store.database import DispatchRow, Source, Store, WorkerRow, pid_alive, process_owner
+
+log = logging.getLogger("monitor.workers")
 
 STALE_HEARTBEATS = 3   # like the daemon's: a process that missed this many heartbeats is not running
 STALE_MARGIN = 5.0
@@ -47,9 +51,14 @@ def beat(store: Store, row_id: int, *, running: int, done: int, engine_id: int |
 
 
 def stopped(store: Store, row_id: int) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(update(WorkerRow).where(WorkerRow.id == row_id)
-                     .values(stopped_at=func.now(), heartbeat_at=func.now(), running=0))
+    """Mark this process's row stopped, as a worker or dispatcher ends; best effort: a database gone by then
+    leaves the row to go stale, and the leading dispatcher reaps it."""
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(update(WorkerRow).where(WorkerRow.id == row_id)
+                         .values(stopped_at=func.now(), heartbeat_at=func.now(), running=0))
+    except Exception as exc:  # noqa: BLE001 — stopping must not fail on it
+        log.warning(f"could not mark this process stopped ({error_line(exc.__cause__ or exc)}); its row goes stale")
 
 
 def is_dead(row: WorkerRow, now: datetime) -> bool:

@@ -144,10 +144,7 @@ class WorkerProcess:
                     stop_listening()
                     beating.cancel()
                     await asyncio.gather(beating, return_exceptions=True)
-                    try:
-                        fleet.stopped(self.store, self._row_id)
-                    except Exception as exc:  # noqa: BLE001 — the row goes stale; a dispatcher reaps it
-                        log.warning(f"could not mark the worker stopped ({describe(exc)})")
+                    fleet.stopped(self.store, self._row_id)
         log.info("worker stopped")
         return 0
 
