@@ -510,11 +510,11 @@ def import_archive(
         return print_json({"results": [{"captured_at": b.archived.captured_at.isoformat(timespec="seconds"),
                                         "from": b.archived.label, **b.result.to_json()} for b in done]})
     print_check_results([b.result for b in done], captured=[b.archived for b in done])
-    stored = [b.result for b in done if b.result.version is not None and b.result.status in ("new", "changed")]
+    stored = sum(1 for b in done if b.result.status in ("new", "changed"))
     same = sum(1 for b in done if b.result.status == "unchanged")
     refused = sum(1 for b in done if b.result.failed)
     verb = "would store" if dry_run else "stored"
-    out.print(f"{verb} {len(stored)} version{'s' * (len(stored) != 1)} of {name} from {len(done)} capture"
+    out.print(f"{verb} {stored} version{'s' * (stored != 1)} of {name} from {len(done)} capture"
               f"{'s' * (len(done) != 1)} ({same} with the text of the one before, {refused} rejected); no alert "
               f"is sent for an imported change", highlight=False, soft_wrap=True)
 
