@@ -25,11 +25,10 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.capture.archive import ArchivedVersion
 from monitor.capture.document import capture_selectors, document_text
-from monitor.capture.fetch import FetchResult
 from monitor.config import Config, SourceConfig
 from monitor.errors import PolicyMonitorError, UsageError
 from monitor.outcome import CheckResult
-from monitor.pipeline import derive_changes, new_version_row, tell_version
+from monitor.pipeline import Recorded, derive_changes, new_version_row, tell_version
 from monitor.store.database import ChangeRow, Source, Store, Version
 from monitor.store.plain import CHANGE_COLUMNS, NewVersion, VersionHead, process_owner
 
@@ -141,11 +140,9 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
         if derived is None:
             continue  # the text of the version before it
         reverts_to = seq_of_text.get(derived.digest)
-        page = FetchResult(url=source.url, final_url=source.url, status_code=0, content=content, text="",
-                           content_type=capture.content_type, encoding=None, etag=None, last_modified=None,
-                           not_modified=False, elapsed=0.0)
-        version = replace(new_version_row(source_id, page, text, latest, derived, source, reverts_to),
-                          fetched_at=capture.captured_at, http_status=None, url=capture.origin)
+        # an archive kept no HTTP status; the version keeps where the capture is (a file:// address)
+        recorded = Recorded(content, capture.origin, capture.content_type, None, capture.captured_at)
+        version = new_version_row(source_id, recorded, text, latest, derived, source, reverts_to)
         tell_version(result, version, latest, derived, source)  # in a check's words (alert topics: what it would say)
         if verdict.needs_confirmation:  # an archive cannot be fetched again: what it recorded is what was served
             result.drastic = f"{verdict.reason} (as recorded)"

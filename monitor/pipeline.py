@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -56,6 +57,22 @@ _SAID_LANGUAGE: set[str] = set()  # sources whose unknown language was logged (o
 LOCK_OWNER = process_owner()
 LOCK_WAIT = 120.0   # how long `check` waits for a daemon's check of the same source (a slow fetch, retries)
 LOCK_POLL = 0.25
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where a version's bytes came from, as its row records it: a live fetch (`of`) or an archived capture."""
+
+    content: bytes
+    url: str
+    content_type: str
+    http_status: int | None
+    fetched_at: datetime
+
+    @classmethod
+    def of(cls, fetched: FetchResult) -> Recorded:
+        """What a check just fetched, dated now."""
+        return cls(fetched.content, fetched.final_url, fetched.content_type, fetched.status_code, utcnow())
 
 
 @dataclass(frozen=True)
@@ -225,7 +242,7 @@ async def _check_locked(source: SourceConfig, claim: ClaimedSource, *, config: C
         if written is not NOT_QUIET:
             return result
     elif _queues_nothing(latest, derived, source, config):  # a new version, its rows alone (unless a blink back)
-        version = new_version_row(claim.id, page.fetched, page.text, latest, derived, source, None)
+        version = new_version_row(claim.id, Recorded.of(page.fetched), page.text, latest, derived, source, None)
         written = store.record_new_version(
             version, owner=LOCK_OWNER, outcome=outcome, started_at=started_at, learned=learned,
             quiet=_quiet_rule(config, failed=False),
@@ -500,7 +517,7 @@ def section_topics(section: Section, language: str = "en") -> list[str]:
         return []
 
 
-def new_version_row(source_id: int, fetched: FetchResult, text: str, latest: VersionHead | None, derived: _Derived,
+def new_version_row(source_id: int, recorded: Recorded, text: str, latest: VersionHead | None, derived: _Derived,
                     source: SourceConfig, reverts_to: int | None) -> NewVersion:
     """The version to store and its change rows, as plain values (the same whichever way they are written);
     `reverts_to`: the seq of an earlier version with the same text."""
@@ -511,9 +528,9 @@ def new_version_row(source_id: int, fetched: FetchResult, text: str, latest: Ver
         before=rated.change.before, after=rated.change.after,
     ) for position, rated in enumerate(derived.changes)) if latest is not None else ()
     return NewVersion(
-        source_id=source_id, seq=(latest.seq + 1) if latest else 1, fetched_at=utcnow(), url=fetched.final_url,
-        http_status=fetched.status_code, content_type=fetched.content_type, text_hash=derived.digest,
-        raw_hash=hashlib.sha256(fetched.content).hexdigest(), raw=compress(fetched.content), text=text,
+        source_id=source_id, seq=(latest.seq + 1) if latest else 1, fetched_at=recorded.fetched_at, url=recorded.url,
+        http_status=recorded.http_status, content_type=recorded.content_type, text_hash=derived.digest,
+        raw_hash=hashlib.sha256(recorded.content).hexdigest(), raw=compress(recorded.content), text=text,
         normalizer_version=NORMALIZER_VERSION, reverts_to=reverts_to, previous_id=latest.id if latest else None,
         changes=changes)
 
@@ -546,7 +563,7 @@ def _store_version(session, source_id: int, page: _Page, latest: VersionHead | N
     from monitor.store.database import ChangeRow, Store, Version
 
     earlier = Store.earliest_seq_with_hash(session, source_id, derived.digest) if latest else None
-    new = new_version_row(source_id, page.fetched, page.text, latest, derived, source, earlier)
+    new = new_version_row(source_id, Recorded.of(page.fetched), page.text, latest, derived, source, earlier)
     version = Version(**new.columns())
     session.add(version)
     session.flush()
