@@ -131,7 +131,7 @@ def test_checking_an_unknown_source_name_is_a_usage_error(cli, site, make_config
     result = cli("--config", config, "--db", sqlite_url, "check", "nope")
 
     assert result.exit_code == 2
-    assert "unknown source: nope" in result.stderr and "Traceback" not in result.stderr
+    assert "unknown source 'nope': add it to" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_versions_are_stored_on_postgresql_too(cli, site, make_config, postgres_url):

@@ -94,7 +94,8 @@ def test_counts_of_one_are_singular(cli, make_config, sqlite_url, tmp_path):
     config = make_config([SOURCE])
     assert "OK - 1 source, 0 channels" in cli("--config", config, "validate").stdout
     unknown = cli("--config", config, "--db", sqlite_url, "check", "nope")
-    assert unknown.exit_code == 2 and "unknown source: nope (configured: wemet)" in unknown.stderr
+    assert unknown.exit_code == 2 and "unknown source 'nope': add it to " in unknown.stderr
+    assert "(configured: wemet)" in unknown.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("sources:\n  - name: a\n    url: not-a-url\n", encoding="utf-8")
     invalid = cli("--config", broken, "validate")

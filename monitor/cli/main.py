@@ -37,6 +37,7 @@ from monitor.errors import (
 )
 
 if TYPE_CHECKING:
+    from monitor.config import Config
     from monitor.store.database import Source, Store
 
 
@@ -236,8 +237,7 @@ def check(
     if names:
         unknown = [n for n in names if config.source(n) is None]
         if unknown:
-            fail(f"unknown source{'s' * (len(unknown) != 1)}: {', '.join(unknown)} (configured: "
-                 f"{', '.join(s.name for s in config.sources) or 'none'})")
+            fail(_not_configured(config, unknown))
         chosen = [config.source(n) for n in dict.fromkeys(names)]
     store = obj.store(deferred=True)  # claims need no SQLAlchemy: the first request goes out sooner
     with check_progress(len(chosen), enabled=err.is_terminal) as advance:
@@ -500,8 +500,7 @@ def import_archive(
     config = obj.config()
     source = config.source(name)
     if source is None:
-        raise UsageError(f"unknown source {name!r}: add it to {config.path} first (configured: "
-                         f"{', '.join(s.name for s in config.sources) or 'none'})")
+        raise UsageError(_not_configured(config, [name]))
     store = _store_if_any(obj) if dry_run else obj.store()
     ensure_no_versions(store, source)  # before reading a whole archive for nothing
     archived = read_archive(path, git_path)
@@ -517,6 +516,13 @@ def import_archive(
     out.print(f"{verb} {stored} version{'s' * (stored != 1)} of {name} from {len(done)} capture"
               f"{'s' * (len(done) != 1)} ({same} with the text of the one before, {refused} rejected); no alert "
               f"is sent for an imported change", highlight=False, soft_wrap=True)
+
+
+def _not_configured(config: Config, names: list[str]) -> str:
+    """The one wording of `check` and `import` for names that no source of the config has."""
+    named = ", ".join(repr(n) for n in names)
+    return (f"unknown source{'s' * (len(names) != 1)} {named}: add {'them' if len(names) != 1 else 'it'} to "
+            f"{config.path} first (configured: {', '.join(s.name for s in config.sources) or 'none'})")
 
 
 def _store_if_any(obj) -> Store | None:
