@@ -84,10 +84,8 @@ def daemon_status(store: Store, config: Config | None, now: datetime | None = No
                                else running_with == sources_digest(config))
     daemon["sources_loaded"] = int(state["sources"].value) if "sources" in state and state["sources"].value else None
     report = {"daemon": daemon, "sources": sources, "due": due, "failing": failing, "alerts": outbox.to_json()}
-    if (fleet := fleet_status(store)) is not None:  # the distributed mode ran on this database
-        report.update(fleet)
-        if report["daemon"]["state"] == "running":  # the plain daemon checks instead: a fleet stopped is no stall
-            report["fleet_problems"] = []
+    if (fleet := fleet_status(store, daemon_running=daemon["state"] == "running")) is not None:
+        report.update(fleet)  # the distributed mode ran on this database
     return report
 
 

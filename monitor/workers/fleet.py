@@ -71,8 +71,11 @@ def is_dead(row: WorkerRow, now: datetime) -> bool:
 
 
 
-def fleet_status(store: Store) -> dict | None:
+def fleet_status(store: Store, *, daemon_running: bool = False) -> dict | None:
     """The `workers` and `queue` parts of `status --json`, or None when the distributed mode never ran here.
+
+    `fleet_problems` lists what keeps the fleet from checking, none while the plain daemon runs (it checks
+    instead: a fleet stopped is no stall).
 
     Workers listed: the live ones and those that died without saying so (not the cleanly stopped).
     queue: `due` jobs waiting for a worker, `running`, `failed` (kept for inspection), and
@@ -103,7 +106,7 @@ def fleet_status(store: Store) -> dict | None:
     queue = {"due": counts.get("due", 0), "later": counts.get("later", 0), "running": counts.get("running", 0),
              "failed": counts.get("failed", 0), "scheduled_sources": scheduled, "overdue_sources": overdue,
              "locked_sources": locked}
-    return {"workers": workers, "queue": queue, "fleet_problems": _stalls(workers, queue)}
+    return {"workers": workers, "queue": queue, "fleet_problems": [] if daemon_running else _stalls(workers, queue)}
 
 
 def _stalls(workers: list[dict], queue: dict) -> list[str]:
