@@ -121,7 +121,10 @@ def _rated(source: SourceConfig, archived: Sequence[ArchivedVersion], *, source_
             if capture.size() > source.max_bytes:  # never read whole
                 result.status, result.error = "rejected", f"larger than max_bytes ({source.max_bytes:,} bytes)"
                 continue
-            content = capture.read()
+            content = capture.read(source.max_bytes)
+            if len(content) > source.max_bytes:  # grown since, or a size the file system does not know
+                result.status, result.error = "rejected", f"larger than max_bytes ({source.max_bytes:,} bytes)"
+                continue
         except OSError as exc:  # a file that vanished or may not be read: that capture is not read, no more
             result.status, result.error = "rejected", f"cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
             continue

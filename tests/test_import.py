@@ -126,6 +126,36 @@ def test_bad_archives_are_clear_usage_errors(cli, archive, config, sqlite_url, t
     assert not Path(sqlite_url.removeprefix("sqlite:///")).exists() or _versions(sqlite_url) == 0
 
 
+def test_links_pipes_and_what_they_point_to_are_never_read(cli, archive, config, sqlite_url, tmp_path: Path,
+                                                          monkeypatch):
+    """A capture is one of the folder's own regular files: a link could store any file the importer may read (the
+    process's environment, with its secrets, from /proc) and a pipe never ends."""
+    private = tmp_path / "elsewhere" / "private.html"
+    private.parent.mkdir()
+    private.write_text("<p>someone else's file</p>", encoding="utf-8")
+    (archive / "2030-01-01.html").symlink_to(private)
+    (archive / "2030-01-02.txt").symlink_to("/proc/self/environ")
+    os.mkfifo(archive / "2030-01-03.html")
+    monkeypatch.setenv("IMPORT_TEST_SECRET", "s3cr3t-value")
+    result = cli("--config", config, "--db", sqlite_url, "import", SERVICE, archive, "--json")
+    assert result.exit_code == 2, result.stdout
+    assert "2030-01-01.html: a symbolic link, not a capture" in result.stderr
+    assert "2030-01-02.txt: a symbolic link, not a capture" in result.stderr
+    assert "2030-01-03.html: not a regular file" in result.stderr
+    assert "s3cr3t-value" not in result.stdout + result.stderr and "someone else" not in result.stdout
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists() or _versions(sqlite_url) == 0
+    # a file swapped for a link between listing and reading is not followed either
+    (archive / "2030-01-01.html").unlink()
+    (archive / "2030-01-02.txt").unlink()
+    (archive / "2030-01-03.html").unlink()
+    swapped = read_archive(archive)[-1]
+    target = archive / swapped.label
+    target.rename(tmp_path / "moved")
+    target.symlink_to(private)
+    with pytest.raises(OSError):
+        swapped.read(10**6)
+
+
 def test_a_files_git_history_is_read_commit_by_commit_renames_followed(cli, config, sqlite_url, tmp_path: Path,
                                                                        whole_history):
     repo = tmp_path / "versions"
@@ -217,7 +247,7 @@ def test_a_copied_files_history_starts_at_the_copy_not_in_the_other_document(tmp
     versions = read_archive(tmp_path / "versions", "Privacy Policy.md")
 
     assert [v.captured_at.isoformat() for v in versions] == ["2026-03-02T00:00:00+00:00", "2026-04-02T00:00:00+00:00"]
-    assert [v.read().decode() for v in versions] == [texts[1], texts[2]]
+    assert [v.read(10**7).decode() for v in versions] == [texts[1], texts[2]]
 
 
 def test_commits_of_one_moment_keep_their_order_in_history(tmp_path: Path, whole_history):
@@ -226,7 +256,7 @@ def test_commits_of_one_moment_keep_their_order_in_history(tmp_path: Path, whole
     for text in texts[:4]:  # four commits, one author date: hashes in any order
         commit("Privacy.md", text, "2026-03-01T00:00:00Z")
 
-    assert [v.read().decode() for v in read_archive(tmp_path / "versions", "Privacy.md")] == texts[:4]
+    assert [v.read(10**7).decode() for v in read_archive(tmp_path / "versions", "Privacy.md")] == texts[:4]
 
 
 def test_odd_names_in_git_and_a_folder_as_git_path(cli, config, sqlite_url, tmp_path: Path, whole_history):
@@ -235,7 +265,7 @@ def test_odd_names_in_git_and_a_folder_as_git_path(cli, config, sqlite_url, tmp_
     commit(name, whole_history[0].text, "2026-03-01T00:00:00Z")
 
     [only] = read_archive(tmp_path / "versions", name)
-    assert only.read().decode() == whole_history[0].text
+    assert only.read(10**7).decode() == whole_history[0].text
     folder = cli("--config", config, "--db", sqlite_url, "import", SERVICE, tmp_path / "versions", "--git-path",
                  'Tom "T" \\ Co')
     assert folder.exit_code == 2 and "is not a file in the last commit (tree)" in folder.stderr
@@ -353,7 +383,7 @@ def test_a_git_capture_over_max_bytes_and_a_file_gone_before_reading_are_rejecte
         {"name": SERVICE, "url": site.url("/privacy"), "max_bytes": max(len(texts[0]), len(texts[1])) + 100}]))
     source = config.sources[0]
     read = []
-    captures = [replace(v, read=lambda v=v: read.append(v.label) or v.read())
+    captures = [replace(v, read=lambda limit, v=v: read.append(v.label) or v.read(limit))
                 for v in read_archive(tmp_path / "versions", "Privacy.md")]
 
     done = backfill(source, captures, config=config, store=None, dry_run=True)

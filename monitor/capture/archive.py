@@ -18,9 +18,11 @@ time, when asked (`ArchivedVersion.read`), so an archive of thousands of capture
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ class ArchivedVersion:
     label: str
     content_type: str
     size: Callable[[], int]  # bytes, asked before reading: one over a cap is never read
-    read: Callable[[], bytes]
+    read: Callable[[int], bytes]  # at most `limit` + 1 bytes (one more: the capture is over the cap)
     origin: str  # where it is kept, stored as the version's address: a file:// URI (#commit:path in git)
 
 
@@ -76,28 +78,42 @@ def _folder(path: Path) -> list[ArchivedVersion]:
     if (path / ".git").exists():
         raise UsageError(f"{path} is a git repository: name the policy's file in it with --git-path")
     try:
-        entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-        files = [p for p in entries if p.is_file()]
+        entries = [(p, p.lstat().st_mode) for p in path.iterdir() if not p.name.startswith(".")]
     except OSError as exc:
         raise UsageError(f"{path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
-    if not files:
-        folders = sum(1 for p in entries if p.is_dir())
+    # only the folder's own regular files: a link may point anywhere (another folder, /proc/self/environ) and a
+    # pipe or a device never ends
+    files = [p for p, mode in entries if stat.S_ISREG(mode)]
+    problems = [f"{p.name}: a symbolic link, not a capture (copy the file itself into the folder)"
+                if stat.S_ISLNK(mode) else f"{p.name}: not a regular file"
+                for p, mode in entries if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)]
+    if not files and not problems:
+        folders = sum(1 for _, mode in entries if stat.S_ISDIR(mode))
         inside = (f" ({folders} folder{'s' * (folders != 1)} in it: an archive is the folder holding one policy's "
                   "captures)") if folders else ""
         raise UsageError(f"{path}: no files to read{inside}")
-    versions, problems = [], []
+    versions = []
     for file in files:
         try:
             versions.append(ArchivedVersion(_date_in_name(file.name), file.name, _content_type(file.name),
-                                            lambda file=file: file.stat().st_size, file.read_bytes,
+                                            lambda file=file: file.lstat().st_size, partial(_read_file, file),
                                             file.resolve().as_uri()))
         except UsageError as exc:
             problems.append(str(exc))
     if problems:  # every file that cannot be read as a capture, as `validate` lists every problem
         more = f"\n… and {len(problems) - 10} more" if len(problems) > 10 else ""
         raise UsageError(f"{len(problems)} file{'s' * (len(problems) != 1)} of {path} cannot be read as captures:\n"
-                         + "\n".join(problems[:10]) + more)
+                         + "\n".join(sorted(problems)[:10]) + more)
     return sorted(versions, key=lambda v: (v.captured_at, _natural(v.label)))
+
+
+def _read_file(file: Path, limit: int) -> bytes:
+    """At most `limit` + 1 bytes of `file`, which must still be a regular file (not swapped for a link since)."""
+    descriptor = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with open(descriptor, "rb") as opened:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "no longer a regular file")
+        return opened.read(limit + 1)
 
 
 def _natural(name: str) -> list[object]:
@@ -167,7 +183,7 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
         versions.append(ArchivedVersion(datetime.fromisoformat(date).astimezone(UTC), label,
                                         _content_type(os.fsdecode(now_named)),
                                         partial(_blob_size, repository, blob, git_path),
-                                        partial(_git, repository, "cat-file", "blob", blob, what=git_path),
+                                        partial(_blob, repository, blob, git_path),
                                         f"{repository.resolve().as_uri()}#{commit}:{os.fsdecode(now_named)}"))
         if status in (b"A", b"C"):
             break  # where this document's history starts: what --follow finds before a copy is another document's
@@ -176,6 +192,11 @@ def _git_history(repository: Path, git_path: str) -> list[ArchivedVersion]:
     # oldest first; commits of the same moment in history's order (git answered newest first)
     order = {id(v): at for at, v in enumerate(reversed(versions))}
     return sorted(versions, key=lambda v: (v.captured_at, order[id(v)]))
+
+
+def _blob(repository: Path, blob: bytes, what: str, limit: int) -> bytes:
+    """A blob's bytes (its size, asked before, is exact: git names a blob by its content)."""
+    return _git(repository, "cat-file", "blob", blob, what=what)[:limit + 1]
 
 
 def _blob_size(repository: Path, blob: bytes, what: str) -> int:
