@@ -184,6 +184,49 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hook"
 
 
+class DripServer:
+    """A real TCP server on 127.0.0.1 that answers every connection a byte at a time, each byte within any
+    sensible timeout: `greeting` at once (SMTP), or after reading a request (HTTP), then `drip` slowly. How a slow
+    receiver would hold a send for hours if only each step had a timeout."""
+
+    def __init__(self, *, greeting: bytes = b"", drip: bytes = b"", every: float = 0.2, http: bool = False):
+        self.greeting, self.drip, self.every, self.http = greeting, drip, every, http
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        self.closed = threading.Event()
+
+    def __enter__(self) -> DripServer:
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed.set()
+        self.listener.close()
+
+    def _serve(self) -> None:
+        while not self.closed.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                if self.http:
+                    conn.recv(65536)
+                conn.sendall(self.greeting)
+                for byte in self.drip:
+                    if self.closed.wait(self.every):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
+
 # -- alerts through the real outbox function ------------------------------------------------------
 
 def rated(section: str, before: str, after: str, topics: Iterable[str], severity: str = "medium",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from tests.alert_helpers import (
     RETENTION,
     SHARING,
     SMTP_PASSWORD,
+    DripServer,
     SmtpServer,
     alert_rows,
     email_channel,
@@ -255,3 +257,20 @@ def test_starttls_and_implicit_tls_check_the_certificate(setup, certificate, mon
     assert trusted.delivered == 1 and len(server.received) == 1
     if mode == "starttls":  # aiosmtpd records the upgrade; implicit TLS showed itself by the refused certificate
         assert server.tls_seen == [True]
+
+
+def test_an_smtp_server_answering_a_byte_at_a_time_is_cut_off_at_the_send_bound(setup):
+    """Each byte of the greeting comes within the timeout: the connection is shut at the bound, the thread
+    sending ends, and the alert is retried (not left to a lease that runs out mid-send)."""
+    with DripServer(greeting=b"220", drip=b"-" + b"x" * 4000 + b"\r\n", every=0.2) as server:
+        channel = email_channel(server.port)
+        channel["smtp"]["timeout"] = "0.5s"
+        config, store = setup(channel)
+        queue_change(store, config, "wemet", [MINORS])
+        started = time.monotonic()
+        report = deliver(store, config)
+        took = time.monotonic() - started
+    [row] = alert_rows(store)
+    assert report.retrying == 1 and row.status == "pending"
+    assert "no complete answer within 2.5s (0.5s a step)" in row.last_error, row.last_error
+    assert took < 3.5 + 1, took

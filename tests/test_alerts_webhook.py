@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.alert_helpers import (
     RETENTION,
     SECRET,
     SHARING,
+    DripServer,
     Receiver,
     alert_rows,
     queue_change,
@@ -306,7 +308,8 @@ def test_two_processes_delivering_at_once_send_each_alert_once(setup, receiver, 
 
 def test_an_interrupted_send_is_resent_with_the_same_id_after_its_lease(setup, receiver):
     """A process that claimed an alert and died before recording: the lease runs out, the alert goes out."""
-    from monitor.notify.delivery import _claim, channel_timeout
+    from monitor.notify.channel import channel_timeout
+    from monitor.notify.delivery import _claim
 
     config, store = setup(receiver.url)
     [alert] = queue_change(store, config, "wemet", [MINORS])
@@ -466,3 +469,35 @@ def test_webhook_urls_must_be_http_or_https(make_config, url):
 
     with pytest.raises(ConfigError, match="not an http"):
         load_config(make_config([SOURCE], {"siem": {"type": "webhook", "url": url}}))
+
+
+def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_send_bound_not_kept_for_hours(setup):
+    """Each byte comes within the timeout, so only a bound on the whole send ends it; without one, the alert's
+    lease ran out mid-send and another pass sent it again."""
+    with DripServer(http=True, greeting=b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n", drip=b"x" * 4096,
+                    every=0.2) as server:
+        config, store = setup(f"http://127.0.0.1:{server.port}/hook", timeout="0.5s")
+        queue_change(store, config, "wemet", [MINORS])
+        started = time.monotonic()
+        report = deliver(store, config)
+        took = time.monotonic() - started
+    [row] = alert_rows(store)
+    assert report.retrying == 1 and row.status == "pending" and row.attempts == 1
+    assert "no complete answer within 1.5s (0.5s a step)" in row.last_error
+    assert took < 1.5 + 2, took  # the bound, and a pass's own work
+
+
+def test_a_redirect_is_named_by_host_and_how_the_path_moved_never_by_the_token_it_repeats(setup, caplog):
+    receiver = Receiver(statuses=[308], headers={"Location": "https://hooks.example.org/hook/?api_key=SUPERSECRET1234"})
+    receiver.start()
+    try:
+        config, store = setup(receiver.url + "?api_key=SUPERSECRET1234")
+        queue_change(store, config, "wemet", [MINORS])
+        deliver(store, config)
+    finally:
+        receiver.stop()
+    [row] = alert_rows(store)
+    assert "(redirect to https://hooks.example.org:443, the same path with a slash added, not followed; fix the " \
+           "channel url)" in row.last_error
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]
+    assert "SUPERSECRET" not in row.last_error and not [line for line in ours if "SUPERSECRET" in line]

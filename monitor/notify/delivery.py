@@ -29,7 +29,7 @@ from sqlmodel import select
 
 from monitor.config import Config, DeliveryConfig
 from monitor.errors import DeliveryError
-from monitor.notify.channel import ChannelKind, Outgoing
+from monitor.notify.channel import ChannelKind, Outgoing, send_bound
 from monitor.notify.channels import kind_for
 from monitor.store.database import Alert, Source, Store, pid_alive, process_owner, utcnow
 
@@ -37,9 +37,6 @@ log = logging.getLogger("monitor.notify")
 
 CHUNK = 64                 # alerts claimed per transaction; keeps every lease short
 _ALERTS = Alert.__table__  # Core statements: a third of the ORM's cost per outcome, which matters at 1,000s
-# a send can take this many channel timeouts: each network step gets one (webhook: connect, write,
-# read; SMTP: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA; Apprise: connect, read, per URL in turn)
-SEND_BOUND = {"webhook": 3, "email": 7, "apprise": 2}
 LEASE_MARGIN = 5.0         # seconds added to the lease for recording the outcome
 MAX_ERROR_CHARS = 500
 _claimed_here = False      # has this process claimed an alert yet? (claims under our owner before that are a
@@ -119,17 +116,6 @@ def release_dead_claims(store: Store, now: datetime | None = None) -> int:
                 .values(next_attempt_at=now, claimed_by=None)
             ).rowcount
     return released
-
-
-def send_bound(channel: Any) -> float:
-    """Seconds one send to `channel` can take at most if every step keeps to the channel's timeout."""
-    steps = SEND_BOUND.get(channel.type, 3) * len(getattr(channel, "urls_env", None) or (1,))
-    return steps * channel_timeout(channel)
-
-
-def channel_timeout(channel: Any) -> float:
-    smtp = getattr(channel, "smtp", None)
-    return float(smtp.timeout if smtp is not None else getattr(channel, "timeout", 30))
 
 
 @dataclass(frozen=True)
@@ -279,7 +265,7 @@ async def _attempt(store: Store, config: Config, kinds: dict[str, ChannelKind], 
     channel = config.channels[claim.channel]
     outgoing = Outgoing(claim.key, claim.channel, claim.payload)
     try:
-        result = await kinds[channel.type].send(channel, outgoing)
+        result = await kinds[channel.type].send_bounded(channel, outgoing)
     except DeliveryError as exc:
         return _record_failure(store, config.delivery, claim, str(exc), exc.permanent, exc.retry_after, clock())
     except Exception as exc:  # a bug must not stop the pass nor lose the alert: it is retried
@@ -329,4 +315,4 @@ async def send_now(config: Config, channel_name: str, outgoing: Outgoing) -> str
     """Send one alert to one channel right now, outside the outbox (for `test-alert`); raise DeliveryError."""
     channel = config.channels[channel_name]
     async with kind_for(channel.type)() as kind:
-        return (await kind.send(channel, outgoing)).detail
+        return (await kind.send_bounded(channel, outgoing)).detail

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
 import socket
 import ssl
+import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from monitor.config import EmailChannel
 from monitor.errors import DeliveryError
-from monitor.notify.channel import ChannelKind, Outgoing, SendResult
+from monitor.notify.channel import ChannelKind, Outgoing, SendResult, send_bound
 from monitor.notify.render import render_email
 
 
@@ -64,21 +67,54 @@ class Email(ChannelKind):
 
     async def send(self, channel: EmailChannel, outgoing: Outgoing) -> SendResult:
         msg = build_message(channel, outgoing)
-        return await asyncio.to_thread(_send_blocking, channel, msg)
+        # the thread is not cancelled with the send (`send_bounded`): its socket is shut a moment before the bound
+        return await asyncio.to_thread(_send_blocking, channel, msg, max(send_bound(channel) - 1.0, 0.5))
 
 
-def _send_blocking(channel: EmailChannel, msg: EmailMessage) -> SendResult:
+def _send_blocking(channel: EmailChannel, msg: EmailMessage, deadline: float) -> SendResult:
+    """Send `msg`; after `deadline` seconds the connection is shut, so a server answering a byte at a time (each
+    within the timeout) fails the send, as a silent one does, and the thread ends."""
+    watched: list[smtplib.SMTP] = []
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        for client in watched:
+            _shut(client)
+
+    timer = threading.Timer(deadline, cut_off)
+    timer.daemon = True
+    timer.start()
+    try:
+        return _send_watched(channel, msg, watched.append)
+    except DeliveryError as exc:
+        if expired.is_set():
+            raise DeliveryError(f"SMTP {channel.smtp.host}:{channel.smtp.port}: no complete answer within "
+                                f"{deadline:g}s ({channel.smtp.timeout:g}s a step); retried later") from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+def _shut(client: smtplib.SMTP) -> None:
+    sock = getattr(client, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _send_watched(channel: EmailChannel, msg: EmailMessage, watch: Callable[[smtplib.SMTP], None]) -> SendResult:
     smtp_cfg = channel.smtp
     password = smtp_cfg.password()
     if smtp_cfg.password_env and password is None:  # the outbox holds such alerts back; `test-alert` gets here
         raise DeliveryError(f"environment variable {smtp_cfg.password_env} (smtp.password_env) is not set")
     context = ssl.create_default_context()
     try:
-        if smtp_cfg.ssl:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(smtp_cfg.host, smtp_cfg.port, timeout=smtp_cfg.timeout,
-                                                   context=context)
-        else:
-            client = smtplib.SMTP(smtp_cfg.host, smtp_cfg.port, timeout=smtp_cfg.timeout)
+        client = (smtplib.SMTP_SSL(timeout=smtp_cfg.timeout, context=context) if smtp_cfg.ssl
+                  else smtplib.SMTP(timeout=smtp_cfg.timeout))
+        watch(client)  # before connecting: a greeting sent a byte at a time is cut off too
+        client._host = smtp_cfg.host  # the TLS server name (STARTTLS, SMTP_SSL); __init__ sets it only when it connects
+        client.connect(smtp_cfg.host, smtp_cfg.port)
         with client:
             client.ehlo_or_helo_if_needed()
             if smtp_cfg.starttls and not smtp_cfg.ssl:

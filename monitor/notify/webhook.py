@@ -15,7 +15,7 @@ import time
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import certifi
 import httpx
@@ -202,6 +202,18 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
+def _redirect_note(location: str | None, url: str) -> str:
+    """Where a receiver redirected, by scheme, host and port and how the path compares with the channel url's:
+    never the path or query themselves (a trailing-slash redirect repeats the url's token)."""
+    if not location:
+        return " (a redirect without a Location, not followed; fix the channel url)"
+    target, path = urljoin(url, location), urlsplit(url).path
+    moved = urlsplit(target).path
+    how = ("the same path" if moved == path else "the same path with a slash added" if moved == path + "/"
+           else "another path")
+    return f" (redirect to {receiver_address(target)}, {how}, not followed; fix the channel url)"
+
+
 def _outcome(response: httpx.Response, snippet: str, where: str) -> SendResult:
     """The receiver's answer: a SendResult for 2xx, else a DeliveryError naming the status and `where` (the
     receiver's scheme://host:port), permanent for a 4xx that retrying cannot change."""
@@ -214,5 +226,5 @@ def _outcome(response: httpx.Response, snippet: str, where: str) -> SendResult:
         raise DeliveryError(message, permanent=True)
     retry_after = retry_after_seconds(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
     if 300 <= status < 400:
-        message += f" (redirect to {response.headers.get('Location', '?')} not followed; fix the channel url)"
+        message += _redirect_note(response.headers.get("Location"), str(response.request.url))
     raise DeliveryError(message, retry_after=retry_after)
