@@ -301,6 +301,19 @@ def test_compressed_pages_are_decoded(server: FaultyServer, encoding: str, compr
     assert result.text == body and result.content == body.encode()
 
 
+def test_a_body_encoded_over_and_over_is_refused_and_two_layers_are_read(server: FaultyServer) -> None:
+    body = (POLICY * 20).encode()
+    nested = body
+    for _ in range(1500):  # each layer one more decoder: the chain had recursed until RecursionError
+        nested = zlib.compress(nested)
+    server.page("/privacy", nested, headers={"Content-Encoding": ", ".join(["deflate"] * 1500)})
+    error = fetch_error(server.url("/privacy"))
+    assert str(error) == ("the response body is encoded 1,500 times over (Content-Encoding: deflate, deflate, "
+                          "deflate, deflate, …): more than 3 layers are not read") and not error.transient
+    server.page("/twice", gzip.compress(brotli.compress(body)), headers={"Content-Encoding": "br, gzip"})
+    assert fetch(server.url("/twice")).content == body
+
+
 def test_compressed_size_cap_counts_decoded_bytes(server: FaultyServer) -> None:
     body = POLICY * 100
     server.page("/privacy", brotli.compress(body.encode()), headers={"Content-Encoding": "br"})

@@ -432,10 +432,17 @@ class _Brotli:
         return not self._fed or self._decoder.is_finished()
 
 
+MAX_ENCODINGS = 3  # a real server compresses once (a proxy may compress again); each layer costs a decoder
+
+
 def _decoders(content_encoding: str) -> list[_Identity | _Zlib | _Brotli]:
     """Decoders in the order to apply them (the reverse of the order the server encoded in)."""
     chain: list[_Identity | _Zlib | _Brotli] = []
-    for name in reversed([part.strip().lower() for part in content_encoding.split(",") if part.strip()]):
+    names = [part.strip().lower() for part in content_encoding.split(",") if part.strip()]
+    if len(names) > MAX_ENCODINGS:
+        raise FetchError(f"the response body is encoded {len(names):,} times over (Content-Encoding: "
+                         f"{', '.join(names[:4])}, …): more than {MAX_ENCODINGS} layers are not read")
+    for name in reversed(names):
         if name in ("gzip", "x-gzip", "deflate"):
             chain.append(_Zlib(name))
         elif name == "br":
