@@ -100,9 +100,23 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Selector = Annotated[str, BeforeValidator(_check_selector)]
 
 
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s]*@)")
+
+
+def shown_url(url: str) -> str:
+    """A configured URL as a message may quote it: any `user:password@` replaced by `***@`."""
+    return _USER_INFO.sub(r"\1***@", url)
+
+
 def _check_http_url(url: Any) -> Any:
-    if isinstance(url, str) and not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
-        raise ValueError(f"{url!r} is not an http(s) URL")
+    if not isinstance(url, str):
+        return url
+    if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+        raise ValueError(f"{shown_url(url)!r} is not an http(s) URL")
+    if _USER_INFO.match(url):  # it would be stored, shown, logged and sent in alerts with the URL
+        raise ValueError(f"{shown_url(url)!r} holds a user name or password before `@`: secrets go in environment "
+                         "variables, never in the config (a webhook: name a variable holding its whole address "
+                         "in `url_env:`)")
     return url
 
 
@@ -306,17 +320,31 @@ class EmailChannel(_ChannelBase):
 
 class WebhookChannel(_ChannelBase):
     type: Literal["webhook"]
-    url: HttpUrl
+    url: HttpUrl | None = None
+    # or the environment variable holding the address, for a receiver whose address is its secret (a token in
+    # the path or query, a user:password@); read at send time, like secret_env
+    url_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     secret_env: str | None = None
     insecure: bool = False  # skip TLS verification; logged as a warning at each send
     timeout: Duration = 10
+
+    @model_validator(mode="after")
+    def _one_address(self) -> WebhookChannel:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give the receiver's address in `url:` or, when it holds a token, name the "
+                             "environment variable holding it in `url_env:` (one of the two)")
+        return self
+
+    def address(self) -> str | None:
+        """Where alerts are POSTed: `url`, or the value of `url_env` read now (None while it is unset)."""
+        return self.url if self.url is not None else (os.environ.get(self.url_env or "") or None)
 
     def secret(self) -> str | None:
         """The Standard Webhooks secret (whsec_…), read from the environment at send time."""
         return os.environ.get(self.secret_env) if self.secret_env else None
 
     def secret_variables(self) -> dict[str, str]:
-        return {self.secret_env: "secret_env"} if self.secret_env else {}
+        return {name: key for name, key in ((self.url_env, "url_env"), (self.secret_env, "secret_env")) if name}
 
 
 class AppriseChannel(_ChannelBase):
@@ -369,7 +397,8 @@ class DeliveryConfig(_Strict):
 
 def _check_base_url(url: str | None) -> str | None:
     if url is not None and re.search(r"[?#]", url):
-        raise ValueError(f"{url!r} must not hold a query or fragment: give the address `serve` is reached at")
+        raise ValueError(f"{shown_url(url)!r} must not hold a query or fragment: give the address `serve` is "
+                         "reached at")
     return url.rstrip("/") if url else url
 
 

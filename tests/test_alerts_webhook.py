@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -501,3 +502,28 @@ def test_a_redirect_is_named_by_host_and_how_the_path_moved_never_by_the_token_i
            "channel url)" in row.last_error
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]
     assert "SUPERSECRET" not in row.last_error and not [line for line in ours if "SUPERSECRET" in line]
+
+
+def test_a_webhook_whose_address_is_its_secret_reads_it_from_url_env_and_waits_while_it_is_unset(
+        make_config, sqlite_url, monkeypatch, caplog):
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", SECRET)
+    monkeypatch.delenv("TEST_HOOK_URL", raising=False)
+    config = load_config(make_config([SOURCE], {"siem": {"type": "webhook", "url_env": "TEST_HOOK_URL",
+                                                         "secret_env": "TEST_WEBHOOK_SECRET"}}))
+    store = Store(sqlite_url)
+    receiver = Receiver(statuses=[404, 200], body=b"Cannot POST /hook?key=TOKEN-IN-THE-URL-123").start()
+    try:
+        queue_change(store, config, "wemet", [MINORS])
+        waiting = deliver(store, config)
+        [row] = alert_rows(store)
+        assert waiting.delivered == 0 and row.status == "pending" and row.attempts == 0
+        monkeypatch.setenv("TEST_HOOK_URL", receiver.url + "?key=TOKEN-IN-THE-URL-123")
+        deliver(store, config, after=60)
+        [row] = alert_rows(store)
+        assert row.status == "failed" and "Cannot POST …" in row.last_error  # the 404, its echo cut
+        assert len(receiver.received) == 1
+        assert not [r for r in caplog.records if r.name.startswith("monitor") and "TOKEN-IN-THE-URL" in r.getMessage()]
+        assert "TOKEN-IN-THE-URL" not in row.last_error and "TOKEN-IN-THE-URL" not in json.dumps(row.payload)
+    finally:
+        receiver.stop()
+        store.dispose()

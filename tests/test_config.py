@@ -132,6 +132,39 @@ def test_a_literal_secret_is_one_problem_whose_fix_names_a_real_key():
     assert not any("unknown key" in p or "token_env" in p for p in found)
 
 
+def test_a_user_and_password_in_any_configured_url_is_refused_without_echoing_it():
+    found = problems("""
+        web: {base_url: "https://admin:HUNTER2base@monitor.example.org"}
+        sources:
+          - name: a
+            url: "http://reader:HUNTER2source@example.org/privacy"
+        channels:
+          hook: {type: webhook, url: "https://admin:HUNTER2hook@hooks.example.org/x", secret_env: HOOK_SECRET}
+          odd: {type: webhook, url: "ftp://u:HUNTER2ftp@x.org/"}
+    """)
+    assert len(found) == 4, found
+    assert not any("HUNTER2" in p for p in found), found
+    assert any(p.startswith("sources.yaml:4: sources[0].url: 'http://***@example.org/privacy' holds a user name or "
+                            "password before `@`: secrets go in environment variables") for p in found), found
+    assert any("channels.hook.url: 'https://***@hooks.example.org/x' holds a user name" in p and "`url_env:`" in p
+               for p in found)
+    assert any("'ftp://***@x.org/' is not an http(s) URL" in p for p in found)
+
+
+def test_a_webhook_takes_its_address_from_url_env_or_url_never_both():
+    config = parse_config(dedent("""
+        channels:
+          hook: {type: webhook, url_env: HOOK_URL, secret_env: HOOK_SECRET}
+    """))
+    assert config.channels["hook"].secret_variables() == {"HOOK_URL": "url_env", "HOOK_SECRET": "secret_env"}
+    for both_or_none in ('{type: webhook, url: "https://h.example.org/x", url_env: HOOK_URL}', "{type: webhook}"):
+        found = problems(f"""
+            channels:
+              hook: {both_or_none}
+        """)
+        assert len(found) == 1 and "one of the two" in found[0], found
+
+
 def test_a_database_url_with_a_password_is_refused_without_echoing_it():
     found = problems("""
         database: postgresql://monitor:hunter2@db.example.org/pm
