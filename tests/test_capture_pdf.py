@@ -155,3 +155,50 @@ def test_a_policy_printed_to_pdf_by_chromium_reads_like_its_html_page(tmp_path):
     assert headings(from_pdf) == headings(from_html) + ["Related"]
     # (a PDF has no <nav> or <footer>: the page's printed chrome is text like any other; the browser's
     # header and footer, repeated on every page, are gone)
+
+
+def _pdf_with_stream(filters: str, stream: bytes) -> bytes:
+    """A one-page PDF whose content stream is `stream`, encoded with `filters`, offsets and xref exact."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d /Filter %s >>\nstream\n" % (len(stream), filters.encode()) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_compression_bomb_is_refused_within_the_decoding_budget_and_a_real_stream_still_reads(monkeypatch):
+    """pdfminer inflates a stream whole: a 1 MB file of spaces inflated to 2 GB in a review. Every decoder it
+    calls counts against one budget per document and stops there, before the memory is taken."""
+    import tracemalloc
+    import zlib
+
+    from monitor.capture import pdf
+
+    monkeypatch.setattr(pdf, "MAX_DECODED_BYTES", 4_000_000)
+    text = b"BT /F1 12 Tf 72 720 Td (We keep your data for six months.) Tj ET\n"
+    deflater = zlib.compressobj(9)
+    bomb = deflater.compress(text) + b"".join(deflater.compress(b" " * 1_000_000) for _ in range(60)) + deflater.flush()
+    assert len(bomb) < 100_000  # 60 MB of content in a few dozen KB
+    tracemalloc.start()
+    try:
+        with pytest.raises(ContentRejected, match="PDF streams decode to more than 3 MB: not read"):
+            pdf_text(_pdf_with_stream("/FlateDecode", bomb))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"decoding took {peak:,} bytes: the stream was inflated whole"
+    # run-length (a 2-byte run is 128 bytes) and a stream within the budget
+    runs = b"".join([b"\x00" + bytes([c]) for c in text]) + b"\x81 " * 40_000 + b"\x80"
+    with pytest.raises(ContentRejected, match="decode to more than"):
+        pdf_text(_pdf_with_stream("/RunLengthDecode", runs))
+    assert "We keep your data for six months." in pdf_text(_pdf_with_stream("/FlateDecode", zlib.compress(text)))

@@ -19,8 +19,9 @@ position, font and size) and rebuilds the structure a reader sees:
   (`3`, `Page 3 of 12`, `- 3 -`). In a one-page PDF only the page number can be told apart.
 
 Refused with a reason (`ContentRejected`): a scanned PDF (pages of images, no text layer), a PDF with
-no text at all, a password-protected or unreadable PDF, more than MAX_PAGES pages. The byte size is
-capped before this, by the fetch (`max_bytes`).
+no text at all, a password-protected or unreadable PDF, more than MAX_PAGES pages, streams that decode to
+more than MAX_DECODED_BYTES together (a compression bomb: a 1 MB file can inflate to gigabytes, and pdfminer
+inflates a stream whole). The byte size is capped before this, by the fetch (`max_bytes`).
 
 Why pdfminer.six: measured on a 13-page generated policy (docs/capture.md), pypdf extracts text
 faster but reports positions only through a visitor whose text matrices are unreliable across PDF
@@ -33,13 +34,18 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections import Counter
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from monitor.capture.normalize import fold_text
 from monitor.errors import ContentRejected
 
 MAX_PAGES = 300
+MAX_DECODED_BYTES = 200 * 2**20  # all of a PDF's streams decoded: a 300-page policy's text streams are a few MB
 MARGIN = 0.08                # top and bottom 8% of a page: where running headers and footers live (the body
                              # text of a page with the usual inch of margin starts below it)
 HEADING_RATIO = 1.15         # a line this much larger than the body text is a heading
@@ -98,6 +104,94 @@ def pdf_text(content: bytes) -> str:
     return _render(_blocks(lines))
 
 
+# -- decoding streams within a budget ---------------------------------------------------------------------------
+# pdfminer inflates each stream whole (`zlib.decompress`, its pure-Python LZW and run-length decoders), so the
+# decoders it calls are swapped, once, for ones that count what they produce against the document's budget and
+# stop at it. Nothing else in the process uses pdfminer.
+
+_budget: ContextVar[list[int] | None] = ContextVar("pdf_decode_budget", default=None)
+
+
+def _room() -> int:
+    """Bytes the document's streams may still decode to."""
+    budget = _budget.get()
+    return budget[0] if budget is not None else MAX_DECODED_BYTES
+
+
+def _spend(produce: Callable[[int], bytes]) -> bytes:
+    """`produce(limit)` (at most `limit` bytes, limit one over the room left) counted against the budget."""
+    out = produce(_room() + 1)
+    if len(out) > _room():
+        raise _too_large()
+    if (budget := _budget.get()) is not None:
+        budget[0] -= len(out)
+    return out
+
+
+def _too_large() -> ContentRejected:
+    return ContentRejected(f"PDF streams decode to more than {MAX_DECODED_BYTES // 2**20} MB: not read "
+                           "(a compression bomb, or not a policy)")
+
+
+class _BoundedInflater:
+    def __init__(self, *args: Any):
+        self._inflater = zlib.decompressobj(*args)
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        return _spend(lambda limit: self._inflater.decompress(data, min(limit, max_length) if max_length else limit))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inflater, name)
+
+
+class _BoundedZlib:
+    """What pdfminer.pdftypes calls `zlib`: `decompress` as zlib's (an incomplete stream an error), bounded."""
+
+    error = zlib.error
+    decompressobj = _BoundedInflater
+
+    @staticmethod
+    def decompress(data: bytes, *args: Any) -> bytes:
+        inflater = zlib.decompressobj()
+        out = _spend(lambda limit: inflater.decompress(data, limit))
+        if not inflater.eof:
+            raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")
+        return out
+
+
+def _bounded_lzw(data: bytes) -> bytes:
+    from pdfminer.lzw import LZWDecoder
+
+    def produce(limit: int) -> bytes:
+        out = bytearray()
+        for piece in LZWDecoder(io.BytesIO(data)).run():
+            out += piece
+            if len(out) >= limit:
+                break
+        return bytes(out)
+
+    return _spend(produce)
+
+
+def _bounded_run_length(data: bytes) -> bytes:
+    from pdfminer.runlength import rldecode
+
+    size, at = 0, 0
+    while at < len(data) and data[at] != 128:  # the decoded size, from the run lengths alone
+        size, at = (size + data[at] + 1, at + data[at] + 2) if data[at] < 128 else (size + 257 - data[at], at + 2)
+    if size > _room():
+        raise _too_large()
+    return _spend(lambda limit: rldecode(data))
+
+
+def _bound_pdfminer() -> None:
+    from pdfminer import pdftypes
+
+    pdftypes.zlib = _BoundedZlib  # type: ignore[assignment]
+    pdftypes.lzwdecode = _bounded_lzw
+    pdftypes.rldecode = _bounded_run_length
+
+
 def _read(content: bytes) -> tuple[list[_Line], int, int]:
     """(lines in reading order, page count, pages that hold images but no text)."""
     from pdfminer.high_level import extract_pages
@@ -105,8 +199,10 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
     from pdfminer.pdfdocument import PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
 
+    _bound_pdfminer()
     lines: list[_Line] = []
     pages = image_pages = 0
+    budget = _budget.set([MAX_DECODED_BYTES])
     try:
         for number, layout in enumerate(extract_pages(io.BytesIO(content), laparams=LAParams(),
                                                       maxpages=MAX_PAGES + 1)):
@@ -151,6 +247,8 @@ def _read(content: bytes) -> tuple[list[_Line], int, int]:
     except Exception as exc:  # noqa: BLE001 — pdfminer raises many kinds on damaged files; none may escape
         raise ContentRejected(f"not a readable PDF: damaged, truncated or not a PDF (pdfminer: "
                               f"{type(exc).__name__}: {_first_line(exc)})") from None
+    finally:
+        _budget.reset(budget)
     if pages == 0:
         raise ContentRejected("not a readable PDF: no page found")
     return lines, pages, image_pages
