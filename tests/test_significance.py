@@ -14,7 +14,7 @@ import pytest
 
 from monitor.capture.normalize import normalize
 from monitor.compare.diff import SectionChange, diff_sections
-from monitor.meaning.facts import ages, periods
+from monitor.meaning.facts import ages, periods, statements
 from monitor.meaning.significance import FORM_ONLY_SUMMARY, RatedChange, rate_change, rate_changes
 from monitor.text.sections import Clause, parse_sections
 from monitor.text.wording import form_only
@@ -1527,3 +1527,43 @@ def test_purposes_read_as_phrases_not_fragments() -> None:
         "in order to protect the safety of the users": "in order to protect the safety of the users"}
     assert _list_summary("adds", "purpose", ["to assist each other, as service providers", "to make it safer"],
                          "; ") == "adds purposes: to assist each other, as service providers; to make it safer"
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts read sentence by sentence (a new user's trial on noyb, a dev history, recorded by Open Terms Archive
+# contributors, ODC-BY 1.0). `split_sentences` needs the capitals `fold` takes away: facts had been reading
+# whole paragraphs as one sentence since the splitters were merged.
+# ---------------------------------------------------------------------------------------------
+
+def _noyb_step(old: str, new: str) -> list:
+    from monitor.capture.document import document_text
+    from monitor.meaning.significance import changes_between
+    from tests.replay import dress, load_histories
+
+    recorded = {v.name: v.text for v in load_histories(services=("noyb",))["noyb"]}
+    checked = [document_text(dress(recorded[name], 1).encode(), content_type="text/html; charset=utf-8")
+               for name in (old, new)]
+    return changes_between(*checked, WATCHED)
+
+
+def test_a_none_beside_a_promise_not_to_transfer_is_never_read_as_data_now_transferred() -> None:
+    """noyb 002 → 003 adds a ticket-system section: "Other Recipients: None. We do not transfer your data to any
+    other recipients. Third Country Transfers: None." Its summary had said "now says data is transferred"."""
+    added = [c for c in _noyb_step("002_2022-02-19", "003_2022-03-10") if "ticket system" in c.change.section]
+    assert added and all("now says data is transferred" not in c.summary for c in added), \
+        [c.summary for c in added]
+    assert any("adds retention period: 6 months" in c.summary for c in added)
+    said = statements("Other Recipients: None. We do not transfer your data to any other recipients. "
+                      "Third Country Transfers: None. We process your data within the EEA/EU.")
+    assert said == {"transfer": {(True, None)}}
+    assert statements("Data transfers: none. We keep your data in the EU.")["transfer"] == {(True, None)}
+    assert statements("International data transfers: Our host may process data in the US.")["transfer"] == \
+        {(False, None)}
+
+
+def test_a_recipient_the_new_version_still_names_is_not_said_to_be_removed() -> None:
+    """noyb 001 → 002: "Our bank (Erste Bank, for SEPA payments) and the postal service (to send you a welcome
+    gift) needs to receive…" became "Our bank (Erste Bank der oesterreichischen Sparkassen AG, …) needs to
+    receive…": the bank still gets the data; the hosting provider Hetzner, named no more, is gone."""
+    summaries = " | ".join(c.summary for c in _noyb_step("001_2021-09-27", "002_2022-02-19"))
+    assert "removes recipient: Hetzner" in summaries and "bank" not in summaries.lower(), summaries

@@ -59,9 +59,10 @@ def _fmt(number: float) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    """The statements of a text: its sentences (the one splitter, `split_sentences`), each cut again at
-    semicolons, which end a statement as far as facts are concerned ("we keep logs 30 days; we delete…")."""
-    return [part for sentence in split_sentences(fold(text)) for part in _STATEMENT_END.split(sentence)
+    """The statements of a text, folded: its sentences (the one splitter, `split_sentences`, which needs the
+    capitals that `fold` takes away: split first), each cut again at semicolons, which end a statement as far
+    as facts are concerned ("we keep logs 30 days; we delete…")."""
+    return [part for sentence in split_sentences(text) for part in _STATEMENT_END.split(fold(sentence))
             if part.strip()]
 
 
@@ -190,6 +191,7 @@ _DATA_WORDS = re.compile(r"\b(?:information|info|data|details|content|records?|m
                          r"numbers?|contacts?|pii)\b")
 _NEGATIVE_OPENER = re.compile(r"^(?:no|none|nothing|neither)\b|\b(?:under no circumstances?|in no (?:event|case)|"
                               r"at no time|by no means)\b")
+_NONE_WORDS = frozenset({"none", "no", "never", "nobody", "nothing"})  # "Data transfers: none"
 _SCOPE_SKIP = frozenset({"is", "are", "was", "were", "get", "gets", ",", "and", "or", "to", "be", "been",
                          "being", "also", "ever", "further", "otherwise",
                          "do", "does", "did", "only", "then", "therefore", "generally", "either"})
@@ -250,11 +252,14 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
     "Sharing your information")."""
     found: dict[str, set[tuple[bool, str | None]]] = {}
     for sentence in _sentences(text):
-        tokens = re.findall(r"[a-z]+|,", sentence)
+        tokens = re.findall(r"[a-z]+|[,:]", sentence)
         about_data = bool(_DATA_WORDS.search(sentence))
         for i, token in enumerate(tokens):
             lemma = VERB_FORMS.get(token)
             if lemma is None or (VERBS[lemma][2] and not about_data):   # "if we are sold or merged"
+                continue
+            if tokens[i + 1:i + 3] in ([":", word] for word in _NONE_WORDS):  # a label answered "Transfers: none"
+                found.setdefault(lemma, set()).add((True, None))
                 continue
             if token.endswith("ing") and not _verbal(tokens, i):
                 continue                               # "opt out of sales, sharing": a noun, no statement

@@ -295,7 +295,7 @@ def _keeps_for(clause: Clause, labels: set[str], heading: str) -> bool:
             {p.label for p in periods(clause.text) if p.role == "length"} & labels:
         return True                            # "… | 13 months from your last activity" under "… | Retention periods"
     stated = False
-    for sentence in split_sentences(fold(ENUMERATOR.sub("", clause.text.strip()))):
+    for sentence in map(fold, split_sentences(ENUMERATOR.sub("", clause.text.strip()))):
         if {p.label for p in periods(sentence) if p.role == "length"} & labels:
             stated = True
             if RETENTION_WORDS.search(sentence) or RETENTION_WORDS.search(lead_in):
@@ -443,8 +443,10 @@ def _recipient_rule(cx: _Context) -> Finding | None:
         said_old = recipients([c for c in cx.before.clauses if not cx.policy.states(1, c)], path) if gone else {}
         came = [v for k, v in new.items()
                 if k not in old and k in said_new and not cx.policy.names_recipient(0, k, v)]
-        gone = [v for k, v in old.items()
-                if k not in new and k in said_old and not cx.policy.names_recipient(1, k, v)]
+        # (a recipient still named anywhere in the new version, in whatever words, is not said to be gone: "our
+        # bank needs to receive it" names no transfer verb, yet the bank still gets the data)
+        gone = [v for k, v in old.items() if k not in new and k in said_old
+                and not cx.policy.names_recipient(1, k, v) and not cx.policy.mentions(1, v)]
     if cx.policy is not None:  # a company listed as one, which the other version never names at all
         old_names, new_names = named_recipients(cx.before.clauses, path), named_recipients(cx.after.clauses, path)
         came += [v for k, v in new_names.items() if k not in old_names and not cx.policy.mentions(0, v)]
