@@ -1384,6 +1384,19 @@ def test_a_list_item_saying_whom_a_part_of_the_policy_is_for_names_no_purpose() 
     assert list(purposes([Clause("for marketing our products", lead_in)]).values()) == ["for marketing our products"]
 
 
+def test_a_list_item_saying_where_data_goes_names_no_purpose() -> None:
+    """deliveroo 001 → 002 (a new user's trial) listed "to countries that have been deemed to provide an adequate
+    level of protection" as an added purpose: "to" before a plural noun or a determiner is a destination."""
+    from monitor.meaning.facts import purposes
+
+    lead_in = "We may transfer your personal data:"
+    for destination in ("to countries that have been deemed to provide an adequate level of protection",
+                        "to our partners", "to the authorities", "to analytics providers"):
+        assert purposes([Clause(destination, lead_in)]) == {}, destination
+    for purpose in ("to process your order", "to focus our marketing", "to access your account", "to assess risk"):
+        assert list(purposes([Clause(purpose, "We use your data:")]).values()) == [purpose], purpose
+
+
 def _edited_policy_changes(service: str, old: str, new: str) -> list[tuple[str, list[str]]]:
     """(summary, alert topics) of the substantive changes when `old` becomes `new` in a vendored real policy
     (Open Terms Archive contributors, ODC-BY 1.0), read as Markdown as `tests/policy_edits.py` reads them."""

@@ -525,8 +525,14 @@ def _names_a_purpose(phrase: str) -> bool:
     """Does a purpose phrase say what data is used for, rather than introduce an example, point at
     purposes listed elsewhere ("for example, …", "for the following purposes", "in order to do that") or
     say whom a part of the policy is for ("for California residents")?"""
-    return not _DISCOURSE_MARKER.match(phrase) and not _scope(phrase) and \
+    return not _DISCOURSE_MARKER.match(phrase) and not _scope(phrase) and not _DESTINATION.match(phrase) and \
         any(w not in _POINTS_ELSEWHERE for w in re.findall(r"[a-z]+", phrase))
+
+
+# "to" before a determiner or a plural noun says where data goes, not what for: "to countries deemed adequate",
+# "to our partners", "to the authorities" (an infinitive rarely ends in a single s: "to process", "to focus")
+_DESTINATION = re.compile(r"^to (?:the|a|an|our|your|their|its|his|her|any|all|other|these|those|such|certain|"
+                          r"third|us|them|[a-z]+ies|[a-z]+(?<![su])s)\b")
 
 
 def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
