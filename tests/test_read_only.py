@@ -208,3 +208,19 @@ def test_reading_the_history_leaves_the_database_file_byte_for_byte_as_it_was(cl
         result = cli("--config", config, "--db", sqlite_url, *command)
         assert result.exit_code == 0, (command, result)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=IDS)
+def test_an_invalid_config_in_the_folder_is_named_never_silently_left_aside(cli, tmp_path, monkeypatch, command):
+    """A typo in the default sources.yaml had each reading command say "no database at policy-monitor.db": the
+    config's own `database:` line was ignored with the rest, so an operator was sent looking for a database."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sources.yaml").write_text("database: sqlite:///elsewhere.db\nsources:\n  - name: acme\n"
+                                          "    url: https://example.org/p\n    selct: main\n", encoding="utf-8")
+    result = cli(*command)
+    assert result.exit_code == 2, result
+    assert "sources.yaml:5: sources[0].selct: unknown key; did you mean 'select'?" in result.stderr
+    assert "no database at" not in result.stderr and _listing(tmp_path) == ["sources.yaml"]
+    named = cli("--db", "sqlite:///named.db", *command)  # the database named elsewhere: read it, say why alone
+    assert "the config has 1 problem (`policy-monitor validate` lists them): reading the database alone" in \
+        named.stderr and "no database at named.db" in named.stderr

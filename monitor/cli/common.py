@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from monitor.errors import EXIT_DATABASE as EXIT_DATABASE  # re-exported: the co
 from monitor.errors import EXIT_OK as EXIT_OK
 from monitor.errors import EXIT_SOURCE_FAILED as EXIT_SOURCE_FAILED
 from monitor.errors import EXIT_USAGE as EXIT_USAGE
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ConfigNotFoundError
 
 if TYPE_CHECKING:  # imported when a command opens them: `--help` must not load pydantic or SQLAlchemy
     from monitor.config import Config
@@ -130,12 +131,21 @@ class Context:
         return config
 
     def optional_config(self) -> Config | None:
-        """The config when it exists; reading commands work on the database alone."""
+        """The config when it exists; reading commands work on the database alone. A config that exists but is
+        invalid is an error (its `database:` may name another database than the default), unless the database
+        is named elsewhere (--db, POLICY_MONITOR_DB): then one warning says the config was left aside."""
         try:
             return self.config()
-        except ConfigError:
+        except ConfigNotFoundError:
             if self.config_path:
                 raise
+            return None
+        except ConfigError as exc:
+            if not (self.db_url or os.environ.get("POLICY_MONITOR_DB")):
+                raise
+            count = len(exc.problems)
+            log.warning(f"the config has {count} problem{'s' * (count != 1)} (`policy-monitor validate` lists "
+                        f"them): reading the database alone")
             return None
 
     def store(self, *, read_only: bool = False, deferred: bool = False) -> Store:
