@@ -511,6 +511,26 @@ def test_a_change_that_comes_back_after_its_alerts_were_superseded_is_sent_after
         ("policy.changed", "delivered")] * 2 + [("policy.reverted", "delivered")] * 2
 
 
+def test_a_revert_still_queued_when_the_change_comes_back_is_superseded_never_sent(watch):
+    """A → B (alerted, delivered) → A (its policy.reverted queued, not yet delivered) → B: sent now, the revert
+    would tell the channel its alert no longer stands while the policy says B again (a new user's trial)."""
+    w = watch()
+    w.check(A)
+    w.check(B)
+    w.check(A, "--no-deliver")
+    [queued] = [a for a in w.alerts() if a["type"] == "policy.reverted"]
+    again = w.check(B)
+    later = w.run("alerts", "deliver", "--json").json()
+
+    assert queued["status"] == "pending" and again["reverts_to"] == 2
+    assert again["superseded_alerts"] == [queued["webhook_id"]] and later["delivered"] == 0
+    assert [e["type"] for e in w.events("siem")] == ["policy.changed"]
+    [stale] = w.run("alerts", "--status", "superseded", "--json").json()
+    assert stale["type"] == "policy.reverted" and stale["last_error"] == (
+        "superseded: version 4 returned to the text of version 2, where the changes this revert withdrew stand "
+        "again, so it is not sent")
+
+
 def test_a_revert_names_the_delivered_alert_and_supersedes_the_failed_one(watch):
     w = watch({"siem": {}, "audit": {"statuses": [410]}})     # audit refuses for good: its alert fails
     w.check(A)

@@ -141,6 +141,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
     if version.reverts_to is None:
         return [], [], []
     requeued = _requeue_restored(session, version)
+    superseded = _supersede_stale_reverts(session, version)
     versions = undone_by(version.seq, version.reverts_to)
     undone = list(session.exec(
         select(Alert, Version.seq).join(Version, Alert.version_id == Version.id)
@@ -149,7 +150,7 @@ def enqueue_revert_alerts(session: Session, config: Config, source: SourceConfig
                Version.seq >= versions.start, Version.seq < versions.stop)
         .order_by(Version.seq, Alert.id)
     ))
-    received, superseded = [], []
+    received = []
     for alert, seq in undone:
         if _supersede(session, alert, version):
             superseded.append(alert.idempotency_key)
@@ -228,13 +229,32 @@ def _requeue_restored(session: Session, version: Version) -> list[str]:
     return requeued
 
 
+def _supersede_stale_reverts(session: Session, version: Version) -> list[str]:
+    """Supersede the `policy.reverted` alerts not yet received whose withdrawn changes all stand again at
+    `version` (A → B alerted → A, its revert still queued → B again): sent now, a revert would tell the channel
+    its alert no longer stands while it does. Received ones stay as they are (later flapping stays silent)."""
+    rows = list(session.exec(select(Alert).where(Alert.source_id == version.source_id,
+                                                 Alert.event_type == "policy.reverted",
+                                                 Alert.status.in_(("pending", "failed")))))
+    if not rows:
+        return []
+    withdrawn = {alert.id: set(((alert.payload or {}).get("data") or {}).get("reverted_versions") or ())
+                 for alert in rows}
+    still_undone = undone_in(session, version.source_id, set().union(*withdrawn.values()))
+    why = (f"version {version.seq} returned to the text of version {version.reverts_to}, where the changes "
+           f"this revert withdrew stand again")
+    return [alert.idempotency_key for alert in rows
+            if withdrawn[alert.id] and not withdrawn[alert.id] & still_undone.keys()
+            and _supersede(session, alert, version, why)]
+
+
 def _change_link(config: Config, source: str, old: int | None, new: int) -> dict[str, str]:
     """`change_url`, the web page of the change, when `web: {base_url: …}` says where `serve` is reached."""
     url = config.web.change_url(source, old, new)
     return {"change_url": url} if url else {}
 
 
-def _supersede(session: Session, alert: Alert, version: Version) -> bool:
+def _supersede(session: Session, alert: Alert, version: Version, because: str | None = None) -> bool:
     """Mark an undone alert its channel never received `superseded`; False when the channel has it.
 
     Delivered alerts are kept as they are. A pending alert is taken only while nobody holds it: the
@@ -246,8 +266,8 @@ def _supersede(session: Session, alert: Alert, version: Version) -> bool:
         return False
     if alert.status == "pending" and alert.claimed_by is not None and alert.next_attempt_at > utcnow():
         return False
-    why = (f"superseded: version {version.seq} returned to the text of version {version.reverts_to} "
-           f"before this alert was delivered, so it is not sent")
+    why = "superseded: " + (because or f"version {version.seq} returned to the text of version "
+                                        f"{version.reverts_to} before this alert was delivered") + ", so it is not sent"
     if alert.last_error and alert.status == "failed":
         why += f" (it had failed: {alert.last_error})"
     taken = session.execute(
@@ -258,7 +278,7 @@ def _supersede(session: Session, alert: Alert, version: Version) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if taken:
-        log.info(f"alert {alert.id} to {alert.channel} superseded: {why}",
+        log.info(f"alert {alert.id} to {alert.channel} {why}",
                  extra={"alert": alert.id, "channel": alert.channel, "event": "alert.superseded"})
     return bool(taken)
 
