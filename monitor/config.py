@@ -784,6 +784,16 @@ def _message(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
+# the words people use for a topic, when they are not its name
+_TOPIC_WORDS = {
+    **dict.fromkeys(("children", "child", "kids", "teens", "coppa", "age", "ages", "parental consent"), "minors"),
+    **dict.fromkeys(("storage", "deletion", "data retention", "keeping", "erasure"), "retention"),
+    **dict.fromkeys(("third parties", "third-party", "disclosure", "disclosures", "sale", "selling", "data sharing",
+                     "recipients"), "sharing"),
+    **dict.fromkeys(("advertising", "ads", "ai", "profiling", "ai training", "targeting"), "ads_ai"),
+}
+
+
 def _did_you_mean(err: dict) -> str:
     """'; did you mean 'channels'?' for an unknown key close to one allowed at its level, or a value close
     to one allowed (a channel `type`, a topic, any other choice): a typo. Else '' (for a topic: the topics)."""
@@ -801,6 +811,8 @@ def _did_you_mean(err: dict) -> str:
     close = difflib.get_close_matches(str(typed).lower(), list(by_lower), n=1, cutoff=0.7)
     if close:
         return f"; did you mean {by_lower[close[0]]!r}?"
+    if err["type"] == "literal_error" and "topics" in err["loc"] and (meant := _TOPIC_WORDS.get(str(typed).lower())):
+        return f"; did you mean {meant!r}?"
     if err["type"] == "literal_error" and "topics" in err["loc"]:
         return f"; the topics are {', '.join(TOPICS)}"
     return ""

@@ -276,6 +276,14 @@ def test_a_typo_in_a_channel_type_or_a_topic_names_the_line_of_the_value_and_the
         sources:
           - {name: a, url: "https://example.org/p"}
     """) == ["sources.yaml:1: defaults.topics[0]: unknown topic 'minor'; did you mean 'minors'?"]
+    # the words people use for a topic lead to its name
+    assert problems("""
+        defaults: {topics: [children, storage, third parties]}
+        sources:
+          - {name: a, url: "https://example.org/p"}
+    """) == ["sources.yaml:1: defaults.topics[0]: unknown topic 'children'; did you mean 'minors'?",
+             "sources.yaml:1: defaults.topics[1]: unknown topic 'storage'; did you mean 'retention'?",
+             "sources.yaml:1: defaults.topics[2]: unknown topic 'third parties'; did you mean 'sharing'?"]
 
 
 def test_empty_sources_and_topics_lists_are_refused_with_their_line(cli, tmp_path):
