@@ -125,6 +125,17 @@ def test_oversized_body_is_an_error_never_a_truncated_version(cli, site, make_co
     assert r["status"] == "error" and "larger than" in r["error"]
 
 
+def test_history_of_a_source_whose_checks_all_failed_says_so_not_an_empty_table(cli, site, make_config, sqlite_url):
+    config = make_config([{"name": "big", "url": site.set("/big", "<p>" + "x" * 50_000 + "</p>"),
+                           "max_bytes": "10KB"}])
+    check(cli, config, sqlite_url)
+    shown = cli("--config", config, "--db", sqlite_url, "history", "big")
+    assert shown.exit_code == 0 and "┏" not in shown.stdout
+    assert "big: no version stored yet; its last check (" in shown.stdout
+    assert "ended 'error' (1 failure in a row): `policy-monitor status` says why" in shown.stdout
+    assert cli("--config", config, "--db", sqlite_url, "history", "big", "--json").json() == []
+
+
 def test_checking_an_unknown_source_name_is_a_usage_error(cli, site, make_config, sqlite_url):
     config = make_config([{"name": "wemet", "url": site.set("/p", "<p>x</p>")}])
 

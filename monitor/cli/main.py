@@ -286,9 +286,17 @@ def history(ctx: typer.Context, name: str, as_json: JsonOption = False) -> None:
     from monitor.store.queries import version_history
 
     store = ctx_obj(ctx).store(read_only=True)
-    rows = version_history(store, source_row(store, name))
+    source = source_row(store, name)
+    rows = version_history(store, source)
     if as_json:
         return print_json(rows)
+    if not rows:  # checked, never stored: say so rather than print an empty table
+        failures = source.consecutive_failures
+        tried = (f"; its last check ({source.last_checked_at:%Y-%m-%d %H:%M} UTC) ended {source.last_outcome!r} "
+                 f"({failures} failure{'s' * (failures != 1)} in a row): `policy-monitor status` says why"
+                 if source.last_checked_at and source.last_outcome else "")
+        out.print(f"{name}: no version stored yet{tried}", highlight=False, markup=False, soft_wrap=True)
+        return None
     table = Table("version", "fetched (UTC)", "size", "changes", "alert topics", "note")
     for r in rows:
         note = (f"blink back to v{r['reverts_to']}" if r["reverts_to"] else
