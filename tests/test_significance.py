@@ -1580,3 +1580,15 @@ def test_a_recipient_the_new_version_still_names_is_not_said_to_be_removed() -> 
     receive…": the bank still gets the data; the hosting provider Hetzner, named no more, is gone."""
     summaries = " | ".join(c.summary for c in _noyb_step("001_2021-09-27", "002_2022-02-19"))
     assert "removes recipient: Hetzner" in summaries and "bank" not in summaries.lower(), summaries
+
+
+def test_an_excerpt_shows_a_clause_between_two_changes_once_and_never_stacks_cuts() -> None:
+    """noyb 001 → 002: "The particular provider may be subject to change over time." sat between two changed
+    clauses and was printed twice ("… over time. … The particular provider may be …"), and two cut contexts in a
+    row read "between… … …and" in the e-mail, `diff` and the web page."""
+    excerpts = [side for c in _noyb_step("001_2021-09-27", "002_2022-02-19") for side in (c.change.before,
+                                                                                          c.change.after)]
+    assert excerpts
+    for text in excerpts:
+        assert text.count("The particular provider may be subject to change over time.") <= 1, text
+        assert "… …" not in text and "…  …" not in text, text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -57,17 +58,6 @@ def _shorten(text: str, limit: int, *, keep_end: bool) -> str:
     head = text[:limit]
     cut = head.rfind(" ") if text[limit] != " " else limit
     return (head[:cut] if cut > limit // 2 else head).rstrip() + "…"
-
-
-def _hunk_text(clauses: list[Clause], start: int, end: int) -> str:
-    """The changed clauses framed by a truncated neighbour on each side."""
-    parts = []
-    if start > 0:
-        parts.append(_shorten(clauses[start - 1].text, CONTEXT_CHARS, keep_end=True))
-    parts.extend(c.text for c in clauses[start:end])
-    if end < len(clauses):
-        parts.append(_shorten(clauses[end].text, CONTEXT_CHARS, keep_end=False))
-    return " ".join(parts)
 
 
 @dataclass
@@ -310,9 +300,9 @@ def _modified(h: _Hunks, relocated_from: dict[tuple[int, int], int],
     """One `modified` change for a section pair: its changed stretches, each framed by context."""
     removed: list[Clause] = []
     added: list[Clause] = []
-    before_parts: list[str] = []
-    after_parts: list[str] = []
     changed_old, changed_new = set(h.removed), set(h.added)
+    old_stretches: list[tuple[int, int, bool]] = []
+    new_stretches: list[tuple[int, int, bool]] = []
     for a0, a1, b0, b1 in h.spans:
         gone = [ci for ci in range(a0, a1) if ci in changed_old and (h.old.index, ci) not in relocated_from]
         came = [ci for ci in range(b0, b1) if ci in changed_new and (h.new.index, ci) not in relocated_to]
@@ -320,19 +310,49 @@ def _modified(h: _Hunks, relocated_from: dict[tuple[int, int], int],
             continue
         removed.extend(h.old.clauses[ci] for ci in gone)
         added.extend(h.new.clauses[ci] for ci in came)
-        before_parts.append(_hunk_text(h.old.clauses, a0, a1) if gone else _context_only(h.old.clauses, a0, a1))
-        after_parts.append(_hunk_text(h.new.clauses, b0, b1) if came else _context_only(h.new.clauses, b0, b1))
+        old_stretches.append((a0, a1, bool(gone)))
+        new_stretches.append((b0, b1, bool(came)))
     if not removed and not added:
         return None
-    before = _shorten(" … ".join(p for p in before_parts if p), 2 * MAX_SIDE_CHARS, keep_end=False)
-    after = _shorten(" … ".join(p for p in after_parts if p), 2 * MAX_SIDE_CHARS, keep_end=False)
+    before = _shorten(_excerpt(h.old.clauses, old_stretches), 2 * MAX_SIDE_CHARS, keep_end=False)
+    after = _shorten(_excerpt(h.new.clauses, new_stretches), 2 * MAX_SIDE_CHARS, keep_end=False)
     return _change("modified", h.new.section, h.old.section, before=before, after=after, removed=tuple(removed),
                    added=tuple(added))
 
 
-def _context_only(clauses: list[Clause], start: int, end: int) -> str:
-    """Where nothing was removed (a pure insertion), show only the neighbours it went between."""
-    return _hunk_text([c for i, c in enumerate(clauses) if not start <= i < end], start, start)
+def _excerpt(clauses: list[Clause], stretches: list[tuple[int, int, bool]]) -> str:
+    """One side of a modified section: each changed stretch (start, end, whether this side changed there)
+    framed by a truncated neighbour on each side, the stretches joined by " … ". A side that did not change in a
+    stretch (a pure insertion on the other side, or clauses that only moved) shows the neighbours it went
+    between. Two stretches one clause apart share that clause: it is shown once, between them (whole, or its
+    two ends when long), not as one's trailing and the other's leading context."""
+    pieces: list[tuple[int, list[str], int]] = []  # (index before, texts, index after) per stretch
+    for start, end, changed in stretches:
+        pieces.append((start - 1, [c.text for c in clauses[start:end]] if changed else [], end))
+    out: list[str] = []
+    for k, (before, texts, after) in enumerate(pieces):
+        shares_before = k > 0 and pieces[k - 1][2] == before and before >= 0
+        if before >= 0 and not shares_before:
+            out.append((" … " if out else "") + _shorten(clauses[before].text, CONTEXT_CHARS, keep_end=True))
+        elif shares_before:  # the clause between this stretch and the one before, once
+            out.append(_middle(clauses[before].text, 2 * CONTEXT_CHARS))
+        out.extend(texts)
+        shares_after = k + 1 < len(pieces) and pieces[k + 1][0] == after
+        if after < len(clauses) and not shares_after:
+            out.append(_shorten(clauses[after].text, CONTEXT_CHARS, keep_end=False))
+    # two cut contexts in a row ("…the contract between…" and "…and may process…") read as one cut
+    return _CUTS_IN_A_ROW.sub(" … ", " ".join(part for part in out if part))
+
+
+_CUTS_IN_A_ROW = re.compile(r"\s*…\s+…\s+…\s*")
+
+
+def _middle(text: str, limit: int) -> str:
+    """`text`, or its two ends around one "…" when longer than `limit`."""
+    if len(text) <= limit:
+        return text
+    return _shorten(text, limit // 2, keep_end=False).removesuffix("…") + " … " + \
+        _shorten(text, limit // 2, keep_end=True).removeprefix("…")
 
 
 def _date_change(olds: list[SideSection], news: list[SideSection],
