@@ -1592,3 +1592,26 @@ def test_an_excerpt_shows_a_clause_between_two_changes_once_and_never_stacks_cut
     for text in excerpts:
         assert text.count("The particular provider may be subject to change over time.") <= 1, text
         assert "… …" not in text and "…  …" not in text, text
+
+
+def test_a_list_of_changes_says_its_facts_before_the_changes_named_by_topic_and_each_once() -> None:
+    """A new user's trial on lyft read "sharing clauses modified (3 sections); sharing clause modified (2
+    sections); age threshold 13 → 16": the fact third, the same words twice."""
+    from monitor.meaning.significance import said_in_order
+
+    changes = [("sharing clauses modified", "medium"), ("sharing clause modified", "medium"),
+               ("sharing clauses modified", "medium"), ("age threshold 13 → 16", "medium"),
+               ("retention clause added", "low"), ("sale of data no longer excluded", "high")]
+    said, said_as = said_in_order(changes, lambda c: c[1], lambda c: c[0])
+    assert list(said.items()) == [("sale of data no longer excluded", 1), ("age threshold 13 → 16", 1),
+                                  ("sharing clauses modified", 3), ("retention clause added", 1)]
+    assert said_as(changes[1]) == "sharing clauses modified" and said_as(changes[4]) == "retention clause added"
+
+
+def test_a_summary_too_long_for_its_line_is_cut_between_words() -> None:
+    from monitor.meaning.significance import SUMMARY_MAX_CHARS, _one_line
+
+    long = "adds purpose: " + "to protect the rights property and safety of our users and the public " * 4
+    line = _one_line([long])
+    assert len(line) <= SUMMARY_MAX_CHARS and line.endswith("…")
+    assert line[:-1].split()[-1] in long.split(), line  # a whole word before the cut

@@ -98,18 +98,17 @@ def _change_details(result) -> str:
 
     A fact the policy repeats in several sections changes in each ("age threshold 14 → 13" in the
     children's, the collection and the contact sections): said once, with how many sections said it."""
-    from monitor.meaning.significance import most_severe_first
+    from monitor.meaning.significance import said_in_order
     from monitor.store.queries import not_shown, without_substance
 
     def summary(c) -> str:
         return c.summary or f"{c.change.kind}: {c.change.section}"
 
-    alerting = most_severe_first((c for c in result.changes if c.alert_topics(result.alert_topics)),
-                                 lambda c: c.severity)
-    said = Counter(summary(c) for c in alerting)
+    alerting = [c for c in result.changes if c.alert_topics(result.alert_topics)]
+    said, said_as = said_in_order(alerting, lambda c: c.severity, summary)
     summaries = [summary + (f" ({n} sections)" if n > 1 else "") for summary, n in said.items()]
     if len(summaries) > DETAILS_SHOWN:
-        more = not_shown(alerting, list(said)[:DETAILS_SHOWN], summary)
+        more = not_shown(alerting, list(said)[:DETAILS_SHOWN], said_as)
         summaries = [*summaries[:DETAILS_SHOWN], f"… and {more} more (policy-monitor diff {result.source})"]
     if summaries or result.status != "changed":
         return "; ".join(summaries)

@@ -686,6 +686,43 @@ def _fallback_summary(change: SectionChange, topics: list[str], watched: set[str
     return f"{topic + ' ' if topic else ''}clause{'s' if many else ''} {action}"
 
 
+_GENERIC_SUMMARY = re.compile(r"^(?:(\w+) )?clauses? (modified|added|removed)$")
+
+
+def generic_summary(summary: str) -> str | None:
+    """The one wording of a summary that names a change by its topic alone ("sharing clause modified" and
+    "sharing clauses modified" → "sharing clauses modified"), for lists that count them; None for one that
+    says what changed."""
+    found = _GENERIC_SUMMARY.match(summary)
+    return f"{found[1] + ' ' if found[1] else ''}clauses {found[2]}" if found else None
+
+
+def said_in_order(items: Iterable[_Item], severity: Callable[[_Item], str | None],
+                  summary: Callable[[_Item], str]) -> tuple[Counter[str], Callable[[_Item], str]]:
+    """What a list of changes says, each summary once (with how many changes said it), in the order a reader
+    wants: most severe first; within a severity, the facts ("age threshold 13 → 16") before the changes named by
+    their topic alone, which are said once ("sharing clause modified" beside "sharing clauses modified": "sharing
+    clauses modified"). Also how each item is said, for `not_shown(items, shown, said)`."""
+    items = list(items)
+    wordings: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        wordings[generic_summary(summary(item)) or summary(item)].add(summary(item))
+
+    def said(item: _Item) -> str:
+        key = generic_summary(summary(item)) or summary(item)
+        return key if len(wordings[key]) > 1 else summary(item)
+
+    return Counter(said(item) for item in in_reading_order(items, severity, summary)), said
+
+
+def in_reading_order(items: Iterable[_Item], severity: Callable[[_Item], str | None],
+                     summary: Callable[[_Item], str]) -> list[_Item]:
+    """Most severe first; within a severity the changes that say what changed before those named by their topic
+    alone (`generic_summary`); document order within each."""
+    return sorted(items, key=lambda item: (-SEVERITY_RANK.get(severity(item) or "", -1),
+                                           generic_summary(summary(item) or "") is not None))
+
+
 SUMMARY_MAX_CHARS = 200
 
 
@@ -695,9 +732,17 @@ def _one_line(parts: list[str]) -> str:
     for part in dict.fromkeys(parts):
         candidate = f"{line}; {part}" if line else part
         if len(candidate) > SUMMARY_MAX_CHARS:
-            return line or part[: SUMMARY_MAX_CHARS - 1] + "…"
+            return line or _cut_at_word(part, SUMMARY_MAX_CHARS - 1) + "…"
         line = candidate
     return line
+
+
+def _cut_at_word(text: str, limit: int) -> str:
+    """At most `limit` characters of `text`, never ending inside a word ("… to prot…")."""
+    head = text[:limit]
+    if len(text) > limit and text[limit].isalnum() and " " in head[limit // 2:]:
+        head = head[:head.rindex(" ")]
+    return head.rstrip(" ,;:")
 
 
 # Kinds that are about where text sits, not what it says. Their own clauses (if diff gives any) are

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK, most_severe_first
+from monitor.meaning.significance import FORM_ONLY_SUMMARY, SEVERITY_RANK, said_in_order
 from monitor.store.queries import LAYOUT_ONLY, not_shown
 from monitor.store.reverts import Reverts
 from monitor.store.streams import ChangeRecord, VersionRecord
@@ -66,9 +66,9 @@ def _entry(record: VersionRecord, kind: str, material: tuple[ChangeRecord, ...],
 
 def _summary(material: tuple[ChangeRecord, ...]) -> str:
     """The most severe changes' summaries first, as many as fit one line; the changes not shown counted."""
-    ranked = most_severe_first(material, lambda c: c.severity)
-    summaries = list(dict.fromkeys(_said(c) for c in ranked))
-    more = not_shown(material, summaries[:SUMMARIES_PER_LINE], _said)
+    said, said_as = said_in_order(material, lambda c: c.severity, _said)
+    summaries = list(said)
+    more = not_shown(material, summaries[:SUMMARIES_PER_LINE], said_as)
     return "; ".join(summaries[:SUMMARIES_PER_LINE]) + (f" (+{more} more)" if more else "")
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from monitor.config import Config, SourceConfig
-from monitor.meaning.significance import SEVERITY_RANK, most_severe_first
+from monitor.meaning.significance import SEVERITY_RANK, in_reading_order
 from monitor.notify.health import is_failing
 from monitor.store import queries
 from monitor.store.database import ChangeRow, Check, Source, Store, Version
@@ -83,7 +83,7 @@ class MaterialChange:
     @property
     def most_severe_first(self) -> list[ChangeItem]:
         """The changes where only the first few are listed (a source's timeline): a high one first."""
-        return most_severe_first(self.changes, lambda c: c.severity)
+        return in_reading_order(self.changes, lambda c: c.severity, lambda c: c.summary)
 
 
 @dataclass(frozen=True)
