@@ -1615,3 +1615,23 @@ def test_a_summary_too_long_for_its_line_is_cut_between_words() -> None:
     line = _one_line([long])
     assert len(line) <= SUMMARY_MAX_CHARS and line.endswith("…")
     assert line[:-1].split()[-1] in long.split(), line  # a whole word before the cut
+
+
+def test_another_company_named_a_controller_of_the_data_is_a_new_recipient() -> None:
+    """deliveroo 007 → 008 (dev, labelled sharing; a new user's trial): "Deliveroo is now part of the DoorDash,
+    Inc. group of companies. … DoorDash, Inc. is also a controller relating to your personal information" was
+    rated "changes clauses added", low. The owner calling itself the controller names nobody."""
+    from monitor.capture.document import document_text
+    from monitor.meaning.facts import named_recipients
+    from monitor.meaning.significance import changes_between
+    from tests.replay import dress, load_histories
+
+    recorded = {v.name: v.text for v in load_histories(services=("deliveroo",))["deliveroo"]}
+    old, new = (document_text(dress(recorded[name], 1).encode(), content_type="text/html; charset=utf-8")
+                for name in ("007_2025-07-17", "008_2025-11-10"))
+    alerted = [c for c in changes_between(old, new, WATCHED) if c.alert_topics(WATCHED)]
+    assert [(c.alert_topics(WATCHED), c.summary) for c in alerted] == [(["sharing"], "adds recipient: DoorDash, Inc.")]
+    assert named_recipients([Clause("Deliveroo is the controller of the personal information we process.")]) == {}
+    assert list(named_recipients([Clause("Google LLC is an independent controller of the data it collects. "
+                                         "London. Viaplay Group UK is a joint data controller.")]).values()) == \
+        ["Google LLC", "Viaplay Group UK"]

@@ -467,10 +467,21 @@ def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str,
         if rows_name and (clause.is_item or " | " in clause.text) and (row := _NAME_CELL.match(clause.text.strip())) \
                 and not set(re.findall(r"[a-z]+", row.group(1).lower())) & _NOT_A_NAME:
             names.append(row.group(1))
+        names += [m.group(1).strip(" ,") for m in _ALSO_CONTROLLER.finditer(clause.text)]
         for name in names:
             if name:
                 found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
     return found
+
+
+# Another company that decides about the data too ("DoorDash, Inc. is also a controller relating to your
+# personal information", "Meta Platforms Ireland Limited is a joint controller"): it gets the data. The policy's
+# owner calling itself "the controller" names nobody new, so an "also", "joint", "independent" or "separate" is
+# asked for.
+_COMPANY = r"[A-Z][\w&'-]*(?: (?:[A-Z][\w&'-]*|of|and|&))*(?:,? (?:Inc|LLC|Ltd|GmbH|AG|SA|SE|BV|plc|Corp|Limited)\.?)?"
+_ALSO_CONTROLLER = re.compile(
+    rf"(?<![\w-])({_COMPANY}) (?:is|are|will be|becomes?|has become|have become) (?:also |now |each |both )*"
+    r"(?:an? |the )?(?:(?:joint|independent|separate) |(?<=also )(?:an? |the )?)(?:data )?controllers?\b")
 
 
 _PURPOSE_ITEM = re.compile(r"^(?:to|for|in order to|so that|so as to)\s+\S")
