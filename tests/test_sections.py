@@ -378,3 +378,17 @@ def test_plain_numbered_lines_or_a_sparse_contents_list_are_no_chapters() -> Non
     sparse = "\n\n".join(["**Privacy Policy**", "Intro.", "**Quick guide**", "Text.", "**1. Information**", "Text.",
                           "**6. Retention**", "Text.", "**8. Children**", "Text."])
     assert "Quick guide › 1. Information" in [" › ".join(s.path) for s in parse_sections(sparse)]  # not chapters
+
+
+def test_bold_numbered_headings_that_name_a_site_are_chapters_like_the_others() -> None:
+    """noyb (a dev history, Open Terms Archive, ODC-BY 1.0; a new user's trial): "**(1) When you browse our main
+    page https://noyb.eu**" was refused a number for its URL, so "(3)" to "(6)" nested under "(2)" and its
+    alerts were headed "(2) …supporting member › (5) When you send us a message via our ticket system"."""
+    from monitor.capture.normalize import normalize
+    from tests.replay import load_histories
+
+    [first, *_] = load_histories(services=("noyb",))["noyb"]
+    sections = parse_sections(normalize(first.text, content_type="text/markdown"))
+    numbered = [s for s in sections if s.number]
+    assert len(numbered) >= 5 and [s.number for s in numbered] == [f"({n})" for n in range(1, len(numbered) + 1)]
+    assert {s.level for s in numbered} == {1} and all(s.parent is None for s in numbered)

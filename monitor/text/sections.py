@@ -220,6 +220,9 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+_URL_IN_TITLE = re.compile(r"\s*\S*https?://\S+")
+
+
 def _title_ok(title: str, *, numbered: bool) -> bool:
     """Heading-like title: short, not a sentence (terminal punctuation), starts like a title."""
     title = title.strip().strip("*_").strip()
@@ -335,7 +338,8 @@ def _classify(line: _Line, index: int, block: tuple[_Line, ...], nxt: _Line | No
     if bold:
         title = bold["t"].strip()
         number = parse_number(title, last_letter)
-        if number is not None and _title_ok(number.title, numbered=True):
+        # (a bold numbered line may name the site it is about: "(1) When you browse our main page https://noyb.eu")
+        if number is not None and _title_ok(_URL_IN_TITLE.sub("", number.title).strip() or number.title, numbered=True):
             return _Heading("bold", number.title, number.label, title, number.style, number.value)
         if _words(title) <= 15 and not is_date_line(title) and (title[-1] not in ".;," or _words(title) <= 4):
             return _Heading("bold", title, None, title, ("bold",))
