@@ -571,3 +571,26 @@ def test_https_certificates_are_verified_even_after_a_plain_http_hop(tmp_path) -
     for error in (direct, via_http):
         assert "TLS error with 127.0.0.1:" in str(error) and "certificate" in str(error), str(error)
         assert not error.transient
+
+
+def test_a_redirect_from_a_public_address_into_a_private_network_is_refused_and_a_private_source_may_redirect(
+        server: FaultyServer) -> None:
+    """A public page redirecting a check to 127.0.0.1 or a cloud's metadata address (169.254.169.254) would store
+    what this network's own services answer as a policy version, for every reader of the feed to see."""
+    import asyncio
+
+    from monitor.capture.fetch import inward_redirect
+
+    async def decide(origin: str, host: str) -> str | None:
+        return await inward_redirect(origin, host)
+
+    assert asyncio.run(decide("93.184.216.34", "169.254.169.254")) == "a link-local address, 169.254.169.254"
+    assert asyncio.run(decide("93.184.216.34", "localhost")).startswith("a loopback address")
+    assert asyncio.run(decide("93.184.216.34", "10.1.2.3")) == "a private address, 10.1.2.3"
+    assert asyncio.run(decide("93.184.216.34", "93.184.216.35")) is None      # public to public
+    assert asyncio.run(decide("127.0.0.1", "10.1.2.3")) is None               # a private source may go anywhere
+    assert asyncio.run(decide("93.184.216.34", "no-such-host.invalid")) is None  # left to the fetch to fail
+    # a source on loopback redirecting on loopback (every test server here) is followed
+    server.redirect("/old", "/privacy")
+    server.page("/privacy", POLICY)
+    assert fetch(server.url("/old")).final_url == server.url("/privacy")

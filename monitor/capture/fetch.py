@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import email.utils
+import ipaddress
 import logging
 import random
 import re
@@ -158,6 +159,10 @@ class Fetcher:
                 raise FetchError(f"redirect to an invalid URL {location!r} at {target}") from None
             if following.scheme not in ("http", "https"):
                 raise FetchError(f"redirect to a non-http(s) URL {following} at {target}")
+            if following.host != target.host and (inner := await inward_redirect(httpx.URL(url).host, following.host)):
+                raise FetchError(f"redirect at {target} into a private network ({following.host}: {inner}): not "
+                                 "followed, a public page must not lead a check to this network's own services; "
+                                 "to watch a private page, give its own URL")
             # A URL may come back once (sites that set a cookie and redirect to themselves); a third
             # visit means the chain goes round in circles.
             visits[str(following)] = visits.get(str(following), 0) + 1
@@ -430,6 +435,36 @@ class _Brotli:
 
     def finished(self) -> bool:
         return not self._fed or self._decoder.is_finished()
+
+
+async def inward_redirect(origin_host: str, host: str) -> str | None:
+    """Whether a redirect leads from a public origin into a private network: the first non-public address
+    `host` resolves to (loopback, private, link-local such as a cloud's metadata address 169.254.169.254,
+    reserved), when every address of `origin_host` is public; else None. A source on a private address (an
+    intranet policy, a test server) may redirect anywhere; a name that does not resolve is left to the fetch."""
+    origin, there = await _addresses(origin_host), await _addresses(host)
+    if not origin or not there or not all(address.is_global for address in origin):
+        return None
+    inner = next((address for address in there if not address.is_global), None)
+    return _address_kind(inner) if inner is not None else None
+
+
+async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+
+
+def _address_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    kind = ("a loopback address" if address.is_loopback else "a link-local address" if address.is_link_local
+            else "a private address" if address.is_private else "a reserved address")
+    return f"{kind}, {address}"
 
 
 MAX_ENCODINGS = 3  # a real server compresses once (a proxy may compress again); each layer costs a decoder
