@@ -73,6 +73,26 @@ def test_migrate_to_rolls_the_schema_back_and_migrate_brings_it_forward_keeping_
     assert versions(cli, db_url) == [1, 2]
 
 
+def test_migrate_to_the_first_schema_rebuilds_tables_others_refer_to_in_one_transaction(cli, site, make_config,
+                                                                                       sqlite_url):
+    """Going back to 0001 rebuilds `source`, which versions, checks and alerts refer to: with SQLite's foreign
+    keys on, dropping it failed halfway ("FOREIGN KEY constraint failed", a traceback) and left the schema half
+    undone (each DDL statement had committed on its own), so no later migration would run."""
+    two_versions(cli, site, make_config, sqlite_url)
+
+    down = cli("--db", sqlite_url, "migrate", "--to", "0001")
+
+    assert down.exit_code == 0 and "Traceback" not in down.stderr, down.stderr
+    assert schema_revision(sqlite_url) == "0001" and f"schema at 0001 ({len(migrations()) - 1} migration(s) undone)" \
+        in down.stdout
+    path = sqlite_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert conn.execute("SELECT count(*) FROM version").fetchone() == (2,)
+    assert cli("--db", sqlite_url, "migrate").exit_code == 0
+    assert versions(cli, sqlite_url) == [1, 2]
+
+
 def test_migrate_to_refuses_bad_revisions_missing_databases_and_a_running_daemon(cli, tmp_path, sqlite_url):
     missing = cli("--db", f"sqlite:///{tmp_path / 'none.db'}", "migrate", "--to", "0001")
     assert missing.exit_code == 2 and "no database at" in missing.stderr

@@ -29,6 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import NullPool
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from monitor.errors import (
@@ -300,7 +301,7 @@ class Store:
         known = [rev.revision for rev in reversed(list(script.walk_revisions()))]
         if revision not in known:
             raise UsageError(f"unknown schema revision {revision!r}; this release knows {', '.join(known)}")
-        with _sqlite_file_lock(self.engine), self.engine.begin() as conn:
+        with _sqlite_file_lock(self.engine), _schema_engine(self.engine) as engine, engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))  # one migrator at a time
             before = MigrationContext.configure(conn).get_current_heads()
@@ -315,6 +316,9 @@ class Store:
                 at = ", ".join(before) or "no schema"
                 raise UsageError(f"the database is at {at}, not above {revision}: nothing to undo "
                                  f"(`policy-monitor migrate` without --to upgrades)") from None
+            if conn.dialect.name == "sqlite" and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                raise StoreError(f"undoing the migrations would leave a row of {broken[0]} pointing at nothing "
+                                    f"in {broken[2]}: nothing was changed")
         return undone
 
     def _at_head(self) -> bool:
@@ -708,6 +712,34 @@ def _why_not(url: str, exc: Exception) -> str:
         if isinstance(exc, OSError) and exc.filename:  # the lock file beside it, or the file itself
             return f"cannot create files in its directory {folder} ({exc.strerror or type(exc).__name__})"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@contextmanager
+def _schema_engine(engine: Engine) -> Iterator[Engine]:
+    """`engine`, or for SQLite one whose transactions hold DDL too and whose foreign keys are off while tables are
+    rebuilt: pysqlite begins a transaction only before a data statement, so a migration's CREATE, DROP and
+    RENAME each committed on its own (one that failed halfway left the schema half undone), and with foreign
+    keys on, dropping a rebuilt table that others refer to fails. `PRAGMA foreign_key_check` before the commit
+    says whether the rows still hold together."""
+    if engine.dialect.name != "sqlite":
+        yield engine
+        return
+    schema = create_engine(engine.url, connect_args={"timeout": 30, "check_same_thread": False}, poolclass=NullPool)
+
+    @event.listens_for(schema, "connect")
+    def _autocommit_off(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None  # pysqlite's own transaction handling off: BEGIN is ours (below)
+        dbapi_conn.execute("PRAGMA foreign_keys=OFF")
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+
+    @event.listens_for(schema, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        yield schema
+    finally:
+        schema.dispose()
 
 
 def _make_engine(url: str, *, read_only: bool = False) -> Engine:
