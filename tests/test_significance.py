@@ -1635,3 +1635,21 @@ def test_another_company_named_a_controller_of_the_data_is_a_new_recipient() -> 
     assert list(named_recipients([Clause("Google LLC is an independent controller of the data it collects. "
                                          "London. Viaplay Group UK is a joint data controller.")]).values()) == \
         ["Google LLC", "Viaplay Group UK"]
+
+
+def test_a_dropped_promise_that_data_stays_in_europe_is_said() -> None:
+    """deliveroo 003 → 004 (dev; a new user's trial) dropped "stored on our servers located within the EU" from
+    its sharing section: the summary said only "sharing clauses modified"."""
+    from monitor.meaning.facts import guarantees
+
+    assert guarantees("The information we collect is stored on our servers located within the EU.") == \
+        {"data kept in Europe": "transfers"}
+    assert guarantees("We process your data within the EEA/EU.") == {"data kept in Europe": "transfers"}
+    assert guarantees("We store data in the United States.") == {}
+    before = ("## 9. Sharing your information\n\nThe information we collect about you is transferred to and stored on "
+              "our servers located within the EU. We are very careful about who else your information is shared with.")
+    after = "## 9. Sharing your information\n\nWe are very careful about who else your information is shared with."
+    from monitor.meaning.significance import changes_between
+
+    [change] = changes_between(before, after, WATCHED)
+    assert "removes guarantee: data kept in Europe" in change.summary and "transfers" in change.topics

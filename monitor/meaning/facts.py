@@ -587,6 +587,11 @@ _GUARANTEES = [
     (re.compile(r"\banonymi[sz](?:ed|e|ation)|\bde-?identified|\bpseudonymi[sz]ed|\baggregated (?:form|data)|"
                 r"\bnon-?(?:personally )?identifiable|\bnot personally identifiable"), "anonymised", None),
     (re.compile(r"\b(?:opt[- ]?out|unsubscribe|withdraw (?:your |their )?consent)"), "you can opt out", None),
+    # (folded text: "european union" and the rest in lower case)
+    (re.compile(r"\b(?:stor(?:e|es|ed)|keeps?|kept|host(?:s|ed)?|holds?|held|process(?:es|ed)?|located|remains?|stays?)"
+                r" (?:\w+ ){0,5}?(?:with)?in (?:the )?"
+                r"(?:eu|eea|european union|european economic area|uk|united kingdom)\b"), "data kept in Europe",
+     "transfers"),
 ]
 
 
