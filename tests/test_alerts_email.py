@@ -274,3 +274,20 @@ def test_an_smtp_server_answering_a_byte_at_a_time_is_cut_off_at_the_send_bound(
     assert report.retrying == 1 and row.status == "pending"
     assert "no complete answer within 2.5s (0.5s a step)" in row.last_error, row.last_error
     assert took < 3.5 + 1, took
+
+
+def test_a_server_that_does_not_greet_with_220_gets_no_mail(setup):
+    """The greeting is checked as smtplib's own constructor checks it: a "554 no SMTP service" server that would
+    then accept the message is refused for good, a "421 closing" one is retried."""
+    for greeting, status in ((b"554 mail.example.org no SMTP service here\r\n", "failed"),
+                             (b"421 mail.example.org busy, closing\r\n", "pending")):
+        with DripServer(greeting=greeting) as server:
+            config, store = setup(email_channel(server.port))
+            queue_change(store, config, "wemet", [MINORS])
+            deliver(store, config)
+        [row] = alert_rows(store)
+        assert row.status == status and f"SMTP {greeting[:3].decode()} mail.example.org" in row.last_error, \
+            row.last_error
+        store.dispose()
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM alert")

@@ -202,3 +202,10 @@ def test_a_compression_bomb_is_refused_within_the_decoding_budget_and_a_real_str
     with pytest.raises(ContentRejected, match="decode to more than"):
         pdf_text(_pdf_with_stream("/RunLengthDecode", runs))
     assert "We keep your data for six months." in pdf_text(_pdf_with_stream("/FlateDecode", zlib.compress(text)))
+    # run-length within the budget is decoded into bytes (pdfminer's own decoder kept a list of ints), and a
+    # text stream encoded as a fax image is refused before its decoder runs for a minute
+    runs = b"".join([b"\x00" + bytes([c]) for c in text]) + b"\x81 " * 100 + b"\x80"
+    assert "We keep your data for six months." in pdf_text(_pdf_with_stream("/RunLengthDecode", runs))
+    fax = _pdf_with_stream("/CCITTFaxDecode /DecodeParms << /K -1 /Columns 100000 >>", b"\xff" * 100)
+    with pytest.raises(ContentRejected, match="encoded as a fax image"):
+        pdf_text(fax)

@@ -21,7 +21,8 @@ position, font and size) and rebuilds the structure a reader sees:
 Refused with a reason (`ContentRejected`): a scanned PDF (pages of images, no text layer), a PDF with
 no text at all, a password-protected or unreadable PDF, more than MAX_PAGES pages, streams that decode to
 more than MAX_DECODED_BYTES together (a compression bomb: a 1 MB file can inflate to gigabytes, and pdfminer
-inflates a stream whole). The byte size is capped before this, by the fetch (`max_bytes`).
+inflates a stream whole), a stream encoded as a fax image. The byte size is capped before this, by the fetch
+(`max_bytes`).
 
 Why pdfminer.six: measured on a 13-page generated policy (docs/capture.md), pypdf extracts text
 faster but reports positions only through a visitor whose text matrices are unreliable across PDF
@@ -154,7 +155,9 @@ class _BoundedZlib:
     def decompress(data: bytes, *args: Any) -> bytes:
         inflater = zlib.decompressobj()
         out = _spend(lambda limit: inflater.decompress(data, limit))
-        if not inflater.eof:
+        if not inflater.eof:  # pdfminer then inflates it again byte by byte (`decompress_corrupted`): refunded
+            if (budget := _budget.get()) is not None:
+                budget[0] += len(out)
             raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")
         return out
 
@@ -174,14 +177,33 @@ def _bounded_lzw(data: bytes) -> bytes:
 
 
 def _bounded_run_length(data: bytes) -> bytes:
-    from pdfminer.runlength import rldecode
-
+    """RunLengthDecode (PDF 32000-1 § 7.4.5) into bytes, its size counted before (pdfminer's own decoder
+    builds a list of ints: 8 bytes of memory a decoded byte)."""
     size, at = 0, 0
     while at < len(data) and data[at] != 128:  # the decoded size, from the run lengths alone
         size, at = (size + data[at] + 1, at + data[at] + 2) if data[at] < 128 else (size + 257 - data[at], at + 2)
     if size > _room():
         raise _too_large()
-    return _spend(lambda limit: rldecode(data))
+
+    def produce(limit: int) -> bytes:
+        out, at = bytearray(), 0
+        while at < len(data) and data[at] != 128:
+            length = data[at]
+            if length < 128:
+                out += data[at + 1:at + 2 + length]
+                at += length + 2
+            else:
+                out += data[at + 1:at + 2] * (257 - length)
+                at += 2
+        return bytes(out)
+
+    return _spend(produce)
+
+
+def _refused_fax(data: bytes, params: Any) -> bytes:
+    """A text stream encoded as a fax image: nothing a policy needs, and pdfminer's pure-Python decoder takes a
+    minute for a few hundred bytes that describe a wide enough page."""
+    raise ContentRejected("PDF text encoded as a fax image (CCITTFaxDecode): not read")
 
 
 def _bound_pdfminer() -> None:
@@ -190,6 +212,7 @@ def _bound_pdfminer() -> None:
     pdftypes.zlib = _BoundedZlib  # type: ignore[assignment]
     pdftypes.lzwdecode = _bounded_lzw
     pdftypes.rldecode = _bounded_run_length
+    pdftypes.ccittfaxdecode = _refused_fax  # (images are not decoded to read text: only content streams get here)
 
 
 def _read(content: bytes) -> tuple[list[_Line], int, int]:

@@ -454,6 +454,25 @@ _NOT_A_NAME = frozenset("data information info storage cookie cookies purpose pu
                         "transfer notice account user users segment ex".split())
 
 
+# Capitalised words that open a sentence or name a role rather than a company ("Each Party is an independent
+# controller", "For This Purpose We are also a controller", "the Customer is also a controller")
+_NOT_A_COMPANY = frozenset("we you i they our your their us each every either both any all this that these those the "
+                           "a an for in on at as if when where such other party parties customer customers company "
+                           "companies user users client clients partner partners merchant merchants controller "
+                           "controllers purpose and of & or".split())
+
+
+def _company(found: str) -> str | None:
+    """A company's name from what the controller pattern matched: the words before it that open the sentence or
+    name a role are left out ("We and Meta Platforms Ireland Limited" → "Meta Platforms Ireland Limited");
+    None when no word of a name is left."""
+    words = found.strip(" ,").split(" ")
+    while words and words[0].lower().strip(",") in _NOT_A_COMPANY:
+        words.pop(0)
+    name = " ".join(words).strip(" ,")
+    return name if name and any(w.lower().strip(",.") not in _NOT_A_COMPANY for w in words) else None
+
+
 def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str, str]:
     """Companies a clause lists right after a kind of recipient ("Our email vendors are Mailchimp or
     Braze" → Mailchimp, Braze), and the names opening the rows of a list under headings naming a kind of
@@ -467,7 +486,8 @@ def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str,
         if rows_name and (clause.is_item or " | " in clause.text) and (row := _NAME_CELL.match(clause.text.strip())) \
                 and not set(re.findall(r"[a-z]+", row.group(1).lower())) & _NOT_A_NAME:
             names.append(row.group(1))
-        names += [m.group(1).strip(" ,") for m in _ALSO_CONTROLLER.finditer(clause.text)]
+        if "controller" in clause.text:  # (the pattern is tried only where it can match)
+            names += [name for m in _ALSO_CONTROLLER.finditer(clause.text) if (name := _company(m.group(1)))]
         for name in names:
             if name:
                 found.setdefault(re.sub(r"[\W_]+", "", name.lower()), name)
@@ -478,7 +498,9 @@ def named_recipients(clauses: Iterable[Clause], headings: str = "") -> dict[str,
 # personal information", "Meta Platforms Ireland Limited is a joint controller"): it gets the data. The policy's
 # owner calling itself "the controller" names nobody new, so an "also", "joint", "independent" or "separate" is
 # asked for.
-_COMPANY = r"[A-Z][\w&'-]*(?: (?:[A-Z][\w&'-]*|of|and|&))*(?:,? (?:Inc|LLC|Ltd|GmbH|AG|SA|SE|BV|plc|Corp|Limited)\.?)?"
+# a name of at most eight words, so that a page in capitals costs no more than one in lower case
+_COMPANY = (r"[A-Z][\w&'-]*(?: (?:[A-Z][\w&'-]*|of|and|&)){0,7}"
+            r"(?:,? (?:Inc|LLC|Ltd|GmbH|AG|SA|SE|BV|plc|Corp|Limited)\.?)?")
 _ALSO_CONTROLLER = re.compile(
     rf"(?<![\w-])({_COMPANY}) (?:is|are|will be|becomes?|has become|have become) (?:also |now |each |both )*"
     r"(?:an? |the )?(?:(?:joint|independent|separate) |(?<=also )(?:an? |the )?)(?:data )?controllers?\b")

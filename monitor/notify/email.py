@@ -114,7 +114,10 @@ def _send_watched(channel: EmailChannel, msg: EmailMessage, watch: Callable[[smt
                   else smtplib.SMTP(timeout=smtp_cfg.timeout))
         watch(client)  # before connecting: a greeting sent a byte at a time is cut off too
         client._host = smtp_cfg.host  # the TLS server name (STARTTLS, SMTP_SSL); __init__ sets it only when it connects
-        client.connect(smtp_cfg.host, smtp_cfg.port)
+        code, greeting = client.connect(smtp_cfg.host, smtp_cfg.port)
+        if code != 220:  # as SMTP(host, port) itself refuses a server that does not greet with 220
+            client.close()
+            raise smtplib.SMTPConnectError(code, greeting)
         with client:
             client.ehlo_or_helo_if_needed()
             if smtp_cfg.starttls and not smtp_cfg.ssl:
