@@ -100,7 +100,8 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 Selector = Annotated[str, BeforeValidator(_check_selector)]
 
 
-_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#@\s]*@)")
+# everything before the last "@" of the authority is user information (a password may hold spaces and "@")
+_USER_INFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*@)")
 
 
 def shown_url(url: str) -> str:

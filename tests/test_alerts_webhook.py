@@ -502,6 +502,14 @@ def test_a_redirect_is_named_by_host_and_how_the_path_moved_never_by_the_token_i
            "channel url)" in row.last_error
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]
     assert "SUPERSECRET" not in row.last_error and not [line for line in ours if "SUPERSECRET" in line]
+    # a Location urllib cannot read is a clear note too, never an internal error
+    with DripServer(http=True, greeting=b"HTTP/1.1 301 Moved\r\nLocation: http://a]b/hooks\r\n"
+                                       b"Content-Length: 0\r\n\r\n") as odd:
+        config, store = setup(f"http://127.0.0.1:{odd.port}/hook")
+        queue_change(store, config, "wemet", [MINORS])
+        deliver(store, config)
+    rows = alert_rows(store)
+    assert "(a redirect to an address that cannot be read, not followed; fix the channel url)" in rows[-1].last_error
 
 
 def test_a_webhook_whose_address_is_its_secret_reads_it_from_url_env_and_waits_while_it_is_unset(

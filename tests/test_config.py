@@ -141,8 +141,10 @@ def test_a_user_and_password_in_any_configured_url_is_refused_without_echoing_it
         channels:
           hook: {type: webhook, url: "https://admin:HUNTER2hook@hooks.example.org/x", secret_env: HOOK_SECRET}
           odd: {type: webhook, url: "ftp://u:HUNTER2ftp@x.org/"}
+          spaced: {type: webhook, url: "https://bob:HUNTER2 spaced@hooks.example.org/x", secret_env: S}
+          two_ats: {type: webhook, url: "https://bob:HUNTER2@after@hooks.example.org/x", secret_env: S}
     """)
-    assert len(found) == 4, found
+    assert len(found) == 6, found
     assert not any("HUNTER2" in p for p in found), found
     assert any(p.startswith("sources.yaml:4: sources[0].url: 'http://***@example.org/privacy' holds a user name or "
                             "password before `@`: secrets go in environment variables") for p in found), found

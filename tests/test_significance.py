@@ -1632,6 +1632,11 @@ def test_another_company_named_a_controller_of_the_data_is_a_new_recipient() -> 
     alerted = [c for c in changes_between(old, new, WATCHED) if c.alert_topics(WATCHED)]
     assert [(c.alert_topics(WATCHED), c.summary) for c in alerted] == [(["sharing"], "adds recipient: DoorDash, Inc.")]
     assert named_recipients([Clause("Deliveroo is the controller of the personal information we process.")]) == {}
+    for role in ("Each Party is an independent controller of the data.", "For This Purpose We are also a controller.",
+                 "the Customer is also a controller."):  # a sentence's opening words and roles name no company
+        assert named_recipients([Clause(role)]) == {}, role
+    assert list(named_recipients([Clause("We and Meta Platforms Ireland Limited are joint controllers.")]).values()) \
+        == ["Meta Platforms Ireland Limited"]
     assert list(named_recipients([Clause("Google LLC is an independent controller of the data it collects. "
                                          "London. Viaplay Group UK is a joint data controller.")]).values()) == \
         ["Google LLC", "Viaplay Group UK"]

@@ -134,6 +134,8 @@ class Context:
         """The config when it exists; reading commands work on the database alone. A config that exists but is
         invalid is an error (its `database:` may name another database than the default), unless the database
         is named elsewhere (--db, POLICY_MONITOR_DB): then one warning says the config was left aside."""
+        if self._cache.get("config_left_aside"):
+            return None
         try:
             return self.config()
         except ConfigNotFoundError:
@@ -146,6 +148,7 @@ class Context:
             count = len(exc.problems)
             log.warning(f"the config has {count} problem{'s' * (count != 1)} (`policy-monitor validate` lists "
                         f"them): reading the database alone")
+            self._cache["config_left_aside"] = True  # said once, however often a command asks
             return None
 
     def store(self, *, read_only: bool = False, deferred: bool = False) -> Store:

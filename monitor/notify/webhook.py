@@ -212,11 +212,15 @@ def _redirect_note(location: str | None, url: str) -> str:
     never the path or query themselves (a trailing-slash redirect repeats the url's token)."""
     if not location:
         return " (a redirect without a Location, not followed; fix the channel url)"
-    target, path = urljoin(url, location), urlsplit(url).path
-    moved = urlsplit(target).path
+    try:
+        target, path = urljoin(url, location), urlsplit(url).path
+        moved = urlsplit(target).path
+        where = receiver_address(target)
+    except ValueError:  # "http://a]b/…": httpx passes it on, urllib cannot read it
+        return " (a redirect to an address that cannot be read, not followed; fix the channel url)"
     how = ("the same path" if moved == path else "the same path with a slash added" if moved == path + "/"
            else "another path")
-    return f" (redirect to {receiver_address(target)}, {how}, not followed; fix the channel url)"
+    return f" (redirect to {where}, {how}, not followed; fix the channel url)"
 
 
 def _outcome(response: httpx.Response, snippet: str, where: str) -> SendResult:
