@@ -194,6 +194,7 @@ class DripServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.connections = 0
+        self.cut = 0  # answers the client hung up on before their end
         self.closed = threading.Event()
 
     def __enter__(self) -> DripServer:
@@ -224,7 +225,7 @@ class DripServer:
                         return
                     conn.sendall(bytes([byte]))
             except OSError:
-                return
+                self.cut += 1
 
 
 # -- alerts through the real outbox function ------------------------------------------------------

@@ -1,9 +1,17 @@
-"""The `apprise` channel: each alert as a titled text message to Apprise URLs (Slack, Teams, Matrix, ntfy…)."""
+"""The `apprise` channel: each alert as a titled text message to Apprise URLs (Slack, Teams, Matrix, ntfy…).
+
+Apprise sends from a child process (`python -m monitor.notify.apprise_channel`, the message and URLs on its
+standard input, the outcome on its standard output): a thread could not be stopped at the send's bound, so a
+service answering a byte at a time would get the alert after it was counted as failed, and again at the retry.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -44,13 +52,46 @@ class Apprise(ChannelKind):
             raise DeliveryError(f"environment variable{'s' * (len(unset) != 1)} {', '.join(unset)} (urls_env) "
                                 f"not set")
         rendered = render_email(outgoing.payload, outgoing.alert_id)
-        notify_type = NOTIFY_TYPES.get(outgoing.event_type, "info")
-        services = [_service(name, url, channel.timeout) for name, url in urls.items()]
-        outcomes = await asyncio.to_thread(_notify_all, services, rendered.subject, rendered.text, notify_type)
+        request = {"urls": urls, "timeout": channel.timeout, "title": rendered.subject, "body": rendered.text,
+                   "type": NOTIFY_TYPES.get(outgoing.event_type, "info")}
+        answer = await _in_child(request)
+        if "error" in answer:
+            raise DeliveryError(answer["error"], permanent=bool(answer.get("permanent")))
+        outcomes = [(name, why) for name, why in answer["outcomes"]]
         failed = [f"{name}: {why}" for name, why in outcomes if why is not None]
         if failed:
             raise DeliveryError(_cap("; ".join(failed)))
         return SendResult(", ".join(f"{name}: accepted" for name, _ in outcomes))
+
+
+async def _in_child(request: dict) -> dict:
+    """Send through a child process and read its answer; the child is killed if the send is given up
+    (`send_bounded` cancels it at the bound), so nothing is sent after the alert's outcome is recorded."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor.notify.apprise_channel", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await child.communicate(json.dumps(request).encode())
+    finally:
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+            await child.wait()
+    try:
+        return json.loads(out)
+    except ValueError:
+        last = (err.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise DeliveryError(_cap(f"the Apprise sender ended without an answer (exit {child.returncode}): {last}")) \
+            from None
+
+
+def _send_here(request: dict) -> dict:
+    """The child's work: each URL's plugin, then the message to each; the answer as `_in_child` reads it."""
+    try:
+        services = [_service(name, url, request["timeout"]) for name, url in request["urls"].items()]
+    except DeliveryError as exc:
+        return {"error": str(exc), "permanent": exc.permanent}
+    return {"outcomes": _notify_all(services, request["title"], request["body"], request["type"])}
 
 
 def _service(variable: str, url: str, timeout: float) -> tuple[str, NotifyBase]:
@@ -67,7 +108,7 @@ def _service(variable: str, url: str, timeout: float) -> tuple[str, NotifyBase]:
 
 def _notify_all(services: list[tuple[str, NotifyBase]], title: str, body: str,
                 notify_type: str) -> list[tuple[str, str | None]]:
-    """Notify each service in turn (in this worker thread); each one's failure reason, or None."""
+    """Notify each service in turn; each one's failure reason, or None."""
     outcomes = []
     for name, plugin in services:
         with _ThreadWarnings() as warnings:
@@ -103,3 +144,7 @@ class _ThreadWarnings(logging.Handler):
 
 def _cap(text: str) -> str:
     return text if len(text) <= MAX_DETAIL_CHARS else text[:MAX_DETAIL_CHARS - 1] + "…"
+
+
+if __name__ == "__main__":  # the child process of `_in_child`
+    sys.stdout.write(json.dumps(_send_here(json.loads(sys.stdin.read()))))

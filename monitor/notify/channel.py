@@ -14,6 +14,7 @@ __all__ = ["ChannelKind", "Outgoing", "SendResult", "channel_timeout", "send_bou
 # a send can take this many channel timeouts: each network step gets one (webhook: connect, write,
 # read; SMTP: connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA; Apprise: connect, read, per URL in turn)
 SEND_BOUND = {"webhook": 3, "email": 7, "apprise": 2}
+START_ALLOWANCE = {"apprise": 5.0}  # seconds: Apprise sends from a child process, which starts and imports it first
 
 
 def send_bound(channel: Any) -> float:
@@ -21,7 +22,7 @@ def send_bound(channel: Any) -> float:
     (`ChannelKind.send_bounded`), so a receiver that answers a byte at a time cannot outlast the alert's lease
     (the outbox would then hand the alert to another pass while this one still sends it: sent twice)."""
     steps = SEND_BOUND.get(channel.type, 3) * len(getattr(channel, "urls_env", None) or (1,))
-    return steps * channel_timeout(channel)
+    return steps * channel_timeout(channel) + START_ALLOWANCE.get(channel.type, 0.0)
 
 
 def channel_timeout(channel: Any) -> float:
