@@ -588,6 +588,8 @@ def test_a_redirect_from_a_public_address_into_a_private_network_is_refused_and_
     assert asyncio.run(decide("93.184.216.34", "localhost")).startswith("a loopback address")
     assert asyncio.run(decide("93.184.216.34", "10.1.2.3")) == "a private address, 10.1.2.3"
     assert asyncio.run(decide("93.184.216.34", "93.184.216.35")) is None      # public to public
+    assert asyncio.run(decide("93.184.216.34", "64:ff9b::a9fe:a9fe")) == "a link-local address, 169.254.169.254"
+    assert asyncio.run(decide("93.184.216.34", "::ffff:127.0.0.1")) == "a loopback address, 127.0.0.1"
     assert asyncio.run(decide("127.0.0.1", "10.1.2.3")) is None               # a private source may go anywhere
     assert asyncio.run(decide("93.184.216.34", "no-such-host.invalid")) is None  # left to the fetch to fail
     # a source on loopback redirecting on loopback (every test server here) is followed

@@ -451,14 +451,28 @@ async def inward_redirect(origin_host: str, host: str) -> str | None:
 
 async def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
-        return [ipaddress.ip_address(host.strip("[]"))]
+        return [_embedded(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
         pass
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+        async with asyncio.timeout(5):  # the fetch's own clock does not run here
+            found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, TimeoutError):
         return []
-    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+    return [_embedded(ipaddress.ip_address(info[4][0].split("%")[0])) for info in found]
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64), which is where it leads."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped or address.sixtofour:
+            return address.ipv4_mapped or address.sixtofour
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
 
 
 def _address_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:

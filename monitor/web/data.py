@@ -76,8 +76,9 @@ class MaterialChange:
 
     @property
     def headline(self) -> ChangeItem:
-        """The change whose summary stands for the version where one line is shown (the overview): the most
-        severe, the first in document order among equals, so a high change never hides behind "(+2 more)"."""
+        """The change whose summary stands for the version where one line is shown (the overview): the first in
+        reading order (`in_reading_order`: the most severe, and among equals one that says what changed before one
+        named by its topic alone), so a high change never hides behind "(+2 more)"."""
         return self.most_severe_first[0]
 
     @property
