@@ -14,7 +14,7 @@ import pytest
 
 from monitor.capture.normalize import normalize
 from monitor.compare.diff import SectionChange, diff_sections
-from monitor.meaning.facts import ages, periods, statements
+from monitor.meaning.facts import ages, periods, recipients, statements
 from monitor.meaning.significance import FORM_ONLY_SUMMARY, RatedChange, rate_change, rate_changes
 from monitor.text.sections import Clause, parse_sections
 from monitor.text.wording import form_only
@@ -1658,3 +1658,13 @@ def test_a_dropped_promise_that_data_stays_in_europe_is_said() -> None:
 
     [change] = changes_between(before, after, WATCHED)
     assert "removes guarantee: data kept in Europe" in change.summary and "transfers" in change.topics
+
+
+def test_a_party_that_has_access_to_the_data_is_a_recipient() -> None:
+    """noyb 005 → 006 (a new user's trial): "Other Recipients: Usually none. The only exceptions are (1) our external
+    technical support (…) that can have unavoidable access to information … and (2) the Austrian tax authority";
+    the summary said only that data was no longer said not to be transferred."""
+    summaries = " | ".join(c.summary for c in _noyb_step("005_2022-05-30", "006_2024-03-14"))
+    assert "adds recipient: austrian tax authority" in summaries, summaries
+    assert "austrian tax authority" in recipients((Clause("These partners and the Austrian tax authority only have "
+                                                          "access to data strictly necessary."),), "")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from monitor.capture.fetch import USER_AGENT, FetchResult, human_size
+from monitor.capture.fetch import USER_AGENT, FetchResult, human_size, inward_redirect
 from monitor.errors import FetchError
 
 if TYPE_CHECKING:  # imported for real only when a browser is launched
@@ -268,6 +268,10 @@ class BrowserPool:
                 raise _describe(exc, url) from None
             if response is None:
                 raise FetchError(f"browser: no response for {url}")
+            origin, landed = urlsplit(url).hostname or "", urlsplit(page.url).hostname or ""
+            if landed != origin and (inner := await inward_redirect(origin, landed)):
+                raise FetchError(f"redirect into a private network ({landed}: {inner}) while rendering {url}: not "
+                                 "read, a public page must not lead a check to this network's own services")
             status = response.status
             if status >= 400:
                 transient = status >= 500 or status in (408, 429)

@@ -298,7 +298,8 @@ _RECIPIENT_CONTEXT = re.compile(
     r"\b(?:shar(?:e|es|ed|ing)|disclos(?:e|es|ed|ing|ure|ures)|sell(?:s|ing)?|sold|rent(?:s|ed|ing)?|"
     r"transfer(?:s|red|ring)?|provid(?:e|es|ed|ing)|giv(?:e|es|ing)|given to|pass(?:es|ed|ing)? (?:it |them |data |"
     r"(?:your |personal )?information )?(?:on|along)|send(?:s|ing)?|sent|trad(?:e|es|ed|ing)|leas(?:e|es|ed|ing)|"
-    r"mak\w* (?:it |them )?available|releas(?:e|es|ed|ing)|transmit(?:s|ted|ting)?)\b")
+    r"mak\w* (?:it |them )?available|releas(?:e|es|ed|ing)|transmit(?:s|ted|ting)?|"
+    r"(?:ha(?:ve|s)|gain(?:s|ed)?|get(?:s)?) (?:\w+ ){0,2}access to)\b")
 _NP_STOP = frozenset("with to and or our the your their its his her such as including include includes other "
                      "certain selected trusted any all these those of for by from we may us it them this that "
                      "share disclose sell provide transfer some various relevant e g i e like also who which "
