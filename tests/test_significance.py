@@ -1651,6 +1651,10 @@ def test_a_dropped_promise_that_data_stays_in_europe_is_said() -> None:
         {"data kept in Europe": "transfers"}
     assert guarantees("We process your data within the EEA/EU.") == {"data kept in Europe": "transfers"}
     assert guarantees("We store data in the United States.") == {}
+    # a person located in Europe is pointed to a notice: no promise about where data stays (grammarly, linkedin)
+    assert guarantees("If you are located in the EEA, UK or Switzerland, please see our European Regional Privacy "
+                      "Notice.") == {}
+    assert guarantees("We process the data of users in the EEA under the GDPR.") == {}
     before = ("## 9. Sharing your information\n\nThe information we collect about you is transferred to and stored on "
               "our servers located within the EU. We are very careful about who else your information is shared with.")
     after = "## 9. Sharing your information\n\nWe are very careful about who else your information is shared with."

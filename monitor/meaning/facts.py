@@ -611,8 +611,10 @@ _GUARANTEES = [
                 r"\bnon-?(?:personally )?identifiable|\bnot personally identifiable"), "anonymised", None),
     (re.compile(r"\b(?:opt[- ]?out|unsubscribe|withdraw (?:your |their )?consent)"), "you can opt out", None),
     # (folded text: "european union" and the rest in lower case)
-    (re.compile(r"\b(?:stor(?:e|es|ed)|keeps?|kept|host(?:s|ed)?|holds?|held|process(?:es|ed)?|located|remains?|stays?)"
-                r" (?:\w+ ){0,5}?(?:with)?in (?:the )?"
+    # (what is kept there is the data, not a person: "if you are located in the EEA, see our notice" is no promise)
+    (re.compile(r"\b(?:stor(?:e|es|ed)|keeps?|kept|host(?:s|ed)?|holds?|held|process(?:es|ed)?|remains?|stays?)"
+                r" (?:(?!you\b|users?\b|residents?\b|customers?\b|individuals?\b|people\b|visitors?\b|persons?\b)"
+                r"\w+ ){0,5}?(?:with)?in (?:the )?"
                 r"(?:eu|eea|european union|european economic area|uk|united kingdom)\b"), "data kept in Europe",
      "transfers"),
 ]
