@@ -1672,3 +1672,24 @@ def test_a_party_that_has_access_to_the_data_is_a_recipient() -> None:
     assert "adds recipient: austrian tax authority" in summaries, summaries
     assert "austrian tax authority" in recipients((Clause("These partners and the Austrian tax authority only have "
                                                           "access to data strictly necessary."),), "")
+
+
+def test_negations_the_trial_found_read_as_their_opposite() -> None:
+    """A regulator's trial on grammarly, deliveroo and linkedin (dev histories): "not by selling or monetizing your
+    content" read as "now says data may be … sold"; "we will not retain your information for any longer than we
+    think is necessary" as a promise not to keep it (so "we will retain it as long as necessary" read as the
+    promise dropped); "does not … use the content for advertising purposes" as an added purpose; a capture that
+    lost its apostrophes ("dont") as a negation gone."""
+    from monitor.meaning.facts import purposes
+    from monitor.text.wording import fold
+
+    assert statements("We use your content to improve the service, but not by selling or monetizing your "
+                      "content.")["sell"] == {(True, None)}
+    assert statements("We will not retain your information for any longer than we think is necessary.") == \
+        {"retain": {(False, "will")}}
+    assert statements("We will not retain your information after you close your account.") == \
+        {"retain": {(True, "will")}}  # a promise still: "after" is no limit on how long
+    assert purposes([Clause("Grammarly does not sell your content or use it for advertising purposes.")]) == {}
+    assert list(purposes([Clause("We use it for advertising purposes.")]).values()) == ["for advertising purposes"]
+    assert fold("You dont have to provide it") == fold("You don't have to provide it") == \
+        "you do not have to provide it"

@@ -192,6 +192,8 @@ _DATA_WORDS = re.compile(r"\b(?:information|info|data|details|content|records?|m
 _NEGATIVE_OPENER = re.compile(r"^(?:no|none|nothing|neither)\b|\b(?:under no circumstances?|in no (?:event|case)|"
                               r"at no time|by no means)\b")
 _NONE_WORDS = frozenset({"none", "no", "never", "nobody", "nothing"})  # "Data transfers: none"
+_KEEPING = frozenset({"retain", "keep", "store"})
+_LIMIT = re.compile(r"\b(?:any )?longer than\b|\bbeyond\b|\bmore than\b|\bin excess of\b")
 _SCOPE_SKIP = frozenset({"is", "are", "was", "were", "get", "gets", ",", "and", "or", "to", "be", "been",
                          "being", "also", "ever", "further", "otherwise",
                          "do", "does", "did", "only", "then", "therefore", "generally", "either"})
@@ -272,12 +274,16 @@ def statements(text: str) -> dict[str, set[tuple[bool, str | None]]]:
                     modal = modal or t
                 elif not (t in _SCOPE_SKIP or t in VERB_FORMS or t.endswith("ly")):
                     break
+            if token.endswith("ing") and tokens[i - 2:i] in (["not", "by"], ["never", "by"]):
+                negated = True                         # "…, but not by selling or monetizing your content"
             if _subject(tokens, i) == "you":
                 continue                               # "you can export and delete your data": the user acts
             if _guarded_against(tokens, i):
                 continue                               # "protect it from being lost, altered or disclosed"
             # "Under no circumstances will we sell", "No personal data is sold"
             negated = negated or bool(_NEGATIVE_OPENER.search(" ".join(tokens[:i])))
+            if negated and lemma in _KEEPING and _LIMIT.search(" ".join(tokens[i + 1:])):
+                negated = False                        # "we will not retain it longer than necessary": it is kept
             found.setdefault(lemma, set()).add((negated, modal))
     return found
 
@@ -569,6 +575,14 @@ _DESTINATION = re.compile(r"^to (?:the|a|an|our|your|their|its|his|her|any|all|o
                           r"third|us|them|[a-z]+ies|[a-z]+(?<![su])s)\b")
 
 
+_EXCLUDED = re.compile(r"\b(?:not|never|no longer|neither|nor)\b")
+
+
+def _sentence_before(text: str, at: int) -> str:
+    """The words of `text` before `at` in the same sentence."""
+    return re.split(r"[.;!?](?:\s|$)", text[:at])[-1]
+
+
 def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
     """Purposes clauses state: list items like "to train our models" and "for the purpose of …"."""
     found: dict[str, str] = {}
@@ -578,8 +592,10 @@ def purposes(clauses: Iterable[Clause]) -> dict[str, str]:
         candidates = [(_PURPOSE_END.split(item, maxsplit=1)[0], False)] \
             if clause.lead_in and _PURPOSE_ITEM.match(item) else []
         # (an inline phrase is read up to its cap: one cut there goes on in the text)
+        # (not one a negation excludes: "we do not use your content for advertising purposes")
         candidates += [(m.group(0), m.group(1) is not None and len(m.group(1)) == _INLINE_CAP)
-                       for m in _PURPOSE_INLINE.finditer(item)]
+                       for m in _PURPOSE_INLINE.finditer(item)
+                       if not _EXCLUDED.search(_sentence_before(item, m.start()))]
         for phrase, cut in candidates:
             phrase = re.sub(r"[;,.]?\s*(?:and|or)?\s*$", "", phrase.strip()).strip(" ;,.")
             if phrase.endswith(")") and phrase.count(")") > phrase.count("("):

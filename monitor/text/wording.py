@@ -91,6 +91,9 @@ def _drop_repeated_digits(m: re.Match[str]) -> str:
     return m.group(1) if number_value(m.group(1)) == float(m.group(2)) else m.group(0)
 
 
+_APOSTROPHE_LOST = re.compile(r"\b(do|does|did|is|are|was|were|has|have|had|could|should|would)nt\b")
+
+
 @lru_cache(maxsize=8192)  # the rules fold the same clause texts again and again (5 times each on a big page)
 def fold(text: str) -> str:
     """Lowercase, plain quotes and dashes, contractions expanded, hyphens inside words dropped."""
@@ -104,6 +107,7 @@ def fold(text: str) -> str:
     t = re.sub(r"\bwon't\b", "will not", t)
     t = re.sub(r"\bcan'?t\b|\bcannot\b", "can not", t)
     t = re.sub(r"n't\b", " not", t)
+    t = _APOSTROPHE_LOST.sub(r"\1 not", t)              # "dont": a capture that lost its apostrophes
     t = _SPELLED_AND_DIGITS.sub(_drop_repeated_digits, t)   # "two (2) years" → "two years"
     t = re.sub(r"\be\.\s?g\.,?", " for example ", t)
     t = re.sub(r"\bi\.\s?e\.,?", " that is ", t)
