@@ -1693,3 +1693,14 @@ def test_negations_the_trial_found_read_as_their_opposite() -> None:
     assert list(purposes([Clause("We use it for advertising purposes.")]).values()) == ["for advertising purposes"]
     assert fold("You dont have to provide it") == fold("You don't have to provide it") == \
         "you do not have to provide it"
+
+
+def test_a_heading_renamed_to_the_same_printed_words_is_said_to_be_restyled() -> None:
+    """bbc (a regulator's trial): ten "section renamed: X → X" lines with the same names (only the heading's style
+    changed)."""
+    from monitor.meaning.significance import _structure_summary
+
+    same = SectionChange("renamed", "Who we share with", before="Who we share with ", after="Who  we share with")
+    assert _structure_summary(same) == "section heading restyled"
+    other = SectionChange("renamed", "Who we share with", before="Sharing", after="Who we share with")
+    assert _structure_summary(other) == "section renamed: Sharing → Who we share with"

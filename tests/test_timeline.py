@@ -80,6 +80,15 @@ def test_topic_and_severity_together_ask_for_one_change_that_is_both(site, tmp_p
     assert versions("--topic", "minors", "--severity", "medium") == [2]
     assert versions("--topic", "sharing", "--severity", "high") == [2]
     assert versions("--severity", "high") == [2] and versions("--topic", "minors") == [2]
+    # the line says first what the filter asked for (a regulator's trial: `--topic minors` showed a line naming
+    # only the sharing change); the topic is read in any case
+    [unfiltered] = history.cli("timeline", "--json").json()
+    [minors] = history.cli("timeline", "--json", "--topic", "MINORS").json()
+    minors_summary = next(c["summary"] for c in entry["changes"] if c["topics"][0] == "minors")
+    assert not unfiltered["summary"].startswith(minors_summary) and minors["summary"].startswith(minors_summary)
+    sharing_summary = next(c["summary"] for c in entry["changes"] if c["topics"][0] == "sharing")
+    feed = history.cli("feed", "--topic", "minors").stdout  # so does a feed of one topic
+    assert feed.index(minors_summary) < feed.index(sharing_summary)
 
 
 def test_timeline_json_carries_each_change(history):

@@ -22,9 +22,9 @@ Format = Literal["json", "jsonl", "csv", "markdown", "git"]
 
 
 def _topic(value: str | None) -> str | None:
-    if value is not None and value not in TOPICS:
+    if value is not None and value.lower() not in TOPICS:
         raise UsageError(f"unknown topic {value!r} (topics: {', '.join(TOPICS)})")
-    return value
+    return value.lower() if value is not None else None
 
 
 def _severity(value: str | None) -> str | None:

@@ -344,7 +344,7 @@ def _excerpt(clauses: list[Clause], stretches: list[tuple[int, int, bool]]) -> s
     return _CUTS_IN_A_ROW.sub(" … ", " ".join(part for part in out if part))
 
 
-_CUTS_IN_A_ROW = re.compile(r"\s*…\s+…\s+…\s*")
+_CUTS_IN_A_ROW = re.compile(r"\s*…(?:\s+…)+\s*")
 
 
 def _middle(text: str, limit: int) -> str:

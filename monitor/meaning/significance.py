@@ -755,7 +755,10 @@ _TEXT_KINDS = ("modified", "added", "removed")   # before/after hold clause text
 def _structure_summary(change: SectionChange) -> str:
     summary = _STRUCTURE_SUMMARY.get(change.kind, FORM_ONLY_SUMMARY)
     if change.kind == "renamed" and change.before and change.after and len(change.before + change.after) < 200:
-        summary = f"section renamed: {change.before.strip()} → {change.after.strip()}"
+        old, new = change.before.strip(), change.after.strip()
+        # (the same words as printed: the heading changed in what does not show, its case, spacing or marks)
+        summary = f"section renamed: {old} → {new}" if " ".join(old.split()) != " ".join(new.split()) \
+            else "section heading restyled"
     return summary
 
 

@@ -77,7 +77,10 @@ def feed_entries(store: Store, limit: int = FEED_ENTRIES, *, topic: str | None =
             row.name, row.url, version.seq, previous_seq, version.fetched_at,
             sorted({t for c, _ in mine for t in c.alert_topics}),
             max((c.severity for c, _ in mine), key=SEVERITY_RANK.__getitem__),
-            [(c.section, c.summary) for c, _ in most_severe_first(mine, lambda pair: pair[0].severity)],
+            # (a feed of one topic says that topic's changes first)
+            [(c.section, c.summary) for c, _ in sorted(most_severe_first(mine, lambda pair: pair[0].severity),
+                                                      key=lambda pair: topic is not None
+                                                      and topic not in pair[0].alert_topics)],
             reverted_in, reverted_at,
         ))
     return entries

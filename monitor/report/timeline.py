@@ -4,7 +4,7 @@ lines or JSON, from the stored history; pure functions over `VersionRecord`s."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -64,10 +64,14 @@ def _entry(record: VersionRecord, kind: str, material: tuple[ChangeRecord, ...],
         max(rated, key=SEVERITY_RANK.__getitem__) if rated else None, summary, material)
 
 
-def _summary(material: tuple[ChangeRecord, ...]) -> str:
-    """The most severe changes' summaries first, as many as fit one line; the changes not shown counted."""
+def _summary(material: tuple[ChangeRecord, ...], first: Callable[[ChangeRecord], bool] | None = None) -> str:
+    """The most severe changes' summaries first (those of the changes `first` picks before the rest: the ones a
+    filter asked for), as many as fit one line; the changes not shown counted."""
     said, said_as = said_in_order(material, lambda c: c.severity, _said)
     summaries = list(said)
+    if first is not None:
+        picked = {said_as(c) for c in material if first(c)}
+        summaries = [s for s in summaries if s in picked] + [s for s in summaries if s not in picked]
     more = not_shown(material, summaries[:SUMMARIES_PER_LINE], said_as)
     return "; ".join(summaries[:SUMMARIES_PER_LINE]) + (f" (+{more} more)" if more else "")
 
@@ -109,6 +113,8 @@ def timeline(records: Iterable[VersionRecord], *, topic: str | None = None, min_
             reverts.setdefault(record.source, Reverts()).add(record.seq, record.reverts_to)
         if entry is None or ((topic is not None or floor is not None) and not any(map(wanted, entry.changes))):
             continue
+        if topic is not None or floor is not None:  # the line says first what the filter asked for
+            entry = replace(entry, summary=_summary(entry.changes, wanted))
         yield entry
 
 
