@@ -1704,3 +1704,9 @@ def test_a_heading_renamed_to_the_same_printed_words_is_said_to_be_restyled() ->
     assert _structure_summary(same) == "section heading restyled"
     other = SectionChange("renamed", "Who we share with", before="Sharing", after="Who we share with")
     assert _structure_summary(other) == "section renamed: Sharing → Who we share with"
+
+
+def test_a_company_word_before_what_it_offers_names_no_recipient() -> None:
+    """lyft (a regulator's trial): "share partner opportunities" was read as "adds recipient: partner"."""
+    assert recipients((Clause("We may share partner opportunities and promotions with you."),), "") == {}
+    assert recipients((Clause("We share your data with our partners."),), "") == {"partner": "partners"}

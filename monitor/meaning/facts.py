@@ -340,7 +340,10 @@ _GENERIC_PARTY = frozenset({"company", "companies", "organization", "organizatio
 
 
 _QUALIFIED = re.compile(r" (?:users?|members?|customers?|visitors?|accounts?|information|info|data|details|"
-                        r"profiles?|content|activity|(?:routing |account )?numbers?|records?|statements?)\b")
+                        r"profiles?|content|activity|(?:routing |account )?numbers?|records?|statements?|"
+                        # what a company offers or writes, not the company ("share partner opportunities")
+                        r"opportunit(?:y|ies)|programs?|offers?|offerings?|features?|terms|polic(?:y|ies)|"
+                        r"promotions?|events?|newsletters?)\b")
 
 
 # "third-party" (folded "thirdparty") before a noun is an adjective: "on third-party websites", "third-party
