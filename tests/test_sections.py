@@ -392,3 +392,12 @@ def test_bold_numbered_headings_that_name_a_site_are_chapters_like_the_others() 
     numbered = [s for s in sections if s.number]
     assert len(numbered) >= 5 and [s.number for s in numbered] == [f"({n})" for n in range(1, len(numbered) + 1)]
     assert {s.level for s in numbered} == {1} and all(s.parent is None for s in numbered)
+
+
+def test_a_line_in_brackets_is_an_aside_not_a_heading() -> None:
+    """grammarly (a regulator's trial): "([View previous version](…))" under the title became a heading, so the
+    whole introduction sat under "Superhuman Privacy Policy › (View previous version)"."""
+    text = ("## Superhuman Privacy Policy\n\n(View previous version)\n\nWelcome to Superhuman. A little bit about us: "
+            "we are the productivity platform that brings AI to you everywhere you work.\n\n## Information We Collect"
+            "\n\nWe collect what you give us.")
+    assert [s.display_path for s in parse_sections(text)] == ["Superhuman Privacy Policy", "Information We Collect"]

@@ -232,6 +232,8 @@ def _title_ok(title: str, *, numbered: bool) -> bool:
         return False
     if "@" in title or "http" in title.lower() or is_date_line(title):
         return False
+    if title[0] == "(" and title[-1] == ")" and title.count("(") == 1:
+        return False  # an aside in brackets ("(View previous version)", a link left of a Markdown link)
     words = _words(title)
     last = title[-1]
     if numbered:
