@@ -511,3 +511,15 @@ def test_context_around_a_change_is_cut_between_words() -> None:
             assert side[1] != " " and side[1:].split(" ", 1)[0] in text.split(), side[:40]
         if side.endswith("…"):
             assert side[:-1].rsplit(" ", 1)[-1] in text.split(), side[-40:]
+
+
+def test_a_long_clause_reworded_is_shown_around_its_edit() -> None:
+    """mozilla 10 → 11 (a regulator's trial): a 4,000-character clause whose period changed near its end was shown
+    from its start, cut before the changed words, in the CLI, the JSON and the web."""
+    items = ", ".join(f"category {i} of data such as identifiers" for i in range(120))
+    old = f"## Retention\n\nWe keep {items} for 4 years and then delete them"
+    new = f"## Retention\n\nWe keep {items} for 10 years and then delete them"
+    [change] = diff_sections(parse_sections(old), parse_sections(new))
+    assert change.before.startswith("…") and change.before.endswith("for 4 years and then delete them")
+    assert change.after.endswith("for 10 years and then delete them") and len(change.after) < 400
+    assert change.removed[0].text == old.split("\n\n")[1]  # the clause itself is whole: only what is shown is cut

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from os.path import commonprefix
 from typing import Literal
 
 from monitor.compare.align import (
@@ -23,6 +24,7 @@ __all__ = ["ChangeKind", "SectionChange", "diff_sections", "word_diff"]
 ChangeKind = Literal["added", "removed", "modified", "moved", "renamed", "split", "merged", "date"]
 
 CONTEXT_CHARS = 80  # how much of a neighbouring clause frames a change
+EDIT_CONTEXT = 300  # characters kept around the edit in a long clause reworded
 MAX_SIDE_CHARS = 2000  # before/after of a whole added/removed section are capped (clauses stay whole)
 
 
@@ -303,6 +305,8 @@ def _modified(h: _Hunks, relocated_from: dict[tuple[int, int], int],
     changed_old, changed_new = set(h.removed), set(h.added)
     old_stretches: list[tuple[int, int, bool]] = []
     new_stretches: list[tuple[int, int, bool]] = []
+    old_shown: dict[int, str] = {}  # a changed clause shown as less than all of it
+    new_shown: dict[int, str] = {}
     for a0, a1, b0, b1 in h.spans:
         gone = [ci for ci in range(a0, a1) if ci in changed_old and (h.old.index, ci) not in relocated_from]
         came = [ci for ci in range(b0, b1) if ci in changed_new and (h.new.index, ci) not in relocated_to]
@@ -312,15 +316,34 @@ def _modified(h: _Hunks, relocated_from: dict[tuple[int, int], int],
         added.extend(h.new.clauses[ci] for ci in came)
         old_stretches.append((a0, a1, bool(gone)))
         new_stretches.append((b0, b1, bool(came)))
+        if len(gone) == 1 and len(came) == 1:  # one long clause reworded: show where, not its first 4,000 characters
+            old_shown[gone[0]], new_shown[came[0]] = _around_the_edit(h.old.clauses[gone[0]].text,
+                                                                      h.new.clauses[came[0]].text)
     if not removed and not added:
         return None
-    before = _shorten(_excerpt(h.old.clauses, old_stretches), 2 * MAX_SIDE_CHARS, keep_end=False)
-    after = _shorten(_excerpt(h.new.clauses, new_stretches), 2 * MAX_SIDE_CHARS, keep_end=False)
+    before = _shorten(_excerpt(h.old.clauses, old_stretches, old_shown), 2 * MAX_SIDE_CHARS, keep_end=False)
+    after = _shorten(_excerpt(h.new.clauses, new_stretches, new_shown), 2 * MAX_SIDE_CHARS, keep_end=False)
     return _change("modified", h.new.section, h.old.section, before=before, after=after, removed=tuple(removed),
                    added=tuple(added))
 
 
-def _excerpt(clauses: list[Clause], stretches: list[tuple[int, int, bool]]) -> str:
+def _around_the_edit(old: str, new: str) -> tuple[str, str]:
+    """Two versions of one clause, each cut to what differs with EDIT_CONTEXT characters around it when the
+    words they share before or after it are longer than that (mozilla's 4,000-character clause had its changed
+    words past the excerpt's end)."""
+    prefix = len(commonprefix([old, new]))
+    suffix = len(commonprefix([old[prefix:][::-1], new[prefix:][::-1]]))
+    if prefix <= EDIT_CONTEXT and suffix <= EDIT_CONTEXT:
+        return old, new
+
+    def window(text: str) -> str:
+        head, middle, tail = text[:prefix], text[prefix:len(text) - suffix], text[len(text) - suffix:]
+        return _shorten(head, EDIT_CONTEXT, keep_end=True) + middle + _shorten(tail, EDIT_CONTEXT, keep_end=False)
+
+    return window(old), window(new)
+
+
+def _excerpt(clauses: list[Clause], stretches: list[tuple[int, int, bool]], shown: dict[int, str]) -> str:
     """One side of a modified section: each changed stretch (start, end, whether this side changed there)
     framed by a truncated neighbour on each side, the stretches joined by " … ". A side that did not change in a
     stretch (a pure insertion on the other side, or clauses that only moved) shows the neighbours it went
@@ -328,7 +351,7 @@ def _excerpt(clauses: list[Clause], stretches: list[tuple[int, int, bool]]) -> s
     two ends when long), not as one's trailing and the other's leading context."""
     pieces: list[tuple[int, list[str], int]] = []  # (index before, texts, index after) per stretch
     for start, end, changed in stretches:
-        pieces.append((start - 1, [c.text for c in clauses[start:end]] if changed else [], end))
+        pieces.append((start - 1, [shown.get(i, clauses[i].text) for i in range(start, end)] if changed else [], end))
     out: list[str] = []
     for k, (before, texts, after) in enumerate(pieces):
         shares_before = k > 0 and pieces[k - 1][2] == before and before >= 0
