@@ -8,7 +8,6 @@ import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -74,23 +73,26 @@ class Email(ChannelKind):
 def _send_blocking(channel: EmailChannel, msg: EmailMessage, deadline: float) -> SendResult:
     """Send `msg`; after `deadline` seconds the connection is shut, so a server answering a byte at a time (each
     within the timeout) fails the send, as a silent one does, and the thread ends."""
-    watched: list[smtplib.SMTP] = []
+    smtp_cfg = channel.smtp
+    context = ssl.create_default_context()
+    # made before it connects, so that a greeting sent a byte at a time is cut off too
+    client = (smtplib.SMTP_SSL(timeout=smtp_cfg.timeout, context=context) if smtp_cfg.ssl
+              else smtplib.SMTP(timeout=smtp_cfg.timeout))
     expired = threading.Event()
 
     def cut_off() -> None:
         expired.set()
-        for client in watched:
-            _shut(client)
+        _shut(client)
 
     timer = threading.Timer(deadline, cut_off)
     timer.daemon = True
     timer.start()
     try:
-        return _send_watched(channel, msg, watched.append)
+        return _send_with(client, context, channel, msg)
     except DeliveryError as exc:
         if expired.is_set():
-            raise DeliveryError(f"SMTP {channel.smtp.host}:{channel.smtp.port}: no complete answer within "
-                                f"{deadline:g}s ({channel.smtp.timeout:g}s a step); retried later") from exc
+            raise DeliveryError(f"SMTP {smtp_cfg.host}:{smtp_cfg.port}: no complete answer within "
+                                f"{deadline:g}s ({smtp_cfg.timeout:g}s a step); retried later") from exc
         raise
     finally:
         timer.cancel()
@@ -103,16 +105,13 @@ def _shut(client: smtplib.SMTP) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def _send_watched(channel: EmailChannel, msg: EmailMessage, watch: Callable[[smtplib.SMTP], None]) -> SendResult:
+def _send_with(client: smtplib.SMTP, context: ssl.SSLContext, channel: EmailChannel, msg: EmailMessage) -> SendResult:
+    """Connect `client` (not yet connected) and send `msg` through it; a DeliveryError for every failure."""
     smtp_cfg = channel.smtp
     password = smtp_cfg.password()
     if smtp_cfg.password_env and password is None:  # the outbox holds such alerts back; `test-alert` gets here
         raise DeliveryError(f"environment variable {smtp_cfg.password_env} (smtp.password_env) is not set")
-    context = ssl.create_default_context()
     try:
-        client = (smtplib.SMTP_SSL(timeout=smtp_cfg.timeout, context=context) if smtp_cfg.ssl
-                  else smtplib.SMTP(timeout=smtp_cfg.timeout))
-        watch(client)  # before connecting: a greeting sent a byte at a time is cut off too
         client._host = smtp_cfg.host  # the TLS server name (STARTTLS, SMTP_SSL); __init__ sets it only when it connects
         code, greeting = client.connect(smtp_cfg.host, smtp_cfg.port)
         if code != 220:  # as SMTP(host, port) itself refuses a server that does not greet with 220
