@@ -153,13 +153,15 @@ class _BoundedZlib:
 
     @staticmethod
     def decompress(data: bytes, *args: Any) -> bytes:
-        inflater = zlib.decompressobj()
-        out = _spend(lambda limit: inflater.decompress(data, limit))
-        if not inflater.eof:  # pdfminer then inflates it again byte by byte (`decompress_corrupted`): refunded
-            if (budget := _budget.get()) is not None:
-                budget[0] += len(out)
-            raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")
-        return out
+        def produce(limit: int) -> bytes:
+            inflater = zlib.decompressobj()
+            out = inflater.decompress(data, limit)
+            if len(out) < limit and not inflater.eof:  # (raised before it is charged: pdfminer then inflates it
+                # again byte by byte, `decompress_corrupted`, which is charged)
+                raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")
+            return out
+
+        return _spend(produce)
 
 
 def _bounded_lzw(data: bytes) -> bytes:
