@@ -109,10 +109,19 @@ def shown_url(url: str) -> str:
     return _USER_INFO.sub(r"\1***@", url)
 
 
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+", re.IGNORECASE)
+
+
+def is_http_url(url: str) -> bool:
+    """Whether `url` is an http(s) address with a host: what a source, a webhook or `web.base_url` must be (a
+    webhook's `url_env` value is asked the same at send time)."""
+    return _HTTP_URL.match(url) is not None
+
+
 def _check_http_url(url: Any) -> Any:
     if not isinstance(url, str):
         return url
-    if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+    if not is_http_url(url):
         raise ValueError(f"{shown_url(url)!r} is not an http(s) URL")
     if _USER_INFO.match(url):  # it would be stored, shown, logged and sent in alerts with the URL
         raise ValueError(f"{shown_url(url)!r} holds a user name or password before `@`: secrets go in environment "

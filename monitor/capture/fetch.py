@@ -143,6 +143,7 @@ class Fetcher:
     async def _follow(self, url: str, target: httpx.URL, headers: dict[str, str], timeout: float,
                       max_bytes: int, started: float) -> FetchResult:
         jar = httpx.Cookies()  # cookies set along this redirect chain, e.g. a consent redirect to itself
+        origin = target.host
         visits: dict[str, int] = {str(target): 1}
         chain: list[str] = []
         while True:
@@ -159,7 +160,7 @@ class Fetcher:
                 raise FetchError(f"redirect to an invalid URL {location!r} at {target}") from None
             if following.scheme not in ("http", "https"):
                 raise FetchError(f"redirect to a non-http(s) URL {following} at {target}")
-            if following.host != target.host and (inner := await inward_redirect(httpx.URL(url).host, following.host)):
+            if following.host != target.host and (inner := await inward_redirect(origin, following.host)):
                 raise FetchError(f"redirect at {target} into a private network ({following.host}: {inner}): not "
                                  "followed, a public page must not lead a check to this network's own services; "
                                  "to watch a private page, give its own URL")

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import certifi
 import httpx
 
-from monitor.config import WebhookChannel
+from monitor.config import WebhookChannel, is_http_url
 from monitor.errors import DeliveryError
 from monitor.notify.channel import ChannelKind, Outgoing, SendResult
 from monitor.store.database import utcnow
@@ -115,7 +115,7 @@ class Webhook(ChannelKind):
         url = channel.address()
         if url is None:  # the outbox holds such alerts back; `test-alert` gets here
             raise DeliveryError(f"environment variable {channel.url_env} (url_env) is not set")
-        if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+        if not is_http_url(url):
             raise DeliveryError(f"environment variable {channel.url_env} (url_env) holds no http(s) URL")
         body = body_bytes(outgoing.payload)
         timestamp = int(time.time())
