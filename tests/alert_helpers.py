@@ -4,6 +4,7 @@ alert rows queued through the real outbox function (for delivery tests that need
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
@@ -185,16 +186,14 @@ class Receiver:
 
 
 class DripServer:
-    """A real TCP server on 127.0.0.1 that answers every connection a byte at a time, each byte within any
-    sensible timeout: `greeting` at once (SMTP), or after reading a request (HTTP), then `drip` slowly. How a slow
-    receiver would hold a send for hours if only each step had a timeout."""
+    """A real TCP server on 127.0.0.1 that speaks first, as an SMTP server does: `greeting` at once, then `drip`
+    a byte at a time, each within any sensible timeout. How a slow server would hold a send for hours if only
+    each step had a timeout. (An HTTP one that answers slowly is `FaultyServer.drip`.)"""
 
-    def __init__(self, *, greeting: bytes = b"", drip: bytes = b"", every: float = 0.2, http: bool = False):
-        self.greeting, self.drip, self.every, self.http = greeting, drip, every, http
+    def __init__(self, *, greeting: bytes = b"", drip: bytes = b"", every: float = 0.2):
+        self.greeting, self.drip, self.every = greeting, drip, every
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self.connections = 0
-        self.cut = 0  # answers the client hung up on before their end
         self.closed = threading.Event()
 
     def __enter__(self) -> DripServer:
@@ -211,21 +210,15 @@ class DripServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
-            self.connections += 1
             threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
 
     def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                if self.http:
-                    conn.recv(65536)
-                conn.sendall(self.greeting)
-                for byte in self.drip:
-                    if self.closed.wait(self.every):
-                        return
-                    conn.sendall(bytes([byte]))
-            except OSError:
-                self.cut += 1
+        with conn, contextlib.suppress(OSError):  # (the client hanging up ends the answer)
+            conn.sendall(self.greeting)
+            for byte in self.drip:
+                if self.closed.wait(self.every):
+                    return
+                conn.sendall(bytes([byte]))
 
 
 # -- alerts through the real outbox function ------------------------------------------------------

@@ -83,6 +83,7 @@ class RecordedRequest:
     client: tuple[str, int]
     started: float
     finished: float | None = None
+    hung_up: bool = False  # the client closed the connection before the answer was all sent
 
 
 @dataclass
@@ -345,6 +346,7 @@ class FaultyServer:
 
     def _serve(self, sock: socket.socket, address: tuple[str, int]) -> None:
         sock.settimeout(10)
+        request: RecordedRequest | None = None
         try:
             head = self._read_head(sock)
             if head is None:
@@ -361,8 +363,9 @@ class FaultyServer:
             else:
                 behaviour(conn, request)
             conn.mark_finished()
-        except OSError:
-            pass  # the client went away (e.g. it stopped reading an oversized body): expected here
+        except OSError:  # the client went away (e.g. it stopped reading an oversized body): expected here
+            if request is not None:
+                request.hung_up = True
         finally:
             sock.close()
 

@@ -174,17 +174,18 @@ def test_a_send_that_outlasts_its_bound_is_stopped_so_the_retry_is_the_only_deli
     was counted as failed, so the service got it then and again at the retry."""
     import time
 
-    from tests.alert_helpers import DripServer
+    from tests.faulty_server import FaultyServer
 
-    with DripServer(http=True, greeting=b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n", drip=b"x" * 4096,
-                    every=0.2) as server:
-        monkeypatch.setenv("APPRISE_HOOK", f"json://127.0.0.1:{server.port}/hook")
+    with FaultyServer() as server:
+        server.drip("/hook", b"x" * 4096, interval=0.2)
+        monkeypatch.setenv("APPRISE_HOOK", server.url("/hook").replace("http://", "json://"))
         _, config, store = setup("APPRISE_HOOK", timeout="0.5s")
         queue_change(store, config, "wemet", [MINORS])
         report = deliver(store, config)
+        [request] = server.requests_to("/hook")
         deadline = time.monotonic() + 5  # (the child killed, its socket closes at once)
-        while not server.cut and time.monotonic() < deadline:
+        while not request.hung_up and time.monotonic() < deadline:
             time.sleep(0.1)
     [row] = alert_rows(store)
     assert report.retrying == 1 and "no complete answer within 6s (0.5s a step)" in row.last_error
-    assert server.cut == 1, "the sender hung up: nothing is sent after the outcome was recorded"
+    assert request.hung_up, "the sender hung up: nothing is sent after the outcome was recorded"

@@ -21,13 +21,13 @@ from tests.alert_helpers import (
     RETENTION,
     SECRET,
     SHARING,
-    DripServer,
     Receiver,
     alert_rows,
     queue_change,
     self_signed_certificate,
     validate_envelope,
 )
+from tests.faulty_server import FaultyServer
 
 SOURCE = {"name": "wemet", "url": "https://example.org/privacy"}
 
@@ -475,9 +475,9 @@ def test_webhook_urls_must_be_http_or_https(make_config, url):
 def test_a_receiver_answering_a_byte_at_a_time_is_cut_off_at_the_send_bound_not_kept_for_hours(setup):
     """Each byte comes within the timeout, so only a bound on the whole send ends it; without one, the alert's
     lease ran out mid-send and another pass sent it again."""
-    with DripServer(http=True, greeting=b"HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\n", drip=b"x" * 4096,
-                    every=0.2) as server:
-        config, store = setup(f"http://127.0.0.1:{server.port}/hook", timeout="0.5s")
+    with FaultyServer() as server:
+        server.drip("/hook", b"x" * 4096, interval=0.2)
+        config, store = setup(server.url("/hook"), timeout="0.5s")
         queue_change(store, config, "wemet", [MINORS])
         started = time.monotonic()
         report = deliver(store, config)
@@ -503,9 +503,9 @@ def test_a_redirect_is_named_by_host_and_how_the_path_moved_never_by_the_token_i
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("monitor")]
     assert "SUPERSECRET" not in row.last_error and not [line for line in ours if "SUPERSECRET" in line]
     # a Location urllib cannot read is a clear note too, never an internal error
-    with DripServer(http=True, greeting=b"HTTP/1.1 301 Moved\r\nLocation: http://a]b/hooks\r\n"
-                                       b"Content-Length: 0\r\n\r\n") as odd:
-        config, store = setup(f"http://127.0.0.1:{odd.port}/hook")
+    with FaultyServer() as odd:
+        odd.status("/hook", 301, headers={"Location": "http://a]b/hooks"})
+        config, store = setup(odd.url("/hook"))
         queue_change(store, config, "wemet", [MINORS])
         deliver(store, config)
     rows = alert_rows(store)
